@@ -1,0 +1,35 @@
+# Everything a user or CI needs: `make run` and `make test` create .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+CONFIG ?= config/ketamine-depression.toml
+OUT    ?=
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test bench clean
+
+help: ## List the targets
+	@echo "Usage: make <target> [CONFIG=path/to/review.toml] [OUT=dir]"
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+# Reinstall whenever the declared or locked dependencies change.
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the pinned dependencies
+
+run: $(STAMP) ## Run the review in CONFIG (default: the ketamine review) into its output folder or OUT
+	$(PY) -m pipeline run --config $(CONFIG) $(if $(OUT),--out $(OUT))
+
+test: $(STAMP) ## Run the test suite (offline: a local E-utilities server stands in for NCBI)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) ## Run the benchmarks against the local E-utilities server
+	$(PY) -m bench
+
+clean: ## Remove .venv and caches (outputs are kept)
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,1 @@
+"""Literature-review screening pipeline: PubMed search, screening with reasons, entity extraction."""

@@ -1,0 +1,294 @@
+"""Review configuration: a TOML file, loaded and validated once into frozen dataclasses.
+
+Every problem raises ConfigError naming the file, the key and the fix. Relative paths in the file
+are resolved against the directory that holds the config file, so a review runs the same from
+anywhere.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import ConfigError
+
+SOURCES = ("pubmed", "pubmed-xml")
+SPAN_POLICIES = ("needs-review", "include", "exclude")
+ENTITY_CLASSES = (
+    "DRUG", "DISEASE", "GENE", "MECHANISM", "BRAIN_REGION", "ROUTE",
+    "ADVERSE_EFFECT", "OUTCOME_SCALE", "STUDY_DESIGN",
+)
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    name: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    source: str = "pubmed"
+    all_of: tuple[tuple[str, ...], ...] = ()   # AND of groups; OR within a group
+    field: str = ""                             # PubMed field tag for every term, e.g. "tiab"
+    paths: tuple[Path, ...] = ()                # for source = "pubmed-xml": files or globs
+
+
+@dataclass(frozen=True)
+class ScreeningConfig:
+    min_year: int | None = None
+    max_year: int | None = None
+    languages: tuple[str, ...] = ()
+    date_spans: str = "needs-review"
+    exclude_publication_types: tuple[str, ...] = ()
+    require_abstract: bool = False
+
+
+@dataclass(frozen=True)
+class ExtractionConfig:
+    classes: tuple[str, ...] = ENTITY_CLASSES
+    lexicons: tuple[Path, ...] = ()
+    model: Path | None = None
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    batch_size: int = 200
+    timeout: float = 30.0
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    dir: Path
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    sha256: str
+    review: ReviewConfig
+    search: SearchConfig
+    screening: ScreeningConfig
+    extraction: ExtractionConfig
+    retrieval: RetrievalConfig
+    output: OutputConfig
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, parse and validate a review config. Raises ConfigError on any problem."""
+    path = Path(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found. Pass an existing file with --config.") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror}).") from None
+    try:
+        data = tomllib.loads(raw_bytes.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the config file is not UTF-8 text. Save it as UTF-8.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}. Fix the syntax at that line.") from None
+    return _Validator(path).config(data, hashlib.sha256(raw_bytes).hexdigest())
+
+
+class _Validator:
+    """Walks the parsed TOML, checking each key once and building the typed config."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.base = path.resolve().parent
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.path}: [{key}] {message}")
+
+    def table(self, data: dict, name: str, allowed: tuple[str, ...], required: bool = False) -> dict:
+        value = data.get(name)
+        if value is None:
+            if required:
+                raise self.fail(name, f"is missing. Add a [{name}] table.")
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(name, f"must be a table, e.g. [{name}], not {_describe(value)}.")
+        for key in value:
+            if key not in allowed:
+                raise self.fail(f"{name}.{key}", "is not a known key. " + _suggest(key, allowed))
+        return value
+
+    def get(self, table: dict, section: str, key: str, kind: type, default: Any = None,
+            check: Callable[[Any], str | None] | None = None, required: bool = False) -> Any:
+        if key not in table:
+            if required:
+                raise self.fail(f"{section}.{key}", "is missing. " + _EXAMPLES.get(f"{section}.{key}", ""))
+            return default
+        value = table[key]
+        # TOML bools are ints in Python; never accept one for the other.
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise self.fail(f"{section}.{key}", f"must be {_KIND_NAMES[kind]}, not {_describe(value)}.")
+        problem = check(value) if check else None
+        if problem:
+            raise self.fail(f"{section}.{key}", problem)
+        return value
+
+    def strings(self, table: dict, section: str, key: str, required: bool = False) -> tuple[str, ...]:
+        values = self.get(table, section, key, list, [], required=required)
+        for i, v in enumerate(values):
+            if not isinstance(v, str) or not v.strip():
+                raise self.fail(f"{section}.{key}", f"item {i + 1} must be a non-empty string, not {_describe(v)}.")
+        return tuple(v.strip() for v in values)
+
+    def paths(self, table: dict, section: str, key: str) -> tuple[Path, ...]:
+        return tuple(self.base / p for p in self.strings(table, section, key))
+
+    def config(self, data: dict, sha256: str) -> Config:
+        for key in data:
+            if key not in _TABLES:
+                raise self.fail(key, "is not a known table. " + _suggest(key, tuple(_TABLES)))
+        return Config(
+            path=self.path,
+            sha256=sha256,
+            review=self.review(self.table(data, "review", _TABLES["review"], required=True)),
+            search=self.search(self.table(data, "search", _TABLES["search"], required=True)),
+            screening=self.screening(self.table(data, "screening", _TABLES["screening"])),
+            extraction=self.extraction(self.table(data, "extraction", _TABLES["extraction"])),
+            retrieval=self.retrieval(self.table(data, "retrieval", _TABLES["retrieval"])),
+            output=self.output(self.table(data, "output", _TABLES["output"], required=True)),
+        )
+
+    def review(self, t: dict) -> ReviewConfig:
+        name = self.get(t, "review", "name", str, required=True, check=_slug)
+        return ReviewConfig(name=name, title=self.get(t, "review", "title", str, ""))
+
+    def search(self, t: dict) -> SearchConfig:
+        source = self.get(t, "search", "source", str, "pubmed", check=_one_of(SOURCES))
+        groups = self.get(t, "search", "all_of", list, [], required=True)
+        if not groups:
+            raise self.fail("search.all_of", "is empty. " + _EXAMPLES["search.all_of"])
+        parsed = []
+        for i, group in enumerate(groups):
+            terms = [group] if isinstance(group, str) else group
+            if not isinstance(terms, list) or not terms or not all(isinstance(x, str) and x.strip() for x in terms):
+                raise self.fail("search.all_of", f"group {i + 1} must be a non-empty list of terms. "
+                                + _EXAMPLES["search.all_of"])
+            for term in terms:
+                if '"' in term:
+                    raise self.fail("search.all_of", f"term {term!r} contains a double quote. "
+                                    "Write the phrase without quotes; phrases are quoted for you.")
+            parsed.append(tuple(x.strip() for x in terms))
+        field = self.get(t, "search", "field", str, "", check=_field_tag)
+        paths = self.paths(t, "search", "paths")
+        if source == "pubmed-xml" and not paths:
+            raise self.fail("search.paths", 'is missing: source = "pubmed-xml" reads local files. '
+                            'Add paths = ["pubmed/*.xml.gz"] (relative to the config file).')
+        return SearchConfig(source=source, all_of=tuple(parsed), field=field, paths=paths)
+
+    def screening(self, t: dict) -> ScreeningConfig:
+        min_year = self.get(t, "screening", "min_year", int, None, check=_year)
+        max_year = self.get(t, "screening", "max_year", int, None, check=_year)
+        if min_year is not None and max_year is not None and min_year > max_year:
+            raise self.fail("screening.max_year", f"({max_year}) is before min_year ({min_year}). Swap them.")
+        languages = tuple(x.lower() for x in self.strings(t, "screening", "languages"))
+        for lang in languages:
+            if len(lang) != 3 or not lang.isalpha():
+                raise self.fail("screening.languages", f"{lang!r} is not a 3-letter PubMed language code. "
+                                'Use codes such as "eng", "ger", "fre".')
+        return ScreeningConfig(
+            min_year=min_year,
+            max_year=max_year,
+            languages=languages,
+            date_spans=self.get(t, "screening", "date_spans", str, "needs-review", check=_one_of(SPAN_POLICIES)),
+            exclude_publication_types=self.strings(t, "screening", "exclude_publication_types"),
+            require_abstract=self.get(t, "screening", "require_abstract", bool, False),
+        )
+
+    def extraction(self, t: dict) -> ExtractionConfig:
+        classes = self.strings(t, "extraction", "classes") or ENTITY_CLASSES
+        for c in classes:
+            if c not in ENTITY_CLASSES:
+                raise self.fail("extraction.classes", f"{c!r} is not an entity class. " + _suggest(c, ENTITY_CLASSES))
+        lexicons = self.paths(t, "extraction", "lexicons")
+        for p in lexicons:
+            if not p.is_file():
+                raise self.fail("extraction.lexicons", f"file {p} does not exist. "
+                                "Paths are relative to the config file's folder.")
+        model = self.get(t, "extraction", "model", str, None)
+        model_path = self.base / model if model else None
+        if model_path is not None and not model_path.is_dir():
+            raise self.fail("extraction.model", f"folder {model_path} does not exist. "
+                            "Run `make model` or point it at a trained spaCy pipeline.")
+        return ExtractionConfig(classes=classes, lexicons=lexicons, model=model_path)
+
+    def retrieval(self, t: dict) -> RetrievalConfig:
+        return RetrievalConfig(
+            batch_size=self.get(t, "retrieval", "batch_size", int, 200, check=_between(1, 10000)),
+            timeout=self.get(t, "retrieval", "timeout", float, 30.0, check=_between(0.1, 600)),
+            max_attempts=self.get(t, "retrieval", "max_attempts", int, 5, check=_between(1, 20)),
+        )
+
+    def output(self, t: dict) -> OutputConfig:
+        d = self.get(t, "output", "dir", str, required=True)
+        return OutputConfig(dir=self.base / d)
+
+
+_TABLES = {
+    "review": ("name", "title"),
+    "search": ("source", "all_of", "field", "paths"),
+    "screening": ("min_year", "max_year", "languages", "date_spans", "exclude_publication_types",
+                  "require_abstract"),
+    "extraction": ("classes", "lexicons", "model"),
+    "retrieval": ("batch_size", "timeout", "max_attempts"),
+    "output": ("dir",),
+}
+_EXAMPLES = {
+    "review.name": 'Add name = "my-review" (letters, digits, - and _).',
+    "search.all_of": 'Write groups of terms, e.g. all_of = [["ketamine"], ["depression"]] '
+                     "(groups are ANDed, terms within a group ORed).",
+    "output.dir": 'Add dir = "../outputs/my-review" (relative to the config file).',
+}
+_KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list"}
+
+
+def _describe(value: Any) -> str:
+    kind = {str: "a string", bool: "a boolean", int: "an integer", float: "a number",
+            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+    return f"{kind} ({value!r})" if not isinstance(value, (list, dict)) else kind
+
+
+def _suggest(key: str, allowed: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if close:
+        return f"Did you mean {close[0]!r}?"
+    return "Known keys: " + ", ".join(allowed) + "."
+
+
+def _one_of(options: tuple[str, ...]) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        if value not in options:
+            return f"is {value!r}; use one of: " + ", ".join(f'"{o}"' for o in options) + "."
+        return None
+    return check
+
+
+def _between(low: float, high: float) -> Callable[[float], str | None]:
+    def check(value: float) -> str | None:
+        return None if low <= value <= high else f"is {value}; use a value from {low} to {high}."
+    return check
+
+
+def _year(value: int) -> str | None:
+    return None if 1800 <= value <= 2100 else f"is {value}; use a four-digit year such as 2016."
+
+
+def _slug(value: str) -> str | None:
+    ok = value and all(c.isalnum() or c in "-_" for c in value)
+    return None if ok else f"is {value!r}; use letters, digits, - and _ only."
+
+
+def _field_tag(value: str) -> str | None:
+    return None if value.isalpha() else f"is {value!r}; use a PubMed field tag without brackets, e.g. \"tiab\"."
