@@ -79,7 +79,12 @@ def query(config_path: Path) -> None:
 @cli.command()
 @config_option
 @out_option
-def run(config_path: Path, out_dir: Path | None) -> None:
+@click.option("--offline", is_flag=True,
+              help="Replay the raw E-utilities answers archived by a past run (the newest unless "
+                   "--from-run names one) instead of using the network.")
+@click.option("--from-run", "from_run", metavar="RUN_ID",
+              help="With --offline (implied): the run whose archive (<out>/raw/RUN_ID) to replay.")
+def run(config_path: Path, out_dir: Path | None, offline: bool, from_run: str | None) -> None:
     """Search PubMed, fetch, screen, extract entities and write the tables.
 
     E-utilities is reached at $EUTILS_BASE_URL (default NCBI); $NCBI_API_KEY raises the rate
@@ -89,11 +94,13 @@ def run(config_path: Path, out_dir: Path | None) -> None:
     Example:
         NCBI_EMAIL=me@example.org python -m pipeline run --config config/ketamine-depression.toml
         python -m pipeline run --config config/ketamine-depression.toml --out /tmp/ketamine
+        python -m pipeline run --config config/ketamine-depression.toml --offline
     """
     from .run import run_pipeline  # heavy imports (spaCy, pandas) only for commands that need them
 
     config = load_config(config_path)
-    manifest = run_pipeline(config, out_dir=out_dir, progress=_progress_printer())
+    manifest = run_pipeline(config, out_dir=out_dir, progress=_progress_printer(), offline=offline,
+                            from_run=from_run)
     _print_run_summary(config, out_dir, manifest)
 
 

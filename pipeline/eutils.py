@@ -4,6 +4,14 @@ Bio.Entrez builds the requests (parameters, POST for long ID lists); we open the
 Biopython 1.88 hard-codes NCBI's address, sets no timeout and retries 429/5xx with no wait. Here every
 request goes to `base_url`, waits for a rate limiter shared by all threads, has a timeout, and is
 retried with exponential backoff and jitter on transient faults, a bounded number of times.
+
+Transient faults: HTTP 429 (Retry-After honoured when sent), 5xx, connection resets, timeouts and
+stalls, bodies shorter than their Content-Length, HTML pages served with HTTP 200 (maintenance), and
+in-band `<ERROR>`s that NCBI's backends send inside an HTTP 200. Permanent ones (another 4xx, an
+`<ERROR>` that says the request itself is wrong) are raised at once: retrying cannot help.
+
+The API key is sent as a parameter but never written anywhere: log lines and error messages go
+through `Client.redact`, and request descriptions leave it out.
 """
 from __future__ import annotations
 
@@ -16,8 +24,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import re
 import warnings
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Callable, Mapping
 
 from Bio import Entrez
@@ -31,8 +41,14 @@ TOOL = "literature-review-pipeline"
 # Requests per second NCBI allows per IP, without and with an API key.
 RATE_WITHOUT_KEY = 3.0
 RATE_WITH_KEY = 10.0
-# A little slack below NCBI's ceiling: their window and our clock never line up exactly.
-RATE_MARGIN = 0.97
+# Slack below NCBI's ceiling: their window and our clock never line up exactly, and a request that
+# leaves on time may arrive a few milliseconds late. 0.95 keeps ~50 ms of slack per second at 3/s.
+RATE_MARGIN = 0.95
+# In-band <ERROR> texts that say the request itself is wrong; any other <ERROR> is treated as a
+# passing backend fault and retried ("Search Backend failed: ...", "Unable to connect ...").
+PERMANENT_ERRORS = re.compile(r"cannot be larger than|invalid|not supported|unknown|"
+                              r"unable to obtain query", re.IGNORECASE)
+_IN_BAND_ERROR = re.compile(rb"<ERROR>(.*?)</ERROR>", re.DOTALL)
 
 
 class EutilsRequestError(PipelineError):
@@ -65,26 +81,31 @@ class Settings:
 
 
 class RateLimiter:
-    """Spaces calls at least 1/rate seconds apart across every thread that shares it."""
+    """Spaces calls at least 1/rate seconds apart across every thread that shares it.
+
+    The lock is held while sleeping, and the next slot is counted from the moment the caller is
+    actually released: an oversleep delays the following request instead of squeezing it closer to
+    this one, so NCBI never sees two requests nearer than `interval`.
+    """
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
-        self.interval = 1.0 / (rate * RATE_MARGIN)
+                 sleep: Callable[[float], None] = time.sleep, margin: float = RATE_MARGIN):
+        self.interval = 1.0 / (rate * margin)
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
-        self._next = 0.0
+        self._next = float("-inf")
 
     def wait(self) -> None:
         with self._lock:
             now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        if slot > now:
-            self._sleep(slot - now)
+            if now < self._next:
+                self._sleep(self._next - now)
+                now = self._clock()
+            self._next = now + self.interval
 
 
 class TransientBody(Exception):
-    """A 200 response whose body is not what was asked for (HTML page, truncated XML...)."""
+    """A 200 response whose body is not what was asked for (HTML page, truncated XML, backend <ERROR>)."""
 
 
 class Client:
@@ -94,6 +115,7 @@ class Client:
         self.settings = settings
         self.limiter = RateLimiter(settings.rate, sleep=sleep)
         self._sleep = sleep
+        self._count_lock = threading.Lock()
         self.requests_made = 0
         self.retries = 0
         if not settings.email:
@@ -110,6 +132,11 @@ class Client:
         return self.request("efetch.fcgi", {"db": "pubmed", "id": ",".join(pmids), "retmode": "xml"},
                             post=True, validate=validate or _looks_like("</PubmedArticleSet>"))
 
+    def redact(self, text: str) -> str:
+        """`text` with the API key masked: for every message that could end up in a log or a file."""
+        key = self.settings.api_key
+        return text.replace(key, "***") if key else text
+
     def request(self, utility: str, params: dict, post: bool | None = None,
                 validate: Callable[[bytes], str | None] | None = None) -> bytes:
         """Send one request with pacing, timeout and bounded retries; return the body."""
@@ -119,10 +146,11 @@ class Client:
             # Biopython warns about a missing email on every request; we warned once, above.
             warnings.simplefilter("ignore", UserWarning)
             request = Entrez._build_request(s.base_url + utility, params, post=post)
-        described = f"{utility} ({_describe_params(params)})"
+        described = self.redact(f"{utility} ({_describe_params(params)})")
         for attempt in range(1, s.max_attempts + 1):
             self.limiter.wait()
-            self.requests_made += 1
+            with self._count_lock:
+                self.requests_made += 1
             try:
                 body = self._open(request)
                 problem = validate(body) if validate else None
@@ -130,18 +158,21 @@ class Client:
                     raise TransientBody(problem)
                 return body
             except urllib.error.HTTPError as exc:
+                excerpt = self.redact(_error_excerpt(exc))
                 if exc.code != 429 and exc.code < 500:
                     raise EutilsRequestError(
-                        f"E-utilities rejected {described}: HTTP {exc.code} {exc.reason}. "
-                        f"{_error_excerpt(exc)}"
+                        f"E-utilities rejected {described}: HTTP {exc.code} {exc.reason}. {excerpt}"
                     ) from None
                 fault, retry_after = f"HTTP {exc.code}", _retry_after(exc)
+                if exc.code == 429:
+                    fault += " (rate limit exceeded)"
             except (urllib.error.URLError, OSError, http.client.HTTPException, TransientBody) as exc:
-                fault, retry_after = _describe_fault(exc), None
+                fault, retry_after = self.redact(_describe_fault(exc)), None
             if attempt == s.max_attempts:
                 raise EutilsUnavailable(_unavailable_message(s, described, fault, attempt))
             delay = retry_after if retry_after is not None else self._backoff(attempt)
-            self.retries += 1
+            with self._count_lock:
+                self.retries += 1
             log.warning("%s failed (%s); retry %d of %d in %.1f s", described, fault, attempt,
                         s.max_attempts - 1, delay)
             self._sleep(delay)
@@ -162,21 +193,41 @@ def _looks_like(closing_tag: str) -> Callable[[bytes], str | None]:
     tag = closing_tag.encode()
 
     def check(body: bytes) -> str | None:
+        error = in_band_error(body)
+        if error and not PERMANENT_ERRORS.search(error):
+            return f"an error inside an HTTP 200 answer: {error}"
         tail = body[-4096:].rstrip()
-        if tail.endswith(tag):
-            return None
+        if tail.endswith(tag) or error:
+            return None  # a permanent <ERROR> is for the caller to report
         if body.lstrip()[:200].lower().startswith((b"<!doctype html", b"<html")):
             return "an HTML page instead of XML (NCBI maintenance?)"
         return f"an incomplete or unexpected body ({len(body)} bytes, no {closing_tag})"
     return check
 
 
+def in_band_error(body: bytes) -> str:
+    """The text of a top-level <ERROR> in an E-utilities XML answer ("" when there is none).
+
+    Only the first few kilobytes are looked at: NCBI puts the element right after the root tag, and
+    an article's own text can never contain a literal <ERROR> tag.
+    """
+    found = _IN_BAND_ERROR.search(body[:4096])
+    return " ".join(found.group(1).decode("utf-8", "replace").split()) if found else ""
+
+
 def _retry_after(exc: urllib.error.HTTPError) -> float | None:
-    value = exc.headers.get("Retry-After") if exc.headers else None
-    try:
-        return min(float(value), 120.0) if value else None
-    except ValueError:
+    """Seconds from a Retry-After header (a number or an HTTP date), capped at two minutes."""
+    value = (exc.headers.get("Retry-After") or "").strip() if exc.headers else ""
+    if not value:
         return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), 120.0)
 
 
 def _describe_fault(exc: BaseException) -> str:

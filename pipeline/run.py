@@ -20,6 +20,7 @@ from .errors import PipelineError
 from .eutils import Client, Settings
 from .fetch import fetch_records
 from .models import Decision, DeletedCitation, Quarantined, Record, RunSummary
+from .replay import ArchiveSource, RecordingSource, find_archive
 from .search import build_query, run_search
 from .store import RawArchive, write_json, write_table
 
@@ -33,9 +34,12 @@ Progress = Callable[[str, int, int], None]
 
 
 def run_pipeline(config: Config, out_dir: Path | None = None, settings: Settings | None = None,
-                 progress: Progress | None = None, now: Callable[[], datetime] | None = None) -> dict:
+                 progress: Progress | None = None, now: Callable[[], datetime] | None = None,
+                 offline: bool = False, from_run: str | None = None) -> dict:
     """Run the review in `config` and write its outputs; returns the run manifest (run.json).
 
+    `offline` (or a `from_run` id) answers every E-utilities request from the raw archive of a past
+    run in the output folder (the newest one unless `from_run` names it) and opens no connection.
     Raises a PipelineError subclass on failure, after writing a run.json whose status is "failed".
     """
     now = now or (lambda: datetime.now(timezone.utc))
@@ -51,11 +55,13 @@ def run_pipeline(config: Config, out_dir: Path | None = None, settings: Settings
         "config": {"path": str(config.path), "sha256": config.sha256},
         "eutils_base_url": settings.base_url,
         "query": build_query(config.search),
+        "offline": bool(offline or from_run),
         "started_at": started.isoformat(timespec="seconds"),
         "versions": _versions(),
     }
     try:
-        manifest.update(_execute(config, out, settings, run_id, manifest["query"], progress or _no_progress))
+        manifest.update(_execute(config, out, settings, run_id, manifest["query"], progress or _no_progress,
+                                 find_archive(out, from_run) if (offline or from_run) else None))
         manifest["status"] = "completed"
     except PipelineError as exc:
         manifest["status"] = "failed"
@@ -68,11 +74,11 @@ def run_pipeline(config: Config, out_dir: Path | None = None, settings: Settings
 
 
 def _execute(config: Config, out: Path, settings: Settings, run_id: str, query: str,
-             progress: Progress) -> dict:
-    client = Client(settings)
-    archive = RawArchive(out / "raw" / run_id)
+             progress: Progress, replay_from: Path | None = None) -> dict:
+    archive_dir = replay_from or out / "raw" / run_id
+    client = ArchiveSource(replay_from) if replay_from else RecordingSource(Client(settings), RawArchive(archive_dir))
     progress("search", 0, 1)
-    found = run_search(client, query, archive=archive)
+    found = run_search(client, query)
     progress("search", 1, 1)
     log.info("PubMed: %d records for %s", found.count, query)
 
@@ -86,7 +92,7 @@ def _execute(config: Config, out: Path, settings: Settings, run_id: str, query: 
         fetched += n
         progress("fetch", fetched, found.count)
 
-    for item in fetch_records(client, found.pmids, config.retrieval.batch_size, archive, on_batch):
+    for item in fetch_records(client, found.pmids, config.retrieval.batch_size, on_batch):
         if isinstance(item, Record):
             records.append(item)
         elif isinstance(item, Quarantined):
@@ -122,7 +128,7 @@ def _execute(config: Config, out: Path, settings: Settings, run_id: str, query: 
         "counts": asdict(summary),
         "quarantined": [asdict(q) for q in quarantined],
         "requests": {"made": client.requests_made, "retried": client.retries},
-        "raw_archive": str((out / "raw" / run_id).relative_to(out)),
+        "raw_archive": str(archive_dir.relative_to(out)),
     }
 
 

@@ -1,19 +1,29 @@
-"""Search stage: build the PubMed query from the config and collect the PMIDs esearch returns."""
+"""Search stage: build the PubMed query from the config and collect every PMID PubMed holds for it.
+
+One esearch lists at most 9,999 PMIDs (and `retstart` may not pass 9,998), so a larger result is split
+into publication-date slices, halved until each fits; the union is reconciled with the total Count.
+"""
 from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
-from typing import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Callable, Protocol
 
 from .config import SearchConfig
 from .errors import IncompleteRetrieval
-from .eutils import Client, EutilsRequestError
+from .eutils import EutilsRequestError
 from .models import SearchResult
 
 log = logging.getLogger(__name__)
 
 # PubMed's esearch never returns more than this many PMIDs for one query.
 ESEARCH_CAP = 9999
+# Date slices are publication dates (datetype=pdat, PubMed's [dp]), from PubMed's oldest records to two
+# years ahead (electronic-ahead-of-print dates can run ahead of today).
+SLICE_DATETYPE = "pdat"
+EARLIEST_DATE = date(1781, 1, 1)
 _NEEDS_QUOTES = set(" ()[]:,/&")
 
 
@@ -59,34 +69,113 @@ def parse_esearch(body: bytes) -> dict:
     }
 
 
-def run_search(client: Client, query: str, archive: Callable[[str, bytes], None] | None = None) -> SearchResult:
+class Source(Protocol):
+    """Where esearch answers come from: the live client (recorded) or a run's archive (replay)."""
+
+    def esearch(self, term: str, **params) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class DateSlice:
+    """One publication-date range ([dp], datetype=pdat) of a search, with what esearch listed in it."""
+
+    start: date
+    end: date
+    count: int
+    pmids: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{_eutils_date(self.start)}-{_eutils_date(self.end)}"
+
+
+def run_search(source: Source, query: str, cap: int = ESEARCH_CAP, today: date | None = None) -> SearchResult:
     """All PMIDs PubMed holds for `query`; raises rather than returning fewer than Count.
 
-    Each raw response is passed to `archive` (name, body) before it is used.
+    Up to `cap` (9,999) records come from one esearch. Beyond that the search is split by publication
+    date (`split_by_date`) and the slices' PMIDs are united and reconciled with the query's Count:
+    any record the slices miss stops the run with IncompleteRetrieval naming the gap.
     """
-    first = _esearch(client, query, archive, retmax=ESEARCH_CAP)
+    first = _esearch(source, query, retmax=cap)
     count = first["count"]
     for message in first["messages"]:
         log.warning("PubMed: %s", message)
-    if count > ESEARCH_CAP:
-        raise IncompleteRetrieval(
-            f"PubMed reports {count} records for the query, more than the {ESEARCH_CAP} esearch can list. "
-            "Narrow the query (add a term or a date range) until it matches fewer records."
-        )
-    pmids = list(dict.fromkeys(first["pmids"]))  # PubMed order, duplicates dropped
-    if len(pmids) != count:
-        raise IncompleteRetrieval(
-            f"esearch reported {count} records but listed {len(pmids)} PMIDs; nothing was published. "
-            "Run again; if it persists, PubMed's index may be updating."
-        )
+    if count <= cap:
+        pmids = list(dict.fromkeys(first["pmids"]))  # PubMed order, duplicates dropped
+        if len(pmids) != count:
+            raise IncompleteRetrieval(
+                f"esearch reported {count} records but listed {len(pmids)} PMIDs; nothing was published. "
+                "Run again; if it persists, PubMed's index may be updating."
+            )
+    else:
+        start, end = EARLIEST_DATE, date((today or date.today()).year + 2, 12, 31)
+        log.info("PubMed: %d records, more than the %d one esearch lists: splitting %s-%s by publication "
+                 "date", count, cap, _eutils_date(start), _eutils_date(end))
+        slices = split_by_date(lambda lo, hi: _slice(source, query, cap, lo, hi), start, end, cap)
+        pmids = reconcile(query, count, slices, start, end)
     return SearchResult(query=query, count=count, pmids=tuple(pmids),
                         query_translation=first["translation"], warnings=tuple(first["messages"]))
 
 
-def _esearch(client: Client, query: str, archive, **params) -> dict:
-    body = client.esearch(query, **params)
-    if archive:
-        archive(f"esearch-{client.requests_made:05d}", body)
+def split_by_date(search: Callable[[date, date], DateSlice], start: date, end: date, cap: int) -> list[DateSlice]:
+    """Search `start`..`end` (inclusive), halving every range that holds more than `cap` records.
+
+    Returns the slices that fit, oldest first: consecutive, disjoint and covering the whole range.
+    A single day holding more than `cap` records cannot be split further: IncompleteRetrieval.
+    """
+    found = search(start, end)
+    if found.count <= cap:
+        return [found]
+    if start == end:
+        raise IncompleteRetrieval(
+            f"PubMed lists {found.count} records published on {_eutils_date(start)} alone, more than the "
+            f"{cap} one esearch can return, so they cannot all be retrieved by date slicing. Nothing was "
+            "published; narrow the query (add a term) until that day matches fewer records."
+        )
+    middle = start + (end - start) // 2
+    return (split_by_date(search, start, middle, cap)
+            + split_by_date(search, middle + timedelta(days=1), end, cap))
+
+
+def reconcile(query: str, count: int, slices: list[DateSlice], start: date, end: date) -> list[str]:
+    """The union of the slices' PMIDs (newest slice first), checked against the query's total Count."""
+    for piece in slices:
+        if len(set(piece.pmids)) != piece.count:
+            raise IncompleteRetrieval(
+                f"esearch reported {piece.count} records published {piece.label} but listed "
+                f"{len(set(piece.pmids))} PMIDs; nothing was published. Run again; if it persists, "
+                "PubMed's index may be updating."
+            )
+    pmids = list(dict.fromkeys(p for piece in reversed(slices) for p in piece.pmids))
+    if len(pmids) < count:
+        raise IncompleteRetrieval(
+            f"PubMed reports {count} records for the query, but its {len(slices)} publication-date slices "
+            f"from {_eutils_date(start)} to {_eutils_date(end)} hold only {len(pmids)}: {count - len(pmids)} "
+            "records have no publication date in that range, or PubMed's index changed during the search. "
+            "Nothing was published; run again later, or narrow the query below "
+            f"{ESEARCH_CAP} records."
+        )
+    if len(pmids) > count:
+        log.warning("PubMed: the date slices hold %d records, %d more than the %d it reported for %s "
+                    "(records added during the search); keeping them all", len(pmids), len(pmids) - count,
+                    count, query)
+    log.info("PubMed: %d records in %d date slices", len(pmids), len(slices))
+    return pmids
+
+
+def _slice(source: Source, query: str, cap: int, start: date, end: date) -> DateSlice:
+    result = _esearch(source, query, retmax=cap, datetype=SLICE_DATETYPE,
+                      mindate=_eutils_date(start), maxdate=_eutils_date(end))
+    log.debug("PubMed: %d records published %s-%s", result["count"], start, end)
+    return DateSlice(start, end, result["count"], tuple(result["pmids"]) if result["count"] <= cap else ())
+
+
+def _eutils_date(day: date) -> str:
+    return f"{day.year:04d}/{day.month:02d}/{day.day:02d}"
+
+
+def _esearch(source: Source, query: str, **params) -> dict:
+    body = source.esearch(query, **params)
     try:
         result = parse_esearch(body)
     except (ET.ParseError, ValueError) as exc:
