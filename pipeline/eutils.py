@@ -66,6 +66,7 @@ class Settings:
     max_attempts: int = 5
     backoff_base: float = 1.0     # seconds before the first retry; doubled each time
     backoff_cap: float = 30.0
+    max_rate: float = 0.0         # requests/s; 0 means NCBI's limit (3, or 10 with an API key)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides) -> "Settings":
@@ -77,7 +78,7 @@ class Settings:
 
     @property
     def rate(self) -> float:
-        return RATE_WITH_KEY if self.api_key else RATE_WITHOUT_KEY
+        return self.max_rate or (RATE_WITH_KEY if self.api_key else RATE_WITHOUT_KEY)
 
 
 class RateLimiter:
@@ -129,8 +130,12 @@ class Client:
 
     def efetch(self, pmids: list[str], validate: Callable[[bytes], str | None] | None = None) -> bytes:
         """Raw PubMed XML for `pmids` (POSTed, so long lists are safe)."""
-        return self.request("efetch.fcgi", {"db": "pubmed", "id": ",".join(pmids), "retmode": "xml"},
+        body = self.request("efetch.fcgi", {"db": "pubmed", "id": ",".join(pmids), "retmode": "xml"},
                             post=True, validate=validate or _looks_like("</PubmedArticleSet>"))
+        error = in_band_error(body)
+        if error:
+            raise EutilsRequestError(self.redact(f"efetch.fcgi ({len(pmids)} ids) answered with an error: {error}"))
+        return body
 
     def redact(self, text: str) -> str:
         """`text` with the API key masked: for every message that could end up in a log or a file."""

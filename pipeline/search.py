@@ -65,7 +65,7 @@ def parse_esearch(body: bytes) -> dict:
         "pmids": [e.text.strip() for e in root.findall("IdList/Id") if e.text],
         "translation": (root.findtext("QueryTranslation") or "").strip(),
         "messages": messages,
-        "error": (error or "").strip(),
+        "error": " ".join((error or "").split()),
     }
 
 
@@ -89,13 +89,14 @@ class DateSlice:
         return f"{_eutils_date(self.start)}-{_eutils_date(self.end)}"
 
 
-def run_search(source: Source, query: str, cap: int = ESEARCH_CAP, today: date | None = None) -> SearchResult:
+def run_search(source: Source, query: str, cap: int | None = None, today: date | None = None) -> SearchResult:
     """All PMIDs PubMed holds for `query`; raises rather than returning fewer than Count.
 
     Up to `cap` (9,999) records come from one esearch. Beyond that the search is split by publication
     date (`split_by_date`) and the slices' PMIDs are united and reconciled with the query's Count:
     any record the slices miss stops the run with IncompleteRetrieval naming the gap.
     """
+    cap = cap or ESEARCH_CAP
     first = _esearch(source, query, retmax=cap)
     count = first["count"]
     for message in first["messages"]:

@@ -395,11 +395,17 @@ class EutilsServer:
                 pass
 
             def do_GET(self) -> None:
-                self._answer(parse_qs(urlparse(self.path).query))
+                self._quietly(parse_qs(urlparse(self.path).query))
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                self._answer(parse_qs(self.rfile.read(length).decode()))
+                self._quietly(parse_qs(self.rfile.read(length).decode()))
+
+            def _quietly(self, query: dict) -> None:
+                try:
+                    self._answer(query)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up (a timeout after a stall)
 
             def _answer(self, query: dict) -> None:
                 params = {k: v[-1] for k, v in query.items()}
