@@ -302,7 +302,7 @@ def test_server_filters_by_date_range_and_datetype():
     articles = synthetic_articles(300, seed=3)
     with EutilsServer(articles) as srv:
         for datetype, low, high, first, last in [("pdat", "2018", "2019", date(2018, 1, 1), date(2019, 12, 31)),
-                                                 ("edat", "2019/02", "2019/02", date(2019, 2, 1), date(2019, 2, 28)),
+                                                 ("edat", "2015/02", "2019/02", date(2015, 2, 1), date(2019, 2, 28)),
                                                  ("crdt", "2000/03/05", "2010/11/30", date(2000, 3, 5), date(2010, 11, 30))]:
             expected = {a.pmid for a in articles if first <= getattr(a, datetype) <= last}
             _, _, body = raw_get(srv.base_url + f"esearch.fcgi?db=pubmed&term=ketamine&retmax=1000"
