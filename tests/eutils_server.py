@@ -264,7 +264,7 @@ class EutilsServer:
         self._recent: dict[bool, list[float]] = {False: [], True: []}
         self._history: dict[str, tuple[list[str], float]] = {}
         self._hits: dict[str, list[str]] = {}
-        self._chaos: tuple[float, random.Random, list[Fault], float] | None = None
+        self._chaos: tuple[float, random.Random, list[Fault], list[Fault]] | None = None
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -290,6 +290,8 @@ class EutilsServer:
               stall_seconds: float = 0.0) -> None:
         """From now on, answer each request with a random fault (of `kinds`, default all) with `probability`.
 
+        Every kind comes up in turn, in a random order (a shuffled deck), so a long enough run meets each.
+
         `stall_seconds` > 0 adds stalls of that length (set it above the client's timeout).
         429s are among the kinds: a client must retry them like NCBI's.
         """
@@ -297,7 +299,7 @@ class EutilsServer:
         if stall_seconds:
             faults.append(stall(stall_seconds))
         with self._lock:
-            self._chaos = (probability, random.Random(seed), faults, stall_seconds)
+            self._chaos = (probability, random.Random(seed), faults, [])
 
     def calls(self, utility: str) -> list[dict]:
         return [r for r in self.requests if r["utility"] == utility]
@@ -377,9 +379,12 @@ class EutilsServer:
         if queue:
             return queue.pop(0)
         if self._chaos:
-            probability, rng, faults, _ = self._chaos
+            probability, rng, faults, deck = self._chaos
             if rng.random() < probability:
-                fault = rng.choice(faults)
+                # Drawn from a shuffled deck, so every kind comes up once in each len(faults) faults.
+                if not deck:
+                    deck.extend(rng.sample(faults, len(faults)))
+                fault = deck.pop()
                 if fault.kind == "in-band-error":
                     fault = in_band_error(utility)
                 return fault
