@@ -51,7 +51,9 @@ def fetch_records(source: Source, pmids: Iterable[str], batch_size: int,
         try:
             for number, batch in todo:
                 pending.append((number, batch, pool.submit(_fetch_complete, source, number, batch, len(pmids))))
-                if len(pending) >= max(1, workers):
+                # Twice as many batches queued as workers: a worker that finishes while the oldest
+                # batch is still being read starts the next one at once instead of idling.
+                if len(pending) >= 2 * max(1, workers):
                     done = yield from _take(pending, pmids, done, total, progress)
             while pending:
                 done = yield from _take(pending, pmids, done, total, progress)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Callable, Protocol
@@ -24,6 +25,8 @@ ESEARCH_CAP = 9999
 # years ahead (electronic-ahead-of-print dates can run ahead of today).
 SLICE_DATETYPE = "pdat"
 EARLIEST_DATE = date(1781, 1, 1)
+# Date slices searched at once: enough to cover esearch's latency at NCBI's pace.
+SEARCH_WORKERS = 3
 _NEEDS_QUOTES = set(" ()[]:,/&")
 
 
@@ -112,30 +115,49 @@ def run_search(source: Source, query: str, cap: int | None = None, today: date |
         start, end = EARLIEST_DATE, date((today or date.today()).year + 2, 12, 31)
         log.info("PubMed: %d records, more than the %d one esearch lists: splitting %s-%s by publication "
                  "date", count, cap, _eutils_date(start), _eutils_date(end))
-        slices = split_by_date(lambda lo, hi: _slice(source, query, cap, lo, hi), start, end, cap)
+        slices = split_by_date(lambda lo, hi: _slice(source, query, cap, lo, hi), start, end, cap,
+                               workers=SEARCH_WORKERS, total=count)
         pmids = reconcile(query, count, slices, start, end)
     return SearchResult(query=query, count=count, pmids=tuple(pmids),
                         query_translation=first["translation"], warnings=tuple(first["messages"]))
 
 
-def split_by_date(search: Callable[[date, date], DateSlice], start: date, end: date, cap: int) -> list[DateSlice]:
+def split_by_date(search: Callable[[date, date], DateSlice], start: date, end: date, cap: int,
+                  workers: int = 1, total: int | None = None) -> list[DateSlice]:
     """Search `start`..`end` (inclusive), halving every range that holds more than `cap` records.
 
     Returns the slices that fit, oldest first: consecutive, disjoint and covering the whole range.
+    The ranges of one round of halving are searched `workers` at a time (the client's rate limiter
+    still paces them), so esearch's latency does not hold the pace below NCBI's limit. `total`, the
+    whole range's count when already known to exceed `cap`, saves searching it again.
     A single day holding more than `cap` records cannot be split further: IncompleteRetrieval.
     """
-    found = search(start, end)
-    if found.count <= cap:
-        return [found]
-    if start == end:
-        raise IncompleteRetrieval(
-            f"PubMed lists {found.count} records published on {_eutils_date(start)} alone, more than the "
-            f"{cap} one esearch can return, so they cannot all be retrieved by date slicing. Nothing was "
-            "published; narrow the query (add a term) until that day matches fewer records."
-        )
-    middle = start + (end - start) // 2
-    return (split_by_date(search, start, middle, cap)
-            + split_by_date(search, middle + timedelta(days=1), end, cap))
+    fitting: list[DateSlice] = []
+    if total is not None and total > cap and start < end:
+        frontier = _halves(DateSlice(start, end, total))
+    else:
+        frontier = [(start, end)]
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="esearch") as pool:
+        while frontier:
+            found = list(pool.map(lambda bounds: search(*bounds), frontier))
+            frontier = []
+            for piece in found:
+                if piece.count <= cap:
+                    fitting.append(piece)
+                elif piece.start == piece.end:
+                    raise IncompleteRetrieval(
+                        f"PubMed lists {piece.count} records published on {_eutils_date(piece.start)} alone, more "
+                        f"than the {cap} one esearch can return, so they cannot all be retrieved by date slicing. "
+                        "Nothing was published; narrow the query (add a term) until that day matches fewer records."
+                    )
+                else:
+                    frontier += _halves(piece)
+    return sorted(fitting, key=lambda piece: piece.start)
+
+
+def _halves(piece: DateSlice) -> list[tuple[date, date]]:
+    middle = piece.start + (piece.end - piece.start) // 2
+    return [(piece.start, middle), (middle + timedelta(days=1), piece.end)]
 
 
 def reconcile(query: str, count: int, slices: list[DateSlice], start: date, end: date) -> list[str]:

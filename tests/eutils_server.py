@@ -481,3 +481,48 @@ def _esearch_xml(count: int = 0, ids: list[str] = (), retstart: int = 0, transla
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class ServerProcess:
+    """An EutilsServer in a child process, for benchmarks and long tests.
+
+    In its own process the server's clock and threads never wait for the client's GIL (parsing
+    25,000 records), so its request log times requests as NCBI would see them. `requests` holds the
+    log once the block exits (or after `stop()`).
+    """
+
+    def __init__(self, articles: list[Article], chaos: dict | None = None, **options):
+        self._args = (articles, chaos, options)
+        self.requests: list[dict] = []
+        self.base_url = ""
+        self._conn = self._proc = None
+
+    def __enter__(self) -> "ServerProcess":
+        import multiprocessing
+        context = multiprocessing.get_context("fork")
+        self._conn, child = context.Pipe()
+        self._proc = context.Process(target=_serve, args=(child, *self._args), daemon=True)
+        self._proc.start()
+        self.base_url = self._conn.recv()
+        return self
+
+    def stop(self) -> list[dict]:
+        if self._proc is not None:
+            self._conn.send("stop")
+            self.requests = self._conn.recv()
+            self._proc.join(timeout=10)
+            self._proc = None
+        return self.requests
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _serve(conn, articles: list[Article], chaos: dict | None, options: dict) -> None:
+    with EutilsServer(articles, **options) as server:
+        if chaos:
+            server.chaos(**chaos)
+        conn.send(server.base_url)
+        conn.recv()
+        with server._lock:
+            conn.send(list(server.requests))

@@ -66,7 +66,7 @@ def test_slices_are_consecutive_disjoint_cover_the_range_and_each_fits(offsets, 
     base = date(2000, 1, 1)
     counts = {base + timedelta(days=o): n for o, n in offsets.items()}
     end = base + timedelta(days=400)
-    slices = split_by_date(fake_search(counts), base, end, cap)
+    slices = split_by_date(fake_search(counts), base, end, cap, workers=3)
     assert slices[0].start == base and slices[-1].end == end
     assert all(b.start == a.end + timedelta(days=1) for a, b in zip(slices, slices[1:]))
     assert all(s.count <= cap for s in slices)
@@ -79,6 +79,15 @@ def test_halving_stops_as_soon_as_a_range_fits():
     slices = split_by_date(fake_search(counts, calls), date(2000, 1, 1), date(2000, 4, 9), 30)
     assert [s.count for s in slices] == [25, 25, 25, 25]
     assert len(calls) == 7  # the whole range, two halves, four quarters
+    calls.clear()
+    assert split_by_date(fake_search(counts, calls), date(2000, 1, 1), date(2000, 4, 9), 30, total=100) == slices
+    assert len(calls) == 6  # the whole range's count was known
+
+
+def test_a_range_that_fits_is_searched_once_even_with_a_known_total():
+    counts = {date(2000, 1, 5): 3}
+    assert split_by_date(fake_search(counts), date(2000, 1, 1), date(2000, 1, 9), 30, total=3) == [
+        DateSlice(date(2000, 1, 1), date(2000, 1, 9), 3)]
 
 
 def test_a_single_day_over_the_cap_cannot_be_split():
