@@ -92,7 +92,7 @@ def test_rate_limiter_counts_from_the_actual_release_after_an_oversleep():
 
 
 def test_requests_are_paced_by_the_shared_limiter(server):
-    client = client_for(server, max_rate=20.0)
+    client = client_for(server, max_rate=10.0)
     threads = [threading.Thread(target=client.esearch, args=(QUERY,)) for _ in range(8)]
     for t in threads:
         t.start()
@@ -100,8 +100,10 @@ def test_requests_are_paced_by_the_shared_limiter(server):
         t.join()
     times = sorted(r["time"] for r in server.requests)
     assert len(times) == 8
-    # The limiter releases requests >= 52.6 ms apart; allow a little arrival jitter on loopback.
-    assert min(b - a for a, b in zip(times, times[1:])) >= 0.04
+    interval = client.limiter.interval  # 105 ms
+    # Released >= interval apart; arrival on a busy machine may shift one request, never the whole run.
+    assert times[-1] - times[0] >= 7 * interval - 0.03
+    assert min(b - a for a, b in zip(times, times[1:])) >= interval / 2
 
 
 # --- what every request carries -------------------------------------------------------------------

@@ -62,7 +62,7 @@ def test_a_pmid_left_out_is_asked_for_again_then_reported():
     source = MemorySource(drop=frozenset({pmids[3]}))
     with pytest.raises(IncompleteRetrieval) as info:
         list(fetch_records(source, pmids, 5, workers=1))
-    assert source.calls[-1] == [pmids[3]]
+    assert source.calls[:2] == [pmids[:5], [pmids[3]]]
     assert str(info.value) == (f"PubMed did not return 1 of the 10 records found by the search (PMIDs {pmids[3]}). "
                                "No table was published; run again later.")
 
