@@ -153,8 +153,8 @@ def test_each_fault_kind_is_retried_and_logged(server, caplog, kind, utility):
 
 
 def test_a_stall_times_out_and_is_retried(server, caplog):
-    server.inject("esearch", stall(2.0))
-    client = client_for(server, timeout=0.3)
+    server.inject("esearch", stall(2.5))
+    client = client_for(server, timeout=1.0)
     assert parse_esearch(client.esearch(QUERY))["count"] == 10
     assert retry_lines(caplog) == ["esearch.fcgi (term=ketamine AND depression) failed (timed out); retry 1 of 4 in 0.0 s"]
 
