@@ -25,7 +25,7 @@ pytestmark = [
 def test_run_retrieves_25000_records_through_random_faults_without_a_429(review_config, invoke, tmp_path,
                                                                          monkeypatch):
     articles = synthetic_articles(25_000)
-    server = ServerProcess(articles, rate_limit=3, chaos={"probability": 0.05, "seed": 7, "stall_seconds": 40.0})
+    server = ServerProcess(articles, rate_limit=3, chaos={"probability": 0.15, "seed": 7, "stall_seconds": 40.0})
     with server:
         monkeypatch.setenv("EUTILS_BASE_URL", server.base_url)
         out = tmp_path / "big"
