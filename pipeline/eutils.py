@@ -42,8 +42,10 @@ TOOL = "literature-review-pipeline"
 RATE_WITHOUT_KEY = 3.0
 RATE_WITH_KEY = 10.0
 # Slack below NCBI's ceiling: their window and our clock never line up exactly, and a request that
-# leaves on time may arrive a few milliseconds late. 0.95 keeps ~50 ms of slack per second at 3/s.
-RATE_MARGIN = 0.95
+# leaves on time may arrive late on a busy machine or network. At 3/s, 0.93 lets one request of any
+# four arrive 75 ms late before NCBI could count four in one second (0.95 allowed 53 ms: too little
+# on a loaded machine, where the acceptance test saw two 429s).
+RATE_MARGIN = 0.93
 # In-band <ERROR> texts that say the request itself is wrong; any other <ERROR> is treated as a
 # passing backend fault and retried ("Search Backend failed: ...", "Unable to connect ...").
 PERMANENT_ERRORS = re.compile(r"cannot be larger than|invalid|not supported|unknown|"

@@ -244,6 +244,26 @@ FAULTS: dict[str, Fault] = {
 }
 
 
+class _StampingServer(ThreadingHTTPServer):
+    """Notes when each connection was accepted, before a thread is started for it.
+
+    Clients open one connection per request (urllib sends Connection: close), so the accept time
+    is the request's arrival as NCBI's front end would count it, free of thread start-up delays.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self.accepted: dict = {}
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address):
+        self.accepted[request] = time.monotonic()
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        self.accepted.pop(request, None)
+        super().shutdown_request(request)
+
+
 class EutilsServer:
     """Start with `with EutilsServer(articles) as server:`; point clients at `server.base_url`."""
 
@@ -265,7 +285,7 @@ class EutilsServer:
         self._history: dict[str, tuple[list[str], float]] = {}
         self._hits: dict[str, list[str]] = {}
         self._chaos: tuple[float, random.Random, list[Fault], list[Fault]] | None = None
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = _StampingServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -415,7 +435,8 @@ class EutilsServer:
             def _answer(self, query: dict) -> None:
                 params = {k: v[-1] for k, v in query.items()}
                 utility = urlparse(self.path).path.rsplit("/", 1)[-1].split(".")[0]
-                now = time.monotonic()
+                # The first request on a connection arrived when it was accepted; later ones, now.
+                now = server._httpd.accepted.pop(self.connection, None) or time.monotonic()
                 with server._lock:
                     over = server._over_rate(now, bool(params.get("api_key")))
                     fault = None if over else server._pick_fault(utility)

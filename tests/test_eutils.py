@@ -74,7 +74,7 @@ def test_rate_limiter_spaces_every_grant_across_threads():
     assert len(grants) == 40
     gaps = [b - a for a, b in zip(grants, grants[1:])]
     assert min(gaps) >= limiter.interval - 1e-9
-    assert limiter.interval == pytest.approx(1 / (3.0 * 0.95))
+    assert limiter.interval == pytest.approx(1 / (3.0 * 0.93))
     # No window of one second ever holds more than 3 grants: what NCBI counts.
     assert all(sum(1 for g in grants if start <= g < start + 1.0) <= 3 for start in grants)
 
@@ -100,7 +100,7 @@ def test_requests_are_paced_by_the_shared_limiter(server):
         t.join()
     times = sorted(r["time"] for r in server.requests)
     assert len(times) == 8
-    interval = client.limiter.interval  # 105 ms
+    interval = client.limiter.interval  # 108 ms
     # Released >= interval apart; arrival on a busy machine may shift one request, never the whole run.
     assert times[-1] - times[0] >= 7 * interval - 0.03
     assert min(b - a for a, b in zip(times, times[1:])) >= interval / 2
