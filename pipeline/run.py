@@ -14,14 +14,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from . import extract, screen, tables
+from . import extract, ris, screen, tables
 from .config import Config
 from .errors import PipelineError
 from .eutils import Client, Settings
 from .fetch import fetch_records
 from .models import Decision, DeletedCitation, Quarantined, Record, RunSummary
 from .search import build_query, run_search
-from .store import RawArchive, write_json, write_table
+from .report import write_report
+from .store import RawArchive, atomic_write, write_json, write_table
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ def run_pipeline(config: Config, out_dir: Path | None = None, settings: Settings
     finally:
         manifest["finished_at"] = now().isoformat(timespec="seconds")
         write_json(out / "run.json", manifest)
+    # Built from the files just written, so `python -m pipeline report` rebuilds the same page.
+    write_report(out)
     return manifest
 
 
@@ -116,6 +119,8 @@ def _execute(config: Config, out: Path, settings: Settings, run_id: str, query: 
         write_table(out, name, frames[name])
     prisma = _prisma(summary, len(quarantined))
     write_json(out / "prisma.json", prisma)
+    included_records = [unique_records[pmid] for pmid in frames["evidence"]["pmid"]]
+    atomic_write(out / "records.ris", ris.ris_text(included_records).encode("utf-8"))
     return {
         "query_translation": found.query_translation,
         "pubmed_messages": list(found.warnings),
