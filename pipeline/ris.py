@@ -40,7 +40,7 @@ def ris_entry(record: Record) -> str:
     start, end = _pages(record.pages)
     tags += [("SP", start), ("EP", end), ("AB", record.abstract), ("DO", record.doi), ("AN", record.pmid),
              ("UR", PUBMED_URL.format(record.pmid)), ("DB", "PubMed")]
-    tags += [("LA", lang) for lang in record.languages]
+    tags.append(("LA", "; ".join(record.languages)))  # one LA line: readers keep only the last
     keywords = list(dict.fromkeys([*record.keywords, *(m.descriptor for m in record.mesh_headings)]))
     tags += [("KW", k) for k in keywords]
     tags.append(("M3", "; ".join(record.publication_types)))
