@@ -54,8 +54,8 @@ def _author(author) -> str:
     """"Last, First" as RIS wants; a collective name as it is."""
     if author.collective_name:
         return author.collective_name
-    first = author.fore_name or author.initials
-    return f"{author.last_name}, {first}" if first else author.last_name
+    parts = (_one_line(author.last_name), _one_line(author.fore_name or author.initials))
+    return ", ".join(p for p in parts if p)
 
 
 def _pages(pages: str) -> tuple[str, str]:
