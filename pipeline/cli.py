@@ -106,6 +106,7 @@ def _print_run_summary(config: Config, out_dir: Path | None, manifest: dict) -> 
         f"{counts['mentions']} entity mentions."
     )
     click.echo(f"Tables written to {out}")
+    click.echo(f"Report: {out / 'report.html'}; included records for screening tools: {out / 'records.ris'}")
 
 
 def _progress_printer():

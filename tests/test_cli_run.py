@@ -23,7 +23,7 @@ EXPECTED_DECISIONS = {
     "30000010": ("include", "meets-criteria"),
 }
 OUTPUTS = ["records.csv", "evidence.csv", "mentions.csv", "records.parquet", "evidence.parquet",
-           "mentions.parquet", "prisma.json", "run.json"]
+           "mentions.parquet", "prisma.json", "run.json", "records.ris", "report.html"]
 
 
 @pytest.fixture
@@ -39,6 +39,8 @@ def test_run_writes_every_output(completed_run):
         assert (out / name).is_file(), name
     assert "10 identified, 0 duplicates" not in result.stdout
     assert result.stdout.startswith("10 identified, 1 duplicates, 9 screened: 4 included, 3 excluded, 2 need review;")
+    assert result.stdout.splitlines()[-1] == (f"Report: {out / 'report.html'}; included records for screening "
+                                              f"tools: {out / 'records.ris'}")
 
 
 def test_every_record_has_its_decision_and_reason(completed_run):
@@ -108,7 +110,7 @@ def test_requests_identify_the_tool(completed_run, server):
 def test_two_runs_write_identical_tables(server, review_config, invoke, tmp_path):
     for out in ("a", "b"):
         assert invoke("run", "--config", review_config, "--out", tmp_path / out).exit_code == 0
-    for name in ("records.csv", "evidence.csv", "mentions.csv"):
+    for name in ("records.csv", "evidence.csv", "mentions.csv", "records.ris"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
