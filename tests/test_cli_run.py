@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -39,8 +41,10 @@ def test_run_writes_every_output(completed_run):
         assert (out / name).is_file(), name
     assert "10 identified, 0 duplicates" not in result.stdout
     assert result.stdout.startswith("10 identified, 1 duplicates, 9 screened: 4 included, 3 excluded, 2 need review;")
-    assert result.stdout.splitlines()[-1] == (f"Report: {out / 'report.html'}; included records for screening "
-                                              f"tools: {out / 'records.ris'}")
+    report, ris = re.fullmatch(r"Report: (.+); included records for screening tools: (.+)",
+                               result.stdout.splitlines()[-1]).groups()
+    assert (Path(report).resolve(), Path(ris).resolve()) == ((out / "report.html").resolve(),
+                                                            (out / "records.ris").resolve())
 
 
 def test_every_record_has_its_decision_and_reason(completed_run):
