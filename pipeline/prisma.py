@@ -9,6 +9,7 @@ draws the diagram from that dict alone, so the picture can never disagree with t
 from __future__ import annotations
 
 import logging
+import re
 import textwrap
 from collections import Counter
 from typing import Iterable, Mapping
@@ -182,14 +183,14 @@ def prisma_svg(prisma: Mapping) -> str:
                      f'fill="#cfe2f3" stroke="#5b8db8"/>')
         cx, cy = 4 + (PHASE_W - 4) / 2, (top + bottom) / 2
         parts.append(f'<text x="{cx}" y="{cy}" transform="rotate(-90 {cx} {cy})" text-anchor="middle" '
-                     f'dominant-baseline="middle" font-size="{FONT}" font-weight="bold">{escape(name)}</text>')
+                     f'dominant-baseline="middle" font-size="{FONT}" font-weight="bold">{_esc(name)}</text>')
     height = y - 20
     return "\n".join([
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="prisma-title" '
         'font-family="Helvetica, Arial, sans-serif">',
-        f'<title id="prisma-title">{escape(title)}</title>',
+        f'<title id="prisma-title">{_esc(title)}</title>',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker></defs>',
         f'<rect width="{WIDTH}" height="{height}" fill="#fff"/>',
@@ -197,6 +198,15 @@ def prisma_svg(prisma: Mapping) -> str:
         "</svg>",
         "",
     ])
+
+
+# Characters XML 1.0 forbids even when escaped (control characters, lone surrogates, U+FFFE/F).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _esc(text: str) -> str:
+    """Text safe inside an SVG element: markup escaped, characters XML cannot carry dropped."""
+    return escape(_NOT_XML.sub("", text), {'"': "&quot;"})
 
 
 def _n(value) -> str:
@@ -230,7 +240,7 @@ def _box(x: float, y: float, h: float, lines: list[str]) -> str:
 
 def _text(x: float, y: float, text: str, size: int = FONT, weight: str = "normal", anchor: str = "start") -> str:
     return (f'<text x="{x}" y="{y}" font-size="{size}" font-weight="{weight}" text-anchor="{anchor}" '
-            f'xml:space="preserve">{escape(text)}</text>')
+            f'xml:space="preserve">{_esc(text)}</text>')
 
 
 def _arrow(x1: float, y1: float, x2: float, y2: float) -> str:
