@@ -8,12 +8,12 @@ SVG, and a Content-Security-Policy forbids the page from loading anything.
 """
 from __future__ import annotations
 
-import textwrap
 from html import escape
 from pathlib import Path
 
 import pandas as pd
 
+from . import prisma
 from .outputs import Outputs, read_outputs
 from .store import atomic_write
 from .summary import STAGES, entity_classes, summarise
@@ -76,78 +76,21 @@ def _cards(counts: dict[str, int]) -> str:
 
 
 # --- PRISMA flow ------------------------------------------------------------------------------
-# The lead replaces this with pipeline.prisma.prisma_svg (issue 5) at merge: keep the signature.
 
-def prisma_flow_svg(prisma: dict) -> str:
-    """A PRISMA 2020-style flow (identification, screening, included) as inline SVG."""
-    ident = prisma.get("identification", {})
-    screening = prisma.get("screening", {})
-    identified = sum(ident.get("records_identified", {}).values())
-    by_source = ident.get("records_identified", {})
-    sources = (", ".join(by_source) if len(by_source) == 1
-               else ", ".join(f"{k} (n = {v})" for k, v in by_source.items()))
-    reasons = [f"{k}: {v}" for k, v in screening.get("excluded_by_reason", {}).items()]
-    left = [
-        ("Identification", f"Records identified from {sources or 'no source'}", identified, []),
-        ("Screening", "Records screened", screening.get("records_screened", 0), []),
-        ("Included", "Studies included in review", prisma.get("included", {}).get("records_included", 0), []),
-    ]
-    right = [
-        ("Records removed before screening", None,
-         [f"Duplicate records: {ident.get('duplicate_records_removed', 0)}",
-          f"Unreadable (quarantined): {ident.get('records_quarantined_unreadable', 0)}"]),
-        ("Records excluded by the criteria", screening.get("records_excluded_by_automation", 0), reasons),
-        ("Records needing human review", screening.get("records_needing_human_review", 0), []),
-    ]
-    box_w, gap, x_left, x_right = 300, 70, 40, 410
-    out, y = [], 20
-    positions = []
-    for i, (phase, text, n, _) in enumerate(left):
-        lines = textwrap.wrap(text, 38) + [f"(n = {n})"]
-        h = 24 + 18 * len(lines)
-        r_title, r_n, r_lines = right[i] if i < len(right) else (None, None, [])
-        r_text = textwrap.wrap(r_title, 38) + ([f"(n = {r_n})"] if r_n is not None else []) if r_title else []
-        r_h = 24 + 18 * (len(r_text) + len(r_lines)) if r_title else 0
-        row_h = max(h, r_h, 96)  # tall enough for the rotated phase label
-        out.append(_phase_label(phase, y, row_h))
-        out.append(_box(x_left, y, box_w, row_h, lines, "main"))
-        if r_title:
-            out.append(_box(x_right, y, box_w, row_h, r_text, "side", small=r_lines))
-            out.append(_arrow(x_left + box_w, y + row_h / 2, x_right, y + row_h / 2))
-        positions.append((y, row_h))
-        y += row_h + gap
-    # Needs-review sits beside the included box: a third screening outcome, decided by a person.
-    for (y0, h0), (y1, _) in zip(positions, positions[1:]):
-        out.append(_arrow(x_left + box_w / 2, y0 + h0, x_left + box_w / 2, y1))
-    height = y - gap + 20
-    return (f'<svg class="prisma" role="img" aria-label="PRISMA 2020 flow diagram" viewBox="0 0 750 {height:.0f}" '
-            f'width="750" height="{height:.0f}" xmlns="http://www.w3.org/2000/svg">'
-            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker></defs>'
-            + "".join(out) + "</svg>")
+def prisma_flow_svg(flow: dict) -> str:
+    """The PRISMA 2020 diagram of prisma.py, inline (its XML declaration has no place in HTML).
 
-
-def _phase_label(text: str, y: float, h: float) -> str:
-    cy = y + h / 2
-    return (f'<rect x="4" y="{y}" width="24" height="{h}" rx="4" class="phase"/>'
-            f'<text x="16" y="{cy}" transform="rotate(-90 16 {cy})" text-anchor="middle" '
-            f'dominant-baseline="central" class="phase-label">{escape(text)}</text>')
-
-
-def _box(x: float, y: float, w: float, h: float, lines: list[str], kind: str, small: list[str] = ()) -> str:
-    texts = []
-    ty = y + 22
-    for line in lines:
-        texts.append(f'<text x="{x + w / 2}" y="{ty}" text-anchor="middle" class="box-text">{escape(line)}</text>')
-        ty += 18
-    for line in small:
-        texts.append(f'<text x="{x + 14}" y="{ty}" class="box-small">{escape(line)}</text>')
-        ty += 18
-    return f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" class="box {kind}"/>' + "".join(texts)
-
-
-def _arrow(x1: float, y1: float, x2: float, y2: float) -> str:
-    return f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" class="arrow" marker-end="url(#arrow)"/>'
+    A prisma.json from an older version of the pipeline lacks fields the diagram needs: the page
+    says so instead of failing, and the counts above it still show.
+    """
+    try:
+        svg = prisma.prisma_svg(flow)
+    except (KeyError, TypeError) as exc:
+        return (f'<p class="warning">This prisma.json lacks the field {escape(str(exc))} the diagram needs; '
+                "run the review again to draw it.</p>")
+    if svg.startswith("<?xml"):
+        svg = svg.split("?>", 1)[1].lstrip()
+    return f'<div class="prisma">{svg}</div>'
 
 
 # --- included records per year ---------------------------------------------------------------
@@ -266,10 +209,7 @@ section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1
 .card{flex:1 1 120px;background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 14px}
 .card b{display:block;font-size:26px}.card span{color:var(--muted);font-size:12.5px}
 #count-included{border-color:var(--accent);background:var(--accent-soft)}
-svg text{font-family:inherit}.box{stroke:#7a8599;stroke-width:1.2}.box.main{fill:#eef3fa}
-.box.side{fill:#fff}.box-text{font-size:13.5px;fill:var(--ink)}.box-small{font-size:12.5px;fill:var(--muted)}
-.phase{fill:var(--accent)}.phase-label{fill:#fff;font-size:12px;font-weight:600}
-.arrow{stroke:#444;stroke-width:1.4}.axis{stroke:#888}.bar{fill:var(--accent)}
+svg text{font-family:inherit}.prisma{overflow-x:auto}.axis{stroke:#888}.bar{fill:var(--accent)}
 .bar-n{font-size:12px;fill:var(--ink)}.bar-year{font-size:12px;fill:var(--muted)}
 .term-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:14px 26px}
 .terms ol{list-style:none;margin:0;padding:0}.terms li{display:grid;grid-template-columns:12em 1fr 3.6em;

@@ -43,7 +43,7 @@ def test_report_shows_counts_flow_years_terms_table_and_run(ketamine_outputs):
     for stage, n in [("identified", 10), ("duplicates", 1), ("screened", 9), ("excluded", 3),
                      ("needs_review", 2), ("included", 4)]:
         assert f'<div class="card" id="count-{stage}"><b>{n}</b>' in html
-    assert 'aria-label="PRISMA 2020 flow diagram"' in html
+    assert '<title id="prisma-title">PRISMA 2020 flow diagram' in html
     assert 'aria-label="Included records per year"' in html
     assert "<h3>DRUG</h3>" in html and '<span class="term">ketamine</span>' in html
     rows = re.findall(r'<tr><td><a href="https://pubmed.ncbi.nlm.nih.gov/(\d+)/">', html)
@@ -115,16 +115,31 @@ def test_years_chart_fills_empty_years_and_notes_undated():
     assert "<title>2021: 2 records</title>" in svg and "<title>2017: 1 record</title>" in svg
 
 
-def test_prisma_flow_names_every_box_with_its_count():
-    texts = _svg_texts(prisma_flow_svg(PRISMA))
-    assert texts == [
-        "Identification", "Records identified from PubMed", "(n = 10)",
-        "Records removed before screening", "Duplicate records: 1", "Unreadable (quarantined): 0",
-        "Screening", "Records screened", "(n = 9)",
-        "Records excluded by the criteria", "(n = 3)", "language-not-included: 1", "published-before-range: 2",
-        "Included", "Studies included in review", "(n = 4)",
-        "Records needing human review", "(n = 2)",
-    ]
+def test_prisma_flow_is_prisma_svg_inline():
+    from pipeline.prisma import prisma_json, prisma_svg
+    from pipeline.models import Decision, ScreeningResult
+
+    flow = prisma_json({"PubMed": 3}, [ScreeningResult("1", Decision.INCLUDE, "meets-criteria"),
+                                       ScreeningResult("2", Decision.EXCLUDE, "published-before-range"),
+                                       ScreeningResult("3", Decision.NEEDS_REVIEW, "date-missing")])
+    inline = prisma_flow_svg(flow)
+    assert not inline.count("<?xml")
+    assert inline == '<div class="prisma">' + prisma_svg(flow).split("?>", 1)[1].lstrip() + "</div>"
+
+
+def test_prisma_flow_of_an_older_prisma_json_says_what_is_missing():
+    assert prisma_flow_svg(PRISMA) == ('<p class="warning">This prisma.json lacks the field '
+                                       "&#x27;duplicates_by_reason&#x27; the diagram needs; run the review again "
+                                       "to draw it.</p>")
+
+
+def test_report_shows_the_flow_of_the_run(ketamine_outputs):
+    html = (ketamine_outputs / "report.html").read_text(encoding="utf-8")
+    section = html[html.index('<section id="prisma">'):html.index('<section id="years">')]
+    assert "<?xml" not in section
+    assert "Records screened (n = 9)" in section
+    assert "Records excluded by automation tools (n = 3)" in section
+    assert "Records needing human review (n = 2)" in section
 
 
 def test_report_reads_back_what_read_outputs_gives(ketamine_outputs):
