@@ -30,7 +30,7 @@ class ReviewLock:
     def __init__(self, folder: Path, review: str, command: str, wait: float = 0.0,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
                  started_at: str = ""):
-        self.path = folder / LOCK_FILE
+        self.path = Path(os.path.abspath(folder / LOCK_FILE))  # "a/../b" named plainly in messages
         self.review, self.command, self.wait = review, command, wait
         self.started_at = started_at
         self._clock, self._sleep = clock, sleep
