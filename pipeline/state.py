@@ -15,6 +15,7 @@ and failed / crashed for runs that never committed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import sqlite3
@@ -90,11 +91,16 @@ def content_hash(record_json: str) -> str:
     return hashlib.sha256(record_json.encode("utf-8")).hexdigest()
 
 
+@functools.lru_cache(maxsize=None)
+def _fields(kind: type) -> tuple[tuple[str, Any], ...]:
+    # get_type_hints evaluates the string annotations: slow, so once per class.
+    hints = typing.get_type_hints(kind)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(kind))
+
+
 def _build(kind: Any, value: Any) -> Any:
     if dataclasses.is_dataclass(kind):
-        hints = typing.get_type_hints(kind)
-        return kind(**{f.name: _build(hints[f.name], value[f.name])
-                       for f in dataclasses.fields(kind) if f.name in value})
+        return kind(**{name: _build(hint, value[name]) for name, hint in _fields(kind) if name in value})
     origin = typing.get_origin(kind)
     if origin is tuple:
         item = typing.get_args(kind)[0]
@@ -114,6 +120,8 @@ class StateStore:
     def __init__(self, connection: sqlite3.Connection, path: Path):
         self.db = connection
         self.path = path
+        # pmid -> (content hash, Record): a record is decoded again only when its stored hash changed.
+        self._decoded: dict[str, tuple[str, Record]] = {}
 
     @classmethod
     def open(cls, folder: Path) -> "StateStore":
@@ -195,8 +203,14 @@ class StateStore:
 
     def active_records(self) -> dict[str, tuple[Record, str]]:
         """Every record not withdrawn: pmid -> (record, content hash)."""
-        return {pmid: (record_from_json(data), digest) for pmid, data, digest in
-                self.db.execute("SELECT pmid, data, content_hash FROM records WHERE withdrawn IS NULL")}
+        out = {}
+        for pmid, data, digest in self.db.execute(
+                "SELECT pmid, data, content_hash FROM records WHERE withdrawn IS NULL"):
+            cached = self._decoded.get(pmid)
+            if cached is None or cached[0] != digest:
+                cached = self._decoded[pmid] = (digest, record_from_json(data))
+            out[pmid] = (cached[1], digest)
+        return out
 
     def active_hashes(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT pmid, content_hash FROM records WHERE withdrawn IS NULL"))

@@ -20,6 +20,13 @@ from tests.eutils_server import Fault
 HOST = socket.gethostname()
 
 
+
+@pytest.fixture(autouse=True)
+def _unpaced(monkeypatch):
+    """Runs against the local server need no pacing."""
+    from pipeline import eutils
+    monkeypatch.setattr(eutils, "RATE_WITHOUT_KEY", 1000.0)
+
 class FakeClock:
     def __init__(self):
         self.now = 0.0
@@ -77,10 +84,11 @@ def test_a_lock_left_by_a_killed_process_is_detected_and_cleared(tmp_path):
 # --- through the CLI, with a real second process --------------------------------------------------
 
 def start_slow_refresh(server, review_config) -> subprocess.Popen:
-    server.inject("esearch", Fault(delay=4.0))  # the running refresh stalls on its first search
+    server.inject("esearch", Fault(delay=3.0))  # the running refresh stalls on its first search
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline", "refresh", "--config", str(review_config)],
-        env=subprocess_env(EUTILS_BASE_URL=server.base_url, NCBI_EMAIL="tests@example.org"),
+        env=subprocess_env(EUTILS_BASE_URL=server.base_url, NCBI_EMAIL="tests@example.org",
+                           NCBI_API_KEY="local-test-key"),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
 
 

@@ -14,6 +14,13 @@ from pipeline.refresh import (CRASH_ENV, _window, change_summary, checkpoint, co
 from pipeline.state import content_hash, record_to_json
 
 
+
+@pytest.fixture(autouse=True)
+def _unpaced(monkeypatch):
+    """Runs against the local server need no pacing."""
+    from pipeline import eutils
+    monkeypatch.setattr(eutils, "RATE_WITHOUT_KEY", 1000.0)
+
 def digest(record: Record) -> str:
     return content_hash(record_to_json(record))
 
