@@ -37,15 +37,16 @@ import xml.etree.ElementTree as ET
 
 import pandas as pd
 
-from . import screen, tables
+from . import crosscheck, prisma, ris, screen, tables
 from .config import Config, ExtractionConfig
 from .errors import IncompleteRetrieval
 from .eutils import Client, EutilsRequestError, Settings
 from .fetch import fetch_records
 from .lock import ReviewLock
-from .models import Decision, DeletedCitation, Mention, Quarantined, Record, RunSummary, ScreeningResult
-from .run import TABLE_NAMES, Progress, _prisma, _summary, _versions
-from .search import ESEARCH_CAP, build_query, parse_esearch, run_search
+from .models import Decision, DeletedCitation, Mention, Quarantined, Record, ScreeningResult
+from .report import write_report
+from .run import TABLE_NAMES, Progress, _versions
+from .search import ESEARCH_CAP, build_query, parse_esearch, run_filtered_search, run_search
 from .state import StateStore, content_hash, record_to_json
 from .store import RawArchive, csv_bytes, atomic_write, write_json, write_table
 
@@ -173,6 +174,7 @@ def _execute(config: Config, state: StateStore, out: Path, settings: Settings, r
     archive = RawArchive(out / "raw" / run_id)
     progress("search", 0, 1)
     found = run_search(client, query, archive=archive)
+    filtered = run_filtered_search(client, query, config.screening, archive=archive)
     current = list(found.pmids)
     current_set = set(current)
     stored = state.active_hashes()
@@ -194,6 +196,7 @@ def _execute(config: Config, state: StateStore, out: Path, settings: Settings, r
     log.info("PubMed: %d records for the query; fetching %d", found.count, len(to_fetch))
 
     fetched: dict[str, Record] = {}
+    copies: list[Record] = []
     deleted: set[str] = set()
     quarantined: list[Quarantined] = []
     done = 0
@@ -206,13 +209,14 @@ def _execute(config: Config, state: StateStore, out: Path, settings: Settings, r
 
     for item in fetch_records(client, to_fetch, config.retrieval.batch_size, archive, on_batch):
         if isinstance(item, Record):
-            fetched.setdefault(item.pmid, item)
+            copies.append(item)
         elif isinstance(item, Quarantined):
             log.warning("quarantined record %s from %s: %s", item.pmid or "?", item.source, item.reason)
             quarantined.append(item)
         elif isinstance(item, DeletedCitation):
             deleted.add(item.pmid)
     checkpoint("after-fetch")
+    fetched = screen.distinct_by_pmid(copies)
 
     plan = plan_update(stored, current_set, fetched, deleted)
     before = {pmid: rec for pmid, (rec, _) in state.active_records().items()}
@@ -237,6 +241,10 @@ def _execute(config: Config, state: StateStore, out: Path, settings: Settings, r
         "query_translation": found.query_translation,
         "pubmed_messages": list(found.warnings),
         "identified": found.count,
+        # PMIDs efetch returned more than once in this run (PRISMA counts them as duplicates).
+        "pmid_repeats": screen.duplicate_pmid_count(r.pmid for r in copies),
+        "pubmed_cross_check": (crosscheck.summary(filtered, found.count, records.values(), results, config.screening)
+                               if filtered else {"skipped": "the config has no date or language criteria"}),
         "searched": searched,
         "fetched": {"requested": len(to_fetch), "new": len([p for p in plan["upserts"] if p not in stored]),
                     "changed": len([p for p in plan["upserts"] if p in stored]),
@@ -387,8 +395,10 @@ def _republish(state: StateStore, out: Path, config: Config) -> list[str]:
 
 
 def _publish(state: StateStore, out: Path, config: Config, manifest: dict, run_ids: list[str]) -> dict:
-    """Write the tables, prisma.json, changes.csv and run.json from the committed state."""
-    records = [rec for rec, _ in state.active_records().values()]
+    """Write the tables, PRISMA, records.ris, changes.csv, run.json and the report from the
+    committed state; returns the manifest as written."""
+    by_pmid = {pmid: rec for pmid, (rec, _) in state.active_records().items()}
+    records = list(by_pmid.values())
     decisions = list(state.decisions().values())
     included = {r.pmid for r in decisions if r.decision == Decision.INCLUDE}
     mentions = state.mentions(included)
@@ -400,12 +410,22 @@ def _publish(state: StateStore, out: Path, config: Config, manifest: dict, run_i
     for name in TABLE_NAMES:
         write_table(out, name, frames[name])
         checkpoint("mid-publish")
-    summary = _summary(manifest.get("identified", len(records)), records, decisions, mentions)
-    write_json(out / "prisma.json", _prisma(summary, len(manifest.get("quarantined", []))))
+    identified = manifest.get("identified", len(records))
+    repeats = manifest.get("pmid_repeats", 0)
+    summary = prisma.summarise(identified, records, decisions, len(mentions))
+    summary.duplicates += repeats
+    flow = prisma.prisma_json({"PubMed": identified}, decisions, repeats, len(manifest.get("quarantined", [])),
+                              review=config.review.title or config.review.name)
+    write_json(out / "prisma.json", flow)
+    atomic_write(out / "prisma.svg", prisma.prisma_svg(flow).encode("utf-8"))
+    included_records = [by_pmid[pmid] for pmid in frames["evidence"]["pmid"]]
+    atomic_write(out / "records.ris", ris.ris_text(included_records).encode("utf-8"))
     changes = state.changes(run_ids)
     atomic_write(out / "changes.csv", csv_bytes(changes_table(changes)))
     manifest = {**manifest, "counts": asdict(summary), "changes": change_summary(changes, run_ids)}
     write_json(out / "run.json", manifest)
+    # Built from the files just written, so `python -m pipeline report` rebuilds the same page.
+    write_report(out)
     return manifest
 
 

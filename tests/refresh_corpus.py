@@ -75,7 +75,7 @@ def read_tables(out) -> dict[str, bytes]:
 
 
 def read_changes(out, drop_run_id: bool = True) -> list[dict]:
-    frame = pd.read_csv(out / "changes.csv", dtype=str, keep_default_na=False)
+    frame = pd.read_csv(out / "changes.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     if drop_run_id:
         frame = frame.drop(columns=["run_id"])
     return frame.to_dict("records")

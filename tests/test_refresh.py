@@ -143,7 +143,9 @@ def test_a_refresh_with_nothing_new_fetches_nothing_and_reports_no_change(live, 
     before = len(live.requests)
     manifest = refresh(config, out, now=at(D0 + timedelta(days=14)))
     assert fetched_pmids(live, before) == []
-    assert [r["utility"] for r in live.requests[before:]] == ["esearch"] * 3
+    # Only searches: the full PMID list, the screening cross-check, the entry and modification windows.
+    assert [(r["utility"], r["params"].get("datetype")) for r in live.requests[before:]] == [
+        ("esearch", None), ("esearch", None), ("esearch", "edat"), ("esearch", "mdat")]
     assert read_changes(out) == []
     assert read_tables(out) == tables
     assert manifest["fetched"]["extracted"] == 0
