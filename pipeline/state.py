@@ -229,11 +229,14 @@ class StateStore:
 
     def mentions(self, pmids: Iterable[str]) -> list[Mention]:
         """Stored mentions of `pmids`, each record's in extraction order."""
-        wanted = set(pmids)
-        cols = ", ".join(f'"{c}"' for c in MENTION_FIELDS)
-        return [Mention(pmid, *rest) for pmid, _seq, *rest in
-                self.db.execute(f"SELECT pmid, seq, {cols} FROM mentions ORDER BY pmid, seq")
-                if pmid in wanted]
+        # The wanted PMIDs go to a temporary table so SQLite does the filtering, not Python.
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (pmid TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM wanted")
+        self.db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((p,) for p in pmids))
+        cols = ", ".join(f'm."{c}"' for c in MENTION_FIELDS)
+        rows = self.db.execute(f"SELECT m.pmid, {cols} FROM mentions m JOIN wanted w ON w.pmid = m.pmid "
+                               "ORDER BY m.pmid, m.seq").fetchall()
+        return [Mention(*row) for row in rows]
 
     def changes(self, run_ids: Iterable[str]) -> list[dict]:
         ids = list(run_ids)

@@ -238,3 +238,19 @@ def test_first_and_last_seen_are_kept_per_record(live, config, tmp_path):
     assert rows["30000001"] == (first["run_id"], second["run_id"], None)
     assert rows["30000101"] == (second["run_id"], second["run_id"], None)
     assert rows["30000010"] == (first["run_id"], first["run_id"], "no-longer-returned")
+
+
+def test_run_writes_through_the_state_store_and_reports_changes_too(live, config, tmp_path):
+    out = tmp_path / "out"
+    first = run_pipeline(config, out, now=at(D0))
+    assert (first["command"], first["mode"]) == ("run", "full")
+    grow(live)
+    before = len(live.requests)
+    second = run_pipeline(config, out, now=at(D0 + timedelta(days=7)))
+    # A full run fetches everything again, but only what differs is stored, screened anew and extracted.
+    assert len(fetched_pmids(live, before)) == 11
+    assert second["fetched"] == {"requested": 11, "new": 2, "changed": 1, "unchanged": 8, "extracted": 1}
+    assert [(c["pmid"], c["change"]) for c in read_changes(out)] == [
+        ("30000005", "decision-changed"), ("30000010", "withdrawn"), ("30000101", "new"), ("30000102", "new")]
+    with StateStore.open(out) as state:
+        assert [(r["kind"], r["status"]) for r in state.runs()] == [("run", "completed"), ("run", "completed")]
