@@ -76,15 +76,24 @@ def query(config_path: Path) -> None:
     click.echo(build_query(load_config(config_path).search))
 
 
+def wait_option(func):
+    return click.option(
+        "--wait", "wait", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+        help="When another run of the review is in progress, wait up to SECONDS for it "
+             "(default: [refresh] lock_wait from the config, 0 = exit at once with code 5).",
+    )(func)
+
+
 @cli.command()
 @config_option
 @out_option
+@wait_option
 @click.option("--offline", is_flag=True,
               help="Replay the raw E-utilities answers archived by a past run (the newest unless "
                    "--from-run names one) instead of using the network.")
 @click.option("--from-run", "from_run", metavar="RUN_ID",
               help="With --offline (implied): the run whose archive (<out>/raw/RUN_ID) to replay.")
-def run(config_path: Path, out_dir: Path | None, offline: bool, from_run: str | None) -> None:
+def run(config_path: Path, out_dir: Path | None, wait: float | None, offline: bool, from_run: str | None) -> None:
     """Search PubMed, fetch, screen, extract entities and write the tables.
 
     E-utilities is reached at $EUTILS_BASE_URL (default NCBI); $NCBI_API_KEY raises the rate
@@ -99,8 +108,39 @@ def run(config_path: Path, out_dir: Path | None, offline: bool, from_run: str | 
     from .run import run_pipeline  # heavy imports (spaCy, pandas) only for commands that need them
 
     config = load_config(config_path)
-    manifest = run_pipeline(config, out_dir=out_dir, progress=_progress_printer(), offline=offline,
+    manifest = run_pipeline(config, out_dir=out_dir, progress=_progress_printer(), wait=wait, offline=offline,
                             from_run=from_run)
+    _print_run_summary(config, out_dir, manifest)
+
+
+@cli.command()
+@config_option
+@out_option
+@wait_option
+def refresh(config_path: Path, out_dir: Path | None, wait: float | None) -> None:
+    """Update the review with what PubMed added or changed since the last completed run.
+
+    Searches by entry date from the last completed run (minus [refresh] overlap_days), fetches only
+    records not yet stored or revised, screens, extracts, rebuilds the tables and writes changes.csv.
+    With no completed run yet it runs in full. Exit codes for schedulers: 0 done, 2 config error,
+    3 PubMed unavailable (retry later), 4 incomplete retrieval, 5 another run in progress, 1 bug.
+
+    \b
+    Example:
+        python -m pipeline refresh --config config/ketamine-depression.toml
+        python -m pipeline refresh --config config/ketamine-depression.toml --wait 600
+    """
+    from .run import refresh as refresh_review
+
+    config = load_config(config_path)
+    manifest = refresh_review(config, out_dir=out_dir, progress=_progress_printer(), wait=wait)
+    changes = manifest["changes"]
+    click.echo(
+        f"{manifest['mode'].capitalize()} refresh: {manifest['fetched']['requested']} records fetched; "
+        f"{changes['new']} new, {changes['newly_included']} newly included, "
+        f"{changes['decision_changed']} decisions changed, {changes['updated']} revised, "
+        f"{changes['withdrawn']} withdrawn (see changes.csv)."
+    )
     _print_run_summary(config, out_dir, manifest)
 
 
@@ -113,6 +153,7 @@ def _print_run_summary(config: Config, out_dir: Path | None, manifest: dict) -> 
         f"{counts['mentions']} entity mentions."
     )
     click.echo(f"Tables written to {out}")
+    click.echo(f"Report: {out / 'report.html'}; included records for screening tools: {out / 'records.ris'}")
 
 
 def _progress_printer():
@@ -175,3 +216,58 @@ def main(argv: list[str] | None = None) -> None:
                    "and report it.", err=True)
         sys.exit(ExitCode.INTERNAL)
     sys.exit(ExitCode.OK)
+
+
+def _output_folder(config_path: Path | None, out_dir: Path | None) -> Path:
+    """The folder `show`/`report` read: --out when given, else the config's [output] dir."""
+    if out_dir is not None:
+        return out_dir
+    if config_path is None:
+        raise click.UsageError("Pass --config FILE (its [output] dir is read) or --out DIR.")
+    return load_config(config_path).output.dir
+
+
+def _folder_options(func):
+    func = click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+                        help="The output folder a run wrote (default: [output] dir from --config).")(func)
+    return click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+                         help="The review's TOML config; its [output] dir is read.")(func)
+
+
+@cli.command()
+@_folder_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="table for people, json or csv for programs.")
+@click.option("--top", type=click.IntRange(1, 1000), default=5, show_default=True,
+              help="Terms shown per entity class.")
+@click.option("--newest", type=click.IntRange(0, 100000), default=10, show_default=True,
+              help="Newest included records shown.")
+def show(config_path: Path | None, out_dir: Path | None, fmt: str, top: int, newest: int) -> None:
+    """Summarise the last run from its output folder: counts per stage, top mentions per class, the
+    newest included records. Reads files only, never the network.
+
+    \b
+    Example:
+        python -m pipeline show --config config/ketamine-depression.toml
+        python -m pipeline show --out /tmp/ketamine --format json
+    """
+    from .outputs import read_outputs
+    from .summary import render, summarise
+
+    outputs = read_outputs(_output_folder(config_path, out_dir))
+    click.echo(render(summarise(outputs, top=top, newest=newest), fmt), nl=False)
+
+
+@cli.command()
+@_folder_options
+def report(config_path: Path | None, out_dir: Path | None) -> None:
+    """Rebuild report.html in an output folder from the files the run left there (no network).
+
+    \b
+    Example:
+        python -m pipeline report --out /tmp/ketamine
+    """
+    from .report import write_report
+
+    path = write_report(_output_folder(config_path, out_dir))
+    click.echo(f"Report written to {path}")

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import threading
+from datetime import date, datetime
 from pathlib import Path
 
 from .errors import ConfigError, IncompleteRetrieval
@@ -132,3 +133,12 @@ def find_archive(out: Path, run_id: str | None = None) -> Path:
         raise ConfigError(f"--from-run {run_id}: no archived run of that id in {raw}. "
                           f"Archived runs: {', '.join(runs)}.")
     return raw / run_id
+
+
+def replayed_date(folder: Path) -> date:
+    """The day the archived run started (its folder is named by its run id, YYYYMMDDTHHMMSS...Z)."""
+    try:
+        return datetime.strptime(folder.name[:8], "%Y%m%d").date()
+    except ValueError:
+        raise ConfigError(f"{folder.name} is not a run id (YYYYMMDDTHHMMSS...Z): cannot tell when PubMed "
+                          "was searched. Choose a run with --from-run.") from None

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Callable, Protocol
 
-from .config import SearchConfig
+from . import crosscheck
+from .config import ScreeningConfig, SearchConfig
 from .errors import IncompleteRetrieval
 from .eutils import EutilsRequestError
 from .models import SearchResult
@@ -206,3 +207,15 @@ def _esearch(source: Source, query: str, **params) -> dict:
     if result["error"]:
         raise EutilsRequestError(f"esearch refused the query {query!r}: {result['error']}")
     return result
+
+
+def run_filtered_search(source: Source, query: str, screening: ScreeningConfig) -> SearchResult | None:
+    """The PMIDs PubMed itself returns for `query` with its [dp]/[la] filters for the config's date
+    and language criteria (the cross-check); None when the config has no such criteria.
+
+    Its raw response is archived by the source like every other (see replay.py).
+    """
+    query = crosscheck.filtered_query(query, screening)
+    if not crosscheck.pubmed_filters(screening):
+        return None
+    return run_search(source, query)

@@ -98,7 +98,8 @@ def _article(number: int, rng: random.Random) -> Article:
     )
     text = " ".join((title, abstract, *headings)).lower()
     return Article(pmid=pmid, xml=xml.encode("utf-8"), text=text, years={pdat.year, edat.year},
-                   languages={language}, pdat=pdat, edat=edat, crdt=edat)
+                   languages={language}, pdat=pdat, edat=edat, crdt=edat,
+                   entrez_date=edat.strftime("%Y/%m/%d"), modified_date=edat.strftime("%Y/%m/%d"))
 
 
 def _ymd(day: date) -> str:

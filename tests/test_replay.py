@@ -103,9 +103,11 @@ def test_the_archive_index_names_each_request_without_caller_details(online_run)
     out, first = online_run
     folder = out / first["raw_archive"]
     entries = [json.loads(line) for line in (folder / INDEX).read_text().splitlines()]
-    assert [(e["name"], e["utility"]) for e in entries] == [("esearch-00001", "esearch"), ("efetch-00001", "efetch")]
+    assert [(e["name"], e["utility"]) for e in entries] == [
+        ("esearch-00001", "esearch"), ("esearch-00002", "esearch"), ("efetch-00001", "efetch")]
     assert entries[0]["params"] == {"term": first["query"], "retmax": 9999}
-    assert entries[1]["params"] == {"ids": 10, "first": "30000010", "last": "30000001"}
+    assert entries[1]["params"]["term"].startswith(f"({first['query']}) AND ")  # PubMed's own filters: the cross-check
+    assert entries[2]["params"] == {"ids": 10, "first": "30000010", "last": "30000001"}
     source = ArchiveSource(folder)
     assert source.esearch(first["query"], retmax=9999) == gzip.decompress((folder / "esearch-00001.xml.gz").read_bytes())
 
