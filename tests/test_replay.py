@@ -131,3 +131,21 @@ def test_the_api_key_is_in_no_output_log_or_archive(server, review_config, invok
         if path.is_file():
             data = path.read_bytes()
             assert SECRET.encode() not in (gzip.decompress(data) if path.suffix == ".gz" else data), path
+
+
+def test_a_replay_keeps_the_watermark_of_the_run_it_replays(server, review_config, tmp_path):
+    """A later refresh must still ask PubMed for everything entered since the archived run."""
+    from datetime import datetime, timezone
+
+    from pipeline.config import load_config
+    from pipeline.run import run_pipeline
+    from pipeline.state import StateStore
+
+    config, out = load_config(review_config), tmp_path / "wm"
+    archived = run_pipeline(config, out, now=lambda: datetime(2026, 1, 2, 9, 30, tzinfo=timezone.utc))
+    assert archived["run_id"].startswith("20260102T0930")
+    replayed = run_pipeline(config, out, offline=True)
+    assert replayed["raw_archive"] == f"raw/{archived['run_id']}"
+    with StateStore.open(out) as state:
+        last = state.last_good_run()
+    assert (last["run_id"], last["watermark"]) == (replayed["run_id"], "2026-01-02")
