@@ -332,6 +332,6 @@ def book_record(elem: ET.Element) -> Record:
         vernacular_title=clean_text(doc.find("VernacularTitle")),
         publication_types=texts(doc, "PublicationType"),
         keywords=texts(doc, "KeywordList/Keyword"),
-        authors=authors(doc.find("AuthorList")),
+        authors=authors(next((x for x in doc.findall("AuthorList") if x.get("Type") != "editors"), None)),
         is_book=True,
     )
