@@ -25,12 +25,20 @@ _WORD = re.compile(r"[A-Za-z]+")
 # Only complete references with a semicolon: html.unescape alone would also turn the legacy
 # forms "&not" or "&copy" inside ordinary text such as "A&notB" into symbols.
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# Markup that publishers escaped into the text itself: real abstracts carry "&lt;p&gt;" and JATS
+# "&lt;italic&gt;", which parse to the text "<p>". Only these lower-case names, with at most
+# quoted attributes, count as tags, so "<r.m.s.d.>", "p<0.05" or "<age 18>" stay as written.
+_LEFTOVER_TAG = re.compile(
+    r'<(/?)(p|br|div|li|ul|ol|list|list-item|i|b|u|em|strong|sup|sub|sc|span|italic|bold|underline)'
+    r'((?:\s+[\w:\-]+="[^"<>]*")*)\s*/?>')
+_BLOCK_TAGS = {"p", "br", "div", "li", "ul", "ol", "list", "list-item"}
 
 
 def clean_text(elem: ET.Element | None) -> str:
     """All text inside `elem` (inline <i>, <sup>, MathML... dropped, their text kept), tidied.
 
     Character references that NCBI escaped twice (text "&amp;lt;" arrives as "&lt;") are unescaped,
+    HTML/JATS tags that arrived as text ("<p>", "<italic>") are dropped (block tags leave a space),
     and every run of whitespace, newlines and tabs included, becomes one space.
     """
     if elem is None:
@@ -41,9 +49,11 @@ def clean_text(elem: ET.Element | None) -> str:
 
 
 def tidy(text: str) -> str:
-    """Unescape leftover character references and normalise whitespace (see clean_text)."""
+    """Unescape leftover character references, drop escaped-in HTML/JATS tags, normalise whitespace."""
     if "&" in text:
         text = _ENTITY.sub(lambda m: unescape(m.group(0)), text)
+    if "<" in text:
+        text = _LEFTOVER_TAG.sub(lambda m: " " if m.group(2) in _BLOCK_TAGS else "", text)
     return " ".join(text.split())
 
 

@@ -29,11 +29,12 @@ def test_title_markup_mathml_and_double_escaped_entities_become_clean_text(marku
 
 def test_structured_abstract_keeps_labels_and_categories_and_drops_copyright(markup):
     assert markup.abstract_sections == (
-        AbstractSection("BACKGROUND", "Ketamine is an NMDA antagonist (R&D, AT&T, A&notB).", "BACKGROUND"),
+        AbstractSection("BACKGROUND", "Ketamine is an NMDA antagonist (R&D, AT&T, A&notB). "
+                        "An escaped <r.m.s.d.> p<0.05 <age 18>.", "BACKGROUND"),
         AbstractSection("RESULTS", "Response rose by 20 % (p<0.05).", "RESULTS"),
     )
     assert markup.abstract == ("Ketamine is an NMDA antagonist (R&D, AT&T, A&notB). "
-                               "Response rose by 20 % (p<0.05).")
+                               "An escaped <r.m.s.d.> p<0.05 <age 18>. Response rose by 20 % (p<0.05).")
 
 
 def test_identifiers_come_from_the_articles_own_id_list_not_its_references(markup):
