@@ -1,34 +1,110 @@
-"""Shared fixtures, and a guard that fails any test opening a socket to anything but 127.0.0.1."""
+"""Shared fixtures: the network guard, a local E-utilities server, configs and a CLI invoker."""
 from __future__ import annotations
 
-import socket
+import os
+import shutil
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).parent / "fixtures"
+TESTS = Path(__file__).parent
+sys.path.insert(0, str(TESTS / "guard"))
+from network_guard import NetworkAccessBlocked, install  # noqa: E402
+
+from tests.eutils_server import EutilsServer, load_corpus  # noqa: E402
+
+install()
+
+REPO = TESTS.parent
+FIXTURES = TESTS / "fixtures"
+SHARED = REPO.parent / "shared"
+DEFAULT_CONFIG = REPO / "config" / "ketamine-depression.toml"
 XML_FIXTURES = FIXTURES / "xml"
-# Real PubMed data lives beside the checkout and is never copied into the repo.
-SHARED_PUBMED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pubmed"
-
-_real_connect = socket.socket.connect
+SHARED_PUBMED = SHARED / "data" / "pubmed"
 
 
-def _guarded_connect(self, address):
-    host = address[0] if isinstance(address, tuple) else address
-    if self.family in (socket.AF_INET, socket.AF_INET6) and host not in ("127.0.0.1", "localhost", "::1"):
-        raise AssertionError(f"test tried to open a socket to {address!r}; tests must stay offline")
-    return _real_connect(self, address)
-
-
-@pytest.fixture(autouse=True)
-def _no_network(monkeypatch):
-    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared, or skip the test with the reason when it is not there."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: this test needs the shared data checked out beside the repo")
+    return path
 
 
 @pytest.fixture
 def shared_pubmed() -> Path:
     """../shared/data/pubmed, or skip: the real-data tests need the shared folder beside the repo."""
-    if not SHARED_PUBMED.is_dir():
-        pytest.skip(f"real PubMed data not found at {SHARED_PUBMED} (../shared is absent)")
-    return SHARED_PUBMED
+    return shared_path("data", "pubmed")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch):
+    """No test sees the developer's NCBI settings; every request is tagged as coming from tests."""
+    monkeypatch.delenv("NCBI_API_KEY", raising=False)
+    monkeypatch.delenv("EUTILS_BASE_URL", raising=False)
+    monkeypatch.setenv("NCBI_EMAIL", "tests@example.org")
+
+
+@pytest.fixture(autouse=True)
+def _fast_retries(monkeypatch):
+    """Retries back off in milliseconds, not seconds, so fault tests stay quick."""
+    from pipeline import eutils
+    monkeypatch.setattr(eutils.Client, "_backoff", lambda self, attempt: 0.01 * attempt)
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    return load_corpus(FIXTURES / "ketamine_corpus.xml")
+
+
+@pytest.fixture
+def server(corpus, monkeypatch):
+    with EutilsServer(corpus) as srv:
+        monkeypatch.setenv("EUTILS_BASE_URL", srv.base_url)
+        yield srv
+
+
+@pytest.fixture
+def review_config(tmp_path):
+    """A copy of the ketamine review's config whose output folder is inside tmp_path."""
+    folder = tmp_path / "config"
+    shutil.copytree(REPO / "config", folder)
+    path = folder / "ketamine-depression.toml"
+    text = path.read_text().replace('dir = "../outputs/ketamine-depression"', 'dir = "../out"')
+    path.write_text(text)
+    return path
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def invoke(capsys):
+    """Run `python -m pipeline ARGS` in-process through the real entry point (exit codes included)."""
+    from pipeline.cli import main
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_info:
+            main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return CliResult(int(exit_info.value.code or 0), out, err)
+    return run
+
+
+def subprocess_env(**extra: str) -> dict:
+    """Environment for CLI subprocesses: the network guard is loaded through sitecustomize."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NCBI_API_KEY",)}
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS / "guard"), str(REPO)])
+    env.update(extra)
+    return env
+
+
+__all__ = ["NetworkAccessBlocked", "shared_path", "subprocess_env", "FIXTURES", "REPO", "SHARED",
+           "XML_FIXTURES", "SHARED_PUBMED"]

@@ -20,7 +20,7 @@ from Bio import Entrez
 from pipeline.models import DeletedCitation, Record
 from pipeline.pubmed_fields import tidy
 from pipeline.pubmed_xml import parse
-from test_pubmed_real_files import EXPECTED
+from tests.test_pubmed_real_files import EXPECTED
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^>]*>")
 _PUBMED_DTD = (b'<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, 1st January 2025//EN" '

@@ -11,10 +11,10 @@ import tracemalloc
 
 import pytest
 
-from conftest import XML_FIXTURES
+from tests.conftest import XML_FIXTURES
 from pipeline.models import Quarantined, Record
 from pipeline.pubmed_xml import check_complete, parse
-from xmlbuild import article
+from tests.xmlbuild import article
 
 INTERNAL_SUBSET = ("refused: the DOCTYPE has an internal subset, which PubMed XML never has; it can "
                    "declare entities (entity expansion, external files), so it is not read")

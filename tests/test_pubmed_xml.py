@@ -6,10 +6,10 @@ import io
 
 import pytest
 
-from conftest import XML_FIXTURES
+from tests.conftest import XML_FIXTURES
 from pipeline.models import AbstractSection, Author, CommentCorrection, DeletedCitation, MeshHeading, Quarantined, Record
 from pipeline.pubmed_xml import check_complete, parse
-from xmlbuild import article, document
+from tests.xmlbuild import article, document
 
 
 def only_record(data: bytes) -> Record:
