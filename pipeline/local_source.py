@@ -101,14 +101,15 @@ class LocalSelection:
     read: int = 0                                              # records read, matching or not
 
 
-def select_local(items: Iterable[ParsedItem], search: SearchConfig) -> LocalSelection:
+def select_local(items: Iterable[ParsedItem], search: SearchConfig,
+                 into: LocalSelection | None = None) -> LocalSelection:
     """Apply a sequence of baseline and update files the way NCBI means them to be applied.
 
     Files are read in order (name order, for globs: baseline before updates, updates by number).
     A later version of a PMID replaces the earlier one; a DeleteCitation removes the PMID; a later
-    version that no longer matches the query removes it too.
+    version that no longer matches the query removes it too. `into` continues an earlier selection.
     """
-    sel = LocalSelection()
+    sel = into if into is not None else LocalSelection()
     for item in items:
         if isinstance(item, Record):
             sel.read += 1

@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from . import extract, screen, tables
+from . import extract, local_source, screen, tables
 from .config import Config
 from .errors import PipelineError
 from .eutils import Client, Settings
@@ -26,6 +26,7 @@ from .store import RawArchive, write_json, write_table
 log = logging.getLogger(__name__)
 
 TABLE_NAMES = ("records", "evidence", "mentions")
+_DATABASES = {"pubmed": "PubMed", "pubmed-xml": "PubMed (local XML files)"}
 VERSIONED_PACKAGES = ("pipeline", "biopython", "spacy", "pandas", "pyarrow", "numpy", "click")
 
 # progress(stage, done, total): called as work advances; the CLI decides how to show it.
@@ -49,7 +50,7 @@ def run_pipeline(config: Config, out_dir: Path | None = None, settings: Settings
         "status": "running",
         "review": config.review.name,
         "config": {"path": str(config.path), "sha256": config.sha256},
-        "eutils_base_url": settings.base_url,
+        **({"eutils_base_url": settings.base_url} if config.search.source == "pubmed" else {}),
         "query": build_query(config.search),
         "started_at": started.isoformat(timespec="seconds"),
         "versions": _versions(),
@@ -69,6 +70,43 @@ def run_pipeline(config: Config, out_dir: Path | None = None, settings: Settings
 
 def _execute(config: Config, out: Path, settings: Settings, run_id: str, query: str,
              progress: Progress) -> dict:
+    if config.search.source == "pubmed-xml":
+        identified, records, quarantined, extra = _from_local_files(config, query, progress)
+    else:
+        identified, records, quarantined, extra = _from_eutils(config, out, settings, run_id, query, progress)
+    for item in quarantined:
+        log.warning("quarantined record %s from %s: %s", item.pmid or "?", item.source, item.reason)
+    results = screen.screen(records, config.screening)
+    included = [r for r in results if r.decision == Decision.INCLUDE]
+    included_pmids = {r.pmid for r in included}
+    unique_records = {r.pmid: r for r in records}
+
+    nlp = extract.load_nlp(config.extraction)
+    to_extract = [unique_records[p] for p in sorted(included_pmids, key=tables.pmid_key)]
+    mentions = list(extract.extract_mentions(nlp, to_extract, config.extraction.classes))
+    progress("extract", len(to_extract), len(to_extract))
+
+    records_frame = tables.records_table(unique_records.values(), results)
+    frames = {
+        "records": records_frame,
+        "evidence": tables.evidence_table(unique_records.values(), results, mentions, config.extraction.classes),
+        "mentions": tables.mentions_table(mentions),
+    }
+    summary = _summary(identified, records, results, mentions)
+    for name in TABLE_NAMES:
+        write_table(out, name, frames[name])
+    prisma = _prisma(summary, len(quarantined), extra["source"])
+    write_json(out / "prisma.json", prisma)
+    return {
+        **extra,
+        "counts": asdict(summary),
+        "quarantined": [asdict(q) for q in quarantined],
+    }
+
+
+def _from_eutils(config: Config, out: Path, settings: Settings, run_id: str, query: str,
+                 progress: Progress) -> tuple[int, list[Record], list[Quarantined], dict]:
+    """Search PubMed and fetch every PMID it found (each raw response archived)."""
     client = Client(settings)
     archive = RawArchive(out / "raw" / run_id)
     progress("search", 0, 1)
@@ -90,39 +128,40 @@ def _execute(config: Config, out: Path, settings: Settings, run_id: str, query: 
         if isinstance(item, Record):
             records.append(item)
         elif isinstance(item, Quarantined):
-            log.warning("quarantined record %s from %s: %s", item.pmid or "?", item.source, item.reason)
             quarantined.append(item)
         elif isinstance(item, DeletedCitation):
             deleted.append(item.pmid)
-
-    results = screen.screen(records, config.screening)
-    included = [r for r in results if r.decision == Decision.INCLUDE]
-    included_pmids = {r.pmid for r in included}
-    unique_records = {r.pmid: r for r in records}
-
-    nlp = extract.load_nlp(config.extraction)
-    to_extract = [unique_records[p] for p in sorted(included_pmids, key=tables.pmid_key)]
-    mentions = list(extract.extract_mentions(nlp, to_extract, config.extraction.classes))
-    progress("extract", len(to_extract), len(to_extract))
-
-    records_frame = tables.records_table(unique_records.values(), results)
-    frames = {
-        "records": records_frame,
-        "evidence": tables.evidence_table(unique_records.values(), results, mentions, config.extraction.classes),
-        "mentions": tables.mentions_table(mentions),
-    }
-    summary = _summary(found.count, records, results, mentions)
-    for name in TABLE_NAMES:
-        write_table(out, name, frames[name])
-    prisma = _prisma(summary, len(quarantined))
-    write_json(out / "prisma.json", prisma)
-    return {
+    return found.count, records, quarantined, {
+        "source": "pubmed",
         "query_translation": found.query_translation,
         "pubmed_messages": list(found.warnings),
-        "counts": asdict(summary),
-        "quarantined": [asdict(q) for q in quarantined],
         "requests": {"made": client.requests_made, "retried": client.retries},
         "raw_archive": str((out / "raw" / run_id).relative_to(out)),
+    }
+
+
+def _from_local_files(config: Config, query: str,
+                      progress: Progress) -> tuple[int, list[Record], list[Quarantined], dict]:
+    """Read the PubMed XML files of search.paths and keep the records the query matches.
+
+    Files are applied in order, as NCBI's baseline and update files are meant to be: a later
+    version of a PMID replaces an earlier one, a DeleteCitation removes it.
+    """
+    files = local_source.expand_paths(config.search.paths)
+    selection = local_source.LocalSelection()
+    for number, path in enumerate(files, start=1):
+        selection = local_source.select_local(local_source.iter_local_records([path]), config.search,
+                                              into=selection)
+        progress("read", number, len(files))
+    records = [selection.records[p] for p in sorted(selection.records, key=tables.pmid_key)]
+    log.info("local PubMed XML: %d of %d records match %s", len(records), selection.read, query)
+    return len(records), records, selection.quarantined, {
+        "source": "pubmed-xml",
+        "query_translation": query,
+        "pubmed_messages": [],
+        "local_files": [{"path": str(f), "bytes": f.stat().st_size} for f in files],
+        "records_read": selection.read,
+        "deleted_citations": len(selection.deleted),
     }
 
 
@@ -145,10 +184,10 @@ def _summary(identified: int, records: list[Record], results, mentions) -> RunSu
     return summary
 
 
-def _prisma(summary: RunSummary, quarantined: int) -> dict:
+def _prisma(summary: RunSummary, quarantined: int, source: str = "pubmed") -> dict:
     return {
         "identification": {
-            "records_identified": {"PubMed": summary.identified},
+            "records_identified": {_DATABASES[source]: summary.identified},
             "duplicate_records_removed": summary.duplicates,
             "records_quarantined_unreadable": quarantined,
         },
