@@ -45,7 +45,13 @@ def clean_text(elem: ET.Element | None) -> str:
         return ""
     if len(elem):
         return tidy("".join(elem.itertext()))
-    return tidy(elem.text) if elem.text else ""  # the common case: no inline markup
+    text = elem.text
+    if not text:
+        return ""
+    # The common case, inlined because it runs ~40 times a record: short text without markup.
+    if len(text) < 100 and "&" not in text and "<" not in text:
+        return " ".join(text.split())
+    return tidy(text)
 
 
 def tidy(text: str) -> str:
@@ -54,7 +60,24 @@ def tidy(text: str) -> str:
         text = _ENTITY.sub(lambda m: unescape(m.group(0)), text)
     if "<" in text:
         text = _LEFTOVER_TAG.sub(lambda m: " " if m.group(2) in _BLOCK_TAGS else "", text)
+    if _is_normalised(text):
+        return text   # the common case, and a cheap test: split/join costs far more on long text
     return " ".join(text.split())
+
+
+# Every character str.split() treats as whitespace, other than the plain space.
+_OTHER_SPACE = re.compile("[\t\n\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+
+
+def _is_normalised(text: str) -> bool:
+    """True when " ".join(text.split()) would return text unchanged."""
+    if text[:1] == " " or text[-1:] == " " or "  " in text:
+        return False
+    if text.isascii():
+        return ("\n" not in text and "\t" not in text and "\r" not in text and "\x0b" not in text
+                and "\x0c" not in text and "\x1c" not in text and "\x1d" not in text
+                and "\x1e" not in text and "\x1f" not in text)
+    return _OTHER_SPACE.search(text) is None
 
 
 def month_number(text: str) -> int | None:
@@ -128,27 +151,41 @@ def authors(author_list: ET.Element | None) -> tuple[Author, ...]:
     if author_list is None:
         return ()
     result = []
+    # Author lists run to hundreds of names, mostly sharing a few affiliations: this loop is the
+    # parser's hottest, hence one pass over each author's children and a per-list cache.
+    seen: dict[str, str] = {}
     for a in author_list:
         if a.tag != "Author" or a.get("ValidYN") == "N":
             continue
-        # One pass over the children: author lists run to hundreds of names, so this is hot.
-        names = {"LastName": "", "ForeName": "", "Initials": "", "CollectiveName": ""}
+        last = fore = initials = collective = ""
         affiliations = []
         for part in a:
             tag = part.tag
-            if tag in names:
-                names[tag] = clean_text(part)
-            elif tag == "AffiliationInfo":
-                affiliations.extend(clean_text(x) for x in part.findall("Affiliation"))
-            elif tag == "Affiliation":   # pre-2014 DTDs
-                affiliations.append(clean_text(part))
-        result.append(Author(
-            last_name=names["LastName"],
-            fore_name=names["ForeName"],
-            initials=names["Initials"],
-            collective_name=names["CollectiveName"],
-            affiliations=tuple(x for x in affiliations if x),
-        ))
+            if tag == "AffiliationInfo" or tag == "Affiliation":   # bare Affiliation: pre-2014 DTDs
+                for aff in (part.findall("Affiliation") if tag == "AffiliationInfo" else (part,)):
+                    raw = aff.text or ""
+                    if len(aff):
+                        affiliations.append(clean_text(aff))
+                    else:
+                        if raw not in seen:
+                            seen[raw] = clean_text(aff)
+                        affiliations.append(seen[raw])
+                continue
+            text = part.text
+            if text and not len(part) and " " not in text and text.isprintable() and "&" not in text \
+                    and "<" not in text:
+                value = text     # a single word ("Smith", "AB"): nothing to clean
+            else:
+                value = clean_text(part)
+            if tag == "LastName":
+                last = value
+            elif tag == "ForeName":
+                fore = value
+            elif tag == "Initials":
+                initials = value
+            elif tag == "CollectiveName":
+                collective = value
+        result.append(Author(last, fore, initials, collective, tuple(x for x in affiliations if x)))
     return tuple(result)
 
 
@@ -187,15 +224,26 @@ def comments_corrections(citation: ET.Element) -> tuple[CommentCorrection, ...]:
 def texts(parent: ET.Element | None, path: str) -> tuple[str, ...]:
     """The cleaned, non-empty text of every element at `path` ("List/Item"), in order.
 
-    Walks one level at a time with the C find/iterfind: a multi-step path would go through the
-    much slower pure-Python ElementPath.
+    Walks one level at a time with the C findall: a multi-step path would go through the much
+    slower pure-Python ElementPath.
     """
     if parent is None:
         return ()
-    nodes = [parent]
-    for step in path.split("/"):
-        nodes = [child for node in nodes for child in node.findall(step)]
-    return tuple(t for t in map(clean_text, nodes) if t)
+    steps = path.split("/")
+    if len(steps) == 1:
+        found = parent.findall(path)
+    elif len(steps) == 2:
+        found = [x for node in parent.findall(steps[0]) for x in node.findall(steps[1])]
+    else:
+        found = [parent]
+        for step in steps:
+            found = [x for node in found for x in node.findall(step)]
+    result = []
+    for x in found:
+        t = clean_text(x)
+        if t:
+            result.append(t)
+    return tuple(result)
 
 
 def article_ids(*id_lists: ET.Element | None) -> dict[str, str]:
@@ -221,12 +269,14 @@ def elocation_doi(parent: ET.Element | None) -> str:
     return ""
 
 
-def history_dates(history: ET.Element | None) -> dict[str, str]:
-    """{PubStatus: ISO date} from History; the first date of each status wins."""
+def history_dates(history: ET.Element | None, wanted: tuple[str, ...] = ("entrez", "pubmed")) -> dict[str, str]:
+    """{PubStatus: ISO date} from History for the `wanted` statuses; the first date of each wins."""
     dates: dict[str, str] = {}
     if history is not None:
         for d in history.findall("PubMedPubDate"):
-            dates.setdefault(d.get("PubStatus", ""), iso_date(d))
+            status = d.get("PubStatus", "")
+            if status in wanted and status not in dates:
+                dates[status] = iso_date(d)
     return dates
 
 

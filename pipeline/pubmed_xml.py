@@ -306,6 +306,8 @@ class _Reader:
             yield Quarantined(pmid=pmid, reason=reason, source=self.source)
 
     def at_end_tag(self, root: str) -> bool:
+        if not self.buf.startswith(b"</", self.pos):
+            return False
         self.need(len(root) + 16)
         return re.match(rb"</" + re.escape(root.encode()) + rb"\s*>", self.buf[self.pos:self.pos + len(root) + 16]) is not None
 
