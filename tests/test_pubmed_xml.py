@@ -240,3 +240,12 @@ def test_whole_document_problems_become_one_quarantine(data, reason):
 ])
 def test_check_complete(data, problem):
     assert check_complete(data) == problem
+
+
+def test_affiliations_with_markup_are_not_confused_with_plain_ones():
+    affs = ("<AffiliationInfo><Affiliation>Dept <i>X</i></Affiliation></AffiliationInfo>"
+            "<AffiliationInfo><Affiliation>Dept </Affiliation></AffiliationInfo>")
+    rec = only_record(document(article(article=(
+        f'<AuthorList><Author><LastName>A</LastName>{affs}</Author>'
+        f'<Author><LastName>B</LastName>{affs}</Author></AuthorList>'))))
+    assert [a.affiliations for a in rec.authors] == [("Dept X", "Dept"), ("Dept X", "Dept")]
