@@ -27,6 +27,7 @@ import io
 import logging
 import re
 import xml.etree.ElementTree as ET
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -329,8 +330,12 @@ class _Reader:
                 try:
                     rel = self.find_rel(close, rel, f"a <{tag}> record")
                 except DocumentProblem as exc:
-                    exc.pmid = _pmid_in(self.buf[self.pos:])  # type: ignore[attr-defined]
-                    raise
+                    if self.next_record_start(tag, start.end(), len(self.buf)) is None:
+                        exc.pmid = _pmid_in(self.buf[self.pos:])  # type: ignore[attr-defined]
+                        raise
+                    rel = len(self.buf) - self.pos   # the record lost its end tag; see below
+                    end = len(self.buf)
+                    break
                 rel += len(close)
                 self.need(rel + 64)
                 k = self.pos + rel
@@ -340,9 +345,24 @@ class _Reader:
                     end = k + 1
                     break
                 # "</PubmedArticleX": not our end tag; look further.
+            # A record whose end tag is missing would swallow the next record with it: cut it at
+            # the next record's start tag, quarantine it, and carry on from there.
+            nested = self.next_record_start(tag, start.end(), end)
+            if nested is not None:
+                chunk = self.buf[self.pos:nested]
+                self.pos = nested
+                reason = f"malformed XML in the <{tag}> record at byte {offset}: no </{tag}> before the next <{tag}>"
+                log.warning("%s: %s", self.source or "PubMed XML", reason)
+                yield Quarantined(pmid=_pmid_in(chunk), reason=reason, source=self.source)
+                return
         chunk = self.buf[self.pos:end]
         self.pos = end
         yield from _items_of(chunk, tag, offset, self.encoding, self.wrap, self.source)
+
+    def next_record_start(self, tag: str, start: int, end: int) -> int | None:
+        """Index in buf of a `<tag` start tag between start and end, if any."""
+        m = _record_start(tag).search(self.buf, start, end)
+        return m.start() if m else None
 
     def skip_unexpected(self, tags: tuple[str, ...], root: str) -> Quarantined:
         """Quarantine whatever sits between records and move to the next record or the root's end."""
@@ -367,6 +387,11 @@ class _Reader:
         reason = f"unexpected content at byte {offset}, skipped: {snippet!r}"
         log.warning("%s: %s", self.source or "PubMed XML", reason)
         return Quarantined(pmid=_pmid_in(skipped), reason=reason, source=self.source)
+
+
+@lru_cache(maxsize=None)
+def _record_start(tag: str) -> re.Pattern:
+    return re.compile(rb"<" + tag.encode() + rb"[\s>/]")
 
 
 def _pmid_in(data: bytes) -> str:

@@ -249,3 +249,19 @@ def test_affiliations_with_markup_are_not_confused_with_plain_ones():
         f'<AuthorList><Author><LastName>A</LastName>{affs}</Author>'
         f'<Author><LastName>B</LastName>{affs}</Author></AuthorList>'))))
     assert [a.affiliations for a in rec.authors] == [("Dept X", "Dept"), ("Dept X", "Dept")]
+
+
+def test_a_record_without_its_end_tag_does_not_swallow_the_next_one():
+    broken = article("2").replace("</PubmedArticle>", "")
+    items = list(parse(document(article("1"), broken, article("3"))))
+    assert [type(i).__name__ for i in items] == ["Record", "Quarantined", "Record"]
+    assert items[1].pmid == "2"
+    assert items[1].reason.endswith("no </PubmedArticle> before the next <PubmedArticle>")
+    assert items[2].pmid == "3"
+
+
+def test_a_record_without_its_end_tag_before_the_end_of_the_file():
+    broken = article("2").replace("</PubmedArticle>", "")
+    items = list(parse(document(article("1"), broken, article("3")).replace(b"</PubmedArticle>\n</Pub", b"\n</Pub")))
+    assert [(type(i).__name__, i.pmid) for i in items] == [("Record", "1"), ("Quarantined", "2"), ("Quarantined", "3")]
+    assert items[2].reason == "truncated: the document ends inside a <PubmedArticle> record (after 2 items)"
