@@ -14,14 +14,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from . import extract, local_source, screen, tables
+from . import crosscheck, extract, local_source, prisma, screen, tables
 from .config import Config
 from .errors import PipelineError
 from .eutils import Client, Settings
 from .fetch import fetch_records
-from .models import Decision, DeletedCitation, Quarantined, Record, RunSummary
-from .search import build_query, run_search
-from .store import RawArchive, write_json, write_table
+from .models import Decision, DeletedCitation, Quarantined, Record
+from .search import build_query, run_filtered_search, run_search
+from .store import RawArchive, atomic_write, write_json, write_table
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +72,17 @@ def _execute(config: Config, out: Path, settings: Settings, run_id: str, query: 
              progress: Progress) -> dict:
     if config.search.source == "pubmed-xml":
         identified, records, quarantined, extra = _from_local_files(config, query, progress)
+        filtered = None
     else:
-        identified, records, quarantined, extra = _from_eutils(config, out, settings, run_id, query, progress)
+        identified, records, quarantined, extra, filtered = _from_eutils(
+            config, out, settings, run_id, query, progress)
     for item in quarantined:
         log.warning("quarantined record %s from %s: %s", item.pmid or "?", item.source, item.reason)
+
     results = screen.screen(records, config.screening)
     included = [r for r in results if r.decision == Decision.INCLUDE]
     included_pmids = {r.pmid for r in included}
-    unique_records = {r.pmid: r for r in records}
+    unique_records = screen.distinct_by_pmid(records)
 
     nlp = extract.load_nlp(config.extraction)
     to_extract = [unique_records[p] for p in sorted(included_pmids, key=tables.pmid_key)]
@@ -92,27 +95,42 @@ def _execute(config: Config, out: Path, settings: Settings, run_id: str, query: 
         "evidence": tables.evidence_table(unique_records.values(), results, mentions, config.extraction.classes),
         "mentions": tables.mentions_table(mentions),
     }
-    summary = _summary(identified, records, results, mentions)
+    summary = prisma.summarise(identified, records, results, len(mentions))
     for name in TABLE_NAMES:
         write_table(out, name, frames[name])
-    prisma = _prisma(summary, len(quarantined), extra["source"])
-    write_json(out / "prisma.json", prisma)
+    flow = prisma.prisma_json({_DATABASES[extra["source"]]: identified}, results,
+                              screen.duplicate_pmid_count(r.pmid for r in records),
+                              len(quarantined), review=config.review.title or config.review.name)
+    write_json(out / "prisma.json", flow)
+    atomic_write(out / "prisma.svg", prisma.prisma_svg(flow).encode("utf-8"))
+    if config.search.source == "pubmed-xml":
+        cross_check = {"skipped": "the records come from local PubMed XML files, not a PubMed search"}
+    elif filtered:
+        cross_check = crosscheck.summary(filtered, identified, records, results, config.screening)
+    else:
+        cross_check = {"skipped": "the config has no date or language criteria"}
     return {
         **extra,
         "counts": asdict(summary),
+        "pubmed_cross_check": cross_check,
         "quarantined": [asdict(q) for q in quarantined],
     }
 
 
 def _from_eutils(config: Config, out: Path, settings: Settings, run_id: str, query: str,
-                 progress: Progress) -> tuple[int, list[Record], list[Quarantined], dict]:
-    """Search PubMed and fetch every PMID it found (each raw response archived)."""
+                 progress: Progress):
+    """Search PubMed and fetch every PMID it found (each raw response archived).
+
+    Returns (count found, records, quarantined, manifest entries, the filtered search for the
+    cross-check or None).
+    """
     client = Client(settings)
     archive = RawArchive(out / "raw" / run_id)
     progress("search", 0, 1)
     found = run_search(client, query, archive=archive)
     progress("search", 1, 1)
     log.info("PubMed: %d records for %s", found.count, query)
+    filtered = run_filtered_search(client, query, config.screening, archive=archive)
 
     records: list[Record] = []
     quarantined: list[Quarantined] = []
@@ -137,7 +155,7 @@ def _from_eutils(config: Config, out: Path, settings: Settings, run_id: str, que
         "pubmed_messages": list(found.warnings),
         "requests": {"made": client.requests_made, "retried": client.retries},
         "raw_archive": str((out / "raw" / run_id).relative_to(out)),
-    }
+    }, filtered
 
 
 def _from_local_files(config: Config, query: str,
@@ -162,42 +180,6 @@ def _from_local_files(config: Config, query: str,
         "local_files": [{"path": str(f), "bytes": f.stat().st_size} for f in files],
         "records_read": selection.read,
         "deleted_citations": len(selection.deleted),
-    }
-
-
-def _summary(identified: int, records: list[Record], results, mentions) -> RunSummary:
-    summary = RunSummary(identified=identified, retrieved=len(records), mentions=len(mentions))
-    for r in results:
-        if r.decision == Decision.DUPLICATE:
-            summary.duplicates += 1
-            continue
-        summary.screened += 1
-        if r.decision == Decision.INCLUDE:
-            summary.included += 1
-        elif r.decision == Decision.NEEDS_REVIEW:
-            summary.needs_review += 1
-        else:
-            summary.excluded += 1
-            summary.excluded_by_reason[r.reason] = summary.excluded_by_reason.get(r.reason, 0) + 1
-    summary.duplicates += screen.duplicate_pmid_count(r.pmid for r in records)
-    summary.excluded_by_reason = dict(sorted(summary.excluded_by_reason.items()))
-    return summary
-
-
-def _prisma(summary: RunSummary, quarantined: int, source: str = "pubmed") -> dict:
-    return {
-        "identification": {
-            "records_identified": {_DATABASES[source]: summary.identified},
-            "duplicate_records_removed": summary.duplicates,
-            "records_quarantined_unreadable": quarantined,
-        },
-        "screening": {
-            "records_screened": summary.screened,
-            "records_excluded_by_automation": summary.excluded,
-            "excluded_by_reason": summary.excluded_by_reason,
-            "records_needing_human_review": summary.needs_review,
-        },
-        "included": {"records_included": summary.included},
     }
 
 

@@ -46,6 +46,8 @@ def test_local_run_gives_the_same_tables_as_a_live_search(tmp_path, server, revi
     assert [f["path"].endswith("corpus/ketamine.xml.gz") for f in manifest["local_files"]] == [True]
     assert manifest["records_read"] == 11       # 30000011 does not match the query
     assert "eutils_base_url" not in manifest
+    assert manifest["pubmed_cross_check"] == {
+        "skipped": "the records come from local PubMed XML files, not a PubMed search"}
     prisma = json.loads((local_out / "prisma.json").read_text())
     assert prisma["identification"]["records_identified"] == {"PubMed (local XML files)": 10}
 

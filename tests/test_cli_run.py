@@ -95,7 +95,7 @@ def test_raw_responses_are_archived(completed_run):
     out, _ = completed_run
     manifest = json.loads((out / "run.json").read_text())
     archived = sorted(p.name for p in (out / manifest["raw_archive"]).iterdir())
-    assert archived == ["efetch-00001.xml.gz", "esearch-00001.xml.gz"]
+    assert archived == ["efetch-00001.xml.gz", "esearch-00001.xml.gz", "esearch-crosscheck-00002.xml.gz"]
 
 
 def test_requests_identify_the_tool(completed_run, server):
