@@ -110,3 +110,37 @@ def test_known_records(shared_pubmed):
     assert (notice.doi, notice.pmcid) == ("10.1186/s12885-026-15595-1", "PMC12828940")
     season = records_of(shared_pubmed, "biopython/pubmed1.xml")["12091962"]
     assert (season.pub_year, season.pub_month, season.pages) == (1990, 3, "113-25")
+
+
+OTHER_RESPONSES = {   # the other recorded E-utilities responses: refused with the root they have
+    "efetch_pmc.xml": "pmc-articleset", "efetch_schemas.xml": "IPGReportSet",
+    "einfo1.xml": "eInfoResult", "einfo2.xml": "eInfoResult", "einfo4.xml": "eInfoResult",
+    "epost1.xml": "ePostResult", "epost2.xml": "ePostResult", "epost3.xml": "ePostResult",
+    "esearch1.xml": "eSearchResult", "esearch2.xml": "eSearchResult", "esearch3.xml": "eSearchResult",
+    "esearch5.xml": "eSearchResult", "esearch6.xml": "eSearchResult", "esearch7.xml": "eSearchResult",
+    "esearch8.xml": "eSearchResult", "espell.xml": "eSpellResult",
+}
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_RESPONSES))
+def test_other_eutils_responses_are_refused_with_their_root(shared_pubmed, name):
+    path = shared_pubmed / "biopython" / name
+    reason = f"not PubMed article XML: the root element is <{OTHER_RESPONSES[name]}>"
+    assert list(parse(path)) == [Quarantined("", reason, str(path))]
+    assert check_complete(path.read_bytes()) == reason
+
+
+def test_every_other_response_is_listed(shared_pubmed):
+    others = {p.name for p in (shared_pubmed / "biopython").glob("*.xml") if not p.name.startswith("pubmed")}
+    assert others == set(OTHER_RESPONSES)
+
+
+def test_truncating_a_real_file_anywhere_keeps_every_whole_record_before_the_cut(shared_pubmed):
+    data = (shared_pubmed / "pmparser" / "192d263__data__updatefiles__pubmed20n1016.xml").read_bytes()
+    whole = [r.pmid for r in parse(data) if isinstance(r, Record)]
+    for cut in range(1000, len(data), len(data) // 23):
+        items = list(parse(data[:cut], source_name="cut"))
+        assert isinstance(items[-1], Quarantined) and items[-1].reason.startswith("truncated: ")
+        assert check_complete(data[:cut]) == "truncated: the document does not end with </PubmedArticleSet>"
+        got = [r.pmid for r in items if isinstance(r, Record)]
+        assert got == whole[:len(got)]
