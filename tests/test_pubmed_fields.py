@@ -104,3 +104,18 @@ def test_streaming_finds_every_record_whatever_the_read_size(n, read_size, delet
         px.READ_SIZE = original
     assert [i.pmid for i in items] == [str(i + 1) for i in range(n)] + [str(d) for d in deletes]
     assert all(isinstance(i, Record) for i in items[:n])
+
+
+def test_every_whitespace_character_is_caught_by_the_fast_check():
+    from pipeline.pubmed_fields import _is_normalised
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace() and chr(c) != " "]
+    assert len(spaces) > 20
+    for ch in spaces:
+        assert not _is_normalised(f"a{ch}b"), hex(ord(ch))
+
+
+@given(st.text(max_size=40))
+def test_the_fast_check_never_accepts_text_that_needs_normalising(text):
+    from pipeline.pubmed_fields import _is_normalised
+    if _is_normalised(text):
+        assert " ".join(text.split()) == text
