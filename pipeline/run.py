@@ -14,12 +14,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from . import crosscheck, extract, local_source, prisma, screen, tables
+from . import crosscheck, extract, local_source, prisma, ris, screen, tables
 from .config import Config
 from .errors import PipelineError
 from .eutils import Client, Settings
 from .fetch import fetch_records
 from .models import Decision, DeletedCitation, Quarantined, Record
+from .report import write_report
 from .search import build_query, run_filtered_search, run_search
 from .store import RawArchive, atomic_write, write_json, write_table
 
@@ -65,6 +66,8 @@ def run_pipeline(config: Config, out_dir: Path | None = None, settings: Settings
     finally:
         manifest["finished_at"] = now().isoformat(timespec="seconds")
         write_json(out / "run.json", manifest)
+    # Built from the files just written, so `python -m pipeline report` rebuilds the same page.
+    write_report(out)
     return manifest
 
 
@@ -103,6 +106,8 @@ def _execute(config: Config, out: Path, settings: Settings, run_id: str, query: 
                               len(quarantined), review=config.review.title or config.review.name)
     write_json(out / "prisma.json", flow)
     atomic_write(out / "prisma.svg", prisma.prisma_svg(flow).encode("utf-8"))
+    included_records = [unique_records[pmid] for pmid in frames["evidence"]["pmid"]]
+    atomic_write(out / "records.ris", ris.ris_text(included_records).encode("utf-8"))
     if config.search.source == "pubmed-xml":
         cross_check = {"skipped": "the records come from local PubMed XML files, not a PubMed search"}
     elif filtered:
