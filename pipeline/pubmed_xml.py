@@ -17,6 +17,9 @@ How it reads a document, and why:
    a file that stops mid-document) never raises: it yields what was parsed before it, then one
    Quarantined with pmid "" (or the PMID of the cut record) and `source_name`.
 
+Quarantines are logged at DEBUG only: the caller receives each one as an item and reports it once
+(run.py warns and lists them in run.json).
+
 The one exception that does propagate is OSError from reading the source (e.g. a missing file or a
 corrupt gzip stream): that is the caller's I/O problem, not a property of the XML.
 """
@@ -302,7 +305,7 @@ class _Reader:
                     yield self.skip_unexpected(tags, root)
         except DocumentProblem as exc:
             reason = f"{exc} (after {count} items)" if count else str(exc)
-            log.warning("%s: %s", self.source or "PubMed XML", reason)
+            log.debug("%s: %s", self.source or "PubMed XML", reason)
             pmid = getattr(exc, "pmid", "")
             yield Quarantined(pmid=pmid, reason=reason, source=self.source)
 
@@ -352,7 +355,7 @@ class _Reader:
                 chunk = self.buf[self.pos:nested]
                 self.pos = nested
                 reason = f"malformed XML in the <{tag}> record at byte {offset}: no </{tag}> before the next <{tag}>"
-                log.warning("%s: %s", self.source or "PubMed XML", reason)
+                log.debug("%s: %s", self.source or "PubMed XML", reason)
                 yield Quarantined(pmid=_pmid_in(chunk), reason=reason, source=self.source)
                 return
         chunk = self.buf[self.pos:end]
@@ -385,7 +388,7 @@ class _Reader:
                 break
             search_from -= before
         reason = f"unexpected content at byte {offset}, skipped: {snippet!r}"
-        log.warning("%s: %s", self.source or "PubMed XML", reason)
+        log.debug("%s: %s", self.source or "PubMed XML", reason)
         return Quarantined(pmid=_pmid_in(skipped), reason=reason, source=self.source)
 
 
@@ -414,7 +417,7 @@ def _items_of(chunk: bytes, tag: str, offset: int, encoding: str | None, wrap: b
             elem = elem[0]
     except ET.ParseError as exc:
         reason = f"malformed XML in the <{tag}> record at byte {offset}: {exc}"
-        log.warning("%s: %s", source or "PubMed XML", reason)
+        log.debug("%s: %s", source or "PubMed XML", reason)
         yield Quarantined(pmid=_pmid_in(chunk), reason=reason, source=source)
         return
     try:
@@ -430,7 +433,7 @@ def _items_of(chunk: bytes, tag: str, offset: int, encoding: str | None, wrap: b
         # A well-formed record we cannot read (no PMID, or a shape we did not foresee): keep it
         # visible rather than stopping the file.
         reason = f"unreadable <{tag}> record at byte {offset}: {exc}"
-        log.warning("%s: %s", source or "PubMed XML", reason)
+        log.debug("%s: %s", source or "PubMed XML", reason)
         yield Quarantined(pmid=_pmid_in(chunk), reason=reason, source=source)
     finally:
         elem.clear()
