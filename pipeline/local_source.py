@@ -21,6 +21,7 @@ from .pubmed_xml import parse
 
 log = logging.getLogger(__name__)
 
+DATABASE = "PubMed (local XML files)"   # how PRISMA names this source
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _XML_SUFFIXES = (".xml", ".xml.gz")
 

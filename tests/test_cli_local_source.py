@@ -44,7 +44,7 @@ def test_local_run_gives_the_same_tables_as_a_live_search(tmp_path, server, revi
     manifest = json.loads((local_out / "run.json").read_text())
     assert manifest["status"] == "completed" and manifest["source"] == "pubmed-xml"
     assert [f["path"].endswith("corpus/ketamine.xml.gz") for f in manifest["local_files"]] == [True]
-    assert manifest["records_read"] == 11       # 30000011 does not match the query
+    assert manifest["searched"] == {"current": 10, "records_read": 11, "files": 1}   # 30000011 does not match
     assert "eutils_base_url" not in manifest
     assert manifest["pubmed_cross_check"] == {
         "skipped": "the records come from local PubMed XML files, not a PubMed search"}
@@ -58,3 +58,22 @@ def test_a_pattern_matching_no_file_is_a_config_error(tmp_path, invoke):
     assert result.exit_code == 2
     assert result.stderr == (f"Error: [search.paths] pattern '{path.parent / 'missing/*.xml'}' matches no file. "
                              "Check the pattern; paths are relative to the config file's folder.\n")
+
+
+def test_refresh_applies_a_later_update_file_deleting_a_record(tmp_path, invoke):
+    path = local_config(tmp_path, paths='["corpus/*.xml*"]')
+    first = invoke("run", "--config", path)
+    assert first.exit_code == 0, first.stderr
+    out = path.parent.parent / "out"
+    (path.parent / "corpus" / "update-0001.xml").write_text(
+        '<?xml version="1.0"?>\n<PubmedArticleSet>\n<DeleteCitation><PMID Version="1">30000005</PMID>'
+        "</DeleteCitation>\n</PubmedArticleSet>\n")
+    second = invoke("refresh", "--config", path)
+    assert second.exit_code == 0, second.stderr
+    records = pd.read_csv(out / "records.csv", dtype=str, keep_default_na=False)
+    assert "30000005" not in set(records.pmid) and len(records) == 9
+    changes = pd.read_csv(out / "changes.csv", dtype=str, keep_default_na=False)
+    row = changes.set_index("pmid").loc["30000005"]
+    assert (row.change, row.why) == ("withdrawn", "deleted from PubMed (DeleteCitation)")
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["deleted_citations"] == 1 and len(manifest["local_files"]) == 2
