@@ -29,7 +29,7 @@ import json
 import logging
 import os
 import signal
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable
@@ -37,7 +37,7 @@ import xml.etree.ElementTree as ET
 
 import pandas as pd
 
-from . import crosscheck, prisma, ris, screen, tables
+from . import crosscheck, local_source, prisma, ris, screen, tables
 from .config import Config, ExtractionConfig
 from .errors import IncompleteRetrieval
 from .eutils import Client, EutilsRequestError, Settings
@@ -112,7 +112,7 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
             "mode": mode,
             "review": config.review.name,
             "config": {"path": str(config.path), "sha256": config.sha256},
-            "eutils_base_url": settings.base_url,
+            **({"eutils_base_url": settings.base_url} if config.search.source == "pubmed" else {}),
             "query": query,
             "offline": bool(offline or from_run),
             "started_at": started_iso,
@@ -176,56 +176,33 @@ def _window(watermark: str, overlap_days: int, today: date) -> dict:
             "mindate": start.strftime("%Y/%m/%d"), "maxdate": end.strftime("%Y/%m/%d")}
 
 
+@dataclass
+class _Gathered:
+    """What a source contributes to a run, before the state is updated: the PMIDs that answer the
+    query now, the records read or fetched, and the bookkeeping for run.json."""
+
+    current: list[str]                  # every PMID the query selects now
+    identified: int                     # PRISMA's records identified
+    copies: list[Record]                # records fetched or read (a PMID may repeat)
+    deleted: set[str]                   # PMIDs withdrawn with DeleteCitation
+    quarantined: list[Quarantined]
+    requested: int                      # records asked for
+    searched: dict
+    manifest: dict                      # source-specific run.json entries
+    filtered: object = None             # the filtered PubMed search for the cross-check
+
+
 def _execute(config: Config, state: StateStore, out: Path, settings: Settings, run_id: str, query: str,
              window: dict | None, progress: Progress, replay_from: Path | None = None) -> dict:
-    # Every raw answer is archived by the recording source, or comes from a past run's archive.
-    archive_dir = replay_from or out / "raw" / run_id
-    client = ArchiveSource(replay_from) if replay_from else RecordingSource(Client(settings), RawArchive(archive_dir))
-    archive = None
-    progress("search", 0, 1)
-    found = run_search(client, query)
-    filtered = run_filtered_search(client, query, config.screening)
-    current = list(found.pmids)
-    current_set = set(current)
     stored = state.active_hashes()
-    searched = {"current": found.count}
-    if window is None:
-        to_fetch = current
+    if config.search.source == "pubmed-xml":
+        got = _from_local_files(config, query, progress)
     else:
-        entered = window_search(client, query, "edat", window, archive)
-        modified = window_search(client, query, "mdat", window, archive)
-        searched.update(entered=len(entered), modified=len(modified))
-        outside = sorted(set(entered) - current_set, key=tables.pmid_key)
-        if outside:
-            log.warning("%d PMIDs entered since %s are not in the full search (PubMed updating?): %s",
-                        len(outside), window["mindate"], ", ".join(outside[:10]))
-        revised = set(modified) & current_set & set(stored)
-        to_fetch = [p for p in current if p not in stored or p in revised]
-    progress("search", 1, 1)
-    checkpoint("after-search")
-    log.info("PubMed: %d records for the query; fetching %d", found.count, len(to_fetch))
-
-    fetched: dict[str, Record] = {}
-    copies: list[Record] = []
-    deleted: set[str] = set()
-    quarantined: list[Quarantined] = []
-    done = 0
-
-    def on_batch(n: int) -> None:
-        nonlocal done
-        done += n
-        progress("fetch", done, len(to_fetch))
-        checkpoint("mid-fetch")
-
-    for item in fetch_records(client, to_fetch, config.retrieval.batch_size, on_batch):
-        if isinstance(item, Record):
-            copies.append(item)
-        elif isinstance(item, Quarantined):
-            log.warning("quarantined record %s from %s: %s", item.pmid or "?", item.source, item.reason)
-            quarantined.append(item)
-        elif isinstance(item, DeletedCitation):
-            deleted.add(item.pmid)
+        got = _from_eutils(config, stored, out, settings, run_id, query, window, progress, replay_from)
+    for item in got.quarantined:
+        log.warning("quarantined record %s from %s: %s", item.pmid or "?", item.source, item.reason)
     checkpoint("after-fetch")
+    copies, deleted, current_set = got.copies, got.deleted, set(got.current)
     fetched = screen.distinct_by_pmid(copies)
 
     plan = plan_update(stored, current_set, fetched, deleted)
@@ -247,26 +224,114 @@ def _execute(config: Config, state: StateStore, out: Path, settings: Settings, r
     titles = {pmid: rec.title for pmid, rec in before.items()} | {p: r.title for p, r in records.items()}
     changes = compute_changes(run_id, stored, state.decisions(), hashes, new_decisions,
                               plan["withdrawn"], set(plan["upserts"]), titles)
+    if config.search.source == "pubmed-xml":
+        cross_check = {"skipped": "the records come from local PubMed XML files, not a PubMed search"}
+    elif got.filtered:
+        cross_check = crosscheck.summary(got.filtered, got.identified, records.values(), results, config.screening)
+    else:
+        cross_check = {"skipped": "the config has no date or language criteria"}
     return {
-        "query_translation": found.query_translation,
-        "pubmed_messages": list(found.warnings),
-        "identified": found.count,
+        **got.manifest,
+        "identified": got.identified,
         # PMIDs efetch returned more than once in this run (PRISMA counts them as duplicates).
         "pmid_repeats": screen.duplicate_pmid_count(r.pmid for r in copies),
-        "pubmed_cross_check": (crosscheck.summary(filtered, found.count, records.values(), results, config.screening)
-                               if filtered else {"skipped": "the config has no date or language criteria"}),
-        "searched": searched,
-        "fetched": {"requested": len(to_fetch), "new": len([p for p in plan["upserts"] if p not in stored]),
+        "pubmed_cross_check": cross_check,
+        "searched": got.searched,
+        "fetched": {"requested": got.requested, "new": len([p for p in plan["upserts"] if p not in stored]),
                     "changed": len([p for p in plan["upserts"] if p in stored]),
                     "unchanged": len(fetched) - len(plan["upserts"]) - len(deleted & set(fetched)),
                     "extracted": len(extracted)},
-        "quarantined": [asdict(q) for q in quarantined],
-        "requests": {"made": client.requests_made, "retried": client.retries},
-        "raw_archive": str(archive_dir.relative_to(out)),
+        "quarantined": [asdict(q) for q in got.quarantined],
         "_commit": {"seen": sorted(current_set & (set(stored) | set(plan["upserts"]))),
                     "upserts": plan["upserts"], "withdrawn": plan["withdrawn"], "decisions": results,
                     "extracted": extracted, "fingerprint": fingerprint, "changes": changes},
     }
+
+
+def _from_eutils(config: Config, stored: dict[str, str], out: Path, settings: Settings, run_id: str,
+                 query: str, window: dict | None, progress: Progress, replay_from: Path | None = None) -> _Gathered:
+    """Search PubMed (plus the date windows of an incremental run) and fetch what is needed."""
+    # Every raw answer is archived by the recording source, or comes from a past run's archive.
+    archive_dir = replay_from or out / "raw" / run_id
+    client = ArchiveSource(replay_from) if replay_from else RecordingSource(Client(settings), RawArchive(archive_dir))
+    archive = None
+    progress("search", 0, 1)
+    found = run_search(client, query)
+    filtered = run_filtered_search(client, query, config.screening)
+    current = list(found.pmids)
+    current_set = set(current)
+    searched = {"current": found.count}
+    if window is None:
+        to_fetch = current
+    else:
+        entered = window_search(client, query, "edat", window, archive)
+        modified = window_search(client, query, "mdat", window, archive)
+        searched.update(entered=len(entered), modified=len(modified))
+        outside = sorted(set(entered) - current_set, key=tables.pmid_key)
+        if outside:
+            log.warning("%d PMIDs entered since %s are not in the full search (PubMed updating?): %s",
+                        len(outside), window["mindate"], ", ".join(outside[:10]))
+        revised = set(modified) & current_set & set(stored)
+        to_fetch = [p for p in current if p not in stored or p in revised]
+    progress("search", 1, 1)
+    checkpoint("after-search")
+    log.info("PubMed: %d records for the query; fetching %d", found.count, len(to_fetch))
+
+    copies: list[Record] = []
+    deleted: set[str] = set()
+    quarantined: list[Quarantined] = []
+    done = 0
+
+    def on_batch(n: int) -> None:
+        nonlocal done
+        done += n
+        progress("fetch", done, len(to_fetch))
+        checkpoint("mid-fetch")
+
+    for item in fetch_records(client, to_fetch, config.retrieval.batch_size, on_batch):
+        if isinstance(item, Record):
+            copies.append(item)
+        elif isinstance(item, Quarantined):
+            quarantined.append(item)
+        elif isinstance(item, DeletedCitation):
+            deleted.add(item.pmid)
+    return _Gathered(
+        current=current, identified=found.count, copies=copies, deleted=deleted, quarantined=quarantined,
+        requested=len(to_fetch), searched=searched, filtered=filtered,
+        manifest={
+            "source": "pubmed",
+            "query_translation": found.query_translation,
+            "pubmed_messages": list(found.warnings),
+            "requests": {"made": client.requests_made, "retried": client.retries},
+            "raw_archive": str(archive_dir.relative_to(out)),
+        },
+    )
+
+
+def _from_local_files(config: Config, query: str, progress: Progress) -> _Gathered:
+    """Read the PubMed XML files of search.paths (every run reads them all) and keep the records
+    the query matches. Files apply in order, as NCBI means baseline and update files to: a later
+    version of a PMID replaces an earlier one, a DeleteCitation removes it."""
+    files = local_source.expand_paths(config.search.paths)
+    selection = local_source.LocalSelection()
+    for number, path in enumerate(files, start=1):
+        local_source.select_local(local_source.iter_local_records([path]), config.search, into=selection)
+        progress("read", number, len(files))
+    checkpoint("after-search")
+    current = sorted(selection.records, key=tables.pmid_key)
+    log.info("local PubMed XML: %d of %d records match %s", len(current), selection.read, query)
+    return _Gathered(
+        current=current, identified=len(current), copies=[selection.records[p] for p in current],
+        deleted=selection.deleted, quarantined=selection.quarantined, requested=len(current),
+        searched={"current": len(current), "records_read": selection.read, "files": len(files)},
+        manifest={
+            "source": "pubmed-xml",
+            "query_translation": query,
+            "pubmed_messages": [],
+            "local_files": [{"path": str(f), "bytes": f.stat().st_size} for f in files],
+            "deleted_citations": len(selection.deleted),
+        },
+    )
 
 
 def window_search(client: Client, query: str, datetype: str, window: dict, archive=None) -> list[str]:
@@ -425,7 +490,8 @@ def _publish(state: StateStore, out: Path, config: Config, manifest: dict, run_i
     repeats = manifest.get("pmid_repeats", 0)
     summary = prisma.summarise(identified, records, decisions, len(mentions))
     summary.duplicates += repeats
-    flow = prisma.prisma_json({"PubMed": identified}, decisions, repeats, len(manifest.get("quarantined", [])),
+    database = local_source.DATABASE if manifest.get("source") == "pubmed-xml" else "PubMed"
+    flow = prisma.prisma_json({database: identified}, decisions, repeats, len(manifest.get("quarantined", [])),
                               review=config.review.title or config.review.name)
     write_json(out / "prisma.json", flow)
     atomic_write(out / "prisma.svg", prisma.prisma_svg(flow).encode("utf-8"))
