@@ -131,7 +131,9 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
         state.begin_run(run_id, command, started_iso, query, os.getpid())
         checkpoint("after-begin")
         try:
-            replay_from = find_archive(out, from_run) if (offline or from_run) else None
+            # Local PubMed XML files are their own raw data: nothing to replay, nothing to reach.
+            replay = (offline or from_run) and config.search.source == "pubmed"
+            replay_from = find_archive(out, from_run) if replay else None
             manifest.update(_execute(config, state, out, settings, run_id, query, window, progress, replay_from))
             manifest["status"] = "completed"
             manifest["finished_at"] = now().isoformat(timespec="seconds")
