@@ -160,3 +160,22 @@ def iter_gold_spans(docs: Iterable[PubTatorDoc]) -> Iterator[list[Entity]]:
     """The gold entities of each document, in order (the `gold` argument of score)."""
     for doc in docs:
         yield doc.entities
+
+
+def predict(nlp, docs: Iterable[PubTatorDoc], batch_size: int = 64) -> Iterator[list[Entity]]:
+    """The entities `nlp` (a trained NER pipeline) finds in each document's text, in order.
+
+    Labels outside MODEL_TYPES (e.g. lexicon classes) are left out: they have no corpus type.
+    """
+    for doc in nlp.pipe((d.text for d in docs), batch_size=batch_size):
+        yield [Entity(e.start_char, e.end_char, e.label_, e.text) for e in doc.ents if e.label_ in MODEL_TYPES]
+
+
+def evaluate(nlp, docs: list[PubTatorDoc]) -> dict[str, Scores]:
+    """Strict-span scores of `nlp` on `docs`, per type and micro-averaged.
+
+    Only the types the corpus annotates are scored (BC5CDR has no genes, so a predicted gene there
+    is neither right nor wrong): a type counts when at least one gold mention has it.
+    """
+    labels = sorted({e.label for d in docs for e in d.entities})
+    return score(iter_gold_spans(docs), predict(nlp, docs), labels=labels)

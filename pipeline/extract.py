@@ -1,0 +1,108 @@
+"""Entity extraction: the shipped biomedical NER, review lexicons, abbreviations, normalisation.
+
+`load_nlp` builds the spaCy pipeline once; `extract_mentions` streams Records through it and yields
+Mentions with offsets into each section's clean text.
+
+The pipeline, in order (see pipeline/nlp/ for each component's algorithm and limits):
+
+    gazetteer_features -> tok2vec -> ner      the trained model (data/models/ner-biomed)
+    sentencizer                               rule-based sentence boundaries
+    lexicon_ruler                             spaCy EntityRuler with the review's lexicon terms
+    normaliser                                review classes, canonical form, source
+    abbreviations                             Schwartz–Hearst short forms take their long form's entity
+
+Overlap rule: where a lexicon match overlaps a model entity, the lexicon match is kept and the
+model entity dropped (the lexicon is the reviewers' curated decision for this review); among
+overlapping lexicon matches the longest is kept. A defined abbreviation then replaces whatever
+entity overlaps its occurrences. Each record's title and abstract sections are processed as one
+Doc, so an abbreviation defined in the background section also applies in the results.
+"""
+from __future__ import annotations
+
+import bisect
+import logging
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import spacy
+from spacy.language import Language
+
+from .config import ExtractionConfig
+from .errors import ConfigError
+from .models import Mention, Record
+from .nlp import abbreviations, gazetteer, normaliser  # noqa: F401  (register the factories)
+from .nlp.lexicon import lexicon_patterns, load_lexicon, lookup_table, merge_lexicons
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "models" / "ner-biomed"
+SECTION_SEPARATOR = "\n\n"  # between title and abstract sections; never part of an entity
+
+
+def load_model(path: Path | None = None) -> Language:
+    """The trained NER alone (no lexicons): what `eval-ner` scores. Raises ConfigError if absent."""
+    path = Path(path) if path is not None else DEFAULT_MODEL
+    if not (path / "config.cfg").is_file():
+        raise ConfigError(f"{path}: no trained spaCy pipeline here (config.cfg is missing). "
+                          "Run `make model`, or set [extraction] model to a trained pipeline folder.")
+    log.info("loading NER model from %s", path)
+    return spacy.load(path)
+
+
+def load_nlp(cfg: ExtractionConfig) -> Language:
+    """Build the whole extraction pipeline once: model, sentences, lexicons, normaliser, abbreviations."""
+    nlp = load_model(cfg.model)
+    nlp.add_pipe("sentencizer")
+    lexicon = merge_lexicons(load_lexicon(p) for p in cfg.lexicons)
+    ruler = nlp.add_pipe("entity_ruler", name="lexicon_ruler",
+                         config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
+    patterns = lexicon_patterns(lexicon)
+    if patterns:
+        ruler.add_patterns(patterns)
+    log.info("lexicon ruler: %d patterns from %d file(s)", len(patterns), len(cfg.lexicons))
+    nlp.add_pipe("normaliser").set_lexicon(lookup_table(lexicon))
+    nlp.add_pipe("abbreviations")
+    return nlp
+
+
+def _record_texts(records: Iterable[Record]) -> Iterator[tuple[str, tuple]]:
+    """(joined text, (pmid, sections, section starts)) for each record with any text."""
+    for record in records:
+        sections = record.sections()
+        if not sections:
+            continue
+        starts, offset = [], 0
+        for _, text in sections:
+            starts.append(offset)
+            offset += len(text) + len(SECTION_SEPARATOR)
+        yield SECTION_SEPARATOR.join(text for _, text in sections), (record.pmid, sections, starts)
+
+
+def extract_mentions(nlp: Language, records: Iterable[Record], classes: Iterable[str],
+                     batch_size: int = 32, n_process: int = 1) -> Iterator[Mention]:
+    """Mentions of `classes` in `records`: pmid order as given, then section order, then start.
+
+    Offsets are into the section's text (`Record.sections()`), so
+    `dict(record.sections())[m.section][m.start:m.end] == m.text` for every mention. `sentence` is
+    the index of the sentence within its section. Entities that would cross a section boundary
+    are dropped (they cannot be expressed in section offsets).
+    """
+    wanted = set(classes)
+    stream = nlp.pipe(_record_texts(records), as_tuples=True, batch_size=batch_size, n_process=n_process)
+    for doc, (pmid, sections, starts) in stream:
+        sent_starts = [s.start_char for s in doc.sents]
+        for ent in doc.ents:
+            if ent.label_ not in wanted:
+                continue
+            i = bisect.bisect_right(starts, ent.start_char) - 1
+            name, text = sections[i]
+            start, end = ent.start_char - starts[i], ent.end_char - starts[i]
+            if end > len(text):
+                continue
+            # Sentences started after the section start and up to the mention; a sentence that
+            # straddles the section boundary counts as the section's sentence 0.
+            lo = bisect.bisect_right(sent_starts, starts[i])
+            hi = bisect.bisect_right(sent_starts, ent.start_char)
+            yield Mention(pmid=pmid, section=name, sentence=max(0, hi - lo), start=start, end=end,
+                          text=text[start:end], label=ent.label_, canonical=ent._.canonical or ent.text,
+                          source=ent._.source or "model")
