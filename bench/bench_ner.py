@@ -1,0 +1,92 @@
+"""Entity-extraction throughput: the shipped pipeline next to spaCy's tokenizer alone.
+
+Run: python -m bench.bench_ner [--limit N] [--json]
+
+Texts: the 500 BC5CDR dev abstracts (title + abstract) from ../shared/data/ner, each turned into a
+Record, so the pipeline is timed exactly as `extract_mentions` runs it in a review. Reported:
+abstracts/s and words/s for (1) spaCy's default English tokenizer, (2) the shipped model's
+biomedical tokenizer, (3) the full extraction pipeline (model, lexicons, normaliser, abbreviations)
+with one process and with two. The goal is >= 150 abstracts/s for the full pipeline on 2 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import spacy
+
+from pipeline.config import load_config
+from pipeline.extract import extract_mentions, load_nlp
+from pipeline.models import AbstractSection, Record
+from pipeline.ner_eval import read_pubtator
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "data" / "ner" / "BC5CDR" / "CDR_DevelopmentSet.PubTator.txt"
+CONFIG = REPO / "config" / "ketamine-depression.toml"
+GOAL = 150.0
+
+
+def _rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds > 0 else float("inf")
+
+
+def run(limit: int = 500) -> dict:
+    """Time each stage on the same texts; returns {stage: {"abstracts_per_s", "words_per_s", ...}}."""
+    docs = read_pubtator(CORPUS)[:limit]
+    records = [Record(pmid=d.pmid, title=d.title, abstract_sections=(AbstractSection("", d.abstract),))
+               for d in docs]
+    texts = [d.text for d in docs]
+    cfg = load_config(CONFIG).extraction
+    nlp = load_nlp(cfg)
+    blank = spacy.blank("en")
+    words = sum(len(doc) for doc in blank.tokenizer.pipe(texts))
+    results = {}
+
+    def timed(name, fn):
+        fn(texts[:20])  # warm-up: caches, lazy imports, process pools are not what we measure
+        start = time.perf_counter()
+        fn(texts)
+        seconds = time.perf_counter() - start
+        results[name] = {"abstracts_per_s": round(_rate(len(texts), seconds), 1),
+                         "words_per_s": round(_rate(words, seconds)), "seconds": round(seconds, 2)}
+
+    timed("spacy_tokenizer", lambda t: list(blank.tokenizer.pipe(t)))
+    timed("model_tokenizer", lambda t: list(nlp.tokenizer.pipe(t)))
+    by_text = {r.title + " " + r.abstract: r for r in records}
+    for n_process in (1, 2):
+        timed(f"pipeline_{n_process}proc",
+              lambda t, n=n_process: list(extract_mentions(nlp, (by_text[x] for x in t), cfg.classes,
+                                                           batch_size=64, n_process=n)))
+    results["texts"] = len(texts)
+    results["words"] = words
+    results["cpus"] = os.cpu_count()
+    return results
+
+
+def main(argv: list[str] | tuple = ()) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_ner", description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=500, help="number of abstracts (default 500)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args(list(argv))
+    if not CORPUS.is_file():
+        print(f"skipped: {CORPUS} not found (the benchmark reads ../shared beside the checkout)")
+        return 0
+    results = run(args.limit)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print(f"{results['texts']} abstracts, {results['words']} words, {results['cpus']} CPUs")
+    for name, r in results.items():
+        if isinstance(r, dict):
+            print(f"  {name:18s} {r['abstracts_per_s']:9.1f} abstracts/s {r['words_per_s']:9d} words/s")
+    best = max(results["pipeline_1proc"]["abstracts_per_s"], results["pipeline_2proc"]["abstracts_per_s"])
+    print(f"goal {GOAL:.0f} abstracts/s: {'met' if best >= GOAL else 'NOT met'} ({best:.1f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
