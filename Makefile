@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed
 CONFIG ?= config/ketamine-depression.toml
 OUT    ?=
 PYTEST_ARGS ?=
+BENCH  ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test bench clean
@@ -28,8 +29,8 @@ run: $(STAMP) ## Run the review in CONFIG (default: the ketamine review) into it
 test: $(STAMP) ## Run the test suite (offline: a local E-utilities server stands in for NCBI)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP) ## Run the benchmarks against the local E-utilities server
-	$(PY) -m bench
+bench: $(STAMP) ## Run the benchmarks (BENCH="pipeline parse" to choose); never part of make test
+	$(PY) -m bench $(BENCH)
 
 clean: ## Remove .venv and caches (outputs are kept)
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

@@ -1,12 +1,109 @@
-"""Shared fixtures: the extraction pipeline is loaded once per test session."""
+"""Shared fixtures: the network guard, a local E-utilities server, configs and a CLI invoker."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED_NER = REPO.parent / "shared" / "data" / "ner"
+TESTS = Path(__file__).parent
+sys.path.insert(0, str(TESTS / "guard"))
+from network_guard import NetworkAccessBlocked, install  # noqa: E402
+
+from tests.eutils_server import EutilsServer, load_corpus  # noqa: E402
+
+install()
+
+REPO = TESTS.parent
+FIXTURES = TESTS / "fixtures"
+SHARED = REPO.parent / "shared"
+DEFAULT_CONFIG = REPO / "config" / "ketamine-depression.toml"
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared, or skip the test with the reason when it is not there."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: this test needs the shared data checked out beside the repo")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch):
+    """No test sees the developer's NCBI settings; every request is tagged as coming from tests."""
+    monkeypatch.delenv("NCBI_API_KEY", raising=False)
+    monkeypatch.delenv("EUTILS_BASE_URL", raising=False)
+    monkeypatch.setenv("NCBI_EMAIL", "tests@example.org")
+
+
+@pytest.fixture(autouse=True)
+def _fast_retries(monkeypatch):
+    """Retries back off in milliseconds, not seconds, so fault tests stay quick."""
+    from pipeline import eutils
+    monkeypatch.setattr(eutils.Client, "_backoff", lambda self, attempt: 0.01 * attempt)
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    return load_corpus(FIXTURES / "ketamine_corpus.xml")
+
+
+@pytest.fixture
+def server(corpus, monkeypatch):
+    with EutilsServer(corpus) as srv:
+        monkeypatch.setenv("EUTILS_BASE_URL", srv.base_url)
+        yield srv
+
+
+@pytest.fixture
+def review_config(tmp_path):
+    """A copy of the ketamine review's config whose output folder is inside tmp_path."""
+    folder = tmp_path / "config"
+    shutil.copytree(REPO / "config", folder)
+    path = folder / "ketamine-depression.toml"
+    text = path.read_text().replace('dir = "../outputs/ketamine-depression"', 'dir = "../out"')
+    path.write_text(text)
+    return path
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def invoke(capsys):
+    """Run `python -m pipeline ARGS` in-process through the real entry point (exit codes included)."""
+    from pipeline.cli import main
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_info:
+            main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return CliResult(int(exit_info.value.code or 0), out, err)
+    return run
+
+
+def subprocess_env(**extra: str) -> dict:
+    """Environment for CLI subprocesses: the network guard is loaded through sitecustomize."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NCBI_API_KEY",)}
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS / "guard"), str(REPO)])
+    env.update(extra)
+    return env
+
+
+__all__ = ["NetworkAccessBlocked", "shared_path", "subprocess_env", "FIXTURES", "REPO", "SHARED"]
+
+
+# --- entity extraction -------------------------------------------------------------------------
+SHARED_NER = SHARED / "data" / "ner"
 BC5CDR_DEV = SHARED_NER / "BC5CDR" / "CDR_DevelopmentSet.PubTator.txt"
-KETAMINE_CONFIG = REPO / "config" / "ketamine-depression.toml"
 
 needs_shared = pytest.mark.skipif(
     not BC5CDR_DEV.is_file(),
@@ -16,18 +113,18 @@ needs_shared = pytest.mark.skipif(
 @pytest.fixture(scope="session")
 def extraction_config():
     from pipeline.config import load_config
-    return load_config(KETAMINE_CONFIG).extraction
+    return load_config(DEFAULT_CONFIG).extraction
 
 
 @pytest.fixture(scope="session")
 def nlp(extraction_config):
-    """The full shipped pipeline (model, ketamine lexicon, normaliser, abbreviations)."""
+    """The full shipped pipeline (model, ketamine lexicon, normaliser, abbreviations), loaded once."""
     from pipeline.extract import load_nlp
     return load_nlp(extraction_config)
 
 
 @pytest.fixture(scope="session")
 def model():
-    """The trained NER alone, as eval-ner scores it."""
+    """The trained NER alone, as eval-ner scores it, loaded once."""
     from pipeline.extract import load_model
     return load_model()

@@ -1,0 +1,205 @@
+"""Command line: parse options, load the config, call one library function, render the result.
+
+`main` is the only place that turns exceptions into messages and exit codes (see errors.ExitCode).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from .config import Config, load_config
+from .errors import ExitCode, PipelineError
+from .search import build_query
+
+log = logging.getLogger("pipeline")
+# Set by the group's options; read by main() when a bug needs its traceback shown.
+_show_tracebacks = False
+
+
+def config_option(func):
+    return click.option(
+        "--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+        help="The review's TOML config file, e.g. config/ketamine-depression.toml.",
+    )(func)
+
+
+def out_option(func):
+    return click.option(
+        "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+        help="Output folder (default: [output] dir from the config).",
+    )(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pipeline")
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug, with tracebacks).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+def cli(verbose: int, quiet: bool) -> None:
+    """Literature-review screening pipeline: PubMed search, screening with reasons, entity extraction.
+
+    \b
+    Example:
+        python -m pipeline run --config config/ketamine-depression.toml
+    """
+    global _show_tracebacks
+    _show_tracebacks = verbose > 1
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    _configure_logging(level)
+
+
+@cli.command()
+@config_option
+def validate(config_path: Path) -> None:
+    """Check a config file; exit 0 when it is valid, 2 with the problem otherwise.
+
+    \b
+    Example:
+        python -m pipeline validate --config config/ketamine-depression.toml
+    """
+    config = load_config(config_path)
+    click.echo(f"{config_path}: OK (review {config.review.name!r}, output {config.output.dir})")
+
+
+@cli.command()
+@config_option
+def query(config_path: Path) -> None:
+    """Print the PubMed query built from the config's search terms.
+
+    \b
+    Example:
+        python -m pipeline query --config config/ketamine-depression.toml
+    """
+    click.echo(build_query(load_config(config_path).search))
+
+
+@cli.command()
+@config_option
+@out_option
+def run(config_path: Path, out_dir: Path | None) -> None:
+    """Search PubMed, fetch, screen, extract entities and write the tables.
+
+    E-utilities is reached at $EUTILS_BASE_URL (default NCBI); $NCBI_API_KEY raises the rate
+    limit from 3 to 10 requests/s; $NCBI_EMAIL is sent with every request, as NCBI asks.
+
+    \b
+    Example:
+        NCBI_EMAIL=me@example.org python -m pipeline run --config config/ketamine-depression.toml
+        python -m pipeline run --config config/ketamine-depression.toml --out /tmp/ketamine
+    """
+    from .run import run_pipeline  # heavy imports (spaCy, pandas) only for commands that need them
+
+    config = load_config(config_path)
+    manifest = run_pipeline(config, out_dir=out_dir, progress=_progress_printer())
+    _print_run_summary(config, out_dir, manifest)
+
+
+@cli.command("eval-ner")
+@click.option("--corpus", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="A PubTator file (PMID|t|title, PMID|a|abstract, then one line per mention).")
+@click.option("--model", "model_path", type=click.Path(path_type=Path, file_okay=False),
+              help="A trained spaCy pipeline folder (default: the shipped data/models/ner-biomed).")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON instead of a table.")
+def eval_ner(corpus: Path, model_path: Path | None, as_json: bool) -> None:
+    """Score the NER model on a PubTator corpus: precision, recall and F1 per type and micro.
+
+    Strict span match: a prediction counts only with the same start, end and type. Corpus types
+    are mapped to the model's (BioRED GeneOrGeneProduct -> Gene/Protein, NCBI-disease
+    SpecificDisease -> Disease, ...); only the types the corpus annotates are scored.
+
+    \b
+    Example:
+        python -m pipeline eval-ner --corpus ../shared/data/ner/BC5CDR/CDR_DevelopmentSet.PubTator.txt
+        python -m pipeline eval-ner --corpus test.PubTator.txt --json
+    """
+    from .extract import load_model  # spaCy only for commands that need it
+    from .ner_eval import evaluate, read_pubtator
+
+    docs = read_pubtator(corpus)
+    scores = evaluate(load_model(model_path), docs)
+    if as_json:
+        click.echo(json.dumps({"corpus": str(corpus), "documents": len(docs),
+                               "scores": {k: v.as_dict() for k, v in scores.items()}}, indent=2))
+        return
+    click.echo(f"{corpus}: {len(docs)} documents, strict span match")
+    click.echo(f"{'type':<14}{'precision':>10}{'recall':>8}{'F1':>8}{'tp':>7}{'fp':>7}{'fn':>7}")
+    for label, s in scores.items():
+        click.echo(f"{label:<14}{100 * s.precision:>10.2f}{100 * s.recall:>8.2f}{100 * s.f1:>8.2f}"
+                   f"{s.tp:>7}{s.fp:>7}{s.fn:>7}")
+
+
+def _print_run_summary(config: Config, out_dir: Path | None, manifest: dict) -> None:
+    counts = manifest["counts"]
+    out = out_dir or config.output.dir
+    click.echo(
+        f"{counts['identified']} identified, {counts['duplicates']} duplicates, {counts['screened']} screened: "
+        f"{counts['included']} included, {counts['excluded']} excluded, {counts['needs_review']} need review; "
+        f"{counts['mentions']} entity mentions."
+    )
+    click.echo(f"Tables written to {out}")
+
+
+def _progress_printer():
+    """Progress on stderr: a rewritten line on a terminal, a log line per stage elsewhere."""
+    interactive = sys.stderr.isatty()
+    last: dict[str, int] = {}
+
+    def show(stage: str, done: int, total: int) -> None:
+        if interactive:
+            click.echo(f"\r{stage}: {done}/{total}", nl=done >= total, err=True)
+        elif done >= total or done - last.get(stage, 0) >= max(1, total // 10):
+            last[stage] = done
+            log.info("%s: %d/%d", stage, done, total)
+    return show
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time, so redirections and captures see the logs."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def _configure_logging(level: int) -> None:
+    root = logging.getLogger()
+    if not any(isinstance(h, _StderrHandler) for h in root.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and map every outcome to an exit code."""
+    try:
+        cli.main(args=argv, prog_name="python -m pipeline", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.CONFIG if isinstance(exc, click.UsageError) else exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("Interrupted; the previous tables were left as they were.", err=True)
+        sys.exit(130)
+    except PipelineError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug: say so, and show the traceback only when asked
+        if _show_tracebacks:
+            traceback.print_exc()
+        click.echo(f"Internal error: {type(exc).__name__}: {exc}. Run again with -vv for the traceback "
+                   "and report it.", err=True)
+        sys.exit(ExitCode.INTERNAL)
+    sys.exit(ExitCode.OK)
