@@ -130,7 +130,8 @@ def test_normaliser_uses_the_drug_dictionary_for_brands_outside_the_lexicon(nlp)
     assert normaliser.canonical("Zoloft", "DRUG") == "sertraline"
     assert normaliser.canonical("Esketamine", "DRUG") == "esketamine"
     assert normaliser.canonical("BDNF", "GENE") == "BDNF"
-    assert normaliser.canonical("Bipolar  Disorders", "DISEASE") == "bipolar disorders"
+    assert normaliser.canonical("Panic  Disorders", "DISEASE") == "panic disorders"
+    assert normaliser.canonical("Bipolar Disorders", "DISEASE") == "bipolar depression"  # lexicon synonym
 
 
 def test_missing_model_folder(tmp_path):

@@ -11,7 +11,7 @@ For each entity in `doc.ents` this component
    - a model span whose text is a lexicon term or synonym of the same class: that preferred term;
    - a DRUG found in the drug dictionary saved with the model (gazetteer_features): the generic
      name behind the synonym or brand (Ketalar -> ketamine; esketamine has its own entry and stays);
-   - otherwise the text itself, lower-cased unless it has capitals after its first character
+   - otherwise the text itself, lower-cased unless a word has capitals after its first character
      (gene symbols and acronyms such as BDNF, mTOR or GluN2B keep their case), whitespace collapsed.
 
 Canonical form and source are stored as `span._.canonical` and `span._.source` on the entities.
@@ -29,7 +29,8 @@ MODEL_LABELS = {"Chemical": "DRUG", "Disease": "DISEASE", "Gene/Protein": "GENE"
 def surface_canonical(text: str) -> str:
     """The fallback canonical form: whitespace collapsed; lower-cased unless it is a symbol."""
     text = re.sub(r"\s+", " ", text).strip()
-    if any(c.isupper() for c in text[1:]):
+    # A capital inside a word marks a symbol (BDNF, mTOR, GluN2B); title case ("Panic Disorders") does not.
+    if any(c.isupper() for word in re.split(r"[\s\-/]", text) for c in word[1:]):
         return text
     return text.lower()
 
