@@ -141,6 +141,7 @@ def _print_run_summary(config: Config, out_dir: Path | None, manifest: dict) -> 
         f"{counts['mentions']} entity mentions."
     )
     click.echo(f"Tables written to {out}")
+    click.echo(f"Report: {out / 'report.html'}; included records for screening tools: {out / 'records.ris'}")
 
 
 def _progress_printer():
@@ -203,3 +204,58 @@ def main(argv: list[str] | None = None) -> None:
                    "and report it.", err=True)
         sys.exit(ExitCode.INTERNAL)
     sys.exit(ExitCode.OK)
+
+
+def _output_folder(config_path: Path | None, out_dir: Path | None) -> Path:
+    """The folder `show`/`report` read: --out when given, else the config's [output] dir."""
+    if out_dir is not None:
+        return out_dir
+    if config_path is None:
+        raise click.UsageError("Pass --config FILE (its [output] dir is read) or --out DIR.")
+    return load_config(config_path).output.dir
+
+
+def _folder_options(func):
+    func = click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+                        help="The output folder a run wrote (default: [output] dir from --config).")(func)
+    return click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+                         help="The review's TOML config; its [output] dir is read.")(func)
+
+
+@cli.command()
+@_folder_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="table for people, json or csv for programs.")
+@click.option("--top", type=click.IntRange(1, 1000), default=5, show_default=True,
+              help="Terms shown per entity class.")
+@click.option("--newest", type=click.IntRange(0, 100000), default=10, show_default=True,
+              help="Newest included records shown.")
+def show(config_path: Path | None, out_dir: Path | None, fmt: str, top: int, newest: int) -> None:
+    """Summarise the last run from its output folder: counts per stage, top mentions per class, the
+    newest included records. Reads files only, never the network.
+
+    \b
+    Example:
+        python -m pipeline show --config config/ketamine-depression.toml
+        python -m pipeline show --out /tmp/ketamine --format json
+    """
+    from .outputs import read_outputs
+    from .summary import render, summarise
+
+    outputs = read_outputs(_output_folder(config_path, out_dir))
+    click.echo(render(summarise(outputs, top=top, newest=newest), fmt), nl=False)
+
+
+@cli.command()
+@_folder_options
+def report(config_path: Path | None, out_dir: Path | None) -> None:
+    """Rebuild report.html in an output folder from the files the run left there (no network).
+
+    \b
+    Example:
+        python -m pipeline report --out /tmp/ketamine
+    """
+    from .report import write_report
+
+    path = write_report(_output_folder(config_path, out_dir))
+    click.echo(f"Report written to {path}")

@@ -46,3 +46,9 @@ class RunLocked(PipelineError):
     """Another process is running this review."""
 
     exit_code = ExitCode.LOCKED
+
+
+class OutputsNotFound(PipelineError):
+    """`show` or `report` was pointed at a folder that holds no completed run's outputs."""
+
+    exit_code = ExitCode.CONFIG

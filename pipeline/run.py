@@ -14,14 +14,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from . import extract, screen, tables
+from . import crosscheck, extract, prisma, ris, screen, tables
 from .config import Config
 from .errors import PipelineError
 from .eutils import Client, Settings
 from .fetch import fetch_records
-from .models import Decision, DeletedCitation, Quarantined, Record, RunSummary
-from .search import build_query, run_search
-from .store import RawArchive, write_json, write_table
+from .models import Decision, DeletedCitation, Quarantined, Record
+from .report import write_report
+from .search import build_query, run_filtered_search, run_search
+from .store import RawArchive, atomic_write, write_json, write_table
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ def run_pipeline(config: Config, out_dir: Path | None = None, settings: Settings
     finally:
         manifest["finished_at"] = now().isoformat(timespec="seconds")
         write_json(out / "run.json", manifest)
+    # Built from the files just written, so `python -m pipeline report` rebuilds the same page.
+    write_report(out)
     return manifest
 
 
@@ -75,6 +78,7 @@ def _execute(config: Config, out: Path, settings: Settings, run_id: str, query: 
     found = run_search(client, query, archive=archive)
     progress("search", 1, 1)
     log.info("PubMed: %d records for %s", found.count, query)
+    filtered = run_filtered_search(client, query, config.screening, archive=archive)
 
     records: list[Record] = []
     quarantined: list[Quarantined] = []
@@ -98,7 +102,7 @@ def _execute(config: Config, out: Path, settings: Settings, run_id: str, query: 
     results = screen.screen(records, config.screening)
     included = [r for r in results if r.decision == Decision.INCLUDE]
     included_pmids = {r.pmid for r in included}
-    unique_records = {r.pmid: r for r in records}
+    unique_records = screen.distinct_by_pmid(records)
 
     nlp = extract.load_nlp(config.extraction)
     to_extract = [unique_records[p] for p in sorted(included_pmids, key=tables.pmid_key)]
@@ -111,54 +115,24 @@ def _execute(config: Config, out: Path, settings: Settings, run_id: str, query: 
         "evidence": tables.evidence_table(unique_records.values(), results, mentions, config.extraction.classes),
         "mentions": tables.mentions_table(mentions),
     }
-    summary = _summary(found.count, records, results, mentions)
+    summary = prisma.summarise(found.count, records, results, len(mentions))
     for name in TABLE_NAMES:
         write_table(out, name, frames[name])
-    prisma = _prisma(summary, len(quarantined))
-    write_json(out / "prisma.json", prisma)
+    flow = prisma.prisma_json({"PubMed": found.count}, results, screen.duplicate_pmid_count(r.pmid for r in records),
+                              len(quarantined), review=config.review.title or config.review.name)
+    write_json(out / "prisma.json", flow)
+    atomic_write(out / "prisma.svg", prisma.prisma_svg(flow).encode("utf-8"))
+    included_records = [unique_records[pmid] for pmid in frames["evidence"]["pmid"]]
+    atomic_write(out / "records.ris", ris.ris_text(included_records).encode("utf-8"))
     return {
         "query_translation": found.query_translation,
         "pubmed_messages": list(found.warnings),
         "counts": asdict(summary),
+        "pubmed_cross_check": (crosscheck.summary(filtered, found.count, records, results, config.screening)
+                               if filtered else {"skipped": "the config has no date or language criteria"}),
         "quarantined": [asdict(q) for q in quarantined],
         "requests": {"made": client.requests_made, "retried": client.retries},
         "raw_archive": str((out / "raw" / run_id).relative_to(out)),
-    }
-
-
-def _summary(identified: int, records: list[Record], results, mentions) -> RunSummary:
-    summary = RunSummary(identified=identified, retrieved=len(records), mentions=len(mentions))
-    for r in results:
-        if r.decision == Decision.DUPLICATE:
-            summary.duplicates += 1
-            continue
-        summary.screened += 1
-        if r.decision == Decision.INCLUDE:
-            summary.included += 1
-        elif r.decision == Decision.NEEDS_REVIEW:
-            summary.needs_review += 1
-        else:
-            summary.excluded += 1
-            summary.excluded_by_reason[r.reason] = summary.excluded_by_reason.get(r.reason, 0) + 1
-    summary.duplicates += screen.duplicate_pmid_count(r.pmid for r in records)
-    summary.excluded_by_reason = dict(sorted(summary.excluded_by_reason.items()))
-    return summary
-
-
-def _prisma(summary: RunSummary, quarantined: int) -> dict:
-    return {
-        "identification": {
-            "records_identified": {"PubMed": summary.identified},
-            "duplicate_records_removed": summary.duplicates,
-            "records_quarantined_unreadable": quarantined,
-        },
-        "screening": {
-            "records_screened": summary.screened,
-            "records_excluded_by_automation": summary.excluded,
-            "excluded_by_reason": summary.excluded_by_reason,
-            "records_needing_human_review": summary.needs_review,
-        },
-        "included": {"records_included": summary.included},
     }
 
 

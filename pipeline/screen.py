@@ -1,11 +1,18 @@
 """Screening: inclusion rules as small pure predicates, each decision with a reason code.
 
-Every rule looks at one record and returns None (no objection) or a Verdict. A record is excluded by
-the first excluding rule in RULES order, else sent to needs-review by the first rule that cannot
-decide, else included. Deduplication runs first and does not depend on the order records arrive in.
+Every rule looks at one record and returns None (no objection) or a Verdict naming the decision, the
+reason code, and the record field and value it rested on. A record is excluded by the first
+excluding rule in RULES order, else sent to needs-review by the first rule that cannot decide, else
+included ("meets-criteria"). A definite exclusion therefore always beats a doubt: a German record
+with an ambiguous date is excluded for its language, not sent to a human.
+
+Deduplication runs first. Its result, and so every decision, depends only on the set of records
+given, never on the order they arrive in: the same PMID keeps one copy, and among records sharing a
+DOI or a normalised title + year the lowest PMID is kept and every other one points to it.
 """
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -14,111 +21,181 @@ from typing import Callable, Iterable
 from .config import ScreeningConfig
 from .models import Decision, Record, ScreeningResult
 
+log = logging.getLogger(__name__)
+
 # The reason-code vocabulary (documented in README.md). Codes never change meaning once released.
 REASONS = {
     "meets-criteria": "Included: every inclusion criterion is met.",
-    "duplicate-pmid": "The same PMID was returned more than once.",
-    "duplicate-doi": "Another record has the same DOI.",
-    "duplicate-title-year": "Another record has the same normalised title and publication year.",
-    "publication-type-excluded": "A publication type the config excludes.",
-    "published-before-range": "Neither print nor electronic publication year reaches screening.min_year.",
-    "published-after-range": "Neither print nor electronic publication year is within screening.max_year.",
+    "duplicate-pmid": "The same PMID was returned more than once (counted, one row kept).",
+    "duplicate-doi": "Another record with a lower PMID has the same DOI.",
+    "duplicate-title-year": "Another record with a lower PMID has the same normalised title and year.",
+    "publication-type-excluded": "A publication type listed in screening.exclude_publication_types.",
+    "published-before-range": "Neither the print nor the electronic publication year reaches screening.min_year.",
+    "published-after-range": "Neither the print nor the electronic publication year is within screening.max_year.",
     "date-span-ambiguous": "A MedlineDate spans the range boundary and no electronic date decides.",
     "date-missing": "The record has no usable publication date.",
     "language-not-included": "None of the record's languages is in screening.languages.",
     "language-undetermined": "The record's only language is 'und' (undetermined).",
-    "abstract-missing": "The config requires an abstract and the record has none.",
+    "language-missing": "The record has no Language element.",
+    "abstract-missing": "screening.require_abstract is true and the record has no abstract.",
 }
-RETRACTION_TYPES = {"Retracted Publication"}
-RETRACTION_LINKS = {"RetractionIn", "RetractionOf"}
-_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+RETRACTION_TYPES = frozenset({"retracted publication"})
+# A title-year match needs at least this many words: "Erratum." or "Editorial." are not duplicates.
+MIN_TITLE_WORDS = 3
+
+_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+# "1977-78": a four-digit year then a two-digit one right after the dash is a year span (days come
+# after a month name, as in "1998 Dec 7-21", so they never follow the year directly).
+_SHORT_SPAN = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)-(\d\d)(?!\d)")
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """A rule's objection: the decision, the reason code, and the field and value that decided."""
+
     decision: Decision
     reason: str
     field: str
     value: str
 
 
-Rule = Callable[[Record, ScreeningConfig], Verdict | None]
+Rule = Callable[[Record, ScreeningConfig], "Verdict | None"]
 
+
+# --- the rules -----------------------------------------------------------------------------------
 
 def publication_type_rule(record: Record, cfg: ScreeningConfig) -> Verdict | None:
-    excluded = {t.lower() for t in cfg.exclude_publication_types}
+    """Exclude a record carrying any publication type the config lists (case-insensitive).
+
+    The deciding value is the first excluded type in the record's own order.
+    """
+    excluded = {t.casefold() for t in cfg.exclude_publication_types}
     for ptype in record.publication_types:
-        if ptype.lower() in excluded:
+        if ptype.casefold() in excluded:
             return Verdict(Decision.EXCLUDE, "publication-type-excluded", "publication_types", ptype)
     return None
 
 
+def print_years(record: Record) -> tuple[int, ...]:
+    """The years of the print publication date, sorted: PubDate Year (Season records carry one),
+    or every year a MedlineDate names ("2015 Dec-2016 Jan" -> (2015, 2016); "1977-78" -> (1977, 1978))."""
+    if record.medline_date:
+        years = {int(y) for y in _YEAR.findall(record.medline_date)}
+        for first, short in _SHORT_SPAN.findall(record.medline_date):
+            candidate = int(first[:2] + short)
+            years.add(candidate if candidate >= int(first) else candidate + 100)
+        if years:
+            return tuple(sorted(years))
+    return (record.pub_year,) if record.pub_year is not None else ()
+
+
 def date_rule(record: Record, cfg: ScreeningConfig) -> Verdict | None:
-    """PubMed's [dp]: in range when the print year or the electronic (ArticleDate) year is."""
+    """PubMed's [dp]: in range when the print year or the electronic (ArticleDate) year is.
+
+    A print date spanning years (a MedlineDate) is in range when all its years are, out when none
+    is; when it straddles a boundary and the electronic year is not in range, `cfg.date_spans`
+    decides (needs-review by default). No year at all -> needs-review.
+    """
     if cfg.min_year is None and cfg.max_year is None:
         return None
 
     def in_range(year: int) -> bool:
         return (cfg.min_year is None or year >= cfg.min_year) and (cfg.max_year is None or year <= cfg.max_year)
 
-    if record.article_year is not None and in_range(record.article_year):
+    electronic = record.article_year
+    printed = print_years(record)
+    if electronic is not None and in_range(electronic):
         return None
-    print_years = [int(y) for y in _YEAR.findall(record.medline_date)] if record.medline_date else (
-        [record.pub_year] if record.pub_year is not None else [])
-    if print_years and all(in_range(y) for y in print_years):
+    if printed and all(in_range(y) for y in printed):
         return None
-    if print_years and any(in_range(y) for y in print_years):
+    if printed and any(in_range(y) for y in printed) or _straddles(printed, cfg):
         if cfg.date_spans == "include":
             return None
         decision = Decision.EXCLUDE if cfg.date_spans == "exclude" else Decision.NEEDS_REVIEW
         return Verdict(decision, "date-span-ambiguous", "medline_date", record.medline_date)
-    years = print_years + ([record.article_year] if record.article_year is not None else [])
-    if not years:
+    if not printed and electronic is None:
+        if record.medline_date:
+            return Verdict(Decision.NEEDS_REVIEW, "date-missing", "medline_date", record.medline_date)
         return Verdict(Decision.NEEDS_REVIEW, "date-missing", "pub_year", "")
-    field, value = ("medline_date", record.medline_date) if record.medline_date else ("pub_year", str(record.pub_year or ""))
-    if record.article_year is not None and not print_years:
-        field, value = "article_date", record.article_date
-    if cfg.min_year is not None and max(years) < cfg.min_year:
+    # Out of range. The print date is the citation's date, so it names the field when there is one.
+    if printed:
+        field, value = ("medline_date", record.medline_date) if record.medline_date else ("pub_year", str(record.pub_year))
+        side = printed[0]
+    else:
+        field, value, side = "article_date", record.article_date, electronic
+    if cfg.min_year is not None and side < cfg.min_year:
         return Verdict(Decision.EXCLUDE, "published-before-range", field, value)
     return Verdict(Decision.EXCLUDE, "published-after-range", field, value)
 
 
+def _straddles(years: tuple[int, ...], cfg: ScreeningConfig) -> bool:
+    """A span that jumps over the whole range (e.g. 2010-2020 around 2016:2016) straddles it too."""
+    return (len(years) > 1 and cfg.min_year is not None and cfg.max_year is not None
+            and years[0] < cfg.min_year and years[-1] > cfg.max_year)
+
+
 def language_rule(record: Record, cfg: ScreeningConfig) -> Verdict | None:
+    """PubMed's [la] over every Language element: passes when any of them is wanted.
+
+    Only 'und' (undetermined) or no Language element -> needs-review; the text is never used to
+    guess. The deciding value lists the record's languages joined by "; ".
+    """
     if not cfg.languages:
         return None
+    wanted = {lang.lower() for lang in cfg.languages}
     languages = [lang.lower() for lang in record.languages]
-    if any(lang in cfg.languages for lang in languages):
+    if wanted.intersection(languages):
         return None
-    value = ";".join(languages)
-    if not languages or set(languages) == {"und"}:
+    value = "; ".join(languages)
+    if not languages:
+        return Verdict(Decision.NEEDS_REVIEW, "language-missing", "languages", "")
+    if set(languages) == {"und"}:
         return Verdict(Decision.NEEDS_REVIEW, "language-undetermined", "languages", value)
     return Verdict(Decision.EXCLUDE, "language-not-included", "languages", value)
 
 
 def abstract_rule(record: Record, cfg: ScreeningConfig) -> Verdict | None:
-    if cfg.require_abstract and not record.abstract:
+    """Exclude a record without abstract text when the config requires one."""
+    if cfg.require_abstract and not record.abstract.strip():
         return Verdict(Decision.EXCLUDE, "abstract-missing", "abstract", "")
     return None
 
 
 RULES: tuple[Rule, ...] = (publication_type_rule, date_rule, language_rule, abstract_rule)
+# The rules PubMed's own filters mirror ([dp] and [la]): the cross-check compares these alone.
+FILTER_RULES: tuple[Rule, ...] = (date_rule, language_rule)
 
 
-def screen_record(record: Record, cfg: ScreeningConfig) -> ScreeningResult:
-    """The decision for one (non-duplicate) record."""
-    verdicts = [v for v in (rule(record, cfg) for rule in RULES) if v is not None]
-    flags = ("retracted",) if is_retracted(record) else ()
+def decide(record: Record, cfg: ScreeningConfig, rules: Iterable[Rule] = RULES) -> Verdict | None:
+    """The first excluding verdict of `rules`, else the first needs-review one, else None (include)."""
+    verdicts = [v for v in (rule(record, cfg) for rule in rules) if v is not None]
     for wanted in (Decision.EXCLUDE, Decision.NEEDS_REVIEW):
         for v in verdicts:
             if v.decision == wanted:
-                return ScreeningResult(record.pmid, v.decision, v.reason, v.field, v.value, flags=flags)
-    return ScreeningResult(record.pmid, Decision.INCLUDE, "meets-criteria", flags=flags)
+                return v
+    return None
+
+
+def screen_record(record: Record, cfg: ScreeningConfig) -> ScreeningResult:
+    """The decision for one (non-duplicate) record, flagged 'retracted' whatever the decision."""
+    flags = ("retracted",) if is_retracted(record) else ()
+    verdict = decide(record, cfg)
+    if verdict is None:
+        return ScreeningResult(record.pmid, Decision.INCLUDE, "meets-criteria", flags=flags)
+    return ScreeningResult(record.pmid, verdict.decision, verdict.reason, verdict.field, verdict.value,
+                           flags=flags)
 
 
 def is_retracted(record: Record) -> bool:
-    return bool(RETRACTION_TYPES & set(record.publication_types)) or any(
-        c.ref_type == "RetractionIn" for c in record.comments_corrections)
+    """Retracted: publication type 'Retracted Publication' or a RetractionIn link.
 
+    A retraction notice ('Retraction of Publication') is not itself retracted.
+    """
+    return (any(t.casefold() in RETRACTION_TYPES for t in record.publication_types)
+            or any(c.ref_type == "RetractionIn" for c in record.comments_corrections))
+
+
+# --- deduplication -------------------------------------------------------------------------------
 
 def normalise_title(title: str) -> str:
     """Lower-case letters and digits only, accents removed: 'Ketamine: a Review.' == 'ketamine a review'."""
@@ -126,37 +203,76 @@ def normalise_title(title: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text))
 
 
-def find_duplicates(records: Iterable[Record]) -> tuple[list[Record], dict[str, ScreeningResult]]:
-    """Unique records (lowest PMID kept) and a duplicate decision for every other one.
+def normalise_doi(doi: str) -> str:
+    """A DOI compared case-insensitively, without a 'doi:' or https://doi.org/ prefix."""
+    text = doi.strip().lower()
+    text = re.sub(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", "", text)
+    return text
 
-    The same PMID seen twice keeps one copy and counts one duplicate; the result does not depend on
-    the order of `records`.
-    """
-    by_pmid: dict[str, Record] = {}
+
+def title_year_key(record: Record) -> str:
+    """'normalised title|year' (year: print, else electronic), or '' when too short to compare."""
+    title = normalise_title(record.title)
+    year = record.pub_year if record.pub_year is not None else record.article_year
+    if year is None or len(title.split()) < MIN_TITLE_WORDS:
+        return ""
+    return f"{title}|{year}"
+
+
+def distinct_by_pmid(records: Iterable[Record]) -> dict[str, Record]:
+    """One record per PMID. Copies are normally identical; when they differ, the choice depends on
+    their content only (never on arrival order) and a warning names the PMID."""
+    copies: dict[str, list[Record]] = {}
     for record in records:
-        by_pmid.setdefault(record.pmid, record)
-    kept: dict[str, Record] = {}
+        copies.setdefault(record.pmid, []).append(record)
+    chosen = {}
+    for pmid, versions in copies.items():
+        if len(versions) > 1 and len(set(versions)) > 1:
+            log.warning("PMID %s was returned %d times with different content; keeping one "
+                        "deterministically", pmid, len(versions))
+        chosen[pmid] = max(versions, key=repr)
+    return chosen
+
+
+def find_duplicates(records: Iterable[Record]) -> tuple[list[Record], dict[str, ScreeningResult]]:
+    """Unique records (sorted by PMID) and a 'duplicate' result for every other distinct PMID.
+
+    Records are taken in PMID order. A record is a duplicate of the lowest-PMID kept record whose
+    group (the kept record and its duplicates) shares its DOI, or else its normalised title and
+    year -- unless both have a DOI, since different DOIs mean different papers. Duplicates always
+    point to a kept record.
+    """
+    by_pmid = distinct_by_pmid(records)
+    kept: list[Record] = []
     duplicates: dict[str, ScreeningResult] = {}
-    seen_keys: dict[tuple[str, str], str] = {}
-    for pmid in sorted(by_pmid, key=_pmid_order):
+    group_of: dict[tuple[str, str], str] = {}   # ("doi" | "title", key) -> kept PMID
+    group_has_doi: dict[str, bool] = {}
+    for pmid in sorted(by_pmid, key=pmid_order):
         record = by_pmid[pmid]
-        keys = []
-        if record.doi:
-            keys.append(("duplicate-doi", record.doi.strip().lower()))
-        title = normalise_title(record.title)
-        if title and record.pub_year is not None:
-            keys.append(("duplicate-title-year", f"{title}|{record.pub_year}"))
-        original = next(((k[0], seen_keys[k]) for k in keys if k in seen_keys), None)
-        if original:
-            reason, first = original
-            field = "doi" if reason == "duplicate-doi" else "title"
-            value = record.doi if reason == "duplicate-doi" else record.title
-            duplicates[pmid] = ScreeningResult(pmid, Decision.DUPLICATE, reason, field, value, duplicate_of=first)
-            continue
-        for k in keys:
-            seen_keys[k] = pmid
-        kept[pmid] = record
-    return list(kept.values()), duplicates
+        doi, title_key = normalise_doi(record.doi), title_year_key(record)
+        match = None
+        if doi and ("doi", doi) in group_of:
+            match = (group_of[("doi", doi)], "duplicate-doi", "doi", record.doi)
+        elif title_key and ("title", title_key) in group_of:
+            first = group_of[("title", title_key)]
+            if not (doi and group_has_doi[first]):
+                title, _, year = title_key.rpartition("|")
+                match = (first, "duplicate-title-year", "title+year", f"{title} ({year})")
+        if match:
+            first, reason, field, value = match
+            flags = ("retracted",) if is_retracted(record) else ()
+            duplicates[pmid] = ScreeningResult(pmid, Decision.DUPLICATE, reason, field, value,
+                                               duplicate_of=first, flags=flags)
+        else:
+            first = pmid
+            kept.append(record)
+        # A duplicate's keys join its group, so a third copy matching only the second is caught.
+        if doi:
+            group_of.setdefault(("doi", doi), first)
+        if title_key:
+            group_of.setdefault(("title", title_key), first)
+        group_has_doi[first] = group_has_doi.get(first, False) or bool(doi)
+    return kept, duplicates
 
 
 def duplicate_pmid_count(pmids: Iterable[str]) -> int:
@@ -173,8 +289,9 @@ def screen(records: Iterable[Record], cfg: ScreeningConfig) -> list[ScreeningRes
     """Deduplicate, then screen every unique record. One result per distinct PMID, sorted by PMID."""
     unique, duplicates = find_duplicates(records)
     results = [screen_record(r, cfg) for r in unique] + list(duplicates.values())
-    return sorted(results, key=lambda r: _pmid_order(r.pmid))
+    return sorted(results, key=lambda r: pmid_order(r.pmid))
 
 
-def _pmid_order(pmid: str) -> tuple[int, str]:
+def pmid_order(pmid: str) -> tuple[int, str]:
+    """Numeric PMID order; anything that is not digits sorts last, by text."""
     return (int(pmid), pmid) if pmid.isdigit() else (10**12, pmid)

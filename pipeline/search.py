@@ -5,7 +5,8 @@ import logging
 import xml.etree.ElementTree as ET
 from typing import Callable
 
-from .config import SearchConfig
+from . import crosscheck
+from .config import ScreeningConfig, SearchConfig
 from .errors import IncompleteRetrieval
 from .eutils import Client, EutilsRequestError
 from .models import SearchResult
@@ -94,3 +95,17 @@ def _esearch(client: Client, query: str, archive, **params) -> dict:
     if result["error"]:
         raise EutilsRequestError(f"esearch refused the query {query!r}: {result['error']}")
     return result
+
+
+def run_filtered_search(client: Client, query: str, screening: ScreeningConfig,
+                        archive: Callable[[str, bytes], None] | None = None) -> SearchResult | None:
+    """The PMIDs PubMed itself returns for `query` with its [dp]/[la] filters for the config's date
+    and language criteria (the cross-check); None when the config has no such criteria.
+
+    Its raw response is archived as esearch-crosscheck-NNNNN.
+    """
+    query = crosscheck.filtered_query(query, screening)
+    if not crosscheck.pubmed_filters(screening):
+        return None
+    renamed = (lambda name, body: archive(name.replace("esearch-", "esearch-crosscheck-"), body)) if archive else None
+    return run_search(client, query, archive=renamed)

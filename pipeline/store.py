@@ -5,6 +5,7 @@ complete, so a reader (or a crash) never sees half a file.
 """
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -35,19 +38,74 @@ def write_json(path: Path, obj: Any) -> None:
     atomic_write(path, (json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8"))
 
 
+# Excel reads a CSV as the system code page (cp1252 on most Windows machines) unless the file starts
+# with a UTF-8 byte order mark; with it, "Søren" and "α-amino" open correctly. pandas
+# (`pd.read_csv`) skips the mark by itself; Python's csv module wants `encoding="utf-8-sig"`.
+CSV_BOM = "\ufeff"
+# A cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets
+# (OWASP "CSV injection"); tab and carriage return are on the list because spreadsheets strip them
+# and then read the character that follows.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """`text` made inert for spreadsheets: a leading = + - @ tab or CR gets a ' in front, which
+    spreadsheets show as text and hide. Anything else is returned unchanged."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV text of a table: list cells joined with "; ", missing values empty, UTF-8."""
+    """CSV of a table for Excel, LibreOffice and pandas alike.
+
+    UTF-8 with a byte order mark (see CSV_BOM), LF line ends, comma separated; every text cell is
+    quoted (so newlines, commas and the "; " inside list cells stay in one cell whatever the
+    spreadsheet's locale), numbers and booleans are not; missing values are empty. List cells are
+    joined with "; ". Text cells that a spreadsheet would run as a formula are neutralised
+    (neutralise_formula); the Parquet twin keeps the original values.
+    """
     flat = frame.copy()
     for column in flat.columns:
-        if flat[column].map(lambda v: isinstance(v, list)).any():
-            flat[column] = flat[column].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list) else v)
-    return flat.to_csv(index=False, lineterminator="\n").encode("utf-8")
+        if flat[column].dtype != object and not pd.api.types.is_string_dtype(flat[column].dtype):
+            continue
+        flat[column] = flat[column].map(_csv_text, na_action="ignore").astype(object)
+    text = flat.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    return (CSV_BOM + text).encode("utf-8")
+
+
+def _csv_text(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        value = "; ".join(map(str, value))
+    return neutralise_formula(value) if isinstance(value, str) else value
 
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """Parquet of a table with explicit types: years and counts as int64 (nullable), flags as bool,
+    list cells as list<string>, text as string, even when a column is empty or all missing."""
+    table = pa.Table.from_pandas(frame, schema=arrow_schema(frame), preserve_index=False)
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
+    pq.write_table(table, buffer)
     return buffer.getvalue()
+
+
+def arrow_schema(frame: pd.DataFrame) -> pa.Schema:
+    """The Arrow type of each column, decided from the pandas dtype and, for object columns, the
+    values (any list makes it list<string>). Builders name their list columns in
+    frame.attrs["list_columns"], so a table with no rows keeps the types of a full one."""
+    list_columns = set(frame.attrs.get("list_columns", ()))
+    fields = []
+    for name, dtype in frame.dtypes.items():
+        if pd.api.types.is_bool_dtype(dtype):
+            kind = pa.bool_()
+        elif pd.api.types.is_integer_dtype(dtype):
+            kind = pa.int64()
+        elif pd.api.types.is_float_dtype(dtype):
+            kind = pa.float64()
+        elif frame[name].map(lambda v: isinstance(v, (list, tuple))).any() or name in list_columns:
+            kind = pa.list_(pa.string())
+        else:
+            kind = pa.string()
+        fields.append(pa.field(str(name), kind))
+    return pa.schema(fields)
 
 
 def write_table(out_dir: Path, name: str, frame: pd.DataFrame) -> None:

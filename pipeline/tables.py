@@ -21,9 +21,50 @@ RECORD_COLUMNS = [
 MENTION_COLUMNS = ["pmid", "section", "sentence", "start", "end", "text", "label", "canonical", "source"]
 EVIDENCE_BASE_COLUMNS = [
     "pmid", "doi", "pubmed_url", "first_author", "year", "journal", "title", "publication_types",
-    "languages",
+    "design", "languages",
 ]
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{}/"
+
+# PubMed publication type -> study design, strongest evidence first: a record typed both
+# "Randomized Controlled Trial" and "Clinical Trial, Phase II" is a randomized controlled trial.
+# Types that say nothing about design ("Journal Article", "Research Support, ...") map to nothing.
+# The `study_design` column is different: the STUDY_DESIGN mentions the extractor found in the text.
+DESIGN_BY_PUBLICATION_TYPE = (
+    ("Meta-Analysis", "meta-analysis"),
+    ("Network Meta-Analysis", "meta-analysis"),
+    ("Systematic Review", "systematic review"),
+    ("Randomized Controlled Trial", "randomized controlled trial"),
+    ("Equivalence Trial", "randomized controlled trial"),
+    ("Clinical Trial, Phase IV", "clinical trial, phase IV"),
+    ("Clinical Trial, Phase III", "clinical trial, phase III"),
+    ("Clinical Trial, Phase II", "clinical trial, phase II"),
+    ("Clinical Trial, Phase I", "clinical trial, phase I"),
+    ("Controlled Clinical Trial", "clinical trial"),
+    ("Pragmatic Clinical Trial", "clinical trial"),
+    ("Adaptive Clinical Trial", "clinical trial"),
+    ("Clinical Trial", "clinical trial"),
+    ("Observational Study", "observational study"),
+    ("Twin Study", "observational study"),
+    ("Case Reports", "case report"),
+    ("Practice Guideline", "guideline"),
+    ("Guideline", "guideline"),
+    ("Scoping Review", "scoping review"),
+    ("Review", "review"),
+    ("Editorial", "editorial"),
+    ("Letter", "letter"),
+    ("Comment", "comment"),
+)
+_DESIGN_RANK = {ptype.casefold(): (rank, design) for rank, (ptype, design) in enumerate(DESIGN_BY_PUBLICATION_TYPE)}
+
+
+def study_design(publication_types: Iterable[str]) -> str:
+    """The study design PubMed's publication types declare, or "" when they declare none.
+
+    Matching ignores case and surrounding spaces; the strongest design wins (see
+    DESIGN_BY_PUBLICATION_TYPE), so the answer does not depend on the order of the types.
+    """
+    ranked = [_DESIGN_RANK[t.strip().casefold()] for t in publication_types if t.strip().casefold() in _DESIGN_RANK]
+    return min(ranked)[1] if ranked else ""
 
 
 def pmid_key(pmid: str) -> tuple[int, str]:
@@ -45,8 +86,9 @@ def records_table(records: Iterable[Record], results: Iterable[ScreeningResult])
             "languages": list(rec.languages), "publication_types": list(rec.publication_types),
             "journal": rec.journal, "doi": rec.doi, "pmcid": rec.pmcid,
         })
-    frame = pd.DataFrame(rows, columns=RECORD_COLUMNS)
-    return frame.astype({"pub_year": "Int64", "retracted": "bool"})
+    frame = pd.DataFrame(rows, columns=RECORD_COLUMNS).astype({"pub_year": "Int64", "retracted": "bool"})
+    frame.attrs["list_columns"] = ["languages", "publication_types"]
+    return frame
 
 
 def mentions_table(mentions: Iterable[Mention]) -> pd.DataFrame:
@@ -62,7 +104,13 @@ def mentions_table(mentions: Iterable[Mention]) -> pd.DataFrame:
 def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult],
                    mentions: Iterable[Mention], classes: Iterable[str]) -> pd.DataFrame:
     """One row per included record; per entity class the distinct canonical mentions with counts,
-    most frequent first ("ketamine (12); esketamine (3)"). Newest first, then by PMID."""
+    most frequent first, ties by name (["ketamine (12)", "esketamine (3)"]; the CSV joins them
+    with "; "). Newest first, then by PMID; a record without a year comes last.
+
+    `year` is the print publication year, else the electronic one. `design` comes from PubMed's
+    publication types (study_design); the `study_design` column, when STUDY_DESIGN is among the
+    classes, lists what the text says.
+    """
     classes = list(classes)
     included = {r.pmid for r in results if r.decision == Decision.INCLUDE}
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
@@ -70,20 +118,24 @@ def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult]
         if m.pmid in included:
             counts[(m.pmid, m.label)][m.canonical] += 1
     rows = []
+    seen: set[str] = set()
     for rec in records:
-        if rec.pmid not in included:
+        if rec.pmid not in included or rec.pmid in seen:
             continue
+        seen.add(rec.pmid)
         row = {
             "pmid": rec.pmid, "doi": rec.doi, "pubmed_url": PUBMED_URL.format(rec.pmid),
             "first_author": rec.authors[0].display_name if rec.authors else "",
             "year": rec.pub_year if rec.pub_year is not None else rec.article_year,
             "journal": rec.journal, "title": rec.title,
-            "publication_types": list(rec.publication_types), "languages": list(rec.languages),
+            "publication_types": list(rec.publication_types),
+            "design": study_design(rec.publication_types), "languages": list(rec.languages),
         }
         for label in classes:
             ranked = sorted(counts[(rec.pmid, label)].items(), key=lambda kv: (-kv[1], kv[0]))
             row[label.lower()] = [f"{name} ({n})" for name, n in ranked]
         rows.append(row)
-    rows.sort(key=lambda r: (-(r["year"] or 0), pmid_key(r["pmid"])))
-    frame = pd.DataFrame(rows, columns=EVIDENCE_BASE_COLUMNS + [c.lower() for c in classes])
-    return frame.astype({"year": "Int64"})
+    rows.sort(key=lambda r: (r["year"] is None, -(r["year"] or 0), pmid_key(r["pmid"])))
+    frame = pd.DataFrame(rows, columns=EVIDENCE_BASE_COLUMNS + [c.lower() for c in classes]).astype({"year": "Int64"})
+    frame.attrs["list_columns"] = ["publication_types", "languages"] + [c.lower() for c in classes]
+    return frame

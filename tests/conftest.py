@@ -31,6 +31,18 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="Rewrite the golden files in tests/golden/ from the current output instead of "
+                          "comparing against them. Review the diff before committing.")
+
+
+@pytest.fixture
+def update_golden(request) -> bool:
+    """True when the run was started with --update-golden."""
+    return request.config.getoption("--update-golden")
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch):
     """No test sees the developer's NCBI settings; every request is tagged as coming from tests."""

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -23,7 +25,7 @@ EXPECTED_DECISIONS = {
     "30000010": ("include", "meets-criteria"),
 }
 OUTPUTS = ["records.csv", "evidence.csv", "mentions.csv", "records.parquet", "evidence.parquet",
-           "mentions.parquet", "prisma.json", "run.json"]
+           "mentions.parquet", "prisma.json", "run.json", "records.ris", "report.html"]
 
 
 @pytest.fixture
@@ -39,6 +41,10 @@ def test_run_writes_every_output(completed_run):
         assert (out / name).is_file(), name
     assert "10 identified, 0 duplicates" not in result.stdout
     assert result.stdout.startswith("10 identified, 1 duplicates, 9 screened: 4 included, 3 excluded, 2 need review;")
+    report, ris = re.fullmatch(r"Report: (.+); included records for screening tools: (.+)",
+                               result.stdout.splitlines()[-1]).groups()
+    assert (Path(report).resolve(), Path(ris).resolve()) == ((out / "report.html").resolve(),
+                                                            (out / "records.ris").resolve())
 
 
 def test_every_record_has_its_decision_and_reason(completed_run):
@@ -95,7 +101,7 @@ def test_raw_responses_are_archived(completed_run):
     out, _ = completed_run
     manifest = json.loads((out / "run.json").read_text())
     archived = sorted(p.name for p in (out / manifest["raw_archive"]).iterdir())
-    assert archived == ["efetch-00001.xml.gz", "esearch-00001.xml.gz"]
+    assert archived == ["efetch-00001.xml.gz", "esearch-00001.xml.gz", "esearch-crosscheck-00002.xml.gz"]
 
 
 def test_requests_identify_the_tool(completed_run, server):
@@ -108,7 +114,7 @@ def test_requests_identify_the_tool(completed_run, server):
 def test_two_runs_write_identical_tables(server, review_config, invoke, tmp_path):
     for out in ("a", "b"):
         assert invoke("run", "--config", review_config, "--out", tmp_path / out).exit_code == 0
-    for name in ("records.csv", "evidence.csv", "mentions.csv"):
+    for name in ("records.csv", "evidence.csv", "mentions.csv", "records.ris"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 

@@ -1,0 +1,109 @@
+"""Cross-check with PubMed: our date and language rules against PubMed's own [dp] and [la] filters.
+
+The run searches without inclusion filters (so excluded records are counted) and also asks esearch
+for the PMIDs matching the query with PubMed's filters. This module compares the two, purely: every
+PMID on which PubMed's filters and our date/language rules disagree is listed with our reason. Only
+the rules PubMed's filters mirror are compared (publication types and abstracts are ours alone).
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from .config import ScreeningConfig
+from .models import Decision, Record, ScreeningResult, SearchResult
+from .screen import FILTER_RULES, decide, pmid_order
+
+# PubMed's [la] takes language names; the config holds ISO 639-2 codes as PubMed's Language element
+# writes them. Codes missing here are sent as they are (PubMed also accepts most codes).
+LANGUAGE_NAMES = {
+    "eng": "english", "ger": "german", "fre": "french", "spa": "spanish", "ita": "italian",
+    "por": "portuguese", "dut": "dutch", "rus": "russian", "chi": "chinese", "jpn": "japanese",
+    "kor": "korean", "pol": "polish", "swe": "swedish", "dan": "danish", "nor": "norwegian",
+    "fin": "finnish", "cze": "czech", "hun": "hungarian", "tur": "turkish", "gre": "greek",
+    "heb": "hebrew", "ara": "arabic", "per": "persian", "ukr": "ukrainian", "hrv": "croatian",
+    "slv": "slovenian", "slo": "slovak", "rum": "romanian", "bul": "bulgarian", "srp": "serbian",
+    "lit": "lithuanian", "lav": "latvian", "est": "estonian", "ice": "icelandic", "afr": "afrikaans",
+    "tha": "thai", "vie": "vietnamese", "ind": "indonesian", "mal": "malay", "hin": "hindi",
+}
+# The widest dates PubMed holds: open ends of a year range are written with these.
+EARLIEST_YEAR, LATEST_YEAR = 1000, 3000
+
+
+def pubmed_filters(cfg: ScreeningConfig) -> str:
+    """PubMed's own filters for the config's date and language criteria, or '' when it has none.
+
+    >>> pubmed_filters(ScreeningConfig(min_year=2016, languages=("eng",)))
+    '2016:3000[dp] AND english[la]'
+    """
+    parts = []
+    if cfg.min_year is not None or cfg.max_year is not None:
+        parts.append(f"{cfg.min_year or EARLIEST_YEAR}:{cfg.max_year or LATEST_YEAR}[dp]")
+    if cfg.languages:
+        terms = [f"{LANGUAGE_NAMES.get(code, code)}[la]" for code in cfg.languages]
+        parts.append(terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")")
+    return " AND ".join(parts)
+
+
+def filtered_query(query: str, cfg: ScreeningConfig) -> str:
+    """`query` restricted by PubMed's filters, e.g. '(ketamine AND depression) AND 2016:3000[dp] AND english[la]'."""
+    filters = pubmed_filters(cfg)
+    return f"({query}) AND {filters}" if filters else query
+
+
+def compare(records: Iterable[Record], results: Iterable[ScreeningResult], pubmed_pmids: Iterable[str],
+            cfg: ScreeningConfig) -> list[dict]:
+    """Every PMID on which PubMed's filters and our date/language rules disagree, by PMID.
+
+    They agree when our rules include a record PubMed's filters return, or exclude one they leave
+    out; a record our rules send to needs-review is always listed, since PubMed decided it.
+
+    Each entry: pmid; pubmed ("in" or "out" of PubMed's filtered set); ours (what our date and
+    language rules alone decide: include, exclude, needs-review, or "not retrieved" when the PMID is
+    absent from the unfiltered search); reason, field and value of our rule; and the record's final
+    decision and reason as records.csv shows them. Duplicates are compared too: PubMed's filters do
+    not deduplicate.
+    """
+    by_pmid = {r.pmid: r for r in records}
+    final = {r.pmid: r for r in results}
+    in_pubmed = set(pubmed_pmids)
+    rows = []
+    for pmid in sorted(set(by_pmid) | in_pubmed, key=pmid_order):
+        record = by_pmid.get(pmid)
+        if record is None:
+            rows.append({"pmid": pmid, "pubmed": "in", "ours": "not retrieved", "reason": "",
+                         "field": "", "value": "", "decision": "", "decision_reason": ""})
+            continue
+        verdict = decide(record, cfg, FILTER_RULES)
+        ours_in = verdict is None
+        # Agreement is include/in or exclude/out; needs-review never agrees, PubMed having decided.
+        if (ours_in and pmid in in_pubmed) or (
+                not ours_in and verdict.decision == Decision.EXCLUDE and pmid not in in_pubmed):
+            continue
+        result = final.get(pmid)
+        rows.append({
+            "pmid": pmid,
+            "pubmed": "in" if pmid in in_pubmed else "out",
+            "ours": "include" if ours_in else verdict.decision.value,
+            "reason": "meets-criteria" if ours_in else verdict.reason,
+            "field": "" if ours_in else verdict.field,
+            "value": "" if ours_in else verdict.value,
+            "decision": result.decision.value if result else "",
+            "decision_reason": result.reason if result else "",
+        })
+    return rows
+
+
+def summary(filtered: SearchResult, unfiltered_count: int, records: Iterable[Record],
+            results: Iterable[ScreeningResult], cfg: ScreeningConfig) -> dict:
+    """The run.json block: PubMed's counts without and with its filters, ours, and the disagreements."""
+    distinct = {r.pmid: r for r in records}
+    ours = sum(1 for r in distinct.values() if decide(r, cfg, FILTER_RULES) is None)
+    disagreements = compare(distinct.values(), results, filtered.pmids, cfg)
+    return {
+        "filtered_query": filtered.query,
+        "pubmed_count_unfiltered": unfiltered_count,
+        "pubmed_count_filtered": filtered.count,
+        "our_count_passing_date_and_language": ours,
+        "agree": not disagreements,
+        "disagreements": disagreements,
+    }

@@ -1,0 +1,177 @@
+"""Deduplication and whole-set screening: exact cases, then order independence (hypothesis)."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline import screen
+from pipeline.config import ScreeningConfig
+from pipeline.models import Decision, Record, ScreeningResult
+
+CFG = ScreeningConfig(min_year=2016, languages=("eng",))
+TITLE = "Ketamine for treatment-resistant depression: a trial."
+
+
+def rec(pmid: str, **fields) -> Record:
+    fields.setdefault("pub_year", 2018)
+    fields.setdefault("languages", ("eng",))
+    return Record(pmid=pmid, **fields)
+
+
+def by_pmid(results: list[ScreeningResult]) -> dict[str, ScreeningResult]:
+    return {r.pmid: r for r in results}
+
+
+def test_same_doi_in_any_case_or_form_is_a_duplicate_of_the_lowest_pmid():
+    records = [rec("30", doi="https://doi.org/10.1/ABC"), rec("10", doi="10.1/abc", title="A"),
+               rec("20", doi="doi: 10.1/Abc")]
+    got = by_pmid(screen.screen(records, CFG))
+    assert got["10"].decision == Decision.INCLUDE
+    assert got["20"] == ScreeningResult("20", Decision.DUPLICATE, "duplicate-doi", "doi", "doi: 10.1/Abc",
+                                        duplicate_of="10")
+    assert got["30"].duplicate_of == "10"
+
+
+def test_same_normalised_title_and_year_is_a_duplicate():
+    records = [rec("2", title=TITLE), rec("1", title="KETAMINE for Treatment Resistant Depression - A Trial")]
+    got = by_pmid(screen.screen(records, CFG))
+    assert got["2"] == ScreeningResult(
+        "2", Decision.DUPLICATE, "duplicate-title-year", "title+year",
+        "ketamine for treatment resistant depression a trial (2018)", duplicate_of="1")
+
+
+def test_accents_are_ignored_in_titles():
+    assert screen.normalise_title("Étude de la kétamine: résultats!") == "etude de la ketamine resultats"
+
+
+@pytest.mark.parametrize("second", [
+    rec("2", title=TITLE, pub_year=2019),                          # another year
+    rec("2", title="Erratum."),                                     # too short to mean anything
+    rec("2", title=TITLE, doi="10.1/other"),                        # different DOIs: different papers
+])
+def test_near_misses_are_not_duplicates(second):
+    first = rec("1", title=TITLE if second.title != "Erratum." else "Erratum.", doi="10.1/one")
+    results = screen.screen([first, second], CFG)
+    assert [r.decision for r in results] == [Decision.INCLUDE, Decision.INCLUDE]
+
+
+def test_short_titles_are_not_compared():
+    assert screen.title_year_key(rec("1", title="Erratum.")) == ""
+    assert screen.title_year_key(rec("1", title="Ketamine and depression")) == "ketamine and depression|2018"
+    assert screen.title_year_key(rec("1", title=TITLE, pub_year=None, article_date="2017-05-01")).endswith("|2017")
+    assert screen.title_year_key(rec("1", title=TITLE, pub_year=None)) == ""
+
+
+def test_a_chain_of_matches_points_to_the_kept_record():
+    # 2 shares the DOI of 1; 3 shares only the title of 2. All three are one paper, kept as 1.
+    records = [rec("3", title=TITLE), rec("2", doi="10.1/x", title=TITLE), rec("1", doi="10.1/X", title="Other words here")]
+    got = by_pmid(screen.screen(records, CFG))
+    assert (got["2"].reason, got["2"].duplicate_of) == ("duplicate-doi", "1")
+    assert (got["3"].reason, got["3"].duplicate_of) == ("duplicate-title-year", "1")
+
+
+def test_a_title_match_is_refused_when_the_kept_group_has_another_doi():
+    records = [rec("1", doi="10.1/a", title=TITLE), rec("2", title=TITLE), rec("3", doi="10.1/b", title=TITLE)]
+    got = by_pmid(screen.screen(records, CFG))
+    assert got["2"].duplicate_of == "1"
+    assert got["3"].decision == Decision.INCLUDE
+
+
+def test_the_same_pmid_twice_gives_one_row_and_counts_one_duplicate():
+    records = [rec("5", title=TITLE), rec("5", title=TITLE), rec("6", pub_year=2010)]
+    results = screen.screen(records, CFG)
+    assert [r.pmid for r in results] == ["5", "6"]
+    assert screen.duplicate_pmid_count(r.pmid for r in records) == 1
+
+
+def test_differing_copies_of_one_pmid_are_chosen_by_content_and_logged(caplog):
+    old, new = rec("5", title="Old title of the paper"), rec("5", title="New title of the paper")
+    with caplog.at_level(logging.WARNING, logger="pipeline.screen"):
+        assert screen.distinct_by_pmid([old, new]) == screen.distinct_by_pmid([new, old])
+    assert caplog.messages == [
+        "PMID 5 was returned 2 times with different content; keeping one deterministically"] * 2
+
+
+def test_duplicates_are_flagged_retracted_too():
+    records = [rec("1", doi="10.1/a"), rec("2", doi="10.1/a", publication_types=("Retracted Publication",))]
+    assert by_pmid(screen.screen(records, CFG))["2"].flags == ("retracted",)
+
+
+def test_results_are_sorted_numerically():
+    records = [rec(p, title=f"A distinct title number {p}") for p in ("100", "9", "20")]
+    assert [r.pmid for r in screen.screen(records, CFG)] == ["9", "20", "100"]
+
+
+# --- properties ----------------------------------------------------------------------------------
+
+# Small pools make collisions frequent: DOIs in two cases, a few titles, a few years.
+dois = st.sampled_from(["", "", "10.1/a", "10.1/A", "10.1/b", "https://doi.org/10.1/c", "10.1/C"])
+titles = st.sampled_from(["", "Erratum.", TITLE, TITLE.upper(), "Ketamine and the brain in mice",
+                          "Ketamine and the brain, in mice!"])
+
+
+@st.composite
+def record_sets(draw):
+    pmids = draw(st.lists(st.integers(1, 60), min_size=1, max_size=25, unique=True))
+    records = []
+    for p in pmids:
+        records.append(Record(
+            pmid=str(p), doi=draw(dois), title=draw(titles),
+            pub_year=draw(st.sampled_from([None, 2015, 2016, 2017])),
+            languages=draw(st.sampled_from([("eng",), ("ger",), ("und",)])),
+        ))
+    repeats = draw(st.lists(st.sampled_from(records), max_size=5))  # the same PMID from two pages
+    return records + repeats
+
+
+@settings(max_examples=200)
+@given(record_sets(), st.randoms())
+def test_screening_does_not_depend_on_record_order(records, rnd):
+    shuffled = list(records)
+    rnd.shuffle(shuffled)
+    assert screen.screen(shuffled, CFG) == screen.screen(records, CFG)
+
+
+@settings(max_examples=200)
+@given(record_sets())
+def test_every_duplicate_points_to_a_kept_record_it_matches(records):
+    results = screen.screen(records, CFG)
+    distinct = screen.distinct_by_pmid(records)
+    assert sorted(r.pmid for r in results) == sorted(distinct)
+    decided = by_pmid(results)
+    for r in results:
+        if r.decision != Decision.DUPLICATE:
+            assert not r.duplicate_of
+            continue
+        kept = decided[r.duplicate_of]
+        assert kept.decision != Decision.DUPLICATE
+        assert int(kept.pmid) < int(r.pmid)
+        group = [distinct[kept.pmid]] + [distinct[d.pmid] for d in results if d.duplicate_of == kept.pmid]
+        me = distinct[r.pmid]
+        others = [g for g in group if g.pmid != me.pmid]
+        if r.reason == "duplicate-doi":
+            assert any(screen.normalise_doi(g.doi) == screen.normalise_doi(me.doi) != "" for g in others)
+        else:
+            assert r.reason == "duplicate-title-year"
+            assert any(screen.title_year_key(g) == screen.title_year_key(me) != "" for g in others)
+
+
+@settings(max_examples=200)
+@given(record_sets())
+def test_kept_records_share_no_key(records):
+    kept, _ = screen.find_duplicates(records)
+    doi_keys = [screen.normalise_doi(r.doi) for r in kept if r.doi]
+    assert len(doi_keys) == len(set(doi_keys))
+    by_title: dict[str, list[Record]] = {}
+    for r in kept:
+        if screen.title_year_key(r):
+            by_title.setdefault(screen.title_year_key(r), []).append(r)
+    for same in by_title.values():
+        # Only papers with different DOIs may share a title and year.
+        assert len(same) == 1 or all(r.doi for r in same[1:])
+    # Deduplicating again finds nothing more.
+    again, more = screen.find_duplicates(kept)
+    assert again == kept and more == {}
