@@ -107,7 +107,7 @@ def run(config_path: Path, out_dir: Path | None) -> None:
 def eval_ner(corpus: Path, model_path: Path | None, as_json: bool) -> None:
     """Score the NER model on a PubTator corpus: precision, recall and F1 per type and micro.
 
-    Strict span match: a prediction counts only with the same start, end and type. Corpus types
+    Scores the shipped model with abbreviation propagation, without the review lexicon. Strict span match: a prediction counts only with the same start, end and type. Corpus types
     are mapped to the model's (BioRED GeneOrGeneProduct -> Gene/Protein, NCBI-disease
     SpecificDisease -> Disease, ...); only the types the corpus annotates are scored.
 
@@ -116,11 +116,11 @@ def eval_ner(corpus: Path, model_path: Path | None, as_json: bool) -> None:
         python -m pipeline eval-ner --corpus ../shared/data/ner/BC5CDR/CDR_DevelopmentSet.PubTator.txt
         python -m pipeline eval-ner --corpus test.PubTator.txt --json
     """
-    from .extract import load_model  # spaCy only for commands that need it
+    from .extract import load_ner  # spaCy only for commands that need it
     from .ner_eval import evaluate, read_pubtator
 
     docs = read_pubtator(corpus)
-    scores = evaluate(load_model(model_path), docs)
+    scores = evaluate(load_ner(model_path), docs)
     if as_json:
         click.echo(json.dumps({"corpus": str(corpus), "documents": len(docs),
                                "scores": {k: v.as_dict() for k, v in scores.items()}}, indent=2))

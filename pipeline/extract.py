@@ -49,6 +49,19 @@ def load_model(path: Path | None = None) -> Language:
     return spacy.load(path)
 
 
+def load_ner(path: Path | None = None) -> Language:
+    """The statistical part of the shipped pipeline: model, sentences and abbreviations.
+
+    This is what `eval-ner` scores: it predicts the corpus types (Chemical, Disease, Gene/Protein)
+    with no review lexicon. Abbreviation propagation is part of it because it is part of every
+    run, and it makes short forms agree with their definitions (+1 F1 on BC5CDR dev).
+    """
+    nlp = load_model(path)
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("abbreviations")
+    return nlp
+
+
 def load_nlp(cfg: ExtractionConfig) -> Language:
     """Build the whole extraction pipeline once: model, sentences, lexicons, normaliser, abbreviations."""
     nlp = load_model(cfg.model)

@@ -137,6 +137,13 @@ def nlp(extraction_config):
 
 @pytest.fixture(scope="session")
 def model():
-    """The trained NER alone, as eval-ner scores it, loaded once."""
+    """The trained NER alone, loaded once."""
     from pipeline.extract import load_model
     return load_model()
+
+
+@pytest.fixture(scope="session")
+def ner():
+    """The model with sentences and abbreviation propagation, as eval-ner scores it, loaded once."""
+    from pipeline.extract import load_ner
+    return load_ner()

@@ -9,11 +9,11 @@ TINY = FIXTURES / "tiny.pubtator"
 
 
 @pytest.fixture
-def shared_model(model, monkeypatch):
-    """eval-ner loads the model through extract.load_model; hand it the session's copy."""
+def shared_model(ner, monkeypatch):
+    """eval-ner loads the model through extract.load_ner; hand it the session's copy."""
     from pipeline import extract
-    monkeypatch.setattr(extract, "load_model", lambda path=None: model)
-    return model
+    monkeypatch.setattr(extract, "load_ner", lambda path=None: ner)
+    return ner
 
 
 def test_table_lists_each_corpus_type_and_micro(invoke, shared_model):

@@ -11,7 +11,7 @@ FLOOR_MICRO_F1 = 0.0
 
 
 @needs_shared
-def test_bc5cdr_dev_micro_f1_floor(model):
-    scores = evaluate(model, read_pubtator(BC5CDR_DEV))
+def test_bc5cdr_dev_micro_f1_floor(ner):
+    scores = evaluate(ner, read_pubtator(BC5CDR_DEV))
     assert set(scores) == {"Chemical", "Disease", "micro"}
     assert scores["micro"].f1 >= FLOOR_MICRO_F1
