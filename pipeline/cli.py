@@ -107,9 +107,10 @@ def run(config_path: Path, out_dir: Path | None) -> None:
 def eval_ner(corpus: Path, model_path: Path | None, as_json: bool) -> None:
     """Score the NER model on a PubTator corpus: precision, recall and F1 per type and micro.
 
-    Scores the shipped model with abbreviation propagation, without the review lexicon. Strict span match: a prediction counts only with the same start, end and type. Corpus types
-    are mapped to the model's (BioRED GeneOrGeneProduct -> Gene/Protein, NCBI-disease
-    SpecificDisease -> Disease, ...); only the types the corpus annotates are scored.
+    Scores the shipped model with abbreviation propagation, without the review lexicon. Strict
+    span match: a prediction counts only with the same start, end and type. Corpus types are
+    mapped to the model's (BioRED GeneOrGeneProduct -> Gene/Protein, NCBI-disease SpecificDisease
+    -> Disease, ...); only the types the corpus annotates are scored.
 
     \b
     Example:
