@@ -7,7 +7,7 @@ from .conftest import BC5CDR_DEV, needs_shared
 
 # Measured for the shipped model (see README, "Entity extraction"); the floor leaves room for
 # platform noise, not for regressions.
-FLOOR_MICRO_F1 = 0.0
+FLOOR_MICRO_F1 = 0.84  # measured 0.8566 (P 87.09, R 84.27)
 
 
 @needs_shared

@@ -42,6 +42,9 @@ class Normaliser:
         self.nlp = nlp
         self.name = name
         self.lexicon: dict[tuple[str, str], str] = {}
+        # Abstracts repeat their entities; tokenising each one again for the dictionary lookup
+        # cost more than the rest of this component, so results are cached per (text, label).
+        self._cache: dict[tuple[str, str], str] = {}
         for ext in ("canonical", "source"):
             if not Span.has_extension(ext):
                 Span.set_extension(ext, default="")
@@ -49,6 +52,7 @@ class Normaliser:
     def set_lexicon(self, table: dict[tuple[str, str], str]) -> None:
         """Use (class, lower-cased form) -> preferred term, from lexicon.lookup_table."""
         self.lexicon = dict(table)
+        self._cache = {}
 
     def _drug_generic(self, text: str) -> str | None:
         if "gazetteer_features" not in self.nlp.pipe_names:
@@ -57,6 +61,14 @@ class Normaliser:
 
     def canonical(self, text: str, label: str) -> str:
         """The canonical form for a model mention `text` of review class `label`."""
+        cached = self._cache.get((text, label))
+        if cached is None:
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            cached = self._cache[(text, label)] = self._canonical(text, label)
+        return cached
+
+    def _canonical(self, text: str, label: str) -> str:
         key = re.sub(r"\s+", " ", text).strip().lower()
         hit = self.lexicon.get((label, key))
         if hit:
