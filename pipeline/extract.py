@@ -10,6 +10,7 @@ The pipeline, in order (see pipeline/nlp/ for each component's algorithm and lim
     lexicon_ruler                             spaCy EntityRuler with the review's lexicon terms
     normaliser                                review classes, canonical form, source
     abbreviations                             Schwartz–Hearst short forms take their long form's entity
+    doc_cleaner                               drops doc.tensor (memory, cheaper transfer between processes)
 
 Overlap rule: where a lexicon match overlaps a model entity, the lexicon match is kept and the
 model entity dropped (the lexicon is the reviewers' curated decision for this review); among
@@ -75,6 +76,9 @@ def load_nlp(cfg: ExtractionConfig) -> Language:
     log.info("lexicon ruler: %d patterns from %d file(s)", len(patterns), len(cfg.lexicons))
     nlp.add_pipe("normaliser").set_lexicon(lookup_table(lexicon))
     nlp.add_pipe("abbreviations")
+    # The tok2vec output (doc.tensor) is not needed once the entities are set; dropping it keeps
+    # memory flat and makes docs cheaper to send back from worker processes (n_process > 1).
+    nlp.add_pipe("doc_cleaner", config={"attrs": {"tensor": None}})
     return nlp
 
 

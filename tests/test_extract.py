@@ -51,7 +51,7 @@ def test_model_alone_finds_ketamine_and_depression(model):
 
 def test_pipeline_components_in_order(nlp):
     assert nlp.pipe_names == ["gazetteer_features", "tok2vec", "ner", "sentencizer", "lexicon_ruler",
-                              "normaliser", "abbreviations"]
+                              "normaliser", "abbreviations", "doc_cleaner"]
 
 
 def test_every_class_of_the_review_is_found(mentions):
