@@ -161,3 +161,14 @@ def test_offsets_on_real_abstracts(nlp):
         assert by_pmid[m.pmid][m.section][m.start:m.end] == m.text
         count += 1
     assert count > 500
+
+
+def test_ner_for_eval_is_model_sentences_and_abbreviations(ner):
+    assert ner.pipe_names == ["gazetteer_features", "tok2vec", "ner", "sentencizer", "abbreviations"]
+
+
+def test_ner_propagates_a_chemical_abbreviation(ner):
+    doc = ner("Rats were given puromycin aminonucleoside (PAN) for ten days. PAN caused proteinuria.")
+    ents = [(e.text, e.label_) for e in doc.ents]
+    assert ents.count(("PAN", "Chemical")) == 2
+    assert ("puromycin aminonucleoside", "Chemical") in ents
