@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 BENCH  ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test bench model clean
+.PHONY: help install run refresh test bench model clean
 
 help: ## List the targets
 	@echo "Usage: make <target> [CONFIG=path/to/review.toml] [OUT=dir]"
@@ -25,6 +25,9 @@ install: $(STAMP) ## Create .venv and install the pinned dependencies
 
 run: $(STAMP) ## Run the review in CONFIG (default: the ketamine review) into its output folder or OUT
 	$(PY) -m pipeline run --config $(CONFIG) $(if $(OUT),--out $(OUT))
+
+refresh: $(STAMP) ## Update CONFIG's review with what PubMed added or changed since its last run
+	$(PY) -m pipeline refresh --config $(CONFIG) $(if $(OUT),--out $(OUT))
 
 test: $(STAMP) ## Run the test suite (offline: a local E-utilities server stands in for NCBI)
 	$(PY) -m pytest $(PYTEST_ARGS)

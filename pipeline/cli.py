@@ -77,10 +77,19 @@ def query(config_path: Path) -> None:
     click.echo(build_query(load_config(config_path).search))
 
 
+def wait_option(func):
+    return click.option(
+        "--wait", "wait", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+        help="When another run of the review is in progress, wait up to SECONDS for it "
+             "(default: [refresh] lock_wait from the config, 0 = exit at once with code 5).",
+    )(func)
+
+
 @cli.command()
 @config_option
 @out_option
-def run(config_path: Path, out_dir: Path | None) -> None:
+@wait_option
+def run(config_path: Path, out_dir: Path | None, wait: float | None) -> None:
     """Search PubMed, fetch, screen, extract entities and write the tables.
 
     E-utilities is reached at $EUTILS_BASE_URL (default NCBI); $NCBI_API_KEY raises the rate
@@ -94,7 +103,38 @@ def run(config_path: Path, out_dir: Path | None) -> None:
     from .run import run_pipeline  # heavy imports (spaCy, pandas) only for commands that need them
 
     config = load_config(config_path)
-    manifest = run_pipeline(config, out_dir=out_dir, progress=_progress_printer())
+    manifest = run_pipeline(config, out_dir=out_dir, progress=_progress_printer(), wait=wait)
+    _print_run_summary(config, out_dir, manifest)
+
+
+@cli.command()
+@config_option
+@out_option
+@wait_option
+def refresh(config_path: Path, out_dir: Path | None, wait: float | None) -> None:
+    """Update the review with what PubMed added or changed since the last completed run.
+
+    Searches by entry date from the last completed run (minus [refresh] overlap_days), fetches only
+    records not yet stored or revised, screens, extracts, rebuilds the tables and writes changes.csv.
+    With no completed run yet it runs in full. Exit codes for schedulers: 0 done, 2 config error,
+    3 PubMed unavailable (retry later), 4 incomplete retrieval, 5 another run in progress, 1 bug.
+
+    \b
+    Example:
+        python -m pipeline refresh --config config/ketamine-depression.toml
+        python -m pipeline refresh --config config/ketamine-depression.toml --wait 600
+    """
+    from .run import refresh as refresh_review
+
+    config = load_config(config_path)
+    manifest = refresh_review(config, out_dir=out_dir, progress=_progress_printer(), wait=wait)
+    changes = manifest["changes"]
+    click.echo(
+        f"{manifest['mode'].capitalize()} refresh: {manifest['fetched']['requested']} records fetched; "
+        f"{changes['new']} new, {changes['newly_included']} newly included, "
+        f"{changes['decision_changed']} decisions changed, {changes['updated']} revised, "
+        f"{changes['withdrawn']} withdrawn (see changes.csv)."
+    )
     _print_run_summary(config, out_dir, manifest)
 
 

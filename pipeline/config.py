@@ -62,6 +62,12 @@ class RetrievalConfig:
 
 
 @dataclass(frozen=True)
+class RefreshConfig:
+    overlap_days: int = 7        # a refresh searches entries since the last watermark minus this
+    lock_wait: float = 0.0       # seconds a run waits for another run of the review to finish
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     dir: Path
 
@@ -76,6 +82,7 @@ class Config:
     extraction: ExtractionConfig
     retrieval: RetrievalConfig
     output: OutputConfig
+    refresh: RefreshConfig = RefreshConfig()
 
 
 def load_config(path: str | Path) -> Config:
@@ -159,6 +166,7 @@ class _Validator:
             extraction=self.extraction(self.table(data, "extraction", _TABLES["extraction"])),
             retrieval=self.retrieval(self.table(data, "retrieval", _TABLES["retrieval"])),
             output=self.output(self.table(data, "output", _TABLES["output"], required=True)),
+            refresh=self.refresh(self.table(data, "refresh", _TABLES["refresh"])),
         )
 
     def review(self, t: dict) -> ReviewConfig:
@@ -231,6 +239,12 @@ class _Validator:
             max_attempts=self.get(t, "retrieval", "max_attempts", int, 5, check=_between(1, 20)),
         )
 
+    def refresh(self, t: dict) -> RefreshConfig:
+        return RefreshConfig(
+            overlap_days=self.get(t, "refresh", "overlap_days", int, 7, check=_between(0, 365)),
+            lock_wait=self.get(t, "refresh", "lock_wait", float, 0.0, check=_between(0, 86400)),
+        )
+
     def output(self, t: dict) -> OutputConfig:
         d = self.get(t, "output", "dir", str, required=True)
         return OutputConfig(dir=self.base / d)
@@ -244,6 +258,7 @@ _TABLES = {
     "extraction": ("classes", "lexicons", "model"),
     "retrieval": ("batch_size", "timeout", "max_attempts"),
     "output": ("dir",),
+    "refresh": ("overlap_days", "lock_wait"),
 }
 _EXAMPLES = {
     "review.name": 'Add name = "my-review" (letters, digits, - and _).',

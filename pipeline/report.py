@@ -211,8 +211,8 @@ section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1
 #count-included{border-color:var(--accent);background:var(--accent-soft)}
 svg text{font-family:inherit}.prisma{overflow-x:auto}.axis{stroke:#888}.bar{fill:var(--accent)}
 .bar-n{font-size:12px;fill:var(--ink)}.bar-year{font-size:12px;fill:var(--muted)}
-.term-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:14px 26px}
-.terms ol{list-style:none;margin:0;padding:0}.terms li{display:grid;grid-template-columns:12em 1fr 3.6em;
+.term-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:14px 26px}
+.terms ol{list-style:none;margin:0;padding:0}.terms{min-width:0}.terms li{display:grid;grid-template-columns:minmax(6em,11em) minmax(0,1fr) auto;
  gap:6px;align-items:center;font-size:13px;padding:1px 0;line-height:1.25}.term{overflow-wrap:anywhere}.bar-bg{background:#edf0f4;border-radius:3px;height:9px}.bar-fg{display:block;height:9px;
  border-radius:3px;background:var(--accent)}.n{text-align:right;color:var(--muted);font-variant-numeric:tabular-nums}
 .controls{display:flex;gap:16px;align-items:center;margin-bottom:10px}

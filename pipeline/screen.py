@@ -239,14 +239,15 @@ def find_duplicates(records: Iterable[Record]) -> tuple[list[Record], dict[str, 
 
     Records are taken in PMID order. A record is a duplicate of the lowest-PMID kept record whose
     group (the kept record and its duplicates) shares its DOI, or else its normalised title and
-    year -- unless both have a DOI, since different DOIs mean different papers. Duplicates always
+    year -- unless it and the kept record both have a DOI, since different DOIs mean different
+    papers. Comparing with the kept record itself (not the DOIs its duplicates brought in) makes
+    deduplication idempotent: running it on the kept records finds nothing more. Duplicates always
     point to a kept record.
     """
     by_pmid = distinct_by_pmid(records)
     kept: list[Record] = []
     duplicates: dict[str, ScreeningResult] = {}
     group_of: dict[tuple[str, str], str] = {}   # ("doi" | "title", key) -> kept PMID
-    group_has_doi: dict[str, bool] = {}
     for pmid in sorted(by_pmid, key=pmid_order):
         record = by_pmid[pmid]
         doi, title_key = normalise_doi(record.doi), title_year_key(record)
@@ -255,7 +256,7 @@ def find_duplicates(records: Iterable[Record]) -> tuple[list[Record], dict[str, 
             match = (group_of[("doi", doi)], "duplicate-doi", "doi", record.doi)
         elif title_key and ("title", title_key) in group_of:
             first = group_of[("title", title_key)]
-            if not (doi and group_has_doi[first]):
+            if not (doi and normalise_doi(by_pmid[first].doi)):
                 title, _, year = title_key.rpartition("|")
                 match = (first, "duplicate-title-year", "title+year", f"{title} ({year})")
         if match:
@@ -271,7 +272,6 @@ def find_duplicates(records: Iterable[Record]) -> tuple[list[Record], dict[str, 
             group_of.setdefault(("doi", doi), first)
         if title_key:
             group_of.setdefault(("title", title_key), first)
-        group_has_doi[first] = group_has_doi.get(first, False) or bool(doi)
     return kept, duplicates
 
 

@@ -21,6 +21,8 @@ REPO = TESTS.parent
 FIXTURES = TESTS / "fixtures"
 SHARED = REPO.parent / "shared"
 DEFAULT_CONFIG = REPO / "config" / "ketamine-depression.toml"
+XML_FIXTURES = FIXTURES / "xml"
+SHARED_PUBMED = SHARED / "data" / "pubmed"
 
 
 def shared_path(*parts: str) -> Path:
@@ -29,6 +31,12 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent: this test needs the shared data checked out beside the repo")
     return path
+
+
+@pytest.fixture
+def shared_pubmed() -> Path:
+    """../shared/data/pubmed, or skip: the real-data tests need the shared folder beside the repo."""
+    return shared_path("data", "pubmed")
 
 
 def pytest_addoption(parser):
@@ -110,7 +118,8 @@ def subprocess_env(**extra: str) -> dict:
     return env
 
 
-__all__ = ["NetworkAccessBlocked", "shared_path", "subprocess_env", "FIXTURES", "REPO", "SHARED"]
+__all__ = ["NetworkAccessBlocked", "shared_path", "subprocess_env", "FIXTURES", "REPO", "SHARED",
+           "XML_FIXTURES", "SHARED_PUBMED"]
 
 
 # --- entity extraction -------------------------------------------------------------------------

@@ -27,6 +27,8 @@ class Article:
     text: str             # lower-cased title, abstract, keywords and MeSH terms, for matching
     years: set[int]       # print and electronic publication years ([dp])
     languages: set[str]
+    entrez_date: str = ""     # PubMedPubDate[@PubStatus="entrez"] as YYYY/MM/DD: esearch datetype=edat
+    modified_date: str = ""   # MedlineCitation/DateRevised, else the entrez date: datetype=mdat
 
 
 def article_from_element(elem: ET.Element) -> Article:
@@ -40,13 +42,38 @@ def article_from_element(elem: ET.Element) -> Article:
     pub_date = art.find("Journal/JournalIssue/PubDate")
     years = {int(y) for y in _YEAR.findall(" ".join(pub_date.itertext()))} if pub_date is not None else set()
     years |= {int(y.text) for y in art.findall("ArticleDate/Year") if y.text}
+    entrez = _date_of(elem.find("PubmedData/History/PubMedPubDate[@PubStatus='entrez']"))
     return Article(
         pmid=pmid,
         xml=ET.tostring(elem, encoding="utf-8"),
         text=" ".join(parts).lower(),
         years=years,
         languages={(x.text or "").strip().lower() for x in art.findall("Language")},
+        entrez_date=entrez,
+        modified_date=_date_of(citation.find("DateRevised")) or entrez,
     )
+
+
+def _date_of(elem: ET.Element | None) -> str:
+    if elem is None or not elem.findtext("Year"):
+        return ""
+    parts = [elem.findtext(p) or "1" for p in ("Year", "Month", "Day")]
+    return f"{int(parts[0]):04d}/{int(parts[1]):02d}/{int(parts[2]):02d}"
+
+
+def _in_date_window(article: Article, params: dict) -> bool:
+    """esearch's datetype/mindate/maxdate (edat: entry date, mdat: modification date), days inclusive."""
+    if not params.get("datetype") or not (params.get("mindate") or params.get("maxdate")):
+        return True
+    value = {"edat": article.entrez_date, "mdat": article.modified_date}.get(params["datetype"], "")
+    low = _date_bound(params.get("mindate") or "1000", "01")
+    high = _date_bound(params.get("maxdate") or "3000", "99")
+    return bool(value) and low <= value <= high
+
+
+def _date_bound(text: str, fill: str) -> str:
+    parts = text.replace("-", "/").split("/")
+    return "/".join([parts[0].zfill(4)] + [(parts[i].zfill(2) if i < len(parts) else fill) for i in (1, 2)])
 
 
 def load_corpus(path: str | Path) -> list[Article]:
@@ -189,7 +216,8 @@ class EutilsServer:
             match = matcher(term)
         except (ValueError, IndexError) as exc:
             return _esearch_xml(error=f"Invalid query: {exc}")
-        hits = sorted((p for p, a in self.articles.items() if match(a)), key=int, reverse=True)
+        hits = sorted((p for p, a in self.articles.items() if match(a) and _in_date_window(a, params)),
+                      key=int, reverse=True)
         retstart = int(params.get("retstart", 0))
         retmax = min(int(params.get("retmax", 20)), ESEARCH_CAP)
         if retstart > ESEARCH_CAP - 1:

@@ -131,7 +131,8 @@ def test_unreachable_eutils_fails_clearly_and_writes_no_tables(review_config, in
         "Try again later; nothing was published."
     )
     assert "Traceback" not in result.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["run.json"]
+    # Besides run.json only the review's lock file and its (unchanged, empty) state database.
+    assert sorted(p.name for p in out.iterdir()) == [".pipeline.lock", "run.json", "state.sqlite"]
     assert json.loads((out / "run.json").read_text())["status"] == "failed"
 
 

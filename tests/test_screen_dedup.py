@@ -175,3 +175,15 @@ def test_kept_records_share_no_key(records):
     # Deduplicating again finds nothing more.
     again, more = screen.find_duplicates(kept)
     assert again == kept and more == {}
+
+
+def test_title_match_compares_dois_with_the_kept_record_itself():
+    """Found by hypothesis: 1 has no DOI, 2 and 4 share its title with different DOIs. Both are
+    duplicates of 1, so a second pass over the kept records finds nothing more."""
+    title = "Ketamine for treatment-resistant depression: a trial."
+    records = [rec("2", title=title, doi="10.1/a", pub_year=2015), rec("1", title=title, pub_year=2015),
+               rec("4", title=title, doi="10.1/b", pub_year=2015)]
+    kept, duplicates = screen.find_duplicates(records)
+    assert [r.pmid for r in kept] == ["1"]
+    assert {p: d.duplicate_of for p, d in duplicates.items()} == {"2": "1", "4": "1"}
+    assert screen.find_duplicates(kept) == (kept, {})

@@ -1,0 +1,519 @@
+"""Bring a review's state up to date with PubMed, then publish the tables from that state.
+
+`sync` is what `run` (full) and `refresh` (incremental) both do, under the review's lock:
+
+1. Recover: runs left "running" by a dead process are marked crashed; a run that committed its state
+   but died before publishing has its outputs published now.
+2. Search. Always the full query for PMIDs only (one esearch, IDs only: the current set, which tells
+   which records PubMed no longer returns). An incremental refresh adds two date-window searches,
+   from the last good run's watermark minus `[refresh] overlap_days` to tomorrow: entry date
+   (datetype=edat, so old papers newly indexed are caught) and modification date (datetype=mdat,
+   records revised since).
+3. Fetch only what is needed: PMIDs of the current set not stored yet (the new entries, and any
+   record that newly matches the query whatever its entry date, so nothing falls in a gap), plus
+   stored PMIDs the mdat window lists. A re-fetched record counts as changed only when the content
+   hash of its parsed form differs from the stored one. A full run fetches everything.
+4. Screen every stored record again (pure and fast: deduplication is corpus-wide, and a changed
+   config must apply to old records too); extract mentions only for included records whose content
+   or extractor changed since their mentions were stored (spaCy is not even loaded otherwise).
+5. Commit everything in one transaction: records, decisions, mentions, withdrawals, the run's
+   changes and its watermark (the UTC date the run started). Nothing of a failed run is committed,
+   so the watermark does not move and the next run covers the gap.
+6. Publish from the store: tables, prisma.json, changes.csv, run.json, each to a temporary file
+   renamed into place. A crash here is repaired by the next run (step 1).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import signal
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+import xml.etree.ElementTree as ET
+
+import pandas as pd
+
+from . import crosscheck, local_source, prisma, ris, screen, tables
+from .config import Config, ExtractionConfig
+from .errors import IncompleteRetrieval
+from .eutils import Client, EutilsRequestError, Settings
+from .fetch import fetch_records
+from .lock import ReviewLock
+from .models import Decision, DeletedCitation, Mention, Quarantined, Record, ScreeningResult
+from .report import write_report
+from .run import TABLE_NAMES, Progress, _versions
+from .search import ESEARCH_CAP, build_query, parse_esearch, run_filtered_search, run_search
+from .state import StateStore, content_hash, record_to_json
+from .store import RawArchive, csv_bytes, atomic_write, write_json, write_table
+
+log = logging.getLogger(__name__)
+
+FULL, INCREMENTAL = "full", "incremental"
+CHANGE_COLUMNS = ["run_id", "pmid", "change", "newly_included", "old_decision", "new_decision",
+                  "old_reason", "new_reason", "why", "title"]
+WITHDRAWN_REASONS = {
+    "no-longer-returned": "no longer returned by the PubMed search",
+    "deleted-citation": "deleted from PubMed (DeleteCitation)",
+}
+
+# TEST HOOK, inert unless set: PIPELINE_TEST_CRASH_AT=<point> makes the process SIGKILL itself when
+# it reaches <point> (one of CRASH_POINTS), so tests can kill a run at a chosen moment. Read only here.
+CRASH_ENV = "PIPELINE_TEST_CRASH_AT"
+CRASH_POINTS = ("after-begin", "after-search", "mid-fetch", "after-fetch", "after-extract",
+                "mid-commit", "after-commit", "mid-publish", "after-publish")
+
+
+def checkpoint(point: str) -> None:
+    """Die here, as kill -9 would, when the test hook names this point."""
+    if os.environ.get(CRASH_ENV) == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def sync(config: Config, out_dir: Path | None = None, settings: Settings | None = None,
+         progress: Progress | None = None, now: Callable[[], datetime] | None = None,
+         incremental: bool = True, wait: float | None = None) -> dict:
+    """Update the review's state from PubMed and publish its outputs; returns the run manifest.
+
+    incremental=False is `run` (search and fetch everything); True is `refresh`, which is a full run
+    when there is no good run yet or the query changed. Raises RunLocked when another run holds the
+    review for longer than `wait` seconds (default `[refresh] lock_wait`), and any other
+    PipelineError after recording the failed run (previous state and tables stay as they were).
+    """
+    now = now or (lambda: datetime.now(timezone.utc))
+    out = Path(out_dir) if out_dir is not None else config.output.dir
+    settings = settings or Settings.from_env(timeout=config.retrieval.timeout,
+                                             max_attempts=config.retrieval.max_attempts)
+    progress = progress or _no_progress
+    command = "refresh" if incremental else "run"
+    started = now()
+    started_iso = started.isoformat(timespec="seconds")
+    run_id = started.strftime("%Y%m%dT%H%M%S%fZ")
+    wait = config.refresh.lock_wait if wait is None else wait
+    with ReviewLock(out, config.review.name, command, wait, started_at=started_iso) as lock, \
+            StateStore.open(out) as state:
+        crashed = state.mark_crashed()
+        if crashed:
+            log.warning("runs %s stopped before committing; their work is redone now", ", ".join(crashed))
+        carried = _republish(state, out, config)
+        query = build_query(config.search)
+        previous = state.last_good_run()
+        mode, why_full = _mode(incremental, previous, query)
+        manifest = {
+            "run_id": run_id,
+            "status": "running",
+            "command": command,
+            "mode": mode,
+            "review": config.review.name,
+            "config": {"path": str(config.path), "sha256": config.sha256},
+            **({"eutils_base_url": settings.base_url} if config.search.source == "pubmed" else {}),
+            "query": query,
+            "started_at": started_iso,
+            "versions": _versions(),
+            "recovered": {"crashed_runs": crashed, "republished_runs": carried,
+                          "stale_lock": lock.cleared},
+        }
+        if why_full:
+            manifest["full_because"] = why_full
+            log.info("refresh: a full run, because %s", why_full)
+        window = None
+        if mode == INCREMENTAL:
+            window = _window(previous["watermark"], config.refresh.overlap_days, started.date())
+            window["since_run"] = previous["run_id"]
+            manifest["window"] = window
+        state.begin_run(run_id, command, started_iso, query, os.getpid())
+        checkpoint("after-begin")
+        try:
+            manifest.update(_execute(config, state, out, settings, run_id, query, window, progress))
+            manifest["status"] = "completed"
+            manifest["finished_at"] = now().isoformat(timespec="seconds")
+            commit = manifest.pop("_commit")
+            state.commit_run(run_id, watermark=started.date().isoformat(), finished_at=manifest["finished_at"],
+                             manifest=manifest, hook=checkpoint, **commit)
+            checkpoint("after-commit")
+        except BaseException as exc:
+            manifest.pop("_commit", None)
+            manifest["status"] = "failed"
+            manifest["error"] = str(exc) or type(exc).__name__
+            manifest["finished_at"] = now().isoformat(timespec="seconds")
+            state.fail_run(run_id, manifest["finished_at"], manifest["error"], manifest)
+            write_json(out / "run.json", manifest)
+            raise
+        published = carried + [run_id]
+        manifest = _publish(state, out, config, manifest, published)
+        checkpoint("after-publish")
+        state.mark_published([run_id])
+    return manifest
+
+
+def _mode(incremental: bool, previous: dict | None, query: str) -> tuple[str, str]:
+    if not incremental:
+        return FULL, ""
+    if previous is None:
+        return FULL, "the review has no completed run yet"
+    if previous["query"] != query:
+        return FULL, "the search query changed since the last completed run"
+    return INCREMENTAL, ""
+
+
+def _window(watermark: str, overlap_days: int, today: date) -> dict:
+    """The entry/modification date window of an incremental search, as PubMed wants the dates."""
+    start = date.fromisoformat(watermark) - timedelta(days=overlap_days)
+    # Tomorrow: NCBI dates records in US Eastern time, which can be a day behind or ahead of UTC.
+    end = today + timedelta(days=1)
+    return {"watermark": watermark, "overlap_days": overlap_days,
+            "mindate": start.strftime("%Y/%m/%d"), "maxdate": end.strftime("%Y/%m/%d")}
+
+
+@dataclass
+class _Gathered:
+    """What a source contributes to a run, before the state is updated: the PMIDs that answer the
+    query now, the records read or fetched, and the bookkeeping for run.json."""
+
+    current: list[str]                  # every PMID the query selects now
+    identified: int                     # PRISMA's records identified
+    copies: list[Record]                # records fetched or read (a PMID may repeat)
+    deleted: set[str]                   # PMIDs withdrawn with DeleteCitation
+    quarantined: list[Quarantined]
+    requested: int                      # records asked for
+    searched: dict
+    manifest: dict                      # source-specific run.json entries
+    filtered: object = None             # the filtered PubMed search for the cross-check
+
+
+def _execute(config: Config, state: StateStore, out: Path, settings: Settings, run_id: str, query: str,
+             window: dict | None, progress: Progress) -> dict:
+    stored = state.active_hashes()
+    if config.search.source == "pubmed-xml":
+        got = _from_local_files(config, query, progress)
+    else:
+        got = _from_eutils(config, stored, out, settings, run_id, query, window, progress)
+    for item in got.quarantined:
+        log.warning("quarantined record %s from %s: %s", item.pmid or "?", item.source, item.reason)
+    checkpoint("after-fetch")
+    copies, deleted, current_set = got.copies, got.deleted, set(got.current)
+    fetched = screen.distinct_by_pmid(copies)
+
+    plan = plan_update(stored, current_set, fetched, deleted)
+    before = {pmid: rec for pmid, (rec, _) in state.active_records().items()}
+    records = {pmid: rec for pmid, rec in before.items() if pmid not in plan["withdrawn"]}
+    records.update(plan["upserts"])
+    hashes = {pmid: h for pmid, h in stored.items() if pmid not in plan["withdrawn"]}
+    hashes.update(plan["hashes"])
+    results = screen.screen(records.values(), config.screening)
+    new_decisions = {r.pmid: r for r in results}
+
+    fingerprint = extractor_fingerprint(config.extraction)
+    keys = state.extraction_keys()
+    to_extract = [records[r.pmid] for r in results
+                  if r.decision == Decision.INCLUDE and keys.get(r.pmid) != (hashes[r.pmid], fingerprint)]
+    extracted = _extract(config, to_extract, hashes, progress)
+    checkpoint("after-extract")
+
+    titles = {pmid: rec.title for pmid, rec in before.items()} | {p: r.title for p, r in records.items()}
+    changes = compute_changes(run_id, stored, state.decisions(), hashes, new_decisions,
+                              plan["withdrawn"], set(plan["upserts"]), titles)
+    if config.search.source == "pubmed-xml":
+        cross_check = {"skipped": "the records come from local PubMed XML files, not a PubMed search"}
+    elif got.filtered:
+        cross_check = crosscheck.summary(got.filtered, got.identified, records.values(), results, config.screening)
+    else:
+        cross_check = {"skipped": "the config has no date or language criteria"}
+    return {
+        **got.manifest,
+        "identified": got.identified,
+        # PMIDs efetch returned more than once in this run (PRISMA counts them as duplicates).
+        "pmid_repeats": screen.duplicate_pmid_count(r.pmid for r in copies),
+        "pubmed_cross_check": cross_check,
+        "searched": got.searched,
+        "fetched": {"requested": got.requested, "new": len([p for p in plan["upserts"] if p not in stored]),
+                    "changed": len([p for p in plan["upserts"] if p in stored]),
+                    "unchanged": len(fetched) - len(plan["upserts"]) - len(deleted & set(fetched)),
+                    "extracted": len(extracted)},
+        "quarantined": [asdict(q) for q in got.quarantined],
+        "_commit": {"seen": sorted(current_set & (set(stored) | set(plan["upserts"]))),
+                    "upserts": plan["upserts"], "withdrawn": plan["withdrawn"], "decisions": results,
+                    "extracted": extracted, "fingerprint": fingerprint, "changes": changes},
+    }
+
+
+def _from_eutils(config: Config, stored: dict[str, str], out: Path, settings: Settings, run_id: str,
+                 query: str, window: dict | None, progress: Progress) -> _Gathered:
+    """Search PubMed (plus the date windows of an incremental run) and fetch what is needed."""
+    client = Client(settings)
+    archive = RawArchive(out / "raw" / run_id)
+    progress("search", 0, 1)
+    found = run_search(client, query, archive=archive)
+    filtered = run_filtered_search(client, query, config.screening, archive=archive)
+    current = list(found.pmids)
+    current_set = set(current)
+    searched = {"current": found.count}
+    if window is None:
+        to_fetch = current
+    else:
+        entered = window_search(client, query, "edat", window, archive)
+        modified = window_search(client, query, "mdat", window, archive)
+        searched.update(entered=len(entered), modified=len(modified))
+        outside = sorted(set(entered) - current_set, key=tables.pmid_key)
+        if outside:
+            log.warning("%d PMIDs entered since %s are not in the full search (PubMed updating?): %s",
+                        len(outside), window["mindate"], ", ".join(outside[:10]))
+        revised = set(modified) & current_set & set(stored)
+        to_fetch = [p for p in current if p not in stored or p in revised]
+    progress("search", 1, 1)
+    checkpoint("after-search")
+    log.info("PubMed: %d records for the query; fetching %d", found.count, len(to_fetch))
+
+    copies: list[Record] = []
+    deleted: set[str] = set()
+    quarantined: list[Quarantined] = []
+    done = 0
+
+    def on_batch(n: int) -> None:
+        nonlocal done
+        done += n
+        progress("fetch", done, len(to_fetch))
+        checkpoint("mid-fetch")
+
+    for item in fetch_records(client, to_fetch, config.retrieval.batch_size, archive, on_batch):
+        if isinstance(item, Record):
+            copies.append(item)
+        elif isinstance(item, Quarantined):
+            quarantined.append(item)
+        elif isinstance(item, DeletedCitation):
+            deleted.add(item.pmid)
+    return _Gathered(
+        current=current, identified=found.count, copies=copies, deleted=deleted, quarantined=quarantined,
+        requested=len(to_fetch), searched=searched, filtered=filtered,
+        manifest={
+            "source": "pubmed",
+            "query_translation": found.query_translation,
+            "pubmed_messages": list(found.warnings),
+            "requests": {"made": client.requests_made, "retried": client.retries},
+            "raw_archive": str((out / "raw" / run_id).relative_to(out)),
+        },
+    )
+
+
+def _from_local_files(config: Config, query: str, progress: Progress) -> _Gathered:
+    """Read the PubMed XML files of search.paths (every run reads them all) and keep the records
+    the query matches. Files apply in order, as NCBI means baseline and update files to: a later
+    version of a PMID replaces an earlier one, a DeleteCitation removes it."""
+    files = local_source.expand_paths(config.search.paths)
+    selection = local_source.LocalSelection()
+    for number, path in enumerate(files, start=1):
+        local_source.select_local(local_source.iter_local_records([path]), config.search, into=selection)
+        progress("read", number, len(files))
+    checkpoint("after-search")
+    current = sorted(selection.records, key=tables.pmid_key)
+    log.info("local PubMed XML: %d of %d records match %s", len(current), selection.read, query)
+    return _Gathered(
+        current=current, identified=len(current), copies=[selection.records[p] for p in current],
+        deleted=selection.deleted, quarantined=selection.quarantined, requested=len(current),
+        searched={"current": len(current), "records_read": selection.read, "files": len(files)},
+        manifest={
+            "source": "pubmed-xml",
+            "query_translation": query,
+            "pubmed_messages": [],
+            "local_files": [{"path": str(f), "bytes": f.stat().st_size} for f in files],
+            "deleted_citations": len(selection.deleted),
+        },
+    )
+
+
+def window_search(client: Client, query: str, datetype: str, window: dict, archive) -> list[str]:
+    """PMIDs matching `query` whose `datetype` date (edat: entry, mdat: modification) is in the window."""
+    body = client.esearch(query, retmax=ESEARCH_CAP, datetype=datetype, mindate=window["mindate"],
+                          maxdate=window["maxdate"])
+    archive(f"esearch-{datetype}-{client.requests_made:05d}", body)
+    try:
+        result = parse_esearch(body)
+    except (ET.ParseError, ValueError) as exc:
+        raise EutilsRequestError(f"esearch returned an unreadable response for {query!r}: {exc}") from None
+    if result["error"]:
+        raise EutilsRequestError(f"esearch refused the query {query!r}: {result['error']}")
+    if result["count"] > ESEARCH_CAP:
+        raise IncompleteRetrieval(
+            f"PubMed reports {result['count']} records with {datetype} from {window['mindate']} to "
+            f"{window['maxdate']}, more than the {ESEARCH_CAP} esearch can list. Run `run` for a full update.")
+    pmids = list(dict.fromkeys(result["pmids"]))
+    if len(pmids) != result["count"]:
+        raise IncompleteRetrieval(
+            f"esearch reported {result['count']} records with {datetype} in the window but listed "
+            f"{len(pmids)} PMIDs; nothing was published. Run again; if it persists, PubMed's index may be updating.")
+    return pmids
+
+
+def plan_update(stored: dict[str, str], current: set[str], fetched: dict[str, Record],
+                deleted: set[str]) -> dict:
+    """What a run changes in the stored records (pure).
+
+    stored: pmid -> content hash of the active stored records; current: the PMIDs the search returns
+    now; fetched: what was fetched; deleted: PMIDs PubMed marked with DeleteCitation.
+    Returns upserts (new or changed records), their hashes, and withdrawn (pmid -> reason).
+    """
+    upserts, hashes = {}, {}
+    for pmid, record in fetched.items():
+        if pmid in deleted:
+            continue
+        digest = content_hash(record_to_json(record))
+        if stored.get(pmid) != digest:
+            upserts[pmid], hashes[pmid] = record, digest
+    withdrawn = {p: "no-longer-returned" for p in stored if p not in current}
+    withdrawn.update({p: "deleted-citation" for p in deleted if p in stored})
+    return {"upserts": upserts, "hashes": hashes, "withdrawn": withdrawn}
+
+
+def compute_changes(run_id: str, old_hashes: dict[str, str], old_decisions: dict[str, ScreeningResult],
+                    new_hashes: dict[str, str], new_decisions: dict[str, ScreeningResult],
+                    withdrawn: dict[str, str], updated: set[str], titles: dict[str, str]) -> list[dict]:
+    """One row per record whose presence, content or decision changed in this run (pure).
+
+    change: new, withdrawn, decision-changed (decision, reason or kept duplicate differ) or updated
+    (revised in PubMed, same decision). newly_included: included now and not before.
+    """
+    rows = []
+    for pmid in sorted(set(old_hashes) | set(new_hashes), key=tables.pmid_key):
+        old = old_decisions.get(pmid) if pmid in old_hashes else None
+        new = new_decisions.get(pmid) if pmid in new_hashes else None
+        revised = pmid in updated and pmid in old_hashes
+        if pmid not in old_hashes:
+            change, why = "new", "first returned by the search; " + _describe(new)
+        elif pmid not in new_hashes:
+            change, why = "withdrawn", WITHDRAWN_REASONS[withdrawn.get(pmid, "no-longer-returned")]
+        elif _key(old) != _key(new):
+            cause = ("record revised in PubMed" if revised
+                     else "screening outcome changed (rules, config or other records)")
+            change, why = "decision-changed", f"{cause}; now {_describe(new)}"
+        elif revised:
+            change, why = "updated", "record revised in PubMed; decision unchanged"
+        else:
+            continue
+        rows.append({
+            "run_id": run_id, "pmid": pmid, "change": change,
+            "newly_included": new is not None and new.decision == Decision.INCLUDE and (
+                old is None or old.decision != Decision.INCLUDE),
+            "old_decision": old.decision.value if old else "", "new_decision": new.decision.value if new else "",
+            "old_reason": old.reason if old else "", "new_reason": new.reason if new else "",
+            "why": why, "title": titles.get(pmid, ""),
+        })
+    return rows
+
+
+def _key(result: ScreeningResult | None) -> tuple:
+    return (result.decision, result.reason, result.duplicate_of) if result else ()
+
+
+def _describe(result: ScreeningResult | None) -> str:
+    if result is None:
+        return "no decision"
+    text = f"{result.decision.value} ({result.reason}"
+    if result.field:
+        text += f": {result.field} = {result.value!r}"
+    if result.duplicate_of:
+        text += f", duplicate of {result.duplicate_of}"
+    return text + ")"
+
+
+def extractor_fingerprint(cfg: ExtractionConfig) -> str:
+    """Changes whenever extraction could give other mentions: classes, lexicon contents, model, spaCy."""
+    from importlib import metadata
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"classes": list(cfg.classes), "model": str(cfg.model or ""),
+                              "spacy": metadata.version("spacy")}).encode())
+    for path in cfg.lexicons:
+        digest.update(path.read_bytes())
+    if cfg.model is not None:
+        for meta in sorted(cfg.model.glob("meta.json")):
+            digest.update(meta.read_bytes())
+    return digest.hexdigest()
+
+
+def _extract(config: Config, records: list[Record], hashes: dict[str, str],
+             progress: Progress) -> dict[str, tuple[str, list[Mention]]]:
+    if not records:
+        progress("extract", 0, 0)
+        return {}
+    from . import extract  # spaCy loads only when something needs extracting
+    nlp = extract.load_nlp(config.extraction)
+    found: dict[str, tuple[str, list[Mention]]] = {r.pmid: (hashes[r.pmid], []) for r in records}
+    for mention in extract.extract_mentions(nlp, records, config.extraction.classes):
+        found[mention.pmid][1].append(mention)
+    progress("extract", len(records), len(records))
+    return found
+
+
+def _republish(state: StateStore, out: Path, config: Config) -> list[str]:
+    """Publish the outputs of runs that committed but died before publishing; returns their ids."""
+    pending = state.unpublished_runs()
+    if not pending:
+        return []
+    log.warning("runs %s committed but their outputs were not all written; publishing them now",
+                ", ".join(pending))
+    manifest = state.run_manifest(pending[-1]) or {}
+    _publish(state, out, config, manifest, pending)
+    state.mark_published(pending)
+    return pending
+
+
+def _publish(state: StateStore, out: Path, config: Config, manifest: dict, run_ids: list[str]) -> dict:
+    """Write the tables, PRISMA, records.ris, changes.csv, run.json and the report from the
+    committed state; returns the manifest as written."""
+    by_pmid = {pmid: rec for pmid, (rec, _) in state.active_records().items()}
+    records = list(by_pmid.values())
+    decisions = list(state.decisions().values())
+    included = {r.pmid for r in decisions if r.decision == Decision.INCLUDE}
+    mentions = state.mentions(included)
+    frames = {
+        "records": tables.records_table(records, decisions),
+        "evidence": tables.evidence_table(records, decisions, mentions, config.extraction.classes),
+        "mentions": tables.mentions_table(mentions),
+    }
+    for name in TABLE_NAMES:
+        write_table(out, name, frames[name])
+        checkpoint("mid-publish")
+    identified = manifest.get("identified", len(records))
+    repeats = manifest.get("pmid_repeats", 0)
+    summary = prisma.summarise(identified, records, decisions, len(mentions))
+    summary.duplicates += repeats
+    database = local_source.DATABASE if manifest.get("source") == "pubmed-xml" else "PubMed"
+    flow = prisma.prisma_json({database: identified}, decisions, repeats, len(manifest.get("quarantined", [])),
+                              review=config.review.title or config.review.name)
+    write_json(out / "prisma.json", flow)
+    atomic_write(out / "prisma.svg", prisma.prisma_svg(flow).encode("utf-8"))
+    included_records = [by_pmid[pmid] for pmid in frames["evidence"]["pmid"]]
+    atomic_write(out / "records.ris", ris.ris_text(included_records).encode("utf-8"))
+    changes = state.changes(run_ids)
+    atomic_write(out / "changes.csv", csv_bytes(changes_table(changes)))
+    manifest = {**manifest, "counts": asdict(summary), "changes": change_summary(changes, run_ids)}
+    write_json(out / "run.json", manifest)
+    # Built from the files just written, so `python -m pipeline report` rebuilds the same page.
+    write_report(out)
+    return manifest
+
+
+def changes_table(rows: Iterable[dict]) -> pd.DataFrame:
+    """changes.csv: by run, then PMID."""
+    ordered = sorted(rows, key=lambda r: (r["run_id"], tables.pmid_key(r["pmid"])))
+    return pd.DataFrame(ordered, columns=CHANGE_COLUMNS).astype({"newly_included": "bool"})
+
+
+def change_summary(rows: list[dict], run_ids: list[str]) -> dict:
+    """The counts run.json reports about changes.csv."""
+    count = lambda kind: sum(r["change"] == kind for r in rows)  # noqa: E731
+    return {
+        "runs": list(run_ids),
+        "new": count("new"),
+        "newly_included": sum(bool(r["newly_included"]) for r in rows),
+        "decision_changed": count("decision-changed"),
+        "updated": count("updated"),
+        "withdrawn": count("withdrawn"),
+        "file": "changes.csv",
+    }
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass

