@@ -65,9 +65,10 @@ def load_ner(path: Path | None = None) -> Language:
 
 def load_nlp(cfg: ExtractionConfig) -> Language:
     """Build the whole extraction pipeline once: model, sentences, lexicons, normaliser, abbreviations."""
+    # Lexicons first: a typo in a reviewer's file should fail in milliseconds, not after the model loads.
+    lexicon = merge_lexicons(load_lexicon(p) for p in cfg.lexicons)
     nlp = load_model(cfg.model)
     nlp.add_pipe("sentencizer")
-    lexicon = merge_lexicons(load_lexicon(p) for p in cfg.lexicons)
     ruler = nlp.add_pipe("entity_ruler", name="lexicon_ruler",
                          config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
     patterns = lexicon_patterns(lexicon)

@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="the folder holding BC5CDR/, BioRED/ and NCBI-disease/")
     parser.add_argument("--with-dev", action="store_true",
                         help="train on train + dev splits and install the last checkpoint")
+    parser.add_argument("--target", type=Path, default=TARGET, help="where to install (default: %(default)s)")
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help="stop after N steps instead of the config's (for a quick check of the set-up)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     corpus = BUILD / "corpus"
@@ -59,8 +62,10 @@ def main(argv: list[str] | None = None) -> None:
     out = BUILD / ("model-with-dev" if args.with_dev else "model")
     overrides = {"paths.train": str(corpus / ("train_dev.spacy" if args.with_dev else "train.spacy")),
                  "paths.dev": str(corpus / "dev.spacy")}
+    if args.max_steps is not None:
+        overrides.update({"training.max_steps": args.max_steps, "training.eval_frequency": args.max_steps})
     train(CONFIG, out, overrides=overrides)
-    install(out / ("model-last" if args.with_dev else "model-best"))
+    install(out / ("model-last" if args.with_dev else "model-best"), args.target)
 
 
 if __name__ == "__main__":
