@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import multiprocessing
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -104,10 +105,49 @@ def extract_mentions(nlp: Language, records: Iterable[Record], classes: Iterable
     `dict(record.sections())[m.section][m.start:m.end] == m.text` for every mention. `sentence` is
     the index of the sentence within its section. Entities that would cross a section boundary
     are dropped (they cannot be expressed in section offsets).
+
+    With n_process > 1, batches of records go to forked worker processes that each hold the
+    pipeline and send back Mentions. (spaCy's own `nlp.pipe(n_process=...)` sends whole Docs back,
+    and deserialising them kept the parent busy enough to cancel most of the second core.) The
+    order is the same as with one process.
     """
-    wanted = set(classes)
-    stream = nlp.pipe(_record_texts(records), as_tuples=True, batch_size=batch_size, n_process=n_process)
-    for doc, (pmid, sections, starts) in stream:
+    wanted = frozenset(classes)
+    if n_process <= 1:
+        yield from _mentions(nlp, records, wanted, batch_size)
+        return
+    global _WORKER_NLP
+    _WORKER_NLP = nlp  # inherited by the forked workers; never pickled
+    try:
+        with multiprocessing.get_context("fork").Pool(n_process) as pool:
+            jobs = ((chunk, wanted, batch_size) for chunk in _chunks(records, batch_size))
+            for mentions in pool.imap(_worker, jobs):
+                yield from mentions
+    finally:
+        _WORKER_NLP = None
+
+
+_WORKER_NLP: Language | None = None
+
+
+def _worker(job: tuple[list[Record], frozenset, int]) -> list[Mention]:
+    chunk, wanted, batch_size = job
+    return list(_mentions(_WORKER_NLP, chunk, wanted, batch_size))
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _mentions(nlp: Language, records: Iterable[Record], wanted: frozenset, batch_size: int) -> Iterator[Mention]:
+    """The single-process extraction loop (also what each worker runs)."""
+    for doc, (pmid, sections, starts) in nlp.pipe(_record_texts(records), as_tuples=True, batch_size=batch_size):
         sent_starts = [s.start_char for s in doc.sents]
         for ent in doc.ents:
             if ent.label_ not in wanted:

@@ -172,3 +172,11 @@ def test_ner_propagates_a_chemical_abbreviation(ner):
     ents = [(e.text, e.label_) for e in doc.ents]
     assert ents.count(("PAN", "Chemical")) == 2
     assert ("puromycin aminonucleoside", "Chemical") in ents
+
+
+def test_two_processes_give_the_same_mentions_in_the_same_order(nlp):
+    records = [dataclasses.replace(KETAMINE, pmid=str(i)) for i in range(5)]
+    one = list(extract_mentions(nlp, records, ENTITY_CLASSES, batch_size=2))
+    two = list(extract_mentions(nlp, iter(records), ENTITY_CLASSES, batch_size=2, n_process=2))
+    assert two == one
+    assert [m.pmid for m in one] == sorted(m.pmid for m in one)
