@@ -15,10 +15,12 @@ entries keep their generic name, which the normaliser uses to map brand names (K
 ketamine).
 
 Limits: matching is exact on lower-cased tokens (no stemming, no fuzzy matching); the longest
-match starting leftmost wins; one-letter and stop-word entries are dropped at build time.
+match starting leftmost wins; stop words and entries of one or two characters are dropped at
+build time.
+
+No `from __future__ import annotations` here or in the other component modules: spaCy validates
+factory arguments from their type hints at runtime, and string annotations break that.
 """
-
-
 import bz2
 import importlib.resources
 import pickle
