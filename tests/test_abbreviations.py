@@ -97,3 +97,21 @@ def test_abbreviation_replaces_an_overlapping_lexicon_guess():
 def test_normaliser_lexicon_canonical_for_brand(nlp):
     doc = nlp("Ketalar was given.")
     assert ents(doc) == [("Ketalar", "DRUG", "ketamine", "lexicon")]
+
+
+def test_occurrences_before_the_definition_are_labelled_too(nlp):
+    # The scope is the whole document: a title often uses the short form the abstract defines.
+    doc = nlp("TRD responds. Patients with treatment-resistant depression (TRD) were enrolled.")
+    assert [e.text for e in doc.ents if e._.source == "abbreviation"] == ["TRD", "TRD"]
+
+
+def test_two_definitions_in_one_document(nlp):
+    doc = nlp("In major depressive disorder (MDD) and treatment-resistant depression (TRD), MDD and TRD differ.")
+    pairs = [(e.text, e._.canonical) for e in doc.ents if e._.source == "abbreviation"]
+    assert pairs == [("MDD", "major depressive disorder"), ("TRD", "treatment-resistant depression"),
+                     ("MDD", "major depressive disorder"), ("TRD", "treatment-resistant depression")]
+
+
+def test_long_form_outside_the_sentence_window_is_not_used(nlp):
+    doc = nlp("Ketalar was given. (KT) was measured.")
+    assert [e.text for e in doc.ents] == ["Ketalar"]

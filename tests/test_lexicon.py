@@ -181,3 +181,24 @@ def test_ruler_matches_case_plural_and_hyphen_variants(ruler_nlp, text, span, la
         assert all(h[1] != "BRAIN_REGION" for h in hits)
     else:
         assert (span, label, canonical) in hits
+
+
+def test_every_committed_pattern_matches_alone_with_its_canonical(ruler_nlp):
+    """Each generated surface form, as a text of its own, is found whole with its term and class."""
+    problems = []
+    for p in lexicon_patterns(load_lexicon(KETAMINE_LEXICON)):
+        doc = ruler_nlp(p["pattern"])
+        got = [(e.text, e.label_, e.ent_id_) for e in doc.ents]
+        if got != [(p["pattern"], p["label"], p["id"])]:
+            problems.append((p["pattern"], got))
+    assert problems == []
+
+
+def test_matches_inside_a_sentence_keep_offsets(ruler_nlp):
+    text = "Intranasal esketamine (Spravato) vs. placebo in an RCT."
+    doc = ruler_nlp(text)
+    for e in doc.ents:
+        assert text[e.start_char:e.end_char] == e.text
+    assert [(e.text, e.ent_id_) for e in doc.ents] == [
+        ("Intranasal", "intranasal"), ("esketamine", "esketamine"), ("Spravato", "esketamine"),
+        ("placebo", "placebo"), ("RCT", "randomized controlled trial")]

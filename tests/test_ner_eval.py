@@ -164,3 +164,24 @@ def test_counts_add_up(gold, pred):
     assert s["micro"].tp + s["micro"].fn == len({(e.start, e.end, e.label) for e in gold})
     assert s["micro"].tp + s["micro"].fp == len({(e.start, e.end, e.label) for e in pred})
     assert 0.0 <= s["micro"].f1 <= 1.0
+
+
+# --- the shared corpora (skipped without ../shared) -----------------------------------------------
+
+from .conftest import SHARED_NER, needs_shared  # noqa: E402
+
+
+@needs_shared
+@pytest.mark.parametrize("path, documents, counts", [
+    ("BC5CDR/CDR_DevelopmentSet.PubTator.txt", 500, {"Chemical": 5347, "Disease": 4244}),
+    ("BioRED/Dev.PubTator", 100, {"Chemical": 822, "Disease": 982, "Gene/Protein": 1087}),
+    ("NCBI-disease/NCBIdevelopset_corpus.txt", 100, {"Disease": 787}),
+])
+def test_real_corpora_counts(path, documents, counts):
+    docs = read_pubtator(SHARED_NER / path)
+    assert len(docs) == documents
+    found = {}
+    for d in docs:
+        for e in d.entities:
+            found[e.label] = found.get(e.label, 0) + 1
+    assert found == counts
