@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 BENCH  ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run refresh test bench clean
+.PHONY: help install run refresh test bench model clean
 
 help: ## List the targets
 	@echo "Usage: make <target> [CONFIG=path/to/review.toml] [OUT=dir]"
@@ -34,6 +34,11 @@ test: $(STAMP) ## Run the test suite (offline: a local E-utilities server stands
 
 bench: $(STAMP) ## Run the benchmarks (BENCH="pipeline parse" to choose); never part of make test
 	$(PY) -m bench $(BENCH)
+
+SHARED ?= ../shared
+model: $(STAMP) ## Retrain the NER from $(SHARED)/data/ner into data/models/ner-biomed (1 process, 30-60 min)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,train]'
+	nice -n 10 $(PY) -m training.train --shared $(SHARED)/data/ner
 
 clean: ## Remove .venv and caches (outputs are kept)
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import traceback
@@ -142,6 +143,41 @@ def refresh(config_path: Path, out_dir: Path | None, wait: float | None) -> None
         f"{changes['withdrawn']} withdrawn (see changes.csv)."
     )
     _print_run_summary(config, out_dir, manifest)
+
+
+@cli.command("eval-ner")
+@click.option("--corpus", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="A PubTator file (PMID|t|title, PMID|a|abstract, then one line per mention).")
+@click.option("--model", "model_path", type=click.Path(path_type=Path, file_okay=False),
+              help="A trained spaCy pipeline folder (default: the shipped data/models/ner-biomed).")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON instead of a table.")
+def eval_ner(corpus: Path, model_path: Path | None, as_json: bool) -> None:
+    """Score the NER model on a PubTator corpus: precision, recall and F1 per type and micro.
+
+    Scores the shipped model with abbreviation propagation, without the review lexicon. Strict
+    span match: a prediction counts only with the same start, end and type. Corpus types are
+    mapped to the model's (BioRED GeneOrGeneProduct -> Gene/Protein, NCBI-disease SpecificDisease
+    -> Disease, ...); only the types the corpus annotates are scored.
+
+    \b
+    Example:
+        python -m pipeline eval-ner --corpus ../shared/data/ner/BC5CDR/CDR_DevelopmentSet.PubTator.txt
+        python -m pipeline eval-ner --corpus test.PubTator.txt --json
+    """
+    from .extract import load_ner  # spaCy only for commands that need it
+    from .ner_eval import evaluate, read_pubtator
+
+    docs = read_pubtator(corpus)
+    scores = evaluate(load_ner(model_path), docs)
+    if as_json:
+        click.echo(json.dumps({"corpus": str(corpus), "documents": len(docs),
+                               "scores": {k: v.as_dict() for k, v in scores.items()}}, indent=2))
+        return
+    click.echo(f"{corpus}: {len(docs)} documents, strict span match")
+    click.echo(f"{'type':<14}{'precision':>10}{'recall':>8}{'F1':>8}{'tp':>7}{'fp':>7}{'fn':>7}")
+    for label, s in scores.items():
+        click.echo(f"{label:<14}{100 * s.precision:>10.2f}{100 * s.recall:>8.2f}{100 * s.f1:>8.2f}"
+                   f"{s.tp:>7}{s.fp:>7}{s.fn:>7}")
 
 
 def _print_run_summary(config: Config, out_dir: Path | None, manifest: dict) -> None:

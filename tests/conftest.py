@@ -120,3 +120,39 @@ def subprocess_env(**extra: str) -> dict:
 
 __all__ = ["NetworkAccessBlocked", "shared_path", "subprocess_env", "FIXTURES", "REPO", "SHARED",
            "XML_FIXTURES", "SHARED_PUBMED"]
+
+
+# --- entity extraction -------------------------------------------------------------------------
+SHARED_NER = SHARED / "data" / "ner"
+BC5CDR_DEV = SHARED_NER / "BC5CDR" / "CDR_DevelopmentSet.PubTator.txt"
+
+needs_shared = pytest.mark.skipif(
+    not BC5CDR_DEV.is_file(),
+    reason=f"{BC5CDR_DEV} not found: the corpora live in ../shared beside the checkout, never in the repo")
+
+
+@pytest.fixture(scope="session")
+def extraction_config():
+    from pipeline.config import load_config
+    return load_config(DEFAULT_CONFIG).extraction
+
+
+@pytest.fixture(scope="session")
+def nlp(extraction_config):
+    """The full shipped pipeline (model, ketamine lexicon, normaliser, abbreviations), loaded once."""
+    from pipeline.extract import load_nlp
+    return load_nlp(extraction_config)
+
+
+@pytest.fixture(scope="session")
+def model():
+    """The trained NER alone, loaded once."""
+    from pipeline.extract import load_model
+    return load_model()
+
+
+@pytest.fixture(scope="session")
+def ner():
+    """The model with sentences and abbreviation propagation, as eval-ner scores it, loaded once."""
+    from pipeline.extract import load_ner
+    return load_ner()

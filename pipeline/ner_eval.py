@@ -1,0 +1,181 @@
+"""PubTator reading and strict-span NER scoring: pure functions, no spaCy, no printing.
+
+PubTator is the format of BC5CDR, NCBI-disease and BioRED:
+
+    PMID|t|title
+    PMID|a|abstract
+    PMID<TAB>start<TAB>end<TAB>text<TAB>type<TAB>id
+    (blank line between documents)
+
+Offsets index the document text `title + " " + abstract`. BioRED also carries relation lines
+(`PMID<TAB>Association<TAB>id1<TAB>id2<TAB>Novel`); they are not mentions and are skipped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .errors import ConfigError
+
+# Corpus entity types -> the three types our model predicts. Types not listed (Species, CellLine,
+# SequenceVariant) are dropped: the model is not trained on them and must not be scored on them.
+TYPE_MAP = {
+    "Chemical": "Chemical",
+    "ChemicalEntity": "Chemical",
+    "Disease": "Disease",
+    "DiseaseOrPhenotypicFeature": "Disease",
+    "SpecificDisease": "Disease",         # NCBI-disease's four disease subtypes
+    "DiseaseClass": "Disease",
+    "Modifier": "Disease",
+    "CompositeMention": "Disease",
+    "Gene": "Gene/Protein",
+    "GeneOrGeneProduct": "Gene/Protein",
+    "Gene/Protein": "Gene/Protein",
+}
+MODEL_TYPES = ("Chemical", "Disease", "Gene/Protein")
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A gold or predicted span over a document's text, with a type from MODEL_TYPES."""
+
+    start: int
+    end: int
+    label: str
+    text: str = ""
+
+
+@dataclass
+class PubTatorDoc:
+    """One PubTator document: `text` is title + " " + abstract, the string offsets index."""
+
+    pmid: str
+    title: str
+    abstract: str
+    entities: list[Entity] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return f"{self.title} {self.abstract}"
+
+
+def read_pubtator(path: str | Path) -> list[PubTatorDoc]:
+    """Read a PubTator file into documents, mapping corpus types through TYPE_MAP.
+
+    Mentions whose type is not in TYPE_MAP are dropped; a mention whose offsets do not point at its
+    text raises ConfigError naming the file and line, since scoring against it would be meaningless.
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: corpus file not found. Pass an existing PubTator file with --corpus.") from None
+    docs: dict[str, PubTatorDoc] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        if "|t|" in line[:20] or "|a|" in line[:20]:
+            pmid, kind, text = line.split("|", 2)
+            doc = docs.setdefault(pmid, PubTatorDoc(pmid, "", ""))
+            if kind == "t":
+                doc.title = text
+            else:
+                doc.abstract = text
+            continue
+        parts = line.split("\t")
+        if len(parts) < 5 or not (parts[1].isdigit() and parts[2].isdigit()):
+            continue  # a relation line (BioRED, BC5CDR CID) or other non-mention annotation
+        label = TYPE_MAP.get(parts[4])
+        if label is None:
+            continue
+        doc = docs.get(parts[0])
+        if doc is None:
+            raise ConfigError(f"{path}:{number}: mention for PMID {parts[0]} comes before its title line. "
+                              "Is this a PubTator file?")
+        start, end = int(parts[1]), int(parts[2])
+        # Compare stripped: NCBI-disease pads a few mention texts with spaces its offsets exclude.
+        if doc.text[start:end].strip() != parts[3].strip():
+            raise ConfigError(f"{path}:{number}: offsets {start}-{end} give {doc.text[start:end]!r}, "
+                              f"not {parts[3]!r}. Offsets must index title + ' ' + abstract.")
+        doc.entities.append(Entity(start, end, label, doc.text[start:end]))
+    if not docs:
+        raise ConfigError(f"{path}: no PubTator documents found. Expected lines like 'PMID|t|title'.")
+    for doc in docs.values():
+        # Some corpora list the same mention twice (once per concept id); a span counts once.
+        doc.entities = sorted(set(doc.entities), key=lambda e: (e.start, e.end, e.label))
+    return list(docs.values())
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Counts and the precision, recall and F1 they give (as fractions, 0-1)."""
+
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def as_dict(self) -> dict:
+        return {"precision": round(self.precision, 4), "recall": round(self.recall, 4),
+                "f1": round(self.f1, 4), "tp": self.tp, "fp": self.fp, "fn": self.fn}
+
+
+def score(gold: Iterable[Iterable[Entity]], predicted: Iterable[Iterable[Entity]],
+          labels: Iterable[str] | None = None) -> dict[str, Scores]:
+    """Strict span scores: a prediction is right only with the same start, end and label.
+
+    `gold` and `predicted` are parallel sequences (one collection of entities per document).
+    Returns Scores per label plus "micro" over all labels. With `labels`, only those labels are
+    scored (both sides are filtered), e.g. ("Chemical", "Disease") for BC5CDR.
+    """
+    keep = set(labels) if labels is not None else None
+    counts: dict[str, list[int]] = {}
+    for gold_doc, pred_doc in zip(gold, predicted, strict=True):
+        g = {(e.start, e.end, e.label) for e in gold_doc if keep is None or e.label in keep}
+        p = {(e.start, e.end, e.label) for e in pred_doc if keep is None or e.label in keep}
+        for key, bucket in ((g & p, 0), (p - g, 1), (g - p, 2)):
+            for _, _, label in key:
+                counts.setdefault(label, [0, 0, 0])[bucket] += 1
+    for label in keep or ():
+        counts.setdefault(label, [0, 0, 0])
+    result = {label: Scores(*counts[label]) for label in sorted(counts)}
+    result["micro"] = Scores(*(sum(c[i] for c in counts.values()) for i in range(3)))
+    return result
+
+
+def iter_gold_spans(docs: Iterable[PubTatorDoc]) -> Iterator[list[Entity]]:
+    """The gold entities of each document, in order (the `gold` argument of score)."""
+    for doc in docs:
+        yield doc.entities
+
+
+def predict(nlp, docs: Iterable[PubTatorDoc], batch_size: int = 64) -> Iterator[list[Entity]]:
+    """The entities `nlp` (a trained NER pipeline) finds in each document's text, in order.
+
+    Labels outside MODEL_TYPES (e.g. lexicon classes) are left out: they have no corpus type.
+    """
+    for doc in nlp.pipe((d.text for d in docs), batch_size=batch_size):
+        yield [Entity(e.start_char, e.end_char, e.label_, e.text) for e in doc.ents if e.label_ in MODEL_TYPES]
+
+
+def evaluate(nlp, docs: list[PubTatorDoc]) -> dict[str, Scores]:
+    """Strict-span scores of `nlp` on `docs`, per type and micro-averaged.
+
+    Only the types the corpus annotates are scored (BC5CDR has no genes, so a predicted gene there
+    is neither right nor wrong): a type counts when at least one gold mention has it.
+    """
+    labels = sorted({e.label for d in docs for e in d.entities})
+    return score(iter_gold_spans(docs), predict(nlp, docs), labels=labels)

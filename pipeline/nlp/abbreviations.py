@@ -1,0 +1,133 @@
+"""Abbreviation propagation: "treatment-resistant depression (TRD) ... TRD" makes every TRD a DISEASE.
+
+Definitions are found with the Schwartz–Hearst algorithm (Schwartz & Hearst, PSB 2003):
+
+1. A candidate is "long form (short form)": the parenthesised text has at most two words and ten
+   characters, starts with a letter or digit and contains a letter.
+2. The long form is searched backwards in the text before the bracket (at most
+   min(len(short) + 5, 2 * len(short)) words, within the same sentence): every letter or digit of
+   the short form, right to left, must occur in order, and its first character must start a word.
+   The shortest text that satisfies this is the long form.
+
+When the long form is exactly an entity already found (by the model or the lexicon), every
+occurrence of the short form in the document (whole tokens, case-sensitive) becomes an entity with
+the long form's label and canonical form, and source "abbreviation", replacing any entity it
+overlaps: a definition in the paper outranks a general-purpose guess about the same letters.
+
+Limits: only the "long (short)" order is detected, not "short (long)"; definitions whose long form
+is not an entity are ignored; the scope is one Doc, so the caller should pass a whole record
+(title and abstract) as one Doc for definitions to reach later sections.
+"""
+import re
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+_PAREN = re.compile(r"\(([^()]{1,12})\)")
+
+
+def find_long_form(short: str, text: str) -> int | None:
+    """Schwartz–Hearst: the start index in `text` of the long form for `short`, or None.
+
+    `text` is what precedes the bracket (trailing spaces removed), already cut to the word window.
+    """
+    s = len(short) - 1
+    i = len(text) - 1
+    while s >= 0:
+        c = short[s].lower()
+        if not c.isalnum():
+            s -= 1
+            continue
+        # The first short-form character must also begin a word of the long form.
+        while i >= 0 and (text[i].lower() != c or (s == 0 and i > 0 and text[i - 1].isalnum())):
+            i -= 1
+        if i < 0:
+            return None
+        i -= 1
+        s -= 1
+    start = i + 1
+    # Extend to the start of that word (the long form begins on a word boundary).
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    return start
+
+
+def is_short_form(candidate: str) -> bool:
+    words = candidate.split()
+    return (0 < len(words) <= 2 and 2 <= len(candidate) <= 10 and candidate[0].isalnum()
+            and any(c.isalpha() for c in candidate))
+
+
+def definitions(doc: Doc) -> list[tuple[Span, Span]]:
+    """(short form span, long form span) pairs defined in `doc`, both aligned to tokens."""
+    pairs = []
+    text = doc.text
+    for match in _PAREN.finditer(text):
+        short = match.group(1).strip()
+        if not is_short_form(short):
+            continue
+        short_start = match.start(1) + match.group(1).index(short)
+        short_span = doc.char_span(short_start, short_start + len(short))
+        if short_span is None:
+            continue
+        # The window: the current sentence up to the bracket, at most N words.
+        sent_start = doc[short_span.start].sent.start_char if doc.has_annotation("SENT_START") else 0
+        before = text[sent_start:match.start()].rstrip()
+        n_words = min(len(short) + 5, 2 * len(short))
+        words = list(re.finditer(r"\S+", before))[-n_words:]
+        if not words:
+            continue
+        window_start = words[0].start()
+        long_start = find_long_form(short, before[window_start:])
+        if long_start is None:
+            continue
+        long_span = doc.char_span(sent_start + window_start + long_start, sent_start + len(before))
+        if long_span is not None and long_span.text != short:
+            pairs.append((short_span, long_span))
+    return pairs
+
+
+class AbbreviationPropagator:
+    """Gives every occurrence of a defined short form its long form's label and canonical form."""
+
+    def __init__(self, nlp: Language, name: str = "abbreviations"):
+        self.name = name
+        for ext, default in (("canonical", ""), ("source", "")):
+            if not Span.has_extension(ext):
+                Span.set_extension(ext, default=default)
+
+    def __call__(self, doc: Doc) -> Doc:
+        ents = {(e.start_char, e.end_char): e for e in doc.ents}
+        new_spans = []
+        for short, long in definitions(doc):
+            entity = ents.get((long.start_char, long.end_char))
+            if entity is None:
+                continue
+            canonical = entity._.canonical or entity.text
+            words = [t.text for t in short]
+            for i in range(len(doc) - len(words) + 1):
+                if doc[i].text == words[0] and [t.text for t in doc[i:i + len(words)]] == words:
+                    new_spans.append((doc[i:i + len(words)], entity.label_, canonical))
+        if not new_spans:
+            return doc
+        taken = set()
+        kept = []
+        for span, label, canonical in new_spans:
+            if any(t in taken for t in range(span.start, span.end)):
+                continue  # the same short form defined twice: the first definition wins
+            taken.update(range(span.start, span.end))
+            kept.append((span, label, canonical))
+        others = [e for e in doc.ents if not any(t in taken for t in range(e.start, e.end))]
+        created = []
+        for span, label, canonical in kept:
+            ent = Span(doc, span.start, span.end, label=label)
+            ent._.canonical = canonical
+            ent._.source = "abbreviation"
+            created.append(ent)
+        doc.ents = sorted(others + created, key=lambda e: e.start)
+        return doc
+
+
+@Language.factory("abbreviations")
+def make_abbreviations(nlp: Language, name: str) -> AbbreviationPropagator:
+    return AbbreviationPropagator(nlp, name)

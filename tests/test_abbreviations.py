@@ -1,0 +1,117 @@
+"""Schwartz–Hearst definitions and propagation, on a rule-only pipeline (no trained model)."""
+import pytest
+import spacy
+
+from pipeline.nlp.abbreviations import definitions, find_long_form, is_short_form
+from pipeline.nlp.lexicon import lexicon_patterns, lookup_table
+from pipeline.nlp.tokenizer import customize_tokenizer
+
+LEXICON = {
+    "DISEASE": {"treatment-resistant depression": (), "major depressive disorder": ()},
+    "DRUG": {"ketamine": ("Ketalar",)},
+    "OUTCOME_SCALE": {"MADRS": ("Montgomery-Asberg Depression Rating Scale",)},
+}
+
+
+def build(lexicon=LEXICON):
+    nlp = customize_tokenizer(spacy.blank("en"))
+    nlp.add_pipe("sentencizer")
+    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
+    ruler.add_patterns(lexicon_patterns(lexicon))
+    nlp.add_pipe("normaliser").set_lexicon(lookup_table(lexicon))
+    nlp.add_pipe("abbreviations")
+    return nlp
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return build()
+
+
+def ents(doc):
+    return [(e.text, e.label_, e._.canonical, e._.source) for e in doc.ents]
+
+
+@pytest.mark.parametrize("short, before, expected", [
+    ("TRD", "patients with treatment-resistant depression", "treatment-resistant depression"),
+    ("MDD", "adults with major depressive disorder", "major depressive disorder"),
+    ("HNK", "its metabolite hydroxynorketamine", "hydroxynorketamine"),
+    ("ECT", "compared with electroconvulsive therapy", "electroconvulsive therapy"),
+    ("5-HT", "release of 5-hydroxytryptamine", "5-hydroxytryptamine"),
+])
+def test_find_long_form(short, before, expected):
+    start = find_long_form(short, before)
+    assert before[start:] == expected
+
+
+def test_no_long_form_when_letters_are_missing():
+    assert find_long_form("XYZ", "patients with depression") is None
+
+
+@pytest.mark.parametrize("candidate, ok", [
+    ("TRD", True), ("5-HT", True), ("n = 12", False), ("p", False), ("2016", False),
+    ("a long phrase here", False), ("i.v.", True),
+])
+def test_is_short_form(candidate, ok):
+    assert is_short_form(candidate) is ok
+
+
+def test_definitions_give_token_aligned_spans(nlp):
+    doc = nlp("Patients with treatment-resistant depression (TRD) improved.")
+    [(short, long)] = definitions(doc)
+    assert (short.text, long.text) == ("TRD", "treatment-resistant depression")
+
+
+def test_short_form_takes_long_form_label_and_canonical(nlp):
+    doc = nlp("Patients with treatment-resistant depression (TRD) were enrolled. Response in TRD was fast.")
+    assert ents(doc) == [
+        ("treatment-resistant depression", "DISEASE", "treatment-resistant depression", "lexicon"),
+        ("TRD", "DISEASE", "treatment-resistant depression", "abbreviation"),
+        ("TRD", "DISEASE", "treatment-resistant depression", "abbreviation"),
+    ]
+
+
+def test_committed_lexicon_listing_the_short_form_still_propagates():
+    nlp = build({"DISEASE": {"treatment-resistant depression": ("TRD",)}})
+    doc = nlp("In treatment-resistant depression (TRD), TRD remits.")
+    assert [e[1:3] for e in ents(doc)] == [("DISEASE", "treatment-resistant depression")] * 3
+
+
+def test_definition_whose_long_form_is_no_entity_changes_nothing(nlp):
+    doc = nlp("We used the fast acting protocol (FAP). FAP was safe.")
+    assert ents(doc) == []
+
+
+def test_short_form_is_case_sensitive_and_whole_token(nlp):
+    doc = nlp("In major depressive disorder (MDD), trd and MDDs differ from MDD.")
+    assert [e.text for e in doc.ents] == ["major depressive disorder", "MDD", "MDD"]
+
+
+def test_abbreviation_replaces_an_overlapping_lexicon_guess():
+    # The lexicon says MADRS is a scale; this paper defines it as something else that is a drug.
+    lexicon = {"DRUG": {"madrosine": ()}, "OUTCOME_SCALE": {"MADRS": ()}}
+    doc = build(lexicon)("Patients received madrosine (MADRS). MADRS was well tolerated.")
+    assert [e[1:] for e in ents(doc) if e[0] == "MADRS"] == [("DRUG", "madrosine", "abbreviation")] * 2
+
+
+def test_normaliser_lexicon_canonical_for_brand(nlp):
+    doc = nlp("Ketalar was given.")
+    assert ents(doc) == [("Ketalar", "DRUG", "ketamine", "lexicon")]
+
+
+def test_occurrences_before_the_definition_are_labelled_too(nlp):
+    # The scope is the whole document: a title often uses the short form the abstract defines.
+    doc = nlp("TRD responds. Patients with treatment-resistant depression (TRD) were enrolled.")
+    assert [e.text for e in doc.ents if e._.source == "abbreviation"] == ["TRD", "TRD"]
+
+
+def test_two_definitions_in_one_document(nlp):
+    doc = nlp("In major depressive disorder (MDD) and treatment-resistant depression (TRD), MDD and TRD differ.")
+    pairs = [(e.text, e._.canonical) for e in doc.ents if e._.source == "abbreviation"]
+    assert pairs == [("MDD", "major depressive disorder"), ("TRD", "treatment-resistant depression"),
+                     ("MDD", "major depressive disorder"), ("TRD", "treatment-resistant depression")]
+
+
+def test_long_form_outside_the_sentence_window_is_not_used(nlp):
+    doc = nlp("Ketalar was given. (KT) was measured.")
+    assert [e.text for e in doc.ents] == ["Ketalar"]

@@ -1,0 +1,139 @@
+"""The small spaCy pieces on their own: tokenizer splits, gazetteer matching, normaliser rules,
+and the corpus converter used for training. No trained model needed."""
+from pathlib import Path
+
+import spacy
+from hypothesis import given, strategies as st
+
+from pipeline.ner_eval import Entity, PubTatorDoc
+from pipeline.nlp.abbreviations import find_long_form
+from pipeline.nlp.gazetteer import GazetteerFeatures
+from pipeline.nlp.lexicon import variants
+from pipeline.nlp.normaliser import surface_canonical
+from pipeline.nlp.tokenizer import customize_tokenizer
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return customize_tokenizer(spacy.blank("en"))
+
+
+# --- tokenizer -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, tokens", [
+    ("FK506-induced hypertension", ["FK506", "-", "induced", "hypertension"]),
+    ("Ca2+/calmodulin", ["Ca2", "+", "/", "calmodulin"]),
+    ("(S)-ketamine", ["(", "S", ")", "-", "ketamine"]),
+    ("vitamin D.", ["vitamin", "D", "."]),
+    ("5-HT(1A) receptor", ["5", "-", "HT", "(", "1A", ")", "receptor"]),
+])
+def test_biomedical_splits(nlp, text, tokens):
+    assert [t.text for t in nlp.make_doc(text)] == tokens
+
+
+def test_plain_english_is_unchanged(nlp):
+    text = "Patients improved within 24 hours, e.g. on day one."
+    assert [t.text for t in nlp.make_doc(text)] == [t.text for t in spacy.blank("en").make_doc(text)]
+
+
+_TOKENIZER_NLP = customize_tokenizer(spacy.blank("en"))  # built once: hypothesis calls the test often
+
+
+@given(st.text(alphabet="abcXYZ019-/+()[],.:; ", max_size=40))
+def test_tokenizer_keeps_every_character(text):
+    assert _TOKENIZER_NLP.make_doc(text).text == text
+
+
+# --- gazetteer -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def gazetteer(nlp):
+    g = GazetteerFeatures(nlp)
+    g.add_terms([("ketamine", "CHEM", "ketamine"), ("Ketalar", "CHEM", "ketamine"),
+                 ("major depressive disorder", "DIS", "depressive disorder, major"),
+                 ("depressive disorder", "DIS", "depressive disorder"),
+                 ("nitric oxide", "CHEM", "nitric oxide")])
+    return g
+
+
+def test_longest_leftmost_match(nlp, gazetteer):
+    doc = nlp.make_doc("Ketalar in major depressive disorder and nitric acid")
+    assert [(doc[s:e].text, label) for s, e, label, _ in gazetteer.matches(doc)] == [
+        ("Ketalar", "CHEM"), ("major depressive disorder", "DIS")]
+
+
+def test_features_are_bio_tags(nlp, gazetteer):
+    doc = gazetteer(nlp.make_doc("KETAMINE for major depressive disorder"))
+    assert [t.tag_ for t in doc] == ["B-CHEM", "", "B-DIS", "I-DIS", "I-DIS"]
+
+
+def test_canonical_by_label(gazetteer):
+    assert gazetteer.canonical("Ketalar", "CHEM") == "ketamine"
+    assert gazetteer.canonical("Ketalar", "DIS") is None
+    assert gazetteer.canonical("unknownium", "CHEM") is None
+
+
+def test_round_trip_through_disk(nlp, gazetteer, tmp_path):
+    gazetteer.to_disk(tmp_path)
+    loaded = GazetteerFeatures(nlp).from_disk(tmp_path)
+    assert loaded.terms == gazetteer.terms
+    assert loaded.prefixes == gazetteer.prefixes
+
+
+# --- normaliser fallbacks ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, canonical", [
+    ("Ketamine", "ketamine"),
+    ("Panic  Disorders", "panic disorders"),
+    ("BDNF", "BDNF"),
+    ("mTOR", "mTOR"),
+    ("GluN2B subunit", "GluN2B subunit"),
+    ("Treatment-Resistant Depression", "treatment-resistant depression"),
+])
+def test_surface_canonical(text, canonical):
+    assert surface_canonical(text) == canonical
+
+
+@given(st.text(min_size=1, max_size=30))
+def test_surface_canonical_is_idempotent(text):
+    once = surface_canonical(text)
+    assert surface_canonical(once) == once
+
+
+# --- property tests on the pure helpers ----------------------------------------------------------
+
+words = st.lists(st.text(alphabet="abcdefghij", min_size=1, max_size=8), min_size=1, max_size=6)
+
+
+@given(words)
+def test_long_form_is_a_word_aligned_suffix(ws):
+    text = " ".join(ws)
+    short = "".join(w[0] for w in ws[-2:]).upper()
+    start = find_long_form(short, text)
+    assert start is not None
+    assert start == 0 or text[start - 1] == " "
+    assert text[start:].endswith(ws[-1])
+
+
+@given(st.text(alphabet="abcdef -", min_size=1, max_size=20).filter(lambda s: s.strip(" -")))
+def test_variants_include_the_term_itself(term):
+    term = " ".join(term.split())
+    assert term in variants(term)
+
+
+# --- corpus conversion for training --------------------------------------------------------------
+
+def test_corpus_docs_keep_gold_spans_and_mark_partial_corpora_missing(nlp, monkeypatch):
+    import training.make_corpus as make_corpus
+
+    doc = PubTatorDoc("1", "Aspirin and asthma.", "None.",
+                      [Entity(0, 7, "Chemical"), Entity(12, 18, "Disease"), Entity(12, 14, "Disease")])
+    monkeypatch.setattr(make_corpus, "read_pubtator", lambda path: [doc])
+    [full] = list(make_corpus.to_docs(nlp, Path("x"), partial=False))
+    [partial] = list(make_corpus.to_docs(nlp, Path("x"), partial=True))
+    # Nested gold spans keep the longest; NCBI-style partial corpora leave other tokens missing.
+    assert [(e.text, e.label_) for e in full.ents] == [("Aspirin", "Chemical"), ("asthma", "Disease")]
+    assert [t.ent_iob_ for t in full] == ["B", "O", "B", "O", "O", "O"]
+    assert [t.ent_iob_ for t in partial] == ["B", "", "B", "", "", ""]
