@@ -33,21 +33,19 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable
-import xml.etree.ElementTree as ET
 
 import pandas as pd
 
 from . import crosscheck, local_source, prisma, ris, screen, tables
 from .config import Config, ExtractionConfig
-from .errors import IncompleteRetrieval
-from .eutils import Client, EutilsRequestError, Settings
+from .eutils import Client, Settings
 from .fetch import fetch_records
 from .lock import ReviewLock
 from .models import Decision, DeletedCitation, Mention, Quarantined, Record, ScreeningResult
 from .replay import ArchiveSource, RecordingSource, find_archive, replayed_date
 from .report import write_report
 from .run import TABLE_NAMES, Progress, _versions
-from .search import ESEARCH_CAP, build_query, parse_esearch, run_filtered_search, run_search
+from .search import build_query, run_filtered_search, run_search, run_window_search
 from .state import StateStore, content_hash, record_to_json
 from .store import RawArchive, csv_bytes, atomic_write, write_json, write_table
 
@@ -256,7 +254,6 @@ def _from_eutils(config: Config, stored: dict[str, str], out: Path, settings: Se
     # Every raw answer is archived by the recording source, or comes from a past run's archive.
     archive_dir = replay_from or out / "raw" / run_id
     client = ArchiveSource(replay_from) if replay_from else RecordingSource(Client(settings), RawArchive(archive_dir))
-    archive = None
     progress("search", 0, 1)
     found = run_search(client, query)
     filtered = run_filtered_search(client, query, config.screening)
@@ -266,8 +263,9 @@ def _from_eutils(config: Config, stored: dict[str, str], out: Path, settings: Se
     if window is None:
         to_fetch = current
     else:
-        entered = window_search(client, query, "edat", window, archive)
-        modified = window_search(client, query, "mdat", window, archive)
+        start, end = (datetime.strptime(window[k], "%Y/%m/%d").date() for k in ("mindate", "maxdate"))
+        entered = run_window_search(client, query, "edat", start, end)
+        modified = run_window_search(client, query, "mdat", start, end)
         searched.update(entered=len(entered), modified=len(modified))
         outside = sorted(set(entered) - current_set, key=tables.pmid_key)
         if outside:
@@ -334,30 +332,6 @@ def _from_local_files(config: Config, query: str, progress: Progress) -> _Gather
             "deleted_citations": len(selection.deleted),
         },
     )
-
-
-def window_search(client: Client, query: str, datetype: str, window: dict, archive=None) -> list[str]:
-    """PMIDs matching `query` whose `datetype` date (edat: entry, mdat: modification) is in the window."""
-    body = client.esearch(query, retmax=ESEARCH_CAP, datetype=datetype, mindate=window["mindate"],
-                          maxdate=window["maxdate"])
-    if archive:  # a RecordingSource client archives on its own
-        archive(f"esearch-{datetype}-{client.requests_made:05d}", body)
-    try:
-        result = parse_esearch(body)
-    except (ET.ParseError, ValueError) as exc:
-        raise EutilsRequestError(f"esearch returned an unreadable response for {query!r}: {exc}") from None
-    if result["error"]:
-        raise EutilsRequestError(f"esearch refused the query {query!r}: {result['error']}")
-    if result["count"] > ESEARCH_CAP:
-        raise IncompleteRetrieval(
-            f"PubMed reports {result['count']} records with {datetype} from {window['mindate']} to "
-            f"{window['maxdate']}, more than the {ESEARCH_CAP} esearch can list. Run `run` for a full update.")
-    pmids = list(dict.fromkeys(result["pmids"]))
-    if len(pmids) != result["count"]:
-        raise IncompleteRetrieval(
-            f"esearch reported {result['count']} records with {datetype} in the window but listed "
-            f"{len(pmids)} PMIDs; nothing was published. Run again; if it persists, PubMed's index may be updating.")
-    return pmids
 
 
 def plan_update(stored: dict[str, str], current: set[str], fetched: dict[str, Record],

@@ -187,10 +187,21 @@ def reconcile(query: str, count: int, slices: list[DateSlice], start: date, end:
     return pmids
 
 
-def _slice(source: Source, query: str, cap: int, start: date, end: date) -> DateSlice:
-    result = _esearch(source, query, retmax=cap, datetype=SLICE_DATETYPE,
+def run_window_search(source: Source, query: str, datetype: str, start: date, end: date,
+                      cap: int | None = None) -> list[str]:
+    """PMIDs matching `query` whose `datetype` date (edat: entry, mdat: modification) is in
+    `start`..`end`: one esearch when they fit, date slices reconciled as in `run_search` otherwise."""
+    cap = cap or ESEARCH_CAP
+    slices = split_by_date(lambda lo, hi: _slice(source, query, cap, lo, hi, datetype), start, end, cap,
+                           workers=SEARCH_WORKERS)
+    return reconcile(query, sum(piece.count for piece in slices), slices, start, end)
+
+
+def _slice(source: Source, query: str, cap: int, start: date, end: date,
+           datetype: str = SLICE_DATETYPE) -> DateSlice:
+    result = _esearch(source, query, retmax=cap, datetype=datetype,
                       mindate=_eutils_date(start), maxdate=_eutils_date(end))
-    log.debug("PubMed: %d records published %s-%s", result["count"], start, end)
+    log.debug("PubMed: %d records with %s %s-%s", result["count"], datetype, start, end)
     return DateSlice(start, end, result["count"], tuple(result["pmids"]) if result["count"] <= cap else ())
 
 

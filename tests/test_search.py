@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 from pipeline import search
 from pipeline.errors import IncompleteRetrieval
 from pipeline.eutils import Client, Settings
-from pipeline.search import DateSlice, parse_esearch, run_search, split_by_date
+from pipeline.search import DateSlice, parse_esearch, run_search, run_window_search, split_by_date
 from tests.conftest import shared_path
 from tests.test_cli_run import EXPECTED_DECISIONS
 from tests.eutils_server import EutilsServer, Fault, parse_eutils_date
@@ -186,3 +186,17 @@ def test_phrase_not_found_goes_to_run_json_and_is_shown_as_a_warning(server, rev
     assert manifest["pubmed_messages"] == ["Error PhraseNotFound: abcXYZ", "Warning OutputMessage: No items found."]
     assert manifest["query_translation"] == "(abcXYZ[All Fields])"
     assert manifest["counts"]["identified"] == 0
+
+
+def test_an_entry_window_over_the_cap_is_sliced_not_refused():
+    """A refresh's entry-date window holding more than the cap is split like a full search."""
+    articles = synthetic_articles(300, seed=3)
+    start, end = date(2010, 1, 1), date(2026, 12, 31)
+    expected = {a.pmid for a in articles if a.edat is not None and start <= a.edat <= end}
+    with EutilsServer(articles, cap=40) as srv:
+        pmids = run_window_search(client_for(srv), QUERY, "edat", start, end, cap=40)
+    assert len(expected) > 40
+    assert sorted(pmids) == sorted(expected) and len(set(pmids)) == len(pmids)
+    windows = [r["params"] for r in srv.calls("esearch")]
+    assert {w["datetype"] for w in windows} == {"edat"}
+    assert all(int(w["retmax"]) <= 40 for w in windows)
