@@ -42,6 +42,8 @@ def child(config_path: str, out_dir: str) -> None:
     print(json.dumps({
         "started": started, "marks": marks, "counts": manifest["counts"],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # Entity extraction forks a worker on large runs; its peak counts too.
+        "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }))
 
 
@@ -78,7 +80,8 @@ def report(n: int, r: dict) -> list[str]:
         ("screen+extract", extract_end - fetch_end, c.get("included", 0)),
         ("publish", m["end"] - extract_end, n),
     ]
-    lines = [f"{n:>7} records  {total:7.1f} s  {n / total:7.1f} records/s  peak RSS {r['peak_rss_mb']:7.1f} MB  "
+    lines = [f"{n:>7} records  {total:7.1f} s  {n / total:7.1f} records/s  peak RSS {r['peak_rss_mb']:6.1f} MB "
+             f"(extraction workers {r['worker_peak_rss_mb']:6.1f} MB)  "
              f"{r['requests']} requests, {r['rate_limited']} answered 429  ({c.get('included', 0)} included)"]
     for name, seconds, items in stages:
         rate = items / seconds if seconds > 0 else float("inf")
@@ -94,9 +97,11 @@ def main() -> None:
         print("\n".join(report(n, results[n])))
     largest = results[max(sizes)]
     total = largest["marks"]["end"] - largest["started"]
+    # Counted as if the forked worker shared no pages with the parent: an upper bound.
+    rss = largest["peak_rss_mb"] + largest["worker_peak_rss_mb"]
     print(f"target at {max(sizes)} records: <= {TARGET_SECONDS} s and <= {TARGET_RSS_MB} MB peak RSS -> "
-          f"{total:.0f} s, {largest['peak_rss_mb']:.0f} MB: "
-          f"{'met' if total <= TARGET_SECONDS and largest['peak_rss_mb'] <= TARGET_RSS_MB else 'NOT met'}")
+          f"{total:.0f} s, {rss:.0f} MB (run + extraction workers): "
+          f"{'met' if total <= TARGET_SECONDS and rss <= TARGET_RSS_MB else 'NOT met'}")
     if len(sizes) > 1:
         small, large = min(sizes), max(sizes)
         growth = results[large]["peak_rss_mb"] / results[small]["peak_rss_mb"]

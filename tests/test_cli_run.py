@@ -155,3 +155,13 @@ def test_subprocess_guard_blocks_other_hosts(tmp_path):
     )
     assert proc.returncode != 0
     assert "NetworkAccessBlocked: test tried to reach 192.0.2.1: only 127.0.0.1 is allowed in tests" in proc.stderr
+
+
+def test_parallel_extraction_writes_the_same_tables(server, review_config, invoke, tmp_path, monkeypatch):
+    """Large runs extract with two processes; the tables must not depend on it."""
+    from pipeline import refresh
+    assert invoke("run", "--config", review_config, "--out", tmp_path / "one").exit_code == 0
+    monkeypatch.setattr(refresh, "PARALLEL_EXTRACTION_FROM", 1)
+    assert invoke("run", "--config", review_config, "--out", tmp_path / "two").exit_code == 0
+    for name in ("mentions.csv", "evidence.csv"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
