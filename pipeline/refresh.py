@@ -28,49 +28,37 @@ import hashlib
 import json
 import logging
 import os
-import signal
+import platform
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
+from importlib import metadata
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
-import pandas as pd
-
-from . import crosscheck, local_source, prisma, ris, screen, tables
+from . import crosscheck, local_source, screen, tables
 from .config import Config, ExtractionConfig
+from .crashpoints import checkpoint
 from .eutils import Client, Settings
 from .fetch import fetch_records
 from .lock import ReviewLock
 from .models import Decision, DeletedCitation, Mention, Quarantined, Record, ScreeningResult
+from .publish import publish, republish
 from .replay import ArchiveSource, RecordingSource, find_archive, replayed_date
-from .report import write_report
-from .run import TABLE_NAMES, Progress, _versions
 from .search import build_query, run_filtered_search, run_search, run_window_search
 from .state import StateStore, content_hash, record_to_json
-from .store import RawArchive, csv_bytes, atomic_write, write_json, write_table
+from .store import RawArchive, write_json
 
 log = logging.getLogger(__name__)
 
+# progress(stage, done, total): called as work advances; the CLI decides how to show it.
+Progress = Callable[[str, int, int], None]
+VERSIONED_PACKAGES = ("pipeline", "biopython", "spacy", "pandas", "pyarrow", "numpy", "click")
+
 FULL, INCREMENTAL = "full", "incremental"
-CHANGE_COLUMNS = ["run_id", "pmid", "change", "newly_included", "old_decision", "new_decision",
-                  "old_reason", "new_reason", "why", "title"]
 WITHDRAWN_REASONS = {
     "no-longer-returned": "no longer returned by the PubMed search",
     "deleted-citation": "deleted from PubMed (DeleteCitation)",
 }
-
-# TEST HOOK, inert unless set: PIPELINE_TEST_CRASH_AT=<point> makes the process SIGKILL itself when
-# it reaches <point> (one of CRASH_POINTS), so tests can kill a run at a chosen moment. Read only here.
-CRASH_ENV = "PIPELINE_TEST_CRASH_AT"
-CRASH_POINTS = ("after-begin", "after-search", "mid-fetch", "after-fetch", "after-extract",
-                "mid-commit", "after-commit", "mid-publish", "after-publish")
-
-
-def checkpoint(point: str) -> None:
-    """Die here, as kill -9 would, when the test hook names this point."""
-    if os.environ.get(CRASH_ENV) == point:
-        os.kill(os.getpid(), signal.SIGKILL)
-
 
 def sync(config: Config, out_dir: Path | None = None, settings: Settings | None = None,
          progress: Progress | None = None, now: Callable[[], datetime] | None = None,
@@ -99,7 +87,7 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
         crashed = state.mark_crashed()
         if crashed:
             log.warning("runs %s stopped before committing; their work is redone now", ", ".join(crashed))
-        carried = _republish(state, out, config)
+        carried = republish(state, out, config)
         query = build_query(config.search)
         previous = state.last_good_run()
         mode, why_full = _mode(incremental, previous, query)
@@ -114,7 +102,7 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
             "query": query,
             "offline": bool(offline or from_run),
             "started_at": started_iso,
-            "versions": _versions(),
+            "versions": package_versions(),
             "recovered": {"crashed_runs": crashed, "republished_runs": carried,
                           "stale_lock": lock.cleared},
         }
@@ -151,7 +139,7 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
             write_json(out / "run.json", manifest)
             raise
         published = carried + [run_id]
-        manifest = _publish(state, out, config, manifest, published)
+        manifest = publish(state, out, config, manifest, published)
         checkpoint("after-publish")
         state.mark_published([run_id])
     return manifest
@@ -438,73 +426,15 @@ def _extract(config: Config, records: list[Record], hashes: dict[str, str],
     return found
 
 
-def _republish(state: StateStore, out: Path, config: Config) -> list[str]:
-    """Publish the outputs of runs that committed but died before publishing; returns their ids."""
-    pending = state.unpublished_runs()
-    if not pending:
-        return []
-    log.warning("runs %s committed but their outputs were not all written; publishing them now",
-                ", ".join(pending))
-    manifest = state.run_manifest(pending[-1]) or {}
-    _publish(state, out, config, manifest, pending)
-    state.mark_published(pending)
-    return pending
-
-
-def _publish(state: StateStore, out: Path, config: Config, manifest: dict, run_ids: list[str]) -> dict:
-    """Write the tables, PRISMA, records.ris, changes.csv, run.json and the report from the
-    committed state; returns the manifest as written."""
-    by_pmid = {pmid: rec for pmid, (rec, _) in state.active_records().items()}
-    records = list(by_pmid.values())
-    decisions = list(state.decisions().values())
-    included = {r.pmid for r in decisions if r.decision == Decision.INCLUDE}
-    mentions = state.mentions(included)
-    frames = {
-        "records": tables.records_table(records, decisions),
-        "evidence": tables.evidence_table(records, decisions, mentions, config.extraction.classes),
-        "mentions": tables.mentions_table(mentions),
-    }
-    for name in TABLE_NAMES:
-        write_table(out, name, frames[name])
-        checkpoint("mid-publish")
-    identified = manifest.get("identified", len(records))
-    repeats = manifest.get("pmid_repeats", 0)
-    summary = prisma.summarise(identified, records, decisions, len(mentions))
-    summary.duplicates += repeats
-    database = local_source.DATABASE if manifest.get("source") == "pubmed-xml" else "PubMed"
-    flow = prisma.prisma_json({database: identified}, decisions, repeats, len(manifest.get("quarantined", [])),
-                              review=config.review.title or config.review.name)
-    write_json(out / "prisma.json", flow)
-    atomic_write(out / "prisma.svg", prisma.prisma_svg(flow).encode("utf-8"))
-    included_records = [by_pmid[pmid] for pmid in frames["evidence"]["pmid"]]
-    atomic_write(out / "records.ris", ris.ris_text(included_records).encode("utf-8"))
-    changes = state.changes(run_ids)
-    atomic_write(out / "changes.csv", csv_bytes(changes_table(changes)))
-    manifest = {**manifest, "counts": asdict(summary), "changes": change_summary(changes, run_ids)}
-    write_json(out / "run.json", manifest)
-    # Built from the files just written, so `python -m pipeline report` rebuilds the same page.
-    write_report(out)
-    return manifest
-
-
-def changes_table(rows: Iterable[dict]) -> pd.DataFrame:
-    """changes.csv: by run, then PMID."""
-    ordered = sorted(rows, key=lambda r: (r["run_id"], tables.pmid_key(r["pmid"])))
-    return pd.DataFrame(ordered, columns=CHANGE_COLUMNS).astype({"newly_included": "bool"})
-
-
-def change_summary(rows: list[dict], run_ids: list[str]) -> dict:
-    """The counts run.json reports about changes.csv."""
-    count = lambda kind: sum(r["change"] == kind for r in rows)  # noqa: E731
-    return {
-        "runs": list(run_ids),
-        "new": count("new"),
-        "newly_included": sum(bool(r["newly_included"]) for r in rows),
-        "decision_changed": count("decision-changed"),
-        "updated": count("updated"),
-        "withdrawn": count("withdrawn"),
-        "file": "changes.csv",
-    }
+def package_versions() -> dict:
+    """Python's and the key packages' versions, for run.json."""
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:

@@ -7,23 +7,13 @@ the previous state and outputs as they were.
 """
 from __future__ import annotations
 
-import logging
-import platform
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
 from .config import Config
 from .eutils import Settings
-
-log = logging.getLogger(__name__)
-
-TABLE_NAMES = ("records", "evidence", "mentions")
-VERSIONED_PACKAGES = ("pipeline", "biopython", "spacy", "pandas", "pyarrow", "numpy", "click")
-
-# progress(stage, done, total): called as work advances; the CLI decides how to show it.
-Progress = Callable[[str, int, int], None]
+from .refresh import Progress, sync
 
 
 def run_pipeline(config: Config, out_dir: Path | None = None, settings: Settings | None = None,
@@ -38,7 +28,6 @@ def run_pipeline(config: Config, out_dir: Path | None = None, settings: Settings
     outputs are rebuilt from it (see refresh.py). Raises a PipelineError subclass on failure, after
     writing a run.json whose status is "failed"; RunLocked when another run holds the review.
     """
-    from .refresh import sync  # refresh.py builds on this module's helpers
     return sync(config, out_dir, settings, progress, now, incremental=False, wait=wait, offline=offline,
                 from_run=from_run)
 
@@ -51,19 +40,4 @@ def refresh(config: Config, out_dir: Path | None = None, settings: Settings | No
 
     With no completed run yet it is a full run. Same failures as run_pipeline.
     """
-    from .refresh import sync
     return sync(config, out_dir, settings, progress, now, incremental=True, wait=wait)
-
-
-def _versions() -> dict:
-    versions = {"python": platform.python_version()}
-    for name in VERSIONED_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
-def _no_progress(stage: str, done: int, total: int) -> None:
-    pass

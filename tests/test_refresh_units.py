@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from pipeline.config import load_config
 from pipeline.models import Decision, Record, ScreeningResult
-from pipeline.refresh import (CRASH_ENV, _window, change_summary, checkpoint, compute_changes,
-                              plan_update)
+from pipeline.crashpoints import CRASH_ENV, checkpoint
+from pipeline.publish import change_summary
+from pipeline.refresh import _window, compute_changes, plan_update
 from pipeline.state import content_hash, record_to_json
 
 

@@ -1,0 +1,97 @@
+"""Publishing: every output file of a review, rebuilt from its committed state.
+
+Tables, prisma.json/svg, records.ris, changes.csv, run.json and the report are each written to a
+temporary file and renamed into place. A run that committed but died before publishing is
+published by the next run (`republish`), so outputs always catch up with the state.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from . import local_source, prisma, ris, tables
+from .config import Config
+from .crashpoints import checkpoint
+from .models import Decision
+from .report import write_report
+from .state import StateStore
+from .store import atomic_write, csv_bytes, write_json, write_table
+
+log = logging.getLogger(__name__)
+
+TABLE_NAMES = ("records", "evidence", "mentions")
+CHANGE_COLUMNS = ["run_id", "pmid", "change", "newly_included", "old_decision", "new_decision",
+                  "old_reason", "new_reason", "why", "title"]
+
+
+def republish(state: StateStore, out: Path, config: Config) -> list[str]:
+    """Publish the outputs of runs that committed but died before publishing; returns their ids."""
+    pending = state.unpublished_runs()
+    if not pending:
+        return []
+    log.warning("runs %s committed but their outputs were not all written; publishing them now",
+                ", ".join(pending))
+    manifest = state.run_manifest(pending[-1]) or {}
+    publish(state, out, config, manifest, pending)
+    state.mark_published(pending)
+    return pending
+
+
+def publish(state: StateStore, out: Path, config: Config, manifest: dict, run_ids: list[str]) -> dict:
+    """Write the tables, PRISMA, records.ris, changes.csv, run.json and the report from the
+    committed state; returns the manifest as written."""
+    by_pmid = {pmid: rec for pmid, (rec, _) in state.active_records().items()}
+    records = list(by_pmid.values())
+    decisions = list(state.decisions().values())
+    included = {r.pmid for r in decisions if r.decision == Decision.INCLUDE}
+    mentions = state.mentions(included)
+    frames = {
+        "records": tables.records_table(records, decisions),
+        "evidence": tables.evidence_table(records, decisions, mentions, config.extraction.classes),
+        "mentions": tables.mentions_table(mentions),
+    }
+    for name in TABLE_NAMES:
+        write_table(out, name, frames[name])
+        checkpoint("mid-publish")
+    identified = manifest.get("identified", len(records))
+    repeats = manifest.get("pmid_repeats", 0)
+    summary = prisma.summarise(identified, records, decisions, len(mentions))
+    summary.duplicates += repeats
+    database = local_source.DATABASE if manifest.get("source") == "pubmed-xml" else "PubMed"
+    flow = prisma.prisma_json({database: identified}, decisions, repeats, len(manifest.get("quarantined", [])),
+                              review=config.review.title or config.review.name)
+    write_json(out / "prisma.json", flow)
+    atomic_write(out / "prisma.svg", prisma.prisma_svg(flow).encode("utf-8"))
+    included_records = [by_pmid[pmid] for pmid in frames["evidence"]["pmid"]]
+    atomic_write(out / "records.ris", ris.ris_text(included_records).encode("utf-8"))
+    changes = state.changes(run_ids)
+    atomic_write(out / "changes.csv", csv_bytes(changes_table(changes)))
+    manifest = {**manifest, "counts": asdict(summary), "changes": change_summary(changes, run_ids)}
+    write_json(out / "run.json", manifest)
+    # Built from the files just written, so `python -m pipeline report` rebuilds the same page.
+    write_report(out)
+    return manifest
+
+
+def changes_table(rows: Iterable[dict]) -> pd.DataFrame:
+    """changes.csv: by run, then PMID."""
+    ordered = sorted(rows, key=lambda r: (r["run_id"], tables.pmid_key(r["pmid"])))
+    return pd.DataFrame(ordered, columns=CHANGE_COLUMNS).astype({"newly_included": "bool"})
+
+
+def change_summary(rows: list[dict], run_ids: list[str]) -> dict:
+    """The counts run.json reports about changes.csv."""
+    count = lambda kind: sum(r["change"] == kind for r in rows)  # noqa: E731
+    return {
+        "runs": list(run_ids),
+        "new": count("new"),
+        "newly_included": sum(bool(r["newly_included"]) for r in rows),
+        "decision_changed": count("decision-changed"),
+        "updated": count("updated"),
+        "withdrawn": count("withdrawn"),
+        "file": "changes.csv",
+    }
