@@ -166,10 +166,3 @@ def test_missing_option_is_a_usage_error_with_exit_2(invoke):
     result = invoke("validate")
     assert result.exit_code == 2
     assert "Error: Missing option '--config'." in result.stderr
-
-
-@pytest.mark.parametrize("command", ["validate", "query", "run"])
-def test_every_command_help_has_an_example(invoke, command):
-    result = invoke(command, "--help")
-    assert result.exit_code == 0
-    assert "Example:" in result.stdout and "python -m pipeline " + command in result.stdout
