@@ -68,19 +68,25 @@ def load_nlp(cfg: ExtractionConfig) -> Language:
     """Build the whole extraction pipeline once: model, sentences, lexicons, normaliser, abbreviations."""
     # Lexicons first: a typo in a reviewer's file should fail in milliseconds, not after the model loads.
     lexicon = merge_lexicons(load_lexicon(p) for p in cfg.lexicons)
-    nlp = load_model(cfg.model)
+    nlp = add_review_components(load_model(cfg.model), lexicon)
+    # The tok2vec output (doc.tensor) is not needed once the entities are set; dropping it keeps
+    # memory flat and makes docs cheaper to send back from worker processes (n_process > 1).
+    nlp.add_pipe("doc_cleaner", config={"attrs": {"tensor": None}})
+    return nlp
+
+
+def add_review_components(nlp: Language, lexicon: dict) -> Language:
+    """Sentences, the lexicon ruler (its spans win over the model's), normalisation and abbreviation
+    propagation, added to `nlp` in the order every run uses (tests build rules-only pipelines with it)."""
     nlp.add_pipe("sentencizer")
     ruler = nlp.add_pipe("entity_ruler", name="lexicon_ruler",
                          config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
     patterns = lexicon_patterns(lexicon)
     if patterns:
         ruler.add_patterns(patterns)
-    log.info("lexicon ruler: %d patterns from %d file(s)", len(patterns), len(cfg.lexicons))
+    log.info("lexicon ruler: %d patterns", len(patterns))
     nlp.add_pipe("normaliser").set_lexicon(lookup_table(lexicon))
     nlp.add_pipe("abbreviations")
-    # The tok2vec output (doc.tensor) is not needed once the entities are set; dropping it keeps
-    # memory flat and makes docs cheaper to send back from worker processes (n_process > 1).
-    nlp.add_pipe("doc_cleaner", config={"attrs": {"tensor": None}})
     return nlp
 
 

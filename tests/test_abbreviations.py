@@ -3,7 +3,7 @@ import pytest
 import spacy
 
 from pipeline.nlp.abbreviations import definitions, find_long_form, is_short_form
-from pipeline.nlp.lexicon import lexicon_patterns, lookup_table
+from pipeline.extract import add_review_components
 from pipeline.nlp.tokenizer import customize_tokenizer
 
 LEXICON = {
@@ -14,13 +14,7 @@ LEXICON = {
 
 
 def build(lexicon=LEXICON):
-    nlp = customize_tokenizer(spacy.blank("en"))
-    nlp.add_pipe("sentencizer")
-    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
-    ruler.add_patterns(lexicon_patterns(lexicon))
-    nlp.add_pipe("normaliser").set_lexicon(lookup_table(lexicon))
-    nlp.add_pipe("abbreviations")
-    return nlp
+    return add_review_components(customize_tokenizer(spacy.blank("en")), lexicon)
 
 
 @pytest.fixture(scope="module")

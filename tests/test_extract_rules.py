@@ -7,10 +7,10 @@ import pytest
 import spacy
 
 from pipeline.config import ExtractionConfig
-from pipeline.extract import DEFAULT_MODEL, SECTION_SEPARATOR, _record_texts, extract_mentions, load_nlp
+from pipeline.extract import (DEFAULT_MODEL, SECTION_SEPARATOR, _record_texts, add_review_components,
+                              extract_mentions, load_nlp)
 from pipeline.models import AbstractSection, Mention, Record
 from pipeline.ner_eval import Entity, PubTatorDoc, Scores, evaluate, predict
-from pipeline.nlp.lexicon import lexicon_patterns, lookup_table
 from pipeline.nlp.tokenizer import customize_tokenizer
 
 LEXICON = {"DRUG": {"ketamine": ("Ketalar",)}, "ROUTE": {"intravenous": ("i.v.",)},
@@ -19,13 +19,7 @@ LEXICON = {"DRUG": {"ketamine": ("Ketalar",)}, "ROUTE": {"intravenous": ("i.v.",
 
 @pytest.fixture(scope="module")
 def rules():
-    nlp = customize_tokenizer(spacy.blank("en"))
-    nlp.add_pipe("sentencizer")
-    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
-    ruler.add_patterns(lexicon_patterns(LEXICON))
-    nlp.add_pipe("normaliser").set_lexicon(lookup_table(LEXICON))
-    nlp.add_pipe("abbreviations")
-    return nlp
+    return add_review_components(customize_tokenizer(spacy.blank("en")), LEXICON)
 
 
 RECORD = Record(pmid="7", title="Ketalar for treatment-resistant depression (TRD)",
