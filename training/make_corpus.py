@@ -2,9 +2,12 @@
 
 Usage: python -m training.make_corpus SHARED_NER_DIR OUT_DIR
 
-Writes OUT_DIR/train.spacy (BC5CDR + BioRED + NCBI-disease train splits), OUT_DIR/dev.spacy
-(BC5CDR dev: the split model settings are chosen on) and OUT_DIR/train_dev.spacy (train plus the
-dev splits of all three corpora, for the final model once the settings are fixed).
+Writes, into OUT_DIR:
+- train.spacy (BC5CDR + BioRED + NCBI-disease train splits) and dev.spacy (BC5CDR dev): the splits
+  the model settings were chosen on;
+- final.spacy: the train splits, the BioRED and NCBI-disease dev splits and the first half of BC5CDR
+  dev (the shipped model's training data), and heldout.spacy + heldout.PubTator: the second half of
+  BC5CDR dev, never trained on, so the shipped model keeps an honest Chemical + Disease score.
 
 Why NCBI-disease is handled differently: it annotates diseases only, so a gene or chemical in its
 abstracts is unlabelled rather than "not an entity". Its tokens outside disease spans are marked
@@ -65,18 +68,24 @@ def to_docs(nlp, path: Path, partial: bool):
 def build(shared: Path, out: Path) -> None:
     nlp = customize_tokenizer(spacy.blank("en"))
     out.mkdir(parents=True, exist_ok=True)
+    train = [doc for name, p in TRAIN.items() for doc in to_docs(nlp, shared / p, name in PARTIAL)]
+    other_dev = [doc for name, p in DEV.items() if name != "BC5CDR"
+                 for doc in to_docs(nlp, shared / p, name in PARTIAL)]
+    bc5cdr_dev = list(to_docs(nlp, shared / DEV["BC5CDR"], False))
+    half = len(bc5cdr_dev) // 2
     splits = {
-        "train": [(shared / p, name in PARTIAL) for name, p in TRAIN.items()],
-        "dev": [(shared / DEV["BC5CDR"], False)],
-        "train_dev": [(shared / p, name in PARTIAL) for name, p in (*TRAIN.items(), *DEV.items())],
+        "train": train,
+        "dev": bc5cdr_dev,
+        "final": train + other_dev + bc5cdr_dev[:half],
+        "heldout": bc5cdr_dev[half:],
     }
-    for split, sources in splits.items():
-        db = DocBin(store_user_data=False)
-        for path, partial in sources:
-            for doc in to_docs(nlp, path, partial):
-                db.add(doc)
+    for split, docs in splits.items():
+        db = DocBin(docs=docs, store_user_data=False)
         db.to_disk(out / f"{split}.spacy")
         log.info("%s: %d documents", split, len(db))
+    # The held-out half as PubTator too, for `python -m pipeline eval-ner --corpus`.
+    documents = (shared / DEV["BC5CDR"]).read_text(encoding="utf-8").strip().split("\n\n")
+    (out / "heldout.PubTator").write_text("\n\n".join(documents[half:]) + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
