@@ -10,7 +10,6 @@ from email.utils import formatdate
 
 import pytest
 
-from pipeline import eutils
 from pipeline.errors import EutilsUnavailable
 from pipeline.eutils import Client, EutilsRequestError, RateLimiter, Settings, in_band_error
 from pipeline.search import parse_esearch
