@@ -90,34 +90,6 @@ def parse(source: Source, source_name: str = "") -> Iterator[ParsedItem]:
             stream.close()
 
 
-def check_complete(body: bytes) -> str | None:
-    """A problem that makes `body` an unusable PubMed XML response, or None if it looks whole.
-
-    Cheap (it reads the prolog and the last bytes, it does not parse records): meant for the
-    retrieval layer to tell a cut-off or error response, worth retrying, from a complete one.
-    Catches: empty or non-XML bodies, refused DOCTYPEs, roots other than a PubMed set, and a
-    document that does not end with its root's end tag.
-    """
-    if body[:2] == _GZIP_MAGIC:
-        try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError) as exc:
-            return f"truncated or corrupt gzip data ({exc})"
-    reader = _Reader(io.BytesIO(body), "")
-    try:
-        root, _ = reader.read_prolog()
-    except DocumentProblem as exc:
-        return str(exc)
-    if root is None:
-        return None  # <PubmedArticleSet/>: complete and empty
-    tail = body.rstrip()
-    while tail.endswith(b"-->"):  # trailing comments are allowed after the root
-        tail = tail[:tail.rfind(b"<!--")].rstrip()
-    if not re.search(rb"</" + re.escape(root.encode()) + rb"\s*>$", tail):
-        return f"truncated: the document does not end with </{root}>"
-    return None
-
-
 def _open(source: Source) -> tuple[BinaryIO, bool]:
     """A binary stream of the decompressed document, and whether we must close it."""
     if isinstance(source, (bytes, bytearray, memoryview)):

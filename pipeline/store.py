@@ -119,9 +119,7 @@ class RawArchive:
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self.names: list[str] = []
 
     def __call__(self, name: str, body: bytes) -> None:
         # mtime=0: the same response archives to the same bytes.
         atomic_write(self.folder / f"{name}.xml.gz", gzip.compress(body, mtime=0))
-        self.names.append(name)

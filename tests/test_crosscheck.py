@@ -86,7 +86,7 @@ def test_filtered_search_asks_pubmed_with_its_filters_and_archives_the_answer(se
     assert "30000004" in found.pmids and "30000008" not in found.pmids
     assert "30000002" not in found.pmids and "30000003" not in found.pmids
     assert found.count == len(found.pmids) == 7
-    assert archive.names == ["esearch-00001"]
+    assert sorted(p.name for p in archive.folder.glob("*.xml.gz")) == ["esearch-00001.xml.gz"]
     assert json.loads((archive.folder / INDEX).read_text())["params"]["term"] == found.query
 
 

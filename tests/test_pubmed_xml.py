@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import XML_FIXTURES
 from pipeline.models import AbstractSection, Author, CommentCorrection, DeletedCitation, MeshHeading, Quarantined, Record
-from pipeline.pubmed_xml import check_complete, parse
+from pipeline.pubmed_xml import parse
 from tests.xmlbuild import article, document
 
 
@@ -226,20 +226,6 @@ def test_path_is_the_default_source_name():
 ])
 def test_whole_document_problems_become_one_quarantine(data, reason):
     assert list(parse(data, source_name="s")) == [Quarantined("", reason, "s")]
-
-
-@pytest.mark.parametrize("data, problem", [
-    (document(article("1")), None),
-    (document(article("1")) + b"<!-- generated -->\n", None),
-    (gzip.compress(document(article("1"))), None),
-    (b"<PubmedArticleSet/>", None),
-    (document(article("1"))[:-30], "truncated: the document does not end with </PubmedArticleSet>"),
-    (gzip.compress(document(article("1")))[:-8], "truncated or corrupt gzip data (Compressed file ended before the end-of-stream marker was reached)"),
-    (b"", "not XML: the document is empty"),
-    (b"<html/>", "not PubMed article XML: the root element is <html>"),
-])
-def test_check_complete(data, problem):
-    assert check_complete(data) == problem
 
 
 def test_affiliations_with_markup_are_not_confused_with_plain_ones():
