@@ -34,3 +34,12 @@ def test_every_make_target_in_the_readme_exists():
     targets = set(re.findall(r"^([a-z-]+):", makefile, re.MULTILINE))
     named = set(re.findall(r"`make ([a-z-]+)", README))
     assert named and named <= targets, f"README names missing targets: {named - targets}"
+
+
+def test_every_config_key_is_in_the_readme_config_reference():
+    from pipeline.config import _TABLES
+    reference = README[README.index("## Config reference"):README.index("### Screening: what each criterion means")]
+    for table, keys in _TABLES.items():
+        assert f"[{table}]" in reference, table
+        for key in keys:
+            assert re.search(rf"^\s*#?\s*{key}\s*=", reference, re.MULTILINE), f"README lacks [{table}] {key}"
