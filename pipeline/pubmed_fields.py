@@ -49,8 +49,9 @@ def clean_text(elem: ET.Element | None) -> str:
     if not text:
         return ""
     # The common case, inlined because it runs ~40 times a record: clean text without markup.
-    if "&" not in text and "<" not in text:
-        return text if _is_normalised(text) else " ".join(text.split())
+    if ("&" not in text and "<" not in text and text.isprintable() and "  " not in text
+            and text[0] != " " and text[-1] != " "):
+        return text
     return tidy(text)
 
 

@@ -7,11 +7,14 @@ How it reads a document, and why:
    only place entities can be declared, so refusing it rules out entity expansion ("billion laughs")
    and external entities (XXE). The DTD a DOCTYPE names is never fetched or opened: expat never
    sees the DOCTYPE at all.
-2. The body is cut into records at the byte level (`<PubmedArticle>...</PubmedArticle>`, likewise
-   PubmedBookArticle, DeleteCitation, and MedlineCitation in the 2016 MedlineCitationSet format) and
-   each record is parsed on its own by the C ElementTree parser, then extracted and cleared. A
-   single iterparse over the whole file would stop at the first malformed byte; per-record parsing
-   quarantines just that record and carries on. Memory stays flat: one read buffer and one record.
+2. The body is read in regions: the run of whole records (`<PubmedArticle>...</PubmedArticle>`,
+   likewise PubmedBookArticle, DeleteCitation, and MedlineCitation in the 2016 MedlineCitationSet
+   format) in the next REGION_SIZE bytes is parsed at once by the C ElementTree parser and
+   extracted. A region with anything wrong in it (malformed XML, an unreadable record, stray
+   content between records) is read again record by record, each cut out at the byte level and
+   parsed on its own, which quarantines just the bad record and carries on; a single iterparse
+   over the whole file would stop at its first malformed byte. Both paths give the same items
+   (tests/test_pubmed_regions.py). Memory stays flat: one read buffer and one region.
 3. Everything the caller gets is a ParsedItem in document order: Record, DeletedCitation, or
    Quarantined with a reason. A whole-document problem (not XML, not PubMed XML, a refused DOCTYPE,
    a file that stops mid-document) never raises: it yields what was parsed before it, then one
@@ -25,11 +28,14 @@ corrupt gzip stream): that is the caller's I/O problem, not a property of the XM
 """
 from __future__ import annotations
 
+import gc
 import gzip
 import io
 import logging
 import re
+import threading
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -42,6 +48,7 @@ log = logging.getLogger(__name__)
 Source = bytes | bytearray | memoryview | BinaryIO | str | Path
 
 READ_SIZE = 1 << 20
+REGION_SIZE = 1 << 17      # bytes of whole records parsed at once (64 KiB to 512 KiB measure alike)
 PROLOG_LIMIT = 1 << 20     # a prolog longer than this is not PubMed output
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -130,7 +137,7 @@ class _Prepended(io.RawIOBase):
 
 
 class _Reader:
-    """Walks one document: prolog checks, then record by record through a sliding byte buffer."""
+    """Walks one document: prolog checks, then region by region through a sliding byte buffer."""
 
     def __init__(self, stream: BinaryIO, source_name: str):
         self.stream = stream
@@ -162,7 +169,8 @@ class _Reader:
             pass
         return len(self.buf) - self.pos >= n
 
-    def skip_space_and_comments(self) -> None:
+    def skip_misc(self) -> None:
+        """Skip whitespace, comments and processing instructions (XML's "Misc"): never content."""
         while True:
             while True:
                 end = len(self.buf)
@@ -171,9 +179,12 @@ class _Reader:
                 if self.pos < end or not self.fill():
                     break
             self.need(4)
-            if not self.buf.startswith(b"<!--", self.pos):
+            if self.buf.startswith(b"<!--", self.pos):
+                self.skip_past(b"-->", "a comment")
+            elif self.buf.startswith(b"<?", self.pos):
+                self.skip_past(b"?>", "a processing instruction")
+            else:
                 return
-            self.skip_past(b"-->", "a comment")
 
     def find_rel(self, needle: bytes, rel: int, what: str) -> int:
         """Index, relative to the cursor, of the next `needle` at or after `rel`, reading on as
@@ -215,14 +226,12 @@ class _Reader:
             self.encoding = enc.group(1).decode() if enc else None
             self.pos = m.end()
         while True:
-            self.skip_space_and_comments()
+            self.skip_misc()
             if self.base + self.pos > PROLOG_LIMIT:
                 raise DocumentProblem("not PubMed XML: no root element in the first 1 MiB")
             if not self.need(1):
                 raise DocumentProblem("not XML: the document has no root element")
-            if self.buf.startswith(b"<?", self.pos):
-                self.skip_past(b"?>", "a processing instruction")
-            elif self.buf.startswith(b"<!DOCTYPE", self.pos):
+            if self.buf.startswith(b"<!DOCTYPE", self.pos):
                 m = self.match(_DOCTYPE, 4096)
                 if not m:
                     raise DocumentProblem("refused: the DOCTYPE declaration cannot be read")
@@ -258,8 +267,9 @@ class _Reader:
             if root is None:
                 return
             tags = (root,) if lone else _SET_ROOTS[root]
+            careful_until = 0   # document offset up to which records are read one by one
             while True:
-                self.skip_space_and_comments()
+                self.skip_misc()
                 if not self.need(1):
                     if lone and count:
                         return
@@ -267,6 +277,12 @@ class _Reader:
                 if not lone and self.at_end_tag(root):
                     self.check_trailer(root)
                     return
+                if not lone and self.base + self.pos >= careful_until:
+                    batch, careful_until = self.region(tags)
+                    if batch is not None:
+                        count += len(batch)
+                        yield from batch
+                        continue
                 m = self.match(_START_TAG, 65536)
                 tag = m.group(1).decode() if m else ""
                 if tag in tags and not (lone and count):
@@ -281,6 +297,30 @@ class _Reader:
             pmid = getattr(exc, "pmid", "")
             yield Quarantined(pmid=pmid, reason=reason, source=self.source)
 
+    def region(self, tags: tuple[str, ...]) -> tuple[list[ParsedItem] | None, int]:
+        """The fast path: every whole record in the next REGION_SIZE bytes, parsed by one parser.
+
+        Returns (items, offset) with the cursor moved past those records, or (None, offset) when
+        the region holds anything else than well-formed, readable records: the caller then reads
+        it record by record up to that document offset, which finds and quarantines exactly the
+        bad part. One parser for ~15 records, with the collector paused, makes parsing ~15%
+        cheaper than record by record.
+        """
+        self.need(REGION_SIZE)
+        limit = min(len(self.buf), self.pos + REGION_SIZE)
+        end = self.pos
+        for tag in tags:   # the usual record tag comes first: the others are looked for after it
+            close = _end_tag(tag)
+            hit = self.buf.rfind(close, end, limit)
+            if hit >= 0:
+                end = hit + len(close)
+        if end == self.pos:   # not one whole record in REGION_SIZE bytes (a huge record, or a cut file)
+            return None, self.base + self.pos + 1
+        items = _region_items(self.buf[self.pos:end], tags, self.encoding, self.wrap)
+        if items is not None:
+            self.pos = end
+        return items, self.base + end
+
     def at_end_tag(self, root: str) -> bool:
         if not self.buf.startswith(b"</", self.pos):
             return False
@@ -289,7 +329,7 @@ class _Reader:
 
     def check_trailer(self, root: str) -> None:
         self.pos = self.buf.index(b">", self.pos) + 1
-        self.skip_space_and_comments()
+        self.skip_misc()
         if self.need(1):
             raise DocumentProblem(f"not XML: content after </{root}> at byte {self.base + self.pos}")
 
@@ -365,6 +405,11 @@ class _Reader:
 
 
 @lru_cache(maxsize=None)
+def _end_tag(tag: str) -> bytes:
+    return b"</" + tag.encode() + b">"
+
+
+@lru_cache(maxsize=None)
 def _record_start(tag: str) -> re.Pattern:
     return re.compile(rb"<" + tag.encode() + rb"[\s>/]")
 
@@ -378,34 +423,104 @@ def _items_of(chunk: bytes, tag: str, offset: int, encoding: str | None, wrap: b
               source: str) -> Iterator[ParsedItem]:
     """Parse one record's bytes and extract it; any failure quarantines just this record."""
     try:
-        parser = ET.XMLParser(encoding=encoding)
-        if wrap:
-            parser.feed(b"<_" + wrap + b">")
-        parser.feed(chunk)
-        if wrap:
-            parser.feed(b"</_>")
-        elem = parser.close()
-        if wrap:
-            elem = elem[0]
+        elem = _parse_record(chunk, encoding, wrap)
     except ET.ParseError as exc:
         reason = f"malformed XML in the <{tag}> record at byte {offset}: {exc}"
         log.debug("%s: %s", source or "PubMed XML", reason)
         yield Quarantined(pmid=_pmid_in(chunk), reason=reason, source=source)
         return
     try:
-        if tag == "DeleteCitation":
-            for pmid in elem.iterfind("PMID"):
-                if (pmid.text or "").strip():
-                    yield DeletedCitation(pmid=pmid.text.strip())
-        elif tag == "PubmedBookArticle":
-            yield book_record(elem)
-        else:
-            yield article_record(elem)
-    except (MissingPMID, ValueError, TypeError, AttributeError) as exc:
+        yield from _extract(elem, tag)
+    except _UNREADABLE as exc:
         # A well-formed record we cannot read (no PMID, or a shape we did not foresee): keep it
         # visible rather than stopping the file.
         reason = f"unreadable <{tag}> record at byte {offset}: {exc}"
         log.debug("%s: %s", source or "PubMed XML", reason)
         yield Quarantined(pmid=_pmid_in(chunk), reason=reason, source=source)
+
+
+def _region_items(chunk: bytes, tags: tuple[str, ...], encoding: str | None,
+                  wrap: bytes) -> list[ParsedItem] | None:
+    """The items of a run of whole records, or None if any part of it is not a readable record
+    (malformed XML, an unreadable record, text or another element between records)."""
+    with _gc_paused():
+        try:
+            root = _parse_wrapped(chunk, encoding, wrap)
+        except ET.ParseError:
+            return None
+        if root.text and not root.text.isspace():
+            return None
+        items: list[ParsedItem] = []
+        try:
+            for elem in root:
+                if elem.tag not in tags or (elem.tail and not elem.tail.isspace()):
+                    return None
+                items.extend(_extract(elem, elem.tag))
+        except _UNREADABLE:
+            return None
+        del root   # freed while the collector still rests
+        return items
+
+
+def _parse_wrapped(chunk: bytes, encoding: str | None, wrap: bytes) -> ET.Element:
+    """Parse `chunk` (one or more records) inside a stand-in root carrying the document root's
+    namespace declarations; ParseError if it is not well-formed."""
+    parser = ET.XMLParser(encoding=encoding)
+    parser.feed(b"<_" + wrap + b">")
+    parser.feed(chunk)
+    parser.feed(b"</_>")
+    return parser.close()
+
+
+def _parse_record(chunk: bytes, encoding: str | None, wrap: bytes) -> ET.Element:
+    """Parse one record, with no stand-in root unless namespaces need one, so that the line and
+    column in a ParseError count from the record's own start."""
+    if wrap:
+        return _parse_wrapped(chunk, encoding, wrap)[0]
+    parser = ET.XMLParser(encoding=encoding)
+    parser.feed(chunk)
+    return parser.close()
+
+
+# What a well-formed record that cannot be read raises: no PMID, or a shape we did not foresee.
+_UNREADABLE = (MissingPMID, ValueError, TypeError, AttributeError)
+
+
+def _extract(elem: ET.Element, tag: str) -> Iterator[ParsedItem]:
+    if tag == "DeleteCitation":
+        for pmid in elem.iterfind("PMID"):
+            if (pmid.text or "").strip():
+                yield DeletedCitation(pmid=pmid.text.strip())
+    elif tag == "PubmedBookArticle":
+        yield book_record(elem)
+    else:
+        yield article_record(elem)
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while a region is parsed and extracted.
+
+    A region's tree and records hold no reference cycles, so the collector has nothing to free
+    there; left on, it traverses the young tree again and again as it grows (~15% of the parse).
+    Reference counting still frees everything. Nested and concurrent pauses (fetch parses in
+    threads) are counted, and the collector's previous state comes back with the last one.
+    """
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
     finally:
-        elem.clear()
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
