@@ -60,6 +60,13 @@ PIECES = {
     "no end tag": article("10").replace("</PubmedArticle>", ""),
     "text between": "stray text",
     "element between": "<Unexpected><PMID>11</PMID></Unexpected>",
+    "references": article("12", pubmed_data=(
+        '<ArticleIdList><ArticleId IdType="doi">10.1/own</ArticleId></ArticleIdList><ReferenceList>'
+        '<Reference><Citation>A &amp; B</Citation><ArticleIdList><ArticleId IdType="doi">10.1/ref'
+        '</ArticleId></ArticleIdList></Reference></ReferenceList>')),
+    "nested references": article("13", pubmed_data=(
+        "<ReferenceList><Title>Main</Title><ReferenceList><Reference><Citation>x</Citation></Reference>"
+        "</ReferenceList><Reference><Citation>y</Citation></Reference></ReferenceList>")),
     "comment between": "<!-- a comment -->",
     "pi between": "<?nihms ?>",
 }
@@ -81,6 +88,17 @@ def test_one_bad_record_costs_only_itself(monkeypatch):
     assert fast[30].reason.startswith("malformed XML in the <PubmedArticle> record at byte ")
     assert fast == careful
     assert whole >= 4   # regions before and after the bad one were still parsed whole
+
+
+def test_reference_lists_are_cut_before_parsing_and_nested_ones_fall_back(monkeypatch):
+    cut = px._without_references(PIECES["references"].encode())
+    assert b"ReferenceList" not in cut and b"10.1/own" in cut
+    assert px._without_references(b"<a/>") == b"<a/>"
+    data = document(PIECES["references"], PIECES["nested references"], GOOD)
+    fast, careful, whole = items_both_ways(data, monkeypatch)
+    assert [(i.pmid, i.doi) for i in fast] == [("12", "10.1/own"), ("13", ""), ("7", "")]
+    assert fast == careful
+    assert whole == 0   # the nested list made the cut malformed: the region was read record by record
 
 
 def test_processing_instructions_between_records_are_skipped_like_comments():
