@@ -211,29 +211,18 @@ def comments_corrections(citation: ET.Element) -> tuple[CommentCorrection, ...]:
     )
 
 
-def texts(parent: ET.Element | None, path: str) -> tuple[str, ...]:
-    """The cleaned, non-empty text of every element at `path` ("List/Item"), in order.
+def texts(parent: ET.Element | None, *path: str) -> tuple[str, ...]:
+    """The cleaned, non-empty text of every element at `path` ("List", "Item"), in order.
 
-    Walks one level at a time with the C findall: a multi-step path would go through the much
-    slower pure-Python ElementPath.
+    Walks one level at a time with the C findall: a multi-step path string would go through the
+    much slower pure-Python ElementPath.
     """
     if parent is None:
         return ()
-    steps = path.split("/")
-    if len(steps) == 1:
-        found = parent.findall(path)
-    elif len(steps) == 2:
-        found = [x for node in parent.findall(steps[0]) for x in node.findall(steps[1])]
-    else:
-        found = [parent]
-        for step in steps:
-            found = [x for node in found for x in node.findall(step)]
-    result = []
-    for x in found:
-        t = clean_text(x)
-        if t:
-            result.append(t)
-    return tuple(result)
+    found = parent.findall(path[0])
+    for step in path[1:]:
+        found = [x for node in found for x in node.findall(step)]
+    return tuple(filter(None, map(clean_text, found)))
 
 
 def article_ids(*id_lists: ET.Element | None) -> dict[str, str]:
@@ -322,12 +311,12 @@ def article_record(elem: ET.Element) -> Record:
         article_date=iso_date(article.find("ArticleDate")),
         entrez_date=history.get("entrez", ""),
         pubmed_date=history.get("pubmed", ""),
-        languages=tuple(x.lower() for x in texts(article, "Language")),
+        languages=tuple(map(str.lower, texts(article, "Language"))),
         vernacular_title=clean_text(article.find("VernacularTitle")),
-        publication_types=texts(article, "PublicationTypeList/PublicationType"),
+        publication_types=texts(article, "PublicationTypeList", "PublicationType"),
         mesh_headings=mesh_headings(citation),
-        chemicals=texts(citation, "ChemicalList/Chemical/NameOfSubstance"),
-        keywords=texts(citation, "KeywordList/Keyword"),
+        chemicals=texts(citation, "ChemicalList", "Chemical", "NameOfSubstance"),
+        keywords=texts(citation, "KeywordList", "Keyword"),
         authors=authors(article.find("AuthorList")),
         comments_corrections=comments_corrections(citation),
     )
@@ -378,10 +367,10 @@ def book_record(elem: ET.Element) -> Record:
         medline_date=medline_date,
         entrez_date=history.get("entrez", ""),
         pubmed_date=history.get("pubmed", ""),
-        languages=tuple(x.lower() for x in texts(doc, "Language")),
+        languages=tuple(map(str.lower, texts(doc, "Language"))),
         vernacular_title=clean_text(doc.find("VernacularTitle")),
         publication_types=texts(doc, "PublicationType"),
-        keywords=texts(doc, "KeywordList/Keyword"),
+        keywords=texts(doc, "KeywordList", "Keyword"),
         authors=authors(next((x for x in doc.findall("AuthorList") if x.get("Type") != "editors"), None)),
         is_book=True,
     )
