@@ -11,7 +11,7 @@ from typing import Iterable
 
 from .config import ScreeningConfig
 from .models import Decision, Record, ScreeningResult, SearchResult
-from .screen import FILTER_RULES, decide, pmid_order
+from .screen import FILTER_RULES, MEETS_CRITERIA, decide, pmid_order
 
 # PubMed's [la] takes language names; the config holds ISO 639-2 codes as PubMed's Language element
 # writes them. Codes missing here are sent as they are (PubMed also accepts most codes).
@@ -73,20 +73,19 @@ def compare(records: Iterable[Record], results: Iterable[ScreeningResult], pubme
             rows.append({"pmid": pmid, "pubmed": "in", "ours": "not retrieved", "reason": "",
                          "field": "", "value": "", "decision": "", "decision_reason": ""})
             continue
-        verdict = decide(record, cfg, FILTER_RULES)
-        ours_in = verdict is None
+        verdict = decide(record, cfg, FILTER_RULES) or MEETS_CRITERIA
         # Agreement is include/in or exclude/out; needs-review never agrees, PubMed having decided.
-        if (ours_in and pmid in in_pubmed) or (
-                not ours_in and verdict.decision == Decision.EXCLUDE and pmid not in in_pubmed):
+        if (verdict.decision == Decision.INCLUDE and pmid in in_pubmed) or (
+                verdict.decision == Decision.EXCLUDE and pmid not in in_pubmed):
             continue
         result = final.get(pmid)
         rows.append({
             "pmid": pmid,
             "pubmed": "in" if pmid in in_pubmed else "out",
-            "ours": "include" if ours_in else verdict.decision.value,
-            "reason": "meets-criteria" if ours_in else verdict.reason,
-            "field": "" if ours_in else verdict.field,
-            "value": "" if ours_in else verdict.value,
+            "ours": verdict.decision.value,
+            "reason": verdict.reason,
+            "field": verdict.field,
+            "value": verdict.value,
             "decision": result.decision.value if result else "",
             "decision_reason": result.reason if result else "",
         })
@@ -97,7 +96,8 @@ def summary(filtered: SearchResult, unfiltered_count: int, records: Iterable[Rec
             results: Iterable[ScreeningResult], cfg: ScreeningConfig) -> dict:
     """The run.json block: PubMed's counts without and with its filters, ours, and the disagreements."""
     distinct = {r.pmid: r for r in records}
-    ours = sum(1 for r in distinct.values() if decide(r, cfg, FILTER_RULES) is None)
+    ours = sum(1 for r in distinct.values()
+               if (decide(r, cfg, FILTER_RULES) or MEETS_CRITERIA).decision == Decision.INCLUDE)
     disagreements = compare(distinct.values(), results, filtered.pmids, cfg)
     return {
         "filtered_query": filtered.query,

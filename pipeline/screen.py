@@ -3,8 +3,9 @@
 Every rule looks at one record and returns None (no objection) or a Verdict naming the decision, the
 reason code, and the record field and value it rested on. A record is excluded by the first
 excluding rule in RULES order, else sent to needs-review by the first rule that cannot decide, else
-included ("meets-criteria"). A definite exclusion therefore always beats a doubt: a German record
-with an ambiguous date is excluded for its language, not sent to a human.
+included: with the reason of a rule that let it in by a policy (a date span with date_spans =
+"include"), or "meets-criteria". A definite exclusion therefore always beats a doubt: a German
+record with an ambiguous date is excluded for its language, not sent to a human.
 
 Deduplication runs first. Its result, and so every decision, depends only on the set of records
 given, never on the order they arrive in: the same PMID keeps one copy, and among records sharing a
@@ -33,6 +34,7 @@ REASONS = {
     "published-before-range": "Neither the print nor the electronic publication year reaches screening.min_year.",
     "published-after-range": "Neither the print nor the electronic publication year is within screening.max_year.",
     "date-span-ambiguous": "A MedlineDate spans the range boundary and no electronic date decides.",
+    "date-span-included": "Included: a MedlineDate spans the range boundary and screening.date_spans lets it in.",
     "date-missing": "The record has no usable publication date.",
     "language-not-included": "None of the record's languages is in screening.languages.",
     "language-undetermined": "The record's only language is 'und' (undetermined).",
@@ -94,7 +96,8 @@ def date_rule(record: Record, cfg: ScreeningConfig) -> Verdict | None:
 
     A print date spanning years (a MedlineDate) is in range when all its years are, out when none
     is; when it straddles a boundary and the electronic year is not in range, `cfg.date_spans`
-    decides (needs-review by default). No year at all -> needs-review.
+    decides (needs-review by default; "include" gives an include verdict naming the span). No year
+    at all -> needs-review.
     """
     if cfg.min_year is None and cfg.max_year is None:
         return None
@@ -109,8 +112,8 @@ def date_rule(record: Record, cfg: ScreeningConfig) -> Verdict | None:
     if printed and all(in_range(y) for y in printed):
         return None
     if printed and any(in_range(y) for y in printed) or _straddles(printed, cfg):
-        if cfg.date_spans == "include":
-            return None
+        if cfg.date_spans == "include":   # in, but the reason shows the policy let it in
+            return Verdict(Decision.INCLUDE, "date-span-included", "medline_date", record.medline_date)
         decision = Decision.EXCLUDE if cfg.date_spans == "exclude" else Decision.NEEDS_REVIEW
         return Verdict(decision, "date-span-ambiguous", "medline_date", record.medline_date)
     if not printed and electronic is None:
@@ -162,14 +165,17 @@ def abstract_rule(record: Record, cfg: ScreeningConfig) -> Verdict | None:
 
 
 RULES: tuple[Rule, ...] = (publication_type_rule, date_rule, language_rule, abstract_rule)
+# The verdict when no rule has anything to say.
+MEETS_CRITERIA = Verdict(Decision.INCLUDE, "meets-criteria", "", "")
 # The rules PubMed's own filters mirror ([dp] and [la]): the cross-check compares these alone.
 FILTER_RULES: tuple[Rule, ...] = (date_rule, language_rule)
 
 
 def decide(record: Record, cfg: ScreeningConfig, rules: Iterable[Rule] = RULES) -> Verdict | None:
-    """The first excluding verdict of `rules`, else the first needs-review one, else None (include)."""
+    """The first excluding verdict of `rules`, else the first needs-review one, else the first
+    include verdict, else None (included, meets every criterion)."""
     verdicts = [v for v in (rule(record, cfg) for rule in rules) if v is not None]
-    for wanted in (Decision.EXCLUDE, Decision.NEEDS_REVIEW):
+    for wanted in (Decision.EXCLUDE, Decision.NEEDS_REVIEW, Decision.INCLUDE):
         for v in verdicts:
             if v.decision == wanted:
                 return v
@@ -179,9 +185,7 @@ def decide(record: Record, cfg: ScreeningConfig, rules: Iterable[Rule] = RULES) 
 def screen_record(record: Record, cfg: ScreeningConfig) -> ScreeningResult:
     """The decision for one (non-duplicate) record, flagged 'retracted' whatever the decision."""
     flags = ("retracted",) if is_retracted(record) else ()
-    verdict = decide(record, cfg)
-    if verdict is None:
-        return ScreeningResult(record.pmid, Decision.INCLUDE, "meets-criteria", flags=flags)
+    verdict = decide(record, cfg) or MEETS_CRITERIA
     return ScreeningResult(record.pmid, verdict.decision, verdict.reason, verdict.field, verdict.value,
                            flags=flags)
 

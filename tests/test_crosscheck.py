@@ -60,6 +60,20 @@ def test_a_record_pubmed_leaves_out_but_we_include_is_listed():
          "value": "", "decision": "include", "decision_reason": "meets-criteria"}]
 
 
+def test_a_span_our_policy_includes_agrees_with_pubmed_in_and_is_listed_when_pubmed_is_out():
+    import dataclasses
+    cfg = dataclasses.replace(CFG, date_spans="include")
+    span = RECORDS[2]
+    results = screen.screen([span], cfg)
+    assert crosscheck.compare([span], results, ["3"], cfg) == []
+    assert crosscheck.compare([span], results, [], cfg) == [
+        {"pmid": "3", "pubmed": "out", "ours": "include", "reason": "date-span-included",
+         "field": "medline_date", "value": "2015 Dec-2016 Jan", "decision": "include",
+         "decision_reason": "date-span-included"}]
+    filtered = SearchResult(query="q", count=0, pmids=())
+    assert crosscheck.summary(filtered, 1, [span], results, cfg)["our_count_passing_date_and_language"] == 1
+
+
 def test_summary_gives_both_pubmed_counts_and_ours():
     results = screen.screen(RECORDS, CFG)
     filtered = SearchResult(query="(q) AND 2016:3000[dp] AND english[la]", count=5, pmids=tuple(PUBMED))

@@ -68,7 +68,8 @@ def test_date_rule_post_2015(fields, expected):
     (ScreeningConfig(min_year=2016, max_year=2018), {"pub_year": 2019, "article_date": "2015-01-01"},
      Verdict(EXCLUDE, "published-after-range", "pub_year", "2019")),
     (ScreeningConfig(), {}, None),
-    (ScreeningConfig(min_year=2016, date_spans="include"), {"medline_date": "2015 Dec-2016 Jan"}, None),
+    (ScreeningConfig(min_year=2016, date_spans="include"), {"medline_date": "2015 Dec-2016 Jan"},
+     Verdict(Decision.INCLUDE, "date-span-included", "medline_date", "2015 Dec-2016 Jan")),
     (ScreeningConfig(min_year=2016, date_spans="exclude"), {"medline_date": "2015 Dec-2016 Jan"},
      Verdict(EXCLUDE, "date-span-ambiguous", "medline_date", "2015 Dec-2016 Jan")),
     # The span policy resolves spans only: a missing date still goes to a human.
@@ -193,10 +194,20 @@ def test_included_records_name_no_deciding_field():
     assert screen.screen_record(ok, POST_2015) == ScreeningResult("1", Decision.INCLUDE, "meets-criteria")
 
 
+def test_a_span_let_in_by_the_policy_says_so():
+    span = rec(medline_date="2015 Dec-2016 Jan", pub_year=2015, languages=("eng",))
+    cfg = dataclasses.replace(POST_2015, date_spans="include")
+    assert screen.screen_record(span, cfg) == ScreeningResult(
+        "1", Decision.INCLUDE, "date-span-included", "medline_date", "2015 Dec-2016 Jan")
+    # Any exclusion or doubt from another rule still wins over the policy's inclusion.
+    assert screen.screen_record(dataclasses.replace(span, languages=("ger",)), cfg).reason == "language-not-included"
+    assert screen.screen_record(dataclasses.replace(span, languages=("und",)), cfg).reason == "language-undetermined"
+
+
 def test_every_reason_is_documented_and_every_code_is_used():
     used = {"meets-criteria", "duplicate-pmid", "duplicate-doi", "duplicate-title-year",
             "publication-type-excluded", "published-before-range", "published-after-range",
-            "date-span-ambiguous", "date-missing", "language-not-included", "language-undetermined",
+            "date-span-ambiguous", "date-span-included", "date-missing", "language-not-included", "language-undetermined",
             "language-missing", "abstract-missing"}
     assert set(screen.REASONS) == used
     assert all(text.endswith(".") for text in screen.REASONS.values())
@@ -255,10 +266,10 @@ def test_date_rule_follows_dp_semantics(case, cfg):
         assert verdict.reason == "date-missing" and verdict.decision == REVIEW
     elif len(printed) == 2 and printed[0] <= (cfg.max_year or 9999) and printed[1] >= (cfg.min_year or 0):
         # A span meeting the range without lying inside it: the config's policy decides.
-        expected = {"needs-review": REVIEW, "exclude": EXCLUDE, "include": None}[cfg.date_spans]
-        assert (verdict.decision if verdict else None) == expected
-        assert verdict is None or (verdict.reason, verdict.field, verdict.value) == (
-            "date-span-ambiguous", "medline_date", record.medline_date)
+        expected = {"needs-review": REVIEW, "exclude": EXCLUDE, "include": Decision.INCLUDE}[cfg.date_spans]
+        assert verdict.decision == expected
+        reason = "date-span-included" if cfg.date_spans == "include" else "date-span-ambiguous"
+        assert (verdict.reason, verdict.field, verdict.value) == (reason, "medline_date", record.medline_date)
     else:
         assert verdict.decision == EXCLUDE
         assert verdict.reason in ("published-before-range", "published-after-range")
@@ -286,8 +297,8 @@ def test_widening_the_range_never_drops_a_record(case, cfg, lower, higher):
     record = case[0]
     wider = dataclasses.replace(cfg, min_year=None if cfg.min_year is None else cfg.min_year - lower,
                                 max_year=None if cfg.max_year is None else cfg.max_year + higher)
-    if screen.date_rule(record, cfg) is None:
-        assert screen.date_rule(record, wider) is None
+    if (screen.date_rule(record, cfg) or screen.MEETS_CRITERIA).decision == Decision.INCLUDE:
+        assert (screen.date_rule(record, wider) or screen.MEETS_CRITERIA).decision == Decision.INCLUDE
 
 
 codes = st.sampled_from(["eng", "ger", "fre", "spa", "chi", "und", "mul"])
@@ -375,12 +386,8 @@ def test_screen_record_combines_the_rules(record, cfg):
     verdicts = [rule(record, cfg) for rule in screen.RULES]
     excluding = [v for v in verdicts if v and v.decision == EXCLUDE]
     doubting = [v for v in verdicts if v and v.decision == REVIEW]
-    if excluding:
-        expected = excluding[0]
-    elif doubting:
-        expected = doubting[0]
-    else:
-        expected = Verdict(Decision.INCLUDE, "meets-criteria", "", "")
+    including = [v for v in verdicts if v and v.decision == Decision.INCLUDE]
+    expected = (excluding + doubting + including + [Verdict(Decision.INCLUDE, "meets-criteria", "", "")])[0]
     assert (result.decision, result.reason, result.field, result.value) == (
         expected.decision, expected.reason, expected.field, expected.value)
     assert result.reason in screen.REASONS
