@@ -1,8 +1,14 @@
 """How long the inspection outputs take for a large review: evidence table, CSV + Parquet, RIS,
-report.html and the `show` summary, for N included records with 15 mentions each (synthetic)."""
+report.html and the `show` summary, for N included records with 15 mentions each (synthetic).
+
+When Chromium is installed, it also times headless Chromium loading report.html until its script
+has run (wall clock, `--dump-dom`), beside the same for a 10-record report: the browser's own
+start-up, for scale."""
 from __future__ import annotations
 
 import random
+import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -43,9 +49,22 @@ def _timed(name: str, func):
     return value
 
 
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def browser_load_seconds(page: Path, profile: Path) -> float:
+    """Wall-clock seconds for headless Chromium to load `page` and run its script."""
+    started = time.perf_counter()
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                          "--disable-background-networking", f"--user-data-dir={profile}", "--dump-dom",
+                          page.as_uri()], capture_output=True, text=True, timeout=300, check=True).stdout
+    assert 'data-ready="1"' in dom, "the report's script did not run to its end"
+    return time.perf_counter() - started
+
+
 def main() -> None:
     rnd = random.Random(6)
-    for n in SIZES:
+    for n in (10, *SIZES) if CHROMIUM else SIZES:
         records, results, mentions = _corpus(n, rnd)
         print(f"{n} included records, {len(mentions)} mentions")
         with tempfile.TemporaryDirectory() as tmp:
@@ -65,3 +84,8 @@ def main() -> None:
             _timed("show summary (table)", lambda: summary.render(summary.summarise(loaded), "table"))
             html = _timed("render report.html", lambda: report.render_report(loaded))
             print(f"  report.html size                   {len(html.encode()) / 1e6:7.2f} MB")
+            if CHROMIUM:
+                page = out / "report.html"
+                page.write_text(html, encoding="utf-8")
+                seconds = browser_load_seconds(page, out / "chromium-profile")
+                print(f"  Chromium loads report.html         {seconds:7.3f} s")

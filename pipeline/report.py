@@ -21,6 +21,7 @@ from .summary import STAGES, entity_classes, summarise
 REPORT_NAME = "report.html"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 TOP_TERMS = 10
+PAGE_SIZE = 100   # evidence-table rows per page
 # Evidence-table columns shown in the report (key, heading, numeric); entity classes follow.
 TABLE_COLUMNS = (("pmid", "PMID", True), ("year", "Year", True), ("first_author", "First author", False),
                  ("title", "Title", False), ("journal", "Journal", False), ("design", "Design", False))
@@ -145,17 +146,23 @@ def _evidence_table(evidence: pd.DataFrame) -> str:
     head = "".join(f'<th scope="col" data-key="{key}" data-numeric="{str(num).lower()}" aria-sort="none">'
                    f'<button type="button">{escape(label)}</button></th>' for key, label, num in columns)
     body = []
-    for row in evidence.to_dict("records"):
-        cells = []
-        for key, _, _ in columns:
-            cells.append(f"<td>{_cell(key, row)}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
+    for i, row in enumerate(evidence.to_dict("records")):
+        cells = "".join(f"<td>{_cell(key, row)}</td>" for key, _, _ in columns)
+        # Rows past the first page start hidden: a browser then lays out one page, not thousands.
+        body.append(f"<tr hidden>{cells}</tr>" if i >= PAGE_SIZE else f"<tr>{cells}</tr>")
     total = len(evidence)
+    pages = max(1, -(-total // PAGE_SIZE))
+    first_page = f"rows 1–{min(total, PAGE_SIZE)}, page 1 of {pages}" if total else ""
     return (f'<div class="controls"><label>Search <input type="search" id="filter" '
             f'placeholder="any word, e.g. esketamine" autocomplete="off"></label> '
-            f'<span id="shown" aria-live="polite">{total} of {total} records</span></div>'
-            f'<div class="table-wrap"><table id="evidence-table" data-total="{total}"><thead><tr>{head}</tr>'
-            f'</thead><tbody>{"".join(body)}</tbody></table></div>')
+            f'<span id="shown" aria-live="polite">{total} of {total} records</span>'
+            f'<span class="pager"><button type="button" id="prev" disabled>‹ Previous</button> '
+            f'<span id="page" aria-live="polite">{first_page}</span> '
+            f'<button type="button" id="next"{" disabled" if pages == 1 else ""}>Next ›</button></span></div>'
+            f'<noscript><p class="warning">Scripts are off: only the first {PAGE_SIZE} rows show. '
+            f'evidence.csv in this folder has every row.</p></noscript>'
+            f'<div class="table-wrap"><table id="evidence-table" data-total="{total}" data-page-size="{PAGE_SIZE}">'
+            f'<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
 
 
 def _cell(key: str, row: dict) -> str:
@@ -215,7 +222,9 @@ svg text{font-family:inherit}.prisma{overflow-x:auto}.axis{stroke:#888}.bar{fill
 .terms ol{list-style:none;margin:0;padding:0}.terms{min-width:0}.terms li{display:grid;grid-template-columns:minmax(6em,11em) minmax(0,1fr) auto;
  gap:6px;align-items:center;font-size:13px;padding:1px 0;line-height:1.25}.term{overflow-wrap:anywhere}.bar-bg{background:#edf0f4;border-radius:3px;height:9px}.bar-fg{display:block;height:9px;
  border-radius:3px;background:var(--accent)}.n{text-align:right;color:var(--muted);font-variant-numeric:tabular-nums}
-.controls{display:flex;gap:16px;align-items:center;margin-bottom:10px}
+.controls{display:flex;flex-wrap:wrap;gap:16px;align-items:center;margin-bottom:10px}
+.pager{display:flex;gap:8px;align-items:center;margin-left:auto}.pager button{font:inherit;padding:3px 10px;
+ border:1px solid var(--line);border-radius:6px;background:#fff;cursor:pointer}.pager button:disabled{opacity:.45;cursor:default}
 .controls input{font:inherit;padding:5px 9px;border:1px solid var(--line);border-radius:6px;width:280px}
 .table-wrap{overflow-x:auto}table{border-collapse:collapse;font-size:13px}
 #evidence-table th,#evidence-table td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;
@@ -229,8 +238,8 @@ a{color:var(--accent)}.doi{font-size:12px;white-space:nowrap}
 .details dd{margin:0;word-break:break-word}.versions td{padding:2px 14px 2px 0}
 """
 
-# Sorting and searching the evidence table. The URL fragment (#q=word&sort=year&dir=desc) sets
-# both on load, so a reviewer can share a view; data-ready tells tests the script ran to the end.
+# Sorting, searching and paging the evidence table. The URL fragment (#q=word&sort=year&dir=desc&page=2)
+# sets all three on load, so a reviewer can share a view; data-ready tells tests the script ran to the end.
 _JS = r"""
 (function () {
   "use strict";
@@ -239,39 +248,68 @@ _JS = r"""
   var rows = Array.prototype.slice.call(body.rows);
   var input = document.getElementById("filter");
   var shown = document.getElementById("shown");
+  var pageText = document.getElementById("page");
+  var prev = document.getElementById("prev");
+  var next = document.getElementById("next");
   var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
+  var size = Number(table.getAttribute("data-page-size"));
   var texts = rows.map(function (r) { return r.textContent.toLowerCase(); });
+  var keys = {};                                      // column index -> each row's sort key, read once
+  var order = rows.map(function (row, i) { return i; });  // row indices in the current sort order
+  var matches = order;                                // the rows the search keeps, in that order
+  var page = 0;
+
+  function showPage() {
+    var pages = Math.max(1, Math.ceil(matches.length / size));
+    page = Math.min(Math.max(page, 0), pages - 1);
+    var first = page * size, last = Math.min(first + size, matches.length);
+    rows.forEach(function (row) { row.hidden = true; });
+    for (var k = first; k < last; k += 1) { rows[matches[k]].hidden = false; }
+    shown.textContent = matches.length + " of " + rows.length + " records";
+    pageText.textContent = matches.length ? "rows " + (first + 1) + "\u2013" + last + ", page " + (page + 1) +
+      " of " + pages : "";
+    prev.disabled = page === 0;
+    next.disabled = page >= pages - 1;
+  }
 
   function filter() {
     var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
-    var n = 0;
-    rows.forEach(function (row, i) {
-      var hit = words.every(function (w) { return texts[i].indexOf(w) >= 0; });
-      row.hidden = !hit;
-      if (hit) { n += 1; }
+    matches = order.filter(function (i) {
+      return words.every(function (w) { return texts[i].indexOf(w) >= 0; });
     });
-    shown.textContent = n + " of " + rows.length + " records";
+    page = 0;
+    showPage();
+  }
+
+  function sortKeys(index) {
+    if (!keys[index]) {
+      keys[index] = rows.map(function (row) { return row.cells[index].textContent.trim(); });
+    }
+    return keys[index];
   }
 
   function sortBy(index, direction) {
     var numeric = heads[index].getAttribute("data-numeric") === "true";
     var sign = direction === "descending" ? -1 : 1;
-    var order = rows.map(function (row, i) { return i; });
+    var key = sortKeys(index);
+    var collator = new Intl.Collator(undefined, {sensitivity: "base"});
+    order = rows.map(function (row, i) { return i; });
     order.sort(function (a, b) {
-      var x = rows[a].cells[index].textContent.trim(), y = rows[b].cells[index].textContent.trim();
+      var x = key[a], y = key[b];
       var c;
       if (numeric) {
         // Empty cells (no year) sort last whichever the direction.
         if (x === "" || y === "") { c = (x === "") - (y === ""); return c || a - b; }
         c = Number(x) - Number(y);
       } else {
-        c = x.localeCompare(y, undefined, {sensitivity: "base"});
+        c = collator.compare(x, y);
       }
       return sign * c || a - b;
     });
     heads.forEach(function (h) { h.setAttribute("aria-sort", "none"); });
     heads[index].setAttribute("aria-sort", direction);
     order.forEach(function (i) { body.appendChild(rows[i]); });
+    filter();
   }
 
   heads.forEach(function (head, index) {
@@ -280,13 +318,15 @@ _JS = r"""
     });
   });
   input.addEventListener("input", filter);
+  prev.addEventListener("click", function () { page -= 1; showPage(); });
+  next.addEventListener("click", function () { page += 1; showPage(); });
 
   var params = new URLSearchParams(location.hash.replace(/^#/, ""));
   if (params.get("q")) { input.value = params.get("q"); }
   var key = params.get("sort");
   var index = heads.findIndex(function (h) { return h.getAttribute("data-key") === key; });
-  if (index >= 0) { sortBy(index, params.get("dir") === "desc" ? "descending" : "ascending"); }
-  filter();
+  if (index >= 0) { sortBy(index, params.get("dir") === "desc" ? "descending" : "ascending"); } else { filter(); }
+  if (params.get("page")) { page = Number(params.get("page")) - 1 || 0; showPage(); }
   document.body.setAttribute("data-ready", "1");
 })();
 """

@@ -103,7 +103,8 @@ def test_report_of_a_failed_later_run_says_so():
 
 def test_report_with_no_included_records():
     html = render_report(_outputs([]))
-    assert '<table id="evidence-table" data-total="0">' in html
+    assert '<table id="evidence-table" data-total="0" data-page-size="100">' in html
+    assert '<span id="page" aria-live="polite"></span>' in html
     assert "No included record has a publication year." in html
 
 
@@ -145,3 +146,16 @@ def test_report_shows_the_flow_of_the_run(ketamine_outputs):
 def test_report_reads_back_what_read_outputs_gives(ketamine_outputs):
     outputs = read_outputs(ketamine_outputs)
     assert render_report(outputs) == (ketamine_outputs / "report.html").read_text(encoding="utf-8")
+
+
+def test_rows_past_the_first_page_start_hidden_and_the_pager_counts_pages():
+    html = render_report(_outputs([{"pmid": str(i), "pubmed_url": f"https://pubmed.ncbi.nlm.nih.gov/{i}/"}
+                                   for i in range(1, 251)]))
+    rows = re.findall(r'<tr( hidden)?><td><a href="https://pubmed.ncbi.nlm.nih.gov/(\d+)/">', html)
+    assert [pmid for hidden, pmid in rows if not hidden] == [str(i) for i in range(1, 101)]
+    assert len(rows) == 250
+    assert '<span id="page" aria-live="polite">rows 1–100, page 1 of 3</span>' in html
+    assert '<button type="button" id="next">Next ›</button>' in html
+    assert '<button type="button" id="prev" disabled>‹ Previous</button>' in html
+    one_page = render_report(_outputs([{}]))
+    assert '<button type="button" id="next" disabled>Next ›</button>' in one_page

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.report import render_report
 from tests.conftest import subprocess_env
 from tests.ketamine_run import ketamine_outputs  # noqa: F401  (session fixture)
+from tests.test_report import _outputs
 
 CHROMIUM = next((p for p in (os.environ.get("CHROMIUM"), shutil.which("chromium"),
                              shutil.which("chromium-browser"), shutil.which("google-chrome")) if p), None)
@@ -60,6 +62,43 @@ def test_search_and_sort_from_the_address(ketamine_outputs, tmp_path):
     visible = re.findall(r'<tr><td><a href="https://pubmed.ncbi.nlm.nih.gov/(\d+)/">', dom)
     assert visible == ["30000009"]
     assert '<span id="shown" aria-live="polite">1 of 4 records</span>' in dom
+
+
+@pytest.fixture(scope="module")
+def long_report(tmp_path_factory) -> Path:
+    """250 included records, PMIDs 1-250; titles say whether the PMID is even."""
+    rows = [{"pmid": str(i), "pubmed_url": f"https://pubmed.ncbi.nlm.nih.gov/{i}/", "year": 2000 + i % 20,
+             "title": f"{'even' if i % 2 == 0 else 'odd'} trial {i}"} for i in range(1, 251)]
+    path = tmp_path_factory.mktemp("long") / "report.html"
+    path.write_text(render_report(_outputs(rows)), encoding="utf-8")
+    return path
+
+
+def visible_pmids(dom: str) -> list[str]:
+    return re.findall(r'<tr><td><a href="https://pubmed.ncbi.nlm.nih.gov/(\d+)/">', dom)
+
+
+def test_pages_of_100_rows_from_the_address(long_report, tmp_path):
+    dom, console = chromium(tmp_path, long_report.as_uri(), "--dump-dom")
+    assert console == ""
+    assert visible_pmids(dom) == [str(i) for i in range(1, 101)]
+    assert '<span id="page" aria-live="polite">rows 1–100, page 1 of 3</span>' in dom
+    dom, console = chromium(tmp_path, long_report.as_uri() + "#page=3", "--dump-dom")
+    assert console == ""
+    assert visible_pmids(dom) == [str(i) for i in range(201, 251)]
+    assert '<span id="page" aria-live="polite">rows 201–250, page 3 of 3</span>' in dom
+    assert '<button type="button" id="next" disabled="">' in dom
+
+
+def test_search_and_sort_page_through_the_matching_rows_only(long_report, tmp_path):
+    dom, console = chromium(tmp_path, long_report.as_uri() + "#q=even&sort=pmid&dir=desc&page=2", "--dump-dom")
+    assert console == ""
+    assert visible_pmids(dom) == [str(i) for i in range(50, 0, -2)]
+    assert '<span id="shown" aria-live="polite">125 of 250 records</span>' in dom
+    assert '<span id="page" aria-live="polite">rows 101–125, page 2 of 2</span>' in dom
+    dom, _ = chromium(tmp_path, long_report.as_uri() + "#q=nothing-matches", "--dump-dom")
+    assert visible_pmids(dom) == []
+    assert '<span id="shown" aria-live="polite">0 of 250 records</span>' in dom
 
 
 def test_screenshot(ketamine_outputs, tmp_path):
