@@ -11,7 +11,7 @@ from typing import Iterable
 
 from .config import ScreeningConfig
 from .models import Decision, Record, ScreeningResult, SearchResult
-from .screen import FILTER_RULES, MEETS_CRITERIA, decide, pmid_order
+from .screen import FILTER_RULES, decide, pmid_order
 
 # PubMed's [la] takes language names; the config holds ISO 639-2 codes as PubMed's Language element
 # writes them. Codes missing here are sent as they are (PubMed also accepts most codes).
@@ -73,7 +73,7 @@ def compare(records: Iterable[Record], results: Iterable[ScreeningResult], pubme
             rows.append({"pmid": pmid, "pubmed": "in", "ours": "not retrieved", "reason": "",
                          "field": "", "value": "", "decision": "", "decision_reason": ""})
             continue
-        verdict = decide(record, cfg, FILTER_RULES) or MEETS_CRITERIA
+        verdict = decide(record, cfg, FILTER_RULES)
         # Agreement is include/in or exclude/out; needs-review never agrees, PubMed having decided.
         if (verdict.decision == Decision.INCLUDE and pmid in in_pubmed) or (
                 verdict.decision == Decision.EXCLUDE and pmid not in in_pubmed):
@@ -96,8 +96,7 @@ def summary(filtered: SearchResult, unfiltered_count: int, records: Iterable[Rec
             results: Iterable[ScreeningResult], cfg: ScreeningConfig) -> dict:
     """The run.json block: PubMed's counts without and with its filters, ours, and the disagreements."""
     distinct = {r.pmid: r for r in records}
-    ours = sum(1 for r in distinct.values()
-               if (decide(r, cfg, FILTER_RULES) or MEETS_CRITERIA).decision == Decision.INCLUDE)
+    ours = sum(1 for r in distinct.values() if decide(r, cfg, FILTER_RULES).decision == Decision.INCLUDE)
     disagreements = compare(distinct.values(), results, filtered.pmids, cfg)
     return {
         "filtered_query": filtered.query,

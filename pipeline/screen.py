@@ -171,21 +171,21 @@ MEETS_CRITERIA = Verdict(Decision.INCLUDE, "meets-criteria", "", "")
 FILTER_RULES: tuple[Rule, ...] = (date_rule, language_rule)
 
 
-def decide(record: Record, cfg: ScreeningConfig, rules: Iterable[Rule] = RULES) -> Verdict | None:
+def decide(record: Record, cfg: ScreeningConfig, rules: Iterable[Rule] = RULES) -> Verdict:
     """The first excluding verdict of `rules`, else the first needs-review one, else the first
-    include verdict, else None (included, meets every criterion)."""
+    include verdict, else MEETS_CRITERIA."""
     verdicts = [v for v in (rule(record, cfg) for rule in rules) if v is not None]
     for wanted in (Decision.EXCLUDE, Decision.NEEDS_REVIEW, Decision.INCLUDE):
         for v in verdicts:
             if v.decision == wanted:
                 return v
-    return None
+    return MEETS_CRITERIA
 
 
 def screen_record(record: Record, cfg: ScreeningConfig) -> ScreeningResult:
     """The decision for one (non-duplicate) record, flagged 'retracted' whatever the decision."""
     flags = ("retracted",) if is_retracted(record) else ()
-    verdict = decide(record, cfg) or MEETS_CRITERIA
+    verdict = decide(record, cfg)
     return ScreeningResult(record.pmid, verdict.decision, verdict.reason, verdict.field, verdict.value,
                            flags=flags)
 
