@@ -277,14 +277,19 @@ class MissingPMID(ValueError):
     """A record element without a PMID: it cannot be tracked, so it is quarantined."""
 
 
+def _pmid(parent: ET.Element) -> str:
+    pmid = (parent.findtext("PMID") or "").strip()
+    if not pmid:
+        raise MissingPMID("record has no PMID")
+    return pmid
+
+
 def article_record(elem: ET.Element) -> Record:
     """A PubmedArticle (current format) or a bare MedlineCitation (2016 format) -> Record."""
     citation = elem if elem.tag == "MedlineCitation" else elem.find("MedlineCitation")
     if citation is None:
         raise MissingPMID("record has no MedlineCitation element")
-    pmid = (citation.findtext("PMID") or "").strip()
-    if not pmid:
-        raise MissingPMID("record has no PMID")
+    pmid = _pmid(citation)
     article = citation.find("Article")
     if article is None:
         article = ET.Element("Article")  # keep PMID, MeSH and dates of a citation without one
@@ -343,9 +348,7 @@ def book_record(elem: ET.Element) -> Record:
     doc = elem.find("BookDocument")
     if doc is None:
         raise MissingPMID("book record has no BookDocument element")
-    pmid = (doc.findtext("PMID") or "").strip()
-    if not pmid:
-        raise MissingPMID("record has no PMID")
+    pmid = _pmid(doc)
     book = doc.find("Book")
     book_title = clean_text(book.find("BookTitle")) if book is not None else ""
     year, month, medline_date = pub_date_fields(book.find("PubDate") if book is not None else None)

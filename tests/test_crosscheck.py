@@ -1,6 +1,7 @@
 """Cross-check with PubMed's own [dp]/[la] filters: query building, comparison, the esearch call."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -61,7 +62,6 @@ def test_a_record_pubmed_leaves_out_but_we_include_is_listed():
 
 
 def test_a_span_our_policy_includes_agrees_with_pubmed_in_and_is_listed_when_pubmed_is_out():
-    import dataclasses
     cfg = dataclasses.replace(CFG, date_spans="include")
     span = RECORDS[2]
     results = screen.screen([span], cfg)

@@ -56,30 +56,19 @@ def test_missing_file_names_the_fix(tmp_path):
     assert str(exc.value) == f"{path}: corpus file not found. Pass an existing PubTator file with --corpus."
 
 
-def test_file_without_documents(tmp_path):
-    path = tmp_path / "empty.txt"
-    path.write_text("hello\n\n")
-    with pytest.raises(ConfigError) as exc:
-        read_pubtator(path)
-    assert str(exc.value) == f"{path}: no PubTator documents found. Expected lines like 'PMID|t|title'."
-
-
-def test_wrong_offsets_are_reported_with_the_line(tmp_path):
+@pytest.mark.parametrize("text, message", [
+    ("hello\n\n", "{path}: no PubTator documents found. Expected lines like 'PMID|t|title'."),
+    ("1|t|Aspirin works.\n1|a|Yes.\n1\t0\t6\tAspirin\tChemical\t-\n",
+     "{path}:3: offsets 0-6 give 'Aspiri', not 'Aspirin'. Offsets must index title + ' ' + abstract."),
+    ("1\t0\t6\tAspirin\tChemical\t-\n1|t|Aspirin works.\n",
+     "{path}:1: mention for PMID 1 comes before its title line. Is this a PubTator file?"),
+], ids=["no documents", "wrong offsets", "mention before title"])
+def test_unreadable_pubtator_is_reported_with_the_line(tmp_path, text, message):
     path = tmp_path / "bad.txt"
-    path.write_text("1|t|Aspirin works.\n1|a|Yes.\n1\t0\t6\tAspirin\tChemical\t-\n")
+    path.write_text(text)
     with pytest.raises(ConfigError) as exc:
         read_pubtator(path)
-    assert str(exc.value) == (f"{path}:3: offsets 0-6 give 'Aspiri', not 'Aspirin'. "
-                              "Offsets must index title + ' ' + abstract.")
-
-
-def test_mention_before_title(tmp_path):
-    path = tmp_path / "order.txt"
-    path.write_text("1\t0\t6\tAspirin\tChemical\t-\n1|t|Aspirin works.\n")
-    with pytest.raises(ConfigError) as exc:
-        read_pubtator(path)
-    assert str(exc.value) == (f"{path}:1: mention for PMID 1 comes before its title line. "
-                              "Is this a PubTator file?")
+    assert str(exc.value) == message.format(path=path)
 
 
 def test_padded_mention_text_is_accepted(tmp_path):
