@@ -36,7 +36,7 @@ bench: $(STAMP) ## Run the benchmarks (BENCH="pipeline parse" to choose); never 
 	$(PY) -m bench $(BENCH)
 
 SHARED ?= ../shared
-model: $(STAMP) ## Retrain the NER from ../shared/data/ner (or SHARED=dir) into data/models/ner-biomed (15-30 min)
+model: $(STAMP) ## Retrain the NER from ../shared/data/ner (or SHARED=dir) into pipeline/extraction/model/ner-biomed (15-30 min)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,train]'
 	nice -n 10 $(PY) -m training.train --shared $(SHARED)/data/ner
 

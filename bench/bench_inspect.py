@@ -13,10 +13,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline import report, ris, store, summary, tables
+from pipeline.outputs import report
+from pipeline.outputs import ris
+from pipeline.outputs import files as store
+from pipeline.outputs import summary
+from pipeline.outputs import tables
 from pipeline.config import ENTITY_CLASSES
 from pipeline.models import AbstractSection, Author, Decision, Mention, Record, ScreeningResult
-from pipeline.outputs import read_outputs
+from pipeline.outputs.folder import read_outputs
 
 SIZES = (1_000, 10_000)
 TERMS = {label: [f"{label.lower()} term {i}" for i in range(40)] for label in ENTITY_CLASSES}

@@ -20,9 +20,9 @@ from pathlib import Path
 import spacy
 
 from pipeline.config import load_config
-from pipeline.extract import extract_mentions, load_nlp
+from pipeline.extraction.ner import extract_mentions, load_nlp
 from pipeline.models import AbstractSection, Record
-from pipeline.ner_eval import read_pubtator
+from pipeline.extraction.evaluation import read_pubtator
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "data" / "ner" / "BC5CDR" / "CDR_DevelopmentSet.PubTator.txt"

@@ -44,7 +44,7 @@ _BODY = re.compile(rb"<PubmedArticleSet>(.*)</PubmedArticleSet>", re.S)
 # fork+exec, so a child of this (large) process would report at least the parent's size.
 _CHILD = """
 import sys, time
-from pipeline.pubmed_xml import parse
+from pipeline.sources.pubmed_xml.parser import parse
 from pipeline.models import Record
 
 def peak_kb():
@@ -70,7 +70,7 @@ def corpus() -> list[tuple[str, bytes]]:
 
 def ours(docs: list[bytes]) -> int:
     from pipeline.models import Record
-    from pipeline.pubmed_xml import parse
+    from pipeline.sources.pubmed_xml.parser import parse
     return sum(1 for d in docs for item in parse(d) if isinstance(item, Record))
 
 
@@ -141,7 +141,7 @@ def main() -> None:
     (n_ours, t_ours), (n_bio, t_bio), (n_nov, t_nov), (n_bare, t_bare) = (
         best["ours"], best["bio"], best["nov"], best["bare"])
     print(f"{'parser':<44}{'records':>9}{'seconds':>9}{'records/s':>11}")
-    print(f"{'pipeline.pubmed_xml.parse (every field)':<44}{n_ours:>9}{t_ours:>9.2f}{n_ours / t_ours:>11.0f}")
+    print(f"{'pipeline.sources.pubmed_xml.parser.parse (every field)':<44}{n_ours:>9}{t_ours:>9.2f}{n_ours / t_ours:>11.0f}")
     print(f"{'Bio.Entrez.read (defaults)':<44}{n_bio:>9}{t_bio:>9.2f}{n_bio / t_bio:>11.0f}")
     print(f"{'Bio.Entrez.read (validate=False)':<44}{n_nov:>9}{t_nov:>9.2f}{n_nov / t_nov:>11.0f}")
     print(f"{'bare ET.iterparse walk (title+abstract)':<44}{n_bare:>9}{t_bare:>9.2f}{n_bare / t_bare:>11.0f}")

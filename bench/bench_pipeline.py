@@ -28,7 +28,7 @@ TARGET_SECONDS, TARGET_RSS_MB = 120, 1536
 def child(config_path: str, out_dir: str) -> None:
     """Run the pipeline once and print its stage marks and peak RSS as JSON (in the child process)."""
     from pipeline.config import load_config
-    from pipeline.run import run_pipeline
+    from pipeline.engine.run import run_pipeline
 
     marks: dict[str, float] = {}
 

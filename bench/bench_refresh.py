@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from pipeline.config import load_config
-from pipeline.eutils import Settings
-from pipeline.run import refresh, run_pipeline
+from pipeline.sources.pubmed.eutils import Settings
+from pipeline.engine.run import refresh, run_pipeline
 from tests.eutils_server import EutilsServer, load_corpus
 from tests.refresh_corpus import clone, read_tables
 

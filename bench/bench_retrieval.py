@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline.eutils import RATE_WITHOUT_KEY, Client, Settings
-from pipeline.fetch import fetch_records
-from pipeline.replay import RecordingSource
-from pipeline.search import run_search
-from pipeline.store import RawArchive
+from pipeline.sources.pubmed.eutils import RATE_WITHOUT_KEY, Client, Settings
+from pipeline.sources.pubmed.fetch import fetch_records
+from pipeline.sources.archive import RecordingSource
+from pipeline.sources.pubmed.search import run_search
+from pipeline.sources.archive import RawArchive
 from tests.eutils_server import ServerProcess
 from tests.synthetic import synthetic_articles
 

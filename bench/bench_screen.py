@@ -10,9 +10,13 @@ import logging
 import time
 from pathlib import Path
 
-from pipeline import prisma, pubmed_xml, screen
+from pipeline.screening import prisma
+from pipeline.sources.pubmed_xml import parser as pubmed_xml
+from pipeline.screening import rules as screen
 from pipeline.config import ScreeningConfig
 from pipeline.models import Record
+from pipeline.screening.screen import screen_records
+from pipeline.screening import dedup
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pubmed"
 CONFIG = ScreeningConfig(min_year=2016, languages=("eng",), exclude_publication_types=(
@@ -29,7 +33,7 @@ def _records() -> list[Record]:
 
 def main() -> None:
     # The shared files hold several versions of some PMIDs; their warnings are not the measurement.
-    logging.getLogger("pipeline.screen").setLevel(logging.ERROR)
+    logging.getLogger("pipeline.screening").setLevel(logging.ERROR)
     base = _records()
     if not base:
         print(f"bench_screen: skipped, {SHARED} holds no PubMed XML")
@@ -43,11 +47,11 @@ def main() -> None:
                 doi=r.doi if keep_doi or copy == 0 else (f"{r.doi}/{copy}" if r.doi else ""),
                 title=r.title if keep_doi else f"{r.title} [{copy}]"))
     start = time.perf_counter()
-    results = screen.screen(records, CONFIG)
+    results = screen_records(records, CONFIG)
     screened = time.perf_counter() - start
     start = time.perf_counter()
     flow = prisma.prisma_json({"PubMed": len(records)}, results,
-                              screen.duplicate_pmid_count(r.pmid for r in records))
+                              dedup.duplicate_pmid_count(r.pmid for r in records))
     svg = prisma.prisma_svg(flow)
     drawn = time.perf_counter() - start
     duplicates = flow["identification"]["duplicate_records_removed"]

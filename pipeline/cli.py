@@ -12,9 +12,9 @@ from pathlib import Path
 
 import click
 
-from .config import Config, load_config
-from .errors import ExitCode, PipelineError
-from .search import build_query
+from pipeline.config import Config, load_config
+from pipeline.errors import ExitCode, PipelineError
+from pipeline.sources.pubmed.search import build_query
 
 log = logging.getLogger("pipeline")
 # Set by the group's options; read by main() when a bug needs its traceback shown.
@@ -106,7 +106,7 @@ def run(config_path: Path, out_dir: Path | None, wait: float | None, offline: bo
         python -m pipeline run --config config/ketamine-depression.toml --out /tmp/ketamine
         python -m pipeline run --config config/ketamine-depression.toml --offline
     """
-    from .run import run_pipeline  # heavy imports (spaCy, pandas) only for commands that need them
+    from pipeline.engine.run import run_pipeline  # heavy imports (spaCy, pandas) only for commands that need them
 
     config = load_config(config_path)
     manifest = run_pipeline(config, out_dir=out_dir, progress=_progress_printer(), wait=wait, offline=offline,
@@ -131,7 +131,7 @@ def refresh(config_path: Path, out_dir: Path | None, wait: float | None) -> None
         python -m pipeline refresh --config config/ketamine-depression.toml
         python -m pipeline refresh --config config/ketamine-depression.toml --wait 600
     """
-    from .run import refresh as refresh_review
+    from pipeline.engine.run import refresh as refresh_review
 
     config = load_config(config_path)
     manifest = refresh_review(config, out_dir=out_dir, progress=_progress_printer(), wait=wait)
@@ -149,7 +149,7 @@ def refresh(config_path: Path, out_dir: Path | None, wait: float | None) -> None
 @click.option("--corpus", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="A PubTator file (PMID|t|title, PMID|a|abstract, then one line per mention).")
 @click.option("--model", "model_path", type=click.Path(path_type=Path, file_okay=False),
-              help="A trained spaCy pipeline folder (default: the shipped data/models/ner-biomed).")
+              help="A trained spaCy pipeline folder (default: the shipped pipeline/extraction/model/ner-biomed).")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON instead of a table.")
 def eval_ner(corpus: Path, model_path: Path | None, as_json: bool) -> None:
     """Score the NER model on a PubTator corpus: precision, recall and F1 per type and micro.
@@ -164,8 +164,8 @@ def eval_ner(corpus: Path, model_path: Path | None, as_json: bool) -> None:
         python -m pipeline eval-ner --corpus ../shared/data/ner/BC5CDR/CDR_DevelopmentSet.PubTator.txt
         python -m pipeline eval-ner --corpus test.PubTator.txt --json
     """
-    from .extract import load_ner  # spaCy only for commands that need it
-    from .ner_eval import evaluate, read_pubtator
+    from pipeline.extraction.ner import load_ner  # spaCy only for commands that need it
+    from pipeline.extraction.evaluation import evaluate, read_pubtator
 
     docs = read_pubtator(corpus)
     scores = evaluate(load_ner(model_path), docs)
@@ -287,8 +287,8 @@ def show(config_path: Path | None, out_dir: Path | None, fmt: str, top: int, new
         python -m pipeline show --config config/ketamine-depression.toml
         python -m pipeline show --out /tmp/ketamine --format json
     """
-    from .outputs import read_outputs
-    from .summary import render, summarise
+    from pipeline.outputs.folder import read_outputs
+    from pipeline.outputs.summary import render, summarise
 
     outputs = read_outputs(_output_folder(config_path, out_dir))
     click.echo(render(summarise(outputs, top=top, newest=newest), fmt), nl=False)
@@ -303,7 +303,7 @@ def report(config_path: Path | None, out_dir: Path | None) -> None:
     Example:
         python -m pipeline report --out /tmp/ketamine
     """
-    from .report import write_report
+    from pipeline.outputs.report import write_report
 
     path = write_report(_output_folder(config_path, out_dir))
     click.echo(f"Report written to {path}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import ConfigError
+from pipeline.errors import ConfigError
 
 SOURCES = ("pubmed", "pubmed-xml")
 SPAN_POLICIES = ("needs-review", "include", "exclude")

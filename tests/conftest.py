@@ -62,7 +62,7 @@ def _clean_environment(monkeypatch):
 @pytest.fixture(autouse=True)
 def _fast_retries(monkeypatch):
     """Retries back off in milliseconds, not seconds, so fault tests stay quick."""
-    from pipeline import eutils
+    from pipeline.sources.pubmed import eutils
     monkeypatch.setattr(eutils.Client, "_backoff", lambda self, attempt: 0.01 * attempt)
 
 
@@ -140,19 +140,19 @@ def extraction_config():
 @pytest.fixture(scope="session")
 def nlp(extraction_config):
     """The full shipped pipeline (model, ketamine lexicon, normaliser, abbreviations), loaded once."""
-    from pipeline.extract import load_nlp
+    from pipeline.extraction.ner import load_nlp
     return load_nlp(extraction_config)
 
 
 @pytest.fixture(scope="session")
 def model():
     """The trained NER alone, loaded once."""
-    from pipeline.extract import load_model
+    from pipeline.extraction.ner import load_model
     return load_model()
 
 
 @pytest.fixture(scope="session")
 def ner():
     """The model with sentences and abbreviation propagation, as eval-ner scores it, loaded once."""
-    from pipeline.extract import load_ner
+    from pipeline.extraction.ner import load_ner
     return load_ner()

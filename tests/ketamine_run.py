@@ -18,8 +18,8 @@ from tests.eutils_server import EutilsServer, load_corpus
 def ketamine_outputs(tmp_path_factory) -> Path:
     """The output folder of a completed run of config/ketamine-depression.toml on the fixture corpus."""
     from pipeline.config import load_config
-    from pipeline.eutils import Settings
-    from pipeline.run import run_pipeline
+    from pipeline.sources.pubmed.eutils import Settings
+    from pipeline.engine.run import run_pipeline
 
     folder = tmp_path_factory.mktemp("config")
     shutil.copytree(REPO / "config", folder, dirs_exist_ok=True)

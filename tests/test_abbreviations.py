@@ -2,9 +2,9 @@
 import pytest
 import spacy
 
-from pipeline.nlp.abbreviations import definitions, find_long_form, is_short_form
-from pipeline.extract import add_review_components
-from pipeline.nlp.tokenizer import customize_tokenizer
+from pipeline.extraction.components.abbreviations import definitions, find_long_form, is_short_form
+from pipeline.extraction.ner import add_review_components
+from pipeline.extraction.components.tokenizer import customize_tokenizer
 
 LEXICON = {
     "DISEASE": {"treatment-resistant depression": (), "major depressive disorder": ()},

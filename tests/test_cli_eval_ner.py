@@ -11,7 +11,7 @@ TINY = FIXTURES / "tiny.pubtator"
 @pytest.fixture
 def shared_model(ner, monkeypatch):
     """eval-ner loads the model through extract.load_ner; hand it the session's copy."""
-    from pipeline import extract
+    from pipeline.extraction import ner as extract
     monkeypatch.setattr(extract, "load_ner", lambda path=None: ner)
     return ner
 

@@ -68,7 +68,7 @@ def test_evidence_has_one_row_per_included_record_newest_first(completed_run):
 
 
 def test_mention_offsets_point_at_the_text(completed_run, corpus):
-    from pipeline import pubmed_xml
+    from pipeline.sources.pubmed_xml import parser as pubmed_xml
     out, _ = completed_run
     mentions = pd.read_parquet(out / "mentions.parquet")
     assert len(mentions) > 20
@@ -159,7 +159,7 @@ def test_subprocess_guard_blocks_other_hosts(tmp_path):
 
 def test_parallel_extraction_writes_the_same_tables(server, review_config, invoke, tmp_path, monkeypatch):
     """Large runs extract with two processes; the tables must not depend on it."""
-    from pipeline import refresh
+    from pipeline.engine import sync as refresh
     assert invoke("run", "--config", review_config, "--out", tmp_path / "one").exit_code == 0
     monkeypatch.setattr(refresh, "PARALLEL_EXTRACTION_FROM", 1)
     assert invoke("run", "--config", review_config, "--out", tmp_path / "two").exit_code == 0

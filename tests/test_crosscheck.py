@@ -6,29 +6,32 @@ import json
 
 import pytest
 
-from pipeline import crosscheck, screen
+from pipeline.screening import crosscheck
+from pipeline.screening import rules as screen
 from pipeline.config import ScreeningConfig
-from pipeline.eutils import Client, Settings
+from pipeline.sources.pubmed.eutils import Client, Settings
 from pipeline.models import Record, SearchResult
-from pipeline.search import run_filtered_search
+from pipeline.sources.pubmed.search import run_filtered_search
+from pipeline.screening.screen import screen_records
+from pipeline.sources.pubmed import filters
 
 CFG = ScreeningConfig(min_year=2016, languages=("eng",), exclude_publication_types=("Comment",))
 
 
-@pytest.mark.parametrize("cfg, filters", [
+@pytest.mark.parametrize("cfg, expected", [
     (CFG, "2016:3000[dp] AND english[la]"),
     (ScreeningConfig(max_year=2015), "1000:2015[dp]"),
     (ScreeningConfig(min_year=2016, max_year=2020), "2016:2020[dp]"),
     (ScreeningConfig(languages=("eng", "ger", "xyz")), "(english[la] OR german[la] OR xyz[la])"),
     (ScreeningConfig(exclude_publication_types=("Comment",), require_abstract=True), ""),
 ])
-def test_pubmed_filters(cfg, filters):
-    assert crosscheck.pubmed_filters(cfg) == filters
+def test_pubmed_filters(cfg, expected):
+    assert filters.pubmed_filters(cfg) == expected
 
 
 def test_filtered_query_wraps_the_query():
-    assert crosscheck.filtered_query("a OR b", CFG) == "(a OR b) AND 2016:3000[dp] AND english[la]"
-    assert crosscheck.filtered_query("a OR b", ScreeningConfig()) == "a OR b"
+    assert filters.filtered_query("a OR b", CFG) == "(a OR b) AND 2016:3000[dp] AND english[la]"
+    assert filters.filtered_query("a OR b", ScreeningConfig()) == "a OR b"
 
 
 RECORDS = [
@@ -42,7 +45,7 @@ PUBMED = ["1", "3", "4", "5", "6"]
 
 
 def test_compare_lists_every_disagreement_with_our_reason():
-    results = screen.screen(RECORDS, CFG)
+    results = screen_records(RECORDS, CFG)
     assert crosscheck.compare(RECORDS, results, PUBMED, CFG) == [
         {"pmid": "3", "pubmed": "in", "ours": "needs-review", "reason": "date-span-ambiguous",
          "field": "medline_date", "value": "2015 Dec-2016 Jan", "decision": "needs-review",
@@ -55,7 +58,7 @@ def test_compare_lists_every_disagreement_with_our_reason():
 
 
 def test_a_record_pubmed_leaves_out_but_we_include_is_listed():
-    results = screen.screen(RECORDS[:1], CFG)
+    results = screen_records(RECORDS[:1], CFG)
     assert crosscheck.compare(RECORDS[:1], results, [], CFG) == [
         {"pmid": "1", "pubmed": "out", "ours": "include", "reason": "meets-criteria", "field": "",
          "value": "", "decision": "include", "decision_reason": "meets-criteria"}]
@@ -64,7 +67,7 @@ def test_a_record_pubmed_leaves_out_but_we_include_is_listed():
 def test_a_span_our_policy_includes_agrees_with_pubmed_in_and_is_listed_when_pubmed_is_out():
     cfg = dataclasses.replace(CFG, date_spans="include")
     span = RECORDS[2]
-    results = screen.screen([span], cfg)
+    results = screen_records([span], cfg)
     assert crosscheck.compare([span], results, ["3"], cfg) == []
     assert crosscheck.compare([span], results, [], cfg) == [
         {"pmid": "3", "pubmed": "out", "ours": "include", "reason": "date-span-included",
@@ -75,7 +78,7 @@ def test_a_span_our_policy_includes_agrees_with_pubmed_in_and_is_listed_when_pub
 
 
 def test_summary_gives_both_pubmed_counts_and_ours():
-    results = screen.screen(RECORDS, CFG)
+    results = screen_records(RECORDS, CFG)
     filtered = SearchResult(query="(q) AND 2016:3000[dp] AND english[la]", count=5, pmids=tuple(PUBMED))
     got = crosscheck.summary(filtered, 40, RECORDS, results, CFG)
     assert {k: v for k, v in got.items() if k != "disagreements"} == {
@@ -89,8 +92,8 @@ def test_summary_gives_both_pubmed_counts_and_ours():
 
 
 def test_filtered_search_asks_pubmed_with_its_filters_and_archives_the_answer(server, tmp_path):
-    from pipeline.replay import INDEX, RecordingSource
-    from pipeline.store import RawArchive
+    from pipeline.sources.archive import INDEX, RecordingSource
+    from pipeline.sources.archive import RawArchive
     archive = RawArchive(tmp_path / "raw")
     client = RecordingSource(Client(Settings(base_url=server.base_url, email="tests@example.org")), archive)
     found = run_filtered_search(client, "ketamine AND depression", CFG)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.store import csv_bytes, neutralise_formula, parquet_bytes
+from pipeline.outputs.files import csv_bytes, neutralise_formula, parquet_bytes
 
 
 @pytest.mark.parametrize("text, safe", [

@@ -11,8 +11,8 @@ from email.utils import formatdate
 import pytest
 
 from pipeline.errors import EutilsUnavailable
-from pipeline.eutils import Client, EutilsRequestError, RateLimiter, Settings, in_band_error
-from pipeline.search import parse_esearch
+from pipeline.sources.pubmed.eutils import Client, EutilsRequestError, RateLimiter, Settings, in_band_error
+from pipeline.sources.pubmed.search import parse_esearch
 from tests.synthetic import synthetic_articles
 from tests.eutils_server import FAULTS, EutilsServer, Fault, in_band_error as in_band_fault, rate_limited, stall
 
@@ -26,7 +26,7 @@ def client_for(server, **overrides) -> Client:
 
 
 def retry_lines(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "pipeline.eutils" and r.levelno == logging.WARNING]
+    return [r.getMessage() for r in caplog.records if r.name == "pipeline.sources.pubmed.eutils" and r.levelno == logging.WARNING]
 
 
 # --- settings and the rate limiter ---------------------------------------------------------------

@@ -6,9 +6,9 @@ import pytest
 
 from pipeline.config import ENTITY_CLASSES, ExtractionConfig
 from pipeline.errors import ConfigError
-from pipeline.extract import DEFAULT_MODEL, extract_mentions, load_model, load_nlp
+from pipeline.extraction.ner import DEFAULT_MODEL, extract_mentions, load_model, load_nlp
 from pipeline.models import AbstractSection, Mention, Record
-from pipeline.ner_eval import read_pubtator
+from pipeline.extraction.evaluation import read_pubtator
 
 from .conftest import BC5CDR_DEV, needs_shared
 
@@ -37,7 +37,7 @@ def found(mentions, **where):
 
 
 def test_shipped_model_is_in_the_repo():
-    assert DEFAULT_MODEL == Path(__file__).resolve().parent.parent / "data" / "models" / "ner-biomed"
+    assert DEFAULT_MODEL == Path(__file__).resolve().parent.parent / "pipeline" / "extraction" / "model" / "ner-biomed"
     assert (DEFAULT_MODEL / "config.cfg").is_file()
     size = sum(p.stat().st_size for p in DEFAULT_MODEL.rglob("*") if p.is_file())
     assert size < 30 * 1024 * 1024

@@ -7,11 +7,11 @@ import pytest
 import spacy
 
 from pipeline.config import ExtractionConfig
-from pipeline.extract import (DEFAULT_MODEL, SECTION_SEPARATOR, _record_texts, add_review_components,
+from pipeline.extraction.ner import (DEFAULT_MODEL, SECTION_SEPARATOR, _record_texts, add_review_components,
                               extract_mentions, load_nlp)
 from pipeline.models import AbstractSection, Mention, Record
-from pipeline.ner_eval import Entity, PubTatorDoc, Scores, evaluate, predict
-from pipeline.nlp.tokenizer import customize_tokenizer
+from pipeline.extraction.evaluation import Entity, PubTatorDoc, Scores, evaluate, predict
+from pipeline.extraction.components.tokenizer import customize_tokenizer
 
 LEXICON = {"DRUG": {"ketamine": ("Ketalar",)}, "ROUTE": {"intravenous": ("i.v.",)},
            "DISEASE": {"treatment-resistant depression": ()}}

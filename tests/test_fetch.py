@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from pipeline.errors import EutilsUnavailable, IncompleteRetrieval
-from pipeline.fetch import fetch_records
+from pipeline.sources.pubmed.fetch import fetch_records
 from pipeline.models import Record
 from tests.eutils_server import FAULTS, EutilsServer, Fault
 from tests.synthetic import synthetic_articles
@@ -72,7 +72,7 @@ def test_a_pmid_left_out_once_is_recovered():
     with EutilsServer(ARTICLES) as srv:
         partial = b"<PubmedArticleSet>" + b"".join(BY_PMID[p].xml for p in pmids[1:5]) + b"</PubmedArticleSet>"
         srv.inject("efetch", Fault(body=partial))
-        from pipeline.eutils import Client, Settings
+        from pipeline.sources.pubmed.eutils import Client, Settings
         client = Client(Settings(base_url=srv.base_url, email="t@example.org", max_rate=500.0))
         items = list(fetch_records(client, pmids, 5, workers=1))
     assert sorted(i.pmid for i in items) == sorted(pmids)
@@ -106,8 +106,8 @@ def test_a_server_that_stays_down_fails_the_run_loudly_and_writes_no_table(serve
 
 def test_random_faults_of_every_kind_lose_no_record():
     articles = synthetic_articles(1500, seed=9)
-    from pipeline.eutils import Client, Settings
-    from pipeline.search import run_search
+    from pipeline.sources.pubmed.eutils import Client, Settings
+    from pipeline.sources.pubmed.search import run_search
     with EutilsServer(articles, cap=400, rate_limit=400) as srv:
         srv.chaos(0.3, seed=4, stall_seconds=1.5)
         client = Client(Settings(base_url=srv.base_url, email="t@example.org", max_rate=300.0, timeout=1.0,

@@ -5,9 +5,9 @@ import pytest
 import spacy
 
 from pipeline.errors import ConfigError
-from pipeline.nlp.lexicon import (lexicon_patterns, load_lexicon, lookup_table, merge_lexicons,
+from pipeline.extraction.components.lexicon import (lexicon_patterns, load_lexicon, lookup_table, merge_lexicons,
                                   plural, variants)
-from pipeline.nlp.tokenizer import customize_tokenizer
+from pipeline.extraction.components.tokenizer import customize_tokenizer
 
 REPO = Path(__file__).resolve().parent.parent
 KETAMINE_LEXICON = REPO / "config" / "lexicons" / "ketamine-review.toml"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from pipeline.config import SearchConfig
 from pipeline.errors import ConfigError
-from pipeline.local_source import expand_paths, iter_local_records, query_matches, select_local
+from pipeline.sources.pubmed_xml.local import expand_paths, iter_local_records, query_matches, select_local
 from pipeline.models import AbstractSection, DeletedCitation, MeshHeading, Quarantined, Record
 from tests.xmlbuild import article, document
 

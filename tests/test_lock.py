@@ -12,8 +12,8 @@ import time
 import pytest
 
 from pipeline.errors import ExitCode, RunLocked
-from pipeline.lock import LOCK_FILE, ReviewLock, read_holder
-from pipeline.state import StateStore
+from pipeline.store.lock import LOCK_FILE, ReviewLock, read_holder
+from pipeline.store.state import StateStore
 from tests.conftest import REPO, subprocess_env
 from tests.eutils_server import Fault
 
@@ -24,7 +24,7 @@ HOST = socket.gethostname()
 @pytest.fixture(autouse=True)
 def _unpaced(monkeypatch):
     """Runs against the local server need no pacing."""
-    from pipeline import eutils
+    from pipeline.sources.pubmed import eutils
     monkeypatch.setattr(eutils, "RATE_WITHOUT_KEY", 1000.0)
 
 class FakeClock:
@@ -70,7 +70,7 @@ def test_the_lock_is_released_and_emptied_on_exit(tmp_path):
 
 
 def test_a_lock_left_by_a_killed_process_is_detected_and_cleared(tmp_path):
-    code = ("import os, signal, pathlib; from pipeline.lock import ReviewLock; "
+    code = ("import os, signal, pathlib; from pipeline.store.lock import ReviewLock; "
             f"ReviewLock(pathlib.Path({str(tmp_path)!r}), 'my-review', 'refresh', started_at='S').acquire(); "
             "os.kill(os.getpid(), signal.SIGKILL)")
     proc = subprocess.run([sys.executable, "-c", code], env=subprocess_env(), cwd=REPO, timeout=60)

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from pipeline.errors import ConfigError
-from pipeline.ner_eval import Entity, Scores, read_pubtator, score
+from pipeline.extraction.evaluation import Entity, Scores, read_pubtator, score
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny.pubtator"
 

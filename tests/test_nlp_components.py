@@ -5,12 +5,12 @@ from pathlib import Path
 import spacy
 from hypothesis import given, strategies as st
 
-from pipeline.ner_eval import Entity, PubTatorDoc
-from pipeline.nlp.abbreviations import find_long_form
-from pipeline.nlp.gazetteer import GazetteerFeatures
-from pipeline.nlp.lexicon import variants
-from pipeline.nlp.normaliser import surface_canonical
-from pipeline.nlp.tokenizer import customize_tokenizer
+from pipeline.extraction.evaluation import Entity, PubTatorDoc
+from pipeline.extraction.components.abbreviations import find_long_form
+from pipeline.extraction.components.gazetteer import GazetteerFeatures
+from pipeline.extraction.components.lexicon import variants
+from pipeline.extraction.components.normaliser import surface_canonical
+from pipeline.extraction.components.tokenizer import customize_tokenizer
 
 import pytest
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline import prisma, screen
+from pipeline.screening import prisma
+from pipeline.screening import rules as screen
 from pipeline.models import Decision, Record, ScreeningResult
 
 SVG = "{http://www.w3.org/2000/svg}"

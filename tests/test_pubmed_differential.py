@@ -7,7 +7,7 @@ DTD accept elements added since. The socket guard in conftest fails the test if 
 
 Bio keeps inline markup (<i>, <sup>, MathML) in its strings; we strip tags and normalise
 whitespace on its side before comparing. Each mapping below is written from Bio's dict structure,
-independently of pipeline.pubmed_fields.
+independently of pipeline.sources.pubmed_xml.fields.
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import pytest
 from Bio import Entrez
 
 from pipeline.models import DeletedCitation, Record
-from pipeline.pubmed_fields import tidy
-from pipeline.pubmed_xml import parse
+from pipeline.sources.pubmed_xml.fields import tidy
+from pipeline.sources.pubmed_xml.parser import parse
 from tests.test_pubmed_real_files import EXPECTED
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^>]*>")

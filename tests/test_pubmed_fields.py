@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pipeline.pubmed_xml as px
+import pipeline.sources.pubmed_xml.parser as px
 
 from pipeline.models import Record
-from pipeline.pubmed_fields import iso_date, month_number, tidy, year_month_of_medline_date
+from pipeline.sources.pubmed_xml.fields import iso_date, month_number, tidy, year_month_of_medline_date
 from tests.xmlbuild import article, document
 
 # Text a title can hold, minus the characters tidy() reads as escapes or tags ("&", "<"), and minus
@@ -107,7 +107,7 @@ def test_streaming_finds_every_record_whatever_the_read_size(n, read_size, delet
 
 
 def test_every_whitespace_character_is_caught_by_the_fast_check():
-    from pipeline.pubmed_fields import _is_normalised
+    from pipeline.sources.pubmed_xml.fields import _is_normalised
     spaces = [chr(c) for c in range(0x110000) if chr(c).isspace() and chr(c) != " "]
     assert len(spaces) > 20
     for ch in spaces:
@@ -116,6 +116,6 @@ def test_every_whitespace_character_is_caught_by_the_fast_check():
 
 @given(st.text(max_size=40))
 def test_the_fast_check_never_accepts_text_that_needs_normalising(text):
-    from pipeline.pubmed_fields import _is_normalised
+    from pipeline.sources.pubmed_xml.fields import _is_normalised
     if _is_normalised(text):
         assert " ".join(text.split()) == text

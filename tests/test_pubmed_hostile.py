@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import XML_FIXTURES
 from pipeline.models import Quarantined, Record
-from pipeline.pubmed_xml import parse
+from pipeline.sources.pubmed_xml.parser import parse
 from tests.xmlbuild import article
 
 INTERNAL_SUBSET = ("refused: the DOCTYPE has an internal subset, which PubMed XML never has; it can "

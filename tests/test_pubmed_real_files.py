@@ -6,7 +6,7 @@ import re
 import pytest
 
 from pipeline.models import DeletedCitation, Quarantined, Record
-from pipeline.pubmed_xml import parse
+from pipeline.sources.pubmed_xml.parser import parse
 
 # file -> (records, deleted PMIDs); no real file has a record that must be quarantined.
 EXPECTED = {

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pipeline.pubmed_xml as px
+import pipeline.sources.pubmed_xml.parser as px
 from pipeline.models import Quarantined, Record
 from tests.conftest import XML_FIXTURES
 from tests.test_pubmed_real_files import EXPECTED

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import XML_FIXTURES
 from pipeline.models import AbstractSection, Author, CommentCorrection, DeletedCitation, MeshHeading, Quarantined, Record
-from pipeline.pubmed_xml import parse
+from pipeline.sources.pubmed_xml.parser import parse
 from tests.xmlbuild import article, document
 
 
@@ -132,7 +132,7 @@ def test_sources_bytes_file_object_and_unseekable_stream_agree():
 
 
 def test_records_across_read_buffer_boundaries(monkeypatch):
-    import pipeline.pubmed_xml as px
+    import pipeline.sources.pubmed_xml.parser as px
     monkeypatch.setattr(px, "READ_SIZE", 5)   # every record and tag is split between reads
     data = document(*(article(str(i), "<ArticleTitle>T <!-- c --></ArticleTitle>") for i in range(1, 30)))
     assert [r.pmid for r in parse(data)] == [str(i) for i in range(1, 30)]

@@ -13,8 +13,8 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.errors import EutilsUnavailable
-from pipeline.run import refresh, run_pipeline
-from pipeline.state import StateStore
+from pipeline.engine.run import refresh, run_pipeline
+from pipeline.store.state import StateStore
 from tests.eutils_server import EutilsServer, Fault
 from tests.refresh_corpus import base_corpus, clone, read_changes, read_tables, with_publication_type
 
@@ -30,7 +30,7 @@ def at(day: date):
 @pytest.fixture(autouse=True)
 def _unpaced(monkeypatch):
     """The local server needs no pacing: these tests are about what is asked, not how fast."""
-    from pipeline import eutils
+    from pipeline.sources.pubmed import eutils
     monkeypatch.setattr(eutils, "RATE_WITHOUT_KEY", 1000.0)
 
 

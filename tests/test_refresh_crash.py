@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 
 from pipeline.config import load_config
-from pipeline.run import refresh
-from pipeline.state import StateStore
+from pipeline.engine.run import refresh
+from pipeline.store.state import StateStore
 from tests.conftest import REPO, subprocess_env
 from tests.eutils_server import EutilsServer
 from tests.refresh_corpus import base_corpus, clone, read_changes, read_tables, with_publication_type
@@ -30,7 +30,7 @@ from tests.refresh_corpus import base_corpus, clone, read_changes, read_tables, 
 @pytest.fixture(autouse=True)
 def _unpaced(monkeypatch):
     """In-process runs against the local server need no pacing (subprocesses get 10/s via a key)."""
-    from pipeline import eutils
+    from pipeline.sources.pubmed import eutils
     monkeypatch.setattr(eutils, "RATE_WITHOUT_KEY", 1000.0)
 
 
@@ -47,7 +47,7 @@ def scenario(tmp_path_factory, corpus):
             pytest.MonkeyPatch.context() as patch:
         patch.setenv("EUTILS_BASE_URL", server.base_url)
         patch.setenv("NCBI_EMAIL", "tests@example.org")
-        from pipeline import eutils
+        from pipeline.sources.pubmed import eutils
         patch.setattr(eutils, "RATE_WITHOUT_KEY", 1000.0)
         config = load_config(path)
         refresh(config, root / "base")

@@ -9,17 +9,17 @@ from hypothesis import strategies as st
 
 from pipeline.config import load_config
 from pipeline.models import Decision, Record, ScreeningResult
-from pipeline.crashpoints import CRASH_ENV, checkpoint
-from pipeline.publish import change_summary
-from pipeline.refresh import _window, compute_changes, plan_update
-from pipeline.state import content_hash, record_to_json
+from pipeline.engine.crashpoints import CRASH_ENV, checkpoint
+from pipeline.engine.publish import change_summary
+from pipeline.engine.sync import _window, compute_changes, plan_update
+from pipeline.store.state import content_hash, record_to_json
 
 
 
 @pytest.fixture(autouse=True)
 def _unpaced(monkeypatch):
     """Runs against the local server need no pacing."""
-    from pipeline import eutils
+    from pipeline.sources.pubmed import eutils
     monkeypatch.setattr(eutils, "RATE_WITHOUT_KEY", 1000.0)
 
 def digest(record: Record) -> str:

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from pipeline.replay import INDEX, ArchiveSource, efetch_key, esearch_key
+from pipeline.sources.archive import INDEX, ArchiveSource, efetch_key, esearch_key
 from tests.conftest import REPO, subprocess_env
 from tests.eutils_server import FAULTS
 
@@ -138,8 +138,8 @@ def test_a_replay_keeps_the_watermark_of_the_run_it_replays(server, review_confi
     from datetime import datetime, timezone
 
     from pipeline.config import load_config
-    from pipeline.run import run_pipeline
-    from pipeline.state import StateStore
+    from pipeline.engine.run import run_pipeline
+    from pipeline.store.state import StateStore
 
     config, out = load_config(review_config), tmp_path / "wm"
     archived = run_pipeline(config, out, now=lambda: datetime(2026, 1, 2, 9, 30, tzinfo=timezone.utc))

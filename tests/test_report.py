@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.outputs import Outputs, read_outputs
-from pipeline.report import prisma_flow_svg, render_report, years_chart_svg
+from pipeline.outputs.folder import Outputs, read_outputs
+from pipeline.outputs.report import prisma_flow_svg, render_report, years_chart_svg
 from tests.ketamine_run import ketamine_outputs, outputs_copy  # noqa: F401  (fixtures)
 
 PRISMA = {
@@ -117,7 +117,7 @@ def test_years_chart_fills_empty_years_and_notes_undated():
 
 
 def test_prisma_flow_is_prisma_svg_inline():
-    from pipeline.prisma import prisma_json, prisma_svg
+    from pipeline.screening.prisma import prisma_json, prisma_svg
     from pipeline.models import Decision, ScreeningResult
 
     flow = prisma_json({"PubMed": 3}, [ScreeningResult("1", Decision.INCLUDE, "meets-criteria"),

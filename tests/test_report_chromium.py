@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.report import render_report
+from pipeline.outputs.report import render_report
 from tests.conftest import subprocess_env
 from tests.ketamine_run import ketamine_outputs  # noqa: F401  (session fixture)
 from tests.test_report import _outputs

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.models import AbstractSection, Author, MeshHeading, Record
-from pipeline.ris import ris_entry, ris_text
+from pipeline.outputs.ris import ris_entry, ris_text
 from tests.ketamine_run import ketamine_outputs  # noqa: F401  (session fixture)
 
 rispy = pytest.importorskip("rispy", reason="rispy is a test dependency: run `make install`")

@@ -7,9 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import screen
+from pipeline.screening import rules as screen
 from pipeline.config import ScreeningConfig
 from pipeline.models import Decision, Record, ScreeningResult
+from pipeline.screening.screen import screen_records
+from pipeline.screening import dedup
 
 CFG = ScreeningConfig(min_year=2016, languages=("eng",))
 TITLE = "Ketamine for treatment-resistant depression: a trial."
@@ -28,7 +30,7 @@ def by_pmid(results: list[ScreeningResult]) -> dict[str, ScreeningResult]:
 def test_same_doi_in_any_case_or_form_is_a_duplicate_of_the_lowest_pmid():
     records = [rec("30", doi="https://doi.org/10.1/ABC"), rec("10", doi="10.1/abc", title="A"),
                rec("20", doi="doi: 10.1/Abc")]
-    got = by_pmid(screen.screen(records, CFG))
+    got = by_pmid(screen_records(records, CFG))
     assert got["10"].decision == Decision.INCLUDE
     assert got["20"] == ScreeningResult("20", Decision.DUPLICATE, "duplicate-doi", "doi", "doi: 10.1/Abc",
                                         duplicate_of="10")
@@ -37,14 +39,14 @@ def test_same_doi_in_any_case_or_form_is_a_duplicate_of_the_lowest_pmid():
 
 def test_same_normalised_title_and_year_is_a_duplicate():
     records = [rec("2", title=TITLE), rec("1", title="KETAMINE for Treatment Resistant Depression - A Trial")]
-    got = by_pmid(screen.screen(records, CFG))
+    got = by_pmid(screen_records(records, CFG))
     assert got["2"] == ScreeningResult(
         "2", Decision.DUPLICATE, "duplicate-title-year", "title+year",
         "ketamine for treatment resistant depression a trial (2018)", duplicate_of="1")
 
 
 def test_accents_are_ignored_in_titles():
-    assert screen.normalise_title("Étude de la kétamine: résultats!") == "etude de la ketamine resultats"
+    assert dedup.normalise_title("Étude de la kétamine: résultats!") == "etude de la ketamine resultats"
 
 
 @pytest.mark.parametrize("second", [
@@ -54,55 +56,55 @@ def test_accents_are_ignored_in_titles():
 ])
 def test_near_misses_are_not_duplicates(second):
     first = rec("1", title=TITLE if second.title != "Erratum." else "Erratum.", doi="10.1/one")
-    results = screen.screen([first, second], CFG)
+    results = screen_records([first, second], CFG)
     assert [r.decision for r in results] == [Decision.INCLUDE, Decision.INCLUDE]
 
 
 def test_short_titles_are_not_compared():
-    assert screen.title_year_key(rec("1", title="Erratum.")) == ""
-    assert screen.title_year_key(rec("1", title="Ketamine and depression")) == "ketamine and depression|2018"
-    assert screen.title_year_key(rec("1", title=TITLE, pub_year=None, article_date="2017-05-01")).endswith("|2017")
-    assert screen.title_year_key(rec("1", title=TITLE, pub_year=None)) == ""
+    assert dedup.title_year_key(rec("1", title="Erratum.")) == ""
+    assert dedup.title_year_key(rec("1", title="Ketamine and depression")) == "ketamine and depression|2018"
+    assert dedup.title_year_key(rec("1", title=TITLE, pub_year=None, article_date="2017-05-01")).endswith("|2017")
+    assert dedup.title_year_key(rec("1", title=TITLE, pub_year=None)) == ""
 
 
 def test_a_chain_of_matches_points_to_the_kept_record():
     # 2 shares the DOI of 1; 3 shares only the title of 2. All three are one paper, kept as 1.
     records = [rec("3", title=TITLE), rec("2", doi="10.1/x", title=TITLE), rec("1", doi="10.1/X", title="Other words here")]
-    got = by_pmid(screen.screen(records, CFG))
+    got = by_pmid(screen_records(records, CFG))
     assert (got["2"].reason, got["2"].duplicate_of) == ("duplicate-doi", "1")
     assert (got["3"].reason, got["3"].duplicate_of) == ("duplicate-title-year", "1")
 
 
 def test_a_title_match_is_refused_when_the_kept_group_has_another_doi():
     records = [rec("1", doi="10.1/a", title=TITLE), rec("2", title=TITLE), rec("3", doi="10.1/b", title=TITLE)]
-    got = by_pmid(screen.screen(records, CFG))
+    got = by_pmid(screen_records(records, CFG))
     assert got["2"].duplicate_of == "1"
     assert got["3"].decision == Decision.INCLUDE
 
 
 def test_the_same_pmid_twice_gives_one_row_and_counts_one_duplicate():
     records = [rec("5", title=TITLE), rec("5", title=TITLE), rec("6", pub_year=2010)]
-    results = screen.screen(records, CFG)
+    results = screen_records(records, CFG)
     assert [r.pmid for r in results] == ["5", "6"]
-    assert screen.duplicate_pmid_count(r.pmid for r in records) == 1
+    assert dedup.duplicate_pmid_count(r.pmid for r in records) == 1
 
 
 def test_differing_copies_of_one_pmid_are_chosen_by_content_and_logged(caplog):
     old, new = rec("5", title="Old title of the paper"), rec("5", title="New title of the paper")
-    with caplog.at_level(logging.WARNING, logger="pipeline.screen"):
-        assert screen.distinct_by_pmid([old, new]) == screen.distinct_by_pmid([new, old])
+    with caplog.at_level(logging.WARNING, logger="pipeline.screening.dedup"):
+        assert dedup.distinct_by_pmid([old, new]) == dedup.distinct_by_pmid([new, old])
     assert caplog.messages == [
         "PMID 5 was returned 2 times with different content; keeping one deterministically"] * 2
 
 
 def test_duplicates_are_flagged_retracted_too():
     records = [rec("1", doi="10.1/a"), rec("2", doi="10.1/a", publication_types=("Retracted Publication",))]
-    assert by_pmid(screen.screen(records, CFG))["2"].flags == ("retracted",)
+    assert by_pmid(screen_records(records, CFG))["2"].flags == ("retracted",)
 
 
 def test_results_are_sorted_numerically():
     records = [rec(p, title=f"A distinct title number {p}") for p in ("100", "9", "20")]
-    assert [r.pmid for r in screen.screen(records, CFG)] == ["9", "20", "100"]
+    assert [r.pmid for r in screen_records(records, CFG)] == ["9", "20", "100"]
 
 
 # --- properties ----------------------------------------------------------------------------------
@@ -132,14 +134,14 @@ def record_sets(draw):
 def test_screening_does_not_depend_on_record_order(records, rnd):
     shuffled = list(records)
     rnd.shuffle(shuffled)
-    assert screen.screen(shuffled, CFG) == screen.screen(records, CFG)
+    assert screen_records(shuffled, CFG) == screen_records(records, CFG)
 
 
 @settings(max_examples=200)
 @given(record_sets())
 def test_every_duplicate_points_to_a_kept_record_it_matches(records):
-    results = screen.screen(records, CFG)
-    distinct = screen.distinct_by_pmid(records)
+    results = screen_records(records, CFG)
+    distinct = dedup.distinct_by_pmid(records)
     assert sorted(r.pmid for r in results) == sorted(distinct)
     decided = by_pmid(results)
     for r in results:
@@ -153,27 +155,27 @@ def test_every_duplicate_points_to_a_kept_record_it_matches(records):
         me = distinct[r.pmid]
         others = [g for g in group if g.pmid != me.pmid]
         if r.reason == "duplicate-doi":
-            assert any(screen.normalise_doi(g.doi) == screen.normalise_doi(me.doi) != "" for g in others)
+            assert any(dedup.normalise_doi(g.doi) == dedup.normalise_doi(me.doi) != "" for g in others)
         else:
             assert r.reason == "duplicate-title-year"
-            assert any(screen.title_year_key(g) == screen.title_year_key(me) != "" for g in others)
+            assert any(dedup.title_year_key(g) == dedup.title_year_key(me) != "" for g in others)
 
 
 @settings(max_examples=200)
 @given(record_sets())
 def test_kept_records_share_no_key(records):
-    kept, _ = screen.find_duplicates(records)
-    doi_keys = [screen.normalise_doi(r.doi) for r in kept if r.doi]
+    kept, _ = dedup.find_duplicates(records)
+    doi_keys = [dedup.normalise_doi(r.doi) for r in kept if r.doi]
     assert len(doi_keys) == len(set(doi_keys))
     by_title: dict[str, list[Record]] = {}
     for r in kept:
-        if screen.title_year_key(r):
-            by_title.setdefault(screen.title_year_key(r), []).append(r)
+        if dedup.title_year_key(r):
+            by_title.setdefault(dedup.title_year_key(r), []).append(r)
     for same in by_title.values():
         # Only papers with different DOIs may share a title and year.
         assert len(same) == 1 or all(r.doi for r in same[1:])
     # Deduplicating again finds nothing more.
-    again, more = screen.find_duplicates(kept)
+    again, more = dedup.find_duplicates(kept)
     assert again == kept and more == {}
 
 
@@ -183,7 +185,7 @@ def test_title_match_compares_dois_with_the_kept_record_itself():
     title = "Ketamine for treatment-resistant depression: a trial."
     records = [rec("2", title=title, doi="10.1/a", pub_year=2015), rec("1", title=title, pub_year=2015),
                rec("4", title=title, doi="10.1/b", pub_year=2015)]
-    kept, duplicates = screen.find_duplicates(records)
+    kept, duplicates = dedup.find_duplicates(records)
     assert [r.pmid for r in kept] == ["1"]
     assert {p: d.duplicate_of for p, d in duplicates.items()} == {"2": "1", "4": "1"}
-    assert screen.find_duplicates(kept) == (kept, {})
+    assert dedup.find_duplicates(kept) == (kept, {})

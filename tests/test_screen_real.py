@@ -15,9 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import crosscheck, pubmed_xml, screen
+from pipeline.screening import crosscheck
+from pipeline.sources.pubmed_xml import parser as pubmed_xml
+from pipeline.screening import rules as screen
 from pipeline.config import ScreeningConfig
 from pipeline.models import Decision, Record, ScreeningResult
+from pipeline.screening.screen import screen_records
+from pipeline.screening import dedup
+from pipeline.sources.pubmed import filters
 from tests.conftest import SHARED, shared_path
 from tests.eutils_server import article_from_element, matcher
 
@@ -66,10 +71,10 @@ CONFIGS = [
 
 
 @pytest.mark.parametrize("relative", _files())
-@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: crosscheck.pubmed_filters(c))
+@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: filters.pubmed_filters(c))
 def test_every_real_decision_matches_pubmeds_dp_and_la(relative, cfg):
     records, articles = load(relative)
-    pubmed = matcher(crosscheck.pubmed_filters(cfg))
+    pubmed = matcher(filters.pubmed_filters(cfg))
     disagreements, seen = [], Counter()
     for record in records:
         key = (record.pmid, seen[record.pmid])
@@ -169,11 +174,11 @@ def test_real_english_and_spanish_record_passes_an_english_criterion():
 def test_real_files_with_shared_pmids_deduplicate_in_any_order():
     """A baseline excerpt and an update excerpt hold versions of the same PMIDs."""
     both = load(B20)[0] + load(U20)[0]
-    results = screen.screen(both, POST_2015)
-    assert results == screen.screen(list(reversed(both)), POST_2015)
+    results = screen_records(both, POST_2015)
+    assert results == screen_records(list(reversed(both)), POST_2015)
     distinct = {r.pmid for r in both}
     assert [r.pmid for r in results] == sorted(distinct, key=int)
-    repeats = screen.duplicate_pmid_count(r.pmid for r in both)
+    repeats = dedup.duplicate_pmid_count(r.pmid for r in both)
     assert repeats == len(both) - len(distinct) > 0
     for r in results:
         if r.decision == Decision.DUPLICATE:
@@ -182,7 +187,7 @@ def test_real_files_with_shared_pmids_deduplicate_in_any_order():
 
 def test_real_records_results_are_well_formed():
     for relative in _files():
-        for result in screen.screen(load(relative)[0], POST_2015):
+        for result in screen_records(load(relative)[0], POST_2015):
             assert isinstance(result, ScreeningResult)
             assert result.reason in screen.REASONS
             assert (result.field == "") == (result.decision == Decision.INCLUDE)

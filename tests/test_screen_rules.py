@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import screen
+from pipeline.screening import rules as screen
 from pipeline.config import ScreeningConfig
 from pipeline.models import AbstractSection, CommentCorrection, Decision, Record, ScreeningResult
-from pipeline.screen import Verdict
-from pipeline.tables import RECORD_COLUMNS
+from pipeline.screening.rules import Verdict
+from pipeline.outputs.tables import RECORD_COLUMNS
 from tests.eutils_server import Article, _leaf
 
 POST_2015 = ScreeningConfig(min_year=2016, languages=("eng",))

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from pipeline import search
+from pipeline.sources.pubmed import search
 from pipeline.errors import IncompleteRetrieval
-from pipeline.eutils import Client, Settings
-from pipeline.search import DateSlice, parse_esearch, run_search, run_window_search, split_by_date
+from pipeline.sources.pubmed.eutils import Client, Settings
+from pipeline.sources.pubmed.search import DateSlice, parse_esearch, run_search, run_window_search, split_by_date
 from tests.conftest import shared_path
 from tests.test_cli_run import EXPECTED_DECISIONS
 from tests.eutils_server import EutilsServer, Fault, parse_eutils_date

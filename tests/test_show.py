@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from pipeline.summary import top_mentions
+from pipeline.outputs.summary import top_mentions
 from tests.ketamine_run import ketamine_outputs, outputs_copy  # noqa: F401  (fixtures)
 
 def expected_top(outputs_dir, label: str) -> list[dict]:

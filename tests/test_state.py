@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import pubmed_xml
+from pipeline.sources.pubmed_xml import parser as pubmed_xml
 from pipeline.models import (AbstractSection, Author, CommentCorrection, Decision, MeshHeading, Mention,
                              Record, ScreeningResult)
-from pipeline.state import (COMMITTED, COMPLETED, CRASHED, FAILED, RUNNING, StateStore, content_hash,
+from pipeline.store.state import (COMMITTED, COMPLETED, CRASHED, FAILED, RUNNING, StateStore, content_hash,
                             record_from_json, record_to_json)
 from tests.conftest import FIXTURES
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.models import Author, Decision, Mention, Record, ScreeningResult
-from pipeline.tables import (DESIGN_BY_PUBLICATION_TYPE, EVIDENCE_BASE_COLUMNS, evidence_table, records_table,
+from pipeline.outputs.tables import (DESIGN_BY_PUBLICATION_TYPE, EVIDENCE_BASE_COLUMNS, evidence_table, records_table,
                              study_design)
 from tests.ketamine_run import ketamine_outputs  # noqa: F401  (session fixture)
 
@@ -175,7 +175,7 @@ def test_evidence_has_one_row_per_pmid():
 
 
 def test_empty_tables_keep_their_columns_and_types(tmp_path):
-    from pipeline.store import write_table
+    from pipeline.outputs.files import write_table
 
     write_table(tmp_path, "evidence", evidence_table([], [], [], CLASSES))
     write_table(tmp_path, "records", records_table([], []))

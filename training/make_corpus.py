@@ -24,8 +24,8 @@ from pathlib import Path
 import spacy
 from spacy.tokens import DocBin
 
-from pipeline.ner_eval import read_pubtator
-from pipeline.nlp.tokenizer import customize_tokenizer
+from pipeline.extraction.evaluation import read_pubtator
+from pipeline.extraction.components.tokenizer import customize_tokenizer
 
 log = logging.getLogger(__name__)
 

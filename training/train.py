@@ -1,4 +1,4 @@
-"""Retrain the shipped NER reproducibly: corpora -> spaCy training -> data/models/ner-biomed.
+"""Retrain the shipped NER reproducibly: corpora -> spaCy training -> pipeline/extraction/model/ner-biomed.
 
 Usage: python -m training.train [--shared ../shared/data/ner] [--selection] [--max-steps N]
 
@@ -28,7 +28,7 @@ from training.make_corpus import build
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "training" / "ner.cfg"
-TARGET = REPO / "data" / "models" / "ner-biomed"
+TARGET = REPO / "pipeline" / "extraction" / "model" / "ner-biomed"
 BUILD = REPO / "build"
 FINAL_STEPS = 3000
 

@@ -20,15 +20,27 @@ import threading
 from datetime import date, datetime
 from pathlib import Path
 
-from .errors import ConfigError, IncompleteRetrieval
-from .eutils import Client
-from .store import RawArchive
+from pipeline.errors import ConfigError, IncompleteRetrieval
+from pipeline.sources.pubmed.eutils import Client
+from pipeline.outputs.files import atomic_write
 
 log = logging.getLogger(__name__)
 
 INDEX = "requests.jsonl"
 # Parameters that say who asked, not what was asked: left out of keys and of the index.
 _CALLER_PARAMS = {"tool", "email", "api_key"}
+
+
+
+class RawArchive:
+    """Every raw E-utilities response of one run, gzip-compressed, so the run can be replayed."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def __call__(self, name: str, body: bytes) -> None:
+        # mtime=0: the same response archives to the same bytes.
+        atomic_write(self.folder / f"{name}.xml.gz", gzip.compress(body, mtime=0))
 
 
 def esearch_key(term: str, params: dict) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from .models import Record
+from pipeline.models import Record
 
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{}/"
 EOL = "\r\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import OutputsNotFound
+from pipeline.errors import OutputsNotFound
 
 TABLES = ("records", "evidence", "mentions")
 

@@ -1,4 +1,4 @@
-"""Writing outputs safely: atomic file replacement, tables as CSV + Parquet, the raw-response archive.
+"""Writing outputs safely: atomic file replacement, tables as CSV + Parquet.
 
 Every file goes to a temporary name in the same folder first and is renamed into place once
 complete, so a reader (or a crash) never sees half a file.
@@ -6,7 +6,6 @@ complete, so a reader (or a crash) never sees half a file.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import os
@@ -112,14 +111,3 @@ def write_table(out_dir: Path, name: str, frame: pd.DataFrame) -> None:
     """`name`.csv and its Parquet twin `name`.parquet."""
     atomic_write(out_dir / f"{name}.csv", csv_bytes(frame))
     atomic_write(out_dir / f"{name}.parquet", parquet_bytes(frame))
-
-
-class RawArchive:
-    """Every raw E-utilities response of one run, gzip-compressed, so the run can be replayed."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-
-    def __call__(self, name: str, body: bytes) -> None:
-        # mtime=0: the same response archives to the same bytes.
-        atomic_write(self.folder / f"{name}.xml.gz", gzip.compress(body, mtime=0))

@@ -5,7 +5,7 @@ Mentions with offsets into each section's clean text.
 
 The pipeline, in order (see pipeline/nlp/ for each component's algorithm and limits):
 
-    gazetteer_features -> tok2vec -> ner      the trained model (data/models/ner-biomed)
+    gazetteer_features -> tok2vec -> ner      the trained model (package data: pipeline/extraction/model/ner-biomed)
     sentencizer                               rule-based sentence boundaries
     lexicon_ruler                             spaCy EntityRuler with the review's lexicon terms
     normaliser                                review classes, canonical form, source
@@ -29,15 +29,15 @@ from typing import Iterable, Iterator
 import spacy
 from spacy.language import Language
 
-from .config import ExtractionConfig
-from .errors import ConfigError
-from .models import Mention, Record
-from .nlp import abbreviations, gazetteer, normaliser  # noqa: F401  (register the factories)
-from .nlp.lexicon import lexicon_patterns, load_lexicon, lookup_table, merge_lexicons
+from pipeline.config import ExtractionConfig
+from pipeline.errors import ConfigError
+from pipeline.models import Mention, Record
+from pipeline.extraction.components import abbreviations, gazetteer, normaliser  # noqa: F401  (register the factories)
+from pipeline.extraction.components.lexicon import lexicon_patterns, load_lexicon, lookup_table, merge_lexicons
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "models" / "ner-biomed"
+DEFAULT_MODEL = Path(__file__).resolve().parent / "model" / "ner-biomed"
 SECTION_SEPARATOR = "\n\n"  # between title and abstract sections; never part of an entity
 
 

@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from html import unescape
 
-from .models import AbstractSection, Author, CommentCorrection, MeshHeading, Record
+from pipeline.models import AbstractSection, Author, CommentCorrection, MeshHeading, Record
 
 _MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,

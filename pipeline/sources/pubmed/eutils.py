@@ -32,7 +32,7 @@ from typing import Callable, Mapping
 
 from Bio import Entrez
 
-from .errors import EutilsUnavailable, PipelineError
+from pipeline.errors import EutilsUnavailable, PipelineError
 
 log = logging.getLogger(__name__)
 

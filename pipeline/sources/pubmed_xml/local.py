@@ -14,10 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .config import SearchConfig
-from .errors import ConfigError
-from .models import DeletedCitation, ParsedItem, Quarantined, Record
-from .pubmed_xml import parse
+from pipeline.config import SearchConfig
+from pipeline.errors import ConfigError
+from pipeline.models import DeletedCitation, ParsedItem, Quarantined, Record
+from pipeline.sources.pubmed_xml.parser import parse
 
 log = logging.getLogger(__name__)
 

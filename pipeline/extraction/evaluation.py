@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .errors import ConfigError
+from pipeline.errors import ConfigError
 
 # Corpus entity types -> the three types our model predicts. Types not listed (Species, CellLine,
 # SequenceVariant) are dropped: the model is not trained on them and must not be scored on them.

@@ -40,8 +40,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from .models import DeletedCitation, ParsedItem, Quarantined
-from .pubmed_fields import MissingPMID, article_record, book_record
+from pipeline.models import DeletedCitation, ParsedItem, Quarantined
+from pipeline.sources.pubmed_xml.fields import MissingPMID, article_record, book_record
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from .config import Config
-from .eutils import Settings
-from .refresh import Progress, sync
+from pipeline.config import Config
+from pipeline.sources.pubmed.eutils import Settings
+from pipeline.engine.sync import Progress, sync
 
 
 def run_pipeline(config: Config, out_dir: Path | None = None, settings: Settings | None = None,

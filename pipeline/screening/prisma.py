@@ -15,8 +15,8 @@ from collections import Counter
 from typing import Iterable, Mapping
 from xml.sax.saxutils import escape
 
-from .models import Decision, Record, RunSummary, ScreeningResult
-from .screen import duplicate_pmid_count
+from pipeline.models import Decision, Record, RunSummary, ScreeningResult
+from pipeline.screening.dedup import duplicate_pmid_count
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import prisma
-from .outputs import Outputs, read_outputs
-from .store import atomic_write
-from .summary import STAGES, entity_classes, summarise
+from pipeline.screening import prisma
+from pipeline.outputs.folder import Outputs, read_outputs
+from pipeline.outputs.files import atomic_write
+from pipeline.outputs.summary import STAGES, entity_classes, summarise
 
 REPORT_NAME = "report.html"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .errors import RunLocked
+from pipeline.errors import RunLocked
 
 log = logging.getLogger(__name__)
 

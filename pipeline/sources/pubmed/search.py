@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Callable, Protocol
 
-from . import crosscheck
-from .config import ScreeningConfig, SearchConfig
-from .errors import IncompleteRetrieval
-from .eutils import EutilsRequestError
-from .models import SearchResult
+from pipeline.config import ScreeningConfig, SearchConfig
+from pipeline.errors import IncompleteRetrieval
+from pipeline.sources.pubmed.eutils import EutilsRequestError
+from pipeline.models import SearchResult
+from pipeline.sources.pubmed import filters
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ def run_filtered_search(source: Source, query: str, screening: ScreeningConfig) 
 
     Its raw response is archived by the source like every other (see replay.py).
     """
-    query = crosscheck.filtered_query(query, screening)
-    if not crosscheck.pubmed_filters(screening):
+    query = filters.filtered_query(query, screening)
+    if not filters.pubmed_filters(screening):
         return None
     return run_search(source, query)

@@ -13,13 +13,16 @@ from typing import Iterable
 
 import pandas as pd
 
-from . import local_source, prisma, ris, tables
-from .config import Config
-from .crashpoints import checkpoint
-from .models import Decision
-from .report import write_report
-from .state import StateStore
-from .store import atomic_write, csv_bytes, write_json, write_table
+from pipeline.sources.pubmed_xml import local as local_source
+from pipeline.screening import prisma
+from pipeline.outputs import ris
+from pipeline.outputs import tables
+from pipeline.config import Config
+from pipeline.engine.crashpoints import checkpoint
+from pipeline.models import Decision
+from pipeline.outputs.report import write_report
+from pipeline.store.state import StateStore
+from pipeline.outputs.files import atomic_write, csv_bytes, write_json, write_table
 
 log = logging.getLogger(__name__)
 

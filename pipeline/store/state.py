@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .models import Decision, Mention, Record, ScreeningResult
+from pipeline.models import Decision, Mention, Record, ScreeningResult
 
 STATE_FILE = "state.sqlite"
 SCHEMA_VERSION = "1"

@@ -12,9 +12,9 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Iterable, Iterator, Protocol
 
-from . import pubmed_xml
-from .errors import EutilsUnavailable, IncompleteRetrieval
-from .models import ParsedItem, Quarantined, Record
+from pipeline.sources.pubmed_xml import parser as pubmed_xml
+from pipeline.errors import EutilsUnavailable, IncompleteRetrieval
+from pipeline.models import ParsedItem, Quarantined, Record
 
 log = logging.getLogger(__name__)
 

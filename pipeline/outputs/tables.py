@@ -11,7 +11,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from .models import Decision, Mention, Record, ScreeningResult
+from pipeline.models import Decision, Mention, Record, ScreeningResult
 
 RECORD_COLUMNS = [
     "pmid", "decision", "reason", "deciding_field", "deciding_value", "duplicate_of", "retracted",

@@ -14,8 +14,8 @@ from collections import Counter
 
 import pandas as pd
 
-from .config import ENTITY_CLASSES
-from .outputs import Outputs
+from pipeline.config import ENTITY_CLASSES
+from pipeline.outputs.folder import Outputs
 
 # (key in summary["counts"], label people read), in the order a PRISMA flow goes.
 STAGES = (

@@ -35,18 +35,23 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from . import crosscheck, local_source, screen, tables
-from .config import Config, ExtractionConfig
-from .crashpoints import checkpoint
-from .eutils import Client, Settings
-from .fetch import fetch_records
-from .lock import ReviewLock
-from .models import Decision, DeletedCitation, Mention, Quarantined, Record, ScreeningResult
-from .publish import publish, republish
-from .replay import ArchiveSource, RecordingSource, find_archive, replayed_date
-from .search import build_query, run_filtered_search, run_search, run_window_search
-from .state import StateStore, content_hash, record_to_json
-from .store import RawArchive, write_json
+from pipeline.screening import crosscheck
+from pipeline.sources.pubmed_xml import local as local_source
+from pipeline.screening import rules as screen
+from pipeline.outputs import tables
+from pipeline.config import Config, ExtractionConfig
+from pipeline.engine.crashpoints import checkpoint
+from pipeline.sources.pubmed.eutils import Client, Settings
+from pipeline.sources.pubmed.fetch import fetch_records
+from pipeline.store.lock import ReviewLock
+from pipeline.models import Decision, DeletedCitation, Mention, Quarantined, Record, ScreeningResult
+from pipeline.engine.publish import publish, republish
+from pipeline.sources.archive import ArchiveSource, RawArchive, RecordingSource, find_archive, replayed_date
+from pipeline.sources.pubmed.search import build_query, run_filtered_search, run_search, run_window_search
+from pipeline.store.state import StateStore, content_hash, record_to_json
+from pipeline.outputs.files import write_json
+from pipeline.screening.screen import screen_records
+from pipeline.screening import dedup
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +196,7 @@ def _execute(config: Config, state: StateStore, out: Path, settings: Settings, r
         log.warning("quarantined record %s from %s: %s", item.pmid or "?", item.source, item.reason)
     checkpoint("after-fetch")
     copies, deleted, current_set = got.copies, got.deleted, set(got.current)
-    fetched = screen.distinct_by_pmid(copies)
+    fetched = dedup.distinct_by_pmid(copies)
 
     plan = plan_update(stored, current_set, fetched, deleted)
     before = {pmid: rec for pmid, (rec, _) in state.active_records().items()}
@@ -199,7 +204,7 @@ def _execute(config: Config, state: StateStore, out: Path, settings: Settings, r
     records.update(plan["upserts"])
     hashes = {pmid: h for pmid, h in stored.items() if pmid not in plan["withdrawn"]}
     hashes.update(plan["hashes"])
-    results = screen.screen(records.values(), config.screening)
+    results = screen_records(records.values(), config.screening)
     new_decisions = {r.pmid: r for r in results}
 
     fingerprint = extractor_fingerprint(config.extraction)
@@ -222,7 +227,7 @@ def _execute(config: Config, state: StateStore, out: Path, settings: Settings, r
         **got.manifest,
         "identified": got.identified,
         # PMIDs efetch returned more than once in this run (PRISMA counts them as duplicates).
-        "pmid_repeats": screen.duplicate_pmid_count(r.pmid for r in copies),
+        "pmid_repeats": dedup.duplicate_pmid_count(r.pmid for r in copies),
         "pubmed_cross_check": cross_check,
         "searched": got.searched,
         "fetched": {"requested": got.requested, "new": len([p for p in plan["upserts"] if p not in stored]),
@@ -415,7 +420,7 @@ def _extract(config: Config, records: list[Record], hashes: dict[str, str],
     if not records:
         progress("extract", 0, 0)
         return {}
-    from . import extract  # spaCy loads only when something needs extracting
+    from pipeline.extraction import ner as extract  # spaCy loads only when something needs extracting
     nlp = extract.load_nlp(config.extraction)
     found: dict[str, tuple[str, list[Mention]]] = {r.pmid: (hashes[r.pmid], []) for r in records}
     # A second process pays for its fork only on a few hundred abstracts (bench_ner: 101 -> 150/s).
