@@ -1,7 +1,6 @@
 """Shared fixtures: the network guard, a local E-utilities server, configs and a CLI invoker."""
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -13,24 +12,13 @@ TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS / "guard"))
 from network_guard import NetworkAccessBlocked, install  # noqa: E402
 
-from tests.eutils_server import EutilsServer, load_corpus  # noqa: E402
+from tests.support.eutils_server import EutilsServer, load_corpus  # noqa: E402
+from tests.support.paths import DEFAULT_CONFIG, FIXTURES, REPO, shared_path  # noqa: E402
 
 install()
 
-REPO = TESTS.parent
-FIXTURES = TESTS / "fixtures"
-SHARED = REPO.parent / "shared"
-DEFAULT_CONFIG = REPO / "config" / "ketamine-depression.toml"
-XML_FIXTURES = FIXTURES / "xml"
-SHARED_PUBMED = SHARED / "data" / "pubmed"
-
-
-def shared_path(*parts: str) -> Path:
-    """A file under ../shared, or skip the test with the reason when it is not there."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} is absent: this test needs the shared data checked out beside the repo")
-    return path
+# Session fixtures that run the review once, shared by the tests of its outputs.
+pytest_plugins = ["tests.support.ketamine_run"]
 
 
 @pytest.fixture
@@ -110,25 +98,7 @@ def invoke(capsys):
     return run
 
 
-def subprocess_env(**extra: str) -> dict:
-    """Environment for CLI subprocesses: the network guard is loaded through sitecustomize."""
-    env = {k: v for k, v in os.environ.items() if k not in ("NCBI_API_KEY",)}
-    env["PYTHONPATH"] = os.pathsep.join([str(TESTS / "guard"), str(REPO)])
-    env.update(extra)
-    return env
-
-
-__all__ = ["NetworkAccessBlocked", "shared_path", "subprocess_env", "FIXTURES", "REPO", "SHARED",
-           "XML_FIXTURES", "SHARED_PUBMED"]
-
-
 # --- entity extraction -------------------------------------------------------------------------
-SHARED_NER = SHARED / "data" / "ner"
-BC5CDR_DEV = SHARED_NER / "BC5CDR" / "CDR_DevelopmentSet.PubTator.txt"
-
-needs_shared = pytest.mark.skipif(
-    not BC5CDR_DEV.is_file(),
-    reason=f"{BC5CDR_DEV} not found: the corpora live in ../shared beside the checkout, never in the repo")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,156 @@
+"""The state store: record serialisation, transactions, run statuses."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.sources.pubmed_xml import parser as pubmed_xml
+from pipeline.models import (AbstractSection, Author, CommentCorrection, Decision, MeshHeading, Mention,
+                             Record, ScreeningResult)
+from pipeline.store.state import (COMMITTED, COMPLETED, CRASHED, FAILED, RUNNING, StateStore, content_hash,
+                            record_from_json, record_to_json)
+from tests.support.paths import FIXTURES
+
+texts = st.text(max_size=30)
+words = st.tuples(texts) | st.tuples(texts, texts) | st.just(())
+records = st.builds(
+    Record,
+    pmid=st.from_regex(r"[0-9]{1,9}", fullmatch=True),
+    title=texts,
+    abstract_sections=st.lists(st.builds(AbstractSection, label=texts, text=texts, category=texts),
+                               max_size=3).map(tuple),
+    doi=texts,
+    pub_year=st.none() | st.integers(1800, 2100),
+    pub_month=st.none() | st.integers(1, 12),
+    medline_date=texts,
+    languages=words,
+    publication_types=words,
+    mesh_headings=st.lists(st.builds(MeshHeading, descriptor=texts, major_topic=st.booleans(),
+                                     qualifiers=words, ui=texts), max_size=2).map(tuple),
+    authors=st.lists(st.builds(Author, last_name=texts, fore_name=texts, affiliations=words),
+                     max_size=2).map(tuple),
+    comments_corrections=st.lists(st.builds(CommentCorrection, ref_type=texts, pmid=texts),
+                                  max_size=2).map(tuple),
+    is_book=st.booleans(),
+)
+
+
+@given(records)
+@settings(max_examples=100, deadline=None)  # a shared machine: timings vary
+def test_record_json_round_trip(record):
+    text = record_to_json(record)
+    assert record_from_json(text) == record
+    assert record_to_json(record_from_json(text)) == text
+
+
+def test_parsed_fixture_records_round_trip():
+    parsed = [r for r in pubmed_xml.parse(FIXTURES / "ketamine_corpus.xml") if isinstance(r, Record)]
+    assert len(parsed) == 11
+    for record in parsed:
+        assert record_from_json(record_to_json(record)) == record
+
+
+def test_stored_json_survives_changes_to_the_record_type():
+    """A key the Record lost is ignored; a field it gained takes its default."""
+    data = json.loads(record_to_json(Record(pmid="1", title="T")))
+    data["field_from_an_old_version"] = 1
+    del data["keywords"]
+    assert record_from_json(json.dumps(data)) == Record(pmid="1", title="T")
+
+
+def test_content_hash_changes_with_the_content():
+    a, b = Record(pmid="1", title="A"), Record(pmid="1", title="B")
+    assert content_hash(record_to_json(a)) == content_hash(record_to_json(Record(pmid="1", title="A")))
+    assert content_hash(record_to_json(a)) != content_hash(record_to_json(b))
+
+
+def commit(state: StateStore, run_id: str, upserts=(), decisions=(), **extra) -> None:
+    upserts = {r.pmid: r for r in upserts}
+    args = dict(seen=[], upserts=upserts, withdrawn={}, decisions=decisions, extracted={},
+                fingerprint="fp", changes=[], watermark="2026-01-01", finished_at="F", manifest={"m": 1})
+    args.update(extra)
+    state.commit_run(run_id, **args)
+
+
+def test_the_store_is_in_wal_mode_and_creates_its_tables(tmp_path):
+    with StateStore.open(tmp_path) as state:
+        assert state.db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        names = {r[0] for r in state.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert names == {"meta", "records", "decisions", "extractions", "mentions", "runs", "changes"}
+
+
+def test_a_committed_run_is_read_back(tmp_path):
+    rec = Record(pmid="7", title="Ketamine")
+    decision = ScreeningResult("7", Decision.INCLUDE, "meets-criteria", flags=("retracted",))
+    mention = Mention("7", "title", 0, 0, 8, "Ketamine", "DRUG", "ketamine")
+    with StateStore.open(tmp_path) as state:
+        state.begin_run("r1", "run", "S", "q", 1)
+        commit(state, "r1", [rec], [decision], extracted={"7": ("h", [mention])},
+               changes=[{"run_id": "r1", "pmid": "7", "change": "new", "newly_included": True,
+                         "old_decision": "", "new_decision": "include", "old_reason": "",
+                         "new_reason": "meets-criteria", "why": "w", "title": "Ketamine"}])
+    with StateStore.open(tmp_path) as state:
+        assert state.active_records() == {"7": (rec, content_hash(record_to_json(rec)))}
+        assert state.decisions() == {"7": decision}
+        assert state.mentions(["7"]) == [mention]
+        assert state.mentions(["8"]) == []
+        assert state.extraction_keys() == {"7": ("h", "fp")}
+        assert state.changes(["r1"])[0]["newly_included"] is True
+        assert state.last_good_run() == {"run_id": "r1", "kind": "run", "watermark": "2026-01-01",
+                                         "query": "q", "manifest": {"m": 1}}
+        assert state.unpublished_runs() == ["r1"]
+        state.mark_published(["r1"])
+        assert [r["status"] for r in state.runs()] == [COMPLETED]
+
+
+def test_a_transaction_that_fails_half_way_leaves_nothing(tmp_path):
+    def explode(point: str) -> None:
+        raise RuntimeError(point)
+
+    with StateStore.open(tmp_path) as state:
+        state.begin_run("r1", "run", "S", "q", 1)
+        with pytest.raises(RuntimeError, match="mid-commit"):
+            commit(state, "r1", [Record(pmid="1")], hook=explode)
+        assert state.active_records() == {}
+        assert [r["status"] for r in state.runs()] == [RUNNING]
+        assert state.last_good_run() is None
+
+
+def test_withdrawn_records_leave_the_active_set_and_come_back_when_stored_again(tmp_path):
+    with StateStore.open(tmp_path) as state:
+        for run in ("r1", "r2", "r3"):
+            state.begin_run(run, "refresh", "S", "q", 1)
+        commit(state, "r1", [Record(pmid="1"), Record(pmid="2")])
+        commit(state, "r2", withdrawn={"2": "deleted-citation"})
+        assert set(state.active_records()) == {"1"}
+        commit(state, "r3", [Record(pmid="2", title="back")])
+        assert state.active_records()["2"][0].title == "back"
+        row = state.db.execute("SELECT first_seen, updated, withdrawn FROM records WHERE pmid = '2'").fetchone()
+    assert row == ("r1", "r3", None)
+
+
+def test_run_statuses_failed_crashed_and_last_good_run(tmp_path):
+    with StateStore.open(tmp_path) as state:
+        state.begin_run("r1", "run", "S", "q", 1)
+        commit(state, "r1")
+        state.begin_run("r2", "refresh", "S", "q", 2)
+        state.fail_run("r2", "F", "PubMed down", {"status": "failed"})
+        state.begin_run("r3", "refresh", "S", "q", 3)
+        assert state.mark_crashed() == ["r3"]
+        assert [(r["run_id"], r["status"]) for r in state.runs()] == [
+            ("r1", COMMITTED), ("r2", FAILED), ("r3", CRASHED)]
+        assert state.last_good_run()["run_id"] == "r1"
+        assert state.run_manifest("r2") == {"status": "failed"}
+
+
+def test_a_store_opened_twice_sees_only_committed_data(tmp_path):
+    """WAL: a reader never sees a writer's open transaction."""
+    with StateStore.open(tmp_path) as writer, StateStore.open(tmp_path) as reader:
+        writer.begin_run("r1", "run", "S", "q", 1)
+        writer.db.execute("BEGIN IMMEDIATE")
+        writer.db.execute("INSERT INTO meta VALUES ('x', 'y')")
+        assert reader.db.execute("SELECT value FROM meta WHERE key = 'x'").fetchone() is None
+        writer.db.execute("ROLLBACK")

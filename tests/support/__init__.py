@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: local fake servers, record builders, corpora, paths."""
