@@ -52,3 +52,9 @@ class OutputsNotFound(PipelineError):
     """`show` or `report` was pointed at a folder that holds no completed run's outputs."""
 
     exit_code = ExitCode.CONFIG
+
+
+class WorkspaceError(PipelineError):
+    """A screening decision, reviewer or workspace option is not valid (the page shows the message)."""
+
+    exit_code = ExitCode.CONFIG

@@ -180,3 +180,24 @@ class Quarantined:
 
 # What the PubMed XML parser yields, in document order.
 ParsedItem = Record | DeletedCitation | Quarantined
+
+
+@dataclass(frozen=True)
+class HumanDecision:
+    """One entry of the reviewers' append-only decision log (the workspace, imports, resolutions).
+
+    decision: include, exclude or maybe; "undo" withdraws the entry numbered `undoes`.
+    role: "screen" (a reviewer's own decision), "resolve" (settles a dual-mode conflict) or "import".
+    content_hash: the version of the record that was read, so a later revision can be flagged.
+    """
+
+    seq: int
+    record_id: str
+    reviewer: str
+    decision: str
+    reason: str = ""
+    note: str = ""
+    content_hash: str = ""
+    decided_at: str = ""
+    role: str = "screen"
+    undoes: int | None = None

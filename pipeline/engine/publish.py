@@ -21,7 +21,10 @@ from pipeline.config import Config
 from pipeline.engine.crashpoints import checkpoint
 from pipeline.models import Decision
 from pipeline.outputs.report import write_report
+from pipeline.errors import OutputsNotFound
+from pipeline.store.lock import ReviewLock
 from pipeline.store.state import StateStore
+from pipeline.engine.people import people_stage
 from pipeline.outputs.files import atomic_write, csv_bytes, write_json, write_table
 
 log = logging.getLogger(__name__)
@@ -50,13 +53,18 @@ def publish(state: StateStore, out: Path, config: Config, manifest: dict, run_id
     by_pmid = {pmid: rec for pmid, (rec, _) in state.active_records().items()}
     records = list(by_pmid.values())
     decisions = list(state.decisions().values())
-    included = {r.pmid for r in decisions if r.decision == Decision.INCLUDE}
+    people = people_stage(state, config)
+    # With people screening, the evidence table holds what they included, not what the rules let through.
+    evidence_results = people.evidence_results(decisions) if people else decisions
+    included = {r.pmid for r in evidence_results if r.decision == Decision.INCLUDE}
     mentions = state.mentions(included)
     frames = {
         "records": tables.records_table(records, decisions),
-        "evidence": tables.evidence_table(records, decisions, mentions, config.extraction.classes),
+        "evidence": tables.evidence_table(records, evidence_results, mentions, config.extraction.classes),
         "mentions": tables.mentions_table(mentions),
     }
+    if people:
+        frames["records"] = people.records_columns(frames["records"])
     for name in TABLE_NAMES:
         write_table(out, name, frames[name])
         checkpoint("mid-publish")
@@ -67,6 +75,8 @@ def publish(state: StateStore, out: Path, config: Config, manifest: dict, run_id
     database = local_source.DATABASE if manifest.get("source") == "pubmed-xml" else "PubMed"
     flow = prisma.prisma_json({database: identified}, decisions, repeats, len(manifest.get("quarantined", [])),
                               review=config.review.title or config.review.name)
+    if people:
+        flow = people.prisma(flow, decisions)
     write_json(out / "prisma.json", flow)
     atomic_write(out / "prisma.svg", prisma.prisma_svg(flow).encode("utf-8"))
     included_records = [by_pmid[pmid] for pmid in frames["evidence"]["pmid"]]
@@ -74,6 +84,8 @@ def publish(state: StateStore, out: Path, config: Config, manifest: dict, run_id
     changes = state.changes(run_ids)
     atomic_write(out / "changes.csv", csv_bytes(changes_table(changes)))
     manifest = {**manifest, "counts": asdict(summary), "changes": change_summary(changes, run_ids)}
+    if people:
+        manifest["human_screening"] = people.summary(decisions)
     write_json(out / "run.json", manifest)
     # Built from the files just written, so `python -m pipeline report` rebuilds the same page.
     write_report(out)
@@ -98,3 +110,20 @@ def change_summary(rows: list[dict], run_ids: list[str]) -> dict:
         "withdrawn": count("withdrawn"),
         "file": "changes.csv",
     }
+
+
+def publish_review(config: Config, out_dir: Path | None = None, wait: float | None = None) -> dict:
+    """`publish`: rebuild every output of the review from its state store (no network), under the
+    review's lock; people's latest decisions are included. Returns the manifest written to run.json."""
+    out = Path(out_dir) if out_dir is not None else config.output.dir
+    wait = config.refresh.lock_wait if wait is None else wait
+    if not (out / "state.sqlite").is_file():
+        raise OutputsNotFound(f"{out} holds no review state (state.sqlite): nothing to publish. Run the review "
+                              f"first: python -m pipeline run --config {config.path}")
+    with ReviewLock(out, config.review.name, "publish", wait), StateStore.open(out) as state:
+        republish(state, out, config)
+        previous = state.last_good_run()
+        if previous is None:
+            raise OutputsNotFound(f"{out} has no completed run to publish. Run the review first: "
+                                  f"python -m pipeline run --config {config.path}")
+        return publish(state, out, config, previous["manifest"] or {}, [previous["run_id"]])

@@ -209,8 +209,10 @@ def _execute(config: Config, state: StateStore, out: Path, settings: Settings, r
 
     fingerprint = extractor_fingerprint(config.extraction)
     keys = state.extraction_keys()
+    # With people screening, needs-review records may be included by them: extract those too.
+    extract_for = (Decision.INCLUDE, Decision.NEEDS_REVIEW) if config.screening.people else (Decision.INCLUDE,)
     to_extract = [records[r.pmid] for r in results
-                  if r.decision == Decision.INCLUDE and keys.get(r.pmid) != (hashes[r.pmid], fingerprint)]
+                  if r.decision in extract_for and keys.get(r.pmid) != (hashes[r.pmid], fingerprint)]
     extracted = _extract(config, to_extract, hashes, progress)
     checkpoint("after-extract")
 

@@ -1,0 +1,87 @@
+"""Publishing the human screening stage: people's decisions into records.csv, evidence.csv, PRISMA
+and run.json. Used by publish.py only when the config enables [screening.human]."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable
+
+import pandas as pd
+
+from pipeline.config import Config, HumanScreeningConfig
+from pipeline.models import ScreeningResult
+from pipeline.screening import human
+from pipeline.store.human import read_log
+from pipeline.store.state import StateStore
+
+HUMAN_COLUMNS = ["human_decision", "human_reason", "screened_by"]
+
+
+@dataclass(frozen=True)
+class PeopleStage:
+    config: HumanScreeningConfig
+    outcomes: dict[str, human.Outcome]       # record_id -> what people decided
+
+    def outcome(self, result: ScreeningResult) -> human.Outcome | None:
+        return self.outcomes.get(human.result_key(result)) if human.in_queue(result) else None
+
+    def evidence_results(self, results: Iterable[ScreeningResult]) -> list[ScreeningResult]:
+        """The rules' results of the records people included (the evidence table's rows)."""
+        return [r for r in results if (o := self.outcome(r)) is not None and o.decision == human.INCLUDE]
+
+    def records_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """records.csv with human_decision (include, exclude, maybe, conflict or empty),
+        human_reason and screened_by (reviewers, "; "-joined; a resolver is added as "resolved by")."""
+        frame = frame.copy()
+        values = {c: [] for c in HUMAN_COLUMNS}
+        for pmid in frame["pmid"]:
+            o = self.outcomes.get(f"pmid:{pmid}")
+            values["human_decision"].append(o.decision if o else "")
+            values["human_reason"].append(o.reason if o else "")
+            by = list(o.screened_by) if o else []
+            if o and o.resolved_by:
+                by.append(f"resolved by {o.resolved_by}")
+            values["screened_by"].append("; ".join(by))
+        for c in HUMAN_COLUMNS:
+            frame[c] = pd.Series(values[c], dtype="object", index=frame.index)
+        return frame
+
+    def summary(self, results: Iterable[ScreeningResult]) -> dict:
+        """Counts of the human stage over the records that reached it (PRISMA's screening box)."""
+        queue = [r for r in results if human.in_queue(r)]
+        decided = Counter()
+        reasons: Counter = Counter()
+        for r in queue:
+            o = self.outcome(r)
+            kind = o.decision if o and o.decision else "awaiting"
+            decided[kind] += 1
+            if kind == human.EXCLUDE:
+                reasons[o.reason or "no reason given"] += 1
+        screened = decided[human.INCLUDE] + decided[human.EXCLUDE]
+        return {
+            "mode": self.config.mode,
+            "reviewers": list(self.config.reviewers),
+            "records_reaching_people": len(queue),
+            "records_screened": screened,
+            "records_excluded": decided[human.EXCLUDE],
+            "excluded_by_reason": dict(sorted(reasons.items())),
+            "records_included": decided[human.INCLUDE],
+            "records_awaiting_screening": len(queue) - screened,
+            "awaiting": {"not yet screened": decided["awaiting"], "maybe": decided[human.MAYBE],
+                         "conflict": decided[human.CONFLICT]},
+        }
+
+    def prisma(self, flow: dict, results: Iterable[ScreeningResult]) -> dict:
+        """prisma.json with the people's screening stage."""
+        stage = self.summary(results)
+        flow = {**flow, "screening": {**flow["screening"], "by_people": stage},
+                "included": {**flow["included"], "records_included": stage["records_included"]}}
+        return flow
+
+
+def people_stage(state: StateStore, config: Config) -> PeopleStage | None:
+    """The human stage of the review, or None when the config does not enable it."""
+    people = config.screening.people
+    if people is None:
+        return None
+    return PeopleStage(people, human.outcomes(read_log(state.db), people.mode))
