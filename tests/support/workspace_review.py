@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.paths import FIXTURES
+from tests.support.paths import FIXTURES, REPO
 from tests.support.xmlbuild import article, document
 
 HOSTILE_PMID = "39999999"
@@ -55,6 +55,9 @@ min_year = 2016
 languages = ["eng"]
 exclude_publication_types = ["Retracted Publication", "Retraction of Publication", "Published Erratum", "Comment"]
 {table}
+[extraction]
+lexicons = ["lexicons/ketamine-review.toml"]
+
 [output]
 dir = "out"
 """
@@ -79,6 +82,7 @@ def screened_run(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("screening-review")
     shutil.copy(FIXTURES / "ketamine_corpus.xml", folder / "ketamine_corpus.xml")
     (folder / "hostile.xml").write_bytes(hostile_xml())
+    shutil.copytree(REPO / "config" / "lexicons", folder / "lexicons")
     (folder / "config.toml").write_text(config_text("single", ["ana", "ben"]))
     run_pipeline(load_config(folder / "config.toml"))
     return folder
