@@ -329,7 +329,7 @@ def screen(config_path: Path, out_dir: Path | None, host: str, port: int, token:
         python -m pipeline screen --config config/ketamine-depression.toml
         python -m pipeline screen --config review.toml --host 0.0.0.0 --port 8800 --token s3cret
     """
-    from pipeline.engine.publish import publish_review
+    from pipeline.engine.publish import publish_review, published_message
     from pipeline.workspace.server import WorkspaceServer, check_bind
     from pipeline.workspace.service import Workspace
 
@@ -338,8 +338,7 @@ def screen(config_path: Path, out_dir: Path | None, host: str, port: int, token:
     workspace = Workspace(config, out_dir)
 
     def publish() -> str:
-        manifest = publish_review(config, out_dir)
-        return f"outputs rebuilt ({manifest['counts']['included']} included)"
+        return published_message(publish_review(config, out_dir))
 
     try:
         server = WorkspaceServer(workspace, host, port, token, publish=publish)
@@ -369,7 +368,7 @@ def publish(config_path: Path, out_dir: Path | None, wait: float | None) -> None
     Example:
         python -m pipeline publish --config config/ketamine-depression.toml
     """
-    from pipeline.engine.publish import publish_review
+    from pipeline.engine.publish import publish_review, published_message
 
     config = load_config(config_path)
     manifest = publish_review(config, out_dir, wait=wait)

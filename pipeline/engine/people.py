@@ -3,13 +3,13 @@ and run.json. Used by publish.py only when the config enables [screening.human].
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 import pandas as pd
 
 from pipeline.config import Config, HumanScreeningConfig
-from pipeline.models import ScreeningResult
+from pipeline.models import Decision, ScreeningResult
 from pipeline.screening import human
 from pipeline.store.human import read_log
 from pipeline.store.state import StateStore
@@ -26,8 +26,10 @@ class PeopleStage:
         return self.outcomes.get(human.result_key(result)) if human.in_queue(result) else None
 
     def evidence_results(self, results: Iterable[ScreeningResult]) -> list[ScreeningResult]:
-        """The rules' results of the records people included (the evidence table's rows)."""
-        return [r for r in results if (o := self.outcome(r)) is not None and o.decision == human.INCLUDE]
+        """The records people included, as included results (the evidence table's rows); the rules
+        may have sent them to people as needs-review."""
+        return [replace(r, decision=Decision.INCLUDE) for r in results
+                if (o := self.outcome(r)) is not None and o.decision == human.INCLUDE]
 
     def records_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
         """records.csv with human_decision (include, exclude, maybe, conflict or empty),

@@ -127,3 +127,12 @@ def publish_review(config: Config, out_dir: Path | None = None, wait: float | No
             raise OutputsNotFound(f"{out} has no completed run to publish. Run the review first: "
                                   f"python -m pipeline run --config {config.path}")
         return publish(state, out, config, previous["manifest"] or {}, [previous["run_id"]])
+
+
+def published_message(manifest: dict) -> str:
+    """One line on what a publish wrote, for the workspace and the command line."""
+    people = manifest.get("human_screening")
+    if people:
+        return (f"outputs rebuilt: {people['records_included']} records included by people in the evidence "
+                f"table, {people['records_awaiting_screening']} awaiting screening")
+    return f"outputs rebuilt: {manifest['counts']['included']} records in the evidence table"

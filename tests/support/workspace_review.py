@@ -5,7 +5,10 @@ the ketamine fixture corpus plus a hostile record whose title and abstract carry
 """
 from __future__ import annotations
 
+import re
 import shutil
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,3 +97,67 @@ def screening_review(screened_run, tmp_path) -> ScreeningReview:
     folder = tmp_path / "review"
     shutil.copytree(screened_run, folder)
     return ScreeningReview(folder / "config.toml", folder / "out")
+
+
+@contextmanager
+def served(review: ScreeningReview, token: str | None = None, host: str = "127.0.0.1", with_publish: bool = True):
+    """The workspace of `review` served on a free port in a thread; yields the server (its .url)."""
+    from pipeline.config import load_config
+    from pipeline.engine.publish import publish_review, published_message
+    from pipeline.workspace.server import WorkspaceServer
+    from pipeline.workspace.service import Workspace
+
+    config = load_config(review.config)
+    workspace = Workspace(config)
+
+    def publish() -> str:
+        return published_message(publish_review(config))
+
+    server = WorkspaceServer(workspace, host, 0, token, publish=publish if with_publish else None)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+        workspace.close()
+
+
+class Client:
+    """A tiny HTTP client with a cookie jar that does not follow redirects (to see them)."""
+
+    def __init__(self, base: str):
+        import http.cookiejar
+        import urllib.request
+        self.base = base.split("?")[0].rstrip("/")
+        self.jar = http.cookiejar.CookieJar()
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
+
+    def request(self, path: str, data: dict | None = None, headers: dict | None = None):
+        """(status, headers, body text); never raises for HTTP error statuses."""
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        req = urllib.request.Request(self.base + path, data=body, headers=headers or {})
+        try:
+            with self.opener.open(req, timeout=20) as resp:
+                return resp.status, resp.headers, resp.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.headers, err.read().decode()
+
+    def csrf(self) -> str:
+        _, _, html = self.request("/")
+        return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+    def login(self, name: str) -> str:
+        token = self.csrf()
+        status, headers, _ = self.request("/login", {"csrf": token, "reviewer": name})
+        assert status == 303, status
+        return token
