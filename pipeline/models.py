@@ -73,6 +73,7 @@ class Record:
     languages: tuple[str, ...] = ()    # every Language element, lower-case ISO 639-2 (eng, ger, und)
     vernacular_title: str = ""
     publication_types: tuple[str, ...] = ()
+    publication_type_uis: tuple[str, ...] = ()  # MeSH UI of each publication type, same order ("" if none)
     mesh_headings: tuple[MeshHeading, ...] = ()
     chemicals: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()

@@ -73,12 +73,26 @@ class PeopleStage:
                          "conflict": decided[human.CONFLICT]},
         }
 
+    def prisma_inputs(self, results: Iterable[ScreeningResult]) -> tuple[list[ScreeningResult], list[ScreeningResult]]:
+        """What prisma_json needs for the human stage: the rules' results with their inclusions sent to
+        people (so a record counts as included only once a person included it), and people's final
+        include/exclude decisions (maybe and conflicts stay awaiting a decision)."""
+        rules, people = [], []
+        for r in results:
+            if r.decision == Decision.INCLUDE:
+                rules.append(replace(r, decision=Decision.NEEDS_REVIEW))
+            else:
+                rules.append(r)
+            o = self.outcome(r)
+            if o is not None and o.decision == human.INCLUDE:
+                people.append(replace(r, decision=Decision.INCLUDE, reason="included by people"))
+            elif o is not None and o.decision == human.EXCLUDE:
+                people.append(replace(r, decision=Decision.EXCLUDE, reason=o.reason or "no reason given"))
+        return rules, people
+
     def prisma(self, flow: dict, results: Iterable[ScreeningResult]) -> dict:
-        """prisma.json with the people's screening stage."""
-        stage = self.summary(results)
-        flow = {**flow, "screening": {**flow["screening"], "by_people": stage},
-                "included": {**flow["included"], "records_included": stage["records_included"]}}
-        return flow
+        """prisma.json's screening box with the details of the people's stage."""
+        return {**flow, "screening": {**flow["screening"], "by_people": self.summary(results)}}
 
 
 def people_stage(state: StateStore, config: Config) -> PeopleStage | None:

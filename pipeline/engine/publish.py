@@ -73,8 +73,9 @@ def publish(state: StateStore, out: Path, config: Config, manifest: dict, run_id
     summary = prisma.summarise(identified, records, decisions, len(mentions))
     summary.duplicates += repeats
     database = local_source.DATABASE if manifest.get("source") == "pubmed-xml" else "PubMed"
-    flow = prisma.prisma_json({database: identified}, decisions, repeats, len(manifest.get("quarantined", [])),
-                              review=config.review.title or config.review.name)
+    rule_results, people_results = people.prisma_inputs(decisions) if people else (decisions, [])
+    flow = prisma.prisma_json({database: identified}, rule_results, repeats, len(manifest.get("quarantined", [])),
+                              review=config.review.title or config.review.name, human=people_results)
     if people:
         flow = people.prisma(flow, decisions)
     write_json(out / "prisma.json", flow)

@@ -316,7 +316,10 @@ def _from_local_files(config: Config, query: str, progress: Progress) -> _Gather
     current = sorted(selection.records, key=tables.pmid_key)
     log.info("local PubMed XML: %d of %d records match %s", len(current), selection.read, query)
     return _Gathered(
-        current=current, identified=len(current), copies=[selection.records[p] for p in current],
+        # Identified: every record read for the review, the unreadable ones too (PRISMA counts
+        # them as removed before screening, so the counts add up).
+        current=current, identified=len(current) + len(selection.quarantined),
+        copies=[selection.records[p] for p in current],
         deleted=selection.deleted, quarantined=selection.quarantined, requested=len(current),
         searched={"current": len(current), "records_read": selection.read, "files": len(files)},
         manifest={

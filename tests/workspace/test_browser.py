@@ -142,12 +142,17 @@ def test_decisions_reach_the_evidence_table_and_prisma(screening_review, new_pag
     excluded = next(r for r in records.values() if r["human_decision"] == "exclude")
     assert (excluded["human_reason"], excluded["screened_by"]) == ("wrong population", "ana")
     assert records["30000002"]["human_decision"] == ""    # excluded by the rules: never screened
-    people = json.loads((out / "prisma.json").read_text())["screening"]["by_people"]
+    flow = json.loads((out / "prisma.json").read_text())
+    screening = flow["screening"]
+    # PRISMA 2020: records screened = what reached people; excluded = by people, with their reasons.
+    assert (screening["records_screened"], screening["records_excluded"], screening["records_awaiting_decision"]) == (7, 1, 4)
+    assert screening["records_excluded_by_reason"] == {"wrong population": 1}
+    assert flow["included"]["records_included"] == 2 and flow["balanced"]
+    people = screening["by_people"]
     assert (people["records_reaching_people"], people["records_screened"], people["records_excluded"],
             people["records_awaiting_screening"]) == (7, 3, 1, 4)
-    assert people["excluded_by_reason"] == {"wrong population": 1}
     assert people["awaiting"] == {"not yet screened": 3, "maybe": 1, "conflict": 0}
-    assert json.loads((out / "prisma.json").read_text())["included"]["records_included"] == 2
+    assert "Records excluded (n = 1)" in (out / "prisma.svg").read_text()
     # A new run of the review keeps the decisions and publishes them again.
     run_pipeline(load_config(screening_review.config))
     assert sorted(r["pmid"] for r in read_csv(out / "evidence.csv")) == pmids
