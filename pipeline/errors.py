@@ -52,3 +52,9 @@ class OutputsNotFound(PipelineError):
     """`show` or `report` was pointed at a folder that holds no completed run's outputs."""
 
     exit_code = ExitCode.CONFIG
+
+
+class DatasetError(PipelineError):
+    """A labelled screening dataset (for `simulate`) cannot be used; the message names the file and the fix."""
+
+    exit_code = ExitCode.CONFIG
