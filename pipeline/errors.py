@@ -58,3 +58,9 @@ class WorkspaceError(PipelineError):
     """A screening decision, reviewer or workspace option is not valid (the page shows the message)."""
 
     exit_code = ExitCode.CONFIG
+
+
+class DatasetError(PipelineError):
+    """A labelled screening dataset (for `simulate`) cannot be used; the message names the file and the fix."""
+
+    exit_code = ExitCode.CONFIG

@@ -1,15 +1,12 @@
 """The seam between the workspace and the prioritisation library: which record to show next, and
 the stopping rule's estimate.
 
-`Prioritiser` is all the workspace needs. `default_prioritiser()` returns the screening package's
-ranker when it is installed (pipeline.screening.prioritisation) and otherwise `TermRanker`, a small
-multinomial naive Bayes over title and abstract words that gives no stopping estimate.
+`Prioritiser` is all the workspace needs (tests may pass another); `default_prioritiser()` adapts the
+screening package's library (pipeline.screening.prioritisation): its active-learning ranker and its
+hypergeometric stopping rule.
 """
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Mapping, Protocol, Sequence
 
@@ -49,45 +46,44 @@ class Prioritiser(Protocol):
         None when this prioritiser has no stopping rule."""
 
 
-_WORD = re.compile(r"[a-z0-9][a-z0-9-]+")
+class LibraryPrioritiser:
+    """The screening package's ranker (active learning over title, abstract and keywords) and its
+    hypergeometric stopping rule (pipeline.screening.prioritisation). The ranker is built once per
+    queue (its TF-IDF features) and retrained on every new set of decisions."""
 
+    name = "active learning (TF-IDF + classifier, retrained after each decision)"
 
-def words(item: RankItem) -> list[str]:
-    return _WORD.findall(" ".join((item.title, item.abstract, *item.keywords)).lower())
+    def __init__(self) -> None:
+        self._key: tuple[str, ...] | None = None
+        self._ranker = None
 
+    def _ranker_for(self, items: Sequence[RankItem]):
+        from pipeline.screening.prioritisation import Document, Ranker
 
-class TermRanker:
-    """Multinomial naive Bayes (Laplace smoothing) trained on the decisions so far; before there is
-    at least one include and one exclude, records keep the rules' order (prior, then queue order)."""
-
-    name = "naive Bayes over title and abstract words"
+        ordered = sorted(items, key=lambda i: i.prior)      # stable: the rules' order breaks ties
+        key = tuple(i.record_id for i in ordered)
+        if key != self._key:
+            self._ranker = Ranker([Document(i.record_id, i.title, i.abstract, i.keywords) for i in ordered])
+            self._key = key
+        return self._ranker
 
     def order(self, items: Sequence[RankItem], labels: Mapping[str, bool]) -> list[str]:
-        todo = [i for i in items if i.record_id not in labels]
-        known = [i for i in items if i.record_id in labels]
-        positives = [i for i in known if labels[i.record_id]]
-        negatives = [i for i in known if not labels[i.record_id]]
-        if not positives or not negatives:
-            return [i.record_id for i in sorted(todo, key=lambda i: i.prior)]
-        pos, neg = Counter(), Counter()
-        for i in positives:
-            pos.update(words(i))
-        for i in negatives:
-            neg.update(words(i))
-        vocab = len(set(pos) | set(neg)) + 1
-        pos_total, neg_total = sum(pos.values()) + vocab, sum(neg.values()) + vocab
-        prior = math.log(len(positives) / len(negatives))
+        if not items:
+            return []
+        ids = {i.record_id for i in items}
+        return self._ranker_for(items).rank({k: v for k, v in labels.items() if k in ids})
 
-        def score(item: RankItem) -> float:
-            return prior + sum(math.log((pos[w] + 1) / pos_total) - math.log((neg[w] + 1) / neg_total)
-                               for w in words(item))
-        scored = [(-score(i), i.prior, n, i.record_id) for n, i in enumerate(todo)]
-        return [rid for *_, rid in sorted(scored)]
+    def stopping(self, items: Sequence[RankItem], screened: Sequence[tuple[str, bool]],
+                 target_recall: float, confidence: float) -> Stopping | None:
+        from pipeline.screening.prioritisation import stopping_estimate
 
-    def stopping(self, items, screened, target_recall, confidence) -> Stopping | None:
-        return None
+        ids = {i.record_id for i in items}
+        decided = {rid: included for rid, included in screened if rid in ids}
+        est = stopping_estimate(decided, total=len(items), recall_target=target_recall, confidence=confidence)
+        return Stopping(target_recall, confidence, est.stop, est.expected_remaining,
+                        f"hypergeometric stopping rule (Callaghan & Müller-Hansen 2020), p = {est.p_value:.3f}")
 
 
 def default_prioritiser() -> Prioritiser:
-    """The prioritisation library's ranker when it is available, else TermRanker."""
-    return TermRanker()
+    """The prioritisation library's ranker and stopping rule."""
+    return LibraryPrioritiser()

@@ -147,3 +147,14 @@ def test_a_workspace_needs_the_human_table_and_a_run(screening_review, tmp_path)
         Workspace(load_config(screening_review.config), out=tmp_path / "empty")
     assert str(info.value) == (f"{tmp_path / 'empty'} holds no review state (state.sqlite). Run the review first: "
                                f"python -m pipeline run --config {screening_review.config}")
+
+
+def test_progress_carries_the_stopping_rules_estimate(single):
+    start = single.progress("ana").stopping
+    assert (start.reached, start.target_recall, start.confidence) == (False, 0.95, 0.95)
+    assert start.method.startswith("hypergeometric stopping rule (Callaghan & Müller-Hansen 2020), p = ")
+    while (rid := single.next_for("ana")) is not None:
+        single.decide("ana", rid, *(("include", "") if rid.endswith(("01", "09")) else ("exclude", "wrong design")))
+    done = single.progress("ana").stopping
+    assert done.reached and done.expected_remaining == 0.0
+    assert single.progress("ana").included == 2

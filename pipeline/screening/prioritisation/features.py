@@ -1,0 +1,60 @@
+"""What the ranker reads from a record: its text, turned into TF-IDF vectors once per review.
+
+A record is anything with a `title` and an `abstract` (a `pipeline.models.Record`, whose abstract
+joins its sections, or a `Document` built from a labelled CSV). Author keywords and MeSH headings
+are added when the record carries them: they are the indexers' summary of what it is about.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+
+@dataclass(frozen=True)
+class Document:
+    """The least a record needs for ranking: an id, a title and an abstract (either may be empty)."""
+
+    record_id: str
+    title: str = ""
+    abstract: str = ""
+    keywords: tuple[str, ...] = ()
+
+
+def record_key(record: Any) -> str:
+    """The id decisions are keyed by: `record_id` when the record has one, else `pmid`."""
+    key = getattr(record, "record_id", "") or getattr(record, "pmid", "")
+    if not key:
+        raise ValueError(f"record has neither record_id nor pmid: {record!r:.80}")
+    return str(key)
+
+
+def record_text(record: Any) -> str:
+    """Title, abstract, author keywords and MeSH descriptors as one text (empty parts skipped)."""
+    parts = [getattr(record, "title", "") or "", getattr(record, "abstract", "") or ""]
+    parts += list(getattr(record, "keywords", ()) or ())
+    parts += [m.descriptor for m in getattr(record, "mesh_headings", ()) or ()]
+    return " ".join(p for p in parts if p)
+
+
+def tfidf_matrix(texts: Sequence[str], *, ngram_max: int = 2, min_df: int = 1, max_df: float = 0.95,
+                 sublinear_tf: bool = True, stop_words: str | None = None) -> sparse.csr_matrix:
+    """TF-IDF rows (L2-normalised) for every text; word 1..ngram_max grams.
+
+    The vocabulary is learnt from the review's own records (no downloaded weights). A review whose
+    records are all empty, or share every word, gets one constant column instead of an error, so
+    ranking still works (by prior order) rather than failing.
+    """
+    vectoriser = TfidfVectorizer(ngram_range=(1, ngram_max), min_df=min_df, max_df=max_df,
+                                 sublinear_tf=sublinear_tf, stop_words=stop_words, dtype=np.float64)
+    try:
+        return vectoriser.fit_transform(list(texts)).tocsr()
+    except ValueError:  # "empty vocabulary": no usable word in any record
+        return sparse.csr_matrix(np.ones((len(texts), 1)))
+
+
+def texts_of(records: Iterable[Any]) -> list[str]:
+    return [record_text(r) for r in records]
