@@ -161,10 +161,10 @@ def export_decisions(workspace: Workspace, fmt: str, path: Path | None = None) -
     for q in decided:
         o = outcomes[q.record_id]
         by = ", ".join(o.screened_by) + (f"; resolved by {o.resolved_by}" if o.resolved_by else "")
-        line = f"N1  - screening: {o.decision}" + (f" ({o.reason})" if o.reason else "") + f" by {by}"
+        note = f"screening: {o.decision}" + (f" ({o.reason})" if o.reason else "") + f" by {by}"
         entry = ris_entry(q.record)
         # The people's decision as a note, just before the end-of-reference tag.
         cut = entry.rindex("ER  - ")
-        parts.append(entry[:cut] + " ".join(line.split()) + EOL + entry[cut:])
+        parts.append(entry[:cut] + "N1  - " + " ".join(note.split()) + EOL + entry[cut:])
     atomic_write(path, "".join(parts).encode("utf-8"))
     return path, len(decided)
