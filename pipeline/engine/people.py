@@ -9,7 +9,7 @@ from typing import Iterable
 import pandas as pd
 
 from pipeline.config import Config, HumanScreeningConfig
-from pipeline.models import Decision, ScreeningResult
+from pipeline.models import Decision, HumanDecision, ScreeningResult
 from pipeline.screening import human
 from pipeline.store.human import read_log
 from pipeline.store.state import StateStore
@@ -21,6 +21,7 @@ HUMAN_COLUMNS = ["human_decision", "human_reason", "screened_by"]
 class PeopleStage:
     config: HumanScreeningConfig
     outcomes: dict[str, human.Outcome]       # record_id -> what people decided
+    entries: tuple[HumanDecision, ...] = ()  # the decision log
 
     def outcome(self, result: ScreeningResult) -> human.Outcome | None:
         return self.outcomes.get(human.result_key(result)) if human.in_queue(result) else None
@@ -55,7 +56,7 @@ class PeopleStage:
         reasons: Counter = Counter()
         for r in queue:
             o = self.outcome(r)
-            kind = o.decision if o and o.decision else "awaiting"
+            kind = o.decision if o and o.decision else ("second" if o else "awaiting")
             decided[kind] += 1
             if kind == human.EXCLUDE:
                 reasons[o.reason or "no reason given"] += 1
@@ -69,9 +70,28 @@ class PeopleStage:
             "excluded_by_reason": dict(sorted(reasons.items())),
             "records_included": decided[human.INCLUDE],
             "records_awaiting_screening": len(queue) - screened,
-            "awaiting": {"not yet screened": decided["awaiting"], "maybe": decided[human.MAYBE],
+            "awaiting": {"not yet screened": decided["awaiting"], "awaiting a second reviewer": decided["second"],
+                         "maybe": decided[human.MAYBE],
                          "conflict": decided[human.CONFLICT]},
         }
+
+    def change_rows(self, results: Iterable[ScreeningResult], run_id: str, titles: dict[str, str]) -> list[dict]:
+        """changes.csv rows (change = screened-by-people): for each record people decided, the rules'
+        decision as old and the people's outcome as new, with who decided and when."""
+        latest: dict[str, str] = {}
+        for e in human.in_force(self.entries):
+            latest[e.record_id] = max(latest.get(e.record_id, ""), e.decided_at)
+        rows = []
+        for r in results:
+            o = self.outcome(r)
+            if o is None or not o.decision:
+                continue
+            who = ", ".join(o.screened_by) + (f"; resolved by {o.resolved_by}" if o.resolved_by else "")
+            rows.append({"run_id": run_id, "pmid": r.pmid, "change": "screened-by-people", "newly_included": False,
+                         "old_decision": r.decision.value, "new_decision": o.decision, "old_reason": r.reason,
+                         "new_reason": o.reason, "why": f"screened by {who} (last decision "
+                         f"{latest.get(human.result_key(r), '')})", "title": titles.get(r.pmid, "")})
+        return rows
 
     def prisma_inputs(self, results: Iterable[ScreeningResult]) -> tuple[list[ScreeningResult], list[ScreeningResult]]:
         """What prisma_json needs for the human stage: the rules' results with their inclusions sent to
@@ -100,4 +120,5 @@ def people_stage(state: StateStore, config: Config) -> PeopleStage | None:
     people = config.screening.people
     if people is None:
         return None
-    return PeopleStage(people, human.outcomes(read_log(state.db), people.mode))
+    entries = tuple(read_log(state.db))
+    return PeopleStage(people, human.outcomes(entries, people.mode), entries)

@@ -83,6 +83,8 @@ def publish(state: StateStore, out: Path, config: Config, manifest: dict, run_id
     included_records = [by_pmid[pmid] for pmid in frames["evidence"]["pmid"]]
     atomic_write(out / "records.ris", ris.ris_text(included_records).encode("utf-8"))
     changes = state.changes(run_ids)
+    if people and run_ids:
+        changes += people.change_rows(decisions, run_ids[-1], {p: r.title for p, r in by_pmid.items()})
     atomic_write(out / "changes.csv", csv_bytes(changes_table(changes)))
     manifest = {**manifest, "counts": asdict(summary), "changes": change_summary(changes, run_ids)}
     if people:
@@ -109,6 +111,7 @@ def change_summary(rows: list[dict], run_ids: list[str]) -> dict:
         "decision_changed": count("decision-changed"),
         "updated": count("updated"),
         "withdrawn": count("withdrawn"),
+        "screened_by_people": count("screened-by-people"),
         "file": "changes.csv",
     }
 

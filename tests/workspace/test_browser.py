@@ -151,7 +151,8 @@ def test_decisions_reach_the_evidence_table_and_prisma(screening_review, new_pag
     people = screening["by_people"]
     assert (people["records_reaching_people"], people["records_screened"], people["records_excluded"],
             people["records_awaiting_screening"]) == (7, 3, 1, 4)
-    assert people["awaiting"] == {"not yet screened": 3, "maybe": 1, "conflict": 0}
+    assert people["awaiting"] == {"not yet screened": 3, "awaiting a second reviewer": 0, "maybe": 1,
+                                  "conflict": 0}
     assert "Records excluded (n = 1)" in (out / "prisma.svg").read_text()
     # A new run of the review keeps the decisions and publishes them again.
     run_pipeline(load_config(screening_review.config))
