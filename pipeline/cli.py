@@ -372,7 +372,7 @@ def publish(config_path: Path, out_dir: Path | None, wait: float | None) -> None
 
     config = load_config(config_path)
     manifest = publish_review(config, out_dir, wait=wait)
-    _print_run_summary(config, out_dir, manifest)
+    click.echo(f"Published {out_dir or config.output.dir}: {published_message(manifest)}.")
 
 
 @cli.group()

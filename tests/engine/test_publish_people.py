@@ -32,6 +32,18 @@ def test_publish_puts_dual_mode_outcomes_into_every_output(invoke, screening_rev
     result = invoke("publish", "--config", review.config)
     assert result.exit_code == 0, result.stderr
     out = review.out
+    assert result.stdout == (f"Published {out}: outputs rebuilt: 2 records included by people in the evidence "
+                             "table, 4 awaiting screening.\n")
+    shown = invoke("show", "--config", review.config).stdout
+    assert ("Screening by people (dual: ana, ben, cy)\n"
+            "  Records reaching people                    7\n"
+            "  Screened                                   3\n"
+            "  Included                                   2\n"
+            "  Excluded                                   1\n"
+            "    wrong design                             1\n"
+            "  Still awaiting screening                   4  (2 not yet screened, 1 awaiting a second reviewer, "
+            "1 conflict)\n") in shown
+    assert "Newest included records (2 of 2, included by people)" in shown
     assert sorted(r["pmid"] for r in read_csv(out / "evidence.csv")) == ["30000001", "30000008"]
     rows = {r["pmid"]: (r["decision"], r["human_decision"], r["human_reason"], r["screened_by"])
             for r in read_csv(out / "records.csv")}
