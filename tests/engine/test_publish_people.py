@@ -44,6 +44,9 @@ def test_publish_puts_dual_mode_outcomes_into_every_output(invoke, screening_rev
             "  Still awaiting screening                   4  (2 not yet screened, 1 awaiting a second reviewer, "
             "1 conflict)\n") in shown
     assert "Newest included records (2 of 2, included by people)" in shown
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert ("<p>3 of 7 records screened by ana, ben, cy (dual mode): 2 included, 1 excluded; <b id=\"awaiting\">4</b> "
+            "still awaiting screening.") in report
     assert sorted(r["pmid"] for r in read_csv(out / "evidence.csv")) == ["30000001", "30000008"]
     rows = {r["pmid"]: (r["decision"], r["human_decision"], r["human_reason"], r["screened_by"])
             for r in read_csv(out / "records.csv")}
