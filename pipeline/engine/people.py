@@ -3,8 +3,8 @@ and run.json. Used by publish.py only when the config enables [screening.human].
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Iterable
 
 import pandas as pd
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Iterable, Mapping
 
 from pipeline.models import Decision, HumanDecision, Record, ScreeningResult
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from pipeline.models import HumanDecision
 
@@ -69,7 +69,7 @@ class DecisionLog:
         self._lock = threading.Lock()
 
     @classmethod
-    def open(cls, folder: Path) -> "DecisionLog":
+    def open(cls, folder: Path) -> DecisionLog:
         from pipeline.store.state import STATE_FILE
         db = sqlite3.connect(Path(folder) / STATE_FILE, isolation_level=None, timeout=60,
                              check_same_thread=False)
@@ -83,7 +83,7 @@ class DecisionLog:
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "DecisionLog":
+    def __enter__(self) -> DecisionLog:
         return self
 
     def __exit__(self, *exc) -> None:

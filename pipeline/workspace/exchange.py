@@ -37,8 +37,7 @@ class ImportReport:
 def _normalise_doi(doi: str) -> str:
     doi = doi.strip().lower()
     for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "doi:"):
-        if doi.startswith(prefix):
-            doi = doi[len(prefix):]
+        doi = doi.removeprefix(prefix)
     return doi
 
 
@@ -74,7 +73,7 @@ def import_decisions(workspace: Workspace, path: Path, reviewer: str | None = No
     entries: list[HumanDecision] = []
     now = workspace.clock().isoformat(timespec="seconds")
     for line, row in enumerate(rows, start=2):
-        get = lambda name: (row.get(columns.get(name, ""), "") or "").strip()  # noqa: E731
+        get = _getter(row, columns)
         rid = None
         ids = []
         if ":" in get("record_id"):
@@ -122,6 +121,11 @@ def import_decisions(workspace: Workspace, path: Path, reviewer: str | None = No
         workspace.log.append_many(entries)
         report.imported = len(entries)
     return report
+
+
+def _getter(row: dict, columns: dict[str, str]):
+    """Read a column of `row` by its lower-case name, stripped; "" when absent."""
+    return lambda name: (row.get(columns.get(name, ""), "") or "").strip()
 
 
 def _rayyan_votes(notes: str) -> list[tuple[str, str]]:

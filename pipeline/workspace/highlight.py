@@ -4,7 +4,7 @@ wraps marked ones in <mark>, so no markup in a title or abstract can ever become
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from pipeline.models import Mention
 

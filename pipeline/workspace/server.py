@@ -18,12 +18,12 @@ import logging
 import mimetypes
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import Callable
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import jinja2
@@ -271,7 +271,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._render("done.html", saved=saved, undone=undone)
         q = ws.record(rid)
         mentions = ws.mentions(q)
-        terms = lambda text: (highlight.term_spans(text, ws.people.highlight_include, "include")  # noqa: E731
+        terms = lambda text: (highlight.term_spans(text, ws.people.highlight_include, "include")
                               + highlight.term_spans(text, ws.people.highlight_exclude, "exclude"))
         title = highlight.pieces(q.record.title, terms(q.record.title)
                                  + highlight.mention_spans(q.record.title, "title", mentions))

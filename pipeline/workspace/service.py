@@ -11,10 +11,10 @@ import logging
 import re
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from pipeline.config import Config, HumanScreeningConfig
 from pipeline.errors import OutputsNotFound, WorkspaceError
@@ -22,7 +22,12 @@ from pipeline.models import Decision, HumanDecision, Mention, Record, ScreeningR
 from pipeline.screening import human
 from pipeline.store.human import DECISIONS, DecisionLog
 from pipeline.store.state import STATE_FILE, StateStore
-from pipeline.workspace.ranking import Prioritiser, RankItem, Stopping, default_prioritiser
+from pipeline.workspace.ranking import (
+    Prioritiser,
+    RankItem,
+    Stopping,
+    default_prioritiser,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +85,7 @@ class Workspace:
         self.state = StateStore(db, self.out / STATE_FILE)
         self.log = DecisionLog.open(self.out)
         self.prioritiser = prioritiser or default_prioritiser()
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self._queue_key: object = None
         self._queue: dict[str, QueueRecord] = {}

@@ -46,14 +46,14 @@ def test_enabled_false_keeps_the_table_but_switches_the_stage_off(tmp_path):
 
 @pytest.mark.parametrize("table, message", [
     ("[screening.human]\nmode = \"single\"\n",
-     'FILE: [screening.human.reviewers] is missing. Add reviewers = ["ana", "ben"] (the names people pick '
-     "in the workspace)."),
+     ('FILE: [screening.human.reviewers] is missing. Add reviewers = ["ana", "ben"] (the names people pick '
+     "in the workspace).")),
     ("[screening.human]\nreviewers = []\n",
-     'FILE: [screening.human.reviewers] is empty. Add reviewers = ["ana", "ben"] (the names people pick '
-     "in the workspace)."),
+     ('FILE: [screening.human.reviewers] is empty. Add reviewers = ["ana", "ben"] (the names people pick '
+     "in the workspace).")),
     ('[screening.human]\nreviewers = ["ana"]\nmode = "dual"\n',
-     'FILE: [screening.human.mode] is "dual" but only 1 reviewer is named. Name at least two reviewers, '
-     'or use mode = "single".'),
+     ('FILE: [screening.human.mode] is "dual" but only 1 reviewer is named. Name at least two reviewers, '
+     'or use mode = "single".')),
     ('[screening.human]\nreviewers = ["ana"]\nmode = "triple"\n',
      "FILE: [screening.human.mode] is 'triple'; use one of: \"single\", \"dual\"."),
     ('[screening.human]\nreviewers = ["ana", "ana"]\n',
@@ -63,8 +63,8 @@ def test_enabled_false_keeps_the_table_but_switches_the_stage_off(tmp_path):
     ('[screening.human]\nreviewers = ["ana"]\nreviewer = "ben"\n',
      "FILE: [screening.human.reviewer] is not a known key. Did you mean 'reviewers'?"),
     ('[screening.human]\nreviewers = ["ana"]\nhighlight = ["ketamine"]\n',
-     'FILE: [screening.human.highlight] must be a table, e.g. highlight = { include = ["ketamine"], '
-     'exclude = ["rat"] }, not a list.'),
+     ('FILE: [screening.human.highlight] must be a table, e.g. highlight = { include = ["ketamine"], '
+     'exclude = ["rat"] }, not a list.')),
     ('[screening.human]\nreviewers = ["ana"]\nhighlight = { includes = ["x"] }\n',
      "FILE: [screening.human.highlight.includes] is not a known key. Did you mean 'include'?"),
     ('[screening.human]\nreviewers = ["ana"]\nexclusion_reasons = ["a", "a"]\n',

@@ -68,7 +68,7 @@ def test_two_writers_at_once_both_persist(tmp_path):
             with DecisionLog.open(tmp_path) as log:
                 for i in range(40):
                     log.append(decision(f"pmid:{i}", reviewer))
-        except Exception as exc:  # pragma: no cover - reported below
+        except sqlite3.Error as exc:  # pragma: no cover - reported below
             errors.append(exc)
     threads = [threading.Thread(target=write, args=(name,)) for name in ("ana", "ben")]
     for t in threads:

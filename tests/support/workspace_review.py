@@ -71,7 +71,7 @@ class ScreeningReview:
     config: Path
     out: Path
 
-    def with_mode(self, mode: str, reviewers: list[str]) -> "ScreeningReview":
+    def with_mode(self, mode: str, reviewers: list[str]) -> ScreeningReview:
         self.config.write_text(config_text(mode, reviewers))
         return self
 
@@ -158,6 +158,6 @@ class Client:
 
     def login(self, name: str) -> str:
         token = self.csrf()
-        status, headers, _ = self.request("/login", {"csrf": token, "reviewer": name})
+        status, _, _ = self.request("/login", {"csrf": token, "reviewer": name})
         assert status == 303, status
         return token

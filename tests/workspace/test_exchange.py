@@ -92,7 +92,8 @@ def test_export_csv_and_ris(invoke, screening_review, tmp_path):
                   "--reviewer", "ana").exit_code == 0
     result = invoke("decisions", "export", "--config", screening_review.config, "--format", "csv")
     assert result.stdout == f"2 decisions written to {screening_review.out / 'decisions.csv'}\n"
-    rows = list(csv.DictReader(open(screening_review.out / "decisions.csv", encoding="utf-8")))
+    with open(screening_review.out / "decisions.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
     assert [(r["seq"], r["pmid"], r["reviewer"], r["decision"], r["reason"], r["role"], r["in_force"]) for r in rows] == [
         ("1", "30000001", "ana", "include", "", "import", "True"),
         ("2", "30000005", "ana", "exclude", "wrong design", "import", "True")]

@@ -57,11 +57,11 @@ def test_a_decision_is_stored_and_the_next_record_follows(single):
     (("ana", "pmid:30000002", "include"), "record 'pmid:30000002' is not in the screening queue of this review."),
     (("ana", "pmid:30000001", "perhaps"), "decision 'perhaps' is not one of: include, exclude, maybe."),
     (("ana", "pmid:30000001", "exclude", "too long"),
-     "exclusion reason 'too long' is not in the config's exclusion_reasons: wrong population; "
-     "wrong intervention; wrong design."),
+     ("exclusion reason 'too long' is not in the config's exclusion_reasons: wrong population; "
+     "wrong intervention; wrong design.")),
     (("ana", "pmid:30000001", "exclude"),
-     "exclusion reason '' is not in the config's exclusion_reasons: wrong population; "
-     "wrong intervention; wrong design."),
+     ("exclusion reason '' is not in the config's exclusion_reasons: wrong population; "
+     "wrong intervention; wrong design.")),
     (("ana", "pmid:30000001", "include", "wrong design"), "a reason is given only with exclude, not with include."),
     (("ana", "pmid:30000001", "include", "", "x" * 2001), "the note has 2001 characters; keep it under 2000."),
 ])
