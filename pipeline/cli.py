@@ -336,6 +336,8 @@ def screen(config_path: Path, out_dir: Path | None, host: str, port: int, token:
     config = load_config(config_path)
     check_bind(host, token)
     workspace = Workspace(config, out_dir)
+    log.info("loading and ranking the screening queue")
+    queued = workspace.prepare()
 
     def publish() -> str:
         return published_message(publish_review(config, out_dir))
@@ -344,7 +346,8 @@ def screen(config_path: Path, out_dir: Path | None, host: str, port: int, token:
         server = WorkspaceServer(workspace, host, port, token, publish=publish)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}. Pick another --port.") from None
-    click.echo(f"Screening workspace for {config.review.name!r} ({workspace.people.mode} mode): {server.url}")
+    click.echo(f"Screening workspace for {config.review.name!r} ({workspace.people.mode} mode, {queued} records "
+               f"in the queue): {server.url}")
     click.echo("Press Ctrl-C to stop; every decision is already saved.")
     sys.stdout.flush()
     try:

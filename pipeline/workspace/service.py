@@ -93,6 +93,12 @@ class Workspace:
         self._order_key: object = None
         self._order: list[str] = []
 
+    def prepare(self) -> int:
+        """Load the queue and rank it once (decoding the records, building the ranker's features),
+        so the first page is as quick as the next ones; returns the queue's size."""
+        self.ranked()
+        return len(self.queue())
+
     def close(self) -> None:
         self.state.close()
         self.log.close()

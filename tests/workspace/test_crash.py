@@ -18,7 +18,7 @@ def start(config) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", "screen", "--config", str(config), "--port", "0"],
                             cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
-    assert "Screening workspace for 'ketamine-screening' (single mode): http://127.0.0.1:" in line, (
+    assert "Screening workspace for 'ketamine-screening' (single mode, 7 records in the queue): http://127.0.0.1:" in line, (
         line + proc.stderr.read() if proc.poll() is not None else line)
     return proc, line.rsplit(": ", 1)[1].strip()
 
