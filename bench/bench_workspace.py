@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from pipeline.config import load_config
-from pipeline.models import Decision, Record, ScreeningResult
+from pipeline.models import CommitPlan, Decision, Record, ScreeningResult
 from pipeline.sources.pubmed_xml import parser as pubmed_xml
 from pipeline.store.state import StateStore
 from pipeline.workspace.server import WorkspaceServer
@@ -44,11 +44,11 @@ def _records() -> list[Record]:
 def _store(folder: Path, records: list[Record]) -> Path:
     with StateStore.open(folder / "out") as state:
         state.begin_run("r1", "run", "2026-01-01T00:00:00", "q", 1)
-        results = [ScreeningResult(r.pmid, Decision.INCLUDE if i % 3 else Decision.NEEDS_REVIEW, "meets-criteria")
-                   for i, r in enumerate(records)]
-        state.commit_run("r1", seen=[], upserts={r.pmid: r for r in records}, withdrawn={}, decisions=results,
-                         extracted={}, fingerprint="f", changes=[], watermark="2026-01-01",
-                         finished_at="2026-01-01T00:00:01", manifest={})
+        results = [ScreeningResult(r.record_id, Decision.INCLUDE if i % 3 else Decision.NEEDS_REVIEW,
+                                   "meets-criteria") for i, r in enumerate(records)]
+        plan = CommitPlan(seen=[], upserts={r.record_id: r for r in records}, withdrawn={}, decisions=results,
+                          extracted={}, fingerprint="f", changes=[])
+        state.commit_run("r1", plan, watermark="2026-01-01", finished_at="2026-01-01T00:00:01", manifest={})
         state.mark_published(["r1"])
     config = folder / "review.toml"
     config.write_text('[review]\nname = "bench"\n[search]\nall_of = [["x"]]\n[screening.human]\n'

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from pipeline.config import Config, HumanScreeningConfig
-from pipeline.models import Decision, HumanDecision, ScreeningResult
+from pipeline.models import Decision, HumanDecision, ScreeningResult, pmid_of
 from pipeline.screening import human
 from pipeline.store.human import read_log
 from pipeline.store.state import StateStore
@@ -37,8 +37,8 @@ class PeopleStage:
         human_reason and screened_by (reviewers, "; "-joined; a resolver is added as "resolved by")."""
         frame = frame.copy()
         values = {c: [] for c in HUMAN_COLUMNS}
-        for pmid in frame["pmid"]:
-            o = self.outcomes.get(f"pmid:{pmid}")
+        for record_id in frame["record_id"]:
+            o = self.outcomes.get(record_id)
             values["human_decision"].append(o.decision if o else "")
             values["human_reason"].append(o.reason if o else "")
             by = list(o.screened_by) if o else []
@@ -87,10 +87,11 @@ class PeopleStage:
             if o is None or not o.decision:
                 continue
             who = ", ".join(o.screened_by) + (f"; resolved by {o.resolved_by}" if o.resolved_by else "")
-            rows.append({"run_id": run_id, "pmid": r.pmid, "change": "screened-by-people", "newly_included": False,
+            rows.append({"run_id": run_id, "pmid": pmid_of(r.record_id), "record_id": r.record_id,
+                         "change": "screened-by-people", "newly_included": False,
                          "old_decision": r.decision.value, "new_decision": o.decision, "old_reason": r.reason,
                          "new_reason": o.reason, "why": f"screened by {who} (last decision "
-                         f"{latest.get(human.result_key(r), '')})", "title": titles.get(r.pmid, "")})
+                         f"{latest.get(human.result_key(r), '')})", "title": titles.get(r.record_id, "")})
         return rows
 
     def prisma_inputs(self, results: Iterable[ScreeningResult]) -> tuple[list[ScreeningResult], list[ScreeningResult]]:

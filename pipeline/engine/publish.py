@@ -6,6 +6,7 @@ published by the next run (`republish`), so outputs always catch up with the sta
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import asdict
 from pathlib import Path
@@ -13,13 +14,12 @@ from typing import Iterable
 
 import pandas as pd
 
-from pipeline.sources.pubmed_xml import local as local_source
 from pipeline.screening import prisma
 from pipeline.outputs import ris
 from pipeline.outputs import tables
 from pipeline.config import Config
 from pipeline.engine.crashpoints import checkpoint
-from pipeline.models import Decision
+from pipeline.models import Decision, RunManifest, record_order
 from pipeline.outputs.report import write_report
 from pipeline.errors import OutputsNotFound
 from pipeline.store.lock import ReviewLock
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 TABLE_NAMES = ("records", "evidence", "mentions")
 CHANGE_COLUMNS = ["run_id", "pmid", "change", "newly_included", "old_decision", "new_decision",
-                  "old_reason", "new_reason", "why", "title"]
+                  "old_reason", "new_reason", "why", "title", "record_id"]
 
 
 def republish(state: StateStore, out: Path, config: Config) -> list[str]:
@@ -41,22 +41,23 @@ def republish(state: StateStore, out: Path, config: Config) -> list[str]:
         return []
     log.warning("runs %s committed but their outputs were not all written; publishing them now",
                 ", ".join(pending))
-    manifest = state.run_manifest(pending[-1]) or {}
+    manifest = RunManifest.from_json(state.run_manifest(pending[-1]) or {})
     publish(state, out, config, manifest, pending)
     state.mark_published(pending)
     return pending
 
 
-def publish(state: StateStore, out: Path, config: Config, manifest: dict, run_ids: list[str]) -> dict:
+def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
+            run_ids: list[str]) -> RunManifest:
     """Write the tables, PRISMA, records.ris, changes.csv, run.json and the report from the
-    committed state; returns the manifest as written."""
-    by_pmid = {pmid: rec for pmid, (rec, _) in state.active_records().items()}
-    records = list(by_pmid.values())
+    committed state; returns the manifest as written (with its counts and changes)."""
+    by_id = {record_id: rec for record_id, (rec, _) in state.active_records().items()}
+    records = list(by_id.values())
     decisions = list(state.decisions().values())
     people = people_stage(state, config)
     # With people screening, the evidence table holds what they included, not what the rules let through.
     evidence_results = people.evidence_results(decisions) if people else decisions
-    included = {r.pmid for r in evidence_results if r.decision == Decision.INCLUDE}
+    included = {r.record_id for r in evidence_results if r.decision == Decision.INCLUDE}
     mentions = state.mentions(included)
     frames = {
         "records": tables.records_table(records, decisions),
@@ -68,36 +69,35 @@ def publish(state: StateStore, out: Path, config: Config, manifest: dict, run_id
     for name in TABLE_NAMES:
         write_table(out, name, frames[name])
         checkpoint("mid-publish")
-    identified = manifest.get("identified", len(records))
-    repeats = manifest.get("pmid_repeats", 0)
+    identified = len(records) if manifest.identified is None else manifest.identified
+    repeats = manifest.pmid_repeats or 0
     summary = prisma.summarise(identified, records, decisions, len(mentions))
     summary.duplicates += repeats
-    database = local_source.DATABASE if manifest.get("source") == "pubmed-xml" else "PubMed"
+    databases = manifest.databases or {"PubMed": identified}
     rule_results, people_results = people.prisma_inputs(decisions) if people else (decisions, [])
-    flow = prisma.prisma_json({database: identified}, rule_results, repeats, len(manifest.get("quarantined", [])),
+    flow = prisma.prisma_json(databases, rule_results, repeats, len(manifest.quarantined or []),
                               review=config.review.title or config.review.name, human=people_results)
     if people:
         flow = people.prisma(flow, decisions)
     write_json(out / "prisma.json", flow)
     atomic_write(out / "prisma.svg", prisma.prisma_svg(flow).encode("utf-8"))
-    included_records = [by_pmid[pmid] for pmid in frames["evidence"]["pmid"]]
+    included_records = [by_id[record_id] for record_id in frames["evidence"]["record_id"]]
     atomic_write(out / "records.ris", ris.ris_text(included_records).encode("utf-8"))
     changes = state.changes(run_ids)
     if people and run_ids:
-        changes += people.change_rows(decisions, run_ids[-1], {p: r.title for p, r in by_pmid.items()})
+        changes += people.change_rows(decisions, run_ids[-1], {i: r.title for i, r in by_id.items()})
     atomic_write(out / "changes.csv", csv_bytes(changes_table(changes)))
-    manifest = {**manifest, "counts": asdict(summary), "changes": change_summary(changes, run_ids)}
-    if people:
-        manifest["human_screening"] = people.summary(decisions)
-    write_json(out / "run.json", manifest)
+    manifest = dataclasses.replace(manifest, counts=asdict(summary), changes=change_summary(changes, run_ids),
+                                   human_screening=people.summary(decisions) if people else None)
+    write_json(out / "run.json", manifest.to_json())
     # Built from the files just written, so `python -m pipeline report` rebuilds the same page.
     write_report(out)
     return manifest
 
 
 def changes_table(rows: Iterable[dict]) -> pd.DataFrame:
-    """changes.csv: by run, then PMID."""
-    ordered = sorted(rows, key=lambda r: (r["run_id"], tables.pmid_key(r["pmid"])))
+    """changes.csv: by run, then in record_order (PMIDs numerically first)."""
+    ordered = sorted(rows, key=lambda r: (r["run_id"], record_order(r["record_id"])))
     return pd.DataFrame(ordered, columns=CHANGE_COLUMNS).astype({"newly_included": "bool"})
 
 
@@ -116,7 +116,7 @@ def change_summary(rows: list[dict], run_ids: list[str]) -> dict:
     }
 
 
-def publish_review(config: Config, out_dir: Path | None = None, wait: float | None = None) -> dict:
+def publish_review(config: Config, out_dir: Path | None = None, wait: float | None = None) -> RunManifest:
     """`publish`: rebuild every output of the review from its state store (no network), under the
     review's lock; people's latest decisions are included. Returns the manifest written to run.json."""
     out = Path(out_dir) if out_dir is not None else config.output.dir
@@ -130,13 +130,14 @@ def publish_review(config: Config, out_dir: Path | None = None, wait: float | No
         if previous is None:
             raise OutputsNotFound(f"{out} has no completed run to publish. Run the review first: "
                                   f"python -m pipeline run --config {config.path}")
-        return publish(state, out, config, previous["manifest"] or {}, [previous["run_id"]])
+        return publish(state, out, config, RunManifest.from_json(previous["manifest"] or {}),
+                       [previous["run_id"]])
 
 
-def published_message(manifest: dict) -> str:
+def published_message(manifest: RunManifest) -> str:
     """One line on what a publish wrote, for the workspace and the command line."""
-    people = manifest.get("human_screening")
+    people = manifest.human_screening
     if people:
         return (f"outputs rebuilt: {people['records_included']} records included by people in the evidence "
                 f"table, {people['records_awaiting_screening']} awaiting screening")
-    return f"outputs rebuilt: {manifest['counts']['included']} records in the evidence table"
+    return f"outputs rebuilt: {(manifest.counts or {}).get('included', 0)} records in the evidence table"

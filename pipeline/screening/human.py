@@ -21,11 +21,11 @@ CATEGORIES = (INCLUDE, EXCLUDE, MAYBE)
 
 def record_key(record: Record) -> str:
     """The record's source-neutral id (`pmid:<PMID>` for PubMed records)."""
-    return getattr(record, "record_id", "") or f"pmid:{record.pmid}"
+    return record.record_id
 
 
 def result_key(result: ScreeningResult) -> str:
-    return getattr(result, "record_id", "") or f"pmid:{result.pmid}"
+    return result.record_id
 
 
 def in_queue(result: ScreeningResult) -> bool:

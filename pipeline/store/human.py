@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pipeline.models import HumanDecision
 
-# Applied as the store's next numbered migration; each statement is idempotent on its own.
+# The store's migration number 3 (store/migrations.py); each statement is idempotent on its own.
 MIGRATION = (
     """CREATE TABLE IF NOT EXISTS human_decisions (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -42,8 +42,8 @@ DECISIONS = ("include", "exclude", "maybe")
 
 
 def migrate(db: sqlite3.Connection) -> None:
-    """Create the decision log's table, index and append-only triggers (inside the caller's
-    transaction when there is one)."""
+    """Create the decision log's table, index and append-only triggers (migration 3, inside the
+    migration's transaction)."""
     for statement in MIGRATION:
         db.execute(statement)
 
@@ -70,15 +70,13 @@ class DecisionLog:
 
     @classmethod
     def open(cls, folder: Path) -> DecisionLog:
-        from pipeline.store.state import STATE_FILE
+        from pipeline.store.state import STATE_FILE, StateStore
+        StateStore.open(Path(folder)).close()       # the store's migrations create the table (number 3)
         db = sqlite3.connect(Path(folder) / STATE_FILE, isolation_level=None, timeout=60,
                              check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
-        log = cls(db)
-        with log._transaction():
-            migrate(db)
-        return log
+        return cls(db)
 
     def close(self) -> None:
         self.db.close()

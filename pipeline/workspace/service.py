@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pipeline.config import Config, HumanScreeningConfig
 from pipeline.errors import OutputsNotFound, WorkspaceError
-from pipeline.models import Decision, HumanDecision, Mention, Record, ScreeningResult
+from pipeline.models import Decision, HumanDecision, Mention, Record, ScreeningResult, record_order
 from pipeline.screening import human
 from pipeline.store.human import DECISIONS, DecisionLog
 from pipeline.store.state import STATE_FILE, StateStore
@@ -113,10 +113,10 @@ class Workspace:
                 records = self.state.active_records()
                 rules = self.state.decisions()
                 queue = {}
-                for pmid in sorted(rules, key=_pmid_key):
-                    res = rules[pmid]
-                    if human.in_queue(res) and pmid in records:
-                        rec, digest = records[pmid]
+                for record_id in sorted(rules, key=record_order):
+                    res = rules[record_id]
+                    if human.in_queue(res) and record_id in records:
+                        rec, digest = records[record_id]
                         rid = human.record_key(rec)
                         queue[rid] = QueueRecord(rid, rec, digest, res, len(queue))
                 self._queue, self._queue_key = queue, key
@@ -171,7 +171,7 @@ class Workspace:
 
     def mentions(self, record: QueueRecord) -> list[Mention]:
         with self._lock:
-            return self.state.mentions([record.record.pmid]) if record.record.pmid else []
+            return self.state.mentions([record.record_id])
 
     def my_decision(self, reviewer: str, record_id: str) -> HumanDecision | None:
         return human.by_reviewer(self.entries()).get(record_id, {}).get(reviewer)
@@ -302,6 +302,3 @@ class Workspace:
         self.check_reviewer(reviewer)
         return self.log.undo_last(reviewer, self.clock().isoformat(timespec="seconds"))
 
-
-def _pmid_key(pmid: str) -> tuple[int, str]:
-    return (int(pmid), pmid) if pmid.isdigit() else (10**12, pmid)

@@ -19,7 +19,7 @@ def entry(seq, record, reviewer, decision, reason="", role="screen", undoes=None
 
 def test_record_keys_are_pmid_prefixed():
     assert human.record_key(Record(pmid="123")) == "pmid:123"
-    assert human.result_key(ScreeningResult("123", Decision.INCLUDE, "meets-criteria")) == "pmid:123"
+    assert human.result_key(ScreeningResult("pmid:123", Decision.INCLUDE, "meets-criteria")) == "pmid:123"
 
 
 @pytest.mark.parametrize("decision, queued", [

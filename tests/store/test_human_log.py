@@ -2,12 +2,13 @@
 table created in a store that a run wrote."""
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import threading
 
 import pytest
 
-from pipeline.models import HumanDecision
+from pipeline.models import CommitPlan, HumanDecision
 from pipeline.store.human import DecisionLog, read_log
 from pipeline.store.state import StateStore
 
@@ -86,8 +87,8 @@ def test_the_log_lives_beside_a_runs_state_and_survives_its_commits(tmp_path):
     with StateStore.open(tmp_path) as state, DecisionLog.open(tmp_path) as log:
         log.append(decision())
         state.begin_run("r1", "run", "2026-01-01T00:00:00", "q", 1)
-        state.commit_run("r1", seen=[], upserts={}, withdrawn={}, decisions=[], extracted={}, fingerprint="f",
-                         changes=[], watermark="2026-01-01", finished_at="2026-01-01T00:00:01", manifest={})
+        plan = CommitPlan(seen=[], upserts={}, withdrawn={}, decisions=[], extracted={}, fingerprint="f", changes=[])
+        state.commit_run("r1", plan, watermark="2026-01-01", finished_at="2026-01-01T00:00:01", manifest={})
         log.append(decision("pmid:2"))
         assert [r.record_id for r in read_log(state.db)] == ["pmid:1", "pmid:2"]
 
@@ -95,3 +96,17 @@ def test_the_log_lives_beside_a_runs_state_and_survives_its_commits(tmp_path):
 def test_a_store_without_people_has_an_empty_log(tmp_path):
     with StateStore.open(tmp_path) as state:
         assert read_log(state.db) == []
+
+
+def test_migration_3_adds_the_log_to_a_previous_release_store(tmp_path):
+    from pipeline.store import migrations
+    from tests.support.paths import FIXTURES
+    shutil.copyfile(FIXTURES / "previous_release" / "state.sqlite", tmp_path / "state.sqlite")
+    with StateStore.open(tmp_path) as state:
+        assert migrations.LATEST == 3
+        assert state.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+        assert read_log(state.db) == []
+    with DecisionLog.open(tmp_path) as log:
+        log.append(decision("pmid:30000001"))
+    with StateStore.open(tmp_path) as state:      # opening again applies nothing and keeps the entry
+        assert [e.record_id for e in read_log(state.db)] == ["pmid:30000001"]
