@@ -188,6 +188,10 @@ def _print_run_summary(config: Config, out_dir: Path | None, manifest: dict) -> 
         f"{counts['included']} included, {counts['excluded']} excluded, {counts['needs_review']} need review; "
         f"{counts['mentions']} entity mentions."
     )
+    if counts.get("extraction_set_aside"):
+        n = counts["extraction_set_aside"]
+        click.echo(f"{n} record{'s' if n != 1 else ''} set aside by entity extraction (see run.json): "
+                   "screened and published without mentions; tried again on the next run.")
     click.echo(f"Tables written to {out}")
     click.echo(f"Report: {out / 'report.html'}; included records for screening tools: {out / 'records.ris'}")
 

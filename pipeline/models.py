@@ -161,6 +161,7 @@ class RunSummary:
     needs_review: int = 0
     excluded_by_reason: dict[str, int] = field(default_factory=dict)
     mentions: int = 0
+    extraction_set_aside: int = 0      # included records entity extraction could not process
 
 
 @dataclass(frozen=True)
