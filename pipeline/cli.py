@@ -55,13 +55,18 @@ def cli(verbose: int, quiet: bool) -> None:
 @cli.command()
 @config_option
 def validate(config_path: Path) -> None:
-    """Check a config file; exit 0 when it is valid, 2 with the problem otherwise.
+    """Check a config file and everything `run` would refuse (lexicons, output folder, local paths,
+    $EUTILS_BASE_URL); exit 0 when all is well, 2 with the problem otherwise.
 
     \b
     Example:
         python -m pipeline validate --config config/ketamine-depression.toml
     """
+    from pipeline.engine.preflight import check
+    from pipeline.sources.pubmed.eutils import Settings
+
     config = load_config(config_path)
+    check(config, config.output.dir, Settings.from_env().base_url)
     click.echo(f"{config_path}: OK (review {config.review.name!r}, output {config.output.dir})")
 
 

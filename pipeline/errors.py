@@ -52,3 +52,15 @@ class OutputsNotFound(PipelineError):
     """`show` or `report` was pointed at a folder that holds no completed run's outputs."""
 
     exit_code = ExitCode.CONFIG
+
+
+class OutputFolderError(PipelineError):
+    """The output folder cannot be written (permissions, read-only file system): fix it or choose another."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class DiskFull(PipelineError):
+    """The disk filled while writing outputs: free space and run again (the previous outputs stay)."""
+
+    exit_code = ExitCode.UNAVAILABLE

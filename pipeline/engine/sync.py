@@ -40,6 +40,7 @@ from pipeline.sources.pubmed_xml import local as local_source
 from pipeline.screening import rules as screen
 from pipeline.outputs import tables
 from pipeline.config import Config, ExtractionConfig
+from pipeline.engine import preflight
 from pipeline.engine.crashpoints import checkpoint
 from pipeline.sources.pubmed.eutils import Client, Settings
 from pipeline.sources.pubmed.fetch import fetch_records
@@ -82,6 +83,8 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
     settings = settings or Settings.from_env(timeout=config.retrieval.timeout,
                                              max_attempts=config.retrieval.max_attempts)
     progress = progress or _no_progress
+    # Everything the run would refuse, before the lock, the state or the network are touched.
+    preflight.check(config, out, None if (offline or from_run) else settings.base_url)
     command = "refresh" if incremental else "run"
     started = now()
     started_iso = started.isoformat(timespec="seconds")
