@@ -50,8 +50,8 @@ def _clean_environment(monkeypatch):
 @pytest.fixture(autouse=True)
 def _fast_retries(monkeypatch):
     """Retries back off in milliseconds, not seconds, so fault tests stay quick."""
-    from pipeline.sources.pubmed import eutils
-    monkeypatch.setattr(eutils.Client, "_backoff", lambda self, attempt: 0.01 * attempt)
+    from pipeline.sources.http import HttpClient
+    monkeypatch.setattr(HttpClient, "_backoff", lambda self, attempt: 0.01 * attempt)
 
 
 @pytest.fixture(scope="session")
