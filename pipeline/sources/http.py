@@ -179,7 +179,8 @@ class HttpClient:
         self.secrets = Secrets(secrets)
         self.default_params = dict(params or {})
         self.headers = {"User-Agent": user_agent, **(headers or {})}
-        self.limiter = limiter or limiter_for(urllib.parse.urlsplit(base_url).netloc, rate)
+        self.limiter_key = urllib.parse.urlsplit(base_url).netloc
+        self.limiter = limiter or limiter_for(self.limiter_key, rate)
         self._sleep = sleep
         self._log = log
         self._count_lock = threading.Lock()
@@ -201,6 +202,10 @@ class HttpClient:
     def redact(self, text: str) -> str:
         """`text` with every secret masked: for anything that could end up in a log or a file."""
         return self.secrets.redact(text)
+
+    def redact_bytes(self, data: bytes) -> bytes:
+        """`data` with every secret masked: for raw answers kept in an archive."""
+        return self.secrets.redact_bytes(data) if self.secrets else data
 
     def request(self, method: str | None, path: str, params: Mapping[str, object] | None = None, *,
                 validate: Validate | None = None, describe: str | None = None) -> Response:
