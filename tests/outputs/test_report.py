@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pandas as pd
 
-from pipeline.outputs.folder import Outputs, read_outputs
+from pipeline.outputs.folder import read_outputs
 from tests.support.report_outputs import PRISMA, outputs_with
 from pipeline.outputs.report import prisma_flow_svg, render_report, years_chart_svg
 
@@ -125,7 +124,7 @@ def test_report_shows_the_flow_of_the_run(ketamine_outputs):
 
 
 def test_report_reads_back_what_read_outputs_gives(ketamine_outputs):
-    outputs = readoutputs_with(ketamine_outputs)
+    outputs = read_outputs(ketamine_outputs)
     assert render_report(outputs) == (ketamine_outputs / "report.html").read_text(encoding="utf-8")
 
 
