@@ -37,7 +37,6 @@ from typing import Callable
 
 from pipeline.screening import crosscheck
 from pipeline.sources.pubmed_xml import local as local_source
-from pipeline.screening import rules as screen
 from pipeline.outputs import tables
 from pipeline.config import Config, ExtractionConfig
 from pipeline.engine import preflight
