@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -236,8 +237,19 @@ def _configure_logging(level: int) -> None:
     root.setLevel(level)
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C (a run records its failure, workers are stopped), exit 143.
+
+    A BaseException, not a KeyboardInterrupt: click turns those into "Aborted." itself."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map every outcome to an exit code (see `outcome`)."""
+    previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
     try:
         cli.main(args=argv, prog_name="python -m pipeline", standalone_mode=False)
     except BaseException as exc:  # every outcome, SystemExit included, goes through the one mapping
@@ -247,7 +259,15 @@ def main(argv: list[str] | None = None) -> None:
         if message is not None:
             click.echo(message, err=True)
         sys.exit(code)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     sys.exit(ExitCode.OK)
+
+
+def _main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
 
 
 def outcome(exc: BaseException) -> tuple[int, str | None]:
@@ -264,6 +284,8 @@ def outcome(exc: BaseException) -> tuple[int, str | None]:
         return (ExitCode.CONFIG if isinstance(exc, click.UsageError) else exc.exit_code), None
     if isinstance(exc, click.exceptions.Abort):
         return ExitCode.INTERRUPTED, "Aborted."
+    if isinstance(exc, Terminated):
+        return ExitCode.TERMINATED, "Terminated; the previous tables were left as they were."
     if isinstance(exc, KeyboardInterrupt):
         return ExitCode.INTERRUPTED, "Interrupted; the previous tables were left as they were."
     if isinstance(exc, PipelineError):

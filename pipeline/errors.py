@@ -19,6 +19,7 @@ class ExitCode(enum.IntEnum):
     INCOMPLETE = 4        # records are missing or could not be reconciled: nothing was published
     LOCKED = 5            # another run holds the review's lock
     INTERRUPTED = 130     # Ctrl-C: the previous tables were left as they were
+    TERMINATED = 143      # SIGTERM (a scheduler or `kill`): the previous tables were left as they were
 
 
 class PipelineError(Exception):

@@ -121,12 +121,13 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
             window = _window(previous["watermark"], config.refresh.overlap_days, started.date())
             window["since_run"] = previous["run_id"]
             manifest["window"] = window
+        # Local PubMed XML files are their own raw data: nothing to replay, nothing to reach. A bad
+        # --from-run is a usage error: found before the run begins, so run.json stays as it was.
+        replay = (offline or from_run) and config.search.source == "pubmed"
+        replay_from = find_archive(out, from_run) if replay else None
         state.begin_run(run_id, command, started_iso, query, os.getpid())
         checkpoint("after-begin")
         try:
-            # Local PubMed XML files are their own raw data: nothing to replay, nothing to reach.
-            replay = (offline or from_run) and config.search.source == "pubmed"
-            replay_from = find_archive(out, from_run) if replay else None
             manifest.update(_execute(config, state, out, settings, run_id, query, window, progress, replay_from))
             manifest["status"] = "completed"
             manifest["finished_at"] = now().isoformat(timespec="seconds")

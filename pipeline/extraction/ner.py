@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import logging
 import multiprocessing
+import signal
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -135,7 +136,7 @@ def extract_mentions(nlp: Language, records: Iterable[Record], classes: Iterable
     global _WORKER_NLP
     _WORKER_NLP = nlp  # inherited by the forked workers; never pickled
     try:
-        with multiprocessing.get_context("fork").Pool(n_process) as pool:
+        with multiprocessing.get_context("fork").Pool(n_process, initializer=_quiet_worker) as pool:
             jobs = ((chunk, wanted, batch_size) for chunk in _chunks(records, batch_size))
             for found in pool.imap(_worker, jobs):
                 for item in found:
@@ -152,6 +153,14 @@ def _log_set_aside(item: Quarantined) -> None:
 
 
 _WORKER_NLP: Language | None = None
+
+
+def _quiet_worker() -> None:
+    """Workers leave signals to the parent: Ctrl-C and SIGTERM reach the whole process group, and
+    the parent stops the pool itself (Pool.terminate), so a worker must neither print a
+    KeyboardInterrupt traceback nor run the parent's handlers; SIGTERM simply ends it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _worker(job: tuple[list[Record], frozenset, int]) -> list[Mention | Quarantined]:
@@ -196,8 +205,13 @@ def _mentions(nlp: Language, records: Iterable[Record], wanted: frozenset,
             doc, context = next(done)
             if doc is None:
                 yield Quarantined(context[0], context[1], "extraction")
-            else:
-                yield from _doc_mentions(doc, context, wanted)
+                continue
+            try:
+                found = list(_doc_mentions(doc, context, wanted))
+            except Exception as exc:  # noqa: BLE001  (reading the doc failed: this record only)
+                yield Quarantined(context[0], f"entity extraction failed: {type(exc).__name__}: {exc}", "extraction")
+                continue
+            yield from found
 
 
 def _checked_texts(nlp: Language, records: Iterable[Record]) -> Iterator[tuple[str, tuple] | Quarantined]:
