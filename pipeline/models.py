@@ -66,6 +66,7 @@ class Record:
     pages: str = ""
     pub_year: int | None = None        # PubDate Year, or the first year of MedlineDate/Season
     pub_month: int | None = None
+    pub_day: int | None = None         # PubDate Day, when it has a Year and a Month
     medline_date: str = ""             # raw MedlineDate when PubDate has no Year, e.g. "2015 Dec-2016 Jan"
     article_date: str = ""             # electronic publication date (ArticleDate), ISO yyyy-mm-dd
     entrez_date: str = ""              # PubMedPubDate[@PubStatus=entrez], ISO
