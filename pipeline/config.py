@@ -70,6 +70,7 @@ class RefreshConfig:
 @dataclass(frozen=True)
 class OutputConfig:
     dir: Path
+    keep_raw_runs: int = 0       # raw E-utilities archives kept (newest first); 0 keeps them all
 
 
 @dataclass(frozen=True)
@@ -262,7 +263,8 @@ class _Validator:
 
     def output(self, t: dict) -> OutputConfig:
         d = self.get(t, "output", "dir", str, required=True)
-        return OutputConfig(dir=self.base / d)
+        keep = self.get(t, "output", "keep_raw_runs", int, 0, check=_between(0, 100000))
+        return OutputConfig(dir=self.base / d, keep_raw_runs=keep)
 
 
 _TABLES = {
@@ -272,7 +274,7 @@ _TABLES = {
                   "require_abstract"),
     "extraction": ("classes", "lexicons", "model"),
     "retrieval": ("batch_size", "timeout", "max_attempts"),
-    "output": ("dir",),
+    "output": ("dir", "keep_raw_runs"),
     "refresh": ("overlap_days", "lock_wait"),
 }
 _EXAMPLES = {

@@ -46,7 +46,8 @@ from pipeline.sources.pubmed.fetch import fetch_records
 from pipeline.store.lock import ReviewLock
 from pipeline.models import Decision, DeletedCitation, Mention, Quarantined, Record, ScreeningResult
 from pipeline.engine.publish import publish, republish
-from pipeline.sources.archive import ArchiveSource, RawArchive, RecordingSource, find_archive, replayed_date
+from pipeline.sources.archive import (ArchiveSource, RawArchive, RecordingSource, find_archive, prune_archives,
+                                      replayed_date)
 from pipeline.sources.pubmed.search import build_query, run_filtered_search, run_search, run_window_search
 from pipeline.store.state import StateStore, content_hash, record_to_json
 from pipeline.outputs.files import write_json
@@ -147,6 +148,8 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
             write_json(out / "run.json", manifest)
             raise
         published = carried + [run_id]
+        if config.output.keep_raw_runs and not replay_from:
+            manifest["raw_archives_removed"] = prune_archives(out, config.output.keep_raw_runs)
         manifest = publish(state, out, config, manifest, published)
         checkpoint("after-publish")
         state.mark_published([run_id])
