@@ -32,7 +32,7 @@ from spacy.language import Language
 
 from pipeline.config import ExtractionConfig
 from pipeline.errors import ConfigError
-from pipeline.models import Mention, Quarantined, Record
+from pipeline.models import Mention, Record, SetAside
 from pipeline.extraction.components import abbreviations, gazetteer, normaliser  # noqa: F401  (register the factories)
 from pipeline.extraction.components.lexicon import lexicon_patterns, load_lexicon, lookup_table, merge_lexicons
 
@@ -92,7 +92,7 @@ def add_review_components(nlp: Language, lexicon: dict) -> Language:
 
 
 def _record_texts(records: Iterable[Record]) -> Iterator[tuple[str, tuple]]:
-    """(joined text, (pmid, sections, section starts)) for each record with any text."""
+    """(joined text, (record_id, sections, section starts)) for each record with any text."""
     for record in records:
         sections = record.sections()
         if not sections:
@@ -101,13 +101,13 @@ def _record_texts(records: Iterable[Record]) -> Iterator[tuple[str, tuple]]:
         for _, text in sections:
             starts.append(offset)
             offset += len(text) + len(SECTION_SEPARATOR)
-        yield SECTION_SEPARATOR.join(text for _, text in sections), (record.pmid, sections, starts)
+        yield SECTION_SEPARATOR.join(text for _, text in sections), (record.record_id, sections, starts)
 
 
 def extract_mentions(nlp: Language, records: Iterable[Record], classes: Iterable[str],
                      batch_size: int = 32, n_process: int = 1,
-                     set_aside: Callable[[Quarantined], None] | None = None) -> Iterator[Mention]:
-    """Mentions of `classes` in `records`: pmid order as given, then section order, then start.
+                     set_aside: Callable[[SetAside], None] | None = None) -> Iterator[Mention]:
+    """Mentions of `classes` in `records`: record order as given, then section order, then start.
 
     Offsets are into the section's text (`Record.sections()`), so
     `dict(record.sections())[m.section][m.start:m.end] == m.text` for every mention. `sentence` is
@@ -120,7 +120,7 @@ def extract_mentions(nlp: Language, records: Iterable[Record], classes: Iterable
     order is the same as with one process.
 
     No single record stops extraction: one whose text exceeds `nlp.max_length`, or that makes any
-    component fail, is passed to `set_aside` as a Quarantined (source "extraction") with the
+    component fail, is passed to `set_aside` as a SetAside (stage "extraction") with the
     reason, and the others are extracted as usual (default: a warning is logged).
     """
     wanted = frozenset(classes)
@@ -148,8 +148,8 @@ def extract_mentions(nlp: Language, records: Iterable[Record], classes: Iterable
         _WORKER_NLP = None
 
 
-def _log_set_aside(item: Quarantined) -> None:
-    log.warning("record %s set aside: %s", item.pmid, item.reason)
+def _log_set_aside(item: SetAside) -> None:
+    log.warning("record %s set aside: %s", item.record_id, item.reason)
 
 
 _WORKER_NLP: Language | None = None
@@ -163,7 +163,7 @@ def _quiet_worker() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _worker(job: tuple[list[Record], frozenset, int]) -> list[Mention | Quarantined]:
+def _worker(job: tuple[list[Record], frozenset, int]) -> list[Mention | SetAside]:
     chunk, wanted, batch_size = job
     return list(_mentions(_WORKER_NLP, chunk, wanted, batch_size))
 
@@ -180,14 +180,14 @@ def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
 
 
 def _mentions(nlp: Language, records: Iterable[Record], wanted: frozenset,
-              batch_size: int) -> Iterator[Mention | Quarantined]:
+              batch_size: int) -> Iterator[Mention | SetAside]:
     """The single-process extraction loop (also what each worker runs).
 
     Records go through `nlp.pipe` a batch at a time; when a batch fails, its records are run one by
     one so that only the record at fault is set aside.
     """
     for chunk in _chunks(_checked_texts(nlp, records), batch_size):
-        ready = [item for item in chunk if not isinstance(item, Quarantined)]
+        ready = [item for item in chunk if not isinstance(item, SetAside)]
         try:
             docs = list(nlp.pipe(ready, as_tuples=True, batch_size=batch_size))
         except Exception:  # noqa: BLE001  (which record failed is found below, one by one)
@@ -199,26 +199,26 @@ def _mentions(nlp: Language, records: Iterable[Record], wanted: frozenset,
                     docs.append((None, (context[0], f"entity extraction failed: {type(exc).__name__}: {exc}")))
         done = iter(docs)
         for item in chunk:
-            if isinstance(item, Quarantined):
+            if isinstance(item, SetAside):
                 yield item
                 continue
             doc, context = next(done)
             if doc is None:
-                yield Quarantined(context[0], context[1], "extraction")
+                yield SetAside(context[0], context[1], "extraction")
                 continue
             try:
                 found = list(_doc_mentions(doc, context, wanted))
             except Exception as exc:  # noqa: BLE001  (reading the doc failed: this record only)
-                yield Quarantined(context[0], f"entity extraction failed: {type(exc).__name__}: {exc}", "extraction")
+                yield SetAside(context[0], f"entity extraction failed: {type(exc).__name__}: {exc}", "extraction")
                 continue
             yield from found
 
 
-def _checked_texts(nlp: Language, records: Iterable[Record]) -> Iterator[tuple[str, tuple] | Quarantined]:
-    """_record_texts, with a Quarantined in place of each text spaCy would refuse for its length."""
+def _checked_texts(nlp: Language, records: Iterable[Record]) -> Iterator[tuple[str, tuple] | SetAside]:
+    """_record_texts, with a SetAside in place of each text spaCy would refuse for its length."""
     for text, context in _record_texts(records):
         if len(text) > nlp.max_length:
-            yield Quarantined(context[0], f"text of {len(text):,} characters exceeds spaCy's max_length of "
+            yield SetAside(context[0], f"text of {len(text):,} characters exceeds spaCy's max_length of "
                                           f"{nlp.max_length:,}; the record was not searched for entity mentions",
                               "extraction")
         else:
@@ -226,7 +226,7 @@ def _checked_texts(nlp: Language, records: Iterable[Record]) -> Iterator[tuple[s
 
 
 def _doc_mentions(doc, context: tuple, wanted: frozenset) -> Iterator[Mention]:
-    pmid, sections, starts = context
+    record_id, sections, starts = context
     sent_starts = [s.start_char for s in doc.sents]
     for ent in doc.ents:
         if ent.label_ not in wanted:
@@ -240,6 +240,6 @@ def _doc_mentions(doc, context: tuple, wanted: frozenset) -> Iterator[Mention]:
         # straddles the section boundary counts as the section's sentence 0.
         lo = bisect.bisect_right(sent_starts, starts[i])
         hi = bisect.bisect_right(sent_starts, ent.start_char)
-        yield Mention(pmid=pmid, section=name, sentence=max(0, hi - lo), start=start, end=end,
+        yield Mention(record_id=record_id, section=name, sentence=max(0, hi - lo), start=start, end=end,
                       text=text[start:end], label=ent.label_, canonical=ent._.canonical or ent.text,
                       source=ent._.source or "model")

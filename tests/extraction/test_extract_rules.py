@@ -9,7 +9,7 @@ import spacy
 from pipeline.config import ExtractionConfig
 from pipeline.extraction.ner import (DEFAULT_MODEL, SECTION_SEPARATOR, _record_texts, add_review_components,
                               extract_mentions, load_nlp)
-from pipeline.models import AbstractSection, Mention, Quarantined, Record
+from pipeline.models import AbstractSection, Mention, Record, SetAside
 from spacy.language import Language
 from pipeline.extraction.evaluation import Entity, PubTatorDoc, Scores, evaluate, predict
 from pipeline.extraction.components.tokenizer import customize_tokenizer
@@ -30,8 +30,8 @@ RECORD = Record(pmid="7", title="Ketalar for treatment-resistant depression (TRD
 
 
 def test_sections_are_joined_with_known_offsets():
-    [(text, (pmid, sections, starts))] = list(_record_texts([RECORD]))
-    assert pmid == "7"
+    [(text, (record_id, sections, starts))] = list(_record_texts([RECORD]))
+    assert record_id == "pmid:7"
     assert [name for name, _ in sections] == ["title", "METHODS", "RESULTS"]  # empty section skipped
     for (name, section_text), start in zip(sections, starts):
         assert text[start:start + len(section_text)] == section_text
@@ -59,8 +59,8 @@ def test_only_wanted_classes(rules):
 
 def test_generator_input_and_record_order(rules):
     records = (dataclasses.replace(RECORD, pmid=p) for p in ["9", "3", "5"])
-    pmids = [m.pmid for m in extract_mentions(rules, records, ["DRUG"])]
-    assert pmids == ["9"] * 3 + ["3"] * 3 + ["5"] * 3
+    ids = [m.record_id for m in extract_mentions(rules, records, ["DRUG"])]
+    assert ids == ["pmid:9"] * 3 + ["pmid:3"] * 3 + ["pmid:5"] * 3
 
 
 def test_abstract_without_title(rules):
@@ -136,10 +136,10 @@ def test_a_record_longer_than_max_length_is_set_aside_and_the_rest_extracted():
     long = Record(pmid="8", title="Ketamine", abstract_sections=(AbstractSection("", "ketamine " * 40),))
     after = dataclasses.replace(RECORD, pmid="9")
     aside = []
-    pmids = [m.pmid for m in extract_mentions(nlp, [RECORD, long, after], ["DRUG"], batch_size=2,
-                                              set_aside=aside.append)]
-    assert set(pmids) == {"7", "9"}
-    assert aside == [Quarantined("8", "text of 370 characters exceeds spaCy's max_length of 200; the "
+    ids = [m.record_id for m in extract_mentions(nlp, [RECORD, long, after], ["DRUG"], batch_size=2,
+                                                 set_aside=aside.append)]
+    assert set(ids) == {"pmid:7", "pmid:9"}
+    assert aside == [SetAside("pmid:8", "text of 370 characters exceeds spaCy's max_length of 200; the "
                                       "record was not searched for entity mentions", "extraction")]
 
 
@@ -160,8 +160,9 @@ def test_a_record_a_component_fails_on_is_set_aside_with_the_error(n_process):
     aside = []
     got = list(extract_mentions(nlp, records, ["DRUG"], batch_size=2, n_process=n_process,
                                 set_aside=aside.append))
-    assert sorted({m.pmid for m in got}, key=int) == ["1", "2", "3", "10", "11"]
-    assert aside == [Quarantined("9", "entity extraction failed: ValueError: cannot handle nine", "extraction")]
+    assert sorted({m.record_id for m in got}, key=lambda i: int(i[5:])) == [
+        "pmid:1", "pmid:2", "pmid:3", "pmid:10", "pmid:11"]
+    assert aside == [SetAside("pmid:9", "entity extraction failed: ValueError: cannot handle nine", "extraction")]
     # The same mentions as without the bad record.
     clean = list(extract_mentions(nlp, [r for r in records if r.pmid != "9"], ["DRUG"], batch_size=2))
     assert got == clean
