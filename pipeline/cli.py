@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -55,13 +56,18 @@ def cli(verbose: int, quiet: bool) -> None:
 @cli.command()
 @config_option
 def validate(config_path: Path) -> None:
-    """Check a config file; exit 0 when it is valid, 2 with the problem otherwise.
+    """Check a config file and everything `run` would refuse (lexicons, output folder, local paths,
+    $EUTILS_BASE_URL); exit 0 when all is well, 2 with the problem otherwise.
 
     \b
     Example:
         python -m pipeline validate --config config/ketamine-depression.toml
     """
+    from pipeline.engine.preflight import check
+    from pipeline.sources.pubmed.eutils import Settings
+
     config = load_config(config_path)
+    check(config, config.output.dir, Settings.from_env().base_url)
     click.echo(f"{config_path}: OK (review {config.review.name!r}, output {config.output.dir})")
 
 
@@ -188,6 +194,10 @@ def _print_run_summary(config: Config, out_dir: Path | None, manifest: dict) -> 
         f"{counts['included']} included, {counts['excluded']} excluded, {counts['needs_review']} need review; "
         f"{counts['mentions']} entity mentions."
     )
+    if counts.get("extraction_set_aside"):
+        n = counts["extraction_set_aside"]
+        click.echo(f"{n} record{'s' if n != 1 else ''} set aside by entity extraction (see run.json): "
+                   "screened and published without mentions; tried again on the next run.")
     click.echo(f"Tables written to {out}")
     click.echo(f"Report: {out / 'report.html'}; included records for screening tools: {out / 'records.ris'}")
 
@@ -227,31 +237,65 @@ def _configure_logging(level: int) -> None:
     root.setLevel(level)
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C (a run records its failure, workers are stopped), exit 143.
+
+    A BaseException, not a KeyboardInterrupt: click turns those into "Aborted." itself."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI and map every outcome to an exit code."""
+    """Entry point: run the CLI and map every outcome to an exit code (see `outcome`)."""
+    previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
     try:
         cli.main(args=argv, prog_name="python -m pipeline", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(ExitCode.CONFIG if isinstance(exc, click.UsageError) else exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("Interrupted; the previous tables were left as they were.", err=True)
-        sys.exit(130)
-    except PipelineError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # a bug: say so, and show the traceback only when asked
-        if _show_tracebacks:
-            traceback.print_exc()
-        click.echo(f"Internal error: {type(exc).__name__}: {exc}. Run again with -vv for the traceback "
-                   "and report it.", err=True)
-        sys.exit(ExitCode.INTERNAL)
+    except BaseException as exc:  # every outcome, SystemExit included, goes through the one mapping
+        if isinstance(exc, SystemExit):
+            raise
+        code, message = outcome(exc)
+        if message is not None:
+            click.echo(message, err=True)
+        sys.exit(code)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     sys.exit(ExitCode.OK)
+
+
+def _main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+def outcome(exc: BaseException) -> tuple[int, str | None]:
+    """The exit code for an exception and the message shown for it (None: already shown or none).
+
+    The one place that maps exceptions to exit codes: a PipelineError carries its own (`exit_code`,
+    declared by every type in errors.py); a command-line usage error is exit 2; Ctrl-C is 130;
+    anything else is a bug (exit 1), with the traceback under -vv.
+    """
+    if isinstance(exc, click.exceptions.Exit):
+        return exc.exit_code, None
+    if isinstance(exc, click.ClickException):
+        exc.show()
+        return (ExitCode.CONFIG if isinstance(exc, click.UsageError) else exc.exit_code), None
+    if isinstance(exc, click.exceptions.Abort):
+        return ExitCode.INTERRUPTED, "Aborted."
+    if isinstance(exc, Terminated):
+        return ExitCode.TERMINATED, "Terminated; the previous tables were left as they were."
+    if isinstance(exc, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED, "Interrupted; the previous tables were left as they were."
+    if isinstance(exc, PipelineError):
+        return exc.exit_code, f"Error: {exc}"
+    if not isinstance(exc, Exception):
+        raise exc
+    if _show_tracebacks:  # a bug: say so, and show the traceback only when asked
+        traceback.print_exception(exc)
+    return ExitCode.INTERNAL, (f"Internal error: {type(exc).__name__}: {exc}. Run again with -vv for the "
+                               "traceback and report it.")
 
 
 def _output_folder(config_path: Path | None, out_dir: Path | None) -> Path:

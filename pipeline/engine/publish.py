@@ -73,6 +73,7 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     repeats = manifest.pmid_repeats or 0
     summary = prisma.summarise(identified, records, decisions, len(mentions))
     summary.duplicates += repeats
+    summary.extraction_set_aside = len(manifest.extraction_set_aside or [])
     databases = manifest.databases or {"PubMed": identified}
     rule_results, people_results = people.prisma_inputs(decisions) if people else (decisions, [])
     flow = prisma.prisma_json(databases, rule_results, repeats, len(manifest.quarantined or []),

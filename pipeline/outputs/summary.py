@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import textwrap
 from collections import Counter
 
@@ -116,12 +117,40 @@ def summarise(outputs: Outputs, top: int = 5, newest: int = 10) -> dict:
 
 
 def render(summary: dict, fmt: str) -> str:
-    """The summary as text in one of FORMATS."""
+    """The summary as text in one of FORMATS, safe to print on a terminal.
+
+    Titles and terms come from PubMed and can carry control characters (terminal escapes) and
+    bidirectional overrides that would disguise what is printed: the table and CSV drop them, the
+    JSON escapes them (\\uXXXX), so it still holds the exact text.
+    """
     if fmt == "json":
-        return json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
+        # Structural whitespace is only newlines and spaces, which _UNSAFE leaves alone.
+        return _UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    summary = _safe(summary)
     if fmt == "csv":
         return render_csv(summary)
     return render_table(summary)
+
+
+# C0 and C1 control characters (but newline and tab) and the bidirectional controls (embeddings,
+# overrides, isolates and marks), which a terminal obeys instead of showing.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` without control or bidirectional-control characters (newlines and tabs stay)."""
+    return _UNSAFE.sub("", text)
+
+
+def _safe(value):
+    if isinstance(value, str):
+        return terminal_safe(value)
+    if isinstance(value, dict):
+        return {_safe(k): _safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_safe(v) for v in value]
+    return value
 
 
 def render_table(summary: dict, width: int = 100) -> str:

@@ -46,6 +46,7 @@ def test_show_table(invoke, ketamine_outputs):
     ]
     top_start = lines.index("Top mentions per class (mentions / records)")
     shown: dict[str, str] = {}
+    label = ""
     for line in lines[top_start + 1:lines.index("", top_start)]:
         if line.startswith(" " * 18):  # a wrapped continuation
             shown[label] += " " + line.strip()
@@ -177,3 +178,22 @@ def test_show_with_no_mentions(invoke, outputs_copy, fmt):
     empty.to_parquet(outputs_copy / "mentions.parquet")
     result = invoke("show", "--out", outputs_copy, "--format", fmt)
     assert result.exit_code == 0, result.stderr
+
+
+HOSTILE = "Ketamine\x1b[2J\x1b]0;owned\x07 \u202edesserpeD\u202c \u2066iso\u2069\x9b31m end"
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_show_strips_control_and_bidi_characters(invoke, outputs_copy, fmt):
+    """A title can carry terminal escapes or bidi overrides; `show` never prints them raw."""
+    evidence = pd.read_parquet(outputs_copy / "evidence.parquet")
+    evidence["title"] = HOSTILE
+    evidence.to_parquet(outputs_copy / "evidence.parquet")
+    result = invoke("show", "--out", outputs_copy, "--format", fmt)
+    assert result.exit_code == 0, result.stderr
+    for bad in ("\x1b", "\x07", "\x9b", "\u202e", "\u202c", "\u2066", "\u2069"):
+        assert bad not in result.stdout
+    if fmt == "json":       # escaped, so nothing is lost
+        assert json.loads(result.stdout)["newest_included"][0]["title"] == HOSTILE
+    else:
+        assert "Ketamine[2J]0;owned desserpeD iso31m end" in result.stdout
