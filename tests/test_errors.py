@@ -25,6 +25,8 @@ EXPECTED = {
     "pipeline.errors.RunLocked": ExitCode.LOCKED,
     "pipeline.errors.OutputFolderError": ExitCode.CONFIG,
     "pipeline.errors.DiskFull": ExitCode.UNAVAILABLE,
+    "pipeline.errors.WorkspaceError": ExitCode.CONFIG,
+    "pipeline.errors.DatasetError": ExitCode.CONFIG,
 }
 
 
