@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
@@ -72,7 +72,7 @@ def render_report(outputs: Outputs) -> str:
 
 # --- the package files ---------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def _environment() -> jinja2.Environment:
     # PackageLoader reads the templates through importlib, so they are found in a wheel install too.
     return jinja2.Environment(loader=jinja2.PackageLoader("pipeline.outputs", "templates"),
@@ -84,7 +84,7 @@ def _template(name: str) -> jinja2.Template:
     return _environment().get_template(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def static_files() -> dict[str, str]:
     """The page's stylesheet and script (static/report.css, static/report.js), as inlined."""
     folder = resources.files("pipeline.outputs") / "static"

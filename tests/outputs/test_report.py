@@ -11,7 +11,8 @@ from importlib import resources
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.models import Decision, ScreeningResult
 from pipeline.outputs import report

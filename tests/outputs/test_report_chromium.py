@@ -34,7 +34,7 @@ def chromium(tmp_path: Path, url: str, *extra: str) -> tuple[str, str]:
     """Run headless Chromium on `url`; returns (stdout, console lines from stderr)."""
     profile = tmp_path / "profile"
     proc = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *extra, url],
-                          capture_output=True, text=True, timeout=90, env=subprocess_env())
+                          capture_output=True, text=True, timeout=90, env=subprocess_env(), check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     # Chromium logs every console message and uncaught error of the page as ":CONSOLE(".
     console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
