@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
@@ -72,7 +72,7 @@ def render_report(outputs: Outputs) -> str:
 
 # --- the package files ---------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def _environment() -> jinja2.Environment:
     # PackageLoader reads the templates through importlib, so they are found in a wheel install too.
     return jinja2.Environment(loader=jinja2.PackageLoader("pipeline.outputs", "templates"),
@@ -84,7 +84,7 @@ def _template(name: str) -> jinja2.Template:
     return _environment().get_template(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def static_files() -> dict[str, str]:
     """The page's stylesheet and script (static/report.css, static/report.js), as inlined."""
     folder = resources.files("pipeline.outputs") / "static"
@@ -201,8 +201,8 @@ def top_terms(top: dict[str, list[dict]]) -> list[tuple[str, list[dict]]]:
 class Row(NamedTuple):
     """One record of the evidence table: the fixed columns of TABLE_COLUMNS, then the entity classes."""
     hidden: bool       # past the first page: a browser then lays out one page, not thousands
-    pubmed_url: str
-    pmid: str
+    pubmed_url: str    # "" for a record without a PMID
+    pmid: str          # the PMID, else the record_id (e.g. doi:10.1/x) as people name the record
     year: str
     first_author: str
     title: str
@@ -231,6 +231,8 @@ def evidence_table(evidence: pd.DataFrame) -> EvidenceTable:
     texts = {key: [v if type(v) is str else _text(v) for v in evidence[key].tolist()] if key in evidence
              else [""] * total
              for key in ("pmid", "pubmed_url", "first_author", "title", "doi", "journal", "design", *classes)}
+    if "record_id" in evidence:
+        texts["pmid"] = [pmid or str(record_id) for pmid, record_id in zip(texts["pmid"], evidence["record_id"])]
     years = ["" if pd.isna(y) else str(int(y)) for y in evidence["year"].tolist()]
     per_class = zip(*(texts[c] for c in classes)) if classes else [()] * total
     rows = [Row(i >= PAGE_SIZE, *cells) for i, cells in enumerate(zip(

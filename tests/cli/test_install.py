@@ -34,7 +34,7 @@ IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 def _pip(*args: str, cwd: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
 
 
@@ -90,15 +90,15 @@ def test_an_installed_wheel_runs_a_review_from_another_folder(installed, tmp_pat
     # Only the installed folder (and the network guard) on the path: not the checkout.
     env = subprocess_env(PYTHONPATH=f"{TESTS / 'guard'}:{installed}")
 
-    where = subprocess.run([sys.executable, "-c", "import pipeline.extraction.ner as n, pipeline.outputs.report as r; "
-                            "print(n.DEFAULT_MODEL); print(r.__file__)"],
-                           cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+    where = subprocess.run([sys.executable, "-c", ("import pipeline.extraction.ner as n, pipeline.outputs.report as r; "
+                                                   "print(n.DEFAULT_MODEL); print(r.__file__)")],
+                           cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert where.returncode == 0, where.stderr
     assert [Path(line).is_relative_to(installed) for line in where.stdout.splitlines()] == [True, True]
 
     # The config is named relative to the working directory; the paths inside it resolve from its folder.
     proc = subprocess.run([sys.executable, "-m", "pipeline", "run", "--config", "../review/config/ketamine-depression.toml"],
-                          cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert list(elsewhere.iterdir()) == []
     out = review / "out"

@@ -11,7 +11,8 @@ from importlib import resources
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.models import Decision, ScreeningResult
 from pipeline.outputs import report
@@ -244,6 +245,17 @@ def test_rows_past_the_first_page_start_hidden_and_the_pager_counts_pages():
     one_page = parse_html(render_report(outputs_with([{}])))
     assert (one_page.by_id("prev").has("disabled"), one_page.by_id("next").has("disabled")) == (True, True)
     assert one_page.by_id("page").text == "rows 1–1, page 1 of 1"
+
+
+def test_a_record_without_a_pmid_is_named_by_its_record_id_with_no_pubmed_link():
+    page = parse_html(render_report(outputs_with([
+        {"pmid": "", "pubmed_url": "", "record_id": "doi:10.1/x", "doi": "10.1/x"},
+        {"pmid": "", "pubmed_url": "", "record_id": "openalex:W27418"},
+        {"pmid": "7", "pubmed_url": "https://pubmed.ncbi.nlm.nih.gov/7/"}])))
+    cells = [row.find_all("td")[0] for row in page.by_id("evidence-table").find("tbody").find_all("tr")]
+    assert [(td.text, [a.get("href") for a in td.find_all("a")]) for td in cells] == [
+        ("doi:10.1/x", []), ("openalex:W27418", []), ("7", ["https://pubmed.ncbi.nlm.nih.gov/7/"])]
+    assert not page.find_all("a", href="")
 
 
 def test_years_chart_fills_empty_years_and_notes_undated():

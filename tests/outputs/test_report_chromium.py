@@ -34,7 +34,7 @@ def chromium(tmp_path: Path, url: str, *extra: str) -> tuple[str, str]:
     """Run headless Chromium on `url`; returns (stdout, console lines from stderr)."""
     profile = tmp_path / "profile"
     proc = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *extra, url],
-                          capture_output=True, text=True, timeout=90, env=subprocess_env())
+                          capture_output=True, text=True, timeout=90, env=subprocess_env(), check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     # Chromium logs every console message and uncaught error of the page as ":CONSOLE(".
     console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
@@ -88,6 +88,19 @@ def test_the_page_runs_no_script_but_its_own(ketamine_outputs, tmp_path):
     assert page.find("body").get("data-ready") == "1" and not page.find("body").has("data-injected")
     assert page.find("head").find("title").text == "ketamine-depression: screening report"
     assert "violates the following Content Security Policy directive" in console
+
+
+def test_records_without_a_pmid_sort_after_the_pmids_either_way(tmp_path):
+    rows = [{"pmid": "", "pubmed_url": "", "record_id": "doi:10.1/b"},
+            {"pmid": "12", "pubmed_url": "https://pubmed.ncbi.nlm.nih.gov/12/"},
+            {"pmid": "", "pubmed_url": "", "record_id": "openalex:W2"},
+            {"pmid": "3", "pubmed_url": "https://pubmed.ncbi.nlm.nih.gov/3/"}]
+    page_file = tmp_path / "report.html"
+    page_file.write_text(render_report(outputs_with(rows)), encoding="utf-8")
+    page = dom_of(tmp_path, page_file.as_uri() + "#sort=pmid&dir=asc")
+    assert visible_pmids(page) == ["3", "12", "doi:10.1/b", "openalex:W2"]
+    page = dom_of(tmp_path, page_file.as_uri() + "#sort=pmid&dir=desc")
+    assert visible_pmids(page) == ["12", "3", "doi:10.1/b", "openalex:W2"]
 
 
 @pytest.fixture(scope="module")

@@ -59,9 +59,11 @@
       var x = key[a], y = key[b];
       var c;
       if (numeric) {
-        // Empty cells (no year) sort last whichever the direction.
-        if (x === "" || y === "") { c = (x === "") - (y === ""); return c || a - b; }
-        c = Number(x) - Number(y);
+        // Empty cells (no year) and cells that are not numbers (the record_id of a record without a
+        // PMID) sort last whichever the direction, in the table's order.
+        var nx = x === "" ? NaN : Number(x), ny = y === "" ? NaN : Number(y);
+        if (isNaN(nx) || isNaN(ny)) { c = isNaN(nx) - isNaN(ny); return c || a - b; }
+        c = nx - ny;
       } else {
         c = collator.compare(x, y);
       }
