@@ -112,7 +112,6 @@ def change_summary(rows: list[dict], run_ids: list[str]) -> dict:
         "decision_changed": count("decision-changed"),
         "updated": count("updated"),
         "withdrawn": count("withdrawn"),
-        "screened_by_people": count("screened-by-people"),
         "file": "changes.csv",
     }
 

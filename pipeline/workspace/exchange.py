@@ -140,7 +140,7 @@ def export_decisions(workspace: Workspace, fmt: str, path: Path | None = None) -
     """Write the whole decision log (CSV), or the records with their outcome (RIS, for reference
     managers: the decision in N1, the reason in N1 too). Returns the path and the number of rows."""
     from pipeline.outputs.files import atomic_write
-    from pipeline.outputs.ris import EOL, ris_entry
+    from pipeline.outputs.ris import ris_entry
 
     path = path or workspace.out / f"decisions.{fmt}"
     queue = workspace.queue()
@@ -166,9 +166,6 @@ def export_decisions(workspace: Workspace, fmt: str, path: Path | None = None) -
         o = outcomes[q.record_id]
         by = ", ".join(o.screened_by) + (f"; resolved by {o.resolved_by}" if o.resolved_by else "")
         note = f"screening: {o.decision}" + (f" ({o.reason})" if o.reason else "") + f" by {by}"
-        entry = ris_entry(q.record)
-        # The people's decision as a note, just before the end-of-reference tag.
-        cut = entry.rindex("ER  - ")
-        parts.append(entry[:cut] + "N1  - " + " ".join(note.split()) + EOL + entry[cut:])
+        parts.append(ris_entry(q.record, notes=[note]))
     atomic_write(path, "".join(parts).encode("utf-8"))
     return path, len(decided)
