@@ -6,6 +6,7 @@ would: open the workspace, decide records one after another (include about one i
 committing the decision, re-ranking with the prioritisation library and computing progress with the
 stopping estimate; and the same through HTTP (POST /decide + GET /screen, page rendered).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -44,16 +45,27 @@ def _records() -> list[Record]:
 def _store(folder: Path, records: list[Record]) -> Path:
     with StateStore.open(folder / "out") as state:
         state.begin_run("r1", "run", "2026-01-01T00:00:00", "q", 1)
-        results = [ScreeningResult(r.record_id, Decision.INCLUDE if i % 3 else Decision.NEEDS_REVIEW,
-                                   "meets-criteria") for i, r in enumerate(records)]
-        plan = CommitPlan(seen=[], upserts={r.record_id: r for r in records}, withdrawn={}, decisions=results,
-                          extracted={}, fingerprint="f", changes=[])
+        results = [
+            ScreeningResult(r.record_id, Decision.INCLUDE if i % 3 else Decision.NEEDS_REVIEW, "meets-criteria")
+            for i, r in enumerate(records)
+        ]
+        plan = CommitPlan(
+            seen=[],
+            upserts={r.record_id: r for r in records},
+            withdrawn={},
+            decisions=results,
+            extracted={},
+            fingerprint="f",
+            changes=[],
+        )
         state.commit_run("r1", plan, watermark="2026-01-01", finished_at="2026-01-01T00:00:01", manifest={})
         state.mark_published(["r1"])
     config = folder / "review.toml"
-    config.write_text('[review]\nname = "bench"\n[search]\nall_of = [["x"]]\n[screening.human]\n'
-                      'reviewers = ["ana", "ben"]\nexclusion_reasons = ["wrong population"]\n'
-                      '[output]\ndir = "out"\n')
+    config.write_text(
+        '[review]\nname = "bench"\n[search]\nall_of = [["x"]]\n[screening.human]\n'
+        'reviewers = ["ana", "ben"]\nexclusion_reasons = ["wrong population"]\n'
+        '[output]\ndir = "out"\n'
+    )
     return config
 
 
@@ -82,16 +94,21 @@ def main() -> None:
             rid = ws.next_for("ana")
             ws.progress("ana")
             waits.append(time.perf_counter() - start)
-        print(f"workspace: {len(ws.queue()):,} records queued; opened (records decoded, ranker's features built, "
-              f"first ranking) in {opened:.1f} s, then the first record chosen in {1000 * first_page:.0f} ms")
-        print(f"per decision (commit + re-rank + progress with stopping estimate), {DECISIONS} decisions: "
-              f"median {1000 * statistics.median(waits):.0f} ms, max {1000 * max(waits):.0f} ms")
+        print(
+            f"workspace: {len(ws.queue()):,} records queued; opened (records decoded, ranker's features built, "
+            f"first ranking) in {opened:.1f} s, then the first record chosen in {1000 * first_page:.0f} ms"
+        )
+        print(
+            f"per decision (commit + re-rank + progress with stopping estimate), {DECISIONS} decisions: "
+            f"median {1000 * statistics.median(waits):.0f} ms, max {1000 * max(waits):.0f} ms"
+        )
         server = WorkspaceServer(ws, "127.0.0.1", 0)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
             import http.client
             import re
+
             host, port = server.server_address[:2]
 
             def call(method: str, path: str, body: str = "", cookie: str = "") -> tuple[int, dict, str]:
@@ -102,6 +119,7 @@ def main() -> None:
                 data = resp.read().decode()
                 conn.close()
                 return resp.status, dict(resp.getheaders()), data
+
             _, _, home = call("GET", "/")
             csrf = re.search(r'name="csrf" value="([^"]+)"', home).group(1)
             cookie = "ws_reviewer=ben"
@@ -121,8 +139,10 @@ def main() -> None:
             server.shutdown()
             server.server_close()
             ws.close()
-        print(f"through HTTP (POST /decide + GET /screen, page rendered), {len(trips)} decisions: "
-              f"median {1000 * statistics.median(trips):.0f} ms, max {1000 * max(trips):.0f} ms")
+        print(
+            f"through HTTP (POST /decide + GET /screen, page rendered), {len(trips)} decisions: "
+            f"median {1000 * statistics.median(trips):.0f} ms, max {1000 * max(trips):.0f} ms"
+        )
         print(f"list view searched over every record: {1000 * listed:.0f} ms")
 
 

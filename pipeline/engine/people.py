@@ -1,5 +1,6 @@
 """Publishing the human screening stage: people's decisions into records.csv, evidence.csv, PRISMA
 and run.json. Used by publish.py only when the config enables [screening.human]."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -20,7 +21,7 @@ HUMAN_COLUMNS = ["human_decision", "human_reason", "screened_by"]
 @dataclass(frozen=True)
 class PeopleStage:
     config: HumanScreeningConfig
-    outcomes: dict[str, human.Outcome]       # record_id -> what people decided
+    outcomes: dict[str, human.Outcome]  # record_id -> what people decided
     entries: tuple[HumanDecision, ...] = ()  # the decision log
 
     def outcome(self, result: ScreeningResult) -> human.Outcome | None:
@@ -29,8 +30,11 @@ class PeopleStage:
     def evidence_results(self, results: Iterable[ScreeningResult]) -> list[ScreeningResult]:
         """The records people included, as included results (the evidence table's rows); the rules
         may have sent them to people as needs-review."""
-        return [replace(r, decision=Decision.INCLUDE) for r in results
-                if (o := self.outcome(r)) is not None and o.decision == human.INCLUDE]
+        return [
+            replace(r, decision=Decision.INCLUDE)
+            for r in results
+            if (o := self.outcome(r)) is not None and o.decision == human.INCLUDE
+        ]
 
     def records_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
         """records.csv with human_decision (include, exclude, maybe, conflict or empty),
@@ -70,9 +74,12 @@ class PeopleStage:
             "excluded_by_reason": dict(sorted(reasons.items())),
             "records_included": decided[human.INCLUDE],
             "records_awaiting_screening": len(queue) - screened,
-            "awaiting": {"not yet screened": decided["awaiting"], "awaiting a second reviewer": decided["second"],
-                         "maybe": decided[human.MAYBE],
-                         "conflict": decided[human.CONFLICT]},
+            "awaiting": {
+                "not yet screened": decided["awaiting"],
+                "awaiting a second reviewer": decided["second"],
+                "maybe": decided[human.MAYBE],
+                "conflict": decided[human.CONFLICT],
+            },
         }
 
     def change_rows(self, results: Iterable[ScreeningResult], run_id: str, titles: dict[str, str]) -> list[dict]:
@@ -87,11 +94,21 @@ class PeopleStage:
             if o is None or not o.decision:
                 continue
             who = ", ".join(o.screened_by) + (f"; resolved by {o.resolved_by}" if o.resolved_by else "")
-            rows.append({"run_id": run_id, "pmid": pmid_of(r.record_id), "record_id": r.record_id,
-                         "change": "screened-by-people", "newly_included": False,
-                         "old_decision": r.decision.value, "new_decision": o.decision, "old_reason": r.reason,
-                         "new_reason": o.reason, "why": f"screened by {who} (last decision "
-                         f"{latest.get(human.result_key(r), '')})", "title": titles.get(r.record_id, "")})
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "pmid": pmid_of(r.record_id),
+                    "record_id": r.record_id,
+                    "change": "screened-by-people",
+                    "newly_included": False,
+                    "old_decision": r.decision.value,
+                    "new_decision": o.decision,
+                    "old_reason": r.reason,
+                    "new_reason": o.reason,
+                    "why": f"screened by {who} (last decision {latest.get(human.result_key(r), '')})",
+                    "title": titles.get(r.record_id, ""),
+                }
+            )
         return rows
 
     def prisma_inputs(self, results: Iterable[ScreeningResult]) -> tuple[list[ScreeningResult], list[ScreeningResult]]:

@@ -5,6 +5,7 @@ is their latest entry not withdrawn by an undo. In single mode the latest decisi
 record's outcome; in dual mode a record needs two reviewers: the same decision is the outcome,
 different ones are a conflict until someone resolves it (a resolution always wins).
 """
+
 from __future__ import annotations
 
 import math
@@ -53,11 +54,11 @@ def by_reviewer(log: Iterable[HumanDecision]) -> dict[str, dict[str, HumanDecisi
 class Outcome:
     """What people decided about one record."""
 
-    decision: str                   # include, exclude, maybe, conflict, or "" (awaiting a second reviewer)
-    reason: str = ""                # the exclusion reason(s); for a conflict, who said what
+    decision: str  # include, exclude, maybe, conflict, or "" (awaiting a second reviewer)
+    reason: str = ""  # the exclusion reason(s); for a conflict, who said what
     screened_by: tuple[str, ...] = ()
     resolved_by: str = ""
-    content_hashes: tuple[str, ...] = ()   # the record versions the decisions were made on
+    content_hashes: tuple[str, ...] = ()  # the record versions the decisions were made on
 
 
 def outcomes(log: Iterable[HumanDecision], mode: str) -> dict[str, Outcome]:
@@ -86,7 +87,7 @@ def outcomes(log: Iterable[HumanDecision], mode: str) -> dict[str, Outcome]:
             said = "; ".join(f"{p}: {decided[p].decision}" for p in people)
             out[record_id] = Outcome(CONFLICT, said, people, "", hashes)
     for record_id, r in resolutions.items():
-        if record_id not in out:    # resolved without screening entries (e.g. both were undone)
+        if record_id not in out:  # resolved without screening entries (e.g. both were undone)
             out[record_id] = Outcome(r.decision, r.reason, (), r.reviewer, (r.content_hash,))
     return out
 

@@ -7,6 +7,7 @@ Each write is its own IMMEDIATE transaction committed with synchronous=FULL befo
 returns, so a decision acknowledged to the page survives kill -9 and power loss, and writers in
 other threads or processes (two browsers, a `refresh` committing a run) queue on SQLite's lock.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -36,8 +37,7 @@ MIGRATION = (
     """CREATE TRIGGER IF NOT EXISTS human_decisions_no_delete BEFORE DELETE ON human_decisions
        BEGIN SELECT RAISE(ABORT, 'human decisions are append-only'); END""",
 )
-FIELDS = ("seq", "record_id", "reviewer", "decision", "reason", "note", "content_hash", "decided_at",
-          "role", "undoes")
+FIELDS = ("seq", "record_id", "reviewer", "decision", "reason", "note", "content_hash", "decided_at", "role", "undoes")
 DECISIONS = ("include", "exclude", "maybe")
 
 
@@ -49,16 +49,17 @@ def migrate(db: sqlite3.Connection) -> None:
 
 
 def has_log(db: sqlite3.Connection) -> bool:
-    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'human_decisions'"
-                      ).fetchone() is not None
+    return (
+        db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'human_decisions'").fetchone()
+        is not None
+    )
 
 
 def read_log(db: sqlite3.Connection) -> list[HumanDecision]:
     """Every entry, oldest first; [] for a store that never had people screening."""
     if not has_log(db):
         return []
-    return [HumanDecision(*row) for row in
-            db.execute(f"SELECT {', '.join(FIELDS)} FROM human_decisions ORDER BY seq")]
+    return [HumanDecision(*row) for row in db.execute(f"SELECT {', '.join(FIELDS)} FROM human_decisions ORDER BY seq")]
 
 
 class DecisionLog:
@@ -71,9 +72,9 @@ class DecisionLog:
     @classmethod
     def open(cls, folder: Path) -> DecisionLog:
         from pipeline.store.state import STATE_FILE, StateStore
-        StateStore.open(Path(folder)).close()       # the store's migrations create the table (number 3)
-        db = sqlite3.connect(Path(folder) / STATE_FILE, isolation_level=None, timeout=60,
-                             check_same_thread=False)
+
+        StateStore.open(Path(folder)).close()  # the store's migrations create the table (number 3)
+        db = sqlite3.connect(Path(folder) / STATE_FILE, isolation_level=None, timeout=60, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         return cls(db)
@@ -113,8 +114,18 @@ class DecisionLog:
             for e in entries:
                 cursor = self.db.execute(
                     f"INSERT INTO human_decisions ({', '.join(FIELDS[1:])}) VALUES ({', '.join('?' * 9)})",
-                    (e.record_id, e.reviewer, e.decision, e.reason, e.note, e.content_hash, e.decided_at,
-                     e.role, e.undoes))
+                    (
+                        e.record_id,
+                        e.reviewer,
+                        e.decision,
+                        e.reason,
+                        e.note,
+                        e.content_hash,
+                        e.decided_at,
+                        e.role,
+                        e.undoes,
+                    ),
+                )
                 out.append(HumanDecision(cursor.lastrowid, *(getattr(e, f) for f in FIELDS[1:])))
         return out
 
@@ -125,12 +136,15 @@ class DecisionLog:
             row = self.db.execute(
                 f"SELECT {', '.join(FIELDS)} FROM human_decisions d WHERE reviewer = ? AND decision != 'undo' "
                 "AND role != 'import' AND NOT EXISTS (SELECT 1 FROM human_decisions u WHERE u.undoes = d.seq) "
-                "ORDER BY seq DESC LIMIT 1", (reviewer,)).fetchone()
+                "ORDER BY seq DESC LIMIT 1",
+                (reviewer,),
+            ).fetchone()
             if row is None:
                 return None
             undone = HumanDecision(*row)
             self.db.execute(
                 "INSERT INTO human_decisions (record_id, reviewer, decision, reason, note, content_hash, "
                 "decided_at, role, undoes) VALUES (?, ?, 'undo', '', '', ?, ?, ?, ?)",
-                (undone.record_id, reviewer, undone.content_hash, decided_at, undone.role, undone.seq))
+                (undone.record_id, reviewer, undone.content_hash, decided_at, undone.role, undone.seq),
+            )
         return undone

@@ -4,6 +4,7 @@ exports), export the decision log as CSV or RIS.
 Imports are all or nothing: every row must name a record of the screening queue (by record_id, PMID
 or DOI) and a decision; any row that does not is reported with its line number and nothing is stored.
 """
+
 from __future__ import annotations
 
 import csv
@@ -17,8 +18,22 @@ from pipeline.models import HumanDecision
 from pipeline.screening import human
 from pipeline.workspace.service import Workspace
 
-EXPORT_COLUMNS = ["seq", "record_id", "pmid", "doi", "title", "reviewer", "role", "decision", "reason", "note",
-                  "decided_at", "content_hash", "undoes", "in_force"]
+EXPORT_COLUMNS = [
+    "seq",
+    "record_id",
+    "pmid",
+    "doi",
+    "title",
+    "reviewer",
+    "role",
+    "decision",
+    "reason",
+    "note",
+    "decided_at",
+    "content_hash",
+    "undoes",
+    "in_force",
+]
 LABEL_COLUMNS = ("decision", "asreview_label", "included", "label_included", "label")
 _PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/)(\d+)")
 _RAYYAN_INCLUSION = re.compile(r"RAYYAN-INCLUSION:\s*\{([^}]*)\}")
@@ -43,9 +58,19 @@ def _normalise_doi(doi: str) -> str:
 
 def _label(value: str) -> str | None:
     v = value.strip().lower()
-    return {"include": "include", "included": "include", "1": "include", "1.0": "include", "yes": "include",
-            "exclude": "exclude", "excluded": "exclude", "0": "exclude", "0.0": "exclude", "no": "exclude",
-            "maybe": "maybe"}.get(v)
+    return {
+        "include": "include",
+        "included": "include",
+        "1": "include",
+        "1.0": "include",
+        "yes": "include",
+        "exclude": "exclude",
+        "excluded": "exclude",
+        "0": "exclude",
+        "0.0": "exclude",
+        "no": "exclude",
+        "maybe": "maybe",
+    }.get(v)
 
 
 def import_decisions(workspace: Workspace, path: Path, reviewer: str | None = None) -> ImportReport:
@@ -64,8 +89,9 @@ def import_decisions(workspace: Workspace, path: Path, reviewer: str | None = No
         raise WorkspaceError(f"{path}: no record_id, pmid or doi column; add one so each decision names its record.")
     label_column = next((columns[c] for c in LABEL_COLUMNS if c in columns), None)
     if not rayyan and label_column is None:
-        raise WorkspaceError(f"{path}: no decision column (decision = include/exclude, or ASReview's "
-                             "asreview_label/included = 1/0).")
+        raise WorkspaceError(
+            f"{path}: no decision column (decision = include/exclude, or ASReview's asreview_label/included = 1/0)."
+        )
     queue = workspace.queue()
     by_pmid = {q.record.pmid: rid for rid, q in queue.items() if q.record.pmid}
     by_doi = {_normalise_doi(q.record.doi): rid for rid, q in queue.items() if q.record.doi}
@@ -89,20 +115,21 @@ def import_decisions(workspace: Workspace, path: Path, reviewer: str | None = No
             ids.append(f"DOI {get('doi')}")
             rid = by_doi.get(_normalise_doi(get("doi")))
         if rid is None:
-            report.problems.append(f"line {line}: {' / '.join(ids) or 'no identifier'} is not a record of "
-                                   "this review's screening queue")
+            report.problems.append(
+                f"line {line}: {' / '.join(ids) or 'no identifier'} is not a record of this review's screening queue"
+            )
             continue
         if rayyan:
             votes = _rayyan_votes(get("notes"))
             if not votes:
-                continue            # a record nobody decided in Rayyan
+                continue  # a record nobody decided in Rayyan
             reasons = _RAYYAN_REASONS.search(get("notes"))
             reason = reasons.group(1).strip() if reasons else ""
             decided = [(name, d, reason if d == "exclude" else "") for name, d in votes]
         else:
             label = get(label_column.strip().lower()) if label_column else ""
             if label == "" and fmt == "asreview":
-                continue            # unlabelled in ASReview: not screened
+                continue  # unlabelled in ASReview: not screened
             decision = _label(label)
             if decision is None:
                 report.problems.append(f"line {line}: decision {label!r} is not include or exclude")
@@ -112,11 +139,14 @@ def import_decisions(workspace: Workspace, path: Path, reviewer: str | None = No
         for name, decision, reason in decided:
             name = reviewer or name
             if name not in workspace.people.reviewers:
-                report.problems.append(f"line {line}: reviewer {name!r} is not in the config's reviewers "
-                                       f"({', '.join(workspace.people.reviewers)}); pass --reviewer NAME")
+                report.problems.append(
+                    f"line {line}: reviewer {name!r} is not in the config's reviewers "
+                    f"({', '.join(workspace.people.reviewers)}); pass --reviewer NAME"
+                )
                 continue
-            entries.append(HumanDecision(0, rid, name, decision, reason, get("note"), queue[rid].content_hash,
-                                         now, "import"))
+            entries.append(
+                HumanDecision(0, rid, name, decision, reason, get("note"), queue[rid].content_hash, now, "import")
+            )
     if not report.problems:
         workspace.log.append_many(entries)
         report.imported = len(entries)
@@ -132,8 +162,11 @@ def _rayyan_votes(notes: str) -> list[tuple[str, str]]:
     found = _RAYYAN_INCLUSION.search(notes)
     if not found:
         return []
-    return [(name, _RAYYAN_DECISIONS[v.lower()]) for name, v in _RAYYAN_VOTE.findall(found.group(1))
-            if v.lower() in _RAYYAN_DECISIONS]
+    return [
+        (name, _RAYYAN_DECISIONS[v.lower()])
+        for name, v in _RAYYAN_VOTE.findall(found.group(1))
+        if v.lower() in _RAYYAN_DECISIONS
+    ]
 
 
 def export_decisions(workspace: Workspace, fmt: str, path: Path | None = None) -> tuple[Path, int]:
@@ -152,11 +185,24 @@ def export_decisions(workspace: Workspace, fmt: str, path: Path | None = None) -
         writer.writeheader()
         for e in entries:
             q = queue.get(e.record_id)
-            writer.writerow({"seq": e.seq, "record_id": e.record_id, "pmid": q.record.pmid if q else "",
-                             "doi": q.record.doi if q else "", "title": q.record.title if q else "",
-                             "reviewer": e.reviewer, "role": e.role, "decision": e.decision, "reason": e.reason,
-                             "note": e.note, "decided_at": e.decided_at, "content_hash": e.content_hash,
-                             "undoes": e.undoes or "", "in_force": e.seq in live})
+            writer.writerow(
+                {
+                    "seq": e.seq,
+                    "record_id": e.record_id,
+                    "pmid": q.record.pmid if q else "",
+                    "doi": q.record.doi if q else "",
+                    "title": q.record.title if q else "",
+                    "reviewer": e.reviewer,
+                    "role": e.role,
+                    "decision": e.decision,
+                    "reason": e.reason,
+                    "note": e.note,
+                    "decided_at": e.decided_at,
+                    "content_hash": e.content_hash,
+                    "undoes": e.undoes or "",
+                    "in_force": e.seq in live,
+                }
+            )
         atomic_write(path, buffer.getvalue().encode("utf-8"))
         return path, len(entries)
     outcomes = human.outcomes(entries, workspace.people.mode)

@@ -1,6 +1,7 @@
 """Marking the terms that matter in a record's text (pure): the configured include/exclude terms and
 our entity mentions. The result is a list of (text, kind) pieces; the template escapes each piece and
 wraps marked ones in <mark>, so no markup in a title or abstract can ever become HTML."""
+
 from __future__ import annotations
 
 import re
@@ -8,7 +9,7 @@ from collections.abc import Iterable
 
 from pipeline.models import Mention
 
-Span = tuple[int, int, str]     # start, end, kind ("include", "exclude" or an entity label)
+Span = tuple[int, int, str]  # start, end, kind ("include", "exclude" or an entity label)
 
 
 def term_spans(text: str, terms: Iterable[str], kind: str) -> list[Span]:
@@ -24,8 +25,11 @@ def term_spans(text: str, terms: Iterable[str], kind: str) -> list[Span]:
 
 def mention_spans(text: str, section: str, mentions: Iterable[Mention]) -> list[Span]:
     """The mentions of `section` whose offsets still match its text (a revised record may not)."""
-    return [(m.start, m.end, m.label) for m in mentions
-            if m.section == section and 0 <= m.start < m.end <= len(text) and text[m.start:m.end] == m.text]
+    return [
+        (m.start, m.end, m.label)
+        for m in mentions
+        if m.section == section and 0 <= m.start < m.end <= len(text) and text[m.start : m.end] == m.text
+    ]
 
 
 def pieces(text: str, spans: Iterable[Span]) -> list[tuple[str, str]]:

@@ -5,6 +5,7 @@ the stopping rule's estimate.
 screening package's library (pipeline.screening.prioritisation): its active-learning ranker and its
 hypergeometric stopping rule.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -20,7 +21,7 @@ class RankItem:
     title: str = ""
     abstract: str = ""
     keywords: tuple[str, ...] = ()
-    prior: int = 0          # tie-breaker before any labels: lower first (rules' include before needs-review)
+    prior: int = 0  # tie-breaker before any labels: lower first (rules' include before needs-review)
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,9 @@ class Stopping:
 
     target_recall: float
     confidence: float
-    reached: bool                       # screening may stop with the target recall at that confidence
-    expected_remaining: float | None    # relevant records expected among the unscreened ones
-    method: str                         # what the estimate is, in a few words
+    reached: bool  # screening may stop with the target recall at that confidence
+    expected_remaining: float | None  # relevant records expected among the unscreened ones
+    method: str  # what the estimate is, in a few words
 
 
 class Prioritiser(Protocol):
@@ -41,8 +42,9 @@ class Prioritiser(Protocol):
         """The record ids of `items` not in `labels`, most likely relevant first. `labels` maps
         decided record ids to True (include) or False (exclude); other ids in it are ignored."""
 
-    def stopping(self, items: Sequence[RankItem], screened: Sequence[tuple[str, bool]],
-                 target_recall: float, confidence: float) -> Stopping | None:
+    def stopping(
+        self, items: Sequence[RankItem], screened: Sequence[tuple[str, bool]], target_recall: float, confidence: float
+    ) -> Stopping | None:
         """The stopping estimate after `screened` (record id, included) in screening order, or
         None when this prioritiser has no stopping rule."""
 
@@ -61,7 +63,7 @@ class LibraryPrioritiser:
     def _ranker_for(self, items: Sequence[RankItem]):
         from pipeline.screening.prioritisation import Document, Ranker
 
-        ordered = sorted(items, key=lambda i: i.prior)      # stable: the rules' order breaks ties
+        ordered = sorted(items, key=lambda i: i.prior)  # stable: the rules' order breaks ties
         key = tuple(i.record_id for i in ordered)
         if key != self._key:
             self._ranker = Ranker([Document(i.record_id, i.title, i.abstract, i.keywords) for i in ordered])
@@ -74,15 +76,21 @@ class LibraryPrioritiser:
         ids = {i.record_id for i in items}
         return self._ranker_for(items).rank({k: v for k, v in labels.items() if k in ids})
 
-    def stopping(self, items: Sequence[RankItem], screened: Sequence[tuple[str, bool]],
-                 target_recall: float, confidence: float) -> Stopping | None:
+    def stopping(
+        self, items: Sequence[RankItem], screened: Sequence[tuple[str, bool]], target_recall: float, confidence: float
+    ) -> Stopping | None:
         from pipeline.screening.prioritisation import stopping_estimate
 
         ids = {i.record_id for i in items}
         decided = {rid: included for rid, included in screened if rid in ids}
         est = stopping_estimate(decided, total=len(items), recall_target=target_recall, confidence=confidence)
-        return Stopping(target_recall, confidence, est.stop, est.expected_remaining,
-                        f"hypergeometric stopping rule (Callaghan & Müller-Hansen 2020), p = {est.p_value:.3f}")
+        return Stopping(
+            target_recall,
+            confidence,
+            est.stop,
+            est.expected_remaining,
+            f"hypergeometric stopping rule (Callaghan & Müller-Hansen 2020), p = {est.p_value:.3f}",
+        )
 
 
 def default_prioritiser() -> Prioritiser:

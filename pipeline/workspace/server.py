@@ -10,6 +10,7 @@ script (static/app.js) only adds keyboard shortcuts. Security:
   stops DNS-rebinding pages;
 - a strict Content-Security-Policy: nothing but this server's own script and stylesheet.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -34,13 +35,15 @@ from pipeline.workspace.service import Workspace
 
 log = logging.getLogger(__name__)
 
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",   # "no-referrer" would make Chromium send Origin: null
+    "Referrer-Policy": "same-origin",  # "no-referrer" would make Chromium send Origin: null
     "Cache-Control": "no-store",
 }
 MAX_BODY = 64 * 1024
@@ -60,22 +63,28 @@ def is_loopback(host: str) -> bool:
 def check_bind(host: str, token: str | None) -> None:
     """Refuse to serve beyond this machine without a token."""
     if not is_loopback(host) and not token:
-        raise ConfigError(f"--host {host} makes the workspace reachable from other machines: pass --token "
-                          "SECRET as well (every request must then carry it), or keep the default "
-                          "--host 127.0.0.1.")
+        raise ConfigError(
+            f"--host {host} makes the workspace reachable from other machines: pass --token "
+            "SECRET as well (every request must then carry it), or keep the default "
+            "--host 127.0.0.1."
+        )
 
 
 @dataclass
 class Settings:
     token: str | None
-    csrf: str                       # the forms' token; pages from other sites cannot read it
-    publish: Callable[[], str] | None = None   # rebuilds the outputs; returns a message
+    csrf: str  # the forms' token; pages from other sites cannot read it
+    publish: Callable[[], str] | None = None  # rebuilds the outputs; returns a message
 
 
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("pipeline.workspace", "templates"),
-                             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("pipeline.workspace", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.globals["pubmed_url"] = PUBMED_URL.format
     env.filters["pct"] = lambda x: f"{100 * x:.0f}%"
     return env
@@ -85,8 +94,14 @@ class WorkspaceServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, workspace: Workspace, host: str = "127.0.0.1", port: int = 0, token: str | None = None,
-                 publish: Callable[[], str] | None = None):
+    def __init__(
+        self,
+        workspace: Workspace,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str | None = None,
+        publish: Callable[[], str] | None = None,
+    ):
         check_bind(host, token)
         self.workspace = workspace
         self.settings = Settings(token=token, csrf=secrets.token_urlsafe(32), publish=publish)
@@ -126,25 +141,32 @@ class Handler(BaseHTTPRequestHandler):
             if not self._host_ok():
                 return self._plain(HTTPStatus.FORBIDDEN, "Forbidden: unexpected Host header.")
             if not self._token_ok():
-                return self._plain(HTTPStatus.FORBIDDEN, "Forbidden: this workspace needs its token. Open "
-                                   "the address `python -m pipeline screen` printed (it ends in ?token=...).")
+                return self._plain(
+                    HTTPStatus.FORBIDDEN,
+                    "Forbidden: this workspace needs its token. Open "
+                    "the address `python -m pipeline screen` printed (it ends in ?token=...).",
+                )
             route = ROUTES.get((method, url.path.rstrip("/") or "/"))
             if method == "GET" and url.path == "/favicon.ico":
                 return self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
             if route is None and method == "GET" and url.path.startswith("/static/"):
-                return self._static(url.path[len("/static/"):])
+                return self._static(url.path[len("/static/") :])
             if route is None and method == "GET" and url.path.startswith("/record/"):
-                return self.page_record(url.path[len("/record/"):])
+                return self.page_record(url.path[len("/record/") :])
             if route is None:
                 return self._plain(HTTPStatus.NOT_FOUND, "Not found.")
             if method == "POST":
                 self.form = self._read_form()
                 if self.form is None:
                     return
-                if not self._same_site() or not hmac.compare_digest(self.form.get("csrf", ""),
-                                                                    self.server.settings.csrf):
-                    return self._plain(HTTPStatus.FORBIDDEN, "Forbidden: the form's token is missing or "
-                                       "wrong, or the request came from another site. Reload the page.")
+                if not self._same_site() or not hmac.compare_digest(
+                    self.form.get("csrf", ""), self.server.settings.csrf
+                ):
+                    return self._plain(
+                        HTTPStatus.FORBIDDEN,
+                        "Forbidden: the form's token is missing or "
+                        "wrong, or the request came from another site. Reload the page.",
+                    )
             route(self)
         except PipelineError as exc:
             self._render("error.html", status=HTTPStatus.BAD_REQUEST, message=str(exc))
@@ -214,8 +236,13 @@ class Handler(BaseHTTPRequestHandler):
         context.setdefault("progress", ws.progress(reviewer) if reviewer else None)
         context.setdefault("published", self.query.get("published", ""))
         html = self.server.templates.get_template(template).render(
-            review=ws.config.review, people=ws.people, reviewer=reviewer, csrf=self.server.settings.csrf,
-            can_publish=self.server.settings.publish is not None, **context)
+            review=ws.config.review,
+            people=ws.people,
+            reviewer=reviewer,
+            csrf=self.server.settings.csrf,
+            can_publish=self.server.settings.publish is not None,
+            **context,
+        )
         self._send(status, html.encode("utf-8"), "text/html; charset=utf-8")
 
     def reviewer(self) -> str | None:
@@ -259,6 +286,7 @@ class Handler(BaseHTTPRequestHandler):
         if reviewer is None:
             return
         from urllib.parse import unquote
+
         rid = unquote(record_id)
         self.server.workspace.record(rid)
         self._record_page(reviewer, rid, revisit=True)
@@ -271,20 +299,43 @@ class Handler(BaseHTTPRequestHandler):
             return self._render("done.html", saved=saved, undone=undone)
         q = ws.record(rid)
         mentions = ws.mentions(q)
-        terms = lambda text: (highlight.term_spans(text, ws.people.highlight_include, "include")
-                              + highlight.term_spans(text, ws.people.highlight_exclude, "exclude"))
-        title = highlight.pieces(q.record.title, terms(q.record.title)
-                                 + highlight.mention_spans(q.record.title, "title", mentions))
-        sections = [(s.label, highlight.pieces(s.text, terms(s.text) + highlight.mention_spans(
-            s.text, s.label or "abstract", mentions))) for s in q.record.abstract_sections if s.text]
+
+        def terms(text: str) -> list[highlight.Span]:
+            return highlight.term_spans(text, ws.people.highlight_include, "include") + highlight.term_spans(
+                text, ws.people.highlight_exclude, "exclude"
+            )
+
+        title = highlight.pieces(
+            q.record.title, terms(q.record.title) + highlight.mention_spans(q.record.title, "title", mentions)
+        )
+        sections = [
+            (
+                s.label,
+                highlight.pieces(
+                    s.text, terms(s.text) + highlight.mention_spans(s.text, s.label or "abstract", mentions)
+                ),
+            )
+            for s in q.record.abstract_sections
+            if s.text
+        ]
         mine = ws.my_decision(reviewer, rid)
         outcome = ws.outcomes().get(rid)
         revised = bool(mine and mine.content_hash != q.content_hash)
         # Dual mode: the other reviewer's decision is never shown here (only in the conflicts view).
         shared = outcome if ws.people.mode == "single" and outcome else None
-        self._render("screen.html", q=q, title=title, sections=sections, mine=mine, shared=shared,
-                     revised=revised, revisit=revisit, saved=saved, undone=undone,
-                     labels=sorted({m.label for m in mentions}))
+        self._render(
+            "screen.html",
+            q=q,
+            title=title,
+            sections=sections,
+            mine=mine,
+            shared=shared,
+            revised=revised,
+            revisit=revisit,
+            saved=saved,
+            undone=undone,
+            labels=sorted({m.label for m in mentions}),
+        )
 
     def post_decide(self) -> None:
         reviewer = self._need_reviewer()
@@ -297,8 +348,9 @@ class Handler(BaseHTTPRequestHandler):
         if index:
             reasons = self.server.workspace.people.exclusion_reasons
             if not index.isdigit() or not 1 <= int(index) <= len(reasons):
-                return self._render("error.html", status=HTTPStatus.BAD_REQUEST,
-                                    message=f"unknown exclusion reason number {index!r}.")
+                return self._render(
+                    "error.html", status=HTTPStatus.BAD_REQUEST, message=f"unknown exclusion reason number {index!r}."
+                )
             reason = reasons[int(index) - 1]
         rid = f.get("record_id", "")
         if f.get("resolve"):

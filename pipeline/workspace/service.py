@@ -5,6 +5,7 @@ state store; people's decisions go to the decision log (store/human.py), each co
 call returns. One `Workspace` is shared by the server's threads: reads of the state go through one
 connection under a lock and are cached until a run commits new state.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,23 +43,23 @@ class QueueRecord:
     record: Record
     content_hash: str
     rule: ScreeningResult
-    position: int           # order in the store (by PMID): the rank before any decision
+    position: int  # order in the store (by PMID): the rank before any decision
 
 
 @dataclass(frozen=True)
 class Progress:
     reviewer: str
     mode: str
-    total: int                  # records in the queue
-    decided: int                # records with an outcome (dual: both reviewers, or resolved)
+    total: int  # records in the queue
+    decided: int  # records with an outcome (dual: both reviewers, or resolved)
     remaining: int
     included: int
     excluded: int
     maybe: int
     conflicts: int
-    awaiting_second: int        # dual mode: decided by one reviewer so far
-    mine: int                   # decisions in force by this reviewer
-    mine_remaining: int         # records this reviewer still has to screen
+    awaiting_second: int  # dual mode: decided by one reviewer so far
+    mine: int  # decisions in force by this reviewer
+    mine_remaining: int  # records this reviewer still has to screen
     stopping: Stopping | None
     ranker: str
     agreement: tuple[human.Agreement, ...]
@@ -67,19 +68,28 @@ class Progress:
 class Workspace:
     """The screening workspace of one review (its output folder)."""
 
-    def __init__(self, config: Config, out: Path | None = None, prioritiser: Prioritiser | None = None,
-                 clock: Callable[[], datetime] | None = None):
+    def __init__(
+        self,
+        config: Config,
+        out: Path | None = None,
+        prioritiser: Prioritiser | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ):
         people = config.screening.people
         if people is None:
-            raise WorkspaceError(f"{config.path}: the human screening stage is not enabled. Add a "
-                                 '[screening.human] table with reviewers = ["your-name"] to the config.')
+            raise WorkspaceError(
+                f"{config.path}: the human screening stage is not enabled. Add a "
+                '[screening.human] table with reviewers = ["your-name"] to the config.'
+            )
         self.config = config
         self.people: HumanScreeningConfig = people
         self.out = Path(out) if out is not None else config.output.dir
         if not (self.out / STATE_FILE).is_file():
-            raise OutputsNotFound(f"{self.out} holds no review state ({STATE_FILE}). Run the review first: "
-                                  f"python -m pipeline run --config {config.path}")
-        StateStore.open(self.out).close()       # creates or upgrades the schema
+            raise OutputsNotFound(
+                f"{self.out} holds no review state ({STATE_FILE}). Run the review first: "
+                f"python -m pipeline run --config {config.path}"
+            )
+        StateStore.open(self.out).close()  # creates or upgrades the schema
         db = sqlite3.connect(self.out / STATE_FILE, isolation_level=None, timeout=60, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         self.state = StateStore(db, self.out / STATE_FILE)
@@ -120,14 +130,23 @@ class Workspace:
                         rid = human.record_key(rec)
                         queue[rid] = QueueRecord(rid, rec, digest, res, len(queue))
                 self._queue, self._queue_key = queue, key
-                self._items = [RankItem(q.record_id, q.record.title, q.record.abstract, q.record.keywords,
-                                        0 if q.rule.decision == Decision.INCLUDE else 1) for q in queue.values()]
+                self._items = [
+                    RankItem(
+                        q.record_id,
+                        q.record.title,
+                        q.record.abstract,
+                        q.record.keywords,
+                        0 if q.rule.decision == Decision.INCLUDE else 1,
+                    )
+                    for q in queue.values()
+                ]
             return self._queue
 
     def _state_version(self) -> object:
         # The queue changes only when a run commits (records, rules' decisions).
-        row = self.state.db.execute("SELECT max(run_id), count(*) FROM runs WHERE status IN ('committed', "
-                                    "'completed')").fetchone()
+        row = self.state.db.execute(
+            "SELECT max(run_id), count(*) FROM runs WHERE status IN ('committed', 'completed')"
+        ).fetchone()
         return tuple(row)
 
     def entries(self) -> list[HumanDecision]:
@@ -139,8 +158,11 @@ class Workspace:
     def ranked(self) -> list[str]:
         """Every record without a final outcome, most likely relevant first."""
         queue = self.queue()
-        labels = {rid: o.decision == human.INCLUDE for rid, o in self.outcomes().items()
-                  if o.decision in (human.INCLUDE, human.EXCLUDE) and rid in queue}
+        labels = {
+            rid: o.decision == human.INCLUDE
+            for rid, o in self.outcomes().items()
+            if o.decision in (human.INCLUDE, human.EXCLUDE) and rid in queue
+        }
         with self._lock:
             key = (self._queue_key, frozenset(labels.items()))
             if key != self._order_key:
@@ -181,16 +203,27 @@ class Workspace:
         entries = self.entries()
         outcomes = {rid: o for rid, o in human.outcomes(entries, self.people.mode).items() if rid in queue}
         decided = human.by_reviewer(entries)
-        counts = {k: sum(o.decision == k for o in outcomes.values())
-                  for k in (human.INCLUDE, human.EXCLUDE, human.MAYBE, human.CONFLICT, "")}
+        counts = {
+            k: sum(o.decision == k for o in outcomes.values())
+            for k in (human.INCLUDE, human.EXCLUDE, human.MAYBE, human.CONFLICT, "")
+        }
         final = len(outcomes) - counts[""]
         mine = sum(1 for rid, p in decided.items() if reviewer in p and rid in queue)
         mine_remaining = sum(1 for rid in queue if human.needs(rid, reviewer, decided, self.people.mode))
         return Progress(
-            reviewer=reviewer, mode=self.people.mode, total=len(queue), decided=final,
-            remaining=len(queue) - final, included=counts[human.INCLUDE], excluded=counts[human.EXCLUDE],
-            maybe=counts[human.MAYBE], conflicts=counts[human.CONFLICT], awaiting_second=counts[""],
-            mine=mine, mine_remaining=mine_remaining, stopping=self.stopping(entries, outcomes),
+            reviewer=reviewer,
+            mode=self.people.mode,
+            total=len(queue),
+            decided=final,
+            remaining=len(queue) - final,
+            included=counts[human.INCLUDE],
+            excluded=counts[human.EXCLUDE],
+            maybe=counts[human.MAYBE],
+            conflicts=counts[human.CONFLICT],
+            awaiting_second=counts[""],
+            mine=mine,
+            mine_remaining=mine_remaining,
+            stopping=self.stopping(entries, outcomes),
             ranker=self.prioritiser.name,
             agreement=tuple(human.agreement(entries, self.people.reviewers)) if self.people.mode == "dual" else (),
         )
@@ -199,9 +232,11 @@ class Workspace:
         first_final: dict[str, int] = {}
         for e in human.in_force(entries):
             first_final.setdefault(e.record_id, e.seq)
-        screened = [(rid, outcomes[rid].decision == human.INCLUDE)
-                    for rid in sorted(first_final, key=first_final.get)
-                    if rid in outcomes and outcomes[rid].decision in (human.INCLUDE, human.EXCLUDE)]
+        screened = [
+            (rid, outcomes[rid].decision == human.INCLUDE)
+            for rid in sorted(first_final, key=first_final.get)
+            if rid in outcomes and outcomes[rid].decision in (human.INCLUDE, human.EXCLUDE)
+        ]
         with self._lock:
             items = list(self._items)
         return self.prioritiser.stopping(items, screened, self.people.target_recall, self.people.confidence)
@@ -218,8 +253,17 @@ class Workspace:
         rows = []
         for rid, q in queue.items():
             if words:
-                text = " ".join((rid, q.record.pmid, q.record.doi, q.record.title, q.record.abstract,
-                                 q.record.journal, *(a.display_name for a in q.record.authors))).casefold()
+                text = " ".join(
+                    (
+                        rid,
+                        q.record.pmid,
+                        q.record.doi,
+                        q.record.title,
+                        q.record.abstract,
+                        q.record.journal,
+                        *(a.display_name for a in q.record.authors),
+                    )
+                ).casefold()
                 if not all(w in text for w in words):
                     continue
             mine = decided.get(rid, {}).get(reviewer)
@@ -228,14 +272,20 @@ class Workspace:
                 shown = outcome
             else:
                 shown = outcome if outcome and outcome.decision else None
-            rows.append({
-                "record_id": rid, "pmid": q.record.pmid, "title": q.record.title, "year": q.record.pub_year,
-                "mine": mine.decision if mine else "", "my_reason": mine.reason if mine else "",
-                "note": mine.note if mine else "",
-                "outcome": shown.decision if shown else "",
-                "by": ", ".join(shown.screened_by) if shown else "",
-                "revised": bool(outcome and human.revised_since(outcome, q.content_hash)),
-            })
+            rows.append(
+                {
+                    "record_id": rid,
+                    "pmid": q.record.pmid,
+                    "title": q.record.title,
+                    "year": q.record.pub_year,
+                    "mine": mine.decision if mine else "",
+                    "my_reason": mine.reason if mine else "",
+                    "note": mine.note if mine else "",
+                    "outcome": shown.decision if shown else "",
+                    "by": ", ".join(shown.screened_by) if shown else "",
+                    "revised": bool(outcome and human.revised_since(outcome, q.content_hash)),
+                }
+            )
         return rows
 
     def conflicts(self) -> list[dict]:
@@ -249,10 +299,17 @@ class Workspace:
             if rid not in queue or len(people) < 2 or len({p.decision for p in people.values()}) == 1:
                 continue
             res = resolutions.get(rid)
-            rows.append({"record_id": rid, "pmid": queue[rid].record.pmid, "title": queue[rid].record.title,
-                         "decisions": [people[p] for p in sorted(people)],
-                         "resolved": res.decision if res else "", "resolved_by": res.reviewer if res else "",
-                         "resolved_reason": res.reason if res else ""})
+            rows.append(
+                {
+                    "record_id": rid,
+                    "pmid": queue[rid].record.pmid,
+                    "title": queue[rid].record.title,
+                    "decisions": [people[p] for p in sorted(people)],
+                    "resolved": res.decision if res else "",
+                    "resolved_by": res.reviewer if res else "",
+                    "resolved_reason": res.reason if res else "",
+                }
+            )
         rows.sort(key=lambda r: (bool(r["resolved"]), queue[r["record_id"]].position))
         return rows
 
@@ -260,11 +317,13 @@ class Workspace:
 
     def check_reviewer(self, reviewer: str) -> None:
         if reviewer not in self.people.reviewers:
-            raise WorkspaceError(f"{reviewer!r} is not a reviewer of this review; the config names "
-                                 + ", ".join(self.people.reviewers) + ".")
+            raise WorkspaceError(
+                f"{reviewer!r} is not a reviewer of this review; the config names "
+                + ", ".join(self.people.reviewers)
+                + "."
+            )
 
-    def _entry(self, reviewer: str, record_id: str, decision: str, reason: str, note: str,
-               role: str) -> HumanDecision:
+    def _entry(self, reviewer: str, record_id: str, decision: str, reason: str, note: str, role: str) -> HumanDecision:
         self.check_reviewer(reviewer)
         q = self.record(record_id)
         if decision not in DECISIONS:
@@ -272,15 +331,27 @@ class Workspace:
         reason = reason.strip()
         if decision == human.EXCLUDE and self.people.exclusion_reasons:
             if reason not in self.people.exclusion_reasons:
-                raise WorkspaceError(f"exclusion reason {reason!r} is not in the config's exclusion_reasons: "
-                                     + "; ".join(self.people.exclusion_reasons) + ".")
+                raise WorkspaceError(
+                    f"exclusion reason {reason!r} is not in the config's exclusion_reasons: "
+                    + "; ".join(self.people.exclusion_reasons)
+                    + "."
+                )
         elif decision != human.EXCLUDE and reason:
             raise WorkspaceError(f"a reason is given only with exclude, not with {decision}.")
         note = note.strip()
         if len(note) > MAX_NOTE:
             raise WorkspaceError(f"the note has {len(note)} characters; keep it under {MAX_NOTE}.")
-        return HumanDecision(0, record_id, reviewer, decision, reason, note, q.content_hash,
-                             self.clock().isoformat(timespec="seconds"), role)
+        return HumanDecision(
+            0,
+            record_id,
+            reviewer,
+            decision,
+            reason,
+            note,
+            q.content_hash,
+            self.clock().isoformat(timespec="seconds"),
+            role,
+        )
 
     def decide(self, reviewer: str, record_id: str, decision: str, reason: str = "", note: str = "") -> HumanDecision:
         """Record `reviewer`'s decision; returns it once committed."""
@@ -291,7 +362,7 @@ class Workspace:
     def resolve(self, reviewer: str, record_id: str, decision: str, reason: str = "", note: str = "") -> HumanDecision:
         """Settle a dual-mode disagreement (any configured reviewer may, a third person or either of the two)."""
         if self.people.mode != "dual":
-            raise WorkspaceError("conflicts are resolved only in dual mode (mode = \"dual\").")
+            raise WorkspaceError('conflicts are resolved only in dual mode (mode = "dual").')
         people = human.by_reviewer(self.entries()).get(record_id, {})
         if len(people) < 2 or len({p.decision for p in people.values()}) == 1:
             raise WorkspaceError(f"record {record_id!r} has no conflict to resolve.")
@@ -301,4 +372,3 @@ class Workspace:
         """Withdraw `reviewer`'s latest decision in force; returns it (None when there was none)."""
         self.check_reviewer(reviewer)
         return self.log.undo_last(reviewer, self.clock().isoformat(timespec="seconds"))
-

@@ -1,5 +1,6 @@
 """What the reviewers' decision log means (pure): outcomes in single and dual mode, undo,
 resolutions, the queue a reviewer sees, and Cohen's kappa."""
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,7 @@ from pipeline.screening import human
 
 
 def entry(seq, record, reviewer, decision, reason="", role="screen", undoes=None, digest="h1"):
-    return HumanDecision(seq, record, reviewer, decision, reason, "", digest, "2026-01-01T00:00:00+00:00",
-                         role, undoes)
+    return HumanDecision(seq, record, reviewer, decision, reason, "", digest, "2026-01-01T00:00:00+00:00", role, undoes)
 
 
 def test_record_keys_are_pmid_prefixed():
@@ -22,24 +22,36 @@ def test_record_keys_are_pmid_prefixed():
     assert human.result_key(ScreeningResult("pmid:123", Decision.INCLUDE, "meets-criteria")) == "pmid:123"
 
 
-@pytest.mark.parametrize("decision, queued", [
-    (Decision.INCLUDE, True), (Decision.NEEDS_REVIEW, True), (Decision.EXCLUDE, False), (Decision.DUPLICATE, False),
-])
+@pytest.mark.parametrize(
+    "decision, queued",
+    [
+        (Decision.INCLUDE, True),
+        (Decision.NEEDS_REVIEW, True),
+        (Decision.EXCLUDE, False),
+        (Decision.DUPLICATE, False),
+    ],
+)
 def test_people_screen_what_the_rules_let_through(decision, queued):
     assert human.in_queue(ScreeningResult("1", decision, "x")) is queued
 
 
 def test_single_mode_the_latest_decision_by_anyone_counts():
-    log = [entry(1, "a", "ana", "include"), entry(2, "a", "ben", "exclude", "wrong population"),
-           entry(3, "b", "ana", "maybe")]
+    log = [
+        entry(1, "a", "ana", "include"),
+        entry(2, "a", "ben", "exclude", "wrong population"),
+        entry(3, "b", "ana", "maybe"),
+    ]
     out = human.outcomes(log, "single")
     assert out["a"] == human.Outcome("exclude", "wrong population", ("ben",), "", ("h1",))
     assert out["b"].decision == "maybe"
 
 
 def test_undo_withdraws_a_decision_and_walks_back():
-    log = [entry(1, "a", "ana", "include"), entry(2, "a", "ana", "exclude", "wrong design"),
-           entry(3, "a", "ana", "undo", undoes=2)]
+    log = [
+        entry(1, "a", "ana", "include"),
+        entry(2, "a", "ana", "exclude", "wrong design"),
+        entry(3, "a", "ana", "undo", undoes=2),
+    ]
     assert human.outcomes(log, "single")["a"].decision == "include"
     log.append(entry(4, "a", "ana", "undo", undoes=1))
     assert "a" not in human.outcomes(log, "single")
@@ -53,10 +65,12 @@ def test_dual_mode_needs_two_reviewers_and_flags_disagreement():
     assert human.outcomes(agree, "dual")["a"].decision == "include"
     disagree = one + [entry(2, "a", "ben", "exclude", "wrong population")]
     assert human.outcomes(disagree, "dual")["a"] == human.Outcome(
-        "conflict", "ana: include; ben: exclude", ("ana", "ben"), "", ("h1", "h1"))
+        "conflict", "ana: include; ben: exclude", ("ana", "ben"), "", ("h1", "h1")
+    )
     resolved = disagree + [entry(3, "a", "cy", "exclude", "wrong population", role="resolve")]
     assert human.outcomes(resolved, "dual")["a"] == human.Outcome(
-        "exclude", "wrong population", ("ana", "ben"), "cy", ("h1", "h1"))
+        "exclude", "wrong population", ("ana", "ben"), "cy", ("h1", "h1")
+    )
 
 
 def test_dual_mode_agreeing_excludes_keep_both_reasons():
@@ -66,9 +80,9 @@ def test_dual_mode_agreeing_excludes_keep_both_reasons():
 
 def test_who_sees_a_record_next():
     decided = human.by_reviewer([entry(1, "a", "ana", "include")])
-    assert not human.needs("a", "ana", decided, "dual")      # already decided it
-    assert human.needs("a", "ben", decided, "dual")          # dual: a second reviewer is needed
-    assert not human.needs("a", "ben", decided, "single")    # single: one decision is enough
+    assert not human.needs("a", "ana", decided, "dual")  # already decided it
+    assert human.needs("a", "ben", decided, "dual")  # dual: a second reviewer is needed
+    assert not human.needs("a", "ben", decided, "single")  # single: one decision is enough
     assert human.needs("b", "ana", decided, "single")
     both = human.by_reviewer([entry(1, "a", "ana", "include"), entry(2, "a", "ben", "include")])
     assert not human.needs("a", "cy", both, "dual")
@@ -88,16 +102,22 @@ def test_cohen_kappa_of_a_textbook_table():
 
 def test_cohen_kappa_edge_cases():
     assert human.cohen_kappa([]) is None
-    assert human.cohen_kappa([("include", "include")] * 3) is None       # chance agreement is certain
+    assert human.cohen_kappa([("include", "include")] * 3) is None  # chance agreement is certain
     assert human.cohen_kappa([("include", "exclude"), ("exclude", "include")]) == pytest.approx(-1.0)
     assert human.cohen_kappa([("include", "include"), ("exclude", "exclude")]) == pytest.approx(1.0)
 
 
 def test_agreement_per_pair_over_shared_records_before_resolution():
-    log = [entry(1, "a", "ana", "include"), entry(2, "a", "ben", "include"),
-           entry(3, "b", "ana", "exclude"), entry(4, "b", "ben", "exclude"),
-           entry(5, "c", "ana", "include"), entry(6, "c", "ben", "exclude"),
-           entry(7, "c", "cy", "exclude", role="resolve"), entry(8, "d", "ana", "include")]
+    log = [
+        entry(1, "a", "ana", "include"),
+        entry(2, "a", "ben", "include"),
+        entry(3, "b", "ana", "exclude"),
+        entry(4, "b", "ben", "exclude"),
+        entry(5, "c", "ana", "include"),
+        entry(6, "c", "ben", "exclude"),
+        entry(7, "c", "cy", "exclude", role="resolve"),
+        entry(8, "d", "ana", "include"),
+    ]
     [pair] = human.agreement(log, ["ana", "ben", "cy"])
     assert (pair.first, pair.second, pair.records, pair.agreed) == ("ana", "ben", 3, 2)
     # p_o = 2/3; ana: 2 include 1 exclude, ben: 1 include 2 exclude; p_e = (2*1 + 1*2)/9 = 4/9
@@ -124,8 +144,16 @@ def test_perfect_agreement_is_kappa_one_when_defined(values):
     assert k is None if len(set(values)) == 1 else math.isclose(k, 1.0)
 
 
-@given(st.lists(st.tuples(st.sampled_from("abc"), st.sampled_from(["ana", "ben"]),
-                          st.sampled_from(["include", "exclude", "maybe", "undo"])), max_size=40))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from("abc"),
+            st.sampled_from(["ana", "ben"]),
+            st.sampled_from(["include", "exclude", "maybe", "undo"]),
+        ),
+        max_size=40,
+    )
+)
 def test_outcomes_only_come_from_decisions_in_force(ops):
     log = []
     for seq, (record, reviewer, decision) in enumerate(ops, start=1):

@@ -1,5 +1,6 @@
 """The reviewers' decision log in state.sqlite: append-only, undo, writers in parallel, and its
 table created in a store that a run wrote."""
+
 from __future__ import annotations
 
 import shutil
@@ -21,16 +22,18 @@ def test_append_returns_the_committed_entry_and_reads_back(tmp_path):
     with DecisionLog.open(tmp_path) as log:
         saved = log.append(decision())
         second = log.append(decision("pmid:2", "ben", "exclude", "wrong population"))
-    assert saved == HumanDecision(1, "pmid:1", "ana", "include", "", "a note", "hash1",
-                                  "2026-01-01T00:00:00+00:00", "screen", None)
+    assert saved == HumanDecision(
+        1, "pmid:1", "ana", "include", "", "a note", "hash1", "2026-01-01T00:00:00+00:00", "screen", None
+    )
     assert second.seq == 2
     # A fresh connection (another process, after a restart) sees both.
     db = sqlite3.connect(tmp_path / "state.sqlite")
     assert read_log(db) == [saved, second]
 
 
-@pytest.mark.parametrize("statement", ["UPDATE human_decisions SET decision = 'exclude'",
-                                       "DELETE FROM human_decisions"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE human_decisions SET decision = 'exclude'", "DELETE FROM human_decisions"]
+)
 def test_the_log_is_append_only(tmp_path, statement):
     with DecisionLog.open(tmp_path) as log:
         log.append(decision())
@@ -57,7 +60,9 @@ def test_undo_withdraws_the_latest_decision_in_force_and_walks_back(tmp_path):
         assert log.undo_last("ana", "t3") is None
         undos = [e for e in log.rows() if e.decision == "undo"]
     assert [(u.undoes, u.reviewer, u.record_id, u.decided_at) for u in undos] == [
-        (second.seq, "ana", "pmid:2", "t1"), (first.seq, "ana", "pmid:1", "t2")]
+        (second.seq, "ana", "pmid:2", "t1"),
+        (first.seq, "ana", "pmid:1", "t2"),
+    ]
 
 
 def test_two_writers_at_once_both_persist(tmp_path):
@@ -71,6 +76,7 @@ def test_two_writers_at_once_both_persist(tmp_path):
                     log.append(decision(f"pmid:{i}", reviewer))
         except sqlite3.Error as exc:  # pragma: no cover - reported below
             errors.append(exc)
+
     threads = [threading.Thread(target=write, args=(name,)) for name in ("ana", "ben")]
     for t in threads:
         t.start()
@@ -101,6 +107,7 @@ def test_a_store_without_people_has_an_empty_log(tmp_path):
 def test_migration_3_adds_the_log_to_a_previous_release_store(tmp_path):
     from pipeline.store import migrations
     from tests.support.paths import FIXTURES
+
     shutil.copyfile(FIXTURES / "previous_release" / "state.sqlite", tmp_path / "state.sqlite")
     with StateStore.open(tmp_path) as state:
         assert migrations.LATEST == 3
@@ -108,5 +115,5 @@ def test_migration_3_adds_the_log_to_a_previous_release_store(tmp_path):
         assert read_log(state.db) == []
     with DecisionLog.open(tmp_path) as log:
         log.append(decision("pmid:30000001"))
-    with StateStore.open(tmp_path) as state:      # opening again applies nothing and keeps the entry
+    with StateStore.open(tmp_path) as state:  # opening again applies nothing and keeps the entry
         assert [e.record_id for e in read_log(state.db)] == ["pmid:30000001"]

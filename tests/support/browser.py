@@ -3,6 +3,7 @@
 Uses Debian's chromium (never a browser Playwright downloads); skips with the reason when it or
 Playwright is missing. .ci/run installs chromium.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,10 +11,17 @@ import shutil
 
 import pytest
 
-CHROMIUM = next((p for p in (os.environ.get("CHROMIUM"), shutil.which("chromium"),
-                             shutil.which("chromium-browser")) if p), None)
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-dev-shm-usage"]
+CHROMIUM = next(
+    (p for p in (os.environ.get("CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser")) if p), None
+)
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +54,7 @@ def new_page(chromium):
         page.on("console", lambda m: page.problems.append(f"console {m.type}: {m.text}"))
         page.on("pageerror", lambda e: page.problems.append(f"error: {e}"))
         return page
+
     yield make
     for c in contexts:
         c.close()

@@ -3,6 +3,7 @@ the ketamine fixture corpus plus a hostile record whose title and abstract carry
 
 `screening_review(mode=...)` gives a private copy (config + output folder) for a test that screens.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,10 @@ from tests.support.xmlbuild import article, document
 
 HOSTILE_PMID = "39999999"
 HOSTILE_TITLE = '<script>document.body.dataset.pwned="1"</script> Ketamine efficacy in depression <b>bold</b>'
-HOSTILE_ABSTRACT = ('<img src=x onerror="document.body.dataset.pwned=\'2\'"> Ketamine showed efficacy for '
-                    'treatment-resistant depression in rats. "quoted" & {{ 7*7 }}')
+HOSTILE_ABSTRACT = (
+    "<img src=x onerror=\"document.body.dataset.pwned='2'\"> Ketamine showed efficacy for "
+    'treatment-resistant depression in rats. "quoted" & {{ 7*7 }}'
+)
 REASONS = ["wrong population", "wrong intervention", "wrong design"]
 
 
@@ -29,21 +32,28 @@ def _escape(text: str) -> str:
 
 
 def hostile_xml() -> bytes:
-    return document(article(
-        HOSTILE_PMID,
-        article=(f"<ArticleTitle>{_escape(HOSTILE_TITLE)}</ArticleTitle>"
-                 f"<Abstract><AbstractText>{_escape(HOSTILE_ABSTRACT)}</AbstractText></Abstract>"
-                 "<Language>eng</Language><PublicationTypeList><PublicationType UI=\"D016428\">"
-                 "Journal Article</PublicationType></PublicationTypeList>"),
-        pub_date="<Year>2021</Year>"))
+    return document(
+        article(
+            HOSTILE_PMID,
+            article=(
+                f"<ArticleTitle>{_escape(HOSTILE_TITLE)}</ArticleTitle>"
+                f"<Abstract><AbstractText>{_escape(HOSTILE_ABSTRACT)}</AbstractText></Abstract>"
+                '<Language>eng</Language><PublicationTypeList><PublicationType UI="D016428">'
+                "Journal Article</PublicationType></PublicationTypeList>"
+            ),
+            pub_date="<Year>2021</Year>",
+        )
+    )
 
 
 def config_text(mode: str, reviewers: list[str], human: bool = True) -> str:
     table = ""
     if human:
-        table = (f'\n[screening.human]\nreviewers = {reviewers!r}\nmode = "{mode}"\n'
-                 f"exclusion_reasons = {REASONS!r}\n"
-                 'highlight = { include = ["randomized", "ketamine"], exclude = ["rats"] }\n').replace("'", '"')
+        table = (
+            f'\n[screening.human]\nreviewers = {reviewers!r}\nmode = "{mode}"\n'
+            f"exclusion_reasons = {REASONS!r}\n"
+            'highlight = { include = ["randomized", "ketamine"], exclude = ["rats"] }\n'
+        ).replace("'", '"')
     return f"""[review]
 name = "ketamine-screening"
 title = "Ketamine for depression (screened by people)"
@@ -131,12 +141,14 @@ class Client:
     def __init__(self, base: str):
         import http.cookiejar
         import urllib.request
+
         self.base = base.split("?")[0].rstrip("/")
         self.jar = http.cookiejar.CookieJar()
 
         class NoRedirect(urllib.request.HTTPRedirectHandler):
             def redirect_request(self, *args, **kwargs):
                 return None
+
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
 
     def request(self, path: str, data: dict | None = None, headers: dict | None = None):
@@ -144,6 +156,7 @@ class Client:
         import urllib.error
         import urllib.parse
         import urllib.request
+
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         req = urllib.request.Request(self.base + path, data=body, headers=headers or {})
         try:

@@ -1,6 +1,7 @@
 """The workspace in a real browser (headless Debian Chromium through Playwright): screening by
 keyboard, undo, reload, two reviewers in dual mode with a conflict resolved and Cohen's kappa, the
 evidence table and PRISMA following after publishing, and a restart losing nothing."""
+
 from __future__ import annotations
 
 import csv
@@ -37,21 +38,24 @@ def test_screening_by_keyboard_with_undo_and_reload(screening_review, new_page):
         key(page, "i")
         assert text(page, "#flash") == "Saved." and text(page, "#p-mine") == "1"
         second = page.get_attribute("#record", "data-record-id")
-        key(page, "e", "2")                     # exclude, reason 2
+        key(page, "e", "2")  # exclude, reason 2
         third = page.get_attribute("#record", "data-record-id")
-        page.keyboard.press("n")                # focus the note, type, leave it, decide
+        page.keyboard.press("n")  # focus the note, type, leave it, decide
         page.keyboard.type("dose-finding only")
         page.keyboard.press("Escape")
         key(page, "m")
         assert text(page, "#p-mine") == "3"
-        key(page, "u")                          # undo brings the maybe back to be decided again
+        key(page, "u")  # undo brings the maybe back to be decided again
         assert page.get_attribute("#record", "data-record-id") == third
         assert text(page, "#flash") == "Undid your “maybe” decision on this record; decide again."
         assert text(page, "#p-mine") == "2"
         page.reload()
         assert text(page, "#p-mine") == "2"
         page.goto(server.url.rstrip("/") + "/list")
-        rows = {r.get_attribute("data-record-id"): r.query_selector("td.mine").inner_text().strip() for r in page.query_selector_all("#records tbody tr")}
+        rows = {
+            r.get_attribute("data-record-id"): r.query_selector("td.mine").inner_text().strip()
+            for r in page.query_selector_all("#records tbody tr")
+        }
         assert rows[first] == "include" and rows[second] == "exclude (wrong intervention)" and rows[third] == ""
         page.keyboard.press("/")
         page.keyboard.type("spravato")
@@ -60,8 +64,12 @@ def test_screening_by_keyboard_with_undo_and_reload(screening_review, new_page):
         assert text(page, "#count") == "1 record"
         assert page.problems == []
         live = [(e.record_id, e.decision, e.reason, e.note) for e in ws.entries()]
-    assert live == [(first, "include", "", ""), (second, "exclude", "wrong intervention", ""),
-                    (third, "maybe", "", "dose-finding only"), (third, "undo", "", "")]
+    assert live == [
+        (first, "include", "", ""),
+        (second, "exclude", "wrong intervention", ""),
+        (third, "maybe", "", "dose-finding only"),
+        (third, "undo", "", ""),
+    ]
 
 
 def test_hostile_record_never_runs_script(screening_review, new_page):
@@ -72,7 +80,7 @@ def test_hostile_record_never_runs_script(screening_review, new_page):
         assert text(page, "#title").startswith('<script>document.body.dataset.pwned="1"</script> Ketamine')
         assert "<img src=x onerror=" in text(page, "#abstract")
         assert page.evaluate("document.body.dataset.pwned") is None
-        assert page.evaluate("document.body.dataset.ready") == "1"     # our own script did run
+        assert page.evaluate("document.body.dataset.ready") == "1"  # our own script did run
         assert page.problems == []
 
 
@@ -85,7 +93,7 @@ def test_two_reviewers_produce_a_conflict_and_resolve_it(screening_review, new_p
         record = ana.get_attribute("#record", "data-record-id")
         assert ben.get_attribute("#record", "data-record-id") == record
         key(ana, "i")
-        ben.reload()                             # ana's decision is never shown to ben
+        ben.reload()  # ana's decision is never shown to ben
         assert ben.query_selector("#mine") is None and "ana" not in text(ben, "main")
         assert text(ben, "#p-awaiting") == "1"
         key(ben, "e", "1")
@@ -104,7 +112,9 @@ def test_two_reviewers_produce_a_conflict_and_resolve_it(screening_review, new_p
         conflict = cy.query_selector("section.conflict")
         assert conflict.get_attribute("data-record-id") == record
         assert [li.inner_text() for li in conflict.query_selector_all("li")] == [
-            "ana: include", "ben: exclude (wrong population)"]
+            "ana: include",
+            "ben: exclude (wrong population)",
+        ]
         with cy.expect_navigation():
             conflict.query_selector('button[value="include"]').click()
         assert text(cy, "#flash") == "Resolution saved."
@@ -121,7 +131,7 @@ def read_csv(path):
 
 def test_decisions_reach_the_evidence_table_and_prisma(screening_review, new_page):
     out = screening_review.out
-    assert read_csv(out / "evidence.csv") == []          # people have not included anything yet
+    assert read_csv(out / "evidence.csv") == []  # people have not included anything yet
     with served(screening_review) as server:
         page = new_page()
         sign_in(page, server.url, "ana")
@@ -132,8 +142,9 @@ def test_decisions_reach_the_evidence_table_and_prisma(screening_review, new_pag
             key(page, *keys)
         with page.expect_navigation():
             page.click("#publish")
-        assert text(page, "#flash") == ("Published: outputs rebuilt: 2 records included by people in the evidence table, "
-                                          "4 awaiting screening.")
+        assert text(page, "#flash") == (
+            "Published: outputs rebuilt: 2 records included by people in the evidence table, 4 awaiting screening."
+        )
     pmids = sorted(r.split(":")[1] for r in included)
     assert sorted(r["pmid"] for r in read_csv(out / "evidence.csv")) == pmids
     records = {r["pmid"]: r for r in read_csv(out / "records.csv")}
@@ -141,18 +152,25 @@ def test_decisions_reach_the_evidence_table_and_prisma(screening_review, new_pag
     assert sum(r["human_decision"] == "exclude" for r in records.values()) == 1
     excluded = next(r for r in records.values() if r["human_decision"] == "exclude")
     assert (excluded["human_reason"], excluded["screened_by"]) == ("wrong population", "ana")
-    assert records["30000002"]["human_decision"] == ""    # excluded by the rules: never screened
+    assert records["30000002"]["human_decision"] == ""  # excluded by the rules: never screened
     flow = json.loads((out / "prisma.json").read_text())
     screening = flow["screening"]
     # PRISMA 2020: records screened = what reached people; excluded = by people, with their reasons.
-    assert (screening["records_screened"], screening["records_excluded"], screening["records_awaiting_decision"]) == (7, 1, 4)
+    assert (screening["records_screened"], screening["records_excluded"], screening["records_awaiting_decision"]) == (
+        7,
+        1,
+        4,
+    )
     assert screening["records_excluded_by_reason"] == {"wrong population": 1}
     assert flow["included"]["records_included"] == 2 and flow["balanced"]
     people = screening["by_people"]
-    assert (people["records_reaching_people"], people["records_screened"], people["records_excluded"],
-            people["records_awaiting_screening"]) == (7, 3, 1, 4)
-    assert people["awaiting"] == {"not yet screened": 3, "awaiting a second reviewer": 0, "maybe": 1,
-                                  "conflict": 0}
+    assert (
+        people["records_reaching_people"],
+        people["records_screened"],
+        people["records_excluded"],
+        people["records_awaiting_screening"],
+    ) == (7, 3, 1, 4)
+    assert people["awaiting"] == {"not yet screened": 3, "awaiting a second reviewer": 0, "maybe": 1, "conflict": 0}
     assert "Records excluded (n = 1)" in (out / "prisma.svg").read_text()
     # A new run of the review keeps the decisions and publishes them again.
     run_pipeline(load_config(screening_review.config))
@@ -165,7 +183,7 @@ def test_a_restarted_workspace_has_every_decision(screening_review, new_page):
         sign_in(page, server.url, "ben")
         decided = page.get_attribute("#record", "data-record-id")
         key(page, "e", "3")
-    with served(screening_review) as server:          # a new server process state, same store
+    with served(screening_review) as server:  # a new server process state, same store
         page = new_page()
         sign_in(page, server.url, "ben")
         assert text(page, "#p-mine") == "1"

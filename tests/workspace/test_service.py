@@ -1,5 +1,6 @@
 """The workspace's library: the queue, decisions and their checks, undo, dual mode, progress and a
 run committing new state while the workspace is open."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,15 @@ from pipeline.errors import WorkspaceError
 from pipeline.workspace.service import Workspace
 from tests.support.workspace_review import HOSTILE_PMID
 
-QUEUE = ["pmid:30000001", "pmid:30000004", "pmid:30000005", "pmid:30000008", "pmid:30000009",
-         "pmid:30000010", f"pmid:{HOSTILE_PMID}"]
+QUEUE = [
+    "pmid:30000001",
+    "pmid:30000004",
+    "pmid:30000005",
+    "pmid:30000008",
+    "pmid:30000009",
+    "pmid:30000010",
+    f"pmid:{HOSTILE_PMID}",
+]
 
 
 @pytest.fixture
@@ -44,27 +52,44 @@ def test_a_decision_is_stored_and_the_next_record_follows(single):
     first = single.next_for("ana")
     saved = single.decide("ana", first, "exclude", "wrong design", "  an RCT? no  ")
     assert (saved.reviewer, saved.record_id, saved.decision, saved.reason, saved.note, saved.role) == (
-        "ana", first, "exclude", "wrong design", "an RCT? no", "screen")
+        "ana",
+        first,
+        "exclude",
+        "wrong design",
+        "an RCT? no",
+        "screen",
+    )
     assert saved.content_hash == single.queue()[first].content_hash
     assert single.next_for("ana") != first
-    assert single.next_for("ben") != first        # single mode: one reviewer per record
+    assert single.next_for("ben") != first  # single mode: one reviewer per record
     p = single.progress("ben")
     assert (p.total, p.decided, p.remaining, p.excluded, p.mine, p.mine_remaining) == (7, 1, 6, 1, 0, 6)
 
 
-@pytest.mark.parametrize("args, message", [
-    (("zoe", "pmid:30000001", "include"), "'zoe' is not a reviewer of this review; the config names ana, ben."),
-    (("ana", "pmid:30000002", "include"), "record 'pmid:30000002' is not in the screening queue of this review."),
-    (("ana", "pmid:30000001", "perhaps"), "decision 'perhaps' is not one of: include, exclude, maybe."),
-    (("ana", "pmid:30000001", "exclude", "too long"),
-     ("exclusion reason 'too long' is not in the config's exclusion_reasons: wrong population; "
-     "wrong intervention; wrong design.")),
-    (("ana", "pmid:30000001", "exclude"),
-     ("exclusion reason '' is not in the config's exclusion_reasons: wrong population; "
-     "wrong intervention; wrong design.")),
-    (("ana", "pmid:30000001", "include", "wrong design"), "a reason is given only with exclude, not with include."),
-    (("ana", "pmid:30000001", "include", "", "x" * 2001), "the note has 2001 characters; keep it under 2000."),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("zoe", "pmid:30000001", "include"), "'zoe' is not a reviewer of this review; the config names ana, ben."),
+        (("ana", "pmid:30000002", "include"), "record 'pmid:30000002' is not in the screening queue of this review."),
+        (("ana", "pmid:30000001", "perhaps"), "decision 'perhaps' is not one of: include, exclude, maybe."),
+        (
+            ("ana", "pmid:30000001", "exclude", "too long"),
+            (
+                "exclusion reason 'too long' is not in the config's exclusion_reasons: wrong population; "
+                "wrong intervention; wrong design."
+            ),
+        ),
+        (
+            ("ana", "pmid:30000001", "exclude"),
+            (
+                "exclusion reason '' is not in the config's exclusion_reasons: wrong population; "
+                "wrong intervention; wrong design."
+            ),
+        ),
+        (("ana", "pmid:30000001", "include", "wrong design"), "a reason is given only with exclude, not with include."),
+        (("ana", "pmid:30000001", "include", "", "x" * 2001), "the note has 2001 characters; keep it under 2000."),
+    ],
+)
 def test_bad_decisions_are_refused_with_the_reason(single, args, message):
     with pytest.raises(WorkspaceError) as info:
         single.decide(*args)
@@ -95,10 +120,10 @@ def test_the_ranker_learns_from_decisions(single):
 def test_dual_mode_conflict_resolution_and_kappa(dual):
     rid = dual.next_for("ana")
     dual.decide("ana", rid, "include")
-    assert dual.next_for("ben") == rid            # the second reviewer gets it
+    assert dual.next_for("ben") == rid  # the second reviewer gets it
     assert dual.progress("ana").awaiting_second == 1
     dual.decide("ben", rid, "exclude", "wrong population")
-    assert dual.next_for("cy") != rid             # two reviewers are enough
+    assert dual.next_for("cy") != rid  # two reviewers are enough
     [conflict] = dual.conflicts()
     assert conflict["record_id"] == rid and conflict["resolved"] == ""
     assert [(d.reviewer, d.decision) for d in conflict["decisions"]] == [("ana", "include"), ("ben", "exclude")]
@@ -138,15 +163,19 @@ def test_list_search_matches_every_word(single):
 def test_a_workspace_needs_the_human_table_and_a_run(screening_review, tmp_path):
     text = screening_review.config.read_text()
     plain = screening_review.config.with_name("plain.toml")
-    plain.write_text(text[:text.index("[screening.human]")] + '[output]\ndir = "out"\n')
+    plain.write_text(text[: text.index("[screening.human]")] + '[output]\ndir = "out"\n')
     with pytest.raises(WorkspaceError) as info:
         Workspace(load_config(plain))
-    assert str(info.value) == (f"{plain}: the human screening stage is not enabled. Add a [screening.human] "
-                               'table with reviewers = ["your-name"] to the config.')
+    assert str(info.value) == (
+        f"{plain}: the human screening stage is not enabled. Add a [screening.human] "
+        'table with reviewers = ["your-name"] to the config.'
+    )
     with pytest.raises(Exception) as info:
         Workspace(load_config(screening_review.config), out=tmp_path / "empty")
-    assert str(info.value) == (f"{tmp_path / 'empty'} holds no review state (state.sqlite). Run the review first: "
-                               f"python -m pipeline run --config {screening_review.config}")
+    assert str(info.value) == (
+        f"{tmp_path / 'empty'} holds no review state (state.sqlite). Run the review first: "
+        f"python -m pipeline run --config {screening_review.config}"
+    )
 
 
 def test_progress_carries_the_stopping_rules_estimate(single):
