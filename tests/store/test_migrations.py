@@ -49,10 +49,6 @@ def test_the_fixture_was_written_by_the_previous_release():
                                                                           ("refresh", "completed")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "merge of core with trust: trust's parser now stores Record.publication_type_uis, which the previous "
-    "release's records lack, so the first refresh finds every re-fetched record changed; the owners of "
-    "core and trust must decide (e.g. a migration that marks such records, or the test's expectation)"))
 def test_a_previous_release_store_upgrades_on_the_first_refresh_and_matches_a_fresh_run(tmp_path):
     config = review(tmp_path / "old")
     path = old_store(tmp_path / "old")
