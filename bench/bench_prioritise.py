@@ -66,8 +66,9 @@ def _asreview(python: str, data, priors: dict[int, list[int]]) -> dict[int, dict
             for doc, label in zip(data.documents, data.labels.tolist()):
                 writer.writerow([doc.title, doc.abstract, label])
         request = {"csv": str(csv_path), "runs": [{"seed": s, "priors": p} for s, p in priors.items()]}
+        # cwd: ASReview may leave cache files in its working folder.
         done = subprocess.run([python, str(RUNNER)], input=json.dumps(request), capture_output=True, text=True,
-                              timeout=3600)
+                              cwd=tmp, timeout=3600)
     if done.returncode:
         raise RuntimeError(f"ASReview runner failed: {done.stderr[-2000:]}")
     out = {}

@@ -45,14 +45,14 @@ def test_includes_only_rank_by_similarity():
     assert set(ranking[:3]) == {"t0", "t1", "t3"}
 
 
-def test_records_from_the_pipeline_are_keyed_by_record_id_or_pmid():
+def test_records_from_the_pipeline_are_keyed_by_record_id():
     records = [Record(pmid=str(i), title=title, abstract_sections=(AbstractSection("", f"{title}."),),
                       mesh_headings=(MeshHeading("Depression"),) if i < 4 else ())
                for i, title in enumerate(TOPIC + OTHER)]
     assert record_text(records[0]).endswith(" Depression")
     ranker = Ranker(records)
-    assert ranker.ids[:2] == ("0", "1")
-    assert set(ranker.next_batch({"0": True, "5": False}, 3)) == {"1", "2", "3"}
+    assert ranker.ids[:2] == ("pmid:0", "pmid:1")
+    assert set(ranker.next_batch({"pmid:0": True, "pmid:5": False}, 3)) == {"pmid:1", "pmid:2", "pmid:3"}
 
 
 def test_empty_texts_still_rank():
