@@ -58,3 +58,33 @@ def tfidf_matrix(texts: Sequence[str], *, ngram_max: int = 2, min_df: int = 1, m
 
 def texts_of(records: Iterable[Any]) -> list[str]:
     return [record_text(r) for r in records]
+
+
+def with_lsa(matrix: sparse.csr_matrix, components: int, weight: float, *, seed: int = 0) -> sparse.csr_matrix:
+    """TF-IDF rows with `components` latent semantic dimensions (truncated SVD) appended.
+
+    The SVD dimensions let two records that share few exact words but many co-occurring ones look
+    alike, which helps most early on, when only one or two includes are known. Both parts are
+    L2-normalised, the latent part scaled by `weight`. Deterministic for a seed.
+    """
+    from sklearn.decomposition import TruncatedSVD
+
+    k = min(components, matrix.shape[1] - 1, matrix.shape[0] - 1)
+    if k < 2:
+        return matrix
+    latent = TruncatedSVD(n_components=k, algorithm="randomized", n_iter=4, random_state=seed).fit_transform(matrix)
+    norms = np.linalg.norm(latent, axis=1, keepdims=True)
+    latent = np.divide(latent, norms, out=np.zeros_like(latent), where=norms > 0) * weight
+    return sparse.hstack([matrix, sparse.csr_matrix(latent)], format="csr")
+
+
+def with_char_ngrams(matrix: sparse.csr_matrix, texts: Sequence[str]) -> sparse.csr_matrix:
+    """Word TF-IDF rows with character 3-5 gram TF-IDF (inside word boundaries) appended, each half
+    L2-normalised and scaled by 1/sqrt(2): "antipsychotic" and "antipsychotics" then share most
+    features, which word n-grams miss."""
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, max_df=0.95, sublinear_tf=True)
+    try:
+        extra = chars.fit_transform(list(texts)).tocsr()
+    except ValueError:
+        return matrix
+    return (sparse.hstack([matrix, extra], format="csr") / np.sqrt(2)).tocsr()

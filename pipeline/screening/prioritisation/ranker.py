@@ -9,8 +9,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from scipy import sparse
 
-from pipeline.screening.prioritisation.features import record_key, texts_of, tfidf_matrix
-from pipeline.screening.prioritisation.models import LogisticModel, SVMModel
+from pipeline.screening.prioritisation.features import record_key, texts_of, tfidf_matrix, with_char_ngrams, with_lsa
+from pipeline.screening.prioritisation.models import EnsembleModel, LogisticModel, SVMModel
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,9 @@ class RankerSettings:
     min_df: int = 1
     max_df: float = 0.95
     stop_words: str | None = None
+    char_ngrams: bool = False        # add character 3-5 grams (within words) beside the word n-grams
+    lsa_components: int = 0          # add this many latent semantic (truncated SVD) dimensions
+    lsa_weight: float = 0.5          # their weight beside the TF-IDF part (both L2-normalised)
     retrain_fraction: float = 0.0
     retrain_on_include: bool = True
 
@@ -39,6 +42,9 @@ class RankerSettings:
         if self.model == "logistic":
             return LogisticModel(C=self.C, presumed_negatives=self.presumed_negatives,
                                  negative_weight=self.negative_weight)
+        if self.model == "ensemble":
+            return EnsembleModel(LogisticModel(C=self.C, presumed_negatives=self.presumed_negatives,
+                                               negative_weight=self.negative_weight))
         if self.model == "asreview-svm":
             return SVMModel()
         raise ValueError(f"unknown ranker model {self.model!r}: use 'logistic' or 'asreview-svm'")
@@ -86,6 +92,10 @@ class Ranker:
         self.matrix = matrix if matrix is not None else tfidf_matrix(
             texts_of(records), ngram_max=settings.ngram_max, min_df=settings.min_df,
             max_df=settings.max_df, stop_words=settings.stop_words)
+        if matrix is None and settings.char_ngrams:
+            self.matrix = with_char_ngrams(self.matrix, texts_of(records))
+        if matrix is None and settings.lsa_components:
+            self.matrix = with_lsa(self.matrix, settings.lsa_components, settings.lsa_weight, seed=0)
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -15,7 +15,7 @@ import numpy as np
 from pipeline.errors import DatasetError
 from pipeline.screening.prioritisation import metrics
 from pipeline.screening.prioritisation.ranker import Ranker, ranked_unlabelled
-from pipeline.screening.prioritisation.stopping import StoppingEstimate, check_interval, stopping_from_labels
+from pipeline.screening.prioritisation.stopping import StoppingEstimate, check_target, first_stop
 
 
 @dataclass(frozen=True)
@@ -23,18 +23,17 @@ class Simulation:
     order: np.ndarray               # row indices in screening order, priors first; every row once
     labels: np.ndarray              # labels in that order
     priors: int                     # how many of the first rows were priors
-    stop_position: int | None       # records screened when the stopping rule first said stop
-    stop: StoppingEstimate | None   # the rule's answer at that point
+    stop_position: int              # records screened when the stopping rule first said stop
+    stop: StoppingEstimate          # the rule's answer at that point
     seconds: float
     fits: int                       # how many times the classifier was retrained
 
     def result(self) -> dict:
         """The numbers `simulate` prints, by their README names."""
         out = metrics.summary(self.labels)
-        found = int(self.labels[: self.stop_position].sum()) if self.stop_position else None
         out.update({
             "stop_position": self.stop_position,
-            "recall_at_stop": found / out["includes"] if found is not None else None,
+            "recall_at_stop": int(self.labels[: self.stop_position].sum()) / out["includes"],
             "seconds": round(self.seconds, 3),
         })
         return out
@@ -57,6 +56,7 @@ def simulate(ranker: Ranker, labels: np.ndarray, *, seed: int = 0, prior_include
              prior_excluded: int = 1, recall_target: float = 0.95, confidence: float = 0.95) -> Simulation:
     """Screen every record in the ranker's order; see the module docstring."""
     started = time.perf_counter()
+    check_target(recall_target, confidence)
     labels = np.asarray(labels, dtype=np.int64)
     if len(labels) != len(ranker):
         raise ValueError(f"{len(labels)} labels for {len(ranker)} records")
@@ -74,9 +74,6 @@ def simulate(ranker: Ranker, labels: np.ndarray, *, seed: int = 0, prior_include
     labelled[priors] = True
     refit = True
     fitted_at = 0
-    stop_position: int | None = None
-    stop_estimate: StoppingEstimate | None = None
-    next_check = done
     every_label = settings.retrain_fraction == 0
     while done < n:
         if refit:
@@ -94,17 +91,33 @@ def simulate(ranker: Ranker, labels: np.ndarray, *, seed: int = 0, prior_include
         order[done] = row
         labelled[row] = True
         done += 1
-        if stop_position is None and done >= next_check:
-            estimate = stopping_from_labels(labels[order[:done]], n, recall_target=recall_target,
-                                            confidence=confidence)
-            if estimate.stop:
-                stop_position, stop_estimate = done, estimate
-            next_check = done + check_interval(done)
         refit = (every_label or position >= len(queue)
                  or done - fitted_at >= settings.retrain_after(done)
                  or (settings.retrain_on_include and labels[row] == 1))
-    if stop_position is None:  # every record screened: the rule holds trivially at the end
-        stop_estimate = stopping_from_labels(labels[order], n, recall_target=recall_target, confidence=confidence)
-        stop_position = n
+    # The rule reads only decisions already made and never changes the order, so replaying the
+    # finished order finds the same stopping point as evaluating it after each decision.
+    stop_position, stop_estimate = first_stop(labels[order], recall_target=recall_target, confidence=confidence)
     return Simulation(order=order, labels=labels[order], priors=len(priors), stop_position=stop_position,
                       stop=stop_estimate, seconds=time.perf_counter() - started, fits=fits)
+
+
+def simulate_dataset(documents, labels: np.ndarray, *, settings=None, seed: int = 0, prior_included: int = 1,
+                     prior_excluded: int = 1, recall_target: float = 0.95,
+                     confidence: float = 0.95) -> Simulation:
+    """Build the ranker for `documents` and simulate; `seconds` covers both (features included)."""
+    from pipeline.screening.prioritisation.ranker import RankerSettings
+
+    started = time.perf_counter()
+    ranker = Ranker(documents, settings or RankerSettings(), seed=seed)
+    built = time.perf_counter() - started
+    sim = simulate(ranker, labels, seed=seed, prior_included=prior_included, prior_excluded=prior_excluded,
+                   recall_target=recall_target, confidence=confidence)
+    return Simulation(order=sim.order, labels=sim.labels, priors=sim.priors, stop_position=sim.stop_position,
+                      stop=sim.stop, seconds=sim.seconds + built, fits=sim.fits)
+
+
+def order_csv(sim: Simulation) -> str:
+    """The screening order as CSV: position (1-based), row (0-based data row of the input), label."""
+    lines = ["position,row,label"]
+    lines += [f"{i},{row},{label}" for i, (row, label) in enumerate(zip(sim.order.tolist(), sim.labels.tolist()), 1)]
+    return "\n".join(lines) + "\n"

@@ -123,3 +123,20 @@ def check_interval(screened: int) -> int:
     """How often a simulation re-evaluates the rule: every decision for the first 200, then every
     half per cent of the records screened (checking less often can only stop later, never earlier)."""
     return 1 if screened < 200 else max(1, math.floor(screened / 200))
+
+
+def first_stop(ordered_labels: Sequence[int] | np.ndarray, *, recall_target: float = 0.95,
+               confidence: float = 0.95) -> tuple[int, StoppingEstimate]:
+    """Where the rule first says stop along a complete screening order (1/0 labels, every record),
+    and its answer there: the rule only looks at decisions already made, so replaying the order
+    gives the same point as evaluating it live. Checked every decision for the first 200, then at
+    `check_interval`; at the end of the order it always says stop (nothing is left to miss)."""
+    labels = np.asarray(ordered_labels, dtype=np.int64)
+    total = len(labels)
+    done = 1
+    while done < total:
+        estimate = stopping_from_labels(labels[:done], total, recall_target=recall_target, confidence=confidence)
+        if estimate.stop:
+            return done, estimate
+        done += check_interval(done)
+    return total, stopping_from_labels(labels, total, recall_target=recall_target, confidence=confidence)
