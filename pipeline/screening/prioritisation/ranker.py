@@ -35,7 +35,7 @@ class RankerSettings:
     char_ngrams: bool = False        # add character 3-5 grams (within words) beside the word n-grams
     lsa_components: int = 0          # add this many latent semantic (truncated SVD) dimensions
     lsa_weight: float = 0.5          # their weight beside the TF-IDF part (both L2-normalised)
-    retrain_fraction: float = 0.0
+    retrain_fraction: float = 0.05
     retrain_on_include: bool = True
 
     def classifier(self):
