@@ -28,6 +28,7 @@ class RankerSettings:
     C: float = 1.0
     presumed_negatives: int = 0
     negative_weight: float = 0.3
+    balance_ratio: float = 0.0
     ngram_max: int = 2
     min_df: int = 1
     max_df: float = 0.95
@@ -41,7 +42,7 @@ class RankerSettings:
     def classifier(self):
         if self.model == "logistic":
             return LogisticModel(C=self.C, presumed_negatives=self.presumed_negatives,
-                                 negative_weight=self.negative_weight)
+                                 negative_weight=self.negative_weight, balance_ratio=self.balance_ratio)
         if self.model == "ensemble":
             return EnsembleModel(LogisticModel(C=self.C, presumed_negatives=self.presumed_negatives,
                                                negative_weight=self.negative_weight))

@@ -88,11 +88,14 @@ def stopping_from_labels(labels: Sequence[int] | np.ndarray, total: int, *, reca
     k = np.cumsum(seen[::-1])[sizes - 1]
     population = sizes + unscreened
     k_hat = np.floor(r_seen / recall_target - (r_seen - k) + 1).astype(np.int64)
-    # An urn that cannot hold K_hat includes cannot have missed the target: p = 0 there.
+    # An urn that cannot hold K_hat includes cannot have missed the target: p = 0 there. A sample
+    # holding at least the includes expected under the null (n K_hat / M) has p near 1/2 or more and
+    # never decides; it is given p = 1 without the sum (on the safe side, and fast for large reviews).
     possible = k_hat <= population
-    p = np.zeros(len(sizes))
-    if possible.any():
-        p[possible] = hypergeom_cdf(k[possible], population[possible], k_hat[possible], sizes[possible])
+    p = np.where(possible, 1.0, 0.0)
+    needed = possible & (k < sizes * k_hat / np.maximum(population, 1))
+    if needed.any():
+        p[needed] = hypergeom_cdf(k[needed], population[needed], k_hat[needed], sizes[needed])
     best = int(np.argmin(p))
     n, k_best = int(sizes[best]), int(k[best])
     p_value = float(min(1.0, max(0.0, p[best])))
