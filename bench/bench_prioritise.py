@@ -8,7 +8,8 @@ On the four labelled datasets of ../shared/data/screening, seeds 0-4, priors 1 r
   never a project dependency. Its simulation stops at the last include (its default), which is all
   the metrics need;
 - "asreview-svm": our reimplementation of that default model (TF-IDF 1-2 grams, sublinear, max_df
-  0.95; LinearSVC C=0.11; balanced weights ratio 9.8; retrained after every label), on our features.
+  0.95; LinearSVC C=0.11; balanced weights ratio 9.8; retrained after every label), on our features:
+  run when ASReview is not installed, or with BENCH_REIMPLEMENTATION=1.
 
 Reports WSS@95, WSS@100, recall@10%, the stopping rule's position and recall (ours), and seconds
 per simulation (wall clock and CPU: the machine is shared, CPU time is the steadier measure). Then
@@ -95,7 +96,8 @@ def main() -> None:
         print(f"bench_prioritise: skipped, {SHARED} holds no labelled CSV")
         return
     python = _asreview_python()
-    contenders = ["ours", "asreview-svm"] + (["asreview"] if python else [])
+    reimplementation = not python or os.environ.get("BENCH_REIMPLEMENTATION") == "1"
+    contenders = ["ours"] + (["asreview"] if python else []) + (["asreview-svm"] if reimplementation else [])
     if not python:
         print("ASReview LAB not found (set ASREVIEW_PYTHON to a venv's python with asreview installed); "
               "comparing with the reimplementation only")
@@ -109,7 +111,8 @@ def main() -> None:
             rows["ours"].append(ours)
             priors[seed] = ours["priors"]
             assert priors[seed] == choose_priors(data.labels, np.random.default_rng(seed), 1, 1).tolist()
-            rows["asreview-svm"].append(_ours(data, ASREVIEW_DEFAULT, seed))
+            if reimplementation:
+                rows["asreview-svm"].append(_ours(data, ASREVIEW_DEFAULT, seed))
         if python:
             asr = _asreview(python, data, priors)
             rows["asreview"] = [asr[s] for s in SEEDS]
