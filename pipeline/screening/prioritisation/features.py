@@ -11,7 +11,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
+
+_HASH_FEATURES = 2**20
 
 
 @dataclass(frozen=True)
@@ -44,16 +46,21 @@ def tfidf_matrix(texts: Sequence[str], *, ngram_max: int = 2, min_df: int = 1, m
                  sublinear_tf: bool = True, stop_words: str | None = None) -> sparse.csr_matrix:
     """TF-IDF rows (L2-normalised) for every text; word 1..ngram_max grams.
 
-    The vocabulary is learnt from the review's own records (no downloaded weights). A review whose
-    records are all empty, or share every word, gets one constant column instead of an error, so
-    ranking still works (by prior order) rather than failing.
+    Terms are hashed into 2**20 columns instead of being collected into a vocabulary: the same
+    TF-IDF up to rare collisions, at less than half the cost (building and sorting the vocabulary
+    of bigrams was most of the time of a simulation). Terms in fewer than `min_df` or more than
+    `max_df` (a fraction) of the records are dropped, as a vocabulary would. The weights are learnt
+    from the review's own records (no downloaded weights). A review whose records are all empty gets
+    one constant column instead of an error, so ranking still works (by prior order).
     """
-    vectoriser = TfidfVectorizer(ngram_range=(1, ngram_max), min_df=min_df, max_df=max_df,
-                                 sublinear_tf=sublinear_tf, stop_words=stop_words, dtype=np.float64)
-    try:
-        return vectoriser.fit_transform(list(texts)).tocsr()
-    except ValueError:  # "empty vocabulary": no usable word in any record
+    hashed = HashingVectorizer(ngram_range=(1, ngram_max), n_features=_HASH_FEATURES, alternate_sign=False,
+                               norm=None, stop_words=stop_words, dtype=np.float64).transform(list(texts)).tocsc()
+    df = np.diff(hashed.indptr)
+    keep = (df >= min_df) & (df <= max_df * hashed.shape[0]) & (df > 0)
+    if not keep.any():
         return sparse.csr_matrix(np.ones((len(texts), 1)))
+    counts = hashed[:, np.flatnonzero(keep)].tocsr()
+    return TfidfTransformer(sublinear_tf=sublinear_tf).fit_transform(counts).tocsr()
 
 
 def texts_of(records: Iterable[Any]) -> list[str]:

@@ -28,6 +28,7 @@ class RankerSettings:
     C: float = 1.0
     presumed_negatives: int = 0
     negative_weight: float = 0.3
+    balance_ratio: float = 0.0
     ngram_max: int = 2
     min_df: int = 1
     max_df: float = 0.95
@@ -35,13 +36,13 @@ class RankerSettings:
     char_ngrams: bool = False        # add character 3-5 grams (within words) beside the word n-grams
     lsa_components: int = 0          # add this many latent semantic (truncated SVD) dimensions
     lsa_weight: float = 0.5          # their weight beside the TF-IDF part (both L2-normalised)
-    retrain_fraction: float = 0.0
+    retrain_fraction: float = 0.05
     retrain_on_include: bool = True
 
     def classifier(self):
         if self.model == "logistic":
             return LogisticModel(C=self.C, presumed_negatives=self.presumed_negatives,
-                                 negative_weight=self.negative_weight)
+                                 negative_weight=self.negative_weight, balance_ratio=self.balance_ratio)
         if self.model == "ensemble":
             return EnsembleModel(LogisticModel(C=self.C, presumed_negatives=self.presumed_negatives,
                                                negative_weight=self.negative_weight))

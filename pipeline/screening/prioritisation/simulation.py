@@ -69,21 +69,33 @@ def simulate(ranker: Ranker, labels: np.ndarray, *, seed: int = 0, prior_include
     done = len(priors)
     fits = 0
     queue: np.ndarray = np.empty(0, dtype=np.int64)
+    scores = -np.arange(n, dtype=np.float64)
     position = 0
     labelled = np.zeros(n, dtype=bool)
     labelled[priors] = True
     refit = True
     fitted_at = 0
     every_label = settings.retrain_fraction == 0
+    remaining_includes = int(labels.sum() - labels[priors].sum())
     while done < n:
+        if remaining_includes == 0:
+            # Every include has been found: whatever the order of the rest, every label left is 0,
+            # so no metric and not the stopping rule can change. The rest follows the last ranking
+            # without retraining (ASReview's simulation stops here altogether).
+            if every_label or position >= len(queue):
+                rest = ranked_unlabelled(scores, order[:done])
+            else:
+                rest = queue[position:]
+            order[done:] = rest
+            break
         if refit:
             rows = order[:done]
             scores = ranker.scores_for_rows(rows, labels[rows])
             fits += 1
             fitted_at = done
             if every_label:
-                scores[labelled] = -np.inf
-                queue, position = np.array([int(np.argmax(scores))]), 0
+                masked = np.where(labelled, -np.inf, scores)
+                queue, position = np.array([int(np.argmax(masked))]), 0
             else:
                 queue, position = ranked_unlabelled(scores, rows), 0
         row = int(queue[position])
@@ -91,6 +103,7 @@ def simulate(ranker: Ranker, labels: np.ndarray, *, seed: int = 0, prior_include
         order[done] = row
         labelled[row] = True
         done += 1
+        remaining_includes -= int(labels[row])
         refit = (every_label or position >= len(queue)
                  or done - fitted_at >= settings.retrain_after(done)
                  or (settings.retrain_on_include and labels[row] == 1))
