@@ -98,7 +98,8 @@ def records_table(records: Iterable[Record], results: Iterable[ScreeningResult])
         "pmcid": [rec.pmcid for rec in recs],
         "record_id": [res.record_id for res in ordered],
     }
-    frame = pd.DataFrame(columns, columns=RECORD_COLUMNS).astype({"pub_year": "Int64", "retracted": "bool"})
+    frame = pd.DataFrame(columns if ordered else [], columns=RECORD_COLUMNS).astype(
+        {"pub_year": "Int64", "retracted": "bool"})
     frame.attrs["list_columns"] = ["languages", "publication_types"]
     return frame
 
@@ -155,6 +156,7 @@ def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult]
         rows.append(row)
     rows.sort(key=lambda r: (r["year"] is None, -(r["year"] or 0), record_order(r["record_id"])))
     columns = EVIDENCE_BASE_COLUMNS + [c.lower() for c in classes] + ["record_id"]
-    frame = pd.DataFrame({c: [row[c] for row in rows] for c in columns}, columns=columns).astype({"year": "Int64"})
+    data = {c: [row[c] for row in rows] for c in columns} if rows else []
+    frame = pd.DataFrame(data, columns=columns).astype({"year": "Int64"})
     frame.attrs["list_columns"] = ["publication_types", "languages"] + [c.lower() for c in classes]
     return frame
