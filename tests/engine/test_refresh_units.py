@@ -1,6 +1,8 @@
 """Pure parts of the refresh: what to update, what changed, the search window; config; CLI codes."""
 from __future__ import annotations
 
+import os
+import signal
 from datetime import date
 
 import pytest
@@ -9,7 +11,8 @@ from hypothesis import strategies as st
 
 from pipeline.config import load_config
 from pipeline.models import Decision, Record, ScreeningResult
-from pipeline.engine.crashpoints import CRASH_ENV, checkpoint
+from pipeline.engine import crashpoints
+from pipeline.engine.crashpoints import CRASH_ENV, CRASH_POINTS, checkpoint
 from pipeline.engine.publish import change_summary
 from pipeline.engine.sync import _window, compute_changes, plan_update
 from pipeline.store.state import content_hash, record_to_json
@@ -98,10 +101,16 @@ def test_the_window_starts_overlap_days_before_the_watermark_and_ends_tomorrow()
 
 
 def test_the_crash_hook_is_inert_unless_named(monkeypatch):
+    kills: list[tuple[int, int]] = []
+    monkeypatch.setattr(crashpoints.os, "kill", lambda pid, sig: kills.append((pid, sig)))
     monkeypatch.delenv(CRASH_ENV, raising=False)
-    checkpoint("after-search")
+    for point in CRASH_POINTS:
+        checkpoint(point)
     monkeypatch.setenv(CRASH_ENV, "mid-fetch")
     checkpoint("after-search")  # another point: the process lives on
+    assert kills == []
+    checkpoint("mid-fetch")
+    assert kills == [(os.getpid(), signal.SIGKILL)]
 
 
 # --- config -------------------------------------------------------------------------------------

@@ -138,8 +138,24 @@ def test_groups_are_anded_and_terms_ored(title, keywords, g1, g2):
 
 
 @settings(max_examples=100, deadline=None)
-@given(title=texts, abstract=texts, keywords=st.lists(texts, max_size=3), mesh=st.lists(texts, max_size=3), g=groups)
-def test_tiab_searches_a_subset_of_all_fields(title, abstract, keywords, mesh, g):
+@given(title=texts, abstract=texts, keywords=st.lists(texts, max_size=3), mesh=st.lists(texts, max_size=3), g=groups,
+       data=st.data())
+def test_a_term_in_the_title_or_abstract_is_found_with_and_without_tiab(title, abstract, keywords, mesh, g, data):
+    term = data.draw(st.sampled_from(g))  # one term of the OR group, put in the title or the abstract
+    if data.draw(st.booleans()):
+        title = f"{title} {term}"
+    else:
+        abstract = f"{term} {abstract}"
     r = rec(title, abstract, keywords, [m for m in mesh if m])
-    if query_matches(r, search(g, field="tiab")):
-        assert query_matches(r, search(g))
+    assert query_matches(r, search(g, field="tiab"))
+    assert query_matches(r, search(g))
+
+
+@settings(max_examples=100, deadline=None)
+@given(title=texts, abstract=texts, g=groups, data=st.data())
+def test_a_term_only_in_keywords_or_mesh_is_found_by_all_fields_not_tiab(title, abstract, g, data):
+    assume(not query_matches(rec(title, abstract), search(g)))
+    term = data.draw(st.sampled_from(g))
+    r = rec(title, abstract, **({"keywords": [term]} if data.draw(st.booleans()) else {"mesh": [term]}))
+    assert query_matches(r, search(g))
+    assert not query_matches(r, search(g, field="tiab"))
