@@ -115,6 +115,7 @@ def run(config_path: Path, out_dir: Path | None, wait: float | None, offline: bo
     from pipeline.engine.run import run_pipeline  # heavy imports (spaCy, pandas) only for commands that need them
 
     config = load_config(config_path)
+    out_dir = _resolved(out_dir or config.output.dir)
     manifest = run_pipeline(config, out_dir=out_dir, progress=_progress_printer(), wait=wait, offline=offline,
                             from_run=from_run)
     _print_run_summary(config, out_dir, manifest)
@@ -140,6 +141,7 @@ def refresh(config_path: Path, out_dir: Path | None, wait: float | None) -> None
     from pipeline.engine.run import refresh as refresh_review
 
     config = load_config(config_path)
+    out_dir = _resolved(out_dir or config.output.dir)
     manifest = refresh_review(config, out_dir=out_dir, progress=_progress_printer(), wait=wait)
     changes = manifest["changes"]
     click.echo(
@@ -299,12 +301,17 @@ def outcome(exc: BaseException) -> tuple[int, str | None]:
 
 
 def _output_folder(config_path: Path | None, out_dir: Path | None) -> Path:
-    """The folder `show`/`report` read: --out when given, else the config's [output] dir."""
+    """The folder `show`/`report` read: --out when given, else the config's [output] dir (resolved)."""
     if out_dir is not None:
-        return out_dir
+        return _resolved(out_dir)
     if config_path is None:
         raise click.UsageError("Pass --config FILE (its [output] dir is read) or --out DIR.")
-    return load_config(config_path).output.dir
+    return _resolved(load_config(config_path).output.dir)
+
+
+def _resolved(path: Path) -> Path:
+    """`path` as users should see it: absolute, with no "..", symbolic links followed."""
+    return Path(path).expanduser().resolve()
 
 
 def _folder_options(func):
