@@ -71,11 +71,6 @@ def study_design(publication_types: Iterable[str]) -> str:
     return min(ranked)[1] if ranked else ""
 
 
-def pmid_key(pmid: str) -> tuple[int, str]:
-    """Sort PMIDs numerically (PMIDs are digits; anything else sorts last, by text)."""
-    return (int(pmid), pmid) if pmid.isdigit() else (10**12, pmid)
-
-
 def records_table(records: Iterable[Record], results: Iterable[ScreeningResult]) -> pd.DataFrame:
     """One row per distinct record with its decision, reason, deciding field and value.
 
@@ -100,12 +95,15 @@ def records_table(records: Iterable[Record], results: Iterable[ScreeningResult])
 
 def mentions_table(mentions: Iterable[Mention]) -> pd.DataFrame:
     """One row per mention; rows in record_order, keeping each record's extraction order."""
-    rows = [{c: pmid_of(m.record_id) if c == "pmid" else getattr(m, c) for c in MENTION_COLUMNS} for m in mentions]
-    frame = pd.DataFrame(rows, columns=MENTION_COLUMNS)
-    if frame.empty:
-        return frame.astype({"sentence": "int64", "start": "int64", "end": "int64"})
-    order = sorted(range(len(rows)), key=lambda i: (record_order(rows[i]["record_id"]), i))
-    return frame.iloc[order].reset_index(drop=True)
+    mentions = list(mentions)
+    if not mentions:
+        return pd.DataFrame([], columns=MENTION_COLUMNS).astype({"sentence": "int64", "start": "int64", "end": "int64"})
+    keys = {m.record_id: record_order(m.record_id) for m in mentions}   # once per record, not per mention
+    ordered = sorted(mentions, key=lambda m: keys[m.record_id])           # stable: extraction order kept
+    columns = {c: [getattr(m, c) for m in ordered] for c in MENTION_COLUMNS if c != "pmid"}
+    pmids = {record_id: pmid_of(record_id) for record_id in keys}
+    columns["pmid"] = [pmids[r] for r in columns["record_id"]]
+    return pd.DataFrame(columns, columns=MENTION_COLUMNS)
 
 
 def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult],
