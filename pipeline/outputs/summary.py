@@ -24,7 +24,8 @@ STAGES = (
     ("retrieved", "Records retrieved"),
     ("quarantined", "Records unreadable (quarantined)"),
     ("duplicates", "Duplicates removed"),
-    ("screened", "Records screened"),
+    # Not PRISMA's "Records screened" (what reaches people, prisma.json): every record the rules judged.
+    ("screened", "Checked against the criteria"),
     ("excluded", "Excluded by the criteria"),
     ("needs_review", "Needing human review"),
     ("included", "Included"),

@@ -36,7 +36,7 @@ def test_show_table(invoke, ketamine_outputs):
         "  Records retrieved                         10",
         "  Records unreadable (quarantined)           0",
         "  Duplicates removed                         1",
-        "  Records screened                           9",
+        "  Checked against the criteria               9",
         "  Excluded by the criteria                   3",
         "    language-not-included                    1",
         "    publication-type-excluded                1",
