@@ -86,7 +86,7 @@ def test_the_page_runs_no_script_but_its_own(ketamine_outputs, tmp_path):
     dom, console = chromium(tmp_path, injected.as_uri(), "--dump-dom")
     page = parse_html(dom)
     assert page.find("body").get("data-ready") == "1" and not page.find("body").has("data-injected")
-    assert page.find("head").find("title").text == "ketamine-depression: screening report"
+    assert page.find("head").find("title").text == "Ketamine for depression: mechanism of action, clinical applications and efficacy: screening report"
     assert "violates the following Content Security Policy directive" in console
 
 

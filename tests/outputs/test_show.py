@@ -32,7 +32,7 @@ def test_show_table(invoke, ketamine_outputs):
     assert " completed (" in lines[0]
     start = lines.index("Counts per stage")
     assert lines[start + 1:start + 12] == [
-        "  Records identified (PubMed)               10",
+        "  Records identified in PubMed              10",
         "  Records retrieved                         10",
         "  Records unreadable (quarantined)           0",
         "  Duplicates removed                         1",
