@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -55,13 +56,18 @@ def cli(verbose: int, quiet: bool) -> None:
 @cli.command()
 @config_option
 def validate(config_path: Path) -> None:
-    """Check a config file; exit 0 when it is valid, 2 with the problem otherwise.
+    """Check a config file and everything `run` would refuse (lexicons, output folder, local paths,
+    $EUTILS_BASE_URL); exit 0 when all is well, 2 with the problem otherwise.
 
     \b
     Example:
         python -m pipeline validate --config config/ketamine-depression.toml
     """
+    from pipeline.engine.preflight import check
+    from pipeline.sources.pubmed.eutils import Settings
+
     config = load_config(config_path)
+    check(config, config.output.dir, Settings.from_env().base_url)
     click.echo(f"{config_path}: OK (review {config.review.name!r}, output {config.output.dir})")
 
 
@@ -109,6 +115,7 @@ def run(config_path: Path, out_dir: Path | None, wait: float | None, offline: bo
     from pipeline.engine.run import run_pipeline  # heavy imports (spaCy, pandas) only for commands that need them
 
     config = load_config(config_path)
+    out_dir = _resolved(out_dir or config.output.dir)
     manifest = run_pipeline(config, out_dir=out_dir, progress=_progress_printer(), wait=wait, offline=offline,
                             from_run=from_run)
     _print_run_summary(config, out_dir, manifest)
@@ -134,6 +141,7 @@ def refresh(config_path: Path, out_dir: Path | None, wait: float | None) -> None
     from pipeline.engine.run import refresh as refresh_review
 
     config = load_config(config_path)
+    out_dir = _resolved(out_dir or config.output.dir)
     manifest = refresh_review(config, out_dir=out_dir, progress=_progress_printer(), wait=wait)
     changes = manifest["changes"]
     click.echo(
@@ -188,6 +196,10 @@ def _print_run_summary(config: Config, out_dir: Path | None, manifest: dict) -> 
         f"{counts['included']} included, {counts['excluded']} excluded, {counts['needs_review']} need review; "
         f"{counts['mentions']} entity mentions."
     )
+    if counts.get("extraction_set_aside"):
+        n = counts["extraction_set_aside"]
+        click.echo(f"{n} record{'s' if n != 1 else ''} set aside by entity extraction (see run.json): "
+                   "screened and published without mentions; tried again on the next run.")
     click.echo(f"Tables written to {out}")
     click.echo(f"Report: {out / 'report.html'}; included records for screening tools: {out / 'records.ris'}")
 
@@ -227,8 +239,19 @@ def _configure_logging(level: int) -> None:
     root.setLevel(level)
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C (a run records its failure, workers are stopped), exit 143.
+
+    A BaseException, not a KeyboardInterrupt: click turns those into "Aborted." itself."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map every outcome to an exit code (see `outcome`)."""
+    previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
     try:
         cli.main(args=argv, prog_name="python -m pipeline", standalone_mode=False)
     except BaseException as exc:  # every outcome, SystemExit included, goes through the one mapping
@@ -238,7 +261,15 @@ def main(argv: list[str] | None = None) -> None:
         if message is not None:
             click.echo(message, err=True)
         sys.exit(code)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     sys.exit(ExitCode.OK)
+
+
+def _main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
 
 
 def outcome(exc: BaseException) -> tuple[int, str | None]:
@@ -255,6 +286,8 @@ def outcome(exc: BaseException) -> tuple[int, str | None]:
         return (ExitCode.CONFIG if isinstance(exc, click.UsageError) else exc.exit_code), None
     if isinstance(exc, click.exceptions.Abort):
         return ExitCode.INTERRUPTED, "Aborted."
+    if isinstance(exc, Terminated):
+        return ExitCode.TERMINATED, "Terminated; the previous tables were left as they were."
     if isinstance(exc, KeyboardInterrupt):
         return ExitCode.INTERRUPTED, "Interrupted; the previous tables were left as they were."
     if isinstance(exc, PipelineError):
@@ -268,12 +301,17 @@ def outcome(exc: BaseException) -> tuple[int, str | None]:
 
 
 def _output_folder(config_path: Path | None, out_dir: Path | None) -> Path:
-    """The folder `show`/`report` read: --out when given, else the config's [output] dir."""
+    """The folder `show`/`report` read: --out when given, else the config's [output] dir (resolved)."""
     if out_dir is not None:
-        return out_dir
+        return _resolved(out_dir)
     if config_path is None:
         raise click.UsageError("Pass --config FILE (its [output] dir is read) or --out DIR.")
-    return load_config(config_path).output.dir
+    return _resolved(load_config(config_path).output.dir)
+
+
+def _resolved(path: Path) -> Path:
+    """`path` as users should see it: absolute, with no "..", symbolic links followed."""
+    return Path(path).expanduser().resolve()
 
 
 def _folder_options(func):
@@ -320,3 +358,30 @@ def report(config_path: Path | None, out_dir: Path | None) -> None:
 
     path = write_report(_output_folder(config_path, out_dir))
     click.echo(f"Report written to {path}")
+
+
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="The review's TOML config; its [output] dir is read.")
+@click.option("--out-dir", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="The output folder a run wrote (default: [output] dir from --config).")
+@click.option("--what", type=click.Choice(["needs-review", "included", "all"]), default="needs-review",
+              show_default=True, help="needs-review: the rules' doubts; included: records meeting every "
+                                      "criterion; all: both (every record retained for people to screen).")
+@click.option("--format", "fmt", type=click.Choice(["ris", "csv"]), default="ris", show_default=True,
+              help="ris for Rayyan, ASReview, Covidence, EndNote or Zotero; csv for spreadsheets.")
+@click.option("--out", "target", type=click.Path(path_type=Path, dir_okay=False),
+              help="The file to write (default: export-WHAT.FORMAT in the output folder).")
+def export(config_path: Path | None, out_dir: Path | None, what: str, fmt: str, target: Path | None) -> None:
+    """Export the records that need a person's decision, with abstracts, authors and links, to
+    screen them in another tool. Reads the output folder only, never the network.
+
+    \b
+    Example:
+        python -m pipeline export --config config/ketamine-depression.toml --what needs-review --format ris
+        python -m pipeline export --config config/ketamine-depression.toml --what all --format csv --out all.csv
+    """
+    from pipeline.outputs.export import export_records
+
+    written, count = export_records(_output_folder(config_path, out_dir), what, fmt, target)
+    click.echo(f"{count} {what} records written to {written}")

@@ -167,6 +167,7 @@ class Record:
     pages: str = ""
     pub_year: int | None = None        # PubDate Year, or the first year of MedlineDate/Season
     pub_month: int | None = None
+    pub_day: int | None = None         # PubDate Day, when it has a Year and a Month
     medline_date: str = ""             # raw MedlineDate when PubDate has no Year, e.g. "2015 Dec-2016 Jan"
     article_date: str = ""             # electronic publication date (ArticleDate), ISO yyyy-mm-dd
     entrez_date: str = ""              # PubMedPubDate[@PubStatus=entrez], ISO
@@ -174,6 +175,7 @@ class Record:
     languages: tuple[str, ...] = ()    # every Language element, lower-case ISO 639-2 (eng, ger, und)
     vernacular_title: str = ""
     publication_types: tuple[str, ...] = ()
+    publication_type_uis: tuple[str, ...] = ()  # MeSH UI of each publication type, same order ("" if none)
     mesh_headings: tuple[MeshHeading, ...] = ()
     chemicals: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
@@ -294,6 +296,7 @@ class RunSummary:
     needs_review: int = 0
     excluded_by_reason: dict[str, int] = field(default_factory=dict)
     mentions: int = 0
+    extraction_set_aside: int = 0      # included records entity extraction could not process
 
 
 @dataclass(frozen=True)
@@ -310,6 +313,16 @@ class Quarantined:
     pmid: str       # "" when the PMID itself could not be read
     reason: str
     source: str = ""  # the file or archived response it came from
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A record a stage could not process (e.g. entity extraction): kept, with the reason, and the
+    run goes on without that stage's output for it."""
+
+    record_id: str
+    reason: str
+    stage: str = ""     # "extraction"
 
 
 # What the PubMed XML parser yields, in document order.
@@ -345,7 +358,8 @@ MANIFEST_VERSION = 2
 # The fields of RunManifest that are run.json keys of the same name, in run.json order.
 _TOP_KEYS = ("run_id", "status", "command", "mode", "review")
 _TAIL_KEYS = ("identified", "pmid_repeats", "databases", "pubmed_cross_check", "searched", "fetched",
-              "quarantined", "finished_at", "error", "counts", "changes")
+              "quarantined", "extraction_set_aside", "raw_archives_removed", "finished_at", "error", "counts",
+              "changes")
 
 
 @dataclass
@@ -380,6 +394,8 @@ class RunManifest:
     searched: dict | None = None
     fetched: dict | None = None
     quarantined: list[dict] | None = None
+    extraction_set_aside: list[dict] | None = None  # records extraction could not process (retried next run)
+    raw_archives_removed: list[str] | None = None   # run ids whose raw archives [output] keep_raw_runs removed
     finished_at: str = ""
     error: str = ""
     counts: dict | None = None      # set when published

@@ -23,6 +23,8 @@ EXPECTED = {
     "pipeline.errors.EutilsUnavailable": ExitCode.UNAVAILABLE,
     "pipeline.errors.IncompleteRetrieval": ExitCode.INCOMPLETE,
     "pipeline.errors.RunLocked": ExitCode.LOCKED,
+    "pipeline.errors.OutputFolderError": ExitCode.CONFIG,
+    "pipeline.errors.DiskFull": ExitCode.UNAVAILABLE,
 }
 
 

@@ -65,6 +65,7 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     repeats = manifest.pmid_repeats or 0
     summary = prisma.summarise(identified, records, decisions, len(mentions))
     summary.duplicates += repeats
+    summary.extraction_set_aside = len(manifest.extraction_set_aside or [])
     databases = manifest.databases or {"PubMed": identified}
     flow = prisma.prisma_json(databases, decisions, repeats, len(manifest.quarantined or []),
                               review=config.review.title or config.review.name)

@@ -35,13 +35,15 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.config import Config, ExtractionConfig
+from pipeline.engine import preflight
 from pipeline.engine.crashpoints import checkpoint
 from pipeline.engine.publish import publish, republish
-from pipeline.models import (CommitPlan, Decision, Mention, Record, RunManifest, ScreeningResult, UpdatePlan,
-                             display_id, pmid_of, record_order)
+from pipeline.models import (CommitPlan, Decision, Mention, Record, RunManifest, ScreeningResult, SetAside,
+                             UpdatePlan, display_id, pmid_of, record_order)
 from pipeline.outputs.files import write_json
 from pipeline.screening import crosscheck, dedup
 from pipeline.screening.screen import screen_records
+from pipeline.sources.archive import find_archive, prune_archives
 from pipeline.sources.base import CrossCheckable, Progress, SearchRequest, Source, Window, no_progress
 from pipeline.sources.pubmed.eutils import Settings
 from pipeline.sources.pubmed.search import build_query
@@ -75,6 +77,12 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
     now = now or (lambda: datetime.now(timezone.utc))
     out = Path(out_dir) if out_dir is not None else config.output.dir
     progress = progress or no_progress
+    replay = bool(offline or from_run)
+    # Everything the run would refuse, before the lock, the state or the network are touched.
+    base_url = None
+    if config.search.source == "pubmed" and not replay:
+        base_url = (settings or Settings.from_env()).base_url
+    preflight.check(config, out, base_url)
     command = "refresh" if incremental else "run"
     started = now()
     started_iso = started.isoformat(timespec="seconds")
@@ -101,6 +109,10 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
         if mode == INCREMENTAL:
             manifest.window = _window(previous["watermark"], config.refresh.overlap_days, started.date())
             manifest.window["since_run"] = previous["run_id"]
+        if replay and config.search.source == "pubmed":
+            # A bad --from-run (or no archive) is a usage error: found before the run begins, so
+            # run.json and the store's run history stay as they were.
+            find_archive(out, from_run)
         state.begin_run(run_id, command, started_iso, query, os.getpid())
         checkpoint("after-begin")
         try:
@@ -121,6 +133,8 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
             write_json(out / "run.json", manifest.to_json())
             raise
         published = carried + [run_id]
+        if config.output.keep_raw_runs and not replay:
+            manifest.raw_archives_removed = prune_archives(out, config.output.keep_raw_runs)
         manifest = publish(state, out, config, manifest, published)
         checkpoint("after-publish")
         state.mark_published([run_id])
@@ -190,7 +204,7 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
     keys = state.extraction_keys()
     to_extract = [records[r.record_id] for r in results if r.decision == Decision.INCLUDE
                   and keys.get(r.record_id) != (hashes[r.record_id], fingerprint)]
-    extracted = _extract(config, to_extract, hashes, progress)
+    extracted, set_aside = _extract(config, to_extract, hashes, progress)
     checkpoint("after-extract")
 
     titles = {i: rec.title for i, rec in before.items()} | {i: r.title for i, r in records.items()}
@@ -212,6 +226,9 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
                         "unchanged": len(fetched) - len(plan.upserts) - len(deleted & set(fetched)),
                         "extracted": len(extracted)}
     manifest.quarantined = [asdict(q) for q in got.quarantined]
+    # Records extraction could not process: still screened and published, without mentions; no
+    # extraction is stored for them, so the next run tries again.
+    manifest.extraction_set_aside = [asdict(q) for q in set_aside]
     commit = CommitPlan(seen=sorted(current_set & (set(stored) | set(plan.upserts))), upserts=plan.upserts,
                         withdrawn=plan.withdrawn, decisions=results, extracted=extracted,
                         fingerprint=fingerprint, changes=changes)
@@ -309,19 +326,25 @@ PARALLEL_EXTRACTION_FROM = 300  # included records
 
 
 def _extract(config: Config, records: list[Record], hashes: dict[str, str],
-             progress: Progress) -> dict[str, tuple[str, list[Mention]]]:
+             progress: Progress) -> tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]:
+    """Mentions of each record that extraction processed, and the records it set aside."""
     if not records:
         progress("extract", 0, 0)
-        return {}
+        return {}, []
     from pipeline.extraction import ner as extract  # spaCy loads only when something needs extracting
     nlp = extract.load_nlp(config.extraction)
     found: dict[str, tuple[str, list[Mention]]] = {r.record_id: (hashes[r.record_id], []) for r in records}
     # A second process pays for its fork only on a few hundred abstracts (bench_ner: 101 -> 150/s).
     processes = min(2, os.cpu_count() or 1) if len(records) >= PARALLEL_EXTRACTION_FROM else 1
-    for mention in extract.extract_mentions(nlp, records, config.extraction.classes, n_process=processes):
+    set_aside: list[SetAside] = []
+    for mention in extract.extract_mentions(nlp, records, config.extraction.classes, n_process=processes,
+                                            set_aside=set_aside.append):
         found[mention.record_id][1].append(mention)
+    for item in set_aside:
+        log.warning("record %s set aside by entity extraction: %s", item.record_id, item.reason)
+        found.pop(item.record_id, None)
     progress("extract", len(records), len(records))
-    return found
+    return found, sorted(set_aside, key=lambda item: record_order(item.record_id))
 
 
 def package_versions() -> dict:

@@ -71,6 +71,11 @@ def read_pubtator(path: str | Path) -> list[PubTatorDoc]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise ConfigError(f"{path}: corpus file not found. Pass an existing PubTator file with --corpus.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a PubTator text file (it is not UTF-8 text). Pass a PubTator file "
+                          "(PMID|t|title, PMID|a|abstract, then one line per mention); unpack .gz files first.") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the corpus file ({exc.strerror}).") from None
     docs: dict[str, PubTatorDoc] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():

@@ -46,6 +46,28 @@ CHANGE_FIELDS = ("run_id", "record_id", "pmid", "change", "newly_included", "old
 
 # --- the store -----------------------------------------------------------------------------------
 
+def stored_review(folder: Path) -> str | None:
+    """The review whose runs the state in `folder` holds (from its latest run's manifest), or None
+    when it has no run yet. Opens the database read-only: never creates or changes it."""
+    path = Path(folder) / STATE_FILE
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = db.execute("SELECT manifest FROM runs WHERE manifest IS NOT NULL ORDER BY run_id DESC").fetchall()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        return None
+    for (manifest,) in rows:
+        try:
+            review = json.loads(manifest).get("review")
+        except (ValueError, AttributeError):
+            continue
+        if review:
+            return str(review)
+    return None
+
+
 class StateStore:
     """One review's state database. Open with `StateStore.open(folder)`; close when done."""
 
