@@ -18,7 +18,7 @@ from tests.support.paths import DEFAULT_CONFIG, FIXTURES, REPO, shared_path  # n
 install()
 
 # Session fixtures that run the review once, shared by the tests of its outputs.
-pytest_plugins = ["tests.support.ketamine_run", "tests.support.literature_apis"]
+pytest_plugins = ["tests.support.ketamine_run", "tests.support.http_server", "tests.support.literature_apis"]
 
 
 @pytest.fixture
@@ -50,8 +50,8 @@ def _clean_environment(monkeypatch):
 @pytest.fixture(autouse=True)
 def _fast_retries(monkeypatch):
     """Retries back off in milliseconds, not seconds, so fault tests stay quick."""
-    from pipeline.sources.pubmed import eutils
-    monkeypatch.setattr(eutils.Client, "_backoff", lambda self, attempt: 0.01 * attempt)
+    from pipeline.sources.http import HttpClient
+    monkeypatch.setattr(HttpClient, "_backoff", lambda self, attempt: 0.01 * attempt)
 
 
 @pytest.fixture(scope="session")

@@ -175,17 +175,63 @@ def test_the_cli_slices_a_search_over_the_cap_and_loses_no_record(corpus, review
     assert all("mindate" in r["params"] for r in main_query[1:])
 
 
-def test_phrase_not_found_goes_to_run_json_and_is_shown_as_a_warning(server, review_config, invoke, tmp_path):
+def test_a_phrase_pubmed_does_not_know_is_a_usage_error_naming_it(server, review_config, invoke, tmp_path):
+    """esearch's ErrorList (here a real PhraseNotFound answer) means PubMed would search without the
+    phrase: the run stops with exit 2 and PubMed's words, and publishes nothing."""
     server.inject("esearch", Fault(body=shared_path("data", "pubmed", "biopython", "esearch8.xml").read_bytes()))
     out = tmp_path / "typo"
     result = invoke("run", "--config", review_config, "--out", out)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: PubMed cannot run the query {QUERY!r} as written (PhraseNotFound: abcXYZ): it would search "
+        "without those terms. Fix the search terms in the config's [search] section (python -m pipeline "
+        "query --config FILE prints the query).")
+    assert json.loads((out / "run.json").read_text())["status"] == "failed"
+    assert not (out / "records.csv").exists()
+
+
+def test_an_esearch_error_is_a_usage_error_with_pubmeds_message(server, review_config, invoke, tmp_path):
+    server.inject("esearch", Fault(body=b"<?xml version=\"1.0\" ?><eSearchResult><ERROR>Invalid query syntax"
+                                        b"</ERROR></eSearchResult>"))
+    result = invoke("run", "--config", review_config, "--out", tmp_path / "bad")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: esearch refused the query {QUERY!r}: Invalid query syntax. Fix the search terms in the "
+        "config's [search] section (python -m pipeline query --config FILE prints the query).")
+
+
+def test_an_http_400_on_esearch_is_a_usage_error_with_pubmeds_message(server, review_config, invoke, tmp_path):
+    server.inject("esearch", Fault(status=400, body=b'{"error":"Invalid query: unbalanced parentheses"}'))
+    result = invoke("run", "--config", review_config, "--out", tmp_path / "bad")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: E-utilities rejected esearch.fcgi (term={QUERY}, retmax=9999): HTTP 400 Bad Request. "
+        'Response: {"error":"Invalid query: unbalanced parentheses"}')
+    assert "Internal error" not in result.stderr
+
+
+def test_phrase_not_found_warnings_alone_do_not_stop_the_run(server, review_config, invoke, tmp_path):
+    """A WarningList (a quoted phrase not found, a stopword ignored) is PubMed running the query: the
+    run goes on and keeps the warnings in run.json."""
+    body = server_esearch_with_warning(server)
+    server.inject("esearch", Fault(body=body))
+    out = tmp_path / "warned"
+    result = invoke("run", "--config", review_config, "--out", out)
     assert result.exit_code == 0, result.stderr
-    assert "WARNING PubMed: Error PhraseNotFound: abcXYZ" in result.stderr.splitlines()
-    assert "WARNING PubMed: Warning OutputMessage: No items found." in result.stderr.splitlines()
-    manifest = json.loads((out / "run.json").read_text())
-    assert manifest["pubmed_messages"] == ["Error PhraseNotFound: abcXYZ", "Warning OutputMessage: No items found."]
-    assert manifest["query_translation"] == "(abcXYZ[All Fields])"
-    assert manifest["counts"]["identified"] == 0
+    assert "WARNING PubMed: Warning PhraseIgnored: of" in result.stderr.splitlines()
+    assert json.loads((out / "run.json").read_text())["pubmed_messages"] == ["Warning PhraseIgnored: of"]
+
+
+def server_esearch_with_warning(server) -> bytes:
+    """The server's own answer to the review's query, with a WarningList added."""
+    import urllib.parse
+    import urllib.request
+    url = server.base_url + "esearch.fcgi?" + urllib.parse.urlencode({"db": "pubmed", "term": QUERY, "retmax": 9999})
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        body = answer.read()
+    server.requests.clear()
+    return body.replace(b"</eSearchResult>", b"<WarningList><PhraseIgnored>of</PhraseIgnored></WarningList>"
+                                             b"</eSearchResult>")
 
 
 def test_an_entry_window_over_the_cap_is_sliced_not_refused():
