@@ -404,8 +404,6 @@ class OpenAlexServer(_Server):
 
 @pytest.fixture(autouse=True)
 def _clean_api_environment(monkeypatch):
-    """No test sees the developer's Europe PMC / OpenAlex settings; retries back off in milliseconds."""
+    """No test sees the developer's Europe PMC / OpenAlex settings."""
     for name in ("EUROPEPMC_BASE_URL", "OPENALEX_BASE_URL", "OPENALEX_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    from pipeline.sources.http import HttpClient
-    monkeypatch.setattr(HttpClient, "_backoff", lambda self, attempt: 0.01 * attempt)
