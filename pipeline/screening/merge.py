@@ -139,28 +139,32 @@ def _title_reason(a: _Features, b: _Features) -> str | None:
     author_conflict = bool(a.surnames and b.surnames and not shared_author)
     same_journal = bool(a.journal and a.journal == b.journal)
     exact = a.title == b.title
-    near = exact or _near(a, b)
     if a.preprint != b.preprint:
         pre, pub = (a, b) if a.preprint else (b, a)
-        if near and shared_author and (pre.year is None or pub.year is None or 0 <= pub.year - pre.year <= 2):
+        if shared_author and (pre.year is None or pub.year is None or 0 <= pub.year - pre.year <= 2) \
+                and (exact or _near(a, b)):
             return "duplicate-preprint"
         return None
     gap = abs(a.year - b.year) if a.year is not None and b.year is not None else None
     if exact and not author_conflict and (gap == 0 or (gap is not None and gap <= 1 and (first_author or same_journal))
                                           or (gap is None and (first_author or same_journal))):
         return "duplicate-title-year"
-    if near and not exact and shared_author and (gap is None or gap <= 1):
+    # The costly comparison last, once the cheap conditions hold.
+    if not exact and shared_author and (gap is None or gap <= 1) and _near(a, b):
         return "duplicate-title-similar"
     return None
 
 
 def _near(a: _Features, b: _Features) -> bool:
     short, long_ = (a, b) if a.words <= b.words else (b, a)
-    if short.truncated and short.words >= 5 and (long_.title + " ").startswith(short.title + " "):
+    if short.truncated and short.words >= 4 and (long_.title + " ").startswith(short.title + " "):
         return True
-    if min(a.words, b.words) < 5:
+    if min(a.words, b.words) < 5 or a.truncated != b.truncated:
         return False
-    return difflib.SequenceMatcher(None, a.title, b.title, autojunk=False).ratio() >= SIMILARITY
+    matcher = difflib.SequenceMatcher(None, a.title, b.title, autojunk=False)
+    # The quick upper bounds first: most pairs in a block are far apart.
+    return (matcher.real_quick_ratio() >= SIMILARITY and matcher.quick_ratio() >= SIMILARITY
+            and matcher.ratio() >= SIMILARITY)
 
 
 # --- step 1: one record per record_id ---------------------------------------------------------------
