@@ -106,3 +106,17 @@ def test_the_readme_documents_sources_and_imports():
                    "database =", "format =", "EUROPEPMC_BASE_URL", "OPENALEX_BASE_URL", "OPENALEX_API_KEY"):
         assert needle in readme, needle
     assert re.search(r"^\| `wos-tab` ", readme, re.MULTILINE)
+
+
+def test_query_prints_every_sources_translation(tmp_path, invoke):
+    path = tmp_path / "review.toml"
+    path.write_text(BASE.format(search='sources = ["pubmed", "europepmc", "openalex"]\nfield = "tiab"',
+                                rest="").replace('[["ketamine"], ["depression"]]', '[["ketamine"], ["depress*"]]'))
+    result = invoke("query", "--config", str(path))
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        "PubMed: ketamine[tiab] AND depress*[tiab]",
+        "Europe PMC: (TITLE_ABS:ketamine) AND (TITLE_ABS:depress*)",
+        "OpenAlex: filter=title_and_abstract.search:(ketamine) AND (depress)",
+        "  note: OpenAlex strips wildcards: 'depress*' is searched as 'depress'",
+    ]
