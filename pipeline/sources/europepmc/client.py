@@ -33,11 +33,15 @@ class EuropePmcHttp(HttpClient):
         return "searchPOST" if path == "search" else path
 
 
+def base_url() -> str:
+    """EUROPEPMC_BASE_URL, or the API's own address; always ending in '/'."""
+    base = os.environ.get("EUROPEPMC_BASE_URL") or DEFAULT_BASE_URL
+    return base if base.endswith("/") else base + "/"
+
+
 def http_client(timeout: float = 30.0, max_attempts: int = 5, email: str | None = None) -> EuropePmcHttp:
     """A client for EUROPEPMC_BASE_URL (default: EBI's), sending the contact address as `email`."""
-    base = os.environ.get("EUROPEPMC_BASE_URL") or DEFAULT_BASE_URL
-    if not base.endswith("/"):
-        base += "/"
+    base = base_url()
     email = email if email is not None else os.environ.get("NCBI_EMAIL", "")
     return EuropePmcHttp(base, rate=RATE, timeout=timeout, max_attempts=max_attempts, name=DATABASE,
                          params={"email": email or None}, log=log)

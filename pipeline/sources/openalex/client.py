@@ -56,14 +56,18 @@ class OpenAlexHttp(HttpClient):
         return super().rejected(described, status, reason, excerpt)
 
 
+def base_url() -> str:
+    """OPENALEX_BASE_URL, or the API's own address; always ending in '/'."""
+    base = os.environ.get("OPENALEX_BASE_URL") or DEFAULT_BASE_URL
+    return base if base.endswith("/") else base + "/"
+
+
 def http_client(timeout: float = 30.0, max_attempts: int = 5, api_key: str | None = None,
                 email: str | None = None) -> OpenAlexHttp:
     """A client for OPENALEX_BASE_URL (default api.openalex.org) with OPENALEX_API_KEY.
 
     Raises ConfigError when no key is set: every request would be refused."""
-    base = os.environ.get("OPENALEX_BASE_URL") or DEFAULT_BASE_URL
-    if not base.endswith("/"):
-        base += "/"
+    base = base_url()
     key = api_key if api_key is not None else os.environ.get("OPENALEX_API_KEY", "")
     if not key:
         raise ConfigError(f"OPENALEX_API_KEY is not set and [search] sources includes \"openalex\". {KEY_HELP}")
