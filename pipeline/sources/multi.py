@@ -76,6 +76,11 @@ class MultiSource:
             current_by[source.name] = got.current
             log.info("%s: %d identified, %d records read", source.name, got.count, len(got.records))
         records, _ = pool(copies)
+        # A record PubMed still returns but did not fetch again (a refresh fetches only what changed)
+        # keeps its stored PubMed version: another database's copy must not replace it.
+        held = {record_id for name, h in self.harvests.items() if name in PUBMED_DATABASES
+                for record_id in set(h.current) - {r.record_id for r in h.records}}
+        records = [r for r in records if r.record_id not in held]
         # found_in from what each database answers now (a PubMed refresh fetches only what changed).
         found: dict[str, set[str]] = {}
         for name, current in current_by.items():
