@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 BENCH  ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run refresh test bench model clean
+.PHONY: help install demo run refresh test bench model clean
 
 help: ## List the targets
 	@echo "Usage: make <target> [CONFIG=path/to/review.toml] [OUT=dir]"
@@ -22,6 +22,9 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies
+
+demo: $(STAMP) ## Run the ketamine review offline on the sample corpus (local E-utilities server) into outputs/demo/
+	$(PY) -m tests.support.demo
 
 run: $(STAMP) ## Run the review in CONFIG (default: the ketamine review) into its output folder or OUT
 	$(PY) -m pipeline run --config $(CONFIG) $(if $(OUT),--out $(OUT))

@@ -197,6 +197,10 @@ def _print_run_summary(config: Config, out_dir: Path | None, manifest: dict) -> 
         f"{counts['included']} included, {counts['excluded']} excluded, {counts['needs_review']} need review; "
         f"{counts['mentions']} entity mentions."
     )
+    if counts.get("extraction_set_aside"):
+        n = counts["extraction_set_aside"]
+        click.echo(f"{n} record{'s' if n != 1 else ''} set aside by entity extraction (see run.json): "
+                   "screened and published without mentions; tried again on the next run.")
     click.echo(f"Tables written to {out}")
     click.echo(f"Report: {out / 'report.html'}; included records for screening tools: {out / 'records.ris'}")
 
@@ -316,3 +320,30 @@ def report(config_path: Path | None, out_dir: Path | None) -> None:
 
     path = write_report(_output_folder(config_path, out_dir))
     click.echo(f"Report written to {path}")
+
+
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="The review's TOML config; its [output] dir is read.")
+@click.option("--out-dir", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="The output folder a run wrote (default: [output] dir from --config).")
+@click.option("--what", type=click.Choice(["needs-review", "included", "all"]), default="needs-review",
+              show_default=True, help="needs-review: the rules' doubts; included: records meeting every "
+                                      "criterion; all: both (every record retained for people to screen).")
+@click.option("--format", "fmt", type=click.Choice(["ris", "csv"]), default="ris", show_default=True,
+              help="ris for Rayyan, ASReview, Covidence, EndNote or Zotero; csv for spreadsheets.")
+@click.option("--out", "target", type=click.Path(path_type=Path, dir_okay=False),
+              help="The file to write (default: export-WHAT.FORMAT in the output folder).")
+def export(config_path: Path | None, out_dir: Path | None, what: str, fmt: str, target: Path | None) -> None:
+    """Export the records that need a person's decision, with abstracts, authors and links, to
+    screen them in another tool. Reads the output folder only, never the network.
+
+    \b
+    Example:
+        python -m pipeline export --config config/ketamine-depression.toml --what needs-review --format ris
+        python -m pipeline export --config config/ketamine-depression.toml --what all --format csv --out all.csv
+    """
+    from pipeline.outputs.export import export_records
+
+    written, count = export_records(_output_folder(config_path, out_dir), what, fmt, target)
+    click.echo(f"{count} {what} records written to {written}")

@@ -216,13 +216,18 @@ class _Validator:
         parsed = []
         for i, group in enumerate(groups):
             terms = [group] if isinstance(group, str) else group
-            if not isinstance(terms, list) or not terms or not all(isinstance(x, str) and x.strip() for x in terms):
+            if isinstance(terms, list) and not terms:
+                raise self.fail("search.all_of", f"group {i + 1} is empty. " + _EXAMPLES["search.all_of"])
+            if not isinstance(terms, list) or not all(isinstance(x, str) for x in terms):
                 raise self.fail("search.all_of", f"group {i + 1} must be a non-empty list of terms. "
                                 + _EXAMPLES["search.all_of"])
-            for term in terms:
-                if '"' in term:
-                    raise self.fail("search.all_of", f"term {term!r} contains a double quote. "
-                                    "Write the phrase without quotes; phrases are quoted for you.")
+            for j, term in enumerate(terms):
+                if not term.strip():
+                    raise self.fail("search.all_of", f"group {i + 1}, term {j + 1} is an empty string. "
+                                    "Remove it or write a term.")
+                problem = _meaningless_term(term.strip())
+                if problem:
+                    raise self.fail("search.all_of", f"term {term.strip()!r} {problem}")
             parsed.append(tuple(x.strip() for x in terms))
         field = self.get(t, "search", "field", str, "", check=_field_tag)
         paths = self.paths(t, "search", "paths")
@@ -320,6 +325,10 @@ class _Validator:
         max_year = self.get(t, "screening", "max_year", int, None, check=_year)
         if min_year is not None and max_year is not None and min_year > max_year:
             raise self.fail("screening.max_year", f"({max_year}) is before min_year ({min_year}). Swap them.")
+        if t.get("languages") == []:
+            raise self.fail("screening.languages", "is empty, which would let no record through. List PubMed "
+                            'language codes, e.g. languages = ["eng"], or leave the key out to accept every '
+                            "language.")
         languages = tuple(x.lower() for x in self.strings(t, "screening", "languages"))
         for lang in languages:
             if len(lang) != 3 or not lang.isalpha():
@@ -335,12 +344,18 @@ class _Validator:
         )
 
     def extraction(self, t: dict) -> ExtractionConfig:
+        if t.get("classes") == []:
+            raise self.fail("extraction.classes", "is empty, which would extract nothing. List entity classes, "
+                            'e.g. classes = ["DRUG", "DISEASE"], or leave the key out for all of them.')
         classes = self.strings(t, "extraction", "classes") or ENTITY_CLASSES
         for c in classes:
             if c not in ENTITY_CLASSES:
                 raise self.fail("extraction.classes", f"{c!r} is not an entity class. " + _suggest(c, ENTITY_CLASSES))
         lexicons = self.paths(t, "extraction", "lexicons")
         for p in lexicons:
+            if p.is_dir():
+                raise self.fail("extraction.lexicons", f"{p} is a folder, not a file. "
+                                "Name the lexicon's .toml file inside it.")
             if not p.is_file():
                 raise self.fail("extraction.lexicons", f"file {p} does not exist. "
                                 "Paths are relative to the config file's folder.")
@@ -426,6 +441,23 @@ def _year(value: int) -> str | None:
 def _slug(value: str) -> str | None:
     ok = value and all(c.isalnum() or c in "-_" for c in value)
     return None if ok else f"is {value!r}; use letters, digits, - and _ only."
+
+
+_BOOLEAN_OPERATORS = ("and", "or", "not")
+
+
+def _meaningless_term(term: str) -> str | None:
+    """Why a search term would mean nothing (or everything) to PubMed, or None when it is a term."""
+    if not term.strip("*").strip():
+        return 'is only a wildcard; it would match everything. Write a word before the *, e.g. "depress*".'
+    if term.casefold() in _BOOLEAN_OPERATORS:
+        return ("is a bare boolean operator. Groups are ANDed and terms ORed for you: write only the terms.")
+    if term.startswith("#") and term[1:].isdigit():
+        return ("is a PubMed search-history reference, which means nothing outside a PubMed session. "
+                "Write the terms themselves.")
+    if '"' in term:
+        return "contains a double quote. Write the phrase without quotes; phrases are quoted for you."
+    return None
 
 
 def _field_tag(value: str) -> str | None:

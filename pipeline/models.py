@@ -73,6 +73,7 @@ class Record:
     languages: tuple[str, ...] = ()    # every Language element, lower-case ISO 639-2 (eng, ger, und)
     vernacular_title: str = ""
     publication_types: tuple[str, ...] = ()
+    publication_type_uis: tuple[str, ...] = ()  # MeSH UI of each publication type, same order ("" if none)
     mesh_headings: tuple[MeshHeading, ...] = ()
     chemicals: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
@@ -160,6 +161,7 @@ class RunSummary:
     needs_review: int = 0
     excluded_by_reason: dict[str, int] = field(default_factory=dict)
     mentions: int = 0
+    extraction_set_aside: int = 0      # included records entity extraction could not process
 
 
 @dataclass(frozen=True)

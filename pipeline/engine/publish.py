@@ -64,6 +64,7 @@ def publish(state: StateStore, out: Path, config: Config, manifest: dict, run_id
     repeats = manifest.get("pmid_repeats", 0)
     summary = prisma.summarise(identified, records, decisions, len(mentions))
     summary.duplicates += repeats
+    summary.extraction_set_aside = len(manifest.get("extraction_set_aside", []))
     database = local_source.DATABASE if manifest.get("source") == "pubmed-xml" else "PubMed"
     flow = prisma.prisma_json({database: identified}, decisions, repeats, len(manifest.get("quarantined", [])),
                               review=config.review.title or config.review.name)

@@ -211,7 +211,7 @@ def _execute(config: Config, state: StateStore, out: Path, settings: Settings, r
     keys = state.extraction_keys()
     to_extract = [records[r.pmid] for r in results
                   if r.decision == Decision.INCLUDE and keys.get(r.pmid) != (hashes[r.pmid], fingerprint)]
-    extracted = _extract(config, to_extract, hashes, progress)
+    extracted, set_aside = _extract(config, to_extract, hashes, progress)
     checkpoint("after-extract")
 
     titles = {pmid: rec.title for pmid, rec in before.items()} | {p: r.title for p, r in records.items()}
@@ -235,6 +235,9 @@ def _execute(config: Config, state: StateStore, out: Path, settings: Settings, r
                     "unchanged": len(fetched) - len(plan["upserts"]) - len(deleted & set(fetched)),
                     "extracted": len(extracted)},
         "quarantined": [asdict(q) for q in got.quarantined],
+        # Records extraction could not process: still screened and published, without mentions;
+        # no extraction is stored for them, so the next run tries again.
+        "extraction_set_aside": [asdict(q) for q in set_aside],
         "_commit": {"seen": sorted(current_set & (set(stored) | set(plan["upserts"]))),
                     "upserts": plan["upserts"], "withdrawn": plan["withdrawn"], "decisions": results,
                     "extracted": extracted, "fingerprint": fingerprint, "changes": changes},
@@ -314,7 +317,10 @@ def _from_local_files(config: Config, query: str, progress: Progress) -> _Gather
     current = sorted(selection.records, key=tables.pmid_key)
     log.info("local PubMed XML: %d of %d records match %s", len(current), selection.read, query)
     return _Gathered(
-        current=current, identified=len(current), copies=[selection.records[p] for p in current],
+        # Identified: every record read for the review, the unreadable ones too (PRISMA counts
+        # them as removed before screening, so the counts add up).
+        current=current, identified=len(current) + len(selection.quarantined),
+        copies=[selection.records[p] for p in current],
         deleted=selection.deleted, quarantined=selection.quarantined, requested=len(current),
         searched={"current": len(current), "records_read": selection.read, "files": len(files)},
         manifest={
@@ -416,19 +422,25 @@ PARALLEL_EXTRACTION_FROM = 300  # included records
 
 
 def _extract(config: Config, records: list[Record], hashes: dict[str, str],
-             progress: Progress) -> dict[str, tuple[str, list[Mention]]]:
+             progress: Progress) -> tuple[dict[str, tuple[str, list[Mention]]], list[Quarantined]]:
+    """Mentions of each record that extraction processed, and the records it set aside."""
     if not records:
         progress("extract", 0, 0)
-        return {}
+        return {}, []
     from pipeline.extraction import ner as extract  # spaCy loads only when something needs extracting
     nlp = extract.load_nlp(config.extraction)
     found: dict[str, tuple[str, list[Mention]]] = {r.pmid: (hashes[r.pmid], []) for r in records}
     # A second process pays for its fork only on a few hundred abstracts (bench_ner: 101 -> 150/s).
     processes = min(2, os.cpu_count() or 1) if len(records) >= PARALLEL_EXTRACTION_FROM else 1
-    for mention in extract.extract_mentions(nlp, records, config.extraction.classes, n_process=processes):
+    set_aside: list[Quarantined] = []
+    for mention in extract.extract_mentions(nlp, records, config.extraction.classes, n_process=processes,
+                                            set_aside=set_aside.append):
         found[mention.pmid][1].append(mention)
+    for item in set_aside:
+        log.warning("record %s set aside by entity extraction: %s", item.pmid, item.reason)
+        found.pop(item.pmid, None)
     progress("extract", len(records), len(records))
-    return found
+    return found, sorted(set_aside, key=lambda q: tables.pmid_key(q.pmid))
 
 
 def package_versions() -> dict:

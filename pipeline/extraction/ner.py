@@ -24,14 +24,14 @@ import bisect
 import logging
 import multiprocessing
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import spacy
 from spacy.language import Language
 
 from pipeline.config import ExtractionConfig
 from pipeline.errors import ConfigError
-from pipeline.models import Mention, Record
+from pipeline.models import Mention, Quarantined, Record
 from pipeline.extraction.components import abbreviations, gazetteer, normaliser  # noqa: F401  (register the factories)
 from pipeline.extraction.components.lexicon import lexicon_patterns, load_lexicon, lookup_table, merge_lexicons
 
@@ -104,7 +104,8 @@ def _record_texts(records: Iterable[Record]) -> Iterator[tuple[str, tuple]]:
 
 
 def extract_mentions(nlp: Language, records: Iterable[Record], classes: Iterable[str],
-                     batch_size: int = 32, n_process: int = 1) -> Iterator[Mention]:
+                     batch_size: int = 32, n_process: int = 1,
+                     set_aside: Callable[[Quarantined], None] | None = None) -> Iterator[Mention]:
     """Mentions of `classes` in `records`: pmid order as given, then section order, then start.
 
     Offsets are into the section's text (`Record.sections()`), so
@@ -116,26 +117,44 @@ def extract_mentions(nlp: Language, records: Iterable[Record], classes: Iterable
     pipeline and send back Mentions. (spaCy's own `nlp.pipe(n_process=...)` sends whole Docs back,
     and deserialising them kept the parent busy enough to cancel most of the second core.) The
     order is the same as with one process.
+
+    No single record stops extraction: one whose text exceeds `nlp.max_length`, or that makes any
+    component fail, is passed to `set_aside` as a Quarantined (source "extraction") with the
+    reason, and the others are extracted as usual (default: a warning is logged).
     """
     wanted = frozenset(classes)
+    set_aside = set_aside or _log_set_aside
     if n_process <= 1:
-        yield from _mentions(nlp, records, wanted, batch_size)
+        items: Iterable = _mentions(nlp, records, wanted, batch_size)
+        for item in items:
+            if isinstance(item, Mention):
+                yield item
+            else:
+                set_aside(item)
         return
     global _WORKER_NLP
     _WORKER_NLP = nlp  # inherited by the forked workers; never pickled
     try:
         with multiprocessing.get_context("fork").Pool(n_process) as pool:
             jobs = ((chunk, wanted, batch_size) for chunk in _chunks(records, batch_size))
-            for mentions in pool.imap(_worker, jobs):
-                yield from mentions
+            for found in pool.imap(_worker, jobs):
+                for item in found:
+                    if isinstance(item, Mention):
+                        yield item
+                    else:
+                        set_aside(item)
     finally:
         _WORKER_NLP = None
+
+
+def _log_set_aside(item: Quarantined) -> None:
+    log.warning("record %s set aside: %s", item.pmid, item.reason)
 
 
 _WORKER_NLP: Language | None = None
 
 
-def _worker(job: tuple[list[Record], frozenset, int]) -> list[Mention]:
+def _worker(job: tuple[list[Record], frozenset, int]) -> list[Mention | Quarantined]:
     chunk, wanted, batch_size = job
     return list(_mentions(_WORKER_NLP, chunk, wanted, batch_size))
 
@@ -151,22 +170,62 @@ def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
         yield chunk
 
 
-def _mentions(nlp: Language, records: Iterable[Record], wanted: frozenset, batch_size: int) -> Iterator[Mention]:
-    """The single-process extraction loop (also what each worker runs)."""
-    for doc, (pmid, sections, starts) in nlp.pipe(_record_texts(records), as_tuples=True, batch_size=batch_size):
-        sent_starts = [s.start_char for s in doc.sents]
-        for ent in doc.ents:
-            if ent.label_ not in wanted:
+def _mentions(nlp: Language, records: Iterable[Record], wanted: frozenset,
+              batch_size: int) -> Iterator[Mention | Quarantined]:
+    """The single-process extraction loop (also what each worker runs).
+
+    Records go through `nlp.pipe` a batch at a time; when a batch fails, its records are run one by
+    one so that only the record at fault is set aside.
+    """
+    for chunk in _chunks(_checked_texts(nlp, records), batch_size):
+        ready = [item for item in chunk if not isinstance(item, Quarantined)]
+        try:
+            docs = list(nlp.pipe(ready, as_tuples=True, batch_size=batch_size))
+        except Exception:  # noqa: BLE001  (which record failed is found below, one by one)
+            docs = []
+            for text, context in ready:
+                try:
+                    docs.append((nlp(text), context))
+                except Exception as exc:  # noqa: BLE001
+                    docs.append((None, (context[0], f"entity extraction failed: {type(exc).__name__}: {exc}")))
+        done = iter(docs)
+        for item in chunk:
+            if isinstance(item, Quarantined):
+                yield item
                 continue
-            i = bisect.bisect_right(starts, ent.start_char) - 1
-            name, text = sections[i]
-            start, end = ent.start_char - starts[i], ent.end_char - starts[i]
-            if end > len(text):
-                continue
-            # Sentences started after the section start and up to the mention; a sentence that
-            # straddles the section boundary counts as the section's sentence 0.
-            lo = bisect.bisect_right(sent_starts, starts[i])
-            hi = bisect.bisect_right(sent_starts, ent.start_char)
-            yield Mention(pmid=pmid, section=name, sentence=max(0, hi - lo), start=start, end=end,
-                          text=text[start:end], label=ent.label_, canonical=ent._.canonical or ent.text,
-                          source=ent._.source or "model")
+            doc, context = next(done)
+            if doc is None:
+                yield Quarantined(context[0], context[1], "extraction")
+            else:
+                yield from _doc_mentions(doc, context, wanted)
+
+
+def _checked_texts(nlp: Language, records: Iterable[Record]) -> Iterator[tuple[str, tuple] | Quarantined]:
+    """_record_texts, with a Quarantined in place of each text spaCy would refuse for its length."""
+    for text, context in _record_texts(records):
+        if len(text) > nlp.max_length:
+            yield Quarantined(context[0], f"text of {len(text):,} characters exceeds spaCy's max_length of "
+                                          f"{nlp.max_length:,}; the record was not searched for entity mentions",
+                              "extraction")
+        else:
+            yield text, context
+
+
+def _doc_mentions(doc, context: tuple, wanted: frozenset) -> Iterator[Mention]:
+    pmid, sections, starts = context
+    sent_starts = [s.start_char for s in doc.sents]
+    for ent in doc.ents:
+        if ent.label_ not in wanted:
+            continue
+        i = bisect.bisect_right(starts, ent.start_char) - 1
+        name, text = sections[i]
+        start, end = ent.start_char - starts[i], ent.end_char - starts[i]
+        if end > len(text):
+            continue
+        # Sentences started after the section start and up to the mention; a sentence that
+        # straddles the section boundary counts as the section's sentence 0.
+        lo = bisect.bisect_right(sent_starts, starts[i])
+        hi = bisect.bisect_right(sent_starts, ent.start_char)
+        yield Mention(pmid=pmid, section=name, sentence=max(0, hi - lo), start=start, end=end,
+                      text=text[start:end], label=ent.label_, canonical=ent._.canonical or ent.text,
+                      source=ent._.source or "model")

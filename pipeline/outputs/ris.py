@@ -23,9 +23,9 @@ def ris_text(records: Iterable[Record]) -> str:
     return "".join(ris_entry(r) for r in records)
 
 
-def ris_entry(record: Record) -> str:
+def ris_entry(record: Record, notes: Iterable[str] = ()) -> str:
     """One RIS reference: TY, TI, AU..., PY, DA, JO/JA, VL, IS, SP/EP, AB, DO, AN, UR, DB, LA,
-    KW..., M3 (publication types), N1 (PMCID), ER."""
+    KW..., M3 (publication types), N1 (PMCID, then each of `notes`), ER."""
     tags: list[tuple[str, str]] = [("TY", "BOOK" if record.is_book else "JOUR")]
     tags.append(("TI", record.title))
     for author in record.authors:
@@ -46,6 +46,7 @@ def ris_entry(record: Record) -> str:
     tags.append(("M3", "; ".join(record.publication_types)))
     if record.pmcid:
         tags.append(("N1", f"PMCID: {record.pmcid}"))
+    tags += [("N1", note) for note in notes]
     lines = [f"{tag}  - {_one_line(value)}" for tag, value in tags if _one_line(value)]
     return EOL.join(lines + ["ER  - "]) + EOL + EOL
 

@@ -41,8 +41,19 @@ def stage_counts(run: dict, prisma: dict) -> dict[str, int]:
     """Counts per stage, keyed as in STAGES."""
     counts = run.get("counts", {})
     got = {key: int(counts.get(key, 0)) for key, _ in STAGES if key != "quarantined"}
-    got["quarantined"] = int(prisma.get("identification", {}).get("records_quarantined_unreadable", 0))
+    ident = prisma.get("identification", {})
+    other = ident.get("records_removed_before_screening", {}).get("other_reasons", {}).get("by_reason", {})
+    # prisma.json before the PRISMA 2020 template layout kept the count in its own key.
+    got["quarantined"] = int(other.get("unreadable-record", ident.get("records_quarantined_unreadable", 0)))
     return {key: got[key] for key, _ in STAGES}
+
+
+def excluded_by_reason(prisma: dict) -> dict[str, int]:
+    """The screening rules' exclusions per reason ("marked as ineligible by automation tools")."""
+    removed = prisma.get("identification", {}).get("records_removed_before_screening")
+    if removed is None:     # prisma.json before the PRISMA 2020 template layout
+        return dict(prisma.get("screening", {}).get("excluded_by_reason", {}))
+    return dict(removed.get("marked_ineligible_by_automation", {}).get("by_reason", {}))
 
 
 def top_mentions(mentions: pd.DataFrame, classes: list[str], top: int) -> dict[str, list[dict]]:
@@ -95,7 +106,7 @@ def summarise(outputs: Outputs, top: int = 5, newest: int = 10) -> dict:
         "query": run.get("query", ""),
         "query_translation": run.get("query_translation", ""),
         "counts": stage_counts(run, outputs.prisma),
-        "excluded_by_reason": dict(outputs.prisma.get("screening", {}).get("excluded_by_reason", {})),
+        "excluded_by_reason": excluded_by_reason(outputs.prisma),
         "top_mentions": top_mentions(outputs.mentions, entity_classes(outputs.evidence), top),
         "newest_included": newest_included(outputs.evidence, newest),
     }

@@ -77,3 +77,24 @@ def test_refresh_applies_a_later_update_file_deleting_a_record(tmp_path, invoke)
     assert (row.change, row.why) == ("withdrawn", "deleted from PubMed (DeleteCitation)")
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["deleted_citations"] == 1 and len(manifest["local_files"]) == 2
+
+
+def test_prisma_balances_when_a_local_file_has_an_unreadable_record(tmp_path, invoke):
+    """Identified = every record read (an unreadable one too), so removed + screened adds up."""
+    path = local_config(tmp_path)
+    broken = ('<PubmedArticle><MedlineCitation Status="MEDLINE" Owner="NLM"><PMID Version="1">30000099</PMID>'
+              "<Article><ArticleTitle>Ketamine &undefined; depression</ArticleTitle></Article>"
+              "</MedlineCitation></PubmedArticle>\n</PubmedArticleSet>")
+    text = (FIXTURES / "ketamine_corpus.xml").read_text().replace("</PubmedArticleSet>", broken)
+    (path.parent / "corpus" / "ketamine.xml.gz").write_bytes(gzip.compress(text.encode()))
+    result = invoke("run", "--config", path)
+    assert result.exit_code == 0, result.stderr
+    out = path.parent.parent / "out"
+    assert len(json.loads((out / "run.json").read_text())["quarantined"]) == 1
+    prisma = json.loads((out / "prisma.json").read_text())
+    ident = prisma["identification"]
+    assert ident["records_identified"] == {"PubMed (local XML files)": 11}
+    assert ident["records_removed_before_screening"]["other_reasons"] == {
+        "total": 1, "by_reason": {"unreadable-record": 1}}
+    assert ident["records_removed_before_screening"]["total"] + prisma["screening"]["records_screened"] == 11
+    assert prisma["balanced"] is True

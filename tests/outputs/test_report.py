@@ -111,7 +111,7 @@ def test_prisma_flow_is_prisma_svg_inline():
 
 def test_prisma_flow_of_an_older_prisma_json_says_what_is_missing():
     assert prisma_flow_svg(PRISMA) == ('<p class="warning">This prisma.json lacks the field '
-                                       "&#x27;duplicates_by_reason&#x27; the diagram needs; run the review again "
+                                       "&#x27;records_removed_before_screening&#x27; the diagram needs; run the review again "
                                        "to draw it.</p>")
 
 
@@ -119,13 +119,16 @@ def test_report_shows_the_flow_of_the_run(ketamine_outputs):
     html = (ketamine_outputs / "report.html").read_text(encoding="utf-8")
     section = html[html.index('<section id="prisma">'):html.index('<section id="years">')]
     assert "<?xml" not in section
-    assert "Records screened (n = 9)" in section
-    assert "Records excluded by automation tools (n = 3)" in section
-    assert "Records needing human review (n = 2)" in section
+    shown = " ".join(t.strip() for t in _svg_texts(section))
+    assert "Records marked as ineligible by automation tools (n = 3)" in shown
+    assert "Records screened (n = 6)" in shown
+    assert "Records excluded (n = 0)" in shown
+    assert "Records awaiting a person's decision (n = 2)" in shown
+    assert "Records included (n = 4)" in shown
 
 
 def test_report_reads_back_what_read_outputs_gives(ketamine_outputs):
-    outputs = readoutputs_with(ketamine_outputs)
+    outputs = read_outputs(ketamine_outputs)
     assert render_report(outputs) == (ketamine_outputs / "report.html").read_text(encoding="utf-8")
 
 

@@ -225,6 +225,22 @@ def texts(parent: ET.Element | None, *path: str) -> tuple[str, ...]:
     return tuple(filter(None, map(clean_text, found)))
 
 
+def publication_types(parent: ET.Element | None) -> dict[str, tuple[str, ...]]:
+    """Record fields publication_types and publication_type_uis: each named PublicationType under
+    `parent` and its MeSH unique identifier (the UI attribute, "" when absent), in order.
+
+    The UI outlives renamings ("Retraction of Publication" became "Retraction Notice", D016440).
+    """
+    names, uis = [], []
+    if parent is not None:
+        for elem in parent.findall("PublicationType"):
+            name = clean_text(elem)
+            if name:
+                names.append(name)
+                uis.append((elem.get("UI") or "").strip())
+    return {"publication_types": tuple(names), "publication_type_uis": tuple(uis)}
+
+
 def article_ids(*id_lists: ET.Element | None) -> dict[str, str]:
     """{IdType: value} from ArticleIdList elements; the first list to give a type wins."""
     ids: dict[str, str] = {}
@@ -318,7 +334,7 @@ def article_record(elem: ET.Element) -> Record:
         pubmed_date=history.get("pubmed", ""),
         languages=tuple(map(str.lower, texts(article, "Language"))),
         vernacular_title=clean_text(article.find("VernacularTitle")),
-        publication_types=texts(article, "PublicationTypeList", "PublicationType"),
+        **publication_types(article.find("PublicationTypeList")),
         mesh_headings=mesh_headings(citation),
         chemicals=texts(citation, "ChemicalList", "Chemical", "NameOfSubstance"),
         keywords=texts(citation, "KeywordList", "Keyword"),
@@ -372,7 +388,7 @@ def book_record(elem: ET.Element) -> Record:
         pubmed_date=history.get("pubmed", ""),
         languages=tuple(map(str.lower, texts(doc, "Language"))),
         vernacular_title=clean_text(doc.find("VernacularTitle")),
-        publication_types=texts(doc, "PublicationType"),
+        **publication_types(doc),
         keywords=texts(doc, "KeywordList", "Keyword"),
         authors=authors(next((x for x in doc.findall("AuthorList") if x.get("Type") != "editors"), None)),
         is_book=True,
