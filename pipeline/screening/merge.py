@@ -345,3 +345,23 @@ def _evidence(reason: str, r: Record, f: _Features) -> tuple[str, str]:
 def _retracted(r: Record) -> bool:
     return "Retracted Publication" in r.publication_types or any(
         c.ref_type == "RetractionIn" for c in r.comments_corrections)
+
+
+def screen_merged(records: Iterable[Record], cfg, found_in: dict[str, tuple[str, ...]]) -> tuple[list[ScreeningResult], Merged]:
+    """Deduplicate across sources (merge), then screen every kept record: the screening stage of a
+    review that searches several databases. `found_in` names each record's databases (a record
+    missing from it counts as found in "?"). Results in record_order."""
+    from pipeline.screening.rules import screen_record
+
+    copies = [Copy(db, r) for r in records for db in (found_in.get(r.record_id) or ("?",))]
+    merged = merge(copies)
+    results = [screen_record(r, cfg) for r in merged.kept] + list(merged.duplicates.values())
+    return sorted(results, key=lambda r: record_order(r.record_id)), merged
+
+
+def ids_cell(record: Record) -> str:
+    """Every identifier of a record as 'scheme:value' joined by '; ': pmid, doi, pmcid, then the rest
+    by scheme ('pmid:29768149; doi:10.1000/x; europepmc:PPR1; openalex:W27')."""
+    first = [s for s in ("pmid", "doi", "pmcid") if record.ids.get(s)]
+    rest = sorted(s for s in record.ids if s not in first)
+    return "; ".join(f"{s}:{record.ids[s]}" for s in first + rest)

@@ -159,3 +159,17 @@ def test_merging_the_kept_records_again_finds_nothing(items):
     first = merge(items)
     again = merge([Copy("X", r) for r in first.kept])
     assert again.duplicates == {} and [r.record_id for r in again.kept] == [r.record_id for r in first.kept]
+
+
+def test_screen_merged_screens_kept_records_and_marks_duplicates():
+    from pipeline.config import ScreeningConfig
+    from pipeline.screening.merge import ids_cell, screen_merged
+
+    a = rec(T, 2020, pmid="1", doi="10.1/a", openalex="W1")
+    b = rec(T.lower(), 2020, wos="9")
+    results, merged = screen_merged([a, b], ScreeningConfig(min_year=2021),
+                                    {"pmid:1": ("OpenAlex", "PubMed"), "wos:9": ("Web of Science",)})
+    assert [(r.record_id, r.decision.value, r.reason) for r in results] == [
+        ("pmid:1", "exclude", "published-before-range"), ("wos:9", "duplicate", "duplicate-title-year")]
+    assert merged.found_in["pmid:1"] == ("OpenAlex", "PubMed", "Web of Science")
+    assert ids_cell(merged.kept[0]) == "pmid:1; doi:10.1/a; openalex:W1; wos:9"
