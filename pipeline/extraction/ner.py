@@ -91,7 +91,7 @@ def add_review_components(nlp: Language, lexicon: dict) -> Language:
 
 
 def _record_texts(records: Iterable[Record]) -> Iterator[tuple[str, tuple]]:
-    """(joined text, (pmid, sections, section starts)) for each record with any text."""
+    """(joined text, (record_id, sections, section starts)) for each record with any text."""
     for record in records:
         sections = record.sections()
         if not sections:
@@ -100,13 +100,13 @@ def _record_texts(records: Iterable[Record]) -> Iterator[tuple[str, tuple]]:
         for _, text in sections:
             starts.append(offset)
             offset += len(text) + len(SECTION_SEPARATOR)
-        yield SECTION_SEPARATOR.join(text for _, text in sections), (record.pmid, sections, starts)
+        yield SECTION_SEPARATOR.join(text for _, text in sections), (record.record_id, sections, starts)
 
 
 def extract_mentions(nlp: Language, records: Iterable[Record], classes: Iterable[str],
                      batch_size: int = 32, n_process: int = 1,
                      set_aside: Callable[[Quarantined], None] | None = None) -> Iterator[Mention]:
-    """Mentions of `classes` in `records`: pmid order as given, then section order, then start.
+    """Mentions of `classes` in `records`: record order as given, then section order, then start.
 
     Offsets are into the section's text (`Record.sections()`), so
     `dict(record.sections())[m.section][m.start:m.end] == m.text` for every mention. `sentence` is
@@ -212,7 +212,7 @@ def _checked_texts(nlp: Language, records: Iterable[Record]) -> Iterator[tuple[s
 
 
 def _doc_mentions(doc, context: tuple, wanted: frozenset) -> Iterator[Mention]:
-    pmid, sections, starts = context
+    record_id, sections, starts = context
     sent_starts = [s.start_char for s in doc.sents]
     for ent in doc.ents:
         if ent.label_ not in wanted:
@@ -226,6 +226,6 @@ def _doc_mentions(doc, context: tuple, wanted: frozenset) -> Iterator[Mention]:
         # straddles the section boundary counts as the section's sentence 0.
         lo = bisect.bisect_right(sent_starts, starts[i])
         hi = bisect.bisect_right(sent_starts, ent.start_char)
-        yield Mention(pmid=pmid, section=name, sentence=max(0, hi - lo), start=start, end=end,
+        yield Mention(record_id=record_id, section=name, sentence=max(0, hi - lo), start=start, end=end,
                       text=text[start:end], label=ent.label_, canonical=ent._.canonical or ent.text,
                       source=ent._.source or "model")

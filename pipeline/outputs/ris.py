@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from pipeline.models import Record
+from pipeline.models import Record, display_id
 
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{}/"
 EOL = "\r\n"
@@ -38,8 +38,9 @@ def ris_entry(record: Record, notes: Iterable[str] = ()) -> str:
         tags.append(("PY", str(record.article_year)))
     tags += [("JO", record.journal), ("JA", record.journal_iso), ("VL", record.volume), ("IS", record.issue)]
     start, end = _pages(record.pages)
-    tags += [("SP", start), ("EP", end), ("AB", record.abstract), ("DO", record.doi), ("AN", record.pmid),
-             ("UR", PUBMED_URL.format(record.pmid)), ("DB", "PubMed")]
+    tags += [("SP", start), ("EP", end), ("AB", record.abstract), ("DO", record.doi), ("AN", display_id(record.record_id))]
+    if record.pmid:
+        tags += [("UR", PUBMED_URL.format(record.pmid)), ("DB", "PubMed")]
     tags.append(("LA", "; ".join(record.languages)))  # one LA line: readers keep only the last
     keywords = list(dict.fromkeys([*record.keywords, *(m.descriptor for m in record.mesh_headings)]))
     tags += [("KW", k) for k in keywords]

@@ -20,7 +20,7 @@ from typing import Iterable, Mapping
 from xml.sax.saxutils import escape
 
 from pipeline.models import Decision, Record, RunSummary, ScreeningResult
-from pipeline.screening.dedup import duplicate_pmid_count
+from pipeline.screening.dedup import duplicate_id_count
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def summarise(identified: int, records: list[Record], results: Iterable[Screenin
         else:
             summary.excluded += 1
             excluded[r.reason] += 1
-    summary.duplicates += duplicate_pmid_count(r.pmid for r in records)
+    summary.duplicates += duplicate_id_count(r.record_id for r in records)
     summary.excluded_by_reason = dict(sorted(excluded.items()))
     return summary
 

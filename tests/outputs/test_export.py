@@ -60,9 +60,9 @@ def test_export_of_a_folder_without_a_run(invoke, tmp_path):
 def test_select_is_pure_and_ordered():
     records = [Record("3", title="c"), Record("1", title="a", authors=(Author("Doe", "Jane", "J"),)),
                Record("2", title="b")]
-    decisions = {"1": ScreeningResult("1", Decision.NEEDS_REVIEW, "date-missing"),
-                 "2": ScreeningResult("2", Decision.EXCLUDE, "language-not-included"),
-                 "3": ScreeningResult("3", Decision.INCLUDE, "meets-criteria")}
+    decisions = {"pmid:1": ScreeningResult("pmid:1", Decision.NEEDS_REVIEW, "date-missing"),
+                 "pmid:2": ScreeningResult("pmid:2", Decision.EXCLUDE, "language-not-included"),
+                 "pmid:3": ScreeningResult("pmid:3", Decision.INCLUDE, "meets-criteria")}
     assert [r.pmid for r, _ in export.select(records, decisions, "needs-review")] == ["1"]
     assert [r.pmid for r, _ in export.select(records, decisions, "included")] == ["3"]
     assert [r.pmid for r, _ in export.select(records, decisions, "all")] == ["1", "3"]
