@@ -10,7 +10,7 @@ first ("" for a record without one). Rows come in models.record_order: PMIDs num
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import pandas as pd
 
@@ -19,7 +19,7 @@ from pipeline.models import Decision, Mention, Record, ScreeningResult, display_
 RECORD_COLUMNS = [
     "pmid", "decision", "reason", "deciding_field", "deciding_value", "duplicate_of", "retracted",
     "title", "pub_year", "medline_date", "article_date", "languages", "publication_types",
-    "journal", "doi", "pmcid", "record_id",
+    "journal", "doi", "pmcid", "record_id", "ids", "found_in",
 ]
 MENTION_COLUMNS = ["pmid", "section", "sentence", "start", "end", "text", "label", "canonical", "source",
                    "record_id"]
@@ -76,7 +76,16 @@ def pmid_key(pmid: str) -> tuple[int, str]:
     return (int(pmid), pmid) if pmid.isdigit() else (10**12, pmid)
 
 
-def records_table(records: Iterable[Record], results: Iterable[ScreeningResult]) -> pd.DataFrame:
+def ids_cell(record: Record) -> str:
+    """Every identifier of a record as 'scheme:value' joined by '; ': pmid, doi, pmcid, then the rest
+    by scheme ('pmid:29768149; doi:10.1000/x; europepmc:PPR1; openalex:W27')."""
+    first = [s for s in ("pmid", "doi", "pmcid") if record.ids.get(s)]
+    rest = sorted(s for s in record.ids if s not in first)
+    return "; ".join(f"{s}:{record.ids[s]}" for s in first + rest)
+
+
+def records_table(records: Iterable[Record], results: Iterable[ScreeningResult],
+                  found_in: Mapping[str, Iterable[str]] | None = None, database: str = "PubMed") -> pd.DataFrame:
     """One row per distinct record with its decision, reason, deciding field and value.
 
     duplicate_of names the kept record as people do: its PMID, else its record_id."""
@@ -92,9 +101,11 @@ def records_table(records: Iterable[Record], results: Iterable[ScreeningResult])
             "medline_date": rec.medline_date, "article_date": rec.article_date,
             "languages": list(rec.languages), "publication_types": list(rec.publication_types),
             "journal": rec.journal, "doi": rec.doi, "pmcid": rec.pmcid, "record_id": rec.record_id,
+            "ids": ids_cell(rec),
+            "found_in": list(found_in.get(rec.record_id, ())) if found_in is not None else [database],
         })
     frame = pd.DataFrame(rows, columns=RECORD_COLUMNS).astype({"pub_year": "Int64", "retracted": "bool"})
-    frame.attrs["list_columns"] = ["languages", "publication_types"]
+    frame.attrs["list_columns"] = ["languages", "publication_types", "found_in"]
     return frame
 
 

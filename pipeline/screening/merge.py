@@ -21,8 +21,9 @@ depends only on the set of copies, never on their order (property-tested).
    - a preprint (publication type Preprint, a preprint server's DOI prefix, or a Europe PMC PPR id)
      and a journal article with the same or a near-identical title and a shared author, published
      the same year or up to two years later (`duplicate-preprint`); the journal version is kept.
-   Two records whose DOIs or PMIDs differ are never merged (except a preprint and its journal
-   version, whose DOIs always differ), and titles under 3 words are never compared. Candidate pairs
+   Two records whose DOIs differ are never merged (except a preprint and its journal version, whose
+   DOIs always differ), nor two whose PMIDs differ unless they share a DOI (PubMed holds some papers
+   twice, as deduplication of PubMed alone has always found); titles under 3 words are never compared. Candidate pairs
    are decided in a fixed order (strongest reason first, then by record_id), which is what makes
    the result independent of input order.
 3. **Which copy is kept** in each group: the one with a PMID (the PubMed record), else a journal
@@ -227,7 +228,8 @@ class _Groups:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return False
-        if self.pmids[ra] and self.pmids[rb] and not (self.pmids[ra] & self.pmids[rb]):
+        # The same DOI outweighs different PMIDs (PubMed holds some papers twice); nothing else does.
+        if reason != "duplicate-doi" and self.pmids[ra] and self.pmids[rb] and not (self.pmids[ra] & self.pmids[rb]):
             return False
         if reason != "duplicate-preprint" and self.dois[ra] and self.dois[rb] and not (self.dois[ra] & self.dois[rb]):
             return False
@@ -358,10 +360,3 @@ def screen_merged(records: Iterable[Record], cfg, found_in: dict[str, tuple[str,
     results = [screen_record(r, cfg) for r in merged.kept] + list(merged.duplicates.values())
     return sorted(results, key=lambda r: record_order(r.record_id)), merged
 
-
-def ids_cell(record: Record) -> str:
-    """Every identifier of a record as 'scheme:value' joined by '; ': pmid, doi, pmcid, then the rest
-    by scheme ('pmid:29768149; doi:10.1000/x; europepmc:PPR1; openalex:W27')."""
-    first = [s for s in ("pmid", "doi", "pmcid") if record.ids.get(s)]
-    rest = sorted(s for s in record.ids if s not in first)
-    return "; ".join(f"{s}:{record.ids[s]}" for s in first + rest)

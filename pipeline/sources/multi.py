@@ -5,7 +5,8 @@
 copy when there is one, else the richest, with the identifiers of every copy merged in (the same
 rule as screening/merge.py's first step). What each database returned stays visible:
 `databases` (name → records it returned, PRISMA's "identified" per database), `found_in`
-(record_id → the databases that returned it) and `harvests` (name → its own Harvest, for run.json).
+(record_id → the databases that returned it), `repeats` (copies beyond the first of each record,
+counted as duplicates) and `harvests` (name → its own Harvest, for run.json).
 A source that fails fails the whole search: a database is never silently left out.
 """
 from __future__ import annotations
@@ -58,6 +59,8 @@ class MultiSource:
         self.harvests: dict[str, Harvest] = {}
         self.databases: dict[str, int] = {}
         self.found_in: dict[str, tuple[str, ...]] = {}
+        self.repeats = 0
+        self.repeats_by_reason: dict[str, int] = {}
 
     def filtered_search(self):
         for source in self.sources:
@@ -87,6 +90,20 @@ class MultiSource:
             for record_id in current:
                 found.setdefault(record_id, set()).add(name)
         self.found_in = {k: tuple(sorted(v)) for k, v in found.items()}
+        # Copies beyond the first of each record (PRISMA's duplicates with no row of their own):
+        # what the databases returned, readable, minus the distinct records.
+        self.repeats = sum(h.count - len(h.quarantined) for h in self.harvests.values()) - len(found)
+        copies_of = {record_id: len(names) for record_id, names in found.items()}
+        by_reason: dict[str, int] = {}
+        for record_id, n in copies_of.items():
+            reason = ("duplicate-pmid" if record_id.startswith("pmid:") else
+                      "duplicate-doi" if record_id.startswith("doi:") else "duplicate-id")
+            by_reason[reason] = by_reason.get(reason, 0) + n - 1
+        # Repeats within one database (a record on two pages) count as the same identifier again.
+        within = self.repeats - sum(by_reason.values())
+        if within:
+            by_reason["duplicate-pmid"] = by_reason.get("duplicate-pmid", 0) + within
+        self.repeats_by_reason = {k: v for k, v in by_reason.items() if v}
         harvests = list(self.harvests.values())
         return Harvest(
             query=" | ".join(f"{name}: {h.query}" for name, h in self.harvests.items()),

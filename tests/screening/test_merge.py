@@ -57,10 +57,12 @@ def test_a_year_apart_needs_the_same_first_author_or_journal():
     assert len(two_years.kept) == 2
 
 
-def test_different_dois_or_pmids_are_never_merged():
+def test_different_dois_or_pmids_are_never_merged_unless_the_doi_is_shared():
     dois = merge([Copy("A", rec(T, doi="10.1/a")), Copy("B", rec(T, doi="10.1/b"))])
     pmids = merge([Copy("A", rec(T, pmid="1")), Copy("B", rec(T, pmid="2"))])
     assert (len(dois.kept), len(pmids.kept)) == (2, 2)
+    twice = merge([Copy("PubMed", rec(T, pmid="1", doi="10.1/a")), Copy("PubMed", rec(T, pmid="2", doi="10.1/A"))])
+    assert [r.record_id for r in twice.kept] == ["pmid:1"] and twice.duplicates["pmid:2"].reason == "duplicate-doi"
 
 
 def test_a_truncated_title_and_a_near_identical_one_match_with_a_shared_author():
@@ -146,7 +148,7 @@ def test_duplicates_point_at_kept_records_that_share_no_conflicting_identifier(i
     for record_id, dup in got.duplicates.items():
         assert dup.duplicate_of in kept
         mine, theirs = got.records[record_id], kept[dup.duplicate_of]
-        if mine.pmid and theirs.pmid:
+        if mine.pmid and theirs.pmid and dup.reason != "duplicate-doi":
             assert mine.pmid == theirs.pmid
         if dup.reason != "duplicate-preprint" and mine.doi and theirs.doi:
             assert mine.doi.lower() == theirs.doi.lower()
@@ -163,7 +165,8 @@ def test_merging_the_kept_records_again_finds_nothing(items):
 
 def test_screen_merged_screens_kept_records_and_marks_duplicates():
     from pipeline.config import ScreeningConfig
-    from pipeline.screening.merge import ids_cell, screen_merged
+    from pipeline.outputs.tables import ids_cell
+    from pipeline.screening.merge import screen_merged
 
     a = rec(T, 2020, pmid="1", doi="10.1/a", openalex="W1")
     b = rec(T.lower(), 2020, wos="9")
