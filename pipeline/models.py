@@ -6,7 +6,6 @@ can be compared, hashed and serialised without surprises.
 from __future__ import annotations
 
 import enum
-import functools
 import hashlib
 import re
 import unicodedata
@@ -92,6 +91,13 @@ class RecordIds(dict):
         pairs = items.items() if isinstance(items, Mapping) else items
         super().__init__(sorted((k.strip().lower(), str(v).strip()) for k, v in pairs if str(v).strip()))
 
+    @classmethod
+    def _clean(cls, values: dict[str, str]) -> "RecordIds":
+        """From values already lower-case, stripped, non-empty and in key order (no checks)."""
+        ids = dict.__new__(cls)
+        dict.update(ids, values)
+        return ids
+
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(frozenset(self.items()))
 
@@ -102,6 +108,9 @@ class RecordIds(dict):
         raise TypeError("RecordIds is read-only: build a new one (RecordIds({**ids, scheme: value}))")
 
     __setitem__ = __delitem__ = __ior__ = update = setdefault = pop = popitem = clear = _read_only
+
+
+_NO_IDS = RecordIds()
 
 
 def make_record_id(ids: Mapping[str, str], title: str = "", year: int | None = None,
@@ -172,9 +181,16 @@ class Record:
     authors: tuple[Author, ...] = ()
     comments_corrections: tuple[CommentCorrection, ...] = ()
     is_book: bool = False              # PubmedBookArticle rather than PubmedArticle
-    ids: RecordIds = field(default_factory=RecordIds)   # scheme -> identifier, see RecordIds
+    ids: RecordIds = _NO_IDS        # scheme -> identifier, see RecordIds
 
     def __post_init__(self) -> None:
+        if self.ids is _NO_IDS:
+            # The common case (every parsed PubMed record): the fields alone, in key order.
+            doi, pmcid, pmid = self.doi.strip(), self.pmcid.strip(), self.pmid.strip()
+            if doi or pmcid or pmid:
+                values = {k: v for k, v in (("doi", doi), ("pmcid", pmcid), ("pmid", pmid)) if v}
+                object.__setattr__(self, "ids", RecordIds._clean(values))
+            return
         given = dict(self.ids)
         for scheme in ID_SCHEMES:
             value = getattr(self, scheme)
@@ -184,13 +200,20 @@ class Record:
                 object.__setattr__(self, scheme, given[scheme])
         object.__setattr__(self, "ids", RecordIds(given))
 
-    @functools.cached_property
+    @property
     def record_id(self) -> str:
-        """The source-neutral identity of this record (see make_record_id)."""
+        """The source-neutral identity of this record (see make_record_id); computed once."""
+        # Cached in the instance dict by hand: functools.cached_property takes a lock on every
+        # first access (Python 3.11), a measurable cost over tens of thousands of records.
+        try:
+            return self.__dict__["_record_id"]
+        except KeyError:
+            pass
         first = self.authors[0] if self.authors else None
         author = (first.last_name or first.collective_name or first.display_name) if first else ""
         year = self.pub_year if self.pub_year is not None else self.article_year
-        return make_record_id(self.ids, self.title, year, author)
+        value = self.__dict__["_record_id"] = make_record_id(self.ids, self.title, year, author)
+        return value
 
     @property
     def abstract(self) -> str:

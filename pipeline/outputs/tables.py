@@ -4,7 +4,8 @@ Columns come in a fixed order and rows in a fixed sort, so two runs over the sam
 byte-identical files and diffs between runs mean something. List-valued cells stay lists here
 (Parquet keeps them); the CSV writer joins them with "; ".
 
-Rows key on `record_id` (models.make_record_id), the last column of every table; `pmid` stays the
+Rows key on `record_id` (models.make_record_id), the last column of every table but records (where `ids`
+and `found_in` follow it); `pmid` stays the
 first ("" for a record without one). Rows come in models.record_order: PMIDs numerically first.
 """
 from __future__ import annotations
@@ -111,12 +112,15 @@ def records_table(records: Iterable[Record], results: Iterable[ScreeningResult],
 
 def mentions_table(mentions: Iterable[Mention]) -> pd.DataFrame:
     """One row per mention; rows in record_order, keeping each record's extraction order."""
-    rows = [{c: pmid_of(m.record_id) if c == "pmid" else getattr(m, c) for c in MENTION_COLUMNS} for m in mentions]
-    frame = pd.DataFrame(rows, columns=MENTION_COLUMNS)
-    if frame.empty:
-        return frame.astype({"sentence": "int64", "start": "int64", "end": "int64"})
-    order = sorted(range(len(rows)), key=lambda i: (record_order(rows[i]["record_id"]), i))
-    return frame.iloc[order].reset_index(drop=True)
+    mentions = list(mentions)
+    if not mentions:
+        return pd.DataFrame([], columns=MENTION_COLUMNS).astype({"sentence": "int64", "start": "int64", "end": "int64"})
+    keys = {m.record_id: record_order(m.record_id) for m in mentions}   # once per record, not per mention
+    ordered = sorted(mentions, key=lambda m: keys[m.record_id])           # stable: extraction order kept
+    columns = {c: [getattr(m, c) for m in ordered] for c in MENTION_COLUMNS if c != "pmid"}
+    pmids = {record_id: pmid_of(record_id) for record_id in keys}
+    columns["pmid"] = [pmids[r] for r in columns["record_id"]]
+    return pd.DataFrame(columns, columns=MENTION_COLUMNS)
 
 
 def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult],

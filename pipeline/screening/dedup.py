@@ -43,7 +43,8 @@ def distinct_records(records: Iterable[Record]) -> dict[str, Record]:
         if len(versions) > 1 and len(set(versions)) > 1:
             log.warning("record %s was returned %d times with different content; keeping one "
                         "deterministically", record_id, len(versions))
-        chosen[record_id] = max(versions, key=repr)
+        # repr of a whole record is costly: only for the rare id that came more than once.
+        chosen[record_id] = versions[0] if len(versions) == 1 else max(versions, key=repr)
     return chosen
 
 

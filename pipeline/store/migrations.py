@@ -127,7 +127,8 @@ def migrate(db: sqlite3.Connection, where: str = "state.sqlite") -> list[int]:
     version = schema_version(db)
     if version > LATEST:
         row = db.execute("SELECT value FROM meta WHERE key = 'pipeline_version'").fetchone()
-        needed = f"pipeline {row[0]} (which wrote it) or newer" if row else "a newer release of the pipeline"
+        needed = (f"pipeline {row[0]} (which brought it to that version) or newer" if row
+                  else "a newer release of the pipeline")
         raise ConfigError(
             f"{where} has schema version {version}, but this pipeline ({_pipeline_version()}) knows "
             f"versions up to {LATEST}. Use {needed} with this output folder, or choose another "
