@@ -10,7 +10,7 @@ import pytest
 
 TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS / "guard"))
-from network_guard import NetworkAccessBlocked, install  # noqa: E402
+from network_guard import install  # noqa: E402
 
 from tests.support.eutils_server import EutilsServer, load_corpus  # noqa: E402
 from tests.support.paths import DEFAULT_CONFIG, FIXTURES, REPO, shared_path  # noqa: E402

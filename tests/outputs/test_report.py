@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pandas as pd
 
-from pipeline.outputs.folder import Outputs, read_outputs
+from pipeline.outputs.folder import read_outputs
 from tests.support.report_outputs import PRISMA, outputs_with
 from pipeline.outputs.report import prisma_flow_svg, render_report, years_chart_svg
 
