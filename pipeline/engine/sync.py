@@ -37,7 +37,7 @@ from typing import Callable
 from pipeline.config import Config, ExtractionConfig
 from pipeline.engine.crashpoints import checkpoint
 from pipeline.engine.publish import publish, republish
-from pipeline.models import (CommitPlan, Decision, Mention, Record, RunManifest, ScreeningResult, UpdatePlan,
+from pipeline.models import (CommitPlan, Decision, Mention, Quarantined, Record, RunManifest, ScreeningResult, UpdatePlan,
                              display_id, pmid_of, record_order)
 from pipeline.outputs.files import write_json
 from pipeline.screening import crosscheck, dedup

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import difflib
 import html
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Iterable

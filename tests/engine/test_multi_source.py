@@ -52,7 +52,7 @@ AU  - {author}
 PY  - 2021
 DB  - Scopus
 UR  - https://www.scopus.com/inward/record.uri?eid=2-s2.0-85000000001
-ER  - 
+ER  -
 
 TY  - JOUR
 TI  - Ketamine and depression in older adults: a cohort study
@@ -60,7 +60,7 @@ AU  - Okafor, N.
 PY  - 2022
 DO  - 10.5555/oa-only
 DB  - Scopus
-ER  - 
+ER  -
 """
 
 

@@ -2,7 +2,6 @@
 over generated ones: order independence, idempotence, never joining different DOIs or PMIDs."""
 from __future__ import annotations
 
-import random
 
 from hypothesis import given, settings, strategies as st
 

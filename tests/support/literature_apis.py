@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -106,9 +106,7 @@ def matcher(query: str, strip_wildcards: bool = False, default_field: str = ""):
                 op = peek()[1]
                 pos += 1
             right = unit()
-            left = (lambda l, r: (lambda w: l(w) and r(w)))(left, right) if op == "AND" else \
-                (lambda l, r: (lambda w: l(w) or r(w)))(left, right) if op == "OR" else \
-                (lambda l, r: (lambda w: l(w) and not r(w)))(left, right)
+            left = _combine(op, left, right)
         return left
 
     def unit():
@@ -124,6 +122,14 @@ def matcher(query: str, strip_wildcards: bool = False, default_field: str = ""):
         return _leaf(token[1] or default_field, token[2], token[3], token[4], strip_wildcards)
 
     return expr()
+
+
+def _combine(op, left, right):
+    if op == "AND":
+        return lambda w: left(w) and right(w)
+    if op == "OR":
+        return lambda w: left(w) or right(w)
+    return lambda w: left(w) and not right(w)
 
 
 def _leaf(fieldname, phrase, span, word, strip_wildcards):
