@@ -87,7 +87,7 @@ def test_the_single_source_key_keeps_working(tmp_path):
      '[imports.1.paths] is missing. Add paths = ["exports/wos/*.txt"] (files, folders or globs, relative to the '
      "config file)."),
     ("", '[[imports]]\ndatabase = "Scopus"\npaths = ["a.csv"]\nformat = "endnote"',
-     '[imports.1.format] is \'endnote\'; use one of: "ris", "medline", "wos", "wos-tab", "ovid", "csv".'),
+     '[imports.1.format] is \'endnote\'; use one of: "ris", "medline", "wos", "wos-tab", "ovid", "csv", "bibtex".'),
     ("", '[[imports]]\ndatabase = "Scopus"\npaths = ["a.csv"]\nfile = "b.csv"',
      "[imports.1.file] is not a known key. Known keys: database, paths, format."),
     ("", '[[imports]]\ndatabase = "OpenAlex"\npaths = ["a.csv"]',

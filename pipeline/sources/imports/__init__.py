@@ -16,16 +16,16 @@ from typing import Callable, Iterator
 
 from pipeline.errors import ConfigError
 from pipeline.models import Quarantined, Record
-from pipeline.sources.imports import mapping, table, tagged
+from pipeline.sources.imports import bibtex, mapping, table, tagged
 from pipeline.sources.imports.tagged import Entry
 from pipeline.sources.imports.text import decode
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("ris", "medline", "wos", "wos-tab", "ovid", "csv")
+FORMATS = ("ris", "medline", "wos", "wos-tab", "ovid", "csv", "bibtex")
 FORMAT_NAMES = {
     "ris": "RIS", "medline": "PubMed MEDLINE text", "wos": "Web of Science plain text",
-    "wos-tab": "Web of Science tab-delimited", "ovid": "Ovid display text", "csv": "CSV",
+    "wos-tab": "Web of Science tab-delimited", "ovid": "Ovid display text", "csv": "CSV", "bibtex": "BibTeX",
 }
 
 
@@ -59,6 +59,7 @@ class ImportResult:
 _RIS = re.compile(r"^TY\s{1,4}-\s*\S", re.M)
 _MEDLINE = re.compile(r"^PMID- ?\d", re.M)
 _OVID = re.compile(r"^<\d+>\s*$", re.M)
+_BIBTEX = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.M)
 _WOS_TAB_HEADER = re.compile(r"^(?:\ufeff)?PT\t(?:[A-Z][A-Z0-9]\t)+")
 
 
@@ -81,6 +82,8 @@ def detect_format(text: str, name: str) -> str:
         return "medline"
     if _OVID.search(head):
         return "ovid"
+    if _BIBTEX.search(head) and re.search(r"^\s*[A-Za-z][\w-]*\s*=", head, re.M):
+        return "bibtex"
     if ("," in first or "\t" in first or ";" in first):
         header = re.split(r"[,\t;]", first)
         known = set(table.header_fields([h.strip().strip('"') for h in header]).values())
@@ -89,8 +92,8 @@ def detect_format(text: str, name: str) -> str:
     shown = first[:60] + ("..." if len(first) > 60 else "")
     raise ExportFormatError(
         f"{name}: not a recognised export file (it starts {shown!r}). Readable formats: RIS, PubMed "
-        "MEDLINE text, Web of Science plain text or tab-delimited, Ovid display text, and CSV with a "
-        "title column. Export the records in one of them, or name the format with format = \"ris\" "
+        "MEDLINE text, Web of Science plain text or tab-delimited, Ovid display text, BibTeX, and CSV "
+        "with a title column. Export the records in one of them, or name the format with format = \"ris\" "
         "(or " + ", ".join(f'"{f}"' for f in FORMATS[1:]) + ") in the file's [[imports]] table.")
 
 
@@ -99,6 +102,7 @@ _PARSERS: dict[str, tuple[Callable[[str], Iterator[Entry]], Callable[[Entry], Re
     "medline": (tagged.parse_medline, mapping.from_medline),
     "wos": (tagged.parse_wos, mapping.from_wos),
     "ovid": (tagged.parse_ovid, mapping.from_ovid),
+    "bibtex": (bibtex.parse_bibtex, mapping.from_bibtex),
 }
 
 

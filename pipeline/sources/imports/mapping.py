@@ -300,3 +300,46 @@ def from_table(entry: Entry) -> Record:
         keywords=[k for v in e.all("keywords") for k in v.split(";")],
         authors=split_authors(e.first("authors")),
     )
+
+
+# --- BibTeX ------------------------------------------------------------------------------------------
+
+_BIBTEX_TYPES = {"article": "Journal Article", "inproceedings": "Congress", "conference": "Congress",
+                 "proceedings": "Congress", "book": "Book", "incollection": "Book Chapter",
+                 "inbook": "Book Chapter", "phdthesis": "Academic Dissertation",
+                 "mastersthesis": "Academic Dissertation"}
+
+
+def from_bibtex(entry: Entry) -> Record:
+    """A BibTeX entry (Web of Science, Scopus, ScienceDirect, Google Scholar, Publish or Perish)."""
+    e = entry
+    ids = {"doi": e.first("doi"), "pmid": e.first("pmid"), "pmcid": e.first("pmcid")}
+    for url in e.all("url"):
+        if "doi.org/" in url.lower() and not ids["doi"]:
+            ids["doi"] = url.split("doi.org/", 1)[1]
+        if match := _EID.search(url):
+            ids["scopus"] = match.group(1)
+    for note in e.all("note", "annote"):
+        if match := re.search(r"PMID:?\s*(\d+)", note):
+            ids["pmid"] = ids["pmid"] or match.group(1)
+    unique = e.first("unique-id", "ut", "web-of-science-id")
+    if unique.upper().startswith("WOS:"):
+        ids["wos"] = unique[4:]
+    if e.first("eid").startswith("2-s2.0-"):
+        ids["scopus"] = e.first("eid")
+    kind = e.first("@type")
+    types = ([_BIBTEX_TYPES[kind]] if kind in _BIBTEX_TYPES else []) + e.all("type", "document_type")
+    return record(
+        title=e.first("title"),
+        ids=ids,
+        abstract=e.first("abstract"),
+        year=norm.first_year(e.first("year", "date")),
+        journal=e.first("journal", "journaltitle", "booktitle", "source"),
+        volume=e.first("volume"),
+        issue=e.first("number", "issue"),
+        pages=e.first("pages").replace("–", "-"),
+        languages=e.all("language", "langid"),
+        types=types,
+        keywords=[k for v in e.all("keywords", "author_keywords") for k in re.split(r"[;,]", v)],
+        authors=[a for v in e.all("author") for a in re.split(r"\s+and\s+", v)],
+    )
