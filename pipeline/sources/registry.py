@@ -25,7 +25,10 @@ def open_source(config: Config, out: Path, run_id: str, settings: Settings | Non
     """
     replay = bool(offline or from_run)
     sources: list[Source] = []
-    for name in config.search.sources:
+    names = config.search.sources
+    if len(names) <= 1 and set(names) <= {"pubmed", "pubmed-xml"}:
+        names = (config.search.source,)       # one PubMed source: `source` names it
+    for name in names:
         if name == "pubmed-xml":
             sources.append(LocalXmlSource(config.search))
         elif name == "pubmed":

@@ -102,7 +102,7 @@ def review(tmp_path, monkeypatch):
             EuropePmcServer(epmc) as europepmc, OpenAlexServer(openalex, keys=(KEY,)) as oa:
         monkeypatch.setenv("EUROPEPMC_BASE_URL", europepmc.base_url)
         monkeypatch.setenv("OPENALEX_BASE_URL", oa.base_url)
-        yield path, eutils
+        yield path, eutils, oa
 
 
 def _rows(out: Path) -> list[dict]:
@@ -112,10 +112,10 @@ def _rows(out: Path) -> list[dict]:
 
 def test_every_record_of_every_source_once_with_prisma_per_database(review):
     from pipeline.config import load_config
-    from pipeline.engine.run import run_pipeline
+    from pipeline.engine.run import refresh, run_pipeline
     from pipeline.sources.pubmed.eutils import Settings
 
-    path, eutils = review
+    path, eutils, oa = review
     config = load_config(path)
     out = path.parent / "out"
     run_pipeline(config, out_dir=out, settings=Settings(base_url=eutils.base_url, email="tests@example.org"))
@@ -167,7 +167,16 @@ def test_every_record_of_every_source_once_with_prisma_per_database(review):
     svg = (out / "prisma.svg").read_text()
     assert "Europe PMC" in svg and "Web of Science" in svg
 
-    # Replayed offline from the archive (no server needed), the tables are the same.
-    first = (out / "records.csv").read_bytes()
-    run_pipeline(config, out_dir=out, offline=True)
+    # A refresh searches every database again: a work OpenAlex gained since is new, nothing else changed.
+    first, first_run = (out / "records.csv").read_bytes(), run["run_id"]
+    oa.works.append(Work("Ketamine and depression after stroke: a new cohort", abstract="New.", year=2024,
+                         doi="10.5555/oa-new", authors=(("Lee", "Min"),)))
+    refresh(config, out_dir=out, settings=Settings(base_url=eutils.base_url, email="tests@example.org"))
+    changes = list(csv.DictReader(open(out / "changes.csv", encoding="utf-8-sig", newline="")))
+    assert [(c["record_id"], c["change"]) for c in changes] == [("doi:10.5555/oa-new", "new")]
+    assert {r["record_id"]: r["found_in"] for r in _rows(out)}["doi:10.5555/oa-new"] == "OpenAlex"
+    assert json.loads((out / "prisma.json").read_text())["identification"]["records_identified"]["OpenAlex"] == 5
+
+    # Replayed offline from the first run's archive (no server needed), the tables are the same.
+    run_pipeline(config, out_dir=out, from_run=first_run)
     assert (out / "records.csv").read_bytes() == first
