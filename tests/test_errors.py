@@ -23,6 +23,8 @@ EXPECTED = {
     "pipeline.errors.EutilsUnavailable": ExitCode.UNAVAILABLE,
     "pipeline.errors.IncompleteRetrieval": ExitCode.INCOMPLETE,
     "pipeline.errors.RunLocked": ExitCode.LOCKED,
+    "pipeline.sources.imports.ExportFormatError": ExitCode.CONFIG,
+    "pipeline.sources.openalex.client.BudgetExhausted": ExitCode.UNAVAILABLE,
 }
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, ExitCode
 from pipeline.models import Quarantined, Record
 from pipeline.sources.imports import bibtex, mapping, table, tagged
 from pipeline.sources.imports.tagged import Entry
@@ -31,6 +31,8 @@ FORMAT_NAMES = {
 
 class ExportFormatError(ConfigError):
     """An import file is not an export this pipeline can read."""
+
+    exit_code = ExitCode.CONFIG
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import logging
 import os
 import urllib.error
 
-from pipeline.errors import ConfigError, IncompleteRetrieval, PipelineError, RequestRejected, SourceUnavailable
+from pipeline.errors import ConfigError, ExitCode, IncompleteRetrieval, PipelineError, RequestRejected, SourceUnavailable
 from pipeline.sources.http import HttpClient, Response
 from pipeline.sources.openalex.parse import DATABASE, MalformedAnswer, check_body, parse_page
 from pipeline.sources.recorded import Calls, Retrieved
@@ -30,7 +30,9 @@ KEY_HELP = ("OpenAlex requires a free API key since 2026: create one at https://
 
 
 class BudgetExhausted(SourceUnavailable):
-    """OpenAlex's daily budget for this API key is used up."""
+    """OpenAlex's daily budget for this API key is used up: retrying before it resets cannot help."""
+
+    exit_code = ExitCode.UNAVAILABLE
 
 
 class OpenAlexHttp(HttpClient):
