@@ -16,6 +16,7 @@ import click
 from pipeline.config import Config, load_config
 from pipeline.errors import ExitCode, PipelineError
 from pipeline.sources.pubmed.search import build_query
+from pipeline.sources.queries import translated as translated_queries
 
 log = logging.getLogger("pipeline")
 # Set by the group's options; read by main() when a bug needs its traceback shown.
@@ -74,13 +75,21 @@ def validate(config_path: Path) -> None:
 @cli.command()
 @config_option
 def query(config_path: Path) -> None:
-    """Print the PubMed query built from the config's search terms.
+    """Print the query built from the config's search terms for every database searched
+    (with what does not carry over to a database, e.g. truncation in OpenAlex).
 
     \b
     Example:
         python -m pipeline query --config config/ketamine-depression.toml
     """
-    click.echo(build_query(load_config(config_path).search))
+    search = load_config(config_path).search
+    if tuple(search.sources) in (("pubmed",), ("pubmed-xml",)):
+        click.echo(build_query(search))
+        return
+    for database, text, notes in translated_queries(search):
+        click.echo(f"{database}: {text}")
+        for note in notes:
+            click.echo(f"  note: {note}")
 
 
 def wait_option(func):

@@ -9,13 +9,16 @@ from __future__ import annotations
 import difflib
 import hashlib
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from pipeline.errors import ConfigError
 
 SOURCES = ("pubmed", "pubmed-xml")
+# Every database a review can search: PubMed (online or local XML files) and the open APIs.
+SEARCH_SOURCES = ("pubmed", "pubmed-xml", "europepmc", "openalex")
+IMPORT_FORMATS = ("ris", "medline", "wos", "wos-tab", "ovid", "csv", "bibtex")   # pipeline.sources.imports.FORMATS
 SPAN_POLICIES = ("needs-review", "include", "exclude")
 ENTITY_CLASSES = (
     "DRUG", "DISEASE", "GENE", "MECHANISM", "BRAIN_REGION", "ROUTE",
@@ -35,6 +38,11 @@ class SearchConfig:
     all_of: tuple[tuple[str, ...], ...] = ()   # AND of groups; OR within a group
     field: str = ""                             # PubMed field tag for every term, e.g. "tiab"
     paths: tuple[Path, ...] = ()                # for source = "pubmed-xml": files or globs
+    sources: tuple[str, ...] = ()               # every database searched, in order (default: (source,))
+
+    def __post_init__(self) -> None:
+        if not self.sources and self.source:
+            object.__setattr__(self, "sources", (self.source,))
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,22 @@ class RefreshConfig:
 
 
 @dataclass(frozen=True)
+class ApiSourceConfig:
+    """Options of one open-API source ([sources.europepmc], [sources.openalex])."""
+
+    page_size: int
+
+
+@dataclass(frozen=True)
+class ImportConfig:
+    """One [[imports]] table: export files of one database, read as they are."""
+
+    database: str                 # how PRISMA and found_in name it, e.g. "Web of Science"
+    paths: tuple[Path, ...]       # files, folders or globs, resolved against the config's folder
+    format: str = ""              # "" = detected from each file's content
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     dir: Path
     keep_raw_runs: int = 0       # raw E-utilities archives kept (newest first); 0 keeps them all
@@ -84,6 +108,8 @@ class Config:
     retrieval: RetrievalConfig
     output: OutputConfig
     refresh: RefreshConfig = RefreshConfig()
+    sources: dict[str, ApiSourceConfig] = field(default_factory=dict)   # per API source, when listed
+    imports: tuple[ImportConfig, ...] = ()
 
 
 def load_config(path: str | Path) -> Config:
@@ -156,18 +182,21 @@ class _Validator:
 
     def config(self, data: dict, sha256: str) -> Config:
         for key in data:
-            if key not in _TABLES:
-                raise self.fail(key, "is not a known table. " + _suggest(key, tuple(_TABLES)))
+            if key not in _TABLES and key not in _SOURCE_TABLES:
+                raise self.fail(key, "is not a known table. " + _suggest(key, tuple(_TABLES) + _SOURCE_TABLES))
+        search = self.search(self.table(data, "search", _TABLES["search"], required=True))
         return Config(
             path=self.path,
             sha256=sha256,
             review=self.review(self.table(data, "review", _TABLES["review"], required=True)),
-            search=self.search(self.table(data, "search", _TABLES["search"], required=True)),
+            search=search,
             screening=self.screening(self.table(data, "screening", _TABLES["screening"])),
             extraction=self.extraction(self.table(data, "extraction", _TABLES["extraction"])),
             retrieval=self.retrieval(self.table(data, "retrieval", _TABLES["retrieval"])),
             output=self.output(self.table(data, "output", _TABLES["output"], required=True)),
             refresh=self.refresh(self.table(data, "refresh", _TABLES["refresh"])),
+            sources=self.api_sources(data, search.sources),
+            imports=self.imports(data),
         )
 
     def review(self, t: dict) -> ReviewConfig:
@@ -176,6 +205,12 @@ class _Validator:
 
     def search(self, t: dict) -> SearchConfig:
         source = self.get(t, "search", "source", str, "pubmed", check=_one_of(SOURCES))
+        sources = self.search_sources(t)
+        if sources and "source" in t:
+            raise self.fail("search.source", "and [search] sources are both set. Keep only sources, e.g. "
+                            f'sources = ["{source}", "europepmc"].')
+        if sources:
+            source = next((s for s in sources if s in SOURCES), "")
         groups = self.get(t, "search", "all_of", list, [], required=True)
         if not groups:
             raise self.fail("search.all_of", "is empty. " + _EXAMPLES["search.all_of"])
@@ -200,7 +235,91 @@ class _Validator:
         if source == "pubmed-xml" and not paths:
             raise self.fail("search.paths", 'is missing: source = "pubmed-xml" reads local files. '
                             'Add paths = ["pubmed/*.xml.gz"] (relative to the config file).')
-        return SearchConfig(source=source, all_of=tuple(parsed), field=field, paths=paths)
+        return SearchConfig(source=source, all_of=tuple(parsed), field=field, paths=paths,
+                            sources=sources or (source,))
+
+    def search_sources(self, t: dict) -> tuple[str, ...]:
+        """[search] sources: a non-empty list of distinct databases, at most one PubMed source."""
+        if "sources" not in t:
+            return ()
+        sources = self.strings(t, "search", "sources")
+        if not sources:
+            raise self.fail("search.sources", 'is empty. List the databases to search, e.g. sources = '
+                            '["pubmed", "europepmc", "openalex"].')
+        for name in sources:
+            if name not in SEARCH_SOURCES:
+                raise self.fail("search.sources", f"{name!r} is not a source; use any of: "
+                                + ", ".join(f'"{s}"' for s in SEARCH_SOURCES)
+                                + ". Export files of other databases go in [[imports]] tables.")
+        if len(set(sources)) != len(sources):
+            twice = next(s for s in sources if sources.count(s) > 1)
+            raise self.fail("search.sources", f"lists {twice!r} twice. List each source once.")
+        if "pubmed" in sources and "pubmed-xml" in sources:
+            raise self.fail("search.sources", 'lists both "pubmed" and "pubmed-xml": both are PubMed. Keep one.')
+        return sources
+
+    def api_sources(self, data: dict, searched: tuple[str, ...]) -> dict[str, ApiSourceConfig]:
+        """[sources.europepmc] / [sources.openalex]: options of the API sources that are searched."""
+        tables = data.get("sources", {})
+        if not isinstance(tables, dict):
+            raise self.fail("sources", f"must hold tables such as [sources.europepmc], not {_describe(tables)}.")
+        for name, table in tables.items():
+            if name not in _API_LIMITS:
+                raise self.fail(f"sources.{name}", "is not a source with options. "
+                                + _suggest(name, tuple(_API_LIMITS)))
+            if name not in searched:
+                raise self.fail(f"sources.{name}", f'is set but "{name}" is not in [search] sources. '
+                                f'Add it there, or remove this table.')
+            if not isinstance(table, dict):
+                raise self.fail(f"sources.{name}", f"must be a table, not {_describe(table)}.")
+        result = {}
+        for name, (default, limit) in _API_LIMITS.items():
+            if name in searched:
+                t = tables.get(name, {})
+                for key in t:
+                    if key != "page_size":
+                        raise self.fail(f"sources.{name}.{key}", "is not a known key. " + _suggest(key, ("page_size",)))
+                result[name] = ApiSourceConfig(page_size=self.get(
+                    t, f"sources.{name}", "page_size", int, default, check=_between(1, limit)))
+        return result
+
+    def imports(self, data: dict) -> tuple[ImportConfig, ...]:
+        """[[imports]]: each a database name and the files exported from it."""
+        tables = data.get("imports", [])
+        if isinstance(tables, dict):
+            tables = [tables]
+        if not isinstance(tables, list):
+            raise self.fail("imports", f"must be tables written [[imports]], not {_describe(tables)}.")
+        result = []
+        for number, t in enumerate(tables, 1):
+            where = f"imports.{number}"
+            if not isinstance(t, dict):
+                raise self.fail(where, f"must be a table written [[imports]], not {_describe(t)}.")
+            for key in t:
+                if key not in ("database", "paths", "format"):
+                    raise self.fail(f"{where}.{key}", "is not a known key. "
+                                    + _suggest(key, ("database", "paths", "format")))
+            if "database" not in t:
+                raise self.fail(f"{where}.database", 'is missing. Name the database the files were exported '
+                                'from, e.g. database = "Web of Science" (it is shown in PRISMA).')
+            database = self.get(t, where, "database", str)
+            if not database.strip():
+                raise self.fail(f"{where}.database", 'is empty. Name the database, e.g. database = "Scopus".')
+            if database.strip().lower() in _API_NAMES:
+                raise self.fail(f"{where}.database", f"{database!r} is also searched through its API; name "
+                                'the export differently, e.g. "PubMed (export)".')
+            paths = self.paths(t, where, "paths")
+            if not paths:
+                raise self.fail(f"{where}.paths", 'is missing. Add paths = ["exports/wos/*.txt"] (files, '
+                                "folders or globs, relative to the config file).")
+            fmt = self.get(t, where, "format", str, "", check=_one_of(IMPORT_FORMATS))
+            result.append(ImportConfig(database=database.strip(), paths=paths, format=fmt))
+        names = [i.database for i in result]
+        for name in names:
+            if names.count(name) > 1:
+                raise self.fail("imports", f"two [[imports]] tables name the database {name!r}. Put all of "
+                                "its files in one table's paths.")
+        return tuple(result)
 
     def screening(self, t: dict) -> ScreeningConfig:
         min_year = self.get(t, "screening", "min_year", int, None, check=_year)
@@ -269,7 +388,7 @@ class _Validator:
 
 _TABLES = {
     "review": ("name", "title"),
-    "search": ("source", "all_of", "field", "paths"),
+    "search": ("source", "sources", "all_of", "field", "paths"),
     "screening": ("min_year", "max_year", "languages", "date_spans", "exclude_publication_types",
                   "require_abstract"),
     "extraction": ("classes", "lexicons", "model"),
@@ -277,6 +396,10 @@ _TABLES = {
     "output": ("dir", "keep_raw_runs"),
     "refresh": ("overlap_days", "lock_wait"),
 }
+_SOURCE_TABLES = ("sources", "imports")
+# API source -> (default page size, the most the API allows per page)
+_API_LIMITS = {"europepmc": (1000, 1000), "openalex": (100, 200)}
+_API_NAMES = {"pubmed", "europe pmc", "openalex"}
 _EXAMPLES = {
     "review.name": 'Add name = "my-review" (letters, digits, - and _).',
     "search.all_of": 'Write groups of terms, e.g. all_of = [["ketamine"], ["depression"]] '

@@ -25,6 +25,8 @@ EXPECTED = {
     "pipeline.errors.RunLocked": ExitCode.LOCKED,
     "pipeline.errors.OutputFolderError": ExitCode.CONFIG,
     "pipeline.errors.DiskFull": ExitCode.UNAVAILABLE,
+    "pipeline.sources.imports.ExportFormatError": ExitCode.CONFIG,
+    "pipeline.sources.openalex.client.BudgetExhausted": ExitCode.UNAVAILABLE,
 }
 
 

@@ -54,7 +54,8 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     included = {r.record_id for r in decisions if r.decision == Decision.INCLUDE}
     mentions = state.mentions(included)
     frames = {
-        "records": tables.records_table(records, decisions),
+        "records": tables.records_table(records, decisions, manifest.found_in,
+                                        next(iter(manifest.databases or {"PubMed": 0}))),
         "evidence": tables.evidence_table(records, decisions, mentions, config.extraction.classes),
         "mentions": tables.mentions_table(mentions),
     }
@@ -68,6 +69,7 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     summary.extraction_set_aside = len(manifest.extraction_set_aside or [])
     databases = manifest.databases or {"PubMed": identified}
     flow = prisma.prisma_json(databases, decisions, repeats, len(manifest.quarantined or []),
+                              repeats_by_reason=manifest.repeats_by_reason,
                               review=config.review.title or config.review.name)
     write_json(out / "prisma.json", flow)
     atomic_write(out / "prisma.svg", prisma.prisma_svg(flow).encode("utf-8"))

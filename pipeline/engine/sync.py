@@ -42,6 +42,7 @@ from pipeline.models import (CommitPlan, Decision, Mention, Record, RunManifest,
                              UpdatePlan, display_id, pmid_of, record_order)
 from pipeline.outputs.files import write_json
 from pipeline.screening import crosscheck, dedup
+from pipeline.screening.merge import screen_merged
 from pipeline.screening.screen import screen_records
 from pipeline.sources.archive import find_archive, prune_archives
 from pipeline.sources.base import CrossCheckable, Progress, SearchRequest, Source, Window, no_progress
@@ -197,7 +198,12 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
     records.update(plan.upserts)
     hashes = {record_id: h for record_id, h in stored.items() if record_id not in plan.withdrawn}
     hashes.update(plan.hashes)
-    results = screen_records(records.values(), config.screening)
+    found_in = getattr(source, "found_in", None)      # several databases: deduplicate across them
+    if found_in is not None:
+        results, merged = screen_merged(records.values(), config.screening, found_in)
+        manifest.found_in = merged.found_in
+    else:
+        results = screen_records(records.values(), config.screening)
     new_decisions = {r.record_id: r for r in results}
 
     fingerprint = extractor_fingerprint(config.extraction)
@@ -213,8 +219,11 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
     manifest.source = dict(got.manifest)
     manifest.identified = got.count
     # Records the source returned more than once in this run (PRISMA counts them as duplicates).
-    manifest.pmid_repeats = dedup.duplicate_id_count(r.record_id for r in copies)
-    manifest.databases = {source.name: got.count}
+    manifest.pmid_repeats = getattr(source, "repeats", None)
+    if manifest.pmid_repeats is None:
+        manifest.pmid_repeats = dedup.duplicate_id_count(r.record_id for r in copies)
+    manifest.databases = dict(getattr(source, "databases", None) or {source.name: got.count})
+    manifest.repeats_by_reason = getattr(source, "repeats_by_reason", None)
     if isinstance(source, CrossCheckable):
         filtered = source.filtered_search()
         manifest.pubmed_cross_check = (

@@ -4,13 +4,14 @@ Columns come in a fixed order and rows in a fixed sort, so two runs over the sam
 byte-identical files and diffs between runs mean something. List-valued cells stay lists here
 (Parquet keeps them); the CSV writer joins them with "; ".
 
-Rows key on `record_id` (models.make_record_id), the last column of every table; `pmid` stays the
+Rows key on `record_id` (models.make_record_id), the last column of every table but records (where `ids`
+and `found_in` follow it); `pmid` stays the
 first ("" for a record without one). Rows come in models.record_order: PMIDs numerically first.
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import pandas as pd
 
@@ -19,7 +20,7 @@ from pipeline.models import Decision, Mention, Record, ScreeningResult, display_
 RECORD_COLUMNS = [
     "pmid", "decision", "reason", "deciding_field", "deciding_value", "duplicate_of", "retracted",
     "title", "pub_year", "medline_date", "article_date", "languages", "publication_types",
-    "journal", "doi", "pmcid", "record_id",
+    "journal", "doi", "pmcid", "record_id", "ids", "found_in",
 ]
 MENTION_COLUMNS = ["pmid", "section", "sentence", "start", "end", "text", "label", "canonical", "source",
                    "record_id"]
@@ -71,7 +72,21 @@ def study_design(publication_types: Iterable[str]) -> str:
     return min(ranked)[1] if ranked else ""
 
 
-def records_table(records: Iterable[Record], results: Iterable[ScreeningResult]) -> pd.DataFrame:
+def pmid_key(pmid: str) -> tuple[int, str]:
+    """Sort PMIDs numerically (PMIDs are digits; anything else sorts last, by text)."""
+    return (int(pmid), pmid) if pmid.isdigit() else (10**12, pmid)
+
+
+def ids_cell(record: Record) -> str:
+    """Every identifier of a record as 'scheme:value' joined by '; ': pmid, doi, pmcid, then the rest
+    by scheme ('pmid:29768149; doi:10.1000/x; europepmc:PPR1; openalex:W27')."""
+    first = [s for s in ("pmid", "doi", "pmcid") if record.ids.get(s)]
+    rest = sorted(s for s in record.ids if s not in first)
+    return "; ".join(f"{s}:{record.ids[s]}" for s in first + rest)
+
+
+def records_table(records: Iterable[Record], results: Iterable[ScreeningResult],
+                  found_in: Mapping[str, Iterable[str]] | None = None, database: str = "PubMed") -> pd.DataFrame:
     """One row per distinct record with its decision, reason, deciding field and value.
 
     duplicate_of names the kept record as people do: its PMID, else its record_id."""
@@ -97,10 +112,13 @@ def records_table(records: Iterable[Record], results: Iterable[ScreeningResult])
         "doi": [rec.doi for rec in recs],
         "pmcid": [rec.pmcid for rec in recs],
         "record_id": [res.record_id for res in ordered],
+        "ids": [ids_cell(rec) for rec in recs],
+        "found_in": [list(found_in.get(rec.record_id, ())) if found_in is not None else [database]
+                     for rec in recs],
     }
     frame = pd.DataFrame(columns if ordered else [], columns=RECORD_COLUMNS).astype(
         {"pub_year": "Int64", "retracted": "bool"})
-    frame.attrs["list_columns"] = ["languages", "publication_types"]
+    frame.attrs["list_columns"] = ["languages", "publication_types", "found_in"]
     return frame
 
 
