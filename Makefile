@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 BENCH  ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run refresh test bench model clean
+.PHONY: help install run refresh test lint bench model clean
 
 help: ## List the targets
 	@echo "Usage: make <target> [CONFIG=path/to/review.toml] [OUT=dir]"
@@ -18,7 +18,7 @@ help: ## List the targets
 # Reinstall whenever the declared or locked dependencies change.
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,lint]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies
@@ -31,6 +31,11 @@ refresh: $(STAMP) ## Update CONFIG's review with what PubMed added or changed si
 
 test: $(STAMP) ## Run the test suite (offline: a local E-utilities server stands in for NCBI)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## Lint: ruff check, the import-linter layering contracts, ruff format --check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff format --check .
 
 bench: $(STAMP) ## Run the benchmarks (BENCH="pipeline parse" to choose); never part of make test
 	$(PY) -m bench $(BENCH)

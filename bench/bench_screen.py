@@ -12,7 +12,6 @@ from pathlib import Path
 
 from pipeline.screening import prisma
 from pipeline.sources.pubmed_xml import parser as pubmed_xml
-from pipeline.screening import rules as screen
 from pipeline.config import ScreeningConfig
 from pipeline.models import Record
 from pipeline.screening.screen import screen_records

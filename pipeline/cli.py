@@ -284,30 +284,43 @@ def _configure_logging(level: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI and map every outcome to an exit code."""
+    """Entry point: run the CLI and map every outcome to an exit code (see `outcome`)."""
     try:
         cli.main(args=argv, prog_name="python -m pipeline", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(ExitCode.CONFIG if isinstance(exc, click.UsageError) else exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("Interrupted; the previous tables were left as they were.", err=True)
-        sys.exit(130)
-    except PipelineError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # a bug: say so, and show the traceback only when asked
-        if _show_tracebacks:
-            traceback.print_exc()
-        click.echo(f"Internal error: {type(exc).__name__}: {exc}. Run again with -vv for the traceback "
-                   "and report it.", err=True)
-        sys.exit(ExitCode.INTERNAL)
+    except BaseException as exc:  # every outcome, SystemExit included, goes through the one mapping
+        if isinstance(exc, SystemExit):
+            raise
+        code, message = outcome(exc)
+        if message is not None:
+            click.echo(message, err=True)
+        sys.exit(code)
     sys.exit(ExitCode.OK)
+
+
+def outcome(exc: BaseException) -> tuple[int, str | None]:
+    """The exit code for an exception and the message shown for it (None: already shown or none).
+
+    The one place that maps exceptions to exit codes: a PipelineError carries its own (`exit_code`,
+    declared by every type in errors.py); a command-line usage error is exit 2; Ctrl-C is 130;
+    anything else is a bug (exit 1), with the traceback under -vv.
+    """
+    if isinstance(exc, click.exceptions.Exit):
+        return exc.exit_code, None
+    if isinstance(exc, click.ClickException):
+        exc.show()
+        return (ExitCode.CONFIG if isinstance(exc, click.UsageError) else exc.exit_code), None
+    if isinstance(exc, click.exceptions.Abort):
+        return ExitCode.INTERRUPTED, "Aborted."
+    if isinstance(exc, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED, "Interrupted; the previous tables were left as they were."
+    if isinstance(exc, PipelineError):
+        return exc.exit_code, f"Error: {exc}"
+    if not isinstance(exc, Exception):
+        raise exc
+    if _show_tracebacks:  # a bug: say so, and show the traceback only when asked
+        traceback.print_exception(exc)
+    return ExitCode.INTERNAL, (f"Internal error: {type(exc).__name__}: {exc}. Run again with -vv for the "
+                               "traceback and report it.")
 
 
 def _output_folder(config_path: Path | None, out_dir: Path | None) -> Path:

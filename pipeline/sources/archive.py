@@ -85,7 +85,7 @@ class RecordingSource:
         with self._lock:
             number = self._numbers[utility] = self._numbers.get(utility, 0) + 1
             name = f"{utility}-{number:05d}"
-            self.archive(name, body)
+            self.archive(name, self.client.redact_bytes(body))  # an echoed API key is never archived
             shown = {k: v for k, v in params.items() if k not in _CALLER_PARAMS and v is not None}
             line = json.dumps({"name": name, "utility": utility, "key": key, "params": shown}, ensure_ascii=False)
             # Appended, not rewritten: the index of a run that fails part-way still lists what it got.

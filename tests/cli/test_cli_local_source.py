@@ -6,7 +6,6 @@ import json
 import shutil
 
 import pandas as pd
-import pytest
 
 from tests.support.paths import FIXTURES, REPO
 from tests.support.expected import EXPECTED_DECISIONS, OUTPUTS

@@ -1,6 +1,5 @@
 """The shipped pipeline end to end: loading, mentions, offsets, normalisation, abbreviations."""
 import dataclasses
-from pathlib import Path
 
 import pytest
 

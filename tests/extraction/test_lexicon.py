@@ -1,5 +1,4 @@
 """Review lexicons: loading, validation messages, variant generation and EntityRuler matching."""
-from pathlib import Path
 
 import pytest
 import spacy

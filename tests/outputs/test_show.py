@@ -46,6 +46,7 @@ def test_show_table(invoke, ketamine_outputs):
     ]
     top_start = lines.index("Top mentions per class (mentions / records)")
     shown: dict[str, str] = {}
+    label = ""
     for line in lines[top_start + 1:lines.index("", top_start)]:
         if line.startswith(" " * 18):  # a wrapped continuation
             shown[label] += " " + line.strip()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import difflib
-from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq

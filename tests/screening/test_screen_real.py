@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.screening import crosscheck
 from pipeline.sources.pubmed_xml import parser as pubmed_xml
 from pipeline.screening import rules as screen
 from pipeline.config import ScreeningConfig

@@ -133,6 +133,21 @@ def test_the_api_key_is_in_no_output_log_or_archive(server, review_config, invok
             assert SECRET.encode() not in (gzip.decompress(data) if path.suffix == ".gz" else data), path
 
 
+def test_an_answer_that_echoes_the_api_key_is_archived_masked(server, tmp_path):
+    from pipeline.sources.archive import RawArchive, RecordingSource
+    from pipeline.sources.pubmed.eutils import Client, Settings
+    from tests.support.eutils_server import Fault
+
+    body = (b"<eSearchResult><Count>0</Count><RetMax>0</RetMax><RetStart>0</RetStart><IdList/><QueryTranslation>"
+            b"api_key=" + SECRET.encode() + b"</QueryTranslation></eSearchResult>")
+    server.inject("esearch", Fault(body=body))
+    client = Client(Settings(base_url=server.base_url, email="tests@example.org", api_key=SECRET, max_rate=500.0))
+    source = RecordingSource(client, RawArchive(tmp_path / "raw"))
+    assert source.esearch("ketamine") == body  # the caller gets the answer as sent
+    archived = gzip.decompress((tmp_path / "raw" / "esearch-00001.xml.gz").read_bytes())
+    assert archived == body.replace(SECRET.encode(), b"***")
+
+
 def test_a_replay_keeps_the_watermark_of_the_run_it_replays(server, review_config, tmp_path):
     """A later refresh must still ask PubMed for everything entered since the archived run."""
     from datetime import datetime, timezone

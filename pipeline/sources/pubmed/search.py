@@ -13,8 +13,7 @@ from datetime import date, timedelta
 from typing import Callable, Protocol
 
 from pipeline.config import ScreeningConfig, SearchConfig
-from pipeline.errors import IncompleteRetrieval
-from pipeline.sources.pubmed.eutils import EutilsRequestError
+from pipeline.errors import EutilsUnavailable, IncompleteRetrieval, QueryRejected
 from pipeline.models import SearchResult
 from pipeline.sources.pubmed import filters
 
@@ -209,14 +208,19 @@ def _eutils_date(day: date) -> str:
     return f"{day.year:04d}/{day.month:02d}/{day.day:02d}"
 
 
+_FIX_QUERY = ("Fix the search terms in the config's [search] section (python -m pipeline query --config FILE "
+              "prints the query).")
+
+
 def _esearch(source: Source, query: str, **params) -> dict:
     body = source.esearch(query, **params)
     try:
         result = parse_esearch(body)
     except (ET.ParseError, ValueError) as exc:
-        raise EutilsRequestError(f"esearch returned an unreadable response for {query!r}: {exc}") from None
+        raise EutilsUnavailable(f"esearch returned an unreadable response for {query!r}: {exc}. "
+                                "Try again later; nothing was published.") from None
     if result["error"]:
-        raise EutilsRequestError(f"esearch refused the query {query!r}: {result['error']}")
+        raise QueryRejected(f"esearch refused the query {query!r}: {result['error']}. {_FIX_QUERY}")
     return result
 
 
