@@ -197,6 +197,62 @@ def eval_ner(corpus: Path, model_path: Path | None, as_json: bool) -> None:
                    f"{s.tp:>7}{s.fp:>7}{s.fn:>7}")
 
 
+@cli.command()
+@click.option("--dataset", "--data", "dataset", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="A labelled CSV (title, abstract, and label_included / included / label as 1 or 0) or RIS.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Chooses the prior records (and any randomness of the ranker): same seed, same order.")
+@click.option("--prior-included", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Random includes screened first.")
+@click.option("--prior-excluded", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Random excludes screened first.")
+@click.option("--recall-target", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
+              show_default=True, help="The stopping rule's recall target.")
+@click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
+              show_default=True, help="The confidence with which the stopping rule meets the target.")
+@click.option("--order-out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the screening order as CSV: position,row,label (row = 0-based data row of the input).")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Draw the recall curve, random screening and the stopping point as an SVG file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def simulate(dataset: Path, seed: int, prior_included: int, prior_excluded: int, recall_target: float,
+             confidence: float, order_out: Path | None, plot_path: Path | None, as_json: bool) -> None:
+    """Simulate prioritised screening of a labelled dataset: K random includes and K random excludes
+    first, then the ranker's order, retrained as decisions arrive, until every record is screened.
+    Reports WSS@95, WSS@100, recall@10%, where the stopping rule fired and the recall there.
+
+    \b
+    Example:
+        python -m pipeline simulate --dataset ../shared/data/screening/Sep_2021.csv --seed 3
+        python -m pipeline simulate --dataset reviewed.csv --json --order-out order.csv --plot recall.svg
+    """
+    from pipeline.outputs.files import atomic_write
+    from pipeline.screening.prioritisation import read_dataset
+    from pipeline.screening.prioritisation.plot import recall_svg
+    from pipeline.screening.prioritisation.simulation import order_csv, simulate_dataset
+
+    data = read_dataset(dataset)
+    sim = simulate_dataset(data.documents, data.labels, seed=seed, prior_included=prior_included,
+                           prior_excluded=prior_excluded, recall_target=recall_target, confidence=confidence)
+    result = sim.result()
+    if order_out is not None:
+        atomic_write(order_out, order_csv(sim).encode())
+    if plot_path is not None:
+        svg = recall_svg(sim.labels, stop_position=sim.stop_position,
+                         title=f"{dataset.name}: seed {seed}, stop at {sim.stop_position}")
+        atomic_write(plot_path, svg.encode())
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    click.echo(f"{dataset}: {result['records']} records, {result['includes']} includes; seed {seed}, "
+               f"{prior_included} + {prior_excluded} random priors")
+    click.echo(f"WSS@95 {result['wss@95']:.3f}  WSS@100 {result['wss@100']:.3f}  "
+               f"recall@10% {result['recall@10%']:.3f}  n95 {result['n95']}  n100 {result['n100']}")
+    click.echo(f"Stopping rule ({recall_target:.0%} recall with {confidence:.0%} confidence): stop after "
+               f"{result['stop_position']} records, recall there {result['recall_at_stop']:.3f}")
+    click.echo(f"{result['seconds']:.2f} s")
+
+
 def _print_run_summary(config: Config, out_dir: Path | None, manifest: dict) -> None:
     counts = manifest["counts"]
     out = out_dir or config.output.dir

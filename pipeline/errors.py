@@ -88,3 +88,9 @@ class DiskFull(PipelineError):
     """The disk filled while writing outputs: free space and run again (the previous outputs stay)."""
 
     exit_code = ExitCode.UNAVAILABLE
+
+
+class DatasetError(PipelineError):
+    """A labelled screening dataset (for `simulate`) cannot be used; the message names the file and the fix."""
+
+    exit_code = ExitCode.CONFIG

@@ -15,6 +15,7 @@ EXPECTED = {
     "pipeline.errors.PipelineError": ExitCode.INTERNAL,
     "pipeline.errors.ConfigError": ExitCode.CONFIG,
     "pipeline.errors.OutputsNotFound": ExitCode.CONFIG,
+    "pipeline.errors.DatasetError": ExitCode.CONFIG,
     "pipeline.errors.RequestRejected": ExitCode.CONFIG,
     "pipeline.errors.QueryRejected": ExitCode.CONFIG,
     "pipeline.sources.pubmed.eutils.EutilsRequestError": ExitCode.CONFIG,
