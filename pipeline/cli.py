@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from pipeline.config import Config, load_config
-from pipeline.errors import ExitCode, PipelineError
+from pipeline.errors import ExitCode, PipelineError, WorkspaceError
 from pipeline.sources.pubmed.search import build_query
 from pipeline.sources.queries import translated as translated_queries
 
@@ -423,6 +423,140 @@ def report(config_path: Path | None, out_dir: Path | None) -> None:
 
     path = write_report(_output_folder(config_path, out_dir))
     click.echo(f"Report written to {path}")
+
+
+@cli.command()
+@config_option
+@out_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but a loopback address needs --token.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--token", metavar="T", default=None,
+              help="A secret every request must carry (the printed address includes it).")
+def screen(config_path: Path, out_dir: Path | None, host: str, port: int, token: str | None) -> None:
+    """Serve the screening workspace: reviewers screen titles and abstracts in the browser.
+
+    Needs a [screening.human] table in the config and a completed run. Decisions are committed to
+    the review's state store as they are made; `publish` puts them into the tables and PRISMA.
+
+    \b
+    Example:
+        python -m pipeline screen --config config/ketamine-depression.toml
+        python -m pipeline screen --config review.toml --host 0.0.0.0 --port 8800 --token s3cret
+    """
+    from pipeline.engine.publish import publish_review, published_message
+    from pipeline.workspace.server import WorkspaceServer, check_bind
+    from pipeline.workspace.service import Workspace
+
+    config = load_config(config_path)
+    check_bind(host, token)
+    workspace = Workspace(config, out_dir)
+    log.info("loading and ranking the screening queue")
+    queued = workspace.prepare()
+
+    def publish() -> str:
+        return published_message(publish_review(config, out_dir))
+
+    try:
+        server = WorkspaceServer(workspace, host, port, token, publish=publish)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}. Pick another --port.") from None
+    click.echo(f"Screening workspace for {config.review.name!r} ({workspace.people.mode} mode, {queued} records "
+               f"in the queue): {server.url}")
+    click.echo("Press Ctrl-C to stop; every decision is already saved.")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+    finally:
+        server.server_close()
+        workspace.close()
+
+
+@cli.command()
+@config_option
+@out_option
+@wait_option
+def publish(config_path: Path, out_dir: Path | None, wait: float | None) -> None:
+    """Rebuild every output (tables, PRISMA, RIS, report) from the review's state store, with no
+    network: people's screening decisions show up without a new search.
+
+    \b
+    Example:
+        python -m pipeline publish --config config/ketamine-depression.toml
+    """
+    from pipeline.engine.publish import publish_review, published_message
+
+    config = load_config(config_path)
+    manifest = publish_review(config, out_dir, wait=wait)
+    click.echo(f"Published {out_dir or config.output.dir}: {published_message(manifest)}.")
+
+
+@cli.group()
+def decisions() -> None:
+    """Import or export people's screening decisions.
+
+    \b
+    Example:
+        python -m pipeline decisions import --config review.toml --file rayyan.csv --reviewer ana
+        python -m pipeline decisions export --config review.toml --format csv
+    """
+
+
+@decisions.command("import")
+@config_option
+@out_option
+@click.option("--file", "file", required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="CSV with a record_id, pmid or doi column and decision (include/exclude); "
+                   "or an ASReview or Rayyan export.")
+@click.option("--reviewer", default=None, help="Whose decisions these are (when the file has no reviewer column).")
+def decisions_import(config_path: Path, out_dir: Path | None, file: Path, reviewer: str | None) -> None:
+    """Import screening decisions made elsewhere into the review's decision log.
+
+    \b
+    Example:
+        python -m pipeline decisions import --config review.toml --file decisions.csv --reviewer ana
+    """
+    from pipeline.workspace.exchange import import_decisions
+    from pipeline.workspace.service import Workspace
+
+    workspace = Workspace(load_config(config_path), out_dir)
+    try:
+        report = import_decisions(workspace, file, reviewer)
+    finally:
+        workspace.close()
+    click.echo(f"{file}: {report.imported} decisions imported ({report.format} format).")
+    for line in report.problems:
+        click.echo(f"  {line}", err=True)
+    if report.problems:
+        raise WorkspaceError(f"{len(report.problems)} rows of {file} were not imported (listed above); fix "
+                             "them and import the file again (no row of the file was imported).")
+
+
+@decisions.command("export")
+@config_option
+@out_option
+@click.option("--format", "fmt", type=click.Choice(["csv", "ris"]), default="csv", show_default=True)
+@click.option("--file", "file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write here (default: decisions.csv / decisions.ris in the output folder).")
+def decisions_export(config_path: Path, out_dir: Path | None, fmt: str, file: Path | None) -> None:
+    """Write every decision people made (the full log: who, when, what, why, notes).
+
+    \b
+    Example:
+        python -m pipeline decisions export --config review.toml --format ris
+    """
+    from pipeline.workspace.exchange import export_decisions
+    from pipeline.workspace.service import Workspace
+
+    workspace = Workspace(load_config(config_path), out_dir)
+    try:
+        path, n = export_decisions(workspace, fmt, file)
+    finally:
+        workspace.close()
+    click.echo(f"{n} decisions written to {path}")
 
 
 @cli.command()

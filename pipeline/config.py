@@ -45,6 +45,23 @@ class SearchConfig:
             object.__setattr__(self, "sources", (self.source,))
 
 
+HUMAN_MODES = ("single", "dual")
+
+
+@dataclass(frozen=True)
+class HumanScreeningConfig:
+    """[screening.human]: people screen what the rules let through, in the workspace (`screen`)."""
+
+    enabled: bool = True
+    reviewers: tuple[str, ...] = ()
+    mode: str = "single"                        # "dual": every record is screened by two reviewers
+    exclusion_reasons: tuple[str, ...] = ()
+    highlight_include: tuple[str, ...] = ()     # terms highlighted as signs of relevance
+    highlight_exclude: tuple[str, ...] = ()
+    target_recall: float = 0.95                 # the stopping rule's target and confidence
+    confidence: float = 0.95
+
+
 @dataclass(frozen=True)
 class ScreeningConfig:
     min_year: int | None = None
@@ -53,6 +70,12 @@ class ScreeningConfig:
     date_spans: str = "needs-review"
     exclude_publication_types: tuple[str, ...] = ()
     require_abstract: bool = False
+    human: HumanScreeningConfig | None = None   # None: no [screening.human] table, or enabled = false
+
+    @property
+    def people(self) -> HumanScreeningConfig | None:
+        """The human screening stage when it is enabled, else None."""
+        return self.human if self.human is not None and self.human.enabled else None
 
 
 @dataclass(frozen=True)
@@ -182,7 +205,7 @@ class _Validator:
 
     def config(self, data: dict, sha256: str) -> Config:
         for key in data:
-            if key not in _TABLES and key not in _SOURCE_TABLES:
+            if (key not in _TABLES and key not in _SOURCE_TABLES) or "." in key:
                 raise self.fail(key, "is not a known table. " + _suggest(key, tuple(_TABLES) + _SOURCE_TABLES))
         search = self.search(self.table(data, "search", _TABLES["search"], required=True))
         return Config(
@@ -190,7 +213,7 @@ class _Validator:
             sha256=sha256,
             review=self.review(self.table(data, "review", _TABLES["review"], required=True)),
             search=search,
-            screening=self.screening(self.table(data, "screening", _TABLES["screening"])),
+            screening=self.screening(self.table(data, "screening", _TABLES["screening"] + ("human",))),
             extraction=self.extraction(self.table(data, "extraction", _TABLES["extraction"])),
             retrieval=self.retrieval(self.table(data, "retrieval", _TABLES["retrieval"])),
             output=self.output(self.table(data, "output", _TABLES["output"], required=True)),
@@ -342,6 +365,45 @@ class _Validator:
             date_spans=self.get(t, "screening", "date_spans", str, "needs-review", check=_one_of(SPAN_POLICIES)),
             exclude_publication_types=self.strings(t, "screening", "exclude_publication_types"),
             require_abstract=self.get(t, "screening", "require_abstract", bool, False),
+            human=self.human(self.table({"screening.human": t["human"]}, "screening.human",
+                                         _TABLES["screening.human"])) if "human" in t else None,
+        )
+
+    def human(self, t: dict) -> HumanScreeningConfig:
+        section = "screening.human"
+        if "highlight" in t and not isinstance(t["highlight"], dict):
+            raise self.fail(f"{section}.highlight", "must be a table, e.g. highlight = { include = "
+                            '["ketamine"], exclude = ["rat"] }, not ' + f"{_describe(t['highlight'])}.")
+        highlight = t.get("highlight", {})
+        for key in highlight:
+            if key not in ("include", "exclude"):
+                raise self.fail(f"{section}.highlight.{key}", "is not a known key. "
+                                + _suggest(key, ("include", "exclude")))
+        reviewers = self.strings(t, section, "reviewers", required=True)
+        mode = self.get(t, section, "mode", str, "single", check=_one_of(HUMAN_MODES))
+        if not reviewers:
+            raise self.fail(f"{section}.reviewers", "is empty. " + _EXAMPLES[f"{section}.reviewers"])
+        for name in reviewers:
+            if _slug(name):
+                raise self.fail(f"{section}.reviewers", f"{name!r} is not a usable name; use letters, "
+                                "digits, - and _ only.")
+        if len(set(reviewers)) != len(reviewers):
+            raise self.fail(f"{section}.reviewers", "names a reviewer twice. Give each person once.")
+        if mode == "dual" and len(reviewers) < 2:
+            raise self.fail(f"{section}.mode", f'is "dual" but only {len(reviewers)} reviewer is named. '
+                            'Name at least two reviewers, or use mode = "single".')
+        reasons = self.strings(t, section, "exclusion_reasons")
+        if len(set(reasons)) != len(reasons):
+            raise self.fail(f"{section}.exclusion_reasons", "lists a reason twice. Give each reason once.")
+        return HumanScreeningConfig(
+            enabled=self.get(t, section, "enabled", bool, True),
+            reviewers=reviewers,
+            mode=mode,
+            exclusion_reasons=reasons,
+            highlight_include=self.strings(highlight, f"{section}.highlight", "include"),
+            highlight_exclude=self.strings(highlight, f"{section}.highlight", "exclude"),
+            target_recall=self.get(t, section, "target_recall", float, 0.95, check=_between(0.5, 0.999)),
+            confidence=self.get(t, section, "confidence", float, 0.95, check=_between(0.5, 0.999)),
         )
 
     def extraction(self, t: dict) -> ExtractionConfig:
@@ -391,6 +453,8 @@ _TABLES = {
     "search": ("source", "sources", "all_of", "field", "paths"),
     "screening": ("min_year", "max_year", "languages", "date_spans", "exclude_publication_types",
                   "require_abstract"),
+    "screening.human": ("enabled", "reviewers", "mode", "exclusion_reasons", "highlight", "target_recall",
+                        "confidence"),
     "extraction": ("classes", "lexicons", "model"),
     "retrieval": ("batch_size", "timeout", "max_attempts"),
     "output": ("dir", "keep_raw_runs"),
@@ -404,6 +468,7 @@ _EXAMPLES = {
     "review.name": 'Add name = "my-review" (letters, digits, - and _).',
     "search.all_of": 'Write groups of terms, e.g. all_of = [["ketamine"], ["depression"]] '
                      "(groups are ANDed, terms within a group ORed).",
+    "screening.human.reviewers": 'Add reviewers = ["ana", "ben"] (the names people pick in the workspace).',
     "output.dir": 'Add dir = "../outputs/my-review" (relative to the config file).',
 }
 _KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list"}

@@ -78,6 +78,12 @@ class OutputsNotFound(PipelineError):
     exit_code = ExitCode.CONFIG
 
 
+class WorkspaceError(PipelineError):
+    """A screening decision, reviewer or workspace option is not valid (the page shows the message)."""
+
+    exit_code = ExitCode.CONFIG
+
+
 class OutputFolderError(PipelineError):
     """The output folder cannot be written (permissions, read-only file system): fix it or choose another."""
 

@@ -359,7 +359,7 @@ MANIFEST_VERSION = 2
 _TOP_KEYS = ("run_id", "status", "command", "mode", "review")
 _TAIL_KEYS = ("identified", "pmid_repeats", "databases", "pubmed_cross_check", "searched", "fetched",
               "quarantined", "extraction_set_aside", "raw_archives_removed", "repeats_by_reason", "found_in",
-              "finished_at", "error", "counts", "changes")
+              "finished_at", "error", "counts", "changes", "human_screening")
 
 
 @dataclass
@@ -402,6 +402,7 @@ class RunManifest:
     error: str = ""
     counts: dict | None = None      # set when published
     changes: dict | None = None     # set when published
+    human_screening: dict | None = None  # set when published with [screening.human]: people's stage
 
     def to_json(self) -> dict:
         """run.json in the current layout (MANIFEST_VERSION): every key the first release wrote,
@@ -438,3 +439,24 @@ class RunManifest:
             values["databases"] = {label: values["identified"]}
         return cls(**{"run_id": "", "command": "", "mode": "", "review": "", "config": {}, "query": "",
                       "offline": False, "started_at": "", **values, "source": data})
+
+
+@dataclass(frozen=True)
+class HumanDecision:
+    """One entry of the reviewers' append-only decision log (the workspace, imports, resolutions).
+
+    decision: include, exclude or maybe; "undo" withdraws the entry numbered `undoes`.
+    role: "screen" (a reviewer's own decision), "resolve" (settles a dual-mode conflict) or "import".
+    content_hash: the version of the record that was read, so a later revision can be flagged.
+    """
+
+    seq: int
+    record_id: str
+    reviewer: str
+    decision: str
+    reason: str = ""
+    note: str = ""
+    content_hash: str = ""
+    decided_at: str = ""
+    role: str = "screen"
+    undoes: int | None = None

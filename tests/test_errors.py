@@ -28,6 +28,7 @@ EXPECTED = {
     "pipeline.errors.DiskFull": ExitCode.UNAVAILABLE,
     "pipeline.sources.imports.ExportFormatError": ExitCode.CONFIG,
     "pipeline.sources.openalex.client.BudgetExhausted": ExitCode.UNAVAILABLE,
+    "pipeline.errors.WorkspaceError": ExitCode.CONFIG,
 }
 
 

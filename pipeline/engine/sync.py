@@ -208,7 +208,9 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
 
     fingerprint = extractor_fingerprint(config.extraction)
     keys = state.extraction_keys()
-    to_extract = [records[r.record_id] for r in results if r.decision == Decision.INCLUDE
+    # With people screening, needs-review records may be included by them: extract those too.
+    extract_for = (Decision.INCLUDE, Decision.NEEDS_REVIEW) if config.screening.people else (Decision.INCLUDE,)
+    to_extract = [records[r.record_id] for r in results if r.decision in extract_for
                   and keys.get(r.record_id) != (hashes[r.record_id], fingerprint)]
     extracted, set_aside = _extract(config, to_extract, hashes, progress)
     checkpoint("after-extract")

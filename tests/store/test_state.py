@@ -79,7 +79,9 @@ def test_the_store_is_in_wal_mode_and_creates_its_tables(tmp_path):
     with StateStore.open(tmp_path) as state:
         assert state.db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         names = {r[0] for r in state.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert names == {"meta", "records", "decisions", "extractions", "mentions", "runs", "changes"}
+    # human_decisions: the reviewers' decision log (migration 3; its AUTOINCREMENT adds sqlite_sequence).
+    assert names == {"meta", "records", "decisions", "extractions", "mentions", "runs", "changes",
+                     "human_decisions", "sqlite_sequence"}
 
 
 def test_a_committed_run_is_read_back(tmp_path):
