@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from pipeline.errors import ConfigError
+from pipeline.extraction.linking import corpus_identifier, split_identifiers
 
 # Corpus entity types -> the three types our model predicts. Types not listed (Species, CellLine,
 # SequenceVariant) are dropped: the model is not trained on them and must not be scored on them.
@@ -44,6 +45,9 @@ class Entity:
     end: int
     label: str
     text: str = ""
+    # The concept ids (prefixed: "MESH:D007649", "NCBIGene:2903"): several for a composite mention,
+    # none for "-1". Not part of equality: a span is one entity whatever it links to.
+    identifiers: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass
@@ -98,12 +102,17 @@ def read_pubtator(path: str | Path) -> list[PubTatorDoc]:
         if doc.text[start:end].strip() != parts[3].strip():
             raise ConfigError(f"{path}:{number}: offsets {start}-{end} give {doc.text[start:end]!r}, "
                               f"not {parts[3]!r}. Offsets must index title + ' ' + abstract.")
-        doc.entities.append(Entity(start, end, label, doc.text[start:end]))
+        ids = tuple(corpus_identifier(i, label) for i in split_identifiers(parts[5])) if len(parts) > 5 else ()
+        doc.entities.append(Entity(start, end, label, doc.text[start:end], tuple(i for i in ids if i)))
     if not docs:
         raise ConfigError(f"{path}: no PubTator documents found. Expected lines like 'PMID|t|title'.")
     for doc in docs.values():
         # Some corpora list the same mention twice (once per concept id); a span counts once.
-        doc.entities = sorted(set(doc.entities), key=lambda e: (e.start, e.end, e.label))
+        merged: dict[Entity, tuple[str, ...]] = {}
+        for e in doc.entities:
+            merged[e] = merged.get(e, ()) + tuple(i for i in e.identifiers if i not in merged.get(e, ()))
+        doc.entities = sorted((Entity(e.start, e.end, e.label, e.text, ids) for e, ids in merged.items()),
+                              key=lambda e: (e.start, e.end, e.label))
     return list(docs.values())
 
 
@@ -179,3 +188,51 @@ def evaluate(nlp, docs: list[PubTatorDoc]) -> dict[str, Scores]:
     """
     labels = sorted({e.label for d in docs for e in d.entities})
     return score(iter_gold_spans(docs), predict(nlp, docs), labels=labels)
+
+
+# --- normalisation (concept) scores ----------------------------------------------------------------
+
+def concept_score(gold: Iterable[Iterable[Entity]], predicted: Iterable[Iterable[Entity]],
+                  labels: Iterable[str] | None = None) -> dict[str, Scores]:
+    """Document-level concept scores: precision, recall and F1 over the set of (document, type,
+    identifier) pairs, the BioCreative V CDR disease-normalisation measure applied to every type.
+
+    A composite gold mention contributes each of its identifiers; a mention the corpus marks "-1"
+    (no identifier) contributes none, and a prediction without an identifier is not counted.
+    """
+    keep = set(labels) if labels is not None else None
+    counts: dict[str, list[int]] = {}
+    for gold_doc, pred_doc in zip(gold, predicted, strict=True):
+        g = {(e.label, i) for e in gold_doc for i in e.identifiers if keep is None or e.label in keep}
+        p = {(e.label, i) for e in pred_doc for i in e.identifiers if keep is None or e.label in keep}
+        for key, bucket in ((g & p, 0), (p - g, 1), (g - p, 2)):
+            for label, _ in key:
+                counts.setdefault(label, [0, 0, 0])[bucket] += 1
+    for label in keep or ():
+        counts.setdefault(label, [0, 0, 0])
+    result = {label: Scores(*counts[label]) for label in sorted(counts)}
+    result["micro"] = Scores(*(sum(c[i] for c in counts.values()) for i in range(3)))
+    return result
+
+
+def linking_accuracy(docs: Iterable[PubTatorDoc], link) -> dict[str, dict]:
+    """Linking alone, on the gold spans: per type, the share of gold mentions with one identifier
+    that `link(type, text, document_text)` maps to exactly that identifier (None counts as wrong).
+
+    Returns {type: {"accuracy", "correct", "linked", "mentions"}} plus "micro"; `linked` counts the
+    mentions that got any identifier, so linked - correct are wrong links and mentions - linked
+    unlinked ones.
+    """
+    counts: dict[str, list[int]] = {}
+    for doc in docs:
+        for e in doc.entities:
+            if len(e.identifiers) != 1:
+                continue
+            got = link(e.label, e.text, doc.text)
+            c = counts.setdefault(e.label, [0, 0, 0])
+            c[0] += got == e.identifiers[0]
+            c[1] += got is not None
+            c[2] += 1
+    counts["micro"] = [sum(c[i] for c in counts.values()) for i in range(3)]
+    return {label: {"accuracy": round(c[0] / c[2], 4) if c[2] else 0.0, "correct": c[0], "linked": c[1],
+                    "mentions": c[2]} for label, c in sorted(counts.items())}

