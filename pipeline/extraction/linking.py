@@ -2,7 +2,7 @@
 
 The vocabularies live in `pipeline/extraction/vocabularies/` as gzipped TSV files written by
 `python -m training.build_vocabularies` (their provenance and licences: PROVENANCE.md there). Each
-line is `type<TAB>name<TAB>identifier<TAB>weight`; `type` is one of the model's types (Chemical,
+line is `type<TAB>name<TAB>identifier<TAB>weight` (the name already in `name_key` form); `type` is one of the model's types (Chemical,
 Disease, Gene/Protein), `weight` how often the corpus linked that name to that identifier (1 for
 dictionary entries). `names.tsv.gz` gives each identifier's preferred name.
 
@@ -44,6 +44,8 @@ SOURCES = {
     "Gene/Protein": ("hgnc_genes", "corpus_train"),
 }
 DOMINANCE = 0.75
+# Bumped whenever extraction code changes what it finds, so stored mentions are recomputed.
+EXTRACTOR_VERSION = "2"
 VOCABULARY_NAMES = {"MESH": "MeSH", "NCBIGene": "NCBI Gene", "OMIM": "OMIM", "DrugBank": "DrugBank"}
 
 GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "κ": "kappa",
@@ -112,8 +114,9 @@ class Vocabulary:
         self.name = name
         self.entries: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
 
-    def add(self, type_: str, name: str, identifier: str, weight: float = 1.0) -> None:
-        key = name_key(name)
+    def add(self, type_: str, name: str, identifier: str, weight: float = 1.0, keyed: bool = False) -> None:
+        """Add one entry; `keyed` when `name` is already in name_key form (the vocabulary files)."""
+        key = name if keyed else name_key(name)
         if key:
             bucket = self.entries[(type_, key)]
             bucket[identifier] = bucket.get(identifier, 0.0) + weight
@@ -139,7 +142,7 @@ class Linker:
         for name in sorted({s for names in self.sources.values() for s in names}):
             vocabulary = Vocabulary(name)
             for row in read_tsv(folder / f"{name}.tsv.gz"):
-                vocabulary.add(row[0], row[1], row[2], float(row[3]))
+                vocabulary.add(row[0], row[1], row[2], float(row[3]), keyed=True)
             self.vocabularies[name] = vocabulary
         self.names = {row[0]: row[1] for row in read_tsv(folder / "names.tsv.gz")}
         human = self.vocabularies.get("hgnc_genes")
@@ -205,3 +208,8 @@ def _species(context: str) -> str:
 def default_linker() -> Linker:
     """The linker over the shipped vocabularies, built once per process."""
     return Linker()
+
+
+def fingerprint_parts() -> list[bytes]:
+    """What extraction depends on besides config and model: the code version and the vocabularies."""
+    return [EXTRACTOR_VERSION.encode()] + [p.read_bytes() for p in sorted(VOCABULARY_DIR.glob("*.tsv.gz"))]

@@ -18,7 +18,8 @@ RECORD_COLUMNS = [
     "title", "pub_year", "medline_date", "article_date", "languages", "publication_types",
     "journal", "doi", "pmcid",
 ]
-MENTION_COLUMNS = ["pmid", "section", "sentence", "start", "end", "text", "label", "canonical", "source"]
+MENTION_COLUMNS = ["pmid", "section", "sentence", "start", "end", "text", "label", "canonical", "source",
+                   "identifier", "vocabulary"]
 EVIDENCE_BASE_COLUMNS = [
     "pmid", "doi", "pubmed_url", "first_author", "year", "journal", "title", "publication_types",
     "design", "languages",
@@ -103,9 +104,12 @@ def mentions_table(mentions: Iterable[Mention]) -> pd.DataFrame:
 
 def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult],
                    mentions: Iterable[Mention], classes: Iterable[str]) -> pd.DataFrame:
-    """One row per included record; per entity class the distinct canonical mentions with counts,
-    most frequent first, ties by name (["ketamine (12)", "esketamine (3)"]; the CSV joins them
-    with "; "). Newest first, then by PMID; a record without a year comes last.
+    """One row per included record; per entity class the distinct concepts with counts, most
+    frequent first, ties by name (["ketamine [MESH:D007649] (12)", "esketamine (3)"]; the CSV joins
+    them with "; "). Mentions with an identifier group by it, under the concept's name (the
+    canonical form its mentions share most often, ties by name) followed by the identifier in
+    brackets; mentions without one group by canonical form. Newest first, then by PMID; a record
+    without a year comes last.
 
     `year` is the print publication year, else the electronic one. `design` comes from PubMed's
     publication types (study_design); the `study_design` column, when STUDY_DESIGN is among the
@@ -114,9 +118,14 @@ def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult]
     classes = list(classes)
     included = {r.pmid for r in results if r.decision == Decision.INCLUDE}
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    names: dict[tuple[str, str], Counter] = defaultdict(Counter)   # (label, identifier) -> canonicals
     for m in mentions:
         if m.pmid in included:
-            counts[(m.pmid, m.label)][m.canonical] += 1
+            counts[(m.pmid, m.label)][m.identifier or m.canonical] += 1
+            if m.identifier:
+                names[(m.label, m.identifier)][m.canonical] += 1
+    display: dict[tuple[str, str], str] = {
+        key: f"{min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0]} [{key[1]}]" for key, c in names.items()}
     rows = []
     seen: set[str] = set()
     for rec in records:
@@ -132,8 +141,8 @@ def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult]
             "design": study_design(rec.publication_types), "languages": list(rec.languages),
         }
         for label in classes:
-            ranked = sorted(counts[(rec.pmid, label)].items(), key=lambda kv: (-kv[1], kv[0]))
-            row[label.lower()] = [f"{name} ({n})" for name, n in ranked]
+            shown = [(display.get((label, key), key), n) for key, n in counts[(rec.pmid, label)].items()]
+            row[label.lower()] = [f"{name} ({n})" for name, n in sorted(shown, key=lambda kv: (-kv[1], kv[0]))]
         rows.append(row)
     rows.sort(key=lambda r: (r["year"] is None, -(r["year"] or 0), pmid_key(r["pmid"])))
     frame = pd.DataFrame(rows, columns=EVIDENCE_BASE_COLUMNS + [c.lower() for c in classes]).astype({"year": "Int64"})

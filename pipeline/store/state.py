@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS extractions (
 CREATE TABLE IF NOT EXISTS mentions (
     pmid TEXT NOT NULL, seq INTEGER NOT NULL, section TEXT NOT NULL, sentence INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, label TEXT NOT NULL,
-    canonical TEXT NOT NULL, source TEXT NOT NULL, PRIMARY KEY (pmid, seq)
+    canonical TEXT NOT NULL, source TEXT NOT NULL,
+    identifier TEXT NOT NULL DEFAULT '', vocabulary TEXT NOT NULL DEFAULT '', PRIMARY KEY (pmid, seq)
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, pid INTEGER NOT NULL,
@@ -69,7 +70,8 @@ CREATE TABLE IF NOT EXISTS changes (
     new_reason TEXT NOT NULL, why TEXT NOT NULL, title TEXT NOT NULL, PRIMARY KEY (run_id, pmid)
 );
 """
-MENTION_FIELDS = ("section", "sentence", "start", "end", "text", "label", "canonical", "source")
+MENTION_FIELDS = ("section", "sentence", "start", "end", "text", "label", "canonical", "source",
+                  "identifier", "vocabulary")
 CHANGE_FIELDS = ("run_id", "pmid", "change", "newly_included", "old_decision", "new_decision",
                  "old_reason", "new_reason", "why", "title")
 
@@ -112,6 +114,15 @@ def _build(kind: Any, value: Any) -> Any:
     return value
 
 
+def _add_mention_link_columns(db: sqlite3.Connection) -> None:
+    """Stores written before linking lack the identifier and vocabulary columns: add them empty.
+    The extractor fingerprint changed with them, so the next run recomputes those mentions."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(mentions)")}
+    for column in ("identifier", "vocabulary"):
+        if column not in have:
+            db.execute(f"ALTER TABLE mentions ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+
+
 # --- the store -----------------------------------------------------------------------------------
 
 class StateStore:
@@ -137,6 +148,7 @@ class StateStore:
                 if statement.strip():
                     db.execute(statement)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+            _add_mention_link_columns(db)
         return cls(db, path)
 
     def close(self) -> None:

@@ -1,0 +1,119 @@
+"""Junk removal: the last component, dropping or repairing entities no reviewer wants.
+
+Each rule names a class of mistake the model or the dictionaries make on abstracts:
+
+- `no-letters`: a mention without a letter ("·", the Lancet decimal point; "5", "(+/-)");
+- `registry-id`: trial registry numbers, accession numbers and DOIs (NCT03667690, ISRCTN12345678,
+  ACTRN12618001234567, EudraCT 2015-001234-12, CRD42020123456, 10.1016/...);
+- `bracket`: a span with an unbalanced bracket ("ketamine (KET", "depression)") is cut at the
+  bracket; dropped when nothing with letters is left on a token boundary;
+- `scale-fragment`: a model mention that is the first part of a hyphenated acronym with digits or
+  capitals ("HAM" of "HAM-D17", "MADRS" of "MADRS-10" is kept whole by the lexicon): the scale names
+  themselves are OUTCOME_SCALE terms in the lexicon;
+- `stop-word`: a model or dictionary DRUG/DISEASE/GENE whose whole text is a common English word
+  the dictionaries carry ("marine", "guideline", "water"): `STOP_WORDS`, each found on the shared
+  PubMed records (tests/extraction/test_junk.py counts them).
+
+Lexicon entities are never dropped by the stop list: a reviewer listed them on purpose. `JUNK_RULES`
+and `junk_reason` are pure and usable on any text; the component applies them to `doc.ents`.
+"""
+import re
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+REGISTRY = re.compile(
+    r"^(NCT\d{8}|ISRCTN\d{6,}|ACTRN\d{10,}|ChiCTR[-\w]*\d{6,}|CTRI/\d{4}/\d+/\d+|DRKS\d{6,}|IRCT\w*\d{6,}"
+    r"|UMIN\d{6,}|JPRN-\w+|EUCTR[-\w]+|(EudraCT\s*)?\d{4}-\d{6}-\d{2}|CRD\d{8,}|PACTR\d{10,}|NTR\d{3,}"
+    r"|KCT\d{7}|TCTR\d{8,}|10\.\d{4,}/\S+|PMC\d+|GSE\d+|SRP\d+|PRJNA\d+)$", re.IGNORECASE)
+# Letters+digits run on from a registry prefix also show up as fragments ("NCT0366", "ISRCTN")
+REGISTRY_PREFIX = re.compile(r"^(NCT|ISRCTN|ACTRN|ChiCTR|DRKS|UMIN|CRD|EudraCT|PROSPERO)\d*$", re.IGNORECASE)
+STOP_WORDS = frozenset({"marine", "guideline", "guidelines"})
+_LETTER = re.compile(r"[^\W\d_]")
+_HYPHEN_ACRONYM_TAIL = re.compile(r"^-[A-Z0-9][A-Za-z0-9]*")
+
+
+def junk_reason(text: str, label: str, source: str = "model", after: str = "") -> str:
+    """Why a mention is junk ("no-letters", "registry-id", "scale-fragment", "stop-word") or ""
+    when it is not. `after` is the document text that follows the mention. Brackets are repaired
+    separately (`balanced_span`)."""
+    stripped = text.strip()
+    if not _LETTER.search(stripped):
+        return "no-letters"
+    if REGISTRY.match(stripped) or REGISTRY_PREFIX.match(stripped):
+        return "registry-id"
+    if (source != "lexicon" and stripped.isupper() and 2 <= len(stripped) <= 5
+            and _HYPHEN_ACRONYM_TAIL.match(after) and any(c.isdigit() or c.isupper() for c in after[1:3])):
+        return "scale-fragment"
+    if source != "lexicon" and stripped.lower() in STOP_WORDS:
+        return "stop-word"
+    return ""
+
+
+def balanced_span(text: str) -> tuple[int, int]:
+    """(start, end) of the part of `text` with balanced brackets: cut before an unmatched opening
+    bracket and after an unmatched closing one. (0, len(text)) when already balanced."""
+    start, end = 0, len(text)
+    opened: list[int] = []
+    for i, c in enumerate(text):
+        if c in "([{":
+            opened.append(i)
+        elif c in ")]}":
+            if opened:
+                opened.pop()
+            else:
+                start = i + 1            # an unmatched ")" : keep what follows it
+                opened = []
+    if opened:
+        end = opened[0]                  # an unmatched "(" : keep what precedes it
+    if start >= end:
+        return 0, 0
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+class JunkFilter:
+    """Drops or repairs junk entities; counts what it dropped per reason in `self.dropped`."""
+
+    def __init__(self, nlp: Language, name: str = "junk_filter"):
+        self.name = name
+        self.dropped: dict[str, int] = {}
+
+    def __call__(self, doc: Doc) -> Doc:
+        ents = []
+        changed = False
+        for ent in doc.ents:
+            start, end = balanced_span(ent.text)
+            if (start, end) != (0, len(ent.text)):
+                changed = True
+                repaired = doc.char_span(ent.start_char + start, ent.start_char + end) if end > start else None
+                if repaired is None or not _LETTER.search(repaired.text):
+                    self._count("bracket")
+                    continue
+                new = Span(doc, repaired.start, repaired.end, label=ent.label_)
+                for ext in ("canonical", "source", "identifier", "vocabulary"):
+                    if Span.has_extension(ext):
+                        setattr(new._, ext, getattr(ent._, ext))
+                ent = new
+            source = ent._.source if Span.has_extension("source") else "model"
+            reason = junk_reason(ent.text, ent.label_, source or "model",
+                                 doc.text[ent.end_char:ent.end_char + 8])
+            if reason:
+                changed = True
+                self._count(reason)
+                continue
+            ents.append(ent)
+        if changed:
+            doc.ents = ents
+        return doc
+
+    def _count(self, reason: str) -> None:
+        self.dropped[reason] = self.dropped.get(reason, 0) + 1
+
+
+@Language.factory("junk_filter")
+def make_junk_filter(nlp: Language, name: str) -> JunkFilter:
+    return JunkFilter(nlp, name)
