@@ -177,7 +177,13 @@ def predict(nlp, docs: Iterable[PubTatorDoc], batch_size: int = 64) -> Iterator[
     Labels outside MODEL_TYPES (e.g. lexicon classes) are left out: they have no corpus type.
     """
     for doc in nlp.pipe((d.text for d in docs), batch_size=batch_size):
-        yield [Entity(e.start_char, e.end_char, e.label_, e.text) for e in doc.ents if e.label_ in MODEL_TYPES]
+        yield [Entity(e.start_char, e.end_char, e.label_, e.text, _ids(e)) for e in doc.ents
+               if e.label_ in MODEL_TYPES]
+
+
+def _ids(ent) -> tuple[str, ...]:
+    identifier = ent._.identifier if ent.has_extension("identifier") else ""
+    return (identifier,) if identifier else ()
 
 
 def evaluate(nlp, docs: list[PubTatorDoc]) -> dict[str, Scores]:
@@ -186,8 +192,54 @@ def evaluate(nlp, docs: list[PubTatorDoc]) -> dict[str, Scores]:
     Only the types the corpus annotates are scored (BC5CDR has no genes, so a predicted gene there
     is neither right nor wrong): a type counts when at least one gold mention has it.
     """
+    return evaluate_all(nlp, docs)["spans"]
+
+
+def evaluate_all(nlp, docs: list[PubTatorDoc]) -> dict:
+    """Span scores, concept scores and linking accuracy on the gold spans, from one pass of `nlp`.
+
+    Returns {"spans": {type: Scores}, "concepts": {type: Scores}, "linking": {...}, "predicted":
+    [[Entity]]}. Linking accuracy takes each gold mention with one identifier and the identifier
+    the pipeline gave the predicted entity with exactly that span (inheritance from a defined
+    abbreviation included) or, when the span was not predicted, what the linker gives its text.
+    """
+    from pipeline.extraction.linking import default_linker
+
     labels = sorted({e.label for d in docs for e in d.entities})
-    return score(iter_gold_spans(docs), predict(nlp, docs), labels=labels)
+    predicted = list(predict(nlp, docs))
+    linker = default_linker()
+    by_span = [{(e.start, e.end, e.label): e for e in doc} for doc in predicted]
+    index = {id(d): i for i, d in enumerate(docs)}
+
+    def link(doc: PubTatorDoc, e: Entity) -> str | None:
+        hit = by_span[index[id(doc)]].get((e.start, e.end, e.label))
+        if hit is not None:
+            return hit.identifiers[0] if hit.identifiers else None
+        found = linker.link(e.label, e.text, doc.text)
+        return found.identifier if found else None
+
+    return {"spans": score(iter_gold_spans(docs), predicted, labels=labels),
+            "concepts": concept_score(iter_gold_spans(docs), predicted, labels=labels),
+            "linking": linking_accuracy(docs, link), "predicted": predicted}
+
+
+PUBTATOR_TYPES = {"Chemical": "Chemical", "Disease": "Disease", "Gene/Protein": "Gene"}
+
+
+def pubtator_lines(docs: Iterable[PubTatorDoc], predicted: Iterable[Iterable[Entity]]) -> Iterator[str]:
+    """Predicted mentions in PubTator format: `PMID<TAB>start<TAB>end<TAB>text<TAB>type<TAB>id`
+    (types Chemical, Disease, Gene; id without our prefix for MeSH and NCBI Gene, as the corpora
+    write them, "-1" when unlinked), each document's title and abstract lines first."""
+    for doc, entities in zip(docs, predicted, strict=True):
+        yield f"{doc.pmid}|t|{doc.title}"
+        yield f"{doc.pmid}|a|{doc.abstract}"
+        for e in entities:
+            identifier = e.identifiers[0] if e.identifiers else "-1"
+            for prefix in ("MESH:", "NCBIGene:"):
+                if identifier.startswith(prefix):
+                    identifier = identifier[len(prefix):]
+            yield f"{doc.pmid}\t{e.start}\t{e.end}\t{e.text}\t{PUBTATOR_TYPES[e.label]}\t{identifier}"
+        yield ""
 
 
 # --- normalisation (concept) scores ----------------------------------------------------------------
@@ -217,7 +269,7 @@ def concept_score(gold: Iterable[Iterable[Entity]], predicted: Iterable[Iterable
 
 def linking_accuracy(docs: Iterable[PubTatorDoc], link) -> dict[str, dict]:
     """Linking alone, on the gold spans: per type, the share of gold mentions with one identifier
-    that `link(type, text, document_text)` maps to exactly that identifier (None counts as wrong).
+    that `link(document, entity)` maps to exactly that identifier (None counts as wrong).
 
     Returns {type: {"accuracy", "correct", "linked", "mentions"}} plus "micro"; `linked` counts the
     mentions that got any identifier, so linked - correct are wrong links and mentions - linked
@@ -228,7 +280,7 @@ def linking_accuracy(docs: Iterable[PubTatorDoc], link) -> dict[str, dict]:
         for e in doc.entities:
             if len(e.identifiers) != 1:
                 continue
-            got = link(e.label, e.text, doc.text)
+            got = link(doc, e)
             c = counts.setdefault(e.label, [0, 0, 0])
             c[0] += got == e.identifiers[0]
             c[1] += got is not None

@@ -69,7 +69,8 @@ def test_unknown_class_suggests_the_close_one(tmp_path):
 
 def test_unknown_class_lists_the_classes(tmp_path):
     path = write(tmp_path, '[XYZ]\n"a" = []\n')
-    assert error(path) == (f"{path}: [XYZ] is not an entity class. Use one of: DRUG, DISEASE, GENE, MECHANISM, "
+    assert error(path) == (f"{path}: [XYZ] is not an entity class. Use one of: DRUG, DISEASE, GENE, TREATMENT, "
+                           "MECHANISM, "
                            "BRAIN_REGION, ROUTE, ADVERSE_EFFECT, OUTCOME_SCALE, STUDY_DESIGN.")
 
 
@@ -128,7 +129,8 @@ def test_plural(term, expected):
 
 
 def test_space_and_hyphen_variants_with_plurals():
-    assert variants("NMDA receptor") == {"NMDA receptor", "NMDA-receptor", "NMDA receptors", "NMDA-receptors"}
+    assert variants("NMDA receptor") == {"NMDA receptor", "NMDA-receptor", "NMDA receptors", "NMDA-receptors",
+                                         "NMDA\u2013receptor", "NMDA\u2013receptors"}
 
 
 def test_hyphenated_term_gets_space_and_joined_forms():
@@ -138,7 +140,7 @@ def test_hyphenated_term_gets_space_and_joined_forms():
 
 
 def test_symbol_with_digit_gets_joined_form_but_no_plural():
-    assert variants("GSK-3") == {"GSK-3", "GSK 3", "GSK3"}
+    assert variants("GSK-3") == {"GSK-3", "GSK 3", "GSK3", "GSK\u20133"}
 
 
 def test_patterns_carry_canonical_as_id_and_skip_duplicates():
