@@ -81,7 +81,7 @@ def corpus_identifier(raw: str, corpus_type: str) -> str:
     """A corpus id in our prefixed form: "D007649" -> "MESH:D007649", Gene "2903" -> "NCBIGene:2903",
     "OMIM:1234" kept; "" for the corpora's "-1" (unlinkable) or an empty id."""
     raw = raw.strip()
-    if not raw or raw == "-1":
+    if raw in ("", "-1", "-"):
         return ""
     if ":" in raw:
         prefix, value = raw.split(":", 1)
@@ -94,7 +94,7 @@ def corpus_identifier(raw: str, corpus_type: str) -> str:
 def split_identifiers(raw: str) -> list[str]:
     """The parts of a composite corpus id: BC5CDR and NCBI-disease join them with "|" (and NCBI-disease
     also "+"), BioRED with ","; "-1" and empty parts are dropped."""
-    return [p for p in re.split(r"[|+,;]", raw) if p.strip() and p.strip() != "-1"]
+    return [p for p in re.split(r"[|+,;]", raw) if p.strip() not in ("", "-1", "-")]
 
 
 @dataclass(frozen=True)

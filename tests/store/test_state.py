@@ -85,7 +85,7 @@ def test_the_store_is_in_wal_mode_and_creates_its_tables(tmp_path):
 def test_a_committed_run_is_read_back(tmp_path):
     rec = Record(pmid="7", title="Ketamine")
     decision = ScreeningResult("7", Decision.INCLUDE, "meets-criteria", flags=("retracted",))
-    mention = Mention("7", "title", 0, 0, 8, "Ketamine", "DRUG", "ketamine")
+    mention = Mention("7", "title", 0, 0, 8, "Ketamine", "DRUG", "ketamine", "lexicon", "MESH:D007649", "MeSH")
     with StateStore.open(tmp_path) as state:
         state.begin_run("r1", "run", "S", "q", 1)
         commit(state, "r1", [rec], [decision], extracted={"7": ("h", [mention])},
@@ -104,6 +104,19 @@ def test_a_committed_run_is_read_back(tmp_path):
         assert state.unpublished_runs() == ["r1"]
         state.mark_published(["r1"])
         assert [r["status"] for r in state.runs()] == [COMPLETED]
+
+
+def test_a_store_from_before_linking_gains_empty_identifier_columns(tmp_path):
+    import sqlite3
+    db = sqlite3.connect(tmp_path / "state.sqlite")
+    db.execute("CREATE TABLE mentions (pmid TEXT NOT NULL, seq INTEGER NOT NULL, section TEXT NOT NULL, "
+               "sentence INTEGER NOT NULL, start INTEGER NOT NULL, \"end\" INTEGER NOT NULL, text TEXT NOT NULL, "
+               "label TEXT NOT NULL, canonical TEXT NOT NULL, source TEXT NOT NULL, PRIMARY KEY (pmid, seq))")
+    db.execute("INSERT INTO mentions VALUES ('7', 0, 'title', 0, 0, 8, 'Ketamine', 'DRUG', 'ketamine', 'lexicon')")
+    db.commit()
+    db.close()
+    with StateStore.open(tmp_path) as state:
+        assert state.mentions(["7"]) == [Mention("7", "title", 0, 0, 8, "Ketamine", "DRUG", "ketamine", "lexicon")]
 
 
 def test_a_transaction_that_fails_half_way_leaves_nothing(tmp_path):
