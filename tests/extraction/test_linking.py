@@ -3,12 +3,25 @@ vocabularies, and the concept scores and PubTator output of the evaluation."""
 import gzip
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from pipeline.extraction.evaluation import (Entity, PubTatorDoc, concept_score, linking_accuracy, pubtator_lines,
-                                            read_pubtator)
-from pipeline.extraction.linking import (Linker, corpus_identifier, default_linker, name_key, split_identifiers,
-                                         vocabulary_of)
+from pipeline.extraction.evaluation import (
+    Entity,
+    PubTatorDoc,
+    concept_score,
+    linking_accuracy,
+    pubtator_lines,
+    read_pubtator,
+)
+from pipeline.extraction.linking import (
+    Linker,
+    corpus_identifier,
+    default_linker,
+    name_key,
+    split_identifiers,
+    vocabulary_of,
+)
 from tests.support.paths import REPO
 
 VOCABULARIES = REPO / "pipeline" / "extraction" / "vocabularies"
