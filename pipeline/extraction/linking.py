@@ -39,8 +39,8 @@ VOCABULARY_DIR = Path(__file__).resolve().parent / "vocabularies"
 # Per type, the vocabulary files in the order they are trusted. The corpus file comes first: it
 # holds the curators' own choices (ketamine is D007649, the drug, not the class heading).
 SOURCES = {
-    "Chemical": ("corpus_train", "drugs"),
-    "Disease": ("corpus_train", "mesh_diseases"),
+    "Chemical": ("corpus_train", "mesh_descriptors", "drugs"),
+    "Disease": ("corpus_train", "mesh_descriptors", "mesh_diseases"),
     "Gene/Protein": ("hgnc_genes", "corpus_train"),
 }
 DOMINANCE = 0.75

@@ -67,8 +67,12 @@ def small(tmp_path):
         ("Chemical", "da", "MESH:D004298", 3), ("Chemical", "da", "MESH:D003000", 3),   # ambiguous: 50/50
         ("Gene/Protein", "bdnf", "NCBIGene:12064", 5),                                   # mouse Bdnf
         ("Disease", "depression", "MESH:D003866", 30), ("Disease", "depression", "MESH:D003863", 2)])
-    write_vocabulary(tmp_path, "drugs", [("Chemical", "ketalar", "DrugBank:DB01221", 1)])
-    write_vocabulary(tmp_path, "mesh_diseases", [("Disease", "migraine", "MESH:D008881", 1)])
+    write_vocabulary(tmp_path, "drugs", [("Chemical", "ketalar", "DrugBank:DB01221", 1),
+                                         ("Chemical", "myalgia", "DrugBank:DB00000", 1)])
+    write_vocabulary(tmp_path, "mesh_descriptors", [("Disease", "myalgia", "MESH:D063806", 1),
+                                                    ("Chemical", "myalgia", "MESH:D063806", 1)])
+    write_vocabulary(tmp_path, "mesh_diseases", [("Disease", "migraine", "MESH:D008881", 1),
+                                                 ("Disease", "myalgia", "MESH:D000001", 1)])
     write_vocabulary(tmp_path, "hgnc_genes", [("Gene/Protein", "bdnf", "NCBIGene:627", 3),
                                               ("Gene/Protein", "cat", "NCBIGene:847", 3),
                                               ("Gene/Protein", "cat", "NCBIGene:999", 1),
@@ -87,6 +91,11 @@ def test_corpus_choice_wins_and_names_come_from_names_file(small):
 def test_dictionary_is_the_fallback_and_plural_s_is_tried(small):
     assert small.link("Chemical", "Ketalar").identifier == "DrugBank:DB01221"
     assert small.link("Disease", "migraines").identifier == "MESH:D008881"
+
+
+def test_mesh_descriptor_names_come_before_the_dictionaries(small):
+    assert small.link("Disease", "Myalgia").identifier == "MESH:D063806"
+    assert small.link("Chemical", "myalgia").identifier == "MESH:D063806"
 
 
 def test_a_dominant_choice_links_an_ambiguous_name_does_not(small):
