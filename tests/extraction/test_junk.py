@@ -30,7 +30,7 @@ def test_nmda_defined_inside_a_lexicon_term_does_not_make_every_nmda_a_drug(nlp)
         ("Ketamine", "DRUG", "ketamine", "MESH:D007649"),
         ("N-methyl-D-aspartate (NMDA) receptor antagonist", "MECHANISM", "NMDA receptor antagonism", ""),
         ("NMDA receptors", "GENE", "NMDA receptor", "NCBIGene:2902"),
-        ("GABA", "DRUG", "GABA", "MESH:D005680"),
+        ("GABA", "DRUG", "gamma-aminobutyric acid", "MESH:D005680"),   # MeSH's name for the concept
         ("NMDA receptor antagonism", "MECHANISM", "NMDA receptor antagonism", ""),
     ]
 
