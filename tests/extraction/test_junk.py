@@ -133,10 +133,16 @@ def test_hyphen_and_space_variants_match_at_every_position(nlp):
     ("HAM", "-D17 score", "scale-fragment"),
     ("Marine", "", "stop-word"),
     ("ketamine", "-induced", ""),
+    ("FOXP3", "-positive", ""),
+    ("MMP", "-2 and", ""),
     ("BDNF", " levels", ""),
 ])
 def test_junk_reasons(text, after, reason):
     assert junk_reason(text, "DRUG", "model", after) == reason
+
+
+def test_a_linked_mention_is_not_a_scale_fragment():
+    assert junk_reason("GABA", "DRUG", "model", "-A receptor", "MESH:D005680") == ""
 
 
 def test_lexicon_entities_are_never_stop_words():
@@ -169,3 +175,22 @@ def test_no_junk_mentions_in_the_shared_pubmed_records(nlp):
     assert len(mentions) > 2000
     junk = {kind: [m.text for m in mentions if test(m)] for kind, test in JUNK_KINDS.items()}
     assert junk == {kind: [] for kind in JUNK_KINDS}
+
+
+def test_the_junk_rules_flag_no_gold_mention_of_the_dev_corpora():
+    from pipeline.extraction.evaluation import read_pubtator
+    from pipeline.extraction.linking import default_linker
+    from tests.support.paths import SHARED_NER
+
+    if not SHARED_NER.is_dir():
+        pytest.skip(f"{SHARED_NER} is absent: the check reads the shared NER corpora")
+    linker = default_linker()
+    flagged = []
+    for relative in ("BC5CDR/CDR_DevelopmentSet.PubTator.txt", "BioRED/Dev.PubTator",
+                     "NCBI-disease/NCBIdevelopset_corpus.txt"):
+        for doc in read_pubtator(SHARED_NER / relative):
+            for e in doc.entities:
+                link = linker.link(e.label, e.text, doc.text)
+                if junk_reason(e.text, e.label, "model", doc.text[e.end:e.end + 8], link.identifier if link else ""):
+                    flagged.append(e.text)
+    assert flagged == []

@@ -8,9 +8,10 @@ Each rule names a class of mistake the model or the dictionaries make on abstrac
 - `bracket`: a span with an unbalanced bracket ("ketamine (KET", "depression)") is cut at the
   bracket, keeping the piece with more letters; dropped when nothing with letters is left on a
   token boundary;
-- `scale-fragment`: a model mention that is the first part of a hyphenated acronym with digits or
-  capitals ("HAM" of "HAM-D17", "MADRS" of "MADRS-10" is kept whole by the lexicon): the scale names
-  themselves are OUTCOME_SCALE terms in the lexicon;
+- `scale-fragment`: an upper-case model mention of letters only, followed by a hyphen, one capital
+  and digits ("HAM" of "HAM-D17", "HAM-A"): the scale names themselves are OUTCOME_SCALE terms in
+  the lexicon. Gene symbols with digits ("FOXP3-positive"), "MMP-2" and linked mentions ("GABA" of
+  "GABA-A receptor") are not touched: no gold mention of the three corpora matches this rule.
 - `stop-word`: a model or dictionary DRUG/DISEASE/GENE whose whole text is a common English word
   the dictionaries carry ("marine", "guideline", "bias"): `STOP_WORDS`, each found on ketamine
   abstracts or the shared PubMed records (tests/extraction/test_junk.py counts them).
@@ -35,20 +36,21 @@ REGISTRY_PREFIX = re.compile(r"^(NCT|ISRCTN|ACTRN|ChiCTR|DRKS|UMIN|CRD|EudraCT|P
 STOP_WORDS = frozenset({"marine", "guideline", "guidelines", "bias", "biases", "attitudes", "attitude",
                         "endothelium"})
 _LETTER = re.compile(r"[^\W\d_]")
-_HYPHEN_ACRONYM_TAIL = re.compile(r"^-[A-Z0-9][A-Za-z0-9]*")
+_HYPHEN_ACRONYM_TAIL = re.compile(r"^-[A-Z]\d*\b")   # "-D17", "-A", "-D": a scale's letter and item count
 
 
-def junk_reason(text: str, label: str, source: str = "model", after: str = "") -> str:
+def junk_reason(text: str, label: str, source: str = "model", after: str = "", identifier: str = "") -> str:
     """Why a mention is junk ("no-letters", "registry-id", "scale-fragment", "stop-word") or ""
-    when it is not. `after` is the document text that follows the mention. Brackets are repaired
-    separately (`balanced_span`)."""
+    when it is not. `after` is the document text that follows the mention; `identifier` the concept
+    it was linked to (a linked mention is never a scale fragment: "GABA" of "GABA-A receptor").
+    Brackets are repaired separately (`balanced_span`)."""
     stripped = text.strip()
     if not _LETTER.search(stripped):
         return "no-letters"
     if REGISTRY.match(stripped) or REGISTRY_PREFIX.match(stripped):
         return "registry-id"
-    if (source != "lexicon" and stripped.isupper() and 2 <= len(stripped) <= 5
-            and _HYPHEN_ACRONYM_TAIL.match(after) and any(c.isdigit() or c.isupper() for c in after[1:3])):
+    if (source != "lexicon" and not identifier and stripped.isalpha() and stripped.isupper()
+            and 2 <= len(stripped) <= 5 and _HYPHEN_ACRONYM_TAIL.match(after)):
         return "scale-fragment"
     if source != "lexicon" and stripped.lower() in STOP_WORDS:
         return "stop-word"
@@ -113,8 +115,9 @@ class JunkFilter:
                         setattr(new._, ext, getattr(ent._, ext))
                 ent = new
             source = ent._.source if Span.has_extension("source") else "model"
+            identifier = ent._.identifier if Span.has_extension("identifier") else ""
             reason = junk_reason(ent.text, ent.label_, source or "model",
-                                 doc.text[ent.end_char:ent.end_char + 8])
+                                 doc.text[ent.end_char:ent.end_char + 8], identifier)
             if reason:
                 changed = True
                 self._count(reason)
