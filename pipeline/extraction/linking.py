@@ -58,6 +58,7 @@ _NON_HUMAN = re.compile(r"\b(mice|mouse|murine|rats?|rodents?|zebrafish|drosophi
 _HUMAN = re.compile(r"\b(human|humans|patients?|participants?|subjects|women|men|children|adults?)\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=200_000)
 def name_key(text: str) -> str:
     """The form names are compared in: lower case, Greek letters spelled out, NFKC, and every run of
     hyphens, dashes, slashes, commas, underscores or spaces as one space.
@@ -153,9 +154,16 @@ class Linker:
     def preferred_name(self, identifier: str) -> str:
         return self.names.get(identifier, "")
 
-    def link(self, type_: str, text: str, context: str = "") -> Link | None:
-        """The identifier for a mention of `type_` ("Chemical", "Disease", "Gene/Protein") or None."""
-        identifier = self._identifier(type_, name_key(text), _species(context) if context else "human")
+    def link(self, type_: str, text: str, context: str = "", species: str | None = None) -> Link | None:
+        """The identifier for a mention of `type_` ("Chemical", "Disease", "Gene/Protein") or None.
+
+        `context` (the document's text) tells a gene's species; a caller linking many mentions of
+        one document may pass `species_of(context)` as `species` instead, to compute it once."""
+        if type_ != "Gene/Protein":
+            species = "human"          # only genes depend on the species
+        elif species is None:
+            species = species_of(context) if context else "human"
+        identifier = self._identifier(type_, name_key(text), species)
         if identifier is None:
             return None
         return Link(identifier, self.names.get(identifier, text))
@@ -206,7 +214,7 @@ def _dominant(found: dict[str, float]) -> str | None:
     return best if weight / total >= DOMINANCE else None
 
 
-def _species(context: str) -> str:
+def species_of(context: str) -> str:
     """"other" when the text names non-human organisms more often than people, else "human"."""
     if len(_NON_HUMAN.findall(context)) > len(_HUMAN.findall(context)):
         return "other"

@@ -58,6 +58,7 @@ def junk_reason(text: str, label: str, source: str = "model", after: str = "", i
 
 
 _PAIRS = {")": "(", "]": "[", "}": "{"}
+_BRACKET = re.compile(r"[()\[\]{}]")
 
 
 def balanced_span(text: str) -> tuple[int, int]:
@@ -102,7 +103,7 @@ class JunkFilter:
         ents = []
         changed = False
         for ent in doc.ents:
-            start, end = balanced_span(ent.text)
+            start, end = balanced_span(ent.text) if _BRACKET.search(ent.text) else (0, len(ent.text))
             if (start, end) != (0, len(ent.text)):
                 changed = True
                 repaired = doc.char_span(ent.start_char + start, ent.start_char + end) if end > start else None
@@ -114,10 +115,17 @@ class JunkFilter:
                     if Span.has_extension(ext):
                         setattr(new._, ext, getattr(ent._, ext))
                 ent = new
-            source = ent._.source if Span.has_extension("source") else "model"
-            identifier = ent._.identifier if Span.has_extension("identifier") else ""
-            reason = junk_reason(ent.text, ent.label_, source or "model",
-                                 doc.text[ent.end_char:ent.end_char + 8], identifier)
+            text = ent.text
+            if text.lower() in STOP_WORDS or (len(text) <= 5 and text.isalpha() and text.isupper()):
+                # Only these can be stop words or scale fragments: read the extensions and the
+                # following text for them alone (both cost more than the rules themselves).
+                source = (ent._.source if Span.has_extension("source") else "") or "model"
+                identifier = ent._.identifier if Span.has_extension("identifier") else ""
+                # What follows the mention, from the tokens (doc.text would rebuild the whole text).
+                after = ent[-1].whitespace_ + doc[ent.end:ent.end + 3].text if ent.end < len(doc) else ""
+                reason = junk_reason(text, ent.label_, source, after, identifier)
+            else:
+                reason = junk_reason(text, ent.label_, "lexicon")  # the rules for every source
             if reason:
                 changed = True
                 self._count(reason)

@@ -19,7 +19,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from pipeline.extraction.components.normaliser import surface_canonical
-from pipeline.extraction.linking import Linker, default_linker, vocabulary_of
+from pipeline.extraction.linking import Linker, default_linker, species_of, vocabulary_of
 
 # Review classes and model labels -> the linker's types.
 LINK_TYPES = {"DRUG": "Chemical", "DISEASE": "Disease", "GENE": "Gene/Protein",
@@ -57,16 +57,19 @@ class ConceptLinker:
             self.id_terms.setdefault(identifier, term)
 
     def __call__(self, doc: Doc) -> Doc:
+        species = None  # the document's species, computed at its first gene
         for ent in doc.ents:
             identifier = ""
             if ent._.source == "lexicon":
                 identifier = self.term_ids.get((ent.label_, ent._.canonical), "")
             type_ = LINK_TYPES.get(ent.label_)
             if not identifier and type_ is not None:
+                if type_ == "Gene/Protein" and species is None:
+                    species = species_of(doc.text)
                 link = None
                 if ent._.source == "lexicon":
-                    link = self.linker.link(type_, ent._.canonical, doc.text)
-                link = link or self.linker.link(type_, ent.text, doc.text)
+                    link = self.linker.link(type_, ent._.canonical, species=species)
+                link = link or self.linker.link(type_, ent.text, species=species)
                 if link is not None:
                     identifier = link.identifier
                     if ent._.source != "lexicon":
