@@ -37,11 +37,11 @@ def _corpus(n: int, rnd: random.Random):
             journal="Journal of affective disorders", doi=f"10.1000/{i}", languages=("eng",),
             publication_types=(rnd.choice(TYPES), "Journal Article"),
             authors=(Author(last_name="Rivera", fore_name="Ana"), Author(last_name="Okafor", initials="C"))))
-        results.append(ScreeningResult(pmid=pmid, decision=Decision.INCLUDE, reason="meets-criteria"))
+        results.append(ScreeningResult(record_id=f"pmid:{pmid}", decision=Decision.INCLUDE, reason="meets-criteria"))
         for _ in range(15):
             label = rnd.choice(ENTITY_CLASSES)
             term = rnd.choice(TERMS[label])
-            mentions.append(Mention(pmid=pmid, section="abstract", sentence=0, start=0, end=len(term),
+            mentions.append(Mention(record_id=f"pmid:{pmid}", section="abstract", sentence=0, start=0, end=len(term),
                                     text=term, label=label, canonical=term))
     return records, results, mentions
 

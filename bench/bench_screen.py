@@ -51,7 +51,7 @@ def main() -> None:
     screened = time.perf_counter() - start
     start = time.perf_counter()
     flow = prisma.prisma_json({"PubMed": len(records)}, results,
-                              dedup.duplicate_pmid_count(r.pmid for r in records))
+                              dedup.duplicate_id_count(r.record_id for r in records))
     svg = prisma.prisma_svg(flow)
     drawn = time.perf_counter() - start
     duplicates = flow["identification"]["duplicate_records_removed"]

@@ -6,6 +6,7 @@ published by the next run (`republish`), so outputs always catch up with the sta
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import asdict
 from pathlib import Path
@@ -13,13 +14,12 @@ from typing import Iterable
 
 import pandas as pd
 
-from pipeline.sources.pubmed_xml import local as local_source
 from pipeline.screening import prisma
 from pipeline.outputs import ris
 from pipeline.outputs import tables
 from pipeline.config import Config
 from pipeline.engine.crashpoints import checkpoint
-from pipeline.models import Decision
+from pipeline.models import Decision, RunManifest, record_order
 from pipeline.outputs.report import write_report
 from pipeline.store.state import StateStore
 from pipeline.outputs.files import atomic_write, csv_bytes, write_json, write_table
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 TABLE_NAMES = ("records", "evidence", "mentions")
 CHANGE_COLUMNS = ["run_id", "pmid", "change", "newly_included", "old_decision", "new_decision",
-                  "old_reason", "new_reason", "why", "title"]
+                  "old_reason", "new_reason", "why", "title", "record_id"]
 
 
 def republish(state: StateStore, out: Path, config: Config) -> list[str]:
@@ -38,19 +38,20 @@ def republish(state: StateStore, out: Path, config: Config) -> list[str]:
         return []
     log.warning("runs %s committed but their outputs were not all written; publishing them now",
                 ", ".join(pending))
-    manifest = state.run_manifest(pending[-1]) or {}
+    manifest = RunManifest.from_json(state.run_manifest(pending[-1]) or {})
     publish(state, out, config, manifest, pending)
     state.mark_published(pending)
     return pending
 
 
-def publish(state: StateStore, out: Path, config: Config, manifest: dict, run_ids: list[str]) -> dict:
+def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
+            run_ids: list[str]) -> RunManifest:
     """Write the tables, PRISMA, records.ris, changes.csv, run.json and the report from the
-    committed state; returns the manifest as written."""
-    by_pmid = {pmid: rec for pmid, (rec, _) in state.active_records().items()}
-    records = list(by_pmid.values())
+    committed state; returns the manifest as written (with its counts and changes)."""
+    by_id = {record_id: rec for record_id, (rec, _) in state.active_records().items()}
+    records = list(by_id.values())
     decisions = list(state.decisions().values())
-    included = {r.pmid for r in decisions if r.decision == Decision.INCLUDE}
+    included = {r.record_id for r in decisions if r.decision == Decision.INCLUDE}
     mentions = state.mentions(included)
     frames = {
         "records": tables.records_table(records, decisions),
@@ -60,29 +61,29 @@ def publish(state: StateStore, out: Path, config: Config, manifest: dict, run_id
     for name in TABLE_NAMES:
         write_table(out, name, frames[name])
         checkpoint("mid-publish")
-    identified = manifest.get("identified", len(records))
-    repeats = manifest.get("pmid_repeats", 0)
+    identified = len(records) if manifest.identified is None else manifest.identified
+    repeats = manifest.pmid_repeats or 0
     summary = prisma.summarise(identified, records, decisions, len(mentions))
     summary.duplicates += repeats
-    database = local_source.DATABASE if manifest.get("source") == "pubmed-xml" else "PubMed"
-    flow = prisma.prisma_json({database: identified}, decisions, repeats, len(manifest.get("quarantined", [])),
+    databases = manifest.databases or {"PubMed": identified}
+    flow = prisma.prisma_json(databases, decisions, repeats, len(manifest.quarantined or []),
                               review=config.review.title or config.review.name)
     write_json(out / "prisma.json", flow)
     atomic_write(out / "prisma.svg", prisma.prisma_svg(flow).encode("utf-8"))
-    included_records = [by_pmid[pmid] for pmid in frames["evidence"]["pmid"]]
+    included_records = [by_id[record_id] for record_id in frames["evidence"]["record_id"]]
     atomic_write(out / "records.ris", ris.ris_text(included_records).encode("utf-8"))
     changes = state.changes(run_ids)
     atomic_write(out / "changes.csv", csv_bytes(changes_table(changes)))
-    manifest = {**manifest, "counts": asdict(summary), "changes": change_summary(changes, run_ids)}
-    write_json(out / "run.json", manifest)
+    manifest = dataclasses.replace(manifest, counts=asdict(summary), changes=change_summary(changes, run_ids))
+    write_json(out / "run.json", manifest.to_json())
     # Built from the files just written, so `python -m pipeline report` rebuilds the same page.
     write_report(out)
     return manifest
 
 
 def changes_table(rows: Iterable[dict]) -> pd.DataFrame:
-    """changes.csv: by run, then PMID."""
-    ordered = sorted(rows, key=lambda r: (r["run_id"], tables.pmid_key(r["pmid"])))
+    """changes.csv: by run, then in record_order (PMIDs numerically first)."""
+    ordered = sorted(rows, key=lambda r: (r["run_id"], record_order(r["record_id"])))
     return pd.DataFrame(ordered, columns=CHANGE_COLUMNS).astype({"newly_included": "bool"})
 
 

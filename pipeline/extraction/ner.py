@@ -104,7 +104,7 @@ def add_review_components(nlp: Language, lexicon: dict) -> Language:
 
 
 def _record_texts(records: Iterable[Record]) -> Iterator[tuple[str, tuple]]:
-    """(joined text, (pmid, sections, section starts)) for each record with any text."""
+    """(joined text, (record_id, sections, section starts)) for each record with any text."""
     for record in records:
         sections = record.sections()
         if not sections:
@@ -113,12 +113,12 @@ def _record_texts(records: Iterable[Record]) -> Iterator[tuple[str, tuple]]:
         for _, text in sections:
             starts.append(offset)
             offset += len(text) + len(SECTION_SEPARATOR)
-        yield SECTION_SEPARATOR.join(text for _, text in sections), (record.pmid, sections, starts)
+        yield SECTION_SEPARATOR.join(text for _, text in sections), (record.record_id, sections, starts)
 
 
 def extract_mentions(nlp: Language, records: Iterable[Record], classes: Iterable[str],
                      batch_size: int = 32, n_process: int = 1) -> Iterator[Mention]:
-    """Mentions of `classes` in `records`: pmid order as given, then section order, then start.
+    """Mentions of `classes` in `records`: record order as given, then section order, then start.
 
     Offsets are into the section's text (`Record.sections()`), so
     `dict(record.sections())[m.section][m.start:m.end] == m.text` for every mention. `sentence` is
@@ -166,7 +166,7 @@ def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
 
 def _mentions(nlp: Language, records: Iterable[Record], wanted: frozenset, batch_size: int) -> Iterator[Mention]:
     """The single-process extraction loop (also what each worker runs)."""
-    for doc, (pmid, sections, starts) in nlp.pipe(_record_texts(records), as_tuples=True, batch_size=batch_size):
+    for doc, (record_id, sections, starts) in nlp.pipe(_record_texts(records), as_tuples=True, batch_size=batch_size):
         sent_starts = [s.start_char for s in doc.sents]
         for ent in doc.ents:
             if ent.label_ not in wanted:
@@ -180,7 +180,7 @@ def _mentions(nlp: Language, records: Iterable[Record], wanted: frozenset, batch
             # straddles the section boundary counts as the section's sentence 0.
             lo = bisect.bisect_right(sent_starts, starts[i])
             hi = bisect.bisect_right(sent_starts, ent.start_char)
-            yield Mention(pmid=pmid, section=name, sentence=max(0, hi - lo), start=start, end=end,
+            yield Mention(record_id=record_id, section=name, sentence=max(0, hi - lo), start=start, end=end,
                           text=text[start:end], label=ent.label_, canonical=ent._.canonical or ent.text,
                           source=ent._.source or "model", identifier=ent._.identifier,
                           vocabulary=ent._.vocabulary)

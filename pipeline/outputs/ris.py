@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from pipeline.models import Record
+from pipeline.models import Record, display_id
 
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{}/"
 EOL = "\r\n"
@@ -24,8 +24,8 @@ def ris_text(records: Iterable[Record]) -> str:
 
 
 def ris_entry(record: Record) -> str:
-    """One RIS reference: TY, TI, AU..., PY, DA, JO/JA, VL, IS, SP/EP, AB, DO, AN, UR, DB, LA,
-    KW..., M3 (publication types), N1 (PMCID), ER."""
+    """One RIS reference: TY, TI, AU..., PY, DA, JO/JA, VL, IS, SP/EP, AB, DO, AN (the PMID, else the
+    record_id), UR and DB (records with a PMID), LA, KW..., M3 (publication types), N1 (PMCID), ER."""
     tags: list[tuple[str, str]] = [("TY", "BOOK" if record.is_book else "JOUR")]
     tags.append(("TI", record.title))
     for author in record.authors:
@@ -38,8 +38,9 @@ def ris_entry(record: Record) -> str:
         tags.append(("PY", str(record.article_year)))
     tags += [("JO", record.journal), ("JA", record.journal_iso), ("VL", record.volume), ("IS", record.issue)]
     start, end = _pages(record.pages)
-    tags += [("SP", start), ("EP", end), ("AB", record.abstract), ("DO", record.doi), ("AN", record.pmid),
-             ("UR", PUBMED_URL.format(record.pmid)), ("DB", "PubMed")]
+    tags += [("SP", start), ("EP", end), ("AB", record.abstract), ("DO", record.doi), ("AN", display_id(record.record_id))]
+    if record.pmid:
+        tags += [("UR", PUBMED_URL.format(record.pmid)), ("DB", "PubMed")]
     tags.append(("LA", "; ".join(record.languages)))  # one LA line: readers keep only the last
     keywords = list(dict.fromkeys([*record.keywords, *(m.descriptor for m in record.mesh_headings)]))
     tags += [("KW", k) for k in keywords]

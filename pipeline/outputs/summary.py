@@ -65,8 +65,10 @@ def top_mentions(mentions: pd.DataFrame, classes: list[str], top: int) -> dict[s
 def _grouped(mentions: pd.DataFrame):
     if mentions.empty:
         return []
+    # record_id since tables have it; an output folder of an older release has pmid only.
+    key = "record_id" if "record_id" in mentions.columns else "pmid"
     grouped = mentions.groupby(["label", "canonical"], sort=True).agg(
-        records=("pmid", "nunique"), mentions=("pmid", "size"))
+        records=(key, "nunique"), mentions=(key, "size"))
     return [(label, canonical, int(row.records), int(row.mentions))
             for (label, canonical), row in grouped.iterrows()]
 

@@ -3,6 +3,9 @@
 Columns come in a fixed order and rows in a fixed sort, so two runs over the same data give
 byte-identical files and diffs between runs mean something. List-valued cells stay lists here
 (Parquet keeps them); the CSV writer joins them with "; ".
+
+Rows key on `record_id` (models.make_record_id), the last column of every table; `pmid` stays the
+first ("" for a record without one). Rows come in models.record_order: PMIDs numerically first.
 """
 from __future__ import annotations
 
@@ -11,15 +14,15 @@ from typing import Iterable
 
 import pandas as pd
 
-from pipeline.models import Decision, Mention, Record, ScreeningResult
+from pipeline.models import Decision, Mention, Record, ScreeningResult, display_id, pmid_of, record_order
 
 RECORD_COLUMNS = [
     "pmid", "decision", "reason", "deciding_field", "deciding_value", "duplicate_of", "retracted",
     "title", "pub_year", "medline_date", "article_date", "languages", "publication_types",
-    "journal", "doi", "pmcid",
+    "journal", "doi", "pmcid", "record_id",
 ]
 MENTION_COLUMNS = ["pmid", "section", "sentence", "start", "end", "text", "label", "canonical", "source",
-                   "identifier", "vocabulary"]
+                   "identifier", "vocabulary", "record_id"]
 EVIDENCE_BASE_COLUMNS = [
     "pmid", "doi", "pubmed_url", "first_author", "year", "journal", "title", "publication_types",
     "design", "languages",
@@ -68,24 +71,22 @@ def study_design(publication_types: Iterable[str]) -> str:
     return min(ranked)[1] if ranked else ""
 
 
-def pmid_key(pmid: str) -> tuple[int, str]:
-    """Sort PMIDs numerically (PMIDs are digits; anything else sorts last, by text)."""
-    return (int(pmid), pmid) if pmid.isdigit() else (10**12, pmid)
-
-
 def records_table(records: Iterable[Record], results: Iterable[ScreeningResult]) -> pd.DataFrame:
-    """One row per distinct PMID with its decision, reason, deciding field and value."""
-    by_pmid = {r.pmid: r for r in records}
+    """One row per distinct record with its decision, reason, deciding field and value.
+
+    duplicate_of names the kept record as people do: its PMID, else its record_id."""
+    by_id = {r.record_id: r for r in records}
     rows = []
-    for res in sorted(results, key=lambda r: pmid_key(r.pmid)):
-        rec = by_pmid[res.pmid]
+    for res in sorted(results, key=lambda r: record_order(r.record_id)):
+        rec = by_id[res.record_id]
         rows.append({
             "pmid": rec.pmid, "decision": res.decision.value, "reason": res.reason,
-            "deciding_field": res.field, "deciding_value": res.value, "duplicate_of": res.duplicate_of,
+            "deciding_field": res.field, "deciding_value": res.value,
+            "duplicate_of": display_id(res.duplicate_of) if res.duplicate_of else "",
             "retracted": "retracted" in res.flags, "title": rec.title, "pub_year": rec.pub_year,
             "medline_date": rec.medline_date, "article_date": rec.article_date,
             "languages": list(rec.languages), "publication_types": list(rec.publication_types),
-            "journal": rec.journal, "doi": rec.doi, "pmcid": rec.pmcid,
+            "journal": rec.journal, "doi": rec.doi, "pmcid": rec.pmcid, "record_id": rec.record_id,
         })
     frame = pd.DataFrame(rows, columns=RECORD_COLUMNS).astype({"pub_year": "Int64", "retracted": "bool"})
     frame.attrs["list_columns"] = ["languages", "publication_types"]
@@ -93,13 +94,16 @@ def records_table(records: Iterable[Record], results: Iterable[ScreeningResult])
 
 
 def mentions_table(mentions: Iterable[Mention]) -> pd.DataFrame:
-    """One row per mention; rows by PMID, keeping each record's extraction order."""
-    rows = [{c: getattr(m, c) for c in MENTION_COLUMNS} for m in mentions]
-    frame = pd.DataFrame(rows, columns=MENTION_COLUMNS)
-    if frame.empty:
-        return frame.astype({"sentence": "int64", "start": "int64", "end": "int64"})
-    order = sorted(range(len(rows)), key=lambda i: (pmid_key(rows[i]["pmid"]), i))
-    return frame.iloc[order].reset_index(drop=True)
+    """One row per mention; rows in record_order, keeping each record's extraction order."""
+    mentions = list(mentions)
+    if not mentions:
+        return pd.DataFrame([], columns=MENTION_COLUMNS).astype({"sentence": "int64", "start": "int64", "end": "int64"})
+    keys = {m.record_id: record_order(m.record_id) for m in mentions}   # once per record, not per mention
+    ordered = sorted(mentions, key=lambda m: keys[m.record_id])           # stable: extraction order kept
+    columns = {c: [getattr(m, c) for m in ordered] for c in MENTION_COLUMNS if c != "pmid"}
+    pmids = {record_id: pmid_of(record_id) for record_id in keys}
+    columns["pmid"] = [pmids[r] for r in columns["record_id"]]
+    return pd.DataFrame(columns, columns=MENTION_COLUMNS)
 
 
 def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult],
@@ -108,20 +112,20 @@ def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult]
     frequent first, ties by name (["ketamine [MESH:D007649] (12)", "esketamine (3)"]; the CSV joins
     them with "; "). Mentions with an identifier group by it, under the concept's name (the
     canonical form its mentions share most often, ties by name) followed by the identifier in
-    brackets; mentions without one group by canonical form. Newest first, then by PMID; a record
-    without a year comes last.
+    brackets; mentions without one group by canonical form. Newest first, then in record_order; a
+    record without a year comes last. pubmed_url is "" for a record without a PMID.
 
     `year` is the print publication year, else the electronic one. `design` comes from PubMed's
     publication types (study_design); the `study_design` column, when STUDY_DESIGN is among the
     classes, lists what the text says.
     """
     classes = list(classes)
-    included = {r.pmid for r in results if r.decision == Decision.INCLUDE}
+    included = {r.record_id for r in results if r.decision == Decision.INCLUDE}
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
     names: dict[tuple[str, str], Counter] = defaultdict(Counter)   # (label, identifier) -> canonicals
     for m in mentions:
-        if m.pmid in included:
-            counts[(m.pmid, m.label)][m.identifier or m.canonical] += 1
+        if m.record_id in included:
+            counts[(m.record_id, m.label)][m.identifier or m.canonical] += 1
             if m.identifier:
                 names[(m.label, m.identifier)][m.canonical] += 1
     display: dict[tuple[str, str], str] = {
@@ -129,11 +133,12 @@ def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult]
     rows = []
     seen: set[str] = set()
     for rec in records:
-        if rec.pmid not in included or rec.pmid in seen:
+        record_id = rec.record_id
+        if record_id not in included or record_id in seen:
             continue
-        seen.add(rec.pmid)
+        seen.add(record_id)
         row = {
-            "pmid": rec.pmid, "doi": rec.doi, "pubmed_url": PUBMED_URL.format(rec.pmid),
+            "pmid": rec.pmid, "doi": rec.doi, "pubmed_url": PUBMED_URL.format(rec.pmid) if rec.pmid else "",
             "first_author": rec.authors[0].display_name if rec.authors else "",
             "year": rec.pub_year if rec.pub_year is not None else rec.article_year,
             "journal": rec.journal, "title": rec.title,
@@ -141,10 +146,12 @@ def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult]
             "design": study_design(rec.publication_types), "languages": list(rec.languages),
         }
         for label in classes:
-            shown = [(display.get((label, key), key), n) for key, n in counts[(rec.pmid, label)].items()]
+            shown = [(display.get((label, key), key), n) for key, n in counts[(record_id, label)].items()]
             row[label.lower()] = [f"{name} ({n})" for name, n in sorted(shown, key=lambda kv: (-kv[1], kv[0]))]
+        row["record_id"] = record_id
         rows.append(row)
-    rows.sort(key=lambda r: (r["year"] is None, -(r["year"] or 0), pmid_key(r["pmid"])))
-    frame = pd.DataFrame(rows, columns=EVIDENCE_BASE_COLUMNS + [c.lower() for c in classes]).astype({"year": "Int64"})
+    rows.sort(key=lambda r: (r["year"] is None, -(r["year"] or 0), record_order(r["record_id"])))
+    columns = EVIDENCE_BASE_COLUMNS + [c.lower() for c in classes] + ["record_id"]
+    frame = pd.DataFrame(rows, columns=columns).astype({"year": "Int64"})
     frame.attrs["list_columns"] = ["publication_types", "languages"] + [c.lower() for c in classes]
     return frame

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from pipeline.config import ScreeningConfig
-from pipeline.models import Decision, Record, ScreeningResult, SearchResult
+from pipeline.models import Decision, Record, ScreeningResult, SearchResult, pmid_of
 from pipeline.screening.rules import FILTER_RULES, decide, pmid_order
 
 def compare(records: Iterable[Record], results: Iterable[ScreeningResult], pubmed_pmids: Iterable[str],
@@ -26,8 +26,8 @@ def compare(records: Iterable[Record], results: Iterable[ScreeningResult], pubme
     decision and reason as records.csv shows them. Duplicates are compared too: PubMed's filters do
     not deduplicate.
     """
-    by_pmid = {r.pmid: r for r in records}
-    final = {r.pmid: r for r in results}
+    by_pmid = {r.pmid: r for r in records if r.pmid}
+    final = {pmid_of(r.record_id): r for r in results}
     in_pubmed = set(pubmed_pmids)
     rows = []
     for pmid in sorted(set(by_pmid) | in_pubmed, key=pmid_order):
@@ -58,7 +58,7 @@ def compare(records: Iterable[Record], results: Iterable[ScreeningResult], pubme
 def summary(filtered: SearchResult, unfiltered_count: int, records: Iterable[Record],
             results: Iterable[ScreeningResult], cfg: ScreeningConfig) -> dict:
     """The run.json block: PubMed's counts without and with its filters, ours, and the disagreements."""
-    distinct = {r.pmid: r for r in records}
+    distinct = {r.pmid: r for r in records if r.pmid}
     ours = sum(1 for r in distinct.values() if decide(r, cfg, FILTER_RULES).decision == Decision.INCLUDE)
     disagreements = compare(distinct.values(), results, filtered.pmids, cfg)
     return {

@@ -16,7 +16,7 @@ from typing import Iterable, Mapping
 from xml.sax.saxutils import escape
 
 from pipeline.models import Decision, Record, RunSummary, ScreeningResult
-from pipeline.screening.dedup import duplicate_pmid_count
+from pipeline.screening.dedup import duplicate_id_count
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def summarise(identified: int, records: list[Record], results: Iterable[Screenin
         else:
             summary.excluded += 1
             excluded[r.reason] += 1
-    summary.duplicates += duplicate_pmid_count(r.pmid for r in records)
+    summary.duplicates += duplicate_id_count(r.record_id for r in records)
     summary.excluded_by_reason = dict(sorted(excluded.items()))
     return summary
 
@@ -68,7 +68,7 @@ def prisma_json(identified: Mapping[str, int], results: Iterable[ScreeningResult
     """PRISMA 2020 identification and screening fields.
 
     identified: records identified per database, e.g. {"PubMed": 812}. results: one per distinct
-    PMID (records.csv). pmid_repeats: PMIDs returned again after their first appearance (they have
+    record (records.csv). pmid_repeats: PMIDs returned again after their first appearance (they have
     no row of their own). unreadable: records quarantined because they could not be parsed.
     """
     results = list(results)

@@ -179,7 +179,7 @@ def screen_record(record: Record, cfg: ScreeningConfig) -> ScreeningResult:
     """The decision for one (non-duplicate) record, flagged 'retracted' whatever the decision."""
     flags = ("retracted",) if is_retracted(record) else ()
     verdict = decide(record, cfg)
-    return ScreeningResult(record.pmid, verdict.decision, verdict.reason, verdict.field, verdict.value,
+    return ScreeningResult(record.record_id, verdict.decision, verdict.reason, verdict.field, verdict.value,
                            flags=flags)
 
 

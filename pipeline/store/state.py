@@ -1,7 +1,8 @@
 """The review's state: one SQLite database (standard-library sqlite3, WAL mode) in the output folder.
 
-It holds every record PubMed returned (latest version as JSON of `models.Record`, with its content
-hash and the runs that first and last saw it), the current screening decisions, the extracted
+It holds every record the sources returned, keyed on `record_id` (latest version as JSON of
+`models.Record`, with its PMID, its content hash and the runs that first and last saw it), the
+current screening decisions, the extracted
 mentions (with the record version and extractor they came from), the runs (status, watermark and
 manifest) and, per run, what changed. `run` and `refresh` both write through it and the tables are
 rebuilt from it, so the tables always show one committed state.
@@ -11,116 +12,37 @@ killed before it leaves the previous state as it was, and SQLite's journal undoe
 transaction on the next open. Runs move through the statuses
     running -> committed (state written, outputs not yet published) -> completed
 and failed / crashed for runs that never committed.
+
+The schema is built and upgraded by the numbered migrations of `migrations.py`, applied when the
+store opens (a store newer than this code is refused).
 """
 from __future__ import annotations
 
-import dataclasses
-import functools
-import hashlib
 import json
+import logging
 import sqlite3
-import types
-import typing
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
-from pipeline.models import Decision, Mention, Record, ScreeningResult
+from pipeline.models import CommitPlan, Decision, Mention, Record, ScreeningResult, pmid_of
+from pipeline.store import migrations
+from pipeline.store.codec import content_hash, record_from_json, record_to_json
+
+__all__ = ["COMMITTED", "COMPLETED", "CRASHED", "FAILED", "RUNNING", "STATE_FILE", "StateStore", "content_hash",
+           "record_from_json", "record_to_json"]
+log = logging.getLogger(__name__)
 
 STATE_FILE = "state.sqlite"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = str(migrations.LATEST)
 
 # Run statuses. COMMITTED runs have their state in the store but their outputs may not be published.
 RUNNING, COMMITTED, COMPLETED, FAILED, CRASHED = "running", "committed", "completed", "failed", "crashed"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS records (
-    pmid TEXT PRIMARY KEY,
-    data TEXT NOT NULL,                 -- JSON of models.Record
-    content_hash TEXT NOT NULL,         -- sha256 of that JSON: "changed" means this differs
-    first_seen TEXT NOT NULL,           -- run_id of the first run that stored it
-    last_seen TEXT NOT NULL,            -- run_id of the last run whose search returned it
-    updated TEXT NOT NULL,              -- run_id of the run that stored this version
-    withdrawn TEXT,                     -- run_id of the run that found it withdrawn, else NULL
-    withdrawn_reason TEXT
-);
-CREATE TABLE IF NOT EXISTS decisions (
-    pmid TEXT PRIMARY KEY, decision TEXT NOT NULL, reason TEXT NOT NULL, field TEXT NOT NULL,
-    value TEXT NOT NULL, duplicate_of TEXT NOT NULL, flags TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS extractions (
-    pmid TEXT PRIMARY KEY, content_hash TEXT NOT NULL, fingerprint TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS mentions (
-    pmid TEXT NOT NULL, seq INTEGER NOT NULL, section TEXT NOT NULL, sentence INTEGER NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, label TEXT NOT NULL,
-    canonical TEXT NOT NULL, source TEXT NOT NULL,
-    identifier TEXT NOT NULL DEFAULT '', vocabulary TEXT NOT NULL DEFAULT '', PRIMARY KEY (pmid, seq)
-);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, pid INTEGER NOT NULL,
-    started_at TEXT NOT NULL, finished_at TEXT, query TEXT NOT NULL,
-    watermark TEXT,                     -- UTC date the run searched up to (set when it commits)
-    manifest TEXT, error TEXT
-);
-CREATE TABLE IF NOT EXISTS changes (
-    run_id TEXT NOT NULL, pmid TEXT NOT NULL, change TEXT NOT NULL, newly_included INTEGER NOT NULL,
-    old_decision TEXT NOT NULL, new_decision TEXT NOT NULL, old_reason TEXT NOT NULL,
-    new_reason TEXT NOT NULL, why TEXT NOT NULL, title TEXT NOT NULL, PRIMARY KEY (run_id, pmid)
-);
-"""
 MENTION_FIELDS = ("section", "sentence", "start", "end", "text", "label", "canonical", "source",
                   "identifier", "vocabulary")
-CHANGE_FIELDS = ("run_id", "pmid", "change", "newly_included", "old_decision", "new_decision",
+CHANGE_FIELDS = ("run_id", "record_id", "pmid", "change", "newly_included", "old_decision", "new_decision",
                  "old_reason", "new_reason", "why", "title")
-
-
-# --- record serialisation (pure) -----------------------------------------------------------------
-
-def record_to_json(record: Record) -> str:
-    """Canonical JSON of a record: sorted keys, no spaces, so equal records give equal text."""
-    return json.dumps(dataclasses.asdict(record), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def record_from_json(text: str) -> Record:
-    """The Record that `record_to_json` wrote. Keys the Record no longer has are ignored and new
-    fields take their defaults, so a store survives additions to models.Record."""
-    return _build(Record, json.loads(text))
-
-
-def content_hash(record_json: str) -> str:
-    return hashlib.sha256(record_json.encode("utf-8")).hexdigest()
-
-
-@functools.lru_cache(maxsize=None)
-def _fields(kind: type) -> tuple[tuple[str, Any], ...]:
-    # get_type_hints evaluates the string annotations: slow, so once per class.
-    hints = typing.get_type_hints(kind)
-    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(kind))
-
-
-def _build(kind: Any, value: Any) -> Any:
-    if dataclasses.is_dataclass(kind):
-        return kind(**{name: _build(hint, value[name]) for name, hint in _fields(kind) if name in value})
-    origin = typing.get_origin(kind)
-    if origin is tuple:
-        item = typing.get_args(kind)[0]
-        return tuple(_build(item, v) for v in value)
-    if origin in (typing.Union, types.UnionType):
-        if value is None:
-            return None
-        return _build(next(a for a in typing.get_args(kind) if a is not type(None)), value)
-    return value
-
-
-def _add_mention_link_columns(db: sqlite3.Connection) -> None:
-    """Stores written before linking lack the identifier and vocabulary columns: add them empty.
-    The extractor fingerprint changed with them, so the next run recomputes those mentions."""
-    have = {row[1] for row in db.execute("PRAGMA table_info(mentions)")}
-    for column in ("identifier", "vocabulary"):
-        if column not in have:
-            db.execute(f"ALTER TABLE mentions ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
 
 
 # --- the store -----------------------------------------------------------------------------------
@@ -131,7 +53,7 @@ class StateStore:
     def __init__(self, connection: sqlite3.Connection, path: Path):
         self.db = connection
         self.path = path
-        # pmid -> (content hash, Record): a record is decoded again only when its stored hash changed.
+        # record_id -> (content hash, Record): decoded again only when its stored hash changed.
         self._decoded: dict[str, tuple[str, Record]] = {}
 
     @classmethod
@@ -143,12 +65,15 @@ class StateStore:
         db = sqlite3.connect(path, isolation_level=None, timeout=30)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")  # a committed run survives power loss, not just kill -9
-        with _transaction(db):
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-            _add_mention_link_columns(db)
+        try:
+            with _transaction(db):
+                applied = migrations.migrate(db, str(path))
+        except BaseException:
+            db.close()
+            raise
+        if applied and applied[0] > 1:
+            log.warning("%s upgraded in place to schema version %s (migrations %s)", path, migrations.LATEST,
+                        ", ".join(map(str, applied)))
         return cls(db, path)
 
     def close(self) -> None:
@@ -213,41 +138,47 @@ class StateStore:
 
     # -- reading the state
 
+    def schema_version(self) -> int:
+        return migrations.schema_version(self.db)
+
     def active_records(self) -> dict[str, tuple[Record, str]]:
-        """Every record not withdrawn: pmid -> (record, content hash)."""
+        """Every record not withdrawn: record_id -> (record, content hash)."""
         out = {}
-        for pmid, data, digest in self.db.execute(
-                "SELECT pmid, data, content_hash FROM records WHERE withdrawn IS NULL"):
-            cached = self._decoded.get(pmid)
+        for record_id, data, digest in self.db.execute(
+                "SELECT record_id, data, content_hash FROM records WHERE withdrawn IS NULL"):
+            cached = self._decoded.get(record_id)
             if cached is None or cached[0] != digest:
-                cached = self._decoded[pmid] = (digest, record_from_json(data))
-            out[pmid] = (cached[1], digest)
+                cached = self._decoded[record_id] = (digest, record_from_json(data))
+            out[record_id] = (cached[1], digest)
         return out
 
     def active_hashes(self) -> dict[str, str]:
-        return dict(self.db.execute("SELECT pmid, content_hash FROM records WHERE withdrawn IS NULL"))
+        """record_id -> content hash of every record not withdrawn."""
+        return dict(self.db.execute("SELECT record_id, content_hash FROM records WHERE withdrawn IS NULL"))
 
     def decisions(self) -> dict[str, ScreeningResult]:
+        """record_id -> the current decision."""
         out = {}
-        for pmid, decision, reason, field, value, duplicate_of, flags in self.db.execute(
-                "SELECT pmid, decision, reason, field, value, duplicate_of, flags FROM decisions"):
-            out[pmid] = ScreeningResult(pmid, Decision(decision), reason, field, value, duplicate_of,
-                                        tuple(json.loads(flags)))
+        for record_id, decision, reason, field, value, duplicate_of, flags in self.db.execute(
+                "SELECT record_id, decision, reason, field, value, duplicate_of, flags FROM decisions"):
+            out[record_id] = ScreeningResult(record_id, Decision(decision), reason, field, value, duplicate_of,
+                                             tuple(json.loads(flags)))
         return out
 
     def extraction_keys(self) -> dict[str, tuple[str, str]]:
-        """pmid -> (content hash, extractor fingerprint) the stored mentions were computed from."""
-        return {p: (h, f) for p, h, f in self.db.execute("SELECT pmid, content_hash, fingerprint FROM extractions")}
+        """record_id -> (content hash, extractor fingerprint) the stored mentions were computed from."""
+        return {r: (h, f) for r, h, f in
+                self.db.execute("SELECT record_id, content_hash, fingerprint FROM extractions")}
 
-    def mentions(self, pmids: Iterable[str]) -> list[Mention]:
-        """Stored mentions of `pmids`, each record's in extraction order."""
-        # The wanted PMIDs go to a temporary table so SQLite does the filtering, not Python.
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (pmid TEXT PRIMARY KEY)")
+    def mentions(self, record_ids: Iterable[str]) -> list[Mention]:
+        """Stored mentions of `record_ids`, each record's in extraction order."""
+        # The wanted ids go to a temporary table so SQLite does the filtering, not Python.
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (record_id TEXT PRIMARY KEY)")
         self.db.execute("DELETE FROM wanted")
-        self.db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((p,) for p in pmids))
+        self.db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((r,) for r in record_ids))
         cols = ", ".join(f'm."{c}"' for c in MENTION_FIELDS)
-        rows = self.db.execute(f"SELECT m.pmid, {cols} FROM mentions m JOIN wanted w ON w.pmid = m.pmid "
-                               "ORDER BY m.pmid, m.seq").fetchall()
+        rows = self.db.execute(f"SELECT m.record_id, {cols} FROM mentions m JOIN wanted w "
+                               "ON w.record_id = m.record_id ORDER BY m.record_id, m.seq").fetchall()
         return [Mention(*row) for row in rows]
 
     def changes(self, run_ids: Iterable[str]) -> list[dict]:
@@ -256,52 +187,56 @@ class StateStore:
             return []
         marks = ", ".join("?" * len(ids))
         rows = self.db.execute(f"SELECT {', '.join(CHANGE_FIELDS)} FROM changes WHERE run_id IN ({marks})", ids)
-        return [dict(zip(CHANGE_FIELDS, row)) | {"newly_included": bool(row[3])} for row in rows]
+        return [dict(zip(CHANGE_FIELDS, row)) | {"newly_included": bool(row[CHANGE_FIELDS.index("newly_included")])}
+                for row in rows]
 
     # -- writing one run's results
 
-    def commit_run(self, run_id: str, *, seen: Iterable[str], upserts: dict[str, Record],
-                   withdrawn: dict[str, str], decisions: Iterable[ScreeningResult],
-                   extracted: dict[str, tuple[str, list[Mention]]], fingerprint: str,
-                   changes: Iterable[dict], watermark: str, finished_at: str, manifest: dict,
+    def commit_run(self, run_id: str, plan: CommitPlan, *, watermark: str, finished_at: str, manifest: dict,
                    hook: Callable[[str], None] | None = None) -> None:
-        """Write everything run `run_id` learned, in one transaction, and mark it committed.
+        """Write everything run `run_id` learned (`plan`), in one transaction, and mark it committed.
 
-        seen: PMIDs the run's search returned (their last_seen moves to this run).
-        upserts: new or changed records. withdrawn: pmid -> reason.
-        decisions: the complete new set of decisions (replaces the old one).
-        extracted: pmid -> (content hash, mentions) for records extracted in this run.
+        plan.seen: record ids the run's search returned (their last_seen moves to this run).
+        plan.upserts: record_id -> new or changed record. plan.withdrawn: record_id -> reason.
+        plan.decisions: the complete new set of decisions (replaces the old one).
+        plan.extracted: record_id -> (content hash, mentions) for records extracted in this run.
+        plan.changes: rows with record_id (pmid is derived from it when missing).
+        manifest: run.json's content, kept with the run.
         hook: called with "mid-commit" inside the open transaction (the crash tests' hook).
         """
         db = self.db
+        seen, upserts, withdrawn, decisions = plan.seen, plan.upserts, plan.withdrawn, plan.decisions
+        extracted, fingerprint, changes = plan.extracted, plan.fingerprint, plan.changes
         with _transaction(db):
-            db.executemany("UPDATE records SET last_seen = ? WHERE pmid = ?", [(run_id, p) for p in seen])
-            for pmid, record in upserts.items():
+            db.executemany("UPDATE records SET last_seen = ? WHERE record_id = ?", [(run_id, r) for r in seen])
+            for record_id, record in upserts.items():
                 text = record_to_json(record)
                 db.execute(
-                    "INSERT INTO records (pmid, data, content_hash, first_seen, last_seen, updated) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pmid) DO UPDATE SET data = excluded.data, "
-                    "content_hash = excluded.content_hash, last_seen = excluded.last_seen, "
+                    "INSERT INTO records (record_id, pmid, data, content_hash, first_seen, last_seen, updated) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (record_id) DO UPDATE SET pmid = excluded.pmid, "
+                    "data = excluded.data, content_hash = excluded.content_hash, last_seen = excluded.last_seen, "
                     "updated = excluded.updated, withdrawn = NULL, withdrawn_reason = NULL",
-                    (pmid, text, content_hash(text), run_id, run_id, run_id))
-            db.executemany("UPDATE records SET withdrawn = ?, withdrawn_reason = ? WHERE pmid = ?",
-                           [(run_id, reason, pmid) for pmid, reason in withdrawn.items()])
+                    (record_id, record.pmid, text, content_hash(text), run_id, run_id, run_id))
+            db.executemany("UPDATE records SET withdrawn = ?, withdrawn_reason = ? WHERE record_id = ?",
+                           [(run_id, reason, record_id) for record_id, reason in withdrawn.items()])
             if hook:
                 hook("mid-commit")
             db.execute("DELETE FROM decisions")
             db.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)", [
-                (r.pmid, r.decision.value, r.reason, r.field, r.value, r.duplicate_of, json.dumps(list(r.flags)))
+                (r.record_id, r.decision.value, r.reason, r.field, r.value, r.duplicate_of, json.dumps(list(r.flags)))
                 for r in decisions])
-            for pmid, (digest, found) in extracted.items():
-                db.execute("DELETE FROM mentions WHERE pmid = ?", (pmid,))
-                db.executemany(f"INSERT INTO mentions (pmid, seq, {', '.join(repr(c) for c in MENTION_FIELDS)}) "
+            for record_id, (digest, found) in extracted.items():
+                db.execute("DELETE FROM mentions WHERE record_id = ?", (record_id,))
+                db.executemany(f"INSERT INTO mentions (record_id, seq, {', '.join(repr(c) for c in MENTION_FIELDS)}) "
                                f"VALUES (?, ?, {', '.join('?' * len(MENTION_FIELDS))})",
-                               [(pmid, i, *(getattr(m, c) for c in MENTION_FIELDS)) for i, m in enumerate(found)])
-                db.execute("INSERT OR REPLACE INTO extractions VALUES (?, ?, ?)", (pmid, digest, fingerprint))
+                               [(record_id, i, *(getattr(m, c) for c in MENTION_FIELDS))
+                                for i, m in enumerate(found)])
+                db.execute("INSERT OR REPLACE INTO extractions VALUES (?, ?, ?)", (record_id, digest, fingerprint))
             db.executemany(f"INSERT INTO changes ({', '.join(CHANGE_FIELDS)}) VALUES "
                            f"({', '.join('?' * len(CHANGE_FIELDS))})",
-                           [tuple(int(c[k]) if k == "newly_included" else c[k] for k in CHANGE_FIELDS)
-                            for c in changes])
+                           [tuple(int(c[k]) if k == "newly_included" else
+                                  c.get("pmid", pmid_of(c["record_id"])) if k == "pmid" else c[k]
+                                  for k in CHANGE_FIELDS) for c in changes])
             db.execute("UPDATE runs SET status = ?, finished_at = ?, watermark = ?, manifest = ? "
                        "WHERE run_id = ?", (COMMITTED, finished_at, watermark, json.dumps(manifest), run_id))
 

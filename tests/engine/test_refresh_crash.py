@@ -78,7 +78,7 @@ def assert_same_as_uninterrupted(scenario, out) -> None:
     assert records.pmid.is_unique
     with StateStore.open(out) as state:
         (count,) = state.db.execute("SELECT COUNT(*) FROM mentions").fetchone()
-        (distinct,) = state.db.execute("SELECT COUNT(*) FROM (SELECT DISTINCT pmid, start, section FROM mentions)").fetchone()
+        (distinct,) = state.db.execute("SELECT COUNT(*) FROM (SELECT DISTINCT record_id, start, section FROM mentions)").fetchone()
         assert count == distinct
 
 

@@ -1,6 +1,8 @@
 """Pure parts of the refresh: what to update, what changed, the search window; config; CLI codes."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 
 import pytest
@@ -8,11 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import load_config
-from pipeline.models import Decision, Record, ScreeningResult
-from pipeline.engine.crashpoints import CRASH_ENV, checkpoint
+from pipeline.models import Decision, Record, ScreeningResult, UpdatePlan
+from pipeline.engine.crashpoints import CRASH_ENV
 from pipeline.engine.publish import change_summary
 from pipeline.engine.sync import _window, compute_changes, plan_update
 from pipeline.store.state import content_hash, record_to_json
+from tests.support.paths import REPO, subprocess_env
 
 
 
@@ -26,44 +29,61 @@ def digest(record: Record) -> str:
     return content_hash(record_to_json(record))
 
 
-def result(pmid: str, decision: Decision, reason: str, **kw) -> ScreeningResult:
-    return ScreeningResult(pmid, decision, reason, **kw)
+def result(pmid: str, decision: Decision, reason: str, duplicate_of: str = "", **kw) -> ScreeningResult:
+    return ScreeningResult(f"pmid:{pmid}", decision, reason, duplicate_of=duplicate_of and f"pmid:{duplicate_of}",
+                           **kw)
+
+
+def ids(*pmids: str) -> set[str]:
+    return {f"pmid:{p}" for p in pmids}
 
 
 def test_plan_update_keeps_only_new_and_changed_records():
     same, changed, new = Record(pmid="1", title="A"), Record(pmid="2", title="B2"), Record(pmid="3")
-    stored = {"1": digest(same), "2": digest(Record(pmid="2", title="B")), "4": "h4", "5": "h5"}
-    plan = plan_update(stored, {"1", "2", "3", "5"}, {"1": same, "2": changed, "3": new, "5": Record(pmid="5")},
-                       deleted={"5"})
-    assert plan["upserts"] == {"2": changed, "3": new}
-    assert plan["hashes"] == {"2": digest(changed), "3": digest(new)}
-    assert plan["withdrawn"] == {"4": "no-longer-returned", "5": "deleted-citation"}
+    stored = {"pmid:1": digest(same), "pmid:2": digest(Record(pmid="2", title="B")), "pmid:4": "h4", "pmid:5": "h5"}
+    fetched = {r.record_id: r for r in (same, changed, new, Record(pmid="5"))}
+    plan = plan_update(stored, ids("1", "2", "3", "5"), fetched, deleted=ids("5"))
+    assert plan.upserts == {"pmid:2": changed, "pmid:3": new}
+    assert plan.hashes == {"pmid:2": digest(changed), "pmid:3": digest(new)}
+    assert plan.withdrawn == {"pmid:4": "no-longer-returned", "pmid:5": "deleted-citation"}
+
+
+def test_plan_update_keys_records_without_a_pmid_on_their_record_id():
+    preprint = Record(title="A preprint", ids={"europepmc": "PPR1"})
+    book = Record(title="No identifier at all", pub_year=2020)
+    stored = {"doi:10.1/gone": "h"}
+    plan = plan_update(stored, {preprint.record_id, book.record_id}, {r.record_id: r for r in (preprint, book)},
+                       deleted=set())
+    assert sorted(plan.upserts) == sorted(["europepmc:PPR1", book.record_id])
+    assert book.record_id.startswith("import:") and len(book.record_id) == len("import:") + 12
+    assert plan.withdrawn == {"doi:10.1/gone": "no-longer-returned"}
 
 
 def test_a_deleted_citation_never_stored_is_not_reported():
-    plan = plan_update({}, {"9"}, {}, deleted={"9"})
-    assert plan == {"upserts": {}, "hashes": {}, "withdrawn": {}}
+    plan = plan_update({}, ids("9"), {}, deleted=ids("9"))
+    assert plan == UpdatePlan(upserts={}, hashes={}, withdrawn={})
 
 
 def test_compute_changes_names_each_kind_of_change():
-    old_decisions = {
-        "1": result("1", Decision.INCLUDE, "meets-criteria"),
-        "2": result("2", Decision.INCLUDE, "meets-criteria"),
-        "3": result("3", Decision.EXCLUDE, "language-not-included", field="languages", value="ger"),
-        "4": result("4", Decision.INCLUDE, "meets-criteria"),
-        "6": result("6", Decision.INCLUDE, "meets-criteria"),
-    }
-    new_decisions = {
-        "1": result("1", Decision.INCLUDE, "meets-criteria"),
-        "2": result("2", Decision.DUPLICATE, "duplicate-doi", field="doi", value="10.1/x", duplicate_of="5"),
-        "3": result("3", Decision.INCLUDE, "meets-criteria"),
-        "5": result("5", Decision.INCLUDE, "meets-criteria"),
-        "6": result("6", Decision.INCLUDE, "meets-criteria"),
-    }
-    old = {p: "h" for p in ("1", "2", "3", "4", "6")}
-    new = {p: "h" for p in ("1", "2", "3", "5", "6")}
-    rows = compute_changes("r", old, old_decisions, new, new_decisions, {"4": "deleted-citation"},
-                           updated={"3", "5", "6"}, titles={"3": "T3"})
+    old_decisions = {r.record_id: r for r in [
+        result("1", Decision.INCLUDE, "meets-criteria"),
+        result("2", Decision.INCLUDE, "meets-criteria"),
+        result("3", Decision.EXCLUDE, "language-not-included", field="languages", value="ger"),
+        result("4", Decision.INCLUDE, "meets-criteria"),
+        result("6", Decision.INCLUDE, "meets-criteria"),
+    ]}
+    new_decisions = {r.record_id: r for r in [
+        result("1", Decision.INCLUDE, "meets-criteria"),
+        result("2", Decision.DUPLICATE, "duplicate-doi", field="doi", value="10.1/x", duplicate_of="5"),
+        result("3", Decision.INCLUDE, "meets-criteria"),
+        result("5", Decision.INCLUDE, "meets-criteria"),
+        result("6", Decision.INCLUDE, "meets-criteria"),
+    ]}
+    old = {p: "h" for p in ids("1", "2", "3", "4", "6")}
+    new = {p: "h" for p in ids("1", "2", "3", "5", "6")}
+    rows = compute_changes("r", old, old_decisions, new, new_decisions, {"pmid:4": "deleted-citation"},
+                           updated=ids("3", "5", "6"), titles={"pmid:3": "T3"})
+    assert [r["record_id"] for r in rows] == ["pmid:2", "pmid:3", "pmid:4", "pmid:5", "pmid:6"]
     assert [(r["pmid"], r["change"], r["newly_included"], r["why"]) for r in rows] == [
         ("2", "decision-changed", False, "screening outcome changed (rules, config or other records); "
                                          "now duplicate (duplicate-doi: doi = '10.1/x', duplicate of 5)"),
@@ -84,8 +104,8 @@ pmids = st.sets(st.sampled_from([str(i) for i in range(1, 13)]))
 @settings(deadline=None)
 def test_compute_changes_reports_every_arrival_and_departure_once(before, after):
     include = lambda p: result(p, Decision.INCLUDE, "meets-criteria")  # noqa: E731
-    rows = compute_changes("r", {p: "h" for p in before}, {p: include(p) for p in before},
-                           {p: "h" for p in after}, {p: include(p) for p in after}, {}, set(), {})
+    rows = compute_changes("r", {f"pmid:{p}": "h" for p in before}, {f"pmid:{p}": include(p) for p in before},
+                           {f"pmid:{p}": "h" for p in after}, {f"pmid:{p}": include(p) for p in after}, {}, set(), {})
     assert {r["pmid"] for r in rows if r["change"] == "new"} == after - before
     assert {r["pmid"] for r in rows if r["change"] == "withdrawn"} == before - after
     assert len(rows) == len({r["pmid"] for r in rows}) == len(before ^ after)
@@ -97,11 +117,25 @@ def test_the_window_starts_overlap_days_before_the_watermark_and_ends_tomorrow()
     assert _window("2026-01-01", 0, date(2026, 1, 1))["mindate"] == "2026/01/01"
 
 
-def test_the_crash_hook_is_inert_unless_named(monkeypatch):
-    monkeypatch.delenv(CRASH_ENV, raising=False)
-    checkpoint("after-search")
-    monkeypatch.setenv(CRASH_ENV, "mid-fetch")
-    checkpoint("after-search")  # another point: the process lives on
+CRASH_SCRIPT = ("import sys; from pipeline.engine.crashpoints import checkpoint\n"
+                "for point in sys.argv[1:]:\n    checkpoint(point)\n    print('passed', point, flush=True)\n")
+
+
+@pytest.mark.parametrize("named, points, passed, killed", [
+    (None, ["after-search", "mid-fetch"], ["after-search", "mid-fetch"], False),
+    ("mid-fetch", ["after-search", "mid-commit"], ["after-search", "mid-commit"], False),
+    ("mid-fetch", ["after-search", "mid-fetch", "after-fetch"], ["after-search"], True),
+])
+def test_the_crash_hook_kills_only_at_the_point_named(named, points, passed, killed):
+    """In a child process, since the hook kills the process it runs in."""
+    env = subprocess_env()
+    env.pop(CRASH_ENV, None)
+    if named:
+        env[CRASH_ENV] = named
+    proc = subprocess.run([sys.executable, "-c", CRASH_SCRIPT, *points], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert [line.split()[1] for line in proc.stdout.splitlines()] == passed
+    assert proc.returncode == (-9 if killed else 0), proc.stderr
 
 
 # --- config -------------------------------------------------------------------------------------

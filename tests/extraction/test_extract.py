@@ -116,9 +116,9 @@ def test_classes_filter(nlp):
 def test_records_without_text_yield_nothing_and_keep_order(nlp):
     empty = Record(pmid="1")
     other = dataclasses.replace(KETAMINE, pmid="2", abstract_sections=())
-    pmids = [m.pmid for m in extract_mentions(nlp, [other, empty, KETAMINE], ["DRUG"])]
-    assert pmids == sorted(pmids, key=lambda p: ["2", "900001"].index(p))
-    assert pmids[0] == "2" and pmids[-1] == "900001"
+    ids = [m.record_id for m in extract_mentions(nlp, [other, empty, KETAMINE], ["DRUG"])]
+    assert ids == sorted(ids, key=lambda p: ["pmid:2", "pmid:900001"].index(p))
+    assert ids[0] == "pmid:2" and ids[-1] == "pmid:900001"
 
 
 def test_mentions_are_mention_records(mentions):
@@ -155,10 +155,10 @@ def test_offsets_on_real_abstracts(nlp):
     docs = read_pubtator(BC5CDR_DEV)[:60]
     records = [Record(pmid=d.pmid, title=d.title, abstract_sections=(AbstractSection("", d.abstract),))
                for d in docs]
-    by_pmid = {r.pmid: dict(r.sections()) for r in records}
+    by_id = {r.record_id: dict(r.sections()) for r in records}
     count = 0
     for m in extract_mentions(nlp, records, ENTITY_CLASSES):
-        assert by_pmid[m.pmid][m.section][m.start:m.end] == m.text
+        assert by_id[m.record_id][m.section][m.start:m.end] == m.text
         count += 1
     assert count > 500
 
@@ -180,4 +180,4 @@ def test_two_processes_give_the_same_mentions_in_the_same_order(nlp):
     one = list(extract_mentions(nlp, records, ENTITY_CLASSES, batch_size=2))
     two = list(extract_mentions(nlp, iter(records), ENTITY_CLASSES, batch_size=2, n_process=2))
     assert two == one
-    assert [m.pmid for m in one] == sorted(m.pmid for m in one)
+    assert [m.record_id for m in one] == sorted(m.record_id for m in one)

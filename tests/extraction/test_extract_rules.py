@@ -29,8 +29,8 @@ RECORD = Record(pmid="7", title="Ketalar for treatment-resistant depression (TRD
 
 
 def test_sections_are_joined_with_known_offsets():
-    [(text, (pmid, sections, starts))] = list(_record_texts([RECORD]))
-    assert pmid == "7"
+    [(text, (record_id, sections, starts))] = list(_record_texts([RECORD]))
+    assert record_id == "pmid:7"
     assert [name for name, _ in sections] == ["title", "METHODS", "RESULTS"]  # empty section skipped
     for (name, section_text), start in zip(sections, starts):
         assert text[start:start + len(section_text)] == section_text
@@ -58,8 +58,8 @@ def test_only_wanted_classes(rules):
 
 def test_generator_input_and_record_order(rules):
     records = (dataclasses.replace(RECORD, pmid=p) for p in ["9", "3", "5"])
-    pmids = [m.pmid for m in extract_mentions(rules, records, ["DRUG"])]
-    assert pmids == ["9"] * 3 + ["3"] * 3 + ["5"] * 3
+    ids = [m.record_id for m in extract_mentions(rules, records, ["DRUG"])]
+    assert ids == ["pmid:9"] * 3 + ["pmid:3"] * 3 + ["pmid:5"] * 3
 
 
 def test_abstract_without_title(rules):

@@ -125,7 +125,7 @@ def test_report_shows_the_flow_of_the_run(ketamine_outputs):
 
 
 def test_report_reads_back_what_read_outputs_gives(ketamine_outputs):
-    outputs = readoutputs_with(ketamine_outputs)
+    outputs = read_outputs(ketamine_outputs)
     assert render_report(outputs) == (ketamine_outputs / "report.html").read_text(encoding="utf-8")
 
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from pipeline.models import Author, Decision, Mention, Record, ScreeningResult
 from tests.support.paths import TESTS
-from pipeline.outputs.tables import (DESIGN_BY_PUBLICATION_TYPE, EVIDENCE_BASE_COLUMNS, evidence_table, records_table,
-                             study_design)
+from pipeline.outputs.tables import (DESIGN_BY_PUBLICATION_TYPE, EVIDENCE_BASE_COLUMNS, evidence_table,
+                                     mentions_table, records_table, study_design)
 
 GOLDEN = TESTS / "golden"
 CLASSES = ("DRUG", "STUDY_DESIGN")
@@ -55,7 +55,7 @@ def test_evidence_csv_has_the_reviewer_columns(ketamine_outputs):
     assert list(evidence.columns) == [
         "pmid", "doi", "pubmed_url", "first_author", "year", "journal", "title", "publication_types",
         "design", "languages", "drug", "disease", "gene", "treatment", "mechanism", "brain_region", "route",
-        "adverse_effect", "outcome_scale", "study_design",
+        "adverse_effect", "outcome_scale", "study_design", "record_id",
     ]
     row = evidence.set_index("pmid").loc["30000010"]
     assert row.design == "meta-analysis"
@@ -70,7 +70,7 @@ def test_evidence_csv_has_the_reviewer_columns(ketamine_outputs):
 
 def test_mentions_carry_identifier_and_vocabulary(ketamine_outputs):
     mentions = pd.read_csv(ketamine_outputs / "mentions.csv", dtype=str, keep_default_na=False)
-    assert list(mentions.columns)[-2:] == ["identifier", "vocabulary"]
+    assert list(mentions.columns)[-3:] == ["identifier", "vocabulary", "record_id"]
     ketamine = mentions[mentions.canonical == "ketamine"]
     assert set(ketamine.identifier) == {"MESH:D007649"} and set(ketamine.vocabulary) == {"MeSH"}
     genes = mentions[mentions.label == "GENE"]
@@ -145,11 +145,11 @@ def _record(pmid: str, year: int | None, **kw) -> Record:
 
 
 def _include(*pmids: str) -> list[ScreeningResult]:
-    return [ScreeningResult(pmid=p, decision=Decision.INCLUDE, reason="meets-criteria") for p in pmids]
+    return [ScreeningResult(record_id=f"pmid:{p}", decision=Decision.INCLUDE, reason="meets-criteria") for p in pmids]
 
 
 def _mention(pmid: str, label: str, canonical: str) -> Mention:
-    return Mention(pmid=pmid, section="title", sentence=0, start=0, end=1, text=canonical, label=label,
+    return Mention(record_id=f"pmid:{pmid}", section="title", sentence=0, start=0, end=1, text=canonical, label=label,
                    canonical=canonical)
 
 
@@ -157,7 +157,7 @@ def test_evidence_rows_newest_first_then_pmid_undated_last():
     records = [_record("9", 2019), _record("10", 2021), _record("2", 2021), _record("5", None),
                _record("7", None, article_date="2020-03-01"), _record("11", 2018)]
     results = _include("9", "10", "2", "5", "7") + [
-        ScreeningResult(pmid="11", decision=Decision.EXCLUDE, reason="published-before-range")]
+        ScreeningResult(record_id="pmid:11", decision=Decision.EXCLUDE, reason="published-before-range")]
     frame = evidence_table(records, results, [], CLASSES)
     assert list(frame.pmid) == ["2", "10", "7", "9", "5"]
     assert frame.year.tolist()[:4] == [2021, 2021, 2020, 2019]
@@ -169,7 +169,7 @@ def test_evidence_mentions_most_frequent_first_ties_by_name_included_only():
                 _mention("1", "DRUG", "ketamine"), _mention("1", "DRUG", "esketamine"),
                 _mention("1", "STUDY_DESIGN", "randomized controlled trial"),
                 _mention("2", "DRUG", "ketamine")]
-    results = _include("1") + [ScreeningResult(pmid="2", decision=Decision.EXCLUDE, reason="date-missing")]
+    results = _include("1") + [ScreeningResult(record_id="pmid:2", decision=Decision.EXCLUDE, reason="date-missing")]
     frame = evidence_table([_record("1", 2020), _record("2", 2020)], results, mentions, CLASSES)
     assert frame.pmid.tolist() == ["1"]
     row = frame.iloc[0]
@@ -185,7 +185,8 @@ def test_evidence_design_first_author_and_link():
     assert row.first_author == "Rivera AM"
     assert row.design == "randomized controlled trial"
     assert row.pubmed_url == "https://pubmed.ncbi.nlm.nih.gov/1/"
-    assert list(row.index) == EVIDENCE_BASE_COLUMNS + ["drug", "study_design"]
+    assert list(row.index) == EVIDENCE_BASE_COLUMNS + ["drug", "study_design", "record_id"]
+    assert row.record_id == "pmid:1"
 
 
 def test_evidence_has_one_row_per_pmid():
@@ -199,14 +200,36 @@ def test_empty_tables_keep_their_columns_and_types(tmp_path):
     write_table(tmp_path, "evidence", evidence_table([], [], [], CLASSES))
     write_table(tmp_path, "records", records_table([], []))
     schema = pq.read_schema(tmp_path / "evidence.parquet")
-    assert schema.names == EVIDENCE_BASE_COLUMNS + ["drug", "study_design"]
+    assert schema.names == EVIDENCE_BASE_COLUMNS + ["drug", "study_design", "record_id"]
     assert str(schema.field("year").type) == "int64"
     assert str(schema.field("drug").type) == "list<element: string>"
     assert str(schema.field("title").type) == "string"
     assert str(pq.read_schema(tmp_path / "records.parquet").field("languages").type) == "list<element: string>"
     assert (tmp_path / "evidence.csv").read_bytes() == (
         '\ufeff"pmid","doi","pubmed_url","first_author","year","journal","title","publication_types",'
-        '"design","languages","drug","study_design"\n').encode("utf-8")
+        '"design","languages","drug","study_design","record_id"\n').encode("utf-8")
+
+
+def test_records_without_a_pmid_key_on_their_record_id_in_every_table():
+    preprint = Record(title="A preprint on ketamine", pub_year=2024, ids={"europepmc": "PPR5"})
+    imported = Record(title="An imported record", pub_year=2024, authors=(Author(last_name="Rivera"),))
+    pubmed = _record("3", 2024)
+    kept = [ScreeningResult(r.record_id, Decision.INCLUDE, "meets-criteria") for r in (preprint, imported, pubmed)]
+    duplicate = Record(title="A preprint on ketamine", pub_year=2024, doi="10.1/d")
+    results = kept + [ScreeningResult("doi:10.1/d", Decision.DUPLICATE, "duplicate-title-year",
+                                      duplicate_of="europepmc:PPR5")]
+    mentions = [Mention("europepmc:PPR5", "title", 0, 16, 24, "ketamine", "DRUG", "ketamine")]
+    records = records_table([imported, duplicate, pubmed, preprint], results)
+    assert records[["pmid", "record_id", "duplicate_of"]].values.tolist() == [
+        ["3", "pmid:3", ""], ["", "doi:10.1/d", "europepmc:PPR5"], ["", "europepmc:PPR5", ""],
+        ["", imported.record_id, ""]]
+    evidence = evidence_table([imported, pubmed, preprint], results, mentions, CLASSES)
+    assert evidence[["pmid", "record_id", "pubmed_url"]].values.tolist() == [
+        ["3", "pmid:3", "https://pubmed.ncbi.nlm.nih.gov/3/"], ["", "europepmc:PPR5", ""],
+        ["", imported.record_id, ""]]
+    assert evidence.drug.tolist() == [[], ["ketamine (1)"], []]
+    assert mentions_table(mentions)[["pmid", "record_id", "text"]].values.tolist() == [
+        ["", "europepmc:PPR5", "ketamine"]]
 
 
 def test_evidence_merges_spellings_of_one_identifier_and_names_the_group():
@@ -215,9 +238,9 @@ def test_evidence_merges_spellings_of_one_identifier_and_names_the_group():
 
     record = Record(pmid="5", title="t", pub_year=2020)
     def mention(text, canonical, identifier=""):
-        return Mention("5", "title", 0, 0, len(text), text, "DRUG", canonical, "model", identifier,
+        return Mention("pmid:5", "title", 0, 0, len(text), text, "DRUG", canonical, "model", identifier,
                        "MeSH" if identifier else "")
     mentions = [mention("Ketalar", "ketamine", "MESH:D007649"), mention("ketamine", "ketamine", "MESH:D007649"),
                 mention("ketamine HCl", "ketamine hydrochloride", "MESH:D007649"), mention("saline", "saline")]
-    frame = evidence_table([record], [ScreeningResult("5", Decision.INCLUDE, "meets-criteria")], mentions, ["DRUG"])
+    frame = evidence_table([record], [ScreeningResult("pmid:5", Decision.INCLUDE, "meets-criteria")], mentions, ["DRUG"])
     assert frame.loc[0, "drug"] == ["ketamine [MESH:D007649] (3)", "saline (1)"]

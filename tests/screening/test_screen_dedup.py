@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from pipeline.screening import rules as screen
 from pipeline.config import ScreeningConfig
-from pipeline.models import Decision, Record, ScreeningResult
+from pipeline.models import Decision, Record, ScreeningResult, pmid_of, record_order
 from pipeline.screening.screen import screen_records
 from pipeline.screening import dedup
 
@@ -24,7 +24,7 @@ def rec(pmid: str, **fields) -> Record:
 
 
 def by_pmid(results: list[ScreeningResult]) -> dict[str, ScreeningResult]:
-    return {r.pmid: r for r in results}
+    return {pmid_of(r.record_id): r for r in results}
 
 
 def test_same_doi_in_any_case_or_form_is_a_duplicate_of_the_lowest_pmid():
@@ -32,17 +32,17 @@ def test_same_doi_in_any_case_or_form_is_a_duplicate_of_the_lowest_pmid():
                rec("20", doi="doi: 10.1/Abc")]
     got = by_pmid(screen_records(records, CFG))
     assert got["10"].decision == Decision.INCLUDE
-    assert got["20"] == ScreeningResult("20", Decision.DUPLICATE, "duplicate-doi", "doi", "doi: 10.1/Abc",
-                                        duplicate_of="10")
-    assert got["30"].duplicate_of == "10"
+    assert got["20"] == ScreeningResult("pmid:20", Decision.DUPLICATE, "duplicate-doi", "doi", "doi: 10.1/Abc",
+                                        duplicate_of="pmid:10")
+    assert got["30"].duplicate_of == "pmid:10"
 
 
 def test_same_normalised_title_and_year_is_a_duplicate():
     records = [rec("2", title=TITLE), rec("1", title="KETAMINE for Treatment Resistant Depression - A Trial")]
     got = by_pmid(screen_records(records, CFG))
     assert got["2"] == ScreeningResult(
-        "2", Decision.DUPLICATE, "duplicate-title-year", "title+year",
-        "ketamine for treatment resistant depression a trial (2018)", duplicate_of="1")
+        "pmid:2", Decision.DUPLICATE, "duplicate-title-year", "title+year",
+        "ketamine for treatment resistant depression a trial (2018)", duplicate_of="pmid:1")
 
 
 def test_accents_are_ignored_in_titles():
@@ -71,30 +71,30 @@ def test_a_chain_of_matches_points_to_the_kept_record():
     # 2 shares the DOI of 1; 3 shares only the title of 2. All three are one paper, kept as 1.
     records = [rec("3", title=TITLE), rec("2", doi="10.1/x", title=TITLE), rec("1", doi="10.1/X", title="Other words here")]
     got = by_pmid(screen_records(records, CFG))
-    assert (got["2"].reason, got["2"].duplicate_of) == ("duplicate-doi", "1")
-    assert (got["3"].reason, got["3"].duplicate_of) == ("duplicate-title-year", "1")
+    assert (got["2"].reason, got["2"].duplicate_of) == ("duplicate-doi", "pmid:1")
+    assert (got["3"].reason, got["3"].duplicate_of) == ("duplicate-title-year", "pmid:1")
 
 
 def test_a_title_match_is_refused_when_the_kept_group_has_another_doi():
     records = [rec("1", doi="10.1/a", title=TITLE), rec("2", title=TITLE), rec("3", doi="10.1/b", title=TITLE)]
     got = by_pmid(screen_records(records, CFG))
-    assert got["2"].duplicate_of == "1"
+    assert got["2"].duplicate_of == "pmid:1"
     assert got["3"].decision == Decision.INCLUDE
 
 
 def test_the_same_pmid_twice_gives_one_row_and_counts_one_duplicate():
     records = [rec("5", title=TITLE), rec("5", title=TITLE), rec("6", pub_year=2010)]
     results = screen_records(records, CFG)
-    assert [r.pmid for r in results] == ["5", "6"]
-    assert dedup.duplicate_pmid_count(r.pmid for r in records) == 1
+    assert [r.record_id for r in results] == ["pmid:5", "pmid:6"]
+    assert dedup.duplicate_id_count(r.record_id for r in records) == 1
 
 
 def test_differing_copies_of_one_pmid_are_chosen_by_content_and_logged(caplog):
     old, new = rec("5", title="Old title of the paper"), rec("5", title="New title of the paper")
     with caplog.at_level(logging.WARNING, logger="pipeline.screening.dedup"):
-        assert dedup.distinct_by_pmid([old, new]) == dedup.distinct_by_pmid([new, old])
+        assert dedup.distinct_records([old, new]) == dedup.distinct_records([new, old])
     assert caplog.messages == [
-        "PMID 5 was returned 2 times with different content; keeping one deterministically"] * 2
+        "record pmid:5 was returned 2 times with different content; keeping one deterministically"] * 2
 
 
 def test_duplicates_are_flagged_retracted_too():
@@ -104,7 +104,7 @@ def test_duplicates_are_flagged_retracted_too():
 
 def test_results_are_sorted_numerically():
     records = [rec(p, title=f"A distinct title number {p}") for p in ("100", "9", "20")]
-    assert [r.pmid for r in screen_records(records, CFG)] == ["9", "20", "100"]
+    assert [r.record_id for r in screen_records(records, CFG)] == ["pmid:9", "pmid:20", "pmid:100"]
 
 
 # --- properties ----------------------------------------------------------------------------------
@@ -115,17 +115,23 @@ titles = st.sampled_from(["", "Erratum.", TITLE, TITLE.upper(), "Ketamine and th
                           "Ketamine and the brain, in mice!"])
 
 
+# Records without a PMID: a Europe PMC preprint id, an OpenAlex work, or nothing (an imported file).
+other_ids = st.sampled_from([{}, {"europepmc": "PPR1"}, {"europepmc": "PPR2"}, {"openalex": "W7"}])
+
+
 @st.composite
 def record_sets(draw):
     pmids = draw(st.lists(st.integers(1, 60), min_size=1, max_size=25, unique=True))
     records = []
     for p in pmids:
+        without_pmid = draw(st.integers(0, 4)) == 0
         records.append(Record(
-            pmid=str(p), doi=draw(dois), title=draw(titles),
+            pmid="" if without_pmid else str(p), ids=draw(other_ids) if without_pmid else {},
+            doi=draw(dois), title=draw(titles),
             pub_year=draw(st.sampled_from([None, 2015, 2016, 2017])),
             languages=draw(st.sampled_from([("eng",), ("ger",), ("und",)])),
         ))
-    repeats = draw(st.lists(st.sampled_from(records), max_size=5))  # the same PMID from two pages
+    repeats = draw(st.lists(st.sampled_from(records), max_size=5))  # the same record from two pages
     return records + repeats
 
 
@@ -141,19 +147,20 @@ def test_screening_does_not_depend_on_record_order(records, rnd):
 @given(record_sets())
 def test_every_duplicate_points_to_a_kept_record_it_matches(records):
     results = screen_records(records, CFG)
-    distinct = dedup.distinct_by_pmid(records)
-    assert sorted(r.pmid for r in results) == sorted(distinct)
-    decided = by_pmid(results)
+    distinct = dedup.distinct_records(records)
+    assert sorted(r.record_id for r in results) == sorted(distinct)
+    decided = {r.record_id: r for r in results}
     for r in results:
         if r.decision != Decision.DUPLICATE:
             assert not r.duplicate_of
             continue
         kept = decided[r.duplicate_of]
         assert kept.decision != Decision.DUPLICATE
-        assert int(kept.pmid) < int(r.pmid)
-        group = [distinct[kept.pmid]] + [distinct[d.pmid] for d in results if d.duplicate_of == kept.pmid]
-        me = distinct[r.pmid]
-        others = [g for g in group if g.pmid != me.pmid]
+        assert record_order(kept.record_id) < record_order(r.record_id)
+        group = [distinct[kept.record_id]] + [distinct[d.record_id] for d in results
+                                              if d.duplicate_of == kept.record_id]
+        me = distinct[r.record_id]
+        others = [g for g in group if g.record_id != me.record_id]
         if r.reason == "duplicate-doi":
             assert any(dedup.normalise_doi(g.doi) == dedup.normalise_doi(me.doi) != "" for g in others)
         else:
@@ -187,5 +194,20 @@ def test_title_match_compares_dois_with_the_kept_record_itself():
                rec("4", title=title, doi="10.1/b", pub_year=2015)]
     kept, duplicates = dedup.find_duplicates(records)
     assert [r.pmid for r in kept] == ["1"]
-    assert {p: d.duplicate_of for p, d in duplicates.items()} == {"2": "1", "4": "1"}
+    assert {p: d.duplicate_of for p, d in duplicates.items()} == {"pmid:2": "pmid:1", "pmid:4": "pmid:1"}
     assert dedup.find_duplicates(kept) == (kept, {})
+
+
+def test_records_without_a_pmid_come_after_those_with_one_then_by_record_id():
+    """The documented order of which copy survives: lowest PMID; without PMIDs, record_id order."""
+    preprint = rec("", ids={"europepmc": "PPR9"}, title=TITLE)
+    imported = rec("", title=TITLE.upper())
+    by_doi = rec("", doi="10.1/Z", title=TITLE)
+    assert [r.record_id for r in screen_records([imported, by_doi, preprint], CFG)] == [
+        "doi:10.1/z", "europepmc:PPR9", imported.record_id]
+    got = {r.record_id: r for r in screen_records([imported, preprint, by_doi], CFG)}
+    assert got["doi:10.1/z"].decision == Decision.INCLUDE
+    assert (got["europepmc:PPR9"].duplicate_of, got[imported.record_id].duplicate_of) == ("doi:10.1/z",) * 2
+    with_pmid = rec("77", title=TITLE)
+    got = {r.record_id: r for r in screen_records([preprint, with_pmid], CFG)}
+    assert got["europepmc:PPR9"].duplicate_of == "pmid:77"

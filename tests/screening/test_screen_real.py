@@ -19,7 +19,7 @@ from pipeline.screening import crosscheck
 from pipeline.sources.pubmed_xml import parser as pubmed_xml
 from pipeline.screening import rules as screen
 from pipeline.config import ScreeningConfig
-from pipeline.models import Decision, Record, ScreeningResult
+from pipeline.models import Decision, Record, ScreeningResult, pmid_of
 from pipeline.screening.screen import screen_records
 from pipeline.screening import dedup
 from pipeline.sources.pubmed import filters
@@ -177,12 +177,13 @@ def test_real_files_with_shared_pmids_deduplicate_in_any_order():
     results = screen_records(both, POST_2015)
     assert results == screen_records(list(reversed(both)), POST_2015)
     distinct = {r.pmid for r in both}
-    assert [r.pmid for r in results] == sorted(distinct, key=int)
-    repeats = dedup.duplicate_pmid_count(r.pmid for r in both)
+    assert [r.record_id for r in results] == [f"pmid:{p}" for p in sorted(distinct, key=int)]
+    repeats = dedup.duplicate_id_count(r.record_id for r in both)
     assert repeats == len(both) - len(distinct) > 0
     for r in results:
         if r.decision == Decision.DUPLICATE:
-            assert r.duplicate_of in distinct and int(r.duplicate_of) < int(r.pmid)
+            kept = pmid_of(r.duplicate_of)
+            assert kept in distinct and int(kept) < int(pmid_of(r.record_id))
 
 
 def test_real_records_results_are_well_formed():

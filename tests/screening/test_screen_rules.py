@@ -169,7 +169,7 @@ def test_is_retracted(fields, retracted):
 def test_retracted_papers_are_flagged_whatever_the_criteria():
     paper = rec(pub_year=2019, languages=("eng",), publication_types=("Retracted Publication",))
     assert screen.screen_record(paper, ScreeningConfig()) == ScreeningResult(
-        "1", Decision.INCLUDE, "meets-criteria", flags=("retracted",))
+        "pmid:1", Decision.INCLUDE, "meets-criteria", flags=("retracted",))
     assert screen.screen_record(paper, dataclasses.replace(POST_2015, min_year=2020)).flags == ("retracted",)
 
 
@@ -178,7 +178,7 @@ def test_retracted_papers_are_flagged_whatever_the_criteria():
 def test_an_exclusion_beats_a_doubt():
     german_span = rec(medline_date="2015 Dec-2016 Jan", pub_year=2015, languages=("ger",))
     assert screen.screen_record(german_span, POST_2015) == ScreeningResult(
-        "1", EXCLUDE, "language-not-included", "languages", "ger")
+        "pmid:1", EXCLUDE, "language-not-included", "languages", "ger")
 
 
 def test_the_first_excluding_rule_in_rules_order_gives_the_reason():
@@ -191,14 +191,14 @@ def test_the_first_excluding_rule_in_rules_order_gives_the_reason():
 
 def test_included_records_name_no_deciding_field():
     ok = rec(pub_year=2018, languages=("eng",))
-    assert screen.screen_record(ok, POST_2015) == ScreeningResult("1", Decision.INCLUDE, "meets-criteria")
+    assert screen.screen_record(ok, POST_2015) == ScreeningResult("pmid:1", Decision.INCLUDE, "meets-criteria")
 
 
 def test_a_span_let_in_by_the_policy_says_so():
     span = rec(medline_date="2015 Dec-2016 Jan", pub_year=2015, languages=("eng",))
     cfg = dataclasses.replace(POST_2015, date_spans="include")
     assert screen.screen_record(span, cfg) == ScreeningResult(
-        "1", Decision.INCLUDE, "date-span-included", "medline_date", "2015 Dec-2016 Jan")
+        "pmid:1", Decision.INCLUDE, "date-span-included", "medline_date", "2015 Dec-2016 Jan")
     # Any exclusion or doubt from another rule still wins over the policy's inclusion.
     assert screen.screen_record(dataclasses.replace(span, languages=("ger",)), cfg).reason == "language-not-included"
     assert screen.screen_record(dataclasses.replace(span, languages=("und",)), cfg).reason == "language-undetermined"

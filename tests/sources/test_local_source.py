@@ -5,7 +5,7 @@ import gzip
 import string
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import SearchConfig
@@ -137,9 +137,24 @@ def test_groups_are_anded_and_terms_ored(title, keywords, g1, g2):
     assert query_matches(r, search(g1 + g2)) == (one or two)
 
 
+FIELDS = ("title", "abstract", "keywords", "mesh")
+
+
 @settings(max_examples=100, deadline=None)
-@given(title=texts, abstract=texts, keywords=st.lists(texts, max_size=3), mesh=st.lists(texts, max_size=3), g=groups)
-def test_tiab_searches_a_subset_of_all_fields(title, abstract, keywords, mesh, g):
-    r = rec(title, abstract, keywords, [m for m in mesh if m])
-    if query_matches(r, search(g, field="tiab")):
-        assert query_matches(r, search(g))
+@given(title=texts, abstract=texts, keywords=st.lists(texts, max_size=3), mesh=st.lists(texts, max_size=3),
+       query=st.lists(groups, min_size=1, max_size=3), data=st.data())
+def test_tiab_searches_a_subset_of_all_fields(title, abstract, keywords, mesh, query, data):
+    """One term of every group is planted in a field chosen at random, so both outcomes of the
+    tiab search occur (not only the random texts' rare matches)."""
+    text = {"title": [title], "abstract": [abstract], "keywords": list(keywords), "mesh": [m for m in mesh if m]}
+    planted = []
+    for group in query:
+        where = data.draw(st.sampled_from(FIELDS))
+        text[where].append(data.draw(st.sampled_from(group)))
+        planted.append(where)
+    r = rec(" ".join(text["title"]), " ".join(text["abstract"]), text["keywords"], text["mesh"])
+    in_tiab = query_matches(r, search(*query, field="tiab"))
+    assert query_matches(r, search(*query))                      # every group is somewhere
+    if all(where in ("title", "abstract") for where in planted):
+        assert in_tiab                                           # every group is in title/abstract
+    event(f"tiab {'matches' if in_tiab else 'does not match'}")

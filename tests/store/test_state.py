@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.sources.pubmed_xml import parser as pubmed_xml
-from pipeline.models import (AbstractSection, Author, CommentCorrection, Decision, MeshHeading, Mention,
-                             Record, ScreeningResult)
+from pipeline.models import (AbstractSection, Author, CommentCorrection, CommitPlan, Decision, MeshHeading,
+                             Mention, Record, ScreeningResult)
 from pipeline.store.state import (COMMITTED, COMPLETED, CRASHED, FAILED, RUNNING, StateStore, content_hash,
                             record_from_json, record_to_json)
 from tests.support.paths import FIXTURES
@@ -67,12 +67,12 @@ def test_content_hash_changes_with_the_content():
     assert content_hash(record_to_json(a)) != content_hash(record_to_json(b))
 
 
-def commit(state: StateStore, run_id: str, upserts=(), decisions=(), **extra) -> None:
-    upserts = {r.pmid: r for r in upserts}
-    args = dict(seen=[], upserts=upserts, withdrawn={}, decisions=decisions, extracted={},
-                fingerprint="fp", changes=[], watermark="2026-01-01", finished_at="F", manifest={"m": 1})
-    args.update(extra)
-    state.commit_run(run_id, **args)
+def commit(state: StateStore, run_id: str, upserts=(), decisions=(), hook=None, **extra) -> None:
+    plan = dict(seen=[], upserts={r.record_id: r for r in upserts}, withdrawn={}, decisions=list(decisions),
+                extracted={}, fingerprint="fp", changes=[])
+    plan.update(extra)
+    state.commit_run(run_id, CommitPlan(**plan), watermark="2026-01-01", finished_at="F", manifest={"m": 1},
+                     hook=hook)
 
 
 def test_the_store_is_in_wal_mode_and_creates_its_tables(tmp_path):
@@ -84,21 +84,22 @@ def test_the_store_is_in_wal_mode_and_creates_its_tables(tmp_path):
 
 def test_a_committed_run_is_read_back(tmp_path):
     rec = Record(pmid="7", title="Ketamine")
-    decision = ScreeningResult("7", Decision.INCLUDE, "meets-criteria", flags=("retracted",))
-    mention = Mention("7", "title", 0, 0, 8, "Ketamine", "DRUG", "ketamine", "lexicon", "MESH:D007649", "MeSH")
+    decision = ScreeningResult("pmid:7", Decision.INCLUDE, "meets-criteria", flags=("retracted",))
+    mention = Mention("pmid:7", "title", 0, 0, 8, "Ketamine", "DRUG", "ketamine", "lexicon", "MESH:D007649", "MeSH")
     with StateStore.open(tmp_path) as state:
         state.begin_run("r1", "run", "S", "q", 1)
-        commit(state, "r1", [rec], [decision], extracted={"7": ("h", [mention])},
-               changes=[{"run_id": "r1", "pmid": "7", "change": "new", "newly_included": True,
+        commit(state, "r1", [rec], [decision], extracted={"pmid:7": ("h", [mention])},
+               changes=[{"run_id": "r1", "record_id": "pmid:7", "change": "new", "newly_included": True,
                          "old_decision": "", "new_decision": "include", "old_reason": "",
                          "new_reason": "meets-criteria", "why": "w", "title": "Ketamine"}])
     with StateStore.open(tmp_path) as state:
-        assert state.active_records() == {"7": (rec, content_hash(record_to_json(rec)))}
-        assert state.decisions() == {"7": decision}
-        assert state.mentions(["7"]) == [mention]
-        assert state.mentions(["8"]) == []
-        assert state.extraction_keys() == {"7": ("h", "fp")}
+        assert state.active_records() == {"pmid:7": (rec, content_hash(record_to_json(rec)))}
+        assert state.decisions() == {"pmid:7": decision}
+        assert state.mentions(["pmid:7"]) == [mention]
+        assert state.mentions(["pmid:8"]) == []
+        assert state.extraction_keys() == {"pmid:7": ("h", "fp")}
         assert state.changes(["r1"])[0]["newly_included"] is True
+        assert state.changes(["r1"])[0]["pmid"] == "7"  # derived from the record_id
         assert state.last_good_run() == {"run_id": "r1", "kind": "run", "watermark": "2026-01-01",
                                          "query": "q", "manifest": {"m": 1}}
         assert state.unpublished_runs() == ["r1"]
@@ -108,15 +109,19 @@ def test_a_committed_run_is_read_back(tmp_path):
 
 def test_a_store_from_before_linking_gains_empty_identifier_columns(tmp_path):
     import sqlite3
+
+    from pipeline.store import migrations
     db = sqlite3.connect(tmp_path / "state.sqlite")
-    db.execute("CREATE TABLE mentions (pmid TEXT NOT NULL, seq INTEGER NOT NULL, section TEXT NOT NULL, "
-               "sentence INTEGER NOT NULL, start INTEGER NOT NULL, \"end\" INTEGER NOT NULL, text TEXT NOT NULL, "
-               "label TEXT NOT NULL, canonical TEXT NOT NULL, source TEXT NOT NULL, PRIMARY KEY (pmid, seq))")
-    db.execute("INSERT INTO mentions VALUES ('7', 0, 'title', 0, 0, 8, 'Ketamine', 'DRUG', 'ketamine', 'lexicon')")
+    migrations.MIGRATIONS[1](db)
+    migrations.MIGRATIONS[2](db)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+    db.execute("INSERT INTO mentions VALUES ('pmid:7', 0, 'title', 0, 0, 8, 'Ketamine', 'DRUG', 'ketamine', 'lexicon')")
     db.commit()
     db.close()
     with StateStore.open(tmp_path) as state:
-        assert state.mentions(["7"]) == [Mention("7", "title", 0, 0, 8, "Ketamine", "DRUG", "ketamine", "lexicon")]
+        assert state.schema_version() == 3
+        assert state.mentions(["pmid:7"]) == [Mention("pmid:7", "title", 0, 0, 8, "Ketamine", "DRUG", "ketamine",
+                                                      "lexicon", "", "")]
 
 
 def test_a_transaction_that_fails_half_way_leaves_nothing(tmp_path):
@@ -137,10 +142,10 @@ def test_withdrawn_records_leave_the_active_set_and_come_back_when_stored_again(
         for run in ("r1", "r2", "r3"):
             state.begin_run(run, "refresh", "S", "q", 1)
         commit(state, "r1", [Record(pmid="1"), Record(pmid="2")])
-        commit(state, "r2", withdrawn={"2": "deleted-citation"})
-        assert set(state.active_records()) == {"1"}
+        commit(state, "r2", withdrawn={"pmid:2": "deleted-citation"})
+        assert set(state.active_records()) == {"pmid:1"}
         commit(state, "r3", [Record(pmid="2", title="back")])
-        assert state.active_records()["2"][0].title == "back"
+        assert state.active_records()["pmid:2"][0].title == "back"
         row = state.db.execute("SELECT first_seen, updated, withdrawn FROM records WHERE pmid = '2'").fetchone()
     assert row == ("r1", "r3", None)
 
