@@ -2,20 +2,22 @@
 
 The vocabularies live in `pipeline/extraction/vocabularies/` as gzipped TSV files written by
 `python -m training.build_vocabularies` (their provenance and licences: PROVENANCE.md there). Each
-line is `type<TAB>name<TAB>identifier<TAB>weight` (the name already in `name_key` form); `type` is one of the model's types (Chemical,
-Disease, Gene/Protein), `weight` how often the corpus linked that name to that identifier (1 for
-dictionary entries). `names.tsv.gz` gives each identifier's preferred name.
+line is `type<TAB>name<TAB>identifier<TAB>weight` (the name already in `name_key` form); `type` is
+one of the model's types (Chemical, Disease, Gene/Protein), `weight` how often the corpus linked
+that name to that identifier (HGNC: 3 for a symbol, 2 a name, 1 an alias; 1 for other dictionary
+entries). `names.tsv.gz` gives each identifier's preferred name.
 
 Lookup of one mention, first rule that applies (see `Linker.link`):
 
 1. the name is normalised (`name_key`: case, Greek letters spelled out, hyphens, dashes and spaces
    unified, a trailing plural "s" tried second);
-2. the vocabularies are consulted in the order `SOURCES` gives for the type; the first one that
-   knows the name decides;
+2. the vocabularies are consulted in the order `SOURCES` gives for the type (chemicals: train-split
+   names, MeSH descriptor names, drugs; diseases: train-split names, MeSH descriptor names, the
+   disease dictionary; genes: HGNC, train-split names); the first one that knows the name decides;
 3. within a source, a name with one identifier links to it; a name with several links to the one
    the source clearly prefers (the corpus linked it that way at least `DOMINANCE` of the time);
-   for genes, a human gene (HGNC) wins unless the document names only another species and the
-   corpus knows a non-human gene of that name; anything else is left unlinked — an ambiguous
+   for genes, a human gene (HGNC) wins unless the document names other organisms more often than
+   people and the corpus knows a non-human gene of that name; anything else is left unlinked — an ambiguous
    name is never linked at random.
 
 Limits: exact matches of normalised names only (no fuzzy or embedding similarity); a name never seen
