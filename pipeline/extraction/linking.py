@@ -29,11 +29,12 @@ from __future__ import annotations
 import gzip
 import logging
 import re
+import sys
 import unicodedata
-from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 log = logging.getLogger(__name__)
 
@@ -111,29 +112,48 @@ class Link:
 
 
 class Vocabulary:
-    """One source's name -> {identifier: weight} table for each type."""
+    """One source's name -> {identifier: weight} table for each type.
+
+    Stored compactly (a few hundred thousand names): the key is "type<TAB>name", and a name with one
+    identifier of weight 1 keeps just the identifier string; only the others keep a dict.
+    """
 
     def __init__(self, name: str):
         self.name = name
-        self.entries: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
+        self.entries: dict[str, str | dict[str, float]] = {}
 
     def add(self, type_: str, name: str, identifier: str, weight: float = 1.0, keyed: bool = False) -> None:
         """Add one entry; `keyed` when `name` is already in name_key form (the vocabulary files)."""
         key = name if keyed else name_key(name)
-        if key:
-            bucket = self.entries[(type_, key)]
-            bucket[identifier] = bucket.get(identifier, 0.0) + weight
+        if not key:
+            return
+        slot = f"{type_}\t{key}"
+        held = self.entries.get(slot)
+        if held is None and weight == 1.0:
+            self.entries[slot] = sys.intern(identifier)
+            return
+        bucket = {held: 1.0} if isinstance(held, str) else (held or {})
+        bucket[identifier] = bucket.get(identifier, 0.0) + weight
+        self.entries[slot] = bucket
 
     def candidates(self, type_: str, key: str) -> dict[str, float]:
-        hit = self.entries.get((type_, key))
+        hit = self.entries.get(f"{type_}\t{key}")
         if hit is None and len(key) > 3 and key.endswith("s"):
-            hit = self.entries.get((type_, key[:-1]))
+            hit = self.entries.get(f"{type_}\t{key[:-1]}")
+        if isinstance(hit, str):
+            return {hit: 1.0}
         return hit or {}
 
+    def identifiers(self) -> set[str]:
+        return {i for held in self.entries.values() for i in ([held] if isinstance(held, str) else held)}
 
-def read_tsv(path: Path) -> list[list[str]]:
+
+def read_tsv(path: Path) -> Iterator[list[str]]:
+    """The rows of a gzipped TSV vocabulary file, streamed (comment lines skipped)."""
     with gzip.open(path, "rt", encoding="utf-8") as handle:
-        return [line.rstrip("\n").split("\t") for line in handle if line.strip() and not line.startswith("#")]
+        for line in handle:
+            if line.strip() and not line.startswith("#"):
+                yield line.rstrip("\n").split("\t")
 
 
 class Linker:
@@ -150,7 +170,7 @@ class Linker:
             self.vocabularies[name] = vocabulary
         self.names = {row[0]: row[1] for row in read_tsv(folder / "names.tsv.gz")}
         human = self.vocabularies.get("hgnc_genes")
-        self.human_genes = ({i for bucket in human.entries.values() for i in bucket} if human else set())
+        self.human_genes = human.identifiers() if human else set()
         log.info("linker: %s", ", ".join(f"{n} {len(v.entries)} names" for n, v in self.vocabularies.items()))
 
     def preferred_name(self, identifier: str) -> str:
