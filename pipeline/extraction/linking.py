@@ -31,10 +31,10 @@ import logging
 import re
 import sys
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 log = logging.getLogger(__name__)
 
