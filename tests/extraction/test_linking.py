@@ -180,3 +180,25 @@ def test_predictions_are_written_in_pubtator_format():
                                           Entity(13, 17, "Disease", "BDNF", ())]]))
     assert lines == ["9|t|Ketamine and BDNF", "9|a|Abstract.", "9\t0\t8\tKetamine\tChemical\tD007649",
                      "9\t13\t17\tBDNF\tGene\t627", "9\t13\t17\tBDNF\tDisease\t-1", ""]
+
+
+def test_inverted_mesh_headings_are_also_read_in_text_order():
+    from training.build_vocabularies import uninverted
+
+    assert uninverted("Diabetes Insipidus, Nephrogenic") == "Nephrogenic Diabetes Insipidus"
+    assert uninverted("Stress Disorders, Post-Traumatic") == "Post-Traumatic Stress Disorders"
+    assert uninverted("Ketamine") == "Ketamine"
+
+
+def test_vocabulary_keeps_single_identifiers_compact_and_sums_weights():
+    from pipeline.extraction.linking import Vocabulary
+
+    vocabulary = Vocabulary("v")
+    vocabulary.add("Chemical", "Ketamine", "MESH:D007649")
+    vocabulary.add("Disease", "depression", "MESH:D003866", 2)
+    vocabulary.add("Disease", "depression", "MESH:D003866", 3)
+    vocabulary.add("Disease", "depression", "MESH:D003863")
+    assert vocabulary.entries["Chemical\tketamine"] == "MESH:D007649"
+    assert vocabulary.candidates("Chemical", "ketamines") == {"MESH:D007649": 1.0}
+    assert vocabulary.candidates("Disease", "depression") == {"MESH:D003866": 5.0, "MESH:D003863": 1.0}
+    assert vocabulary.identifiers() == {"MESH:D007649", "MESH:D003866", "MESH:D003863"}
