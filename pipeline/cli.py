@@ -168,29 +168,52 @@ def refresh(config_path: Path, out_dir: Path | None, wait: float | None) -> None
 @click.option("--model", "model_path", type=click.Path(path_type=Path, file_okay=False),
               help="A trained spaCy pipeline folder (default: the shipped pipeline/extraction/model/ner-biomed).")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON instead of a table.")
-def eval_ner(corpus: Path, model_path: Path | None, as_json: bool) -> None:
-    """Score the NER model on a PubTator corpus: precision, recall and F1 per type and micro.
+@click.option("--linking", is_flag=True, help="Also print the concept (identifier) scores and linking accuracy.")
+@click.option("--predictions-out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the predicted mentions with their identifiers to this file, in PubTator format.")
+def eval_ner(corpus: Path, model_path: Path | None, as_json: bool, linking: bool,
+             predictions_out: Path | None) -> None:
+    """Score the NER model on a PubTator corpus: span and concept scores per type and micro.
 
-    Scores the shipped model with abbreviation propagation, without the review lexicon. Strict
-    span match: a prediction counts only with the same start, end and type. Corpus types are
-    mapped to the model's (BioRED GeneOrGeneProduct -> Gene/Protein, NCBI-disease SpecificDisease
-    -> Disease, ...); only the types the corpus annotates are scored.
+    Scores the shipped model with linking, abbreviation propagation and the junk filter, without
+    the review lexicon. Spans: strict match, a prediction counts only with the same start, end and
+    type. Concepts (--json, or --linking for the table): precision, recall and F1 over the set of
+    (document, type, identifier) pairs, the BioCreative V CDR normalisation measure; linking
+    accuracy: the share of gold mentions with one identifier whose identifier the pipeline gives.
+    Corpus types are mapped to the model's (BioRED GeneOrGeneProduct -> Gene/Protein, NCBI-disease
+    SpecificDisease -> Disease, ...); only the types the corpus annotates are scored.
 
     \b
     Example:
         python -m pipeline eval-ner --corpus ../shared/data/ner/BC5CDR/CDR_DevelopmentSet.PubTator.txt
-        python -m pipeline eval-ner --corpus test.PubTator.txt --json
+        python -m pipeline eval-ner --corpus test.PubTator.txt --json --predictions-out predicted.PubTator
     """
     from pipeline.extraction.ner import load_ner  # spaCy only for commands that need it
-    from pipeline.extraction.evaluation import evaluate, read_pubtator
+    from pipeline.extraction.evaluation import evaluate_all, pubtator_lines, read_pubtator
+    from pipeline.outputs.files import atomic_write
 
     docs = read_pubtator(corpus)
-    scores = evaluate(load_ner(model_path), docs)
+    result = evaluate_all(load_ner(model_path), docs)
+    if predictions_out is not None:
+        atomic_write(predictions_out, "\n".join(pubtator_lines(docs, result["predicted"])).encode("utf-8"))
     if as_json:
         click.echo(json.dumps({"corpus": str(corpus), "documents": len(docs),
-                               "scores": {k: v.as_dict() for k, v in scores.items()}}, indent=2))
+                               "scores": {k: v.as_dict() for k, v in result["spans"].items()},
+                               "concepts": {k: v.as_dict() for k, v in result["concepts"].items()},
+                               "linking": result["linking"]}, indent=2))
         return
     click.echo(f"{corpus}: {len(docs)} documents, strict span match")
+    _print_scores(result["spans"])
+    if linking:
+        click.echo("concepts: (document, type, identifier) pairs")
+        _print_scores(result["concepts"])
+        click.echo("linking accuracy on the gold spans with one identifier")
+        for label, row in result["linking"].items():
+            click.echo(f"{label:<14}{100 * row['accuracy']:>10.2f}  {row['correct']}/{row['mentions']} "
+                       f"({row['linked']} linked)")
+
+
+def _print_scores(scores: dict) -> None:
     click.echo(f"{'type':<14}{'precision':>10}{'recall':>8}{'F1':>8}{'tp':>7}{'fp':>7}{'fn':>7}")
     for label, s in scores.items():
         click.echo(f"{label:<14}{100 * s.precision:>10.2f}{100 * s.recall:>8.2f}{100 * s.f1:>8.2f}"

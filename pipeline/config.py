@@ -21,7 +21,7 @@ SEARCH_SOURCES = ("pubmed", "pubmed-xml", "europepmc", "openalex")
 IMPORT_FORMATS = ("ris", "medline", "wos", "wos-tab", "ovid", "csv", "bibtex")   # pipeline.sources.imports.FORMATS
 SPAN_POLICIES = ("needs-review", "include", "exclude")
 ENTITY_CLASSES = (
-    "DRUG", "DISEASE", "GENE", "MECHANISM", "BRAIN_REGION", "ROUTE",
+    "DRUG", "DISEASE", "GENE", "TREATMENT", "MECHANISM", "BRAIN_REGION", "ROUTE",
     "ADVERSE_EFFECT", "OUTCOME_SCALE", "STUDY_DESIGN",
 )
 

@@ -320,13 +320,17 @@ def _describe(result: ScreeningResult | None) -> str:
 
 
 def extractor_fingerprint(cfg: ExtractionConfig) -> str:
-    """Changes whenever extraction could give other mentions: classes, lexicon contents, model, spaCy."""
+    """Changes whenever extraction could give other mentions: classes, lexicon contents, model, spaCy,
+    linking vocabularies and the extraction code's version."""
     from importlib import metadata
     digest = hashlib.sha256()
     digest.update(json.dumps({"classes": list(cfg.classes), "model": str(cfg.model or ""),
                               "spacy": metadata.version("spacy")}).encode())
     for path in cfg.lexicons:
         digest.update(path.read_bytes())
+    from pipeline.extraction.linking import fingerprint_parts  # the vocabularies: no spaCy import
+    for part in fingerprint_parts():
+        digest.update(part)
     if cfg.model is not None:
         for meta in sorted(cfg.model.glob("meta.json")):
             digest.update(meta.read_bytes())

@@ -23,7 +23,7 @@ RECORD_COLUMNS = [
     "journal", "doi", "pmcid", "record_id", "ids", "found_in",
 ]
 MENTION_COLUMNS = ["pmid", "section", "sentence", "start", "end", "text", "label", "canonical", "source",
-                   "record_id"]
+                   "identifier", "vocabulary", "record_id"]
 EVIDENCE_BASE_COLUMNS = [
     "pmid", "doi", "pubmed_url", "first_author", "year", "journal", "title", "publication_types",
     "design", "languages",
@@ -137,10 +137,12 @@ def mentions_table(mentions: Iterable[Mention]) -> pd.DataFrame:
 
 def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult],
                    mentions: Iterable[Mention], classes: Iterable[str]) -> pd.DataFrame:
-    """One row per included record; per entity class the distinct canonical mentions with counts,
-    most frequent first, ties by name (["ketamine (12)", "esketamine (3)"]; the CSV joins them
-    with "; "). Newest first, then in record_order; a record without a year comes last.
-    pubmed_url is "" for a record without a PMID.
+    """One row per included record; per entity class the distinct concepts with counts, most
+    frequent first, ties by name (["ketamine [MESH:D007649] (12)", "esketamine (3)"]; the CSV joins
+    them with "; "). Mentions with an identifier group by it, under the concept's name (the
+    canonical form its mentions share most often, ties by name) followed by the identifier in
+    brackets; mentions without one group by canonical form. Newest first, then in record_order; a
+    record without a year comes last. pubmed_url is "" for a record without a PMID.
 
     `year` is the print publication year, else the electronic one. `design` comes from PubMed's
     publication types (study_design); the `study_design` column, when STUDY_DESIGN is among the
@@ -149,9 +151,14 @@ def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult]
     classes = list(classes)
     included = {r.record_id for r in results if r.decision == Decision.INCLUDE}
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    names: dict[tuple[str, str], Counter] = defaultdict(Counter)   # (label, identifier) -> canonicals
     for m in mentions:
         if m.record_id in included:
-            counts[(m.record_id, m.label)][m.canonical] += 1
+            counts[(m.record_id, m.label)][m.identifier or m.canonical] += 1
+            if m.identifier:
+                names[(m.label, m.identifier)][m.canonical] += 1
+    display: dict[tuple[str, str], str] = {
+        key: f"{min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0]} [{key[1]}]" for key, c in names.items()}
     rows = []
     seen: set[str] = set()
     for rec in records:
@@ -168,8 +175,8 @@ def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult]
             "design": study_design(rec.publication_types), "languages": list(rec.languages),
         }
         for label in classes:
-            ranked = sorted(counts[(record_id, label)].items(), key=lambda kv: (-kv[1], kv[0]))
-            row[label.lower()] = [f"{name} ({n})" for name, n in ranked]
+            shown = [(display.get((label, key), key), n) for key, n in counts[(record_id, label)].items()]
+            row[label.lower()] = [f"{name} ({n})" for name, n in sorted(shown, key=lambda kv: (-kv[1], kv[0]))]
         row["record_id"] = record_id
         rows.append(row)
     rows.sort(key=lambda r: (r["year"] is None, -(r["year"] or 0), record_order(r["record_id"])))
