@@ -32,7 +32,7 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from pipeline.config import Config, ExtractionConfig
 from pipeline.engine.crashpoints import checkpoint
@@ -59,10 +59,32 @@ WITHDRAWN_REASONS = {
     "deleted-citation": "deleted from PubMed (DeleteCitation)",
 }
 
+Extractor = Callable[[Config, list[Record], dict[str, str], Progress], dict[str, tuple[str, list[Mention]]]]
+
+
+class Engine(Protocol):
+    """Where a run's reading and extraction happen. None (the default) is this process; a cluster
+    engine (engine/dask_engine.py) reads and extracts file by file on its workers, then hands the
+    same records and mentions to the same screening, commit and publish."""
+
+    def open_source(self, config: Config, out: Path, run_id: str) -> Source:
+        """The Source the run searches (it does the cluster's map and the file-order reduce)."""
+        ...
+
+    def extract(self, config: Config, records: list[Record], hashes: dict[str, str],
+                progress: Progress) -> dict[str, tuple[str, list[Mention]]]:
+        """Mentions for `records` (record_id -> (content hash, mentions)), as _extract gives them."""
+        ...
+
+    def summary(self) -> dict:
+        """run.json "engine": kind, workers, files processed and reused, per-stage timings."""
+        ...
+
+
 def sync(config: Config, out_dir: Path | None = None, settings: Settings | None = None,
          progress: Progress | None = None, now: Callable[[], datetime] | None = None,
          incremental: bool = True, wait: float | None = None, offline: bool = False,
-         from_run: str | None = None) -> dict:
+         from_run: str | None = None, engine: Engine | None = None) -> dict:
     """Update the review's state from its source and publish its outputs; returns run.json's content.
 
     incremental=False is `run` (search and fetch everything); True is `refresh`, which is a full run
@@ -71,6 +93,7 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
     PipelineError after recording the failed run (previous state and tables stay as they were).
     `offline`/`from_run`: answer the database from a past run's raw archive (see archive.py).
     `settings`: the E-utilities settings (default: from the environment).
+    `engine`: where reading and extraction run (None: here; see Engine).
     """
     now = now or (lambda: datetime.now(timezone.utc))
     out = Path(out_dir) if out_dir is not None else config.output.dir
@@ -89,7 +112,8 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
         query = build_query(config.search)
         previous = state.last_good_run()
         mode, why_full = _mode(incremental, previous, query)
-        source = open_source(config, out, run_id, settings, offline=offline, from_run=from_run)
+        source = (engine.open_source(config, out, run_id) if engine is not None
+                  else open_source(config, out, run_id, settings, offline=offline, from_run=from_run))
         manifest = RunManifest(
             run_id=run_id, command=command, mode=mode, review=config.review.name,
             config={"path": str(config.path), "sha256": config.sha256}, source_info=dict(source.run_info),
@@ -104,7 +128,10 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
         state.begin_run(run_id, command, started_iso, query, os.getpid())
         checkpoint("after-begin")
         try:
-            plan, as_of = _execute(config, state, source, manifest, query, progress)
+            plan, as_of = _execute(config, state, source, manifest, query, progress,
+                                   engine.extract if engine is not None else _extract)
+            if engine is not None:
+                manifest.source["engine"] = engine.summary()
             manifest.status = "completed"
             manifest.finished_at = now().isoformat(timespec="seconds")
             # A replay holds the database as of the replayed run: its date is the watermark, so a
@@ -165,7 +192,7 @@ def _with_checkpoints(progress: Progress) -> Progress:
 
 
 def _execute(config: Config, state: StateStore, source: Source, manifest: RunManifest, query: str,
-             progress: Progress) -> tuple[CommitPlan, date | None]:
+             progress: Progress, extract: Extractor) -> tuple[CommitPlan, date | None]:
     """Search, screen and extract; fills in the manifest and returns what to commit."""
     stored = state.active_hashes()
     request = SearchRequest(query=query, stored=stored, window=_search_window(manifest.window),
@@ -190,7 +217,7 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
     keys = state.extraction_keys()
     to_extract = [records[r.record_id] for r in results if r.decision == Decision.INCLUDE
                   and keys.get(r.record_id) != (hashes[r.record_id], fingerprint)]
-    extracted = _extract(config, to_extract, hashes, progress)
+    extracted = extract(config, to_extract, hashes, progress)
     checkpoint("after-extract")
 
     titles = {i: rec.title for i, rec in before.items()} | {i: r.title for i, r in records.items()}
