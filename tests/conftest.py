@@ -18,7 +18,7 @@ from tests.support.paths import DEFAULT_CONFIG, FIXTURES, REPO, shared_path  # n
 install()
 
 # Session fixtures that run the review once, shared by the tests of its outputs.
-pytest_plugins = ["tests.support.ketamine_run"]
+pytest_plugins = ["tests.support.ketamine_run", "tests.support.dask_cluster"]
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ class DaskEngine:
             # One thread per worker process: parsing and spaCy hold the GIL, so processes are the
             # unit of parallelism. 127.0.0.1: a local cluster listens on no other interface.
             self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                        dashboard_address=None)
+                                        dashboard_address="127.0.0.1:0")
             self.client = Client(self.cluster)
         self.address = self.client.scheduler.address
         self.dashboard = _dashboard(self.client)
@@ -129,11 +129,13 @@ class DaskEngine:
         """run.json "engine"."""
         processed = [p for p in self.parts_infos if not p.reused]
         stages = {}
-        for stage in ("hash", "parse", "screen", "extract", "write"):
+        for stage in ("hash", "parse", "screen", "model_load", "extract", "write"):
             stages[stage] = round(sum(p.timings.get(stage, 0.0) for p in self.parts_infos), 3)
         peaks: dict[str, float] = {}
+        loads: dict[str, int] = {}
         for p in processed:
             peaks[p.worker] = max(peaks.get(p.worker, 0.0), p.peak_rss_mb)
+            loads[p.worker] = max(loads.get(p.worker, 0), p.model_loads)
         return {
             "kind": "dask",
             "scheduler": self.config.scheduler or "local cluster",
@@ -146,6 +148,8 @@ class DaskEngine:
             "task_seconds": stages,
             "seconds": {k: round(v, 3) for k, v in self.timings.items()},
             "peak_rss_mb_per_worker": dict(sorted(peaks.items())),
+            "model_loads_per_worker": dict(sorted(loads.items())),
+            "gc_enabled_after_every_task": all(p.gc_enabled for p in processed),
             "parts": "parts",
         }
 

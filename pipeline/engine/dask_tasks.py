@@ -216,18 +216,20 @@ def process_file(task: FileTask) -> PartInfo:
             included.append((record, digest))
     timings["screen"] = clock() - t
 
-    t = clock()
     plugin = worker_plugin(task.extraction, task.fingerprint)
     mentions: list[tuple] = []
     if included:
         from pipeline.extraction import ner
+        t = clock()
+        nlp = plugin.nlp()      # built on this worker's first file only
+        timings["model_load"] = clock() - t
+        t = clock()
         hashes = {r.record_id: h for r, h in included}
         # n_process=1: a Dask worker is a daemonic process and must not fork a pool of its own.
-        for m in ner.extract_mentions(plugin.nlp(), [r for r, _ in included], task.extraction.classes,
-                                      n_process=1):
+        for m in ner.extract_mentions(nlp, [r for r, _ in included], task.extraction.classes, n_process=1):
             mentions.append((m.record_id, hashes[m.record_id], m.section, m.sentence, m.start, m.end, m.text,
                              m.label, m.canonical, m.source))
-    timings["extract"] = clock() - t
+        timings["extract"] = clock() - t
 
     info = PartInfo(path=task.path, key=key, reused=False,
                     records=sum(1 for i in items if i[0] == "record"), matched=len(matched),
