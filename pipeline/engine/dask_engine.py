@@ -129,7 +129,7 @@ class DaskEngine:
         """run.json "engine"."""
         processed = [p for p in self.parts_infos if not p.reused]
         stages = {}
-        for stage in ("hash", "parse", "screen", "model_load", "extract", "write"):
+        for stage in ("hash", "parse", "screen", "model_load", "extract", "write", "cpu"):
             stages[stage] = round(sum(p.timings.get(stage, 0.0) for p in self.parts_infos), 3)
         peaks: dict[str, float] = {}
         loads: dict[str, int] = {}
@@ -254,7 +254,8 @@ class DaskXmlSource(LocalXmlSource):
 
 def _dashboard(client) -> str:
     """The dashboard's address, when the scheduler serves one (it needs bokeh, not a dependency)."""
-    if "dashboard" not in client.scheduler_info().get("services", {}):
+    import importlib.util
+    if importlib.util.find_spec("bokeh") is None or "dashboard" not in client.scheduler_info().get("services", {}):
         return ""
     return client.dashboard_link or ""
 
