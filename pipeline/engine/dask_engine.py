@@ -129,7 +129,7 @@ class DaskEngine:
         """run.json "engine"."""
         processed = [p for p in self.parts_infos if not p.reused]
         stages = {}
-        for stage in ("hash", "parse", "screen", "model_load", "extract", "write", "cpu"):
+        for stage in ("hash", "parse", "screen", "model_load", "extract", "write", "cpu", "model_load_cpu"):
             stages[stage] = round(sum(p.timings.get(stage, 0.0) for p in self.parts_infos), 3)
         peaks: dict[str, float] = {}
         loads: dict[str, int] = {}

@@ -225,9 +225,10 @@ def process_file(task: FileTask) -> PartInfo:
     mentions: list[tuple] = []
     if included:
         from pipeline.extraction import ner
-        t = clock()
+        t, cpu = clock(), time.process_time()
         nlp = plugin.nlp()      # built on this worker's first file only
         timings["model_load"] = clock() - t
+        timings["model_load_cpu"] = time.process_time() - cpu
         t = clock()
         hashes = {r.record_id: h for r, h in included}
         # n_process=1: a Dask worker is a daemonic process and must not fork a pool of its own.

@@ -99,7 +99,8 @@ def test_dask_gives_the_local_engine_tables_byte_for_byte_and_resumes(tmp_path, 
     assert engine["gc_enabled_after_every_task"] is True
     # Both workers took files, and each built the NER pipeline once whatever number of files it read.
     assert len(engine["model_loads_per_worker"]) == 2 and set(engine["model_loads_per_worker"].values()) == {1}
-    assert set(engine["task_seconds"]) == {"hash", "parse", "screen", "model_load", "extract", "write", "cpu"}
+    assert set(engine["task_seconds"]) == {"hash", "parse", "screen", "model_load", "extract", "write", "cpu",
+                                             "model_load_cpu"}
     assert manifest["quarantined"] == json.loads((local / "run.json").read_text())["quarantined"] != []
     assert "engine" not in json.loads((local / "run.json").read_text())
 
