@@ -24,8 +24,8 @@ def ris_text(records: Iterable[Record]) -> str:
 
 
 def ris_entry(record: Record) -> str:
-    """One RIS reference: TY, TI, AU..., PY, DA, JO/JA, VL, IS, SP/EP, AB, DO, AN, UR, DB, LA,
-    KW..., M3 (publication types), N1 (PMCID), ER."""
+    """One RIS reference: TY, TI, AU..., PY, DA, JO/JA, VL, IS, SP/EP, AB, DO, AN (the PMID, else the
+    record_id), UR and DB (records with a PMID), LA, KW..., M3 (publication types), N1 (PMCID), ER."""
     tags: list[tuple[str, str]] = [("TY", "BOOK" if record.is_book else "JOUR")]
     tags.append(("TI", record.title))
     for author in record.authors:

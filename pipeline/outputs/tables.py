@@ -71,11 +71,6 @@ def study_design(publication_types: Iterable[str]) -> str:
     return min(ranked)[1] if ranked else ""
 
 
-def pmid_key(pmid: str) -> tuple[int, str]:
-    """Sort PMIDs numerically (PMIDs are digits; anything else sorts last, by text)."""
-    return (int(pmid), pmid) if pmid.isdigit() else (10**12, pmid)
-
-
 def records_table(records: Iterable[Record], results: Iterable[ScreeningResult]) -> pd.DataFrame:
     """One row per distinct record with its decision, reason, deciding field and value.
 
