@@ -19,6 +19,8 @@ Workers done right:
 - the NER pipeline is built once per worker process, on its first use, by `ExtractorPlugin` (a
   distributed WorkerPlugin registered by the client; every worker, including one that joins or is
   restarted later, gets it);
+- the nanny's MALLOC_TRIM_THRESHOLD_ is relaxed in each worker (`relax_malloc_trimming`): left
+  as set, it made extraction ~60% more expensive in CPU than in a plain process;
 - extraction runs in the task's thread (`n_process=1`): Dask workers are daemonic processes and
   may not fork pools, and the cluster already spreads the work over processes;
 - the parser pauses the cyclic garbage collector while it parses a region (parser._gc_paused);
@@ -93,6 +95,7 @@ class ExtractorPlugin(WorkerPlugin):
 
     def setup(self, worker=None) -> None:
         self._lock = threading.Lock()
+        relax_malloc_trimming()
 
     def teardown(self, worker=None) -> None:
         self._nlp = None
@@ -106,6 +109,28 @@ class ExtractorPlugin(WorkerPlugin):
                 self._nlp = ner.load_nlp(self.extraction)
                 self.loads += 1
             return self._nlp
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3     # glibc mallopt parameters
+
+
+def relax_malloc_trimming() -> bool:
+    """Undo the Dask nanny's MALLOC_TRIM_THRESHOLD_=65536 for this worker process.
+
+    The nanny sets it so that workers hand freed memory back to the OS at once. Setting it also
+    freezes glibc's mmap threshold at 128 KiB, so every array spaCy/thinc allocate above that is a
+    fresh mmap, zero-filled page by page and unmapped again: extraction took 7.6-8.0 CPU s instead
+    of 4.6-4.9 for the same 536 abstracts (bench dask). Thresholds of 128 MiB (trim) and 32 MiB
+    (mmap) restore the in-process cost; memory stays flat (freed memory is reused by the next file).
+    Returns whether it applied (glibc with the variable set)."""
+    if not os.environ.get("MALLOC_TRIM_THRESHOLD_"):
+        return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_TRIM_THRESHOLD, 128 << 20) and libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20))
+    except (OSError, AttributeError):       # not glibc: nothing to undo
+        return False
 
 
 _LOCAL_PLUGINS: dict[str, ExtractorPlugin] = {}

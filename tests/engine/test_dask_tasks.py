@@ -87,3 +87,11 @@ def test_the_plugin_travels_without_its_model():
     copy = pickle.loads(pickle.dumps(plugin))
     assert copy._nlp is None and copy.loads == 0 and copy.name == plugin.name == "pipeline-ner-ffffffffffff"
     assert ExtractorPlugin.idempotent is True
+
+
+def test_the_nannys_malloc_trimming_is_relaxed_only_where_it_was_set(monkeypatch):
+    from pipeline.engine.dask_tasks import relax_malloc_trimming
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    assert relax_malloc_trimming() is False
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")      # what a Dask nanny gives its worker
+    assert relax_malloc_trimming() is True
