@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
+import uuid
 from pathlib import Path
 
 from pipeline.config import Config, EngineConfig
@@ -164,9 +166,11 @@ class DaskEngine:
         rules = rules_fingerprint(config.search, config.screening)
         tasks = [FileTask(path=str(f), parts=str(parts), search=config.search, screening=config.screening,
                           extraction=config.extraction, fingerprint=fingerprint, rules=rules) for f in files]
+        _clear_unfinished(parts)
         started = time.perf_counter()
-        futures = self.client.map(process_file, tasks, key=[f"pipeline-file-{i}-{t.path}" for i, t in
-                                                             enumerate(tasks)],
+        run_token = uuid.uuid4().hex[:12]    # two reviews sharing a cluster never share a task key
+        futures = self.client.map(process_file, tasks, key=[f"pipeline-file-{run_token}-{i}" for i in
+                                                             range(len(tasks))],
                                   retries=TASK_RETRIES, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         results: list[PartInfo | None] = [None] * len(tasks)
@@ -250,6 +254,15 @@ class DaskXmlSource(LocalXmlSource):
         self.engine.parts_infos = infos
         selection = self.engine.reduce(infos, self.parts)
         return self.harvest(request, files, selection)
+
+
+def _clear_unfinished(parts: Path) -> None:
+    """Remove the temporary folders of parts whose task died before renaming them into place
+    (the review's lock means no other run of it is writing parts now)."""
+    if parts.is_dir():
+        for tmp in parts.iterdir():
+            if tmp.name.startswith(".") and tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _dashboard(client) -> str:

@@ -115,8 +115,12 @@ def test_dask_gives_the_local_engine_tables_byte_for_byte_and_resumes(tmp_path, 
     parts = sorted(p for p in (cluster / "parts").iterdir() if not p.name.startswith("."))
     assert len(parts) == 5 and all((p / "part.json").is_file() for p in parts)
     shutil.rmtree(parts[2])
+    stale = cluster / "parts" / f".{parts[2].name}.k1ll3d"     # a task killed before its rename
+    (stale / "items.parquet").parent.mkdir()
+    (stale / "items.parquet").write_bytes(b"PAR1 cut short")
     resumed = invoke("run", "--config", config, "--out", cluster, "--scheduler", dask_scheduler)
     assert resumed.exit_code == 0, resumed.stderr
+    assert not stale.exists()
     assert (engine_of(cluster)["files_processed"], engine_of(cluster)["files_reused"]) == (1, 4)
     for name in TABLES:
         assert (cluster / name).read_bytes() == (local / name).read_bytes(), name
