@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.config import Config, load_config
+from pipeline.config import Config, load_config, with_engine
 from pipeline.errors import ExitCode, PipelineError, WorkspaceError
 from pipeline.sources.pubmed.search import build_query
 from pipeline.sources.queries import translated as translated_queries
@@ -100,16 +100,30 @@ def wait_option(func):
     )(func)
 
 
+def engine_options(func):
+    func = click.option("--workers", "workers", type=click.IntRange(1, 4096), default=None, metavar="N",
+                        help="With --engine dask and no --scheduler: worker processes of the local cluster "
+                             "(default: [engine] workers, else one per CPU core).")(func)
+    func = click.option("--scheduler", "scheduler", default=None, metavar="ADDRESS",
+                        help="With --engine dask: a running Dask scheduler, e.g. tcp://host:8786 "
+                             "(default: [engine] scheduler, else a local cluster).")(func)
+    return click.option("--engine", "engine", type=click.Choice(["local", "dask"]), default=None,
+                        help="Where files are read and entities extracted: this process (local, the default) "
+                             "or a Dask cluster, one task per input file (source = \"pubmed-xml\").")(func)
+
+
 @cli.command()
 @config_option
 @out_option
 @wait_option
+@engine_options
 @click.option("--offline", is_flag=True,
               help="Replay the raw E-utilities answers archived by a past run (the newest unless "
                    "--from-run names one) instead of using the network.")
 @click.option("--from-run", "from_run", metavar="RUN_ID",
               help="With --offline (implied): the run whose archive (<out>/raw/RUN_ID) to replay.")
-def run(config_path: Path, out_dir: Path | None, wait: float | None, offline: bool, from_run: str | None) -> None:
+def run(config_path: Path, out_dir: Path | None, wait: float | None, engine: str | None, scheduler: str | None,
+        workers: int | None, offline: bool, from_run: str | None) -> None:
     """Search PubMed, fetch, screen, extract entities and write the tables.
 
     E-utilities is reached at $EUTILS_BASE_URL (default NCBI); $NCBI_API_KEY raises the rate
@@ -120,10 +134,11 @@ def run(config_path: Path, out_dir: Path | None, wait: float | None, offline: bo
         NCBI_EMAIL=me@example.org python -m pipeline run --config config/ketamine-depression.toml
         python -m pipeline run --config config/ketamine-depression.toml --out /tmp/ketamine
         python -m pipeline run --config config/ketamine-depression.toml --offline
+        python -m pipeline run --config review-over-baseline.toml --engine dask --workers 8
     """
     from pipeline.engine.run import run_pipeline  # heavy imports (spaCy, pandas) only for commands that need them
 
-    config = load_config(config_path)
+    config = with_engine(load_config(config_path), engine, scheduler, workers)
     out_dir = _resolved(out_dir or config.output.dir)
     manifest = run_pipeline(config, out_dir=out_dir, progress=_progress_printer(), wait=wait, offline=offline,
                             from_run=from_run)
@@ -134,7 +149,9 @@ def run(config_path: Path, out_dir: Path | None, wait: float | None, offline: bo
 @config_option
 @out_option
 @wait_option
-def refresh(config_path: Path, out_dir: Path | None, wait: float | None) -> None:
+@engine_options
+def refresh(config_path: Path, out_dir: Path | None, wait: float | None, engine: str | None,
+            scheduler: str | None, workers: int | None) -> None:
     """Update the review with what PubMed added or changed since the last completed run.
 
     Searches by entry date from the last completed run (minus [refresh] overlap_days), fetches only
@@ -149,7 +166,7 @@ def refresh(config_path: Path, out_dir: Path | None, wait: float | None) -> None
     """
     from pipeline.engine.run import refresh as refresh_review
 
-    config = load_config(config_path)
+    config = with_engine(load_config(config_path), engine, scheduler, workers)
     out_dir = _resolved(out_dir or config.output.dir)
     manifest = refresh_review(config, out_dir=out_dir, progress=_progress_printer(), wait=wait)
     changes = manifest["changes"]

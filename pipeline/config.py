@@ -6,6 +6,7 @@ anywhere.
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import tomllib
@@ -20,6 +21,8 @@ SOURCES = ("pubmed", "pubmed-xml")
 SEARCH_SOURCES = ("pubmed", "pubmed-xml", "europepmc", "openalex")
 IMPORT_FORMATS = ("ris", "medline", "wos", "wos-tab", "ovid", "csv", "bibtex")   # pipeline.sources.imports.FORMATS
 SPAN_POLICIES = ("needs-review", "include", "exclude")
+ENGINES = ("local", "dask")
+SCHEDULER_SCHEMES = ("tcp://", "tls://", "ws://", "wss://")
 ENTITY_CLASSES = (
     "DRUG", "DISEASE", "GENE", "TREATMENT", "MECHANISM", "BRAIN_REGION", "ROUTE",
     "ADVERSE_EFFECT", "OUTCOME_SCALE", "STUDY_DESIGN",
@@ -115,6 +118,13 @@ class ImportConfig:
 
 
 @dataclass(frozen=True)
+class EngineConfig:
+    kind: str = "local"          # "local" (this process) or "dask" (one task per input file)
+    scheduler: str = ""          # a running Dask scheduler's address; "" starts a local cluster
+    workers: int = 0             # local cluster worker processes; 0 = one per CPU core
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     dir: Path
     keep_raw_runs: int = 0       # raw E-utilities archives kept (newest first); 0 keeps them all
@@ -133,6 +143,7 @@ class Config:
     refresh: RefreshConfig = RefreshConfig()
     sources: dict[str, ApiSourceConfig] = field(default_factory=dict)   # per API source, when listed
     imports: tuple[ImportConfig, ...] = ()
+    engine: EngineConfig = EngineConfig()
 
 
 def load_config(path: str | Path) -> Config:
@@ -150,7 +161,42 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: the config file is not UTF-8 text. Save it as UTF-8.") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}. Fix the syntax at that line.") from None
-    return _Validator(path).config(data, hashlib.sha256(raw_bytes).hexdigest())
+    validator = _Validator(path)
+    return validator.check_engine(validator.config(data, hashlib.sha256(raw_bytes).hexdigest()))
+
+
+DASK_NEEDS_LOCAL_FILES = ('only runs reviews over local files (source = "pubmed-xml"), one task per file; '
+                          'a PubMed search is bound by the E-utilities rate limit, not by CPUs. Use {local} for it.')
+
+
+def with_engine(config: Config, kind: str | None = None, scheduler: str | None = None,
+                workers: int | None = None) -> Config:
+    """`config` with the command line's --engine/--scheduler/--workers applied over [engine].
+
+    Raises ConfigError naming the option when the combination cannot run."""
+    if kind is None and scheduler is None and workers is None:
+        return config
+    engine = config.engine
+    kind = kind if kind is not None else ("dask" if (scheduler or workers) else engine.kind)
+    if kind == "local" and (scheduler or workers):
+        raise ConfigError(f"--{'scheduler' if scheduler else 'workers'} only applies to --engine dask. "
+                          "Add --engine dask or leave it out.")
+    if scheduler is not None:
+        problem = _scheduler_address(scheduler)
+        if problem:
+            raise ConfigError(f"--scheduler {problem}")
+    if scheduler and workers:
+        raise ConfigError("--workers sizes the local cluster started when there is no scheduler; "
+                          "a running scheduler has its own workers. Pass one of the two.")
+    if kind == "dask" and config.search.source != "pubmed-xml":
+        raise ConfigError("--engine dask " + DASK_NEEDS_LOCAL_FILES.format(local="--engine local"))
+    if kind == "local":
+        engine = EngineConfig()
+    else:
+        engine = EngineConfig(kind="dask",
+                              scheduler=scheduler if scheduler is not None else ("" if workers else engine.scheduler),
+                              workers=workers if workers is not None else (0 if scheduler else engine.workers))
+    return dataclasses.replace(config, engine=engine)
 
 
 class _Validator:
@@ -220,7 +266,13 @@ class _Validator:
             refresh=self.refresh(self.table(data, "refresh", _TABLES["refresh"])),
             sources=self.api_sources(data, search.sources),
             imports=self.imports(data),
+            engine=self.engine(self.table(data, "engine", _TABLES["engine"])),
         )
+
+    def check_engine(self, config: Config) -> Config:
+        if config.engine.kind == "dask" and config.search.source != "pubmed-xml":
+            raise self.fail("engine.kind", '"dask" ' + DASK_NEEDS_LOCAL_FILES.format(local='kind = "local"'))
+        return config
 
     def review(self, t: dict) -> ReviewConfig:
         name = self.get(t, "review", "name", str, required=True, check=_slug)
@@ -442,6 +494,18 @@ class _Validator:
             lock_wait=self.get(t, "refresh", "lock_wait", float, 0.0, check=_between(0, 86400)),
         )
 
+    def engine(self, t: dict) -> EngineConfig:
+        kind = self.get(t, "engine", "kind", str, "local", check=_one_of(ENGINES))
+        scheduler = self.get(t, "engine", "scheduler", str, "", check=_scheduler_address)
+        workers = self.get(t, "engine", "workers", int, 0, check=_between(0, 4096))
+        if kind == "local" and (scheduler or workers):
+            key = "scheduler" if scheduler else "workers"
+            raise self.fail(f"engine.{key}", 'only applies to kind = "dask". Add kind = "dask" or remove it.')
+        if scheduler and workers:
+            raise self.fail("engine.workers", "sizes the local cluster started when there is no scheduler; "
+                            "a running scheduler has its own workers. Remove one of the two.")
+        return EngineConfig(kind=kind, scheduler=scheduler, workers=workers)
+
     def output(self, t: dict) -> OutputConfig:
         d = self.get(t, "output", "dir", str, required=True)
         keep = self.get(t, "output", "keep_raw_runs", int, 0, check=_between(0, 100000))
@@ -459,6 +523,7 @@ _TABLES = {
     "retrieval": ("batch_size", "timeout", "max_attempts"),
     "output": ("dir", "keep_raw_runs"),
     "refresh": ("overlap_days", "lock_wait"),
+    "engine": ("kind", "scheduler", "workers"),
 }
 _SOURCE_TABLES = ("sources", "imports")
 # API source -> (default page size, the most the API allows per page)
@@ -499,6 +564,19 @@ def _between(low: float, high: float) -> Callable[[float], str | None]:
     def check(value: float) -> str | None:
         return None if low <= value <= high else f"is {value}; use a value from {low} to {high}."
     return check
+
+
+def _scheduler_address(value: str) -> str | None:
+    """A Dask scheduler address: scheme://host:port (or "" for none)."""
+    if not value:
+        return None
+    scheme = next((s for s in SCHEDULER_SCHEMES if value.startswith(s)), None)
+    rest = value[len(scheme):] if scheme else ""
+    host, _, port = rest.rpartition(":")
+    if scheme is None or not host or not port.isdigit():
+        return (f"is {value!r}; use a Dask scheduler address such as \"tcp://scheduler-host:8786\" "
+                "(what `dask scheduler` prints), or leave it out to start a local cluster.")
+    return None
 
 
 def _year(value: int) -> str | None:

@@ -66,6 +66,19 @@ class IncompleteRetrieval(PipelineError):
     exit_code = ExitCode.INCOMPLETE
 
 
+class ClusterUnavailable(PipelineError):
+    """The Dask scheduler named by --scheduler / [engine] scheduler could not be reached."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+
+class FilesFailed(PipelineError):
+    """Input files failed on the cluster even after retries; nothing was committed (the finished
+    files' parts are kept and reused by the next run)."""
+
+    exit_code = ExitCode.INCOMPLETE
+
+
 class RunLocked(PipelineError):
     """Another process is running this review."""
 

@@ -15,6 +15,8 @@ EXPECTED = {
     "pipeline.errors.PipelineError": ExitCode.INTERNAL,
     "pipeline.errors.ConfigError": ExitCode.CONFIG,
     "pipeline.errors.OutputsNotFound": ExitCode.CONFIG,
+    "pipeline.errors.ClusterUnavailable": ExitCode.UNAVAILABLE,
+    "pipeline.errors.FilesFailed": ExitCode.INCOMPLETE,
     "pipeline.errors.DatasetError": ExitCode.CONFIG,
     "pipeline.errors.RequestRejected": ExitCode.CONFIG,
     "pipeline.errors.QueryRejected": ExitCode.CONFIG,
