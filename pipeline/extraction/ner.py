@@ -96,9 +96,9 @@ def add_review_components(nlp: Language, lexicon: dict) -> Language:
     log.info("lexicon ruler: %d patterns", len(patterns))
     table, ids = lookup_table(lexicon), identifier_table(lexicon)
     nlp.add_pipe("normaliser").set_lexicon(table)
-    linker = nlp.add_pipe("linker")
-    linker.set_lexicon_ids(ids)
-    linker.linker  # load the vocabularies now, before any worker process forks  # noqa: B018
+    linking = nlp.add_pipe("linker")
+    linking.set_lexicon_ids(ids)
+    linking.linker  # load the vocabularies now, before any worker process forks  # noqa: B018
     nlp.add_pipe("abbreviations").set_lexicon(table, ids)
     nlp.add_pipe("junk_filter")
     return nlp
