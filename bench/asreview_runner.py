@@ -8,6 +8,7 @@ Answer: one JSON line per run: {"seed", "order": row indices in screening order 
 the last include, ASReview's default stopper), "seconds": time of Simulate.review() (features,
 every retrain and query), "version"}.
 """
+
 import json
 import sys
 import time
@@ -32,16 +33,29 @@ def main() -> None:
         ai = get_ai_config()
         for run in request["runs"]:
             np.random.seed(run["seed"])  # as `asreview simulate --seed` does
-            cycles = [ActiveLearningCycle(querier=TopDown(), stopper=IsFittable()),
-                      ActiveLearningCycle.from_meta(ai["value"])]
+            cycles = [
+                ActiveLearningCycle(querier=TopDown(), stopper=IsFittable()),
+                ActiveLearningCycle.from_meta(ai["value"]),
+            ]
             sim = Simulate(frame, labels, cycles, stopper=LastRelevant(), print_progress=False)
             started, cpu = time.perf_counter(), time.process_time()
             sim.label(run["priors"])
             sim.review()
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             order = [int(x) for x in sim._results["record_id"].tolist()]
-            print(json.dumps({"seed": run["seed"], "order": order, "seconds": seconds, "cpu_seconds": cpu,
-                              "ai": ai["name"], "version": asreview.__version__}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "seed": run["seed"],
+                        "order": order,
+                        "seconds": seconds,
+                        "cpu_seconds": cpu,
+                        "ai": ai["name"],
+                        "version": asreview.__version__,
+                    }
+                ),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ update takes for 10,000 records.
 
     python -m bench prioritise
 """
+
 from __future__ import annotations
 
 import json
@@ -61,6 +62,7 @@ def _asreview(python: str, data, priors: dict[int, list[int]]) -> dict[int, dict
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "data.csv"
         import csv
+
         with csv_path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["title", "abstract", "included"])
@@ -68,8 +70,9 @@ def _asreview(python: str, data, priors: dict[int, list[int]]) -> dict[int, dict
                 writer.writerow([doc.title, doc.abstract, label])
         request = {"csv": str(csv_path), "runs": [{"seed": s, "priors": p} for s, p in priors.items()]}
         # cwd: ASReview may leave cache files in its working folder.
-        done = subprocess.run([python, str(RUNNER)], input=json.dumps(request), capture_output=True, text=True,
-                              cwd=tmp, timeout=3600)
+        done = subprocess.run(
+            [python, str(RUNNER)], input=json.dumps(request), capture_output=True, text=True, cwd=tmp, timeout=3600
+        )
     if done.returncode:
         raise RuntimeError(f"ASReview runner failed: {done.stderr[-2000:]}")
     out = {}
@@ -99,8 +102,10 @@ def main() -> None:
     reimplementation = not python or os.environ.get("BENCH_REIMPLEMENTATION") == "1"
     contenders = ["ours"] + (["asreview"] if python else []) + (["asreview-svm"] if reimplementation else [])
     if not python:
-        print("ASReview LAB not found (set ASREVIEW_PYTHON to a venv's python with asreview installed); "
-              "comparing with the reimplementation only")
+        print(
+            "ASReview LAB not found (set ASREVIEW_PYTHON to a venv's python with asreview installed); "
+            "comparing with the reimplementation only"
+        )
     table: dict[str, dict[str, list[dict]]] = {}
     for path in paths:
         data = read_dataset(path)
@@ -119,24 +124,41 @@ def main() -> None:
         table[path.stem] = rows
         for c in contenders:
             r = rows[c]
-            stop = (f" stop {_mean(r, 'stop_position'):7.1f} recall@stop {_mean(r, 'recall_at_stop'):.3f}"
-                    if "stop_position" in r[0] else "")
-            print(f"{path.stem:<36} {c:<13} WSS@95 {_mean(r, 'wss@95'):.3f} WSS@100 {_mean(r, 'wss@100'):.3f} "
-                  f"recall@10% {_mean(r, 'recall@10%'):.3f} s/sim {_mean(r, 'seconds'):6.2f} "
-                  f"cpu s/sim {_mean(r, 'cpu_seconds'):6.2f}{stop}", flush=True)
+            stop = (
+                f" stop {_mean(r, 'stop_position'):7.1f} recall@stop {_mean(r, 'recall_at_stop'):.3f}"
+                if "stop_position" in r[0]
+                else ""
+            )
+            print(
+                f"{path.stem:<36} {c:<13} WSS@95 {_mean(r, 'wss@95'):.3f} WSS@100 {_mean(r, 'wss@100'):.3f} "
+                f"recall@10% {_mean(r, 'recall@10%'):.3f} s/sim {_mean(r, 'seconds'):6.2f} "
+                f"cpu s/sim {_mean(r, 'cpu_seconds'):6.2f}{stop}",
+                flush=True,
+            )
     print("\n| dataset | N / R | " + " | ".join(f"{c} WSS@95 | {c} recall@10%" for c in contenders) + " |")
     print("|---" * (2 + 2 * len(contenders)) + "|")
     for name, rows in table.items():
         first = rows["ours"][0]
-        print(f"| {name} | {first['records']} / {first['includes']} | " + " | ".join(
-            f"{_mean(rows[c], 'wss@95'):.3f} | {_mean(rows[c], 'recall@10%'):.3f}" for c in contenders) + " |")
-    print("| **mean** | | " + " | ".join(
-        f"{np.mean([_mean(r[c], 'wss@95') for r in table.values()]):.3f} | "
-        f"{np.mean([_mean(r[c], 'recall@10%') for r in table.values()]):.3f}" for c in contenders) + " |")
+        print(
+            f"| {name} | {first['records']} / {first['includes']} | "
+            + " | ".join(f"{_mean(rows[c], 'wss@95'):.3f} | {_mean(rows[c], 'recall@10%'):.3f}" for c in contenders)
+            + " |"
+        )
+    print(
+        "| **mean** | | "
+        + " | ".join(
+            f"{np.mean([_mean(r[c], 'wss@95') for r in table.values()]):.3f} | "
+            f"{np.mean([_mean(r[c], 'recall@10%') for r in table.values()]):.3f}"
+            for c in contenders
+        )
+        + " |"
+    )
     for c in contenders:
         every = [x for r in table.values() for x in r[c]]
-        print(f"{c}: mean WSS@100 {_mean(every, 'wss@100'):.3f}, {_mean(every, 'seconds'):.2f} s and "
-              f"{_mean(every, 'cpu_seconds'):.2f} CPU s per simulation")
+        print(
+            f"{c}: mean WSS@100 {_mean(every, 'wss@100'):.3f}, {_mean(every, 'seconds'):.2f} s and "
+            f"{_mean(every, 'cpu_seconds'):.2f} CPU s per simulation"
+        )
     _stopping_coverage(paths, [x for r in table.values() for x in r["ours"]])
     _update_time(paths)
 
@@ -150,8 +172,10 @@ def _stopping_coverage(paths: list[Path], runs: list[dict]) -> None:
             runs.append(simulate(Ranker(data.documents, seed=seed), data.labels, seed=seed).result())
     hits = [r["recall_at_stop"] >= 0.95 for r in runs]
     fractions = [r["stop_position"] / r["records"] for r in runs]
-    print(f"stopping rule (95% recall, 95% confidence): target met in {sum(hits)}/{len(hits)} runs "
-          f"({np.mean(hits):.1%}); stops after {np.mean(fractions):.1%} of the records on average")
+    print(
+        f"stopping rule (95% recall, 95% confidence): target met in {sum(hits)}/{len(hits)} runs "
+        f"({np.mean(hits):.1%}); stops after {np.mean(fractions):.1%} of the records on average"
+    )
 
 
 def _update_time(paths: list[Path]) -> None:

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import click
 
-from pipeline.config import Config, load_config
+from pipeline.config import Config, load_config, with_engine
 from pipeline.errors import ExitCode, PipelineError, WorkspaceError
 from pipeline.sources.pubmed.search import build_query
+from pipeline.sources.queries import translated as translated_queries
 
 log = logging.getLogger("pipeline")
 # Set by the group's options; read by main() when a bug needs its traceback shown.
@@ -74,13 +75,21 @@ def validate(config_path: Path) -> None:
 @cli.command()
 @config_option
 def query(config_path: Path) -> None:
-    """Print the PubMed query built from the config's search terms.
+    """Print the query built from the config's search terms for every database searched
+    (with what does not carry over to a database, e.g. truncation in OpenAlex).
 
     \b
     Example:
         python -m pipeline query --config config/ketamine-depression.toml
     """
-    click.echo(build_query(load_config(config_path).search))
+    search = load_config(config_path).search
+    if tuple(search.sources) in (("pubmed",), ("pubmed-xml",)):
+        click.echo(build_query(search))
+        return
+    for database, text, notes in translated_queries(search):
+        click.echo(f"{database}: {text}")
+        for note in notes:
+            click.echo(f"  note: {note}")
 
 
 def wait_option(func):
@@ -91,16 +100,30 @@ def wait_option(func):
     )(func)
 
 
+def engine_options(func):
+    func = click.option("--workers", "workers", type=click.IntRange(1, 4096), default=None, metavar="N",
+                        help="With --engine dask and no --scheduler: worker processes of the local cluster "
+                             "(default: [engine] workers, else one per CPU core).")(func)
+    func = click.option("--scheduler", "scheduler", default=None, metavar="ADDRESS",
+                        help="With --engine dask: a running Dask scheduler, e.g. tcp://host:8786 "
+                             "(default: [engine] scheduler, else a local cluster).")(func)
+    return click.option("--engine", "engine", type=click.Choice(["local", "dask"]), default=None,
+                        help="Where files are read and entities extracted: this process (local, the default) "
+                             "or a Dask cluster, one task per input file (source = \"pubmed-xml\").")(func)
+
+
 @cli.command()
 @config_option
 @out_option
 @wait_option
+@engine_options
 @click.option("--offline", is_flag=True,
               help="Replay the raw E-utilities answers archived by a past run (the newest unless "
                    "--from-run names one) instead of using the network.")
 @click.option("--from-run", "from_run", metavar="RUN_ID",
               help="With --offline (implied): the run whose archive (<out>/raw/RUN_ID) to replay.")
-def run(config_path: Path, out_dir: Path | None, wait: float | None, offline: bool, from_run: str | None) -> None:
+def run(config_path: Path, out_dir: Path | None, wait: float | None, engine: str | None, scheduler: str | None,
+        workers: int | None, offline: bool, from_run: str | None) -> None:
     """Search PubMed, fetch, screen, extract entities and write the tables.
 
     E-utilities is reached at $EUTILS_BASE_URL (default NCBI); $NCBI_API_KEY raises the rate
@@ -111,10 +134,12 @@ def run(config_path: Path, out_dir: Path | None, wait: float | None, offline: bo
         NCBI_EMAIL=me@example.org python -m pipeline run --config config/ketamine-depression.toml
         python -m pipeline run --config config/ketamine-depression.toml --out /tmp/ketamine
         python -m pipeline run --config config/ketamine-depression.toml --offline
+        python -m pipeline run --config review-over-baseline.toml --engine dask --workers 8
     """
     from pipeline.engine.run import run_pipeline  # heavy imports (spaCy, pandas) only for commands that need them
 
-    config = load_config(config_path)
+    config = with_engine(load_config(config_path), engine, scheduler, workers)
+    out_dir = _resolved(out_dir or config.output.dir)
     manifest = run_pipeline(config, out_dir=out_dir, progress=_progress_printer(), wait=wait, offline=offline,
                             from_run=from_run)
     _print_run_summary(config, out_dir, manifest)
@@ -124,7 +149,9 @@ def run(config_path: Path, out_dir: Path | None, wait: float | None, offline: bo
 @config_option
 @out_option
 @wait_option
-def refresh(config_path: Path, out_dir: Path | None, wait: float | None) -> None:
+@engine_options
+def refresh(config_path: Path, out_dir: Path | None, wait: float | None, engine: str | None,
+            scheduler: str | None, workers: int | None) -> None:
     """Update the review with what PubMed added or changed since the last completed run.
 
     Searches by entry date from the last completed run (minus [refresh] overlap_days), fetches only
@@ -139,7 +166,8 @@ def refresh(config_path: Path, out_dir: Path | None, wait: float | None) -> None
     """
     from pipeline.engine.run import refresh as refresh_review
 
-    config = load_config(config_path)
+    config = with_engine(load_config(config_path), engine, scheduler, workers)
+    out_dir = _resolved(out_dir or config.output.dir)
     manifest = refresh_review(config, out_dir=out_dir, progress=_progress_printer(), wait=wait)
     changes = manifest["changes"]
     click.echo(
@@ -157,29 +185,52 @@ def refresh(config_path: Path, out_dir: Path | None, wait: float | None) -> None
 @click.option("--model", "model_path", type=click.Path(path_type=Path, file_okay=False),
               help="A trained spaCy pipeline folder (default: the shipped pipeline/extraction/model/ner-biomed).")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON instead of a table.")
-def eval_ner(corpus: Path, model_path: Path | None, as_json: bool) -> None:
-    """Score the NER model on a PubTator corpus: precision, recall and F1 per type and micro.
+@click.option("--linking", is_flag=True, help="Also print the concept (identifier) scores and linking accuracy.")
+@click.option("--predictions-out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the predicted mentions with their identifiers to this file, in PubTator format.")
+def eval_ner(corpus: Path, model_path: Path | None, as_json: bool, linking: bool,
+             predictions_out: Path | None) -> None:
+    """Score the NER model on a PubTator corpus: span and concept scores per type and micro.
 
-    Scores the shipped model with abbreviation propagation, without the review lexicon. Strict
-    span match: a prediction counts only with the same start, end and type. Corpus types are
-    mapped to the model's (BioRED GeneOrGeneProduct -> Gene/Protein, NCBI-disease SpecificDisease
-    -> Disease, ...); only the types the corpus annotates are scored.
+    Scores the shipped model with linking, abbreviation propagation and the junk filter, without
+    the review lexicon. Spans: strict match, a prediction counts only with the same start, end and
+    type. Concepts (--json, or --linking for the table): precision, recall and F1 over the set of
+    (document, type, identifier) pairs, the BioCreative V CDR normalisation measure; linking
+    accuracy: the share of gold mentions with one identifier whose identifier the pipeline gives.
+    Corpus types are mapped to the model's (BioRED GeneOrGeneProduct -> Gene/Protein, NCBI-disease
+    SpecificDisease -> Disease, ...); only the types the corpus annotates are scored.
 
     \b
     Example:
         python -m pipeline eval-ner --corpus ../shared/data/ner/BC5CDR/CDR_DevelopmentSet.PubTator.txt
-        python -m pipeline eval-ner --corpus test.PubTator.txt --json
+        python -m pipeline eval-ner --corpus test.PubTator.txt --json --predictions-out predicted.PubTator
     """
     from pipeline.extraction.ner import load_ner  # spaCy only for commands that need it
-    from pipeline.extraction.evaluation import evaluate, read_pubtator
+    from pipeline.extraction.evaluation import evaluate_all, pubtator_lines, read_pubtator
+    from pipeline.outputs.files import atomic_write
 
     docs = read_pubtator(corpus)
-    scores = evaluate(load_ner(model_path), docs)
+    result = evaluate_all(load_ner(model_path), docs)
+    if predictions_out is not None:
+        atomic_write(predictions_out, "\n".join(pubtator_lines(docs, result["predicted"])).encode("utf-8"))
     if as_json:
         click.echo(json.dumps({"corpus": str(corpus), "documents": len(docs),
-                               "scores": {k: v.as_dict() for k, v in scores.items()}}, indent=2))
+                               "scores": {k: v.as_dict() for k, v in result["spans"].items()},
+                               "concepts": {k: v.as_dict() for k, v in result["concepts"].items()},
+                               "linking": result["linking"]}, indent=2))
         return
     click.echo(f"{corpus}: {len(docs)} documents, strict span match")
+    _print_scores(result["spans"])
+    if linking:
+        click.echo("concepts: (document, type, identifier) pairs")
+        _print_scores(result["concepts"])
+        click.echo("linking accuracy on the gold spans with one identifier")
+        for label, row in result["linking"].items():
+            click.echo(f"{label:<14}{100 * row['accuracy']:>10.2f}  {row['correct']}/{row['mentions']} "
+                       f"({row['linked']} linked)")
+
+
+def _print_scores(scores: dict) -> None:
     click.echo(f"{'type':<14}{'precision':>10}{'recall':>8}{'F1':>8}{'tp':>7}{'fp':>7}{'fn':>7}")
     for label, s in scores.items():
         click.echo(f"{label:<14}{100 * s.precision:>10.2f}{100 * s.recall:>8.2f}{100 * s.f1:>8.2f}"
@@ -355,12 +406,17 @@ def outcome(exc: BaseException) -> tuple[int, str | None]:
 
 
 def _output_folder(config_path: Path | None, out_dir: Path | None) -> Path:
-    """The folder `show`/`report` read: --out when given, else the config's [output] dir."""
+    """The folder `show`/`report` read: --out when given, else the config's [output] dir (resolved)."""
     if out_dir is not None:
-        return out_dir
+        return _resolved(out_dir)
     if config_path is None:
         raise click.UsageError("Pass --config FILE (its [output] dir is read) or --out DIR.")
-    return load_config(config_path).output.dir
+    return _resolved(load_config(config_path).output.dir)
+
+
+def _resolved(path: Path) -> Path:
+    """`path` as users should see it: absolute, with no "..", symbolic links followed."""
+    return Path(path).expanduser().resolve()
 
 
 def _folder_options(func):

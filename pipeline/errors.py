@@ -66,6 +66,19 @@ class IncompleteRetrieval(PipelineError):
     exit_code = ExitCode.INCOMPLETE
 
 
+class ClusterUnavailable(PipelineError):
+    """The Dask scheduler named by --scheduler / [engine] scheduler could not be reached."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+
+class FilesFailed(PipelineError):
+    """Input files failed on the cluster even after retries; nothing was committed (the finished
+    files' parts are kept and reused by the next run)."""
+
+    exit_code = ExitCode.INCOMPLETE
+
+
 class RunLocked(PipelineError):
     """Another process is running this review."""
 
@@ -84,12 +97,6 @@ class WorkspaceError(PipelineError):
     exit_code = ExitCode.CONFIG
 
 
-class DatasetError(PipelineError):
-    """A labelled screening dataset (for `simulate`) cannot be used; the message names the file and the fix."""
-
-    exit_code = ExitCode.CONFIG
-
-
 class OutputFolderError(PipelineError):
     """The output folder cannot be written (permissions, read-only file system): fix it or choose another."""
 
@@ -100,3 +107,9 @@ class DiskFull(PipelineError):
     """The disk filled while writing outputs: free space and run again (the previous outputs stay)."""
 
     exit_code = ExitCode.UNAVAILABLE
+
+
+class DatasetError(PipelineError):
+    """A labelled screening dataset (for `simulate`) cannot be used; the message names the file and the fix."""
+
+    exit_code = ExitCode.CONFIG

@@ -268,8 +268,10 @@ class Mention:
     end: int
     text: str
     label: str          # entity class, e.g. "DRUG", "DISEASE", "GENE"
-    canonical: str      # normalised form the evidence table groups by
+    canonical: str      # normalised form: the concept's name (lexicon term or vocabulary's preferred name)
     source: str = "lexicon"  # "model", "lexicon" or "abbreviation"
+    identifier: str = ""     # concept id, e.g. "MESH:D007649", "NCBIGene:627"; "" when none applies
+    vocabulary: str = ""     # the identifier's vocabulary: "MeSH", "NCBI Gene", "OMIM", "DrugBank"
 
 
 @dataclass(frozen=True)
@@ -358,8 +360,8 @@ MANIFEST_VERSION = 2
 # The fields of RunManifest that are run.json keys of the same name, in run.json order.
 _TOP_KEYS = ("run_id", "status", "command", "mode", "review")
 _TAIL_KEYS = ("identified", "pmid_repeats", "databases", "pubmed_cross_check", "searched", "fetched",
-              "quarantined", "extraction_set_aside", "raw_archives_removed", "finished_at", "error", "counts",
-              "changes", "human_screening")
+              "quarantined", "extraction_set_aside", "raw_archives_removed", "repeats_by_reason", "found_in",
+              "finished_at", "error", "counts", "changes", "human_screening")
 
 
 @dataclass
@@ -396,6 +398,8 @@ class RunManifest:
     quarantined: list[dict] | None = None
     extraction_set_aside: list[dict] | None = None  # records extraction could not process (retried next run)
     raw_archives_removed: list[str] | None = None   # run ids whose raw archives [output] keep_raw_runs removed
+    repeats_by_reason: dict[str, int] | None = None  # several databases: copies of one record_id, by shared id
+    found_in: dict[str, list[str]] | None = None     # several databases: record_id -> the databases it was found in
     finished_at: str = ""
     error: str = ""
     counts: dict | None = None      # set when published

@@ -60,7 +60,8 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     included = {r.record_id for r in evidence_results if r.decision == Decision.INCLUDE}
     mentions = state.mentions(included)
     frames = {
-        "records": tables.records_table(records, decisions),
+        "records": tables.records_table(records, decisions, manifest.found_in,
+                                        next(iter(manifest.databases or {"PubMed": 0}))),
         "evidence": tables.evidence_table(records, evidence_results, mentions, config.extraction.classes),
         "mentions": tables.mentions_table(mentions),
     }
@@ -77,6 +78,7 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     databases = manifest.databases or {"PubMed": identified}
     rule_results, people_results = people.prisma_inputs(decisions) if people else (decisions, [])
     flow = prisma.prisma_json(databases, rule_results, repeats, len(manifest.quarantined or []),
+                              repeats_by_reason=manifest.repeats_by_reason,
                               review=config.review.title or config.review.name, human=people_results)
     if people:
         flow = people.prisma(flow, decisions)

@@ -24,7 +24,8 @@ STAGES = (
     ("retrieved", "Records retrieved"),
     ("quarantined", "Records unreadable (quarantined)"),
     ("duplicates", "Duplicates removed"),
-    ("screened", "Records screened"),
+    # Not PRISMA's "Records screened" (what reaches people, prisma.json): every record the rules judged.
+    ("screened", "Checked against the criteria"),
     ("excluded", "Excluded by the criteria"),
     ("needs_review", "Needing human review"),
     ("included", "Included"),
@@ -36,6 +37,16 @@ FORMATS = ("table", "json", "csv")
 def entity_classes(evidence: pd.DataFrame) -> list[str]:
     """The entity classes the run extracted, in the config's order (the evidence table's columns)."""
     return [c for c in ENTITY_CLASSES if c.lower() in evidence.columns]
+
+
+def stage_labels(run: dict, prisma: dict) -> dict[str, str]:
+    """STAGES' labels, "identified" naming the databases the run searched (never "PubMed" for a
+    review of local files)."""
+    databases = run.get("databases") or prisma.get("identification", {}).get("records_identified") or {}
+    labels = dict(STAGES)
+    if databases:
+        labels["identified"] = "Records identified in " + ", ".join(databases)
+    return labels
 
 
 def stage_counts(run: dict, prisma: dict) -> dict[str, int]:
@@ -109,6 +120,7 @@ def summarise(outputs: Outputs, top: int = 5, newest: int = 10) -> dict:
         "query": run.get("query", ""),
         "query_translation": run.get("query_translation", ""),
         "counts": stage_counts(run, outputs.prisma),
+        "labels": stage_labels(run, outputs.prisma),
         "excluded_by_reason": excluded_by_reason(outputs.prisma),
         "top_mentions": top_mentions(outputs.mentions, entity_classes(outputs.evidence), top),
         "newest_included": newest_included(outputs.evidence, newest),
@@ -161,7 +173,7 @@ def render_table(summary: dict, width: int = 100) -> str:
         lines.append(f"  The last run did not complete ({summary['error'] or 'no error recorded'}); "
                      "the tables below are from the last run that did.")
     lines += [f"Query: {summary['query']}", "", "Counts per stage"]
-    labels = dict(STAGES)
+    labels = summary.get("labels") or dict(STAGES)
     size = max(len(v) for v in labels.values())
     for key, value in summary["counts"].items():
         lines.append(f"  {labels[key]:<{size}}  {value:>7}")

@@ -2,7 +2,8 @@
 
     client = HttpClient("https://www.ebi.ac.uk/europepmc/webservices/rest/", name="Europe PMC",
                         rate=10.0, timeout=30.0, secrets=[api_key], params={"format": "json"})
-    body = client.get("search", {"query": "ketamine"}, validate=looks_like_json)   # bytes
+    body = client.get("search", {"query": "ketamine"}, validate=check_body)        # bytes
+    page = client.get_json("search", {"query": "ketamine", "cursorMark": "*"})      # parsed JSON
     response = client.request("POST", "searchPOST", {...})                         # a Response
 
 What every request gets, so no source has to get it right on its own:
@@ -24,6 +25,7 @@ builds the error raised when the retries run out, `rejected` the one for a refus
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import random
 import socket
@@ -35,7 +37,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from pipeline.errors import PipelineError, RequestRejected, SourceUnavailable
 
@@ -198,6 +200,27 @@ class HttpClient:
              describe: str | None = None) -> bytes:
         """The body of a form-encoded POST of `params` to base_url+path (for long parameter lists)."""
         return self.request("POST", path, params, validate=validate, describe=describe).body
+
+    def get_json(self, path: str, params: Mapping[str, object] | None = None, *,
+                 check: Callable[[Any], "str | None"] | None = None, describe: str | None = None) -> Any:
+        """The parsed JSON of GET base_url+path?params. A body that is not JSON (a proxy's HTML page, a
+        cut-off answer) is retried like a 5xx; so is a parsed value `check` describes as transient."""
+        parsed: list[Any] = []
+
+        def validate(body: bytes) -> str | None:
+            try:
+                value = json.loads(body)
+            except ValueError as exc:
+                if body.lstrip()[:200].lower().startswith((b"<!doctype html", b"<html")):
+                    return "an HTML page instead of JSON"
+                return f"a body that is not JSON ({len(body)} bytes: {getattr(exc, 'msg', exc)})"
+            problem = check(value) if check else None
+            if problem is None:
+                parsed[:] = [value]
+            return problem
+
+        self.get(path, params, validate=validate, describe=describe)
+        return parsed[0]
 
     def redact(self, text: str) -> str:
         """`text` with every secret masked: for anything that could end up in a log or a file."""

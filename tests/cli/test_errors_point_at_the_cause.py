@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import logging
 import signal
 import subprocess
@@ -16,7 +15,7 @@ from pipeline.errors import IncompleteRetrieval
 from pipeline.sources.pubmed.fetch import fetch_records
 from pipeline.models import Record
 from tests.support.eutils_server import Fault
-from tests.support.paths import REPO, TESTS, subprocess_env
+from tests.support.paths import REPO, subprocess_env
 from tests.support.xmlbuild import article, document
 
 NCBI_BAD_KEY = b'{"error":"API key invalid","api-key":"not-a-key%2F1","type":"invalid","status":"error"}'

@@ -35,7 +35,7 @@ def test_a_record_spacy_refuses_is_set_aside_and_the_run_completes(server, revie
             "reason": f"text of {lengths[longest]:,} characters exceeds spaCy's max_length of {limit:,}; "
                       "the record was not searched for entity mentions"}]
         assert manifest["counts"]["extraction_set_aside"] == 1
-        assert f"1 record set aside by entity extraction (see run.json)" in result.stdout
+        assert "1 record set aside by entity extraction (see run.json)" in result.stdout
     mentions = pd.read_parquet(out / "mentions.parquet")
     assert f"pmid:{longest}" not in set(mentions.record_id) and len(set(mentions.record_id)) == 3
     evidence = pd.read_parquet(out / "evidence.parquet")

@@ -9,7 +9,6 @@ import stat
 
 import pytest
 
-from tests.support.paths import REPO
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """The ranker's API as the screening workspace uses it: records in, decisions by id, ids out."""
+
 import numpy as np
 import pytest
 
@@ -16,8 +17,8 @@ def test_rank_puts_the_records_like_the_includes_first():
     ranker = Ranker(_documents())
     ranking = ranker.rank({"t0": True, "o0": False})
     assert len(ranking) == len(TOPIC) + len(OTHER) - 2
-    assert set(ranking[:2]) == {"t1", "t2"}                  # the other depression trials
-    assert "t0" not in ranking and "o0" not in ranking       # screened records are never offered again
+    assert set(ranking[:2]) == {"t1", "t2"}  # the other depression trials
+    assert "t0" not in ranking and "o0" not in ranking  # screened records are never offered again
 
 
 def test_next_batch_is_the_head_of_the_ranking_and_scores_cover_every_record():
@@ -33,7 +34,9 @@ def test_next_batch_is_the_head_of_the_ranking_and_scores_cover_every_record():
 def test_same_records_and_decisions_give_the_same_scores():
     settings = RankerSettings(presumed_negatives=5)
     decisions = {"t1": True, "o1": False}
-    assert Ranker(_documents(), settings, seed=3).fit(decisions) == Ranker(_documents(), settings, seed=3).fit(decisions)
+    assert Ranker(_documents(), settings, seed=3).fit(decisions) == Ranker(_documents(), settings, seed=3).fit(
+        decisions
+    )
 
 
 def test_without_decisions_the_input_order_is_kept():
@@ -46,9 +49,15 @@ def test_includes_only_rank_by_similarity():
 
 
 def test_records_from_the_pipeline_are_keyed_by_record_id():
-    records = [Record(pmid=str(i), title=title, abstract_sections=(AbstractSection("", f"{title}."),),
-                      mesh_headings=(MeshHeading("Depression"),) if i < 4 else ())
-               for i, title in enumerate(TOPIC + OTHER)]
+    records = [
+        Record(
+            pmid=str(i),
+            title=title,
+            abstract_sections=(AbstractSection("", f"{title}."),),
+            mesh_headings=(MeshHeading("Depression"),) if i < 4 else (),
+        )
+        for i, title in enumerate(TOPIC + OTHER)
+    ]
     assert record_text(records[0]).endswith(" Depression")
     ranker = Ranker(records)
     assert ranker.ids[:2] == ("pmid:0", "pmid:1")
@@ -56,7 +65,7 @@ def test_records_from_the_pipeline_are_keyed_by_record_id():
 
 
 def test_empty_texts_still_rank():
-    docs = [Document(f"r{i}") for i in range(5)]               # no title, no abstract anywhere
+    docs = [Document(f"r{i}") for i in range(5)]  # no title, no abstract anywhere
     assert Ranker(docs).rank({"r0": True, "r1": False}) == ["r2", "r3", "r4"]
 
 
@@ -78,6 +87,7 @@ def test_batch_size_must_be_positive():
 
 def test_asreview_settings_use_the_svm():
     from pipeline.screening.prioritisation import ASREVIEW_DEFAULT
+
     ranker = Ranker(_documents(), ASREVIEW_DEFAULT)
     scores = ranker.scores_for_rows(np.array([0, 5]), np.array([1, 0]))
     assert scores.shape == (16,) and scores[1] > scores[6]

@@ -1,4 +1,5 @@
 """Simulated screening: priors at random, every record once, reproducible for a seed."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -15,14 +16,24 @@ def test_every_record_once_priors_first(labelled_csv):
     assert sim.labels[:2].tolist() == [1, 1] and sim.labels[2:5].tolist() == [0, 0, 0]
     assert (sim.labels == data.labels[sim.order]).all()
     result = sim.result()
-    assert set(result) == {"records", "includes", "wss@95", "wss@100", "recall@10%", "n95", "n100",
-                           "stop_position", "recall_at_stop", "seconds"}
+    assert set(result) == {
+        "records",
+        "includes",
+        "wss@95",
+        "wss@100",
+        "recall@10%",
+        "n95",
+        "n100",
+        "stop_position",
+        "recall_at_stop",
+        "seconds",
+    }
     assert result["records"] == 48 and result["includes"] == 12
     assert 5 <= result["stop_position"] <= 48
 
 
 def test_priors_are_random_not_the_top_of_the_file(labelled_csv):
-    data = read_dataset(labelled_csv)                  # includes are rows 0-11, sorted first
+    data = read_dataset(labelled_csv)  # includes are rows 0-11, sorted first
     first = {tuple(simulate(Ranker(data.documents), data.labels, seed=s).order[:2].tolist()) for s in range(8)}
     assert len(first) > 1 and any(include != 0 for include, _exclude in first)
 
@@ -40,7 +51,7 @@ def test_same_seed_same_order_and_other_seeds_differ(labelled_csv):
 def test_the_ranker_beats_reading_top_down_on_a_shuffled_set(labelled_csv):
     data = read_dataset(labelled_csv)
     result = simulate(Ranker(data.documents), data.labels, seed=0).result()
-    assert result["n100"] <= 20                        # 12 includes among 48: found within 20 records
+    assert result["n100"] <= 20  # 12 includes among 48: found within 20 records
 
 
 def test_order_csv_lists_position_row_label(labelled_csv):
@@ -60,9 +71,15 @@ def test_too_many_priors_is_a_dataset_error(labelled_csv):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["ketamine depression", "hip fracture", "asthma", ""]),
-                          st.integers(0, 1)), min_size=2, max_size=40).filter(
-    lambda rows: 0 < sum(y for _, y in rows) < len(rows)), st.integers(0, 3), st.sampled_from([0.0, 0.1]))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["ketamine depression", "hip fracture", "asthma", ""]), st.integers(0, 1)),
+        min_size=2,
+        max_size=40,
+    ).filter(lambda rows: 0 < sum(y for _, y in rows) < len(rows)),
+    st.integers(0, 3),
+    st.sampled_from([0.0, 0.1]),
+)
 def test_any_small_dataset_is_screened_completely(rows, seed, fraction):
     docs = [Document(str(i), title) for i, (title, _) in enumerate(rows)]
     labels = np.array([y for _, y in rows])

@@ -1,4 +1,5 @@
 """The hypergeometric stopping rule: exact p-values by hand, and its stated recall by simulation."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -14,7 +15,7 @@ def test_p_value_matches_the_hand_computed_hypergeometric():
     estimate = stopping_from_labels([1, 0, 0, 0, 0, 0], 10, recall_target=0.5, confidence=0.8)
     assert estimate.p_value == pytest.approx(1 / 6)
     assert estimate.sample_size == 5
-    assert estimate.stop                               # 1/6 < 1 - 0.8
+    assert estimate.stop  # 1/6 < 1 - 0.8
     assert (estimate.screened, estimate.includes_found, estimate.unscreened) == (6, 1, 4)
     assert estimate.expected_remaining == 0.0 and estimate.estimated_recall == 1.0
     assert not stopping_from_labels([1, 0, 0, 0, 0, 0], 10, recall_target=0.5, confidence=0.9).stop
@@ -31,7 +32,7 @@ def test_nothing_screened_never_stops():
 
 
 def test_recent_includes_keep_screening_going():
-    labels = [1] * 5 + [0] * 300 + [1]                 # an include just found: the urn is not empty yet
+    labels = [1] * 5 + [0] * 300 + [1]  # an include just found: the urn is not empty yet
     assert not stopping_from_labels(labels, 400).stop
 
 
@@ -42,10 +43,13 @@ def test_decisions_by_record_id_in_screening_order():
     assert by_id.as_dict()["p_value"] == pytest.approx(1 / 6)
 
 
-@pytest.mark.parametrize("target, confidence, message", [
-    (1.0, 0.95, "recall target must be between 0 and 1 (exclusive), not 1.0"),
-    (0.95, 0.0, "confidence must be between 0 and 1 (exclusive), not 0.0"),
-])
+@pytest.mark.parametrize(
+    "target, confidence, message",
+    [
+        (1.0, 0.95, "recall target must be between 0 and 1 (exclusive), not 1.0"),
+        (0.95, 0.0, "confidence must be between 0 and 1 (exclusive), not 0.0"),
+    ],
+)
 def test_bad_targets_are_refused(target, confidence, message):
     with pytest.raises(ValueError) as error:
         stopping_from_labels([1, 0], 5, recall_target=target, confidence=confidence)
@@ -80,7 +84,7 @@ def test_stated_recall_is_met_as_often_as_the_confidence_promises(bias):
         recalls.append(labels[:stop].sum() / 20)
         stops.append(stop)
     assert np.mean(np.asarray(recalls) >= 0.95) >= 0.95
-    assert np.median(stops) < 200                     # and it stops before the end
+    assert np.median(stops) < 200  # and it stops before the end
 
 
 @settings(max_examples=60, deadline=None)

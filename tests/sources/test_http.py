@@ -105,6 +105,23 @@ def test_a_body_the_source_calls_transient_is_retried(http_server, caplog):
     assert retry_lines(caplog) == ["works failed (an HTML page instead of JSON); retry 1 of 2 in 0.0 s"]
 
 
+def test_get_json_retries_what_is_not_json_and_what_check_calls_transient(http_server, caplog):
+    http_server.script("works", Scripted(body=b"<!DOCTYPE html><html>proxy error</html>"),
+                       Scripted(body=b'{"results": [1, 2'), Scripted(body=b'{"status": "busy"}'),
+                       Scripted(body=b'{"status": "ok", "results": [1, 2]}'))
+
+    def check(value) -> str | None:
+        return "the API said it is busy" if value.get("status") == "busy" else None
+
+    client = client_for(http_server, max_attempts=4)
+    assert client.get_json("works", {"q": "x"}, check=check) == {"status": "ok", "results": [1, 2]}
+    assert retry_lines(caplog) == [
+        "works failed (an HTML page instead of JSON); retry 1 of 3 in 0.0 s",
+        "works failed (a body that is not JSON (17 bytes: Expecting ',' delimiter)); retry 2 of 3 in 0.0 s",
+        "works failed (the API said it is busy); retry 3 of 3 in 0.0 s",
+    ]
+
+
 def test_a_source_can_retry_another_status():
     class Flaky(HttpClient):
         def retryable_status(self, status: int) -> bool:

@@ -175,19 +175,19 @@ def test_the_cli_slices_a_search_over_the_cap_and_loses_no_record(corpus, review
     assert all("mindate" in r["params"] for r in main_query[1:])
 
 
-def test_a_phrase_pubmed_does_not_know_is_a_usage_error_naming_it(server, review_config, invoke, tmp_path):
-    """esearch's ErrorList (here a real PhraseNotFound answer) means PubMed would search without the
-    phrase: the run stops with exit 2 and PubMed's words, and publishes nothing."""
+def test_phrase_not_found_goes_to_run_json_and_is_shown_as_a_warning(server, review_config, invoke, tmp_path):
+    """An ErrorList (PhraseNotFound) is PubMed running the query without the phrase: as in the first
+    release, the run goes on, shows PubMed's words as warnings and keeps them in run.json."""
     server.inject("esearch", Fault(body=shared_path("data", "pubmed", "biopython", "esearch8.xml").read_bytes()))
     out = tmp_path / "typo"
     result = invoke("run", "--config", review_config, "--out", out)
-    assert result.exit_code == 2, result.stderr
-    assert result.stderr.splitlines()[-1] == (
-        f"Error: PubMed cannot run the query {QUERY!r} as written (PhraseNotFound: abcXYZ): it would search "
-        "without those terms. Fix the search terms in the config's [search] section (python -m pipeline "
-        "query --config FILE prints the query).")
-    assert json.loads((out / "run.json").read_text())["status"] == "failed"
-    assert not (out / "records.csv").exists()
+    assert result.exit_code == 0, result.stderr
+    assert "WARNING PubMed: Error PhraseNotFound: abcXYZ" in result.stderr.splitlines()
+    assert "WARNING PubMed: Warning OutputMessage: No items found." in result.stderr.splitlines()
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["pubmed_messages"] == ["Error PhraseNotFound: abcXYZ", "Warning OutputMessage: No items found."]
+    assert manifest["query_translation"] == "(abcXYZ[All Fields])"
+    assert manifest["counts"]["identified"] == 0
 
 
 def test_an_esearch_error_is_a_usage_error_with_pubmeds_message(server, review_config, invoke, tmp_path):

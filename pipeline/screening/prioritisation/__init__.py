@@ -22,6 +22,7 @@ needs the decisions in the order they were made (a dict keeps insertion order).
 `simulate(ranker, labels, seed=...)` replays a labelled dataset; `read_dataset` reads one (CSV/RIS);
 `metrics` holds WSS@95, WSS@100, recall@10%. `python -m pipeline simulate` is the command line.
 """
+
 from pipeline.screening.prioritisation.dataset import LabelledDataset, read_dataset
 from pipeline.screening.prioritisation.features import Document, record_key, record_text
 from pipeline.screening.prioritisation.ranker import ASREVIEW_DEFAULT, Ranker, RankerSettings
@@ -29,7 +30,17 @@ from pipeline.screening.prioritisation.simulation import Simulation, simulate
 from pipeline.screening.prioritisation.stopping import StoppingEstimate, stopping_estimate, stopping_from_labels
 
 __all__ = [
-    "ASREVIEW_DEFAULT", "Document", "LabelledDataset", "Ranker", "RankerSettings", "Simulation",
-    "StoppingEstimate", "read_dataset", "record_key", "record_text", "simulate", "stopping_estimate",
+    "ASREVIEW_DEFAULT",
+    "Document",
+    "LabelledDataset",
+    "Ranker",
+    "RankerSettings",
+    "Simulation",
+    "StoppingEstimate",
+    "read_dataset",
+    "record_key",
+    "record_text",
+    "simulate",
+    "stopping_estimate",
     "stopping_from_labels",
 ]

@@ -6,6 +6,7 @@ and a label column named `label_included`, `included` or `label` holding 1 (incl
 and the label as ASReview writes it in a note (`N1` containing `ASReview_relevant` or
 `ASReview_irrelevant`) or as a `LB` tag holding 1 or 0.
 """
+
 from __future__ import annotations
 
 import csv
@@ -65,8 +66,10 @@ def _label(path: Path, where: str, value: str) -> int:
     if v in _FALSE:
         return 0
     shown = value if value.strip() else "(empty)"
-    raise DatasetError(f"{path}: {where}: label {shown!r} is not 1 or 0. Label every record 1 (include) or "
-                       "0 (exclude); unlabelled records cannot be simulated.")
+    raise DatasetError(
+        f"{path}: {where}: label {shown!r} is not 1 or 0. Label every record 1 (include) or "
+        "0 (exclude); unlabelled records cannot be simulated."
+    )
 
 
 def _read_csv(path: Path, text: str) -> tuple[list[Document], list[int]]:
@@ -84,16 +87,24 @@ def _read_csv(path: Path, text: str) -> tuple[list[Document], list[int]]:
     if missing:
         raise DatasetError(
             f"{path}: missing column(s) {', '.join(missing)}. A labelled CSV needs title, abstract and a label "
-            f"column (label_included, included or label) holding 1 or 0; the header has: {', '.join(fields)}.")
+            f"column (label_included, included or label) holding 1 or 0; the header has: {', '.join(fields)}."
+        )
     documents, labels = [], []
     for i, row in enumerate(reader):
         line = reader.line_num
         if None in row:  # more cells than header columns
-            raise DatasetError(f"{path}: line {line}: more cells than the header's {len(fields)} columns; "
-                               "quote cells that contain the delimiter.")
+            raise DatasetError(
+                f"{path}: line {line}: more cells than the header's {len(fields)} columns; "
+                "quote cells that contain the delimiter."
+            )
         key = (row.get("record_id") or "").strip() or f"row:{i}"
-        documents.append(Document(record_id=f"row:{i}", title=(row.get("title") or "").strip(),
-                                  abstract=(row.get("abstract") or "").strip()))
+        documents.append(
+            Document(
+                record_id=f"row:{i}",
+                title=(row.get("title") or "").strip(),
+                abstract=(row.get("abstract") or "").strip(),
+            )
+        )
         labels.append(_label(path, f"line {line} (record {key})", row.get(label_col) or ""))
     return documents, labels
 
@@ -117,12 +128,18 @@ def _read_ris(path: Path, text: str) -> tuple[list[Document], list[int]]:
                 elif "LB" in current:
                     label = _label(path, f"record starting at line {start_line}", current["LB"][0])
                 else:
-                    raise DatasetError(f"{path}: record starting at line {start_line} has no label. Add an LB tag "
-                                       "(1 or 0) or an N1 note with ASReview_relevant / ASReview_irrelevant.")
-                documents.append(Document(record_id=f"row:{i}",
-                                          title=" ".join(current.get("TI", []) or current.get("T1", [])),
-                                          abstract=" ".join(current.get("AB", []) or current.get("N2", [])),
-                                          keywords=tuple(current.get("KW", []))))
+                    raise DatasetError(
+                        f"{path}: record starting at line {start_line} has no label. Add an LB tag "
+                        "(1 or 0) or an N1 note with ASReview_relevant / ASReview_irrelevant."
+                    )
+                documents.append(
+                    Document(
+                        record_id=f"row:{i}",
+                        title=" ".join(current.get("TI", []) or current.get("T1", [])),
+                        abstract=" ".join(current.get("AB", []) or current.get("N2", [])),
+                        keywords=tuple(current.get("KW", [])),
+                    )
+                )
                 labels.append(label)
                 current = {}
                 continue

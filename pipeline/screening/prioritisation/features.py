@@ -4,6 +4,7 @@ A record is anything with a `title` and an `abstract` (a `pipeline.models.Record
 joins its sections, or a `Document` built from a labelled CSV). Author keywords and MeSH headings
 are added when the record carries them: they are the indexers' summary of what it is about.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,8 +43,15 @@ def record_text(record: Any) -> str:
     return " ".join(p for p in parts if p)
 
 
-def tfidf_matrix(texts: Sequence[str], *, ngram_max: int = 2, min_df: int = 1, max_df: float = 0.95,
-                 sublinear_tf: bool = True, stop_words: str | None = None) -> sparse.csr_matrix:
+def tfidf_matrix(
+    texts: Sequence[str],
+    *,
+    ngram_max: int = 2,
+    min_df: int = 1,
+    max_df: float = 0.95,
+    sublinear_tf: bool = True,
+    stop_words: str | None = None,
+) -> sparse.csr_matrix:
     """TF-IDF rows (L2-normalised) for every text; word 1..ngram_max grams.
 
     Terms are hashed into 2**20 columns instead of being collected into a vocabulary: the same
@@ -53,8 +61,18 @@ def tfidf_matrix(texts: Sequence[str], *, ngram_max: int = 2, min_df: int = 1, m
     from the review's own records (no downloaded weights). A review whose records are all empty gets
     one constant column instead of an error, so ranking still works (by prior order).
     """
-    hashed = HashingVectorizer(ngram_range=(1, ngram_max), n_features=_HASH_FEATURES, alternate_sign=False,
-                               norm=None, stop_words=stop_words, dtype=np.float64).transform(list(texts)).tocsc()
+    hashed = (
+        HashingVectorizer(
+            ngram_range=(1, ngram_max),
+            n_features=_HASH_FEATURES,
+            alternate_sign=False,
+            norm=None,
+            stop_words=stop_words,
+            dtype=np.float64,
+        )
+        .transform(list(texts))
+        .tocsc()
+    )
     df = np.diff(hashed.indptr)
     keep = (df >= min_df) & (df <= max_df * hashed.shape[0]) & (df > 0)
     if not keep.any():

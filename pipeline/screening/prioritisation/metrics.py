@@ -6,6 +6,7 @@ N and R count the whole dataset (priors included, counted as screened):
     WSS@95 = (N - n95) / N - 0.05        WSS@100 = (N - n100) / N
     recall@10% = includes among the first floor(0.1 N) records / R
 """
+
 from __future__ import annotations
 
 import math
@@ -46,5 +47,12 @@ def summary(ordered_labels: Sequence[int] | np.ndarray) -> dict[str, float | int
     n95 = records_to_find(labels, 0.95)
     n100 = records_to_find(labels, 1.0)
     n = len(labels)
-    return {"records": n, "includes": int(labels.sum()), "wss@95": (n - n95) / n - 0.05,
-            "wss@100": (n - n100) / n, "recall@10%": recall_at(labels, 0.10), "n95": n95, "n100": n100}
+    return {
+        "records": n,
+        "includes": int(labels.sum()),
+        "wss@95": (n - n95) / n - 0.05,
+        "wss@100": (n - n100) / n,
+        "recall@10%": recall_at(labels, 0.10),
+        "n95": n95,
+        "n100": n100,
+    }

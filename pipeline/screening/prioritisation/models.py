@@ -3,6 +3,7 @@
 Kept apart from `ranker.py` so the benchmark can compare them on the same features and the same
 runs. Every model is deterministic: the same rows and labels give the same scores.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,15 +36,18 @@ class LogisticModel:
     C: float = 1.0
     presumed_negatives: int = 0
     negative_weight: float = 0.3
-    balance_ratio: float = 0.0   # > 0: ASReview's balanced weights with this ratio instead of equal class totals
+    balance_ratio: float = 0.0  # > 0: ASReview's balanced weights with this ratio instead of equal class totals
 
     def scores(self, X: sparse.csr_matrix, rows: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if y.min() == y.max():
             return _similarity(X, rows, y)
         rows_all, y_all, w_all = rows, y, np.ones(len(y))
         pos = y == 1
-        w_all = (balanced_weights(y, self.balance_ratio) if self.balance_ratio
-                 else np.where(pos, (len(y) - pos.sum()) / max(pos.sum(), 1), 1.0))
+        w_all = (
+            balanced_weights(y, self.balance_ratio)
+            if self.balance_ratio
+            else np.where(pos, (len(y) - pos.sum()) / max(pos.sum(), 1), 1.0)
+        )
         if self.presumed_negatives:
             unlabelled = np.setdiff1d(np.arange(X.shape[0]), rows, assume_unique=False)
             take = min(self.presumed_negatives, len(unlabelled))

@@ -1,5 +1,6 @@
 """The recall curve of a simulation as a standalone SVG: includes found against records screened,
 beside random screening (the diagonal) and the stopping point."""
+
 from __future__ import annotations
 
 from xml.sax.saxutils import escape
@@ -38,23 +39,35 @@ def recall_svg(ordered_labels: np.ndarray, *, stop_position: int | None = None, 
         f'<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="{steps}"/>',
     ]
     for frac in (0, 0.25, 0.5, 0.75, 1):
-        parts.append(f'<text x="{x(frac * n):.1f}" y="{_TOP + plot_h + 16}" text-anchor="middle">{round(frac * n)}</text>')
+        parts.append(
+            f'<text x="{x(frac * n):.1f}" y="{_TOP + plot_h + 16}" text-anchor="middle">{round(frac * n)}</text>'
+        )
         parts.append(f'<text x="{_LEFT - 6}" y="{y(frac * r) + 4:.1f}" text-anchor="end">{round(frac * r)}</text>')
     parts.append(f'<text x="{_LEFT + plot_w / 2}" y="{_H - 10}" text-anchor="middle">records screened (of {n})</text>')
-    parts.append(f'<text transform="translate(16 {_TOP + plot_h / 2}) rotate(-90)" text-anchor="middle">'
-                 f'includes found (of {r})</text>')
+    parts.append(
+        f'<text transform="translate(16 {_TOP + plot_h / 2}) rotate(-90)" text-anchor="middle">'
+        f"includes found (of {r})</text>"
+    )
     legend_y = _TOP + plot_h - 40
-    parts.append(f'<line x1="{_LEFT + plot_w - 190}" y1="{legend_y}" x2="{_LEFT + plot_w - 160}" y2="{legend_y}" '
-                 'stroke="#1f77b4" stroke-width="2"/>')
+    parts.append(
+        f'<line x1="{_LEFT + plot_w - 190}" y1="{legend_y}" x2="{_LEFT + plot_w - 160}" y2="{legend_y}" '
+        'stroke="#1f77b4" stroke-width="2"/>'
+    )
     parts.append(f'<text x="{_LEFT + plot_w - 154}" y="{legend_y + 4}">prioritised screening</text>')
-    parts.append(f'<line x1="{_LEFT + plot_w - 190}" y1="{legend_y + 18}" x2="{_LEFT + plot_w - 160}" '
-                 f'y2="{legend_y + 18}" stroke="#999" stroke-dasharray="5,4"/>')
+    parts.append(
+        f'<line x1="{_LEFT + plot_w - 190}" y1="{legend_y + 18}" x2="{_LEFT + plot_w - 160}" '
+        f'y2="{legend_y + 18}" stroke="#999" stroke-dasharray="5,4"/>'
+    )
     parts.append(f'<text x="{_LEFT + plot_w - 154}" y="{legend_y + 22}">random screening</text>')
     if stop_position is not None:
         sx = x(stop_position)
-        parts.append(f'<line x1="{sx:.1f}" y1="{_TOP}" x2="{sx:.1f}" y2="{_TOP + plot_h}" stroke="#d62728" '
-                     'stroke-dasharray="2,3"/>')
-        parts.append(f'<text x="{sx + 4:.1f}" y="{_TOP + 12}" fill="#d62728">stop at {stop_position} '
-                     f'({int(found[stop_position])}/{r} found)</text>')
+        parts.append(
+            f'<line x1="{sx:.1f}" y1="{_TOP}" x2="{sx:.1f}" y2="{_TOP + plot_h}" stroke="#d62728" '
+            'stroke-dasharray="2,3"/>'
+        )
+        parts.append(
+            f'<text x="{sx + 4:.1f}" y="{_TOP + 12}" fill="#d62728">stop at {stop_position} '
+            f"({int(found[stop_position])}/{r} found)</text>"
+        )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -1,9 +1,10 @@
 """The ranker: TF-IDF features of every record, a classifier retrained as decisions arrive, and the
 unscreened records ordered by its score."""
+
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -33,19 +34,26 @@ class RankerSettings:
     min_df: int = 1
     max_df: float = 0.95
     stop_words: str | None = None
-    char_ngrams: bool = False        # add character 3-5 grams (within words) beside the word n-grams
-    lsa_components: int = 0          # add this many latent semantic (truncated SVD) dimensions
-    lsa_weight: float = 0.5          # their weight beside the TF-IDF part (both L2-normalised)
+    char_ngrams: bool = False  # add character 3-5 grams (within words) beside the word n-grams
+    lsa_components: int = 0  # add this many latent semantic (truncated SVD) dimensions
+    lsa_weight: float = 0.5  # their weight beside the TF-IDF part (both L2-normalised)
     retrain_fraction: float = 0.05
     retrain_on_include: bool = True
 
     def classifier(self):
         if self.model == "logistic":
-            return LogisticModel(C=self.C, presumed_negatives=self.presumed_negatives,
-                                 negative_weight=self.negative_weight, balance_ratio=self.balance_ratio)
+            return LogisticModel(
+                C=self.C,
+                presumed_negatives=self.presumed_negatives,
+                negative_weight=self.negative_weight,
+                balance_ratio=self.balance_ratio,
+            )
         if self.model == "ensemble":
-            return EnsembleModel(LogisticModel(C=self.C, presumed_negatives=self.presumed_negatives,
-                                               negative_weight=self.negative_weight))
+            return EnsembleModel(
+                LogisticModel(
+                    C=self.C, presumed_negatives=self.presumed_negatives, negative_weight=self.negative_weight
+                )
+            )
         if self.model == "asreview-svm":
             return SVMModel()
         raise ValueError(f"unknown ranker model {self.model!r}: use 'logistic' or 'asreview-svm'")
@@ -57,8 +65,9 @@ class RankerSettings:
 
 # ASReview LAB's default model, reimplemented for the benchmark: same features and classifier,
 # retrained after every decision.
-ASREVIEW_DEFAULT = RankerSettings(model="asreview-svm", ngram_max=2, min_df=1, max_df=0.95,
-                                  retrain_fraction=0.0, retrain_on_include=False)
+ASREVIEW_DEFAULT = RankerSettings(
+    model="asreview-svm", ngram_max=2, min_df=1, max_df=0.95, retrain_fraction=0.0, retrain_on_include=False
+)
 
 
 class Ranker:
@@ -79,8 +88,14 @@ class Ranker:
     deterministic: the same records, decisions and seed give the same scores.
     """
 
-    def __init__(self, records: Sequence[Any], settings: RankerSettings = RankerSettings(), *, seed: int = 0,
-                 matrix: sparse.csr_matrix | None = None):
+    def __init__(
+        self,
+        records: Sequence[Any],
+        settings: RankerSettings = RankerSettings(),
+        *,
+        seed: int = 0,
+        matrix: sparse.csr_matrix | None = None,
+    ):
         self.settings = settings
         self.seed = seed
         self.ids: tuple[str, ...] = tuple(record_key(r) for r in records)
@@ -90,9 +105,17 @@ class Ranker:
             dup = next(k for k in self.ids if k in seen or seen.add(k))
             raise ValueError(f"record id {dup!r} appears more than once; give every record its own id")
         self._classifier = settings.classifier()
-        self.matrix = matrix if matrix is not None else tfidf_matrix(
-            texts_of(records), ngram_max=settings.ngram_max, min_df=settings.min_df,
-            max_df=settings.max_df, stop_words=settings.stop_words)
+        self.matrix = (
+            matrix
+            if matrix is not None
+            else tfidf_matrix(
+                texts_of(records),
+                ngram_max=settings.ngram_max,
+                min_df=settings.min_df,
+                max_df=settings.max_df,
+                stop_words=settings.stop_words,
+            )
+        )
         if matrix is None and settings.char_ngrams:
             self.matrix = with_char_ngrams(self.matrix, texts_of(records))
         if matrix is None and settings.lsa_components:

@@ -5,6 +5,7 @@ a time, the ranker's best, until every record is screened. The stopping rule is 
 decisions arrive; where it first says stop is recorded, and screening carries on so the metrics
 cover the whole order.
 """
+
 from __future__ import annotations
 
 import time
@@ -20,22 +21,24 @@ from pipeline.screening.prioritisation.stopping import StoppingEstimate, check_t
 
 @dataclass(frozen=True)
 class Simulation:
-    order: np.ndarray               # row indices in screening order, priors first; every row once
-    labels: np.ndarray              # labels in that order
-    priors: int                     # how many of the first rows were priors
-    stop_position: int              # records screened when the stopping rule first said stop
-    stop: StoppingEstimate          # the rule's answer at that point
+    order: np.ndarray  # row indices in screening order, priors first; every row once
+    labels: np.ndarray  # labels in that order
+    priors: int  # how many of the first rows were priors
+    stop_position: int  # records screened when the stopping rule first said stop
+    stop: StoppingEstimate  # the rule's answer at that point
     seconds: float
-    fits: int                       # how many times the classifier was retrained
+    fits: int  # how many times the classifier was retrained
 
     def result(self) -> dict:
         """The numbers `simulate` prints, by their README names."""
         out = metrics.summary(self.labels)
-        out.update({
-            "stop_position": self.stop_position,
-            "recall_at_stop": int(self.labels[: self.stop_position].sum()) / out["includes"],
-            "seconds": round(self.seconds, 3),
-        })
+        out.update(
+            {
+                "stop_position": self.stop_position,
+                "recall_at_stop": int(self.labels[: self.stop_position].sum()) / out["includes"],
+                "seconds": round(self.seconds, 3),
+            }
+        )
         return out
 
 
@@ -48,12 +51,21 @@ def choose_priors(labels: np.ndarray, rng: np.random.Generator, n_included: int,
         raise DatasetError(f"{n_included} prior includes asked for, but the dataset has {len(includes)} includes")
     if n_excluded > len(excludes):
         raise DatasetError(f"{n_excluded} prior excludes asked for, but the dataset has {len(excludes)} excludes")
-    return np.concatenate([rng.choice(includes, size=n_included, replace=False),
-                           rng.choice(excludes, size=n_excluded, replace=False)]).astype(np.int64)
+    return np.concatenate(
+        [rng.choice(includes, size=n_included, replace=False), rng.choice(excludes, size=n_excluded, replace=False)]
+    ).astype(np.int64)
 
 
-def simulate(ranker: Ranker, labels: np.ndarray, *, seed: int = 0, prior_included: int = 1,
-             prior_excluded: int = 1, recall_target: float = 0.95, confidence: float = 0.95) -> Simulation:
+def simulate(
+    ranker: Ranker,
+    labels: np.ndarray,
+    *,
+    seed: int = 0,
+    prior_included: int = 1,
+    prior_excluded: int = 1,
+    recall_target: float = 0.95,
+    confidence: float = 0.95,
+) -> Simulation:
     """Screen every record in the ranker's order; see the module docstring."""
     started = time.perf_counter()
     check_target(recall_target, confidence)
@@ -104,29 +116,61 @@ def simulate(ranker: Ranker, labels: np.ndarray, *, seed: int = 0, prior_include
         labelled[row] = True
         done += 1
         remaining_includes -= int(labels[row])
-        refit = (every_label or position >= len(queue)
-                 or done - fitted_at >= settings.retrain_after(done)
-                 or (settings.retrain_on_include and labels[row] == 1))
+        refit = (
+            every_label
+            or position >= len(queue)
+            or done - fitted_at >= settings.retrain_after(done)
+            or (settings.retrain_on_include and labels[row] == 1)
+        )
     # The rule reads only decisions already made and never changes the order, so replaying the
     # finished order finds the same stopping point as evaluating it after each decision.
     stop_position, stop_estimate = first_stop(labels[order], recall_target=recall_target, confidence=confidence)
-    return Simulation(order=order, labels=labels[order], priors=len(priors), stop_position=stop_position,
-                      stop=stop_estimate, seconds=time.perf_counter() - started, fits=fits)
+    return Simulation(
+        order=order,
+        labels=labels[order],
+        priors=len(priors),
+        stop_position=stop_position,
+        stop=stop_estimate,
+        seconds=time.perf_counter() - started,
+        fits=fits,
+    )
 
 
-def simulate_dataset(documents, labels: np.ndarray, *, settings=None, seed: int = 0, prior_included: int = 1,
-                     prior_excluded: int = 1, recall_target: float = 0.95,
-                     confidence: float = 0.95) -> Simulation:
+def simulate_dataset(
+    documents,
+    labels: np.ndarray,
+    *,
+    settings=None,
+    seed: int = 0,
+    prior_included: int = 1,
+    prior_excluded: int = 1,
+    recall_target: float = 0.95,
+    confidence: float = 0.95,
+) -> Simulation:
     """Build the ranker for `documents` and simulate; `seconds` covers both (features included)."""
     from pipeline.screening.prioritisation.ranker import RankerSettings
 
     started = time.perf_counter()
     ranker = Ranker(documents, settings or RankerSettings(), seed=seed)
     built = time.perf_counter() - started
-    sim = simulate(ranker, labels, seed=seed, prior_included=prior_included, prior_excluded=prior_excluded,
-                   recall_target=recall_target, confidence=confidence)
-    return Simulation(order=sim.order, labels=sim.labels, priors=sim.priors, stop_position=sim.stop_position,
-                      stop=sim.stop, seconds=sim.seconds + built, fits=sim.fits)
+    sim = simulate(
+        ranker,
+        labels,
+        seed=seed,
+        prior_included=prior_included,
+        prior_excluded=prior_excluded,
+        recall_target=recall_target,
+        confidence=confidence,
+    )
+    return Simulation(
+        order=sim.order,
+        labels=sim.labels,
+        priors=sim.priors,
+        stop_position=sim.stop_position,
+        stop=sim.stop,
+        seconds=sim.seconds + built,
+        fits=sim.fits,
+    )
 
 
 def order_csv(sim: Simulation) -> str:

@@ -20,6 +20,7 @@ sample would give, and the test errs on the safe side. `simulate` measures it: o
 recall at the stopping point reached the target at least as often as the confidence promises (see
 the README).
 """
+
 from __future__ import annotations
 
 import math
@@ -39,15 +40,15 @@ _SPARSE_WINDOWS = 200
 class StoppingEstimate:
     """What the rule says after the decisions so far."""
 
-    stop: bool                      # True when screening may stop with the stated recall and confidence
-    p_value: float                  # chance of evidence this strong if the recall target were missed
+    stop: bool  # True when screening may stop with the stated recall and confidence
+    p_value: float  # chance of evidence this strong if the recall target were missed
     recall_target: float
     confidence: float
     screened: int
     includes_found: int
     unscreened: int
-    expected_remaining: float       # includes expected among the unscreened (rate in the decisive sample)
-    sample_size: int                # the n (last screened records) that gave the smallest p
+    expected_remaining: float  # includes expected among the unscreened (rate in the decisive sample)
+    sample_size: int  # the n (last screened records) that gave the smallest p
 
     @property
     def estimated_recall(self) -> float:
@@ -56,11 +57,18 @@ class StoppingEstimate:
         return self.includes_found / total if total else 1.0
 
     def as_dict(self) -> dict:
-        return {"stop": self.stop, "p_value": self.p_value, "recall_target": self.recall_target,
-                "confidence": self.confidence, "screened": self.screened,
-                "includes_found": self.includes_found, "unscreened": self.unscreened,
-                "expected_remaining": self.expected_remaining, "sample_size": self.sample_size,
-                "estimated_recall": self.estimated_recall}
+        return {
+            "stop": self.stop,
+            "p_value": self.p_value,
+            "recall_target": self.recall_target,
+            "confidence": self.confidence,
+            "screened": self.screened,
+            "includes_found": self.includes_found,
+            "unscreened": self.unscreened,
+            "expected_remaining": self.expected_remaining,
+            "sample_size": self.sample_size,
+            "estimated_recall": self.estimated_recall,
+        }
 
 
 def check_target(recall_target: float, confidence: float) -> None:
@@ -70,8 +78,9 @@ def check_target(recall_target: float, confidence: float) -> None:
         raise ValueError(f"confidence must be between 0 and 1 (exclusive), not {confidence}")
 
 
-def stopping_from_labels(labels: Sequence[int] | np.ndarray, total: int, *, recall_target: float = 0.95,
-                         confidence: float = 0.95) -> StoppingEstimate:
+def stopping_from_labels(
+    labels: Sequence[int] | np.ndarray, total: int, *, recall_target: float = 0.95, confidence: float = 0.95
+) -> StoppingEstimate:
     """The rule for decisions given as 1 (include) / 0 (exclude) in the order they were made, out of
     `total` records in the review."""
     check_target(recall_target, confidence)
@@ -100,18 +109,27 @@ def stopping_from_labels(labels: Sequence[int] | np.ndarray, total: int, *, reca
     n, k_best = int(sizes[best]), int(k[best])
     p_value = float(min(1.0, max(0.0, p[best])))
     return StoppingEstimate(
-        stop=p_value < 1 - confidence, p_value=p_value, recall_target=recall_target, confidence=confidence,
-        screened=t, includes_found=r_seen, unscreened=unscreened,
-        expected_remaining=k_best / n * unscreened, sample_size=n)
+        stop=p_value < 1 - confidence,
+        p_value=p_value,
+        recall_target=recall_target,
+        confidence=confidence,
+        screened=t,
+        includes_found=r_seen,
+        unscreened=unscreened,
+        expected_remaining=k_best / n * unscreened,
+        sample_size=n,
+    )
 
 
-def stopping_estimate(decisions: Mapping[str, bool | int], total: int, *, recall_target: float = 0.95,
-                      confidence: float = 0.95) -> StoppingEstimate:
+def stopping_estimate(
+    decisions: Mapping[str, bool | int], total: int, *, recall_target: float = 0.95, confidence: float = 0.95
+) -> StoppingEstimate:
     """The rule for decisions keyed by record id, **in the order they were made** (a dict keeps
     insertion order): True/1 include, False/0 exclude. `total` counts every record of the review,
     screened or not."""
-    return stopping_from_labels([int(bool(v)) for v in decisions.values()], total,
-                                recall_target=recall_target, confidence=confidence)
+    return stopping_from_labels(
+        [int(bool(v)) for v in decisions.values()], total, recall_target=recall_target, confidence=confidence
+    )
 
 
 def hypergeom_cdf(k: np.ndarray, population: np.ndarray, successes: np.ndarray, draws: np.ndarray) -> np.ndarray:
@@ -149,8 +167,9 @@ def check_interval(screened: int) -> int:
     return 1 if screened < 200 else max(1, math.floor(screened / 200))
 
 
-def first_stop(ordered_labels: Sequence[int] | np.ndarray, *, recall_target: float = 0.95,
-               confidence: float = 0.95) -> tuple[int, StoppingEstimate]:
+def first_stop(
+    ordered_labels: Sequence[int] | np.ndarray, *, recall_target: float = 0.95, confidence: float = 0.95
+) -> tuple[int, StoppingEstimate]:
     """Where the rule first says stop along a complete screening order (1/0 labels, every record),
     and its answer there: the rule only looks at decisions already made, so replaying the order
     gives the same point as evaluating it live. Checked every decision for the first 200, then at
