@@ -32,7 +32,7 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from pipeline.config import Config, ExtractionConfig
 from pipeline.engine import preflight
@@ -42,6 +42,7 @@ from pipeline.models import (CommitPlan, Decision, Mention, Record, RunManifest,
                              UpdatePlan, display_id, pmid_of, record_order)
 from pipeline.outputs.files import write_json
 from pipeline.screening import crosscheck, dedup
+from pipeline.screening.merge import screen_merged
 from pipeline.screening.screen import screen_records
 from pipeline.sources.archive import find_archive, prune_archives
 from pipeline.sources.base import CrossCheckable, Progress, SearchRequest, Source, Window, no_progress
@@ -61,10 +62,35 @@ WITHDRAWN_REASONS = {
     "deleted-citation": "deleted from PubMed (DeleteCitation)",
 }
 
+# Mentions per record_id (content hash, mentions), and the records extraction had to set aside.
+Extractor = Callable[[Config, list[Record], dict[str, str], Progress],
+                     tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]]
+
+
+class Engine(Protocol):
+    """Where a run's reading and extraction happen. None (the default) is this process; a cluster
+    engine (engine/dask_engine.py) reads and extracts file by file on its workers, then hands the
+    same records and mentions to the same screening, commit and publish."""
+
+    def open_source(self, config: Config, out: Path, run_id: str) -> Source:
+        """The Source the run searches (it does the cluster's map and the file-order reduce)."""
+        ...
+
+    def extract(self, config: Config, records: list[Record], hashes: dict[str, str],
+                progress: Progress) -> tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]:
+        """Mentions for `records` (record_id -> (content hash, mentions)) and the records set aside,
+        as _extract gives them."""
+        ...
+
+    def summary(self) -> dict:
+        """run.json "engine": kind, workers, files processed and reused, per-stage timings."""
+        ...
+
+
 def sync(config: Config, out_dir: Path | None = None, settings: Settings | None = None,
          progress: Progress | None = None, now: Callable[[], datetime] | None = None,
          incremental: bool = True, wait: float | None = None, offline: bool = False,
-         from_run: str | None = None) -> dict:
+         from_run: str | None = None, engine: Engine | None = None) -> dict:
     """Update the review's state from its source and publish its outputs; returns run.json's content.
 
     incremental=False is `run` (search and fetch everything); True is `refresh`, which is a full run
@@ -73,6 +99,7 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
     PipelineError after recording the failed run (previous state and tables stay as they were).
     `offline`/`from_run`: answer the database from a past run's raw archive (see archive.py).
     `settings`: the E-utilities settings (default: from the environment).
+    `engine`: where reading and extraction run (None: here; see Engine).
     """
     now = now or (lambda: datetime.now(timezone.utc))
     out = Path(out_dir) if out_dir is not None else config.output.dir
@@ -97,7 +124,8 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
         query = build_query(config.search)
         previous = state.last_good_run()
         mode, why_full = _mode(incremental, previous, query)
-        source = open_source(config, out, run_id, settings, offline=offline, from_run=from_run)
+        source = (engine.open_source(config, out, run_id) if engine is not None
+                  else open_source(config, out, run_id, settings, offline=offline, from_run=from_run))
         manifest = RunManifest(
             run_id=run_id, command=command, mode=mode, review=config.review.name,
             config={"path": str(config.path), "sha256": config.sha256}, source_info=dict(source.run_info),
@@ -116,7 +144,10 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
         state.begin_run(run_id, command, started_iso, query, os.getpid())
         checkpoint("after-begin")
         try:
-            plan, as_of = _execute(config, state, source, manifest, query, progress)
+            plan, as_of = _execute(config, state, source, manifest, query, progress,
+                                   engine.extract if engine is not None else _extract)
+            if engine is not None:
+                manifest.source["engine"] = engine.summary()
             manifest.status = "completed"
             manifest.finished_at = now().isoformat(timespec="seconds")
             # A replay holds the database as of the replayed run: its date is the watermark, so a
@@ -179,7 +210,7 @@ def _with_checkpoints(progress: Progress) -> Progress:
 
 
 def _execute(config: Config, state: StateStore, source: Source, manifest: RunManifest, query: str,
-             progress: Progress) -> tuple[CommitPlan, date | None]:
+             progress: Progress, extract: Extractor) -> tuple[CommitPlan, date | None]:
     """Search, screen and extract; fills in the manifest and returns what to commit."""
     stored = state.active_hashes()
     request = SearchRequest(query=query, stored=stored, window=_search_window(manifest.window),
@@ -197,14 +228,21 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
     records.update(plan.upserts)
     hashes = {record_id: h for record_id, h in stored.items() if record_id not in plan.withdrawn}
     hashes.update(plan.hashes)
-    results = screen_records(records.values(), config.screening)
+    found_in = getattr(source, "found_in", None)      # several databases: deduplicate across them
+    if found_in is not None:
+        results, merged = screen_merged(records.values(), config.screening, found_in)
+        manifest.found_in = merged.found_in
+    else:
+        results = screen_records(records.values(), config.screening)
     new_decisions = {r.record_id: r for r in results}
 
     fingerprint = extractor_fingerprint(config.extraction)
     keys = state.extraction_keys()
-    to_extract = [records[r.record_id] for r in results if r.decision == Decision.INCLUDE
+    # With people screening, needs-review records may be included by them: extract those too.
+    extract_for = (Decision.INCLUDE, Decision.NEEDS_REVIEW) if config.screening.people else (Decision.INCLUDE,)
+    to_extract = [records[r.record_id] for r in results if r.decision in extract_for
                   and keys.get(r.record_id) != (hashes[r.record_id], fingerprint)]
-    extracted, set_aside = _extract(config, to_extract, hashes, progress)
+    extracted, set_aside = extract(config, to_extract, hashes, progress)
     checkpoint("after-extract")
 
     titles = {i: rec.title for i, rec in before.items()} | {i: r.title for i, r in records.items()}
@@ -213,8 +251,11 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
     manifest.source = dict(got.manifest)
     manifest.identified = got.count
     # Records the source returned more than once in this run (PRISMA counts them as duplicates).
-    manifest.pmid_repeats = dedup.duplicate_id_count(r.record_id for r in copies)
-    manifest.databases = {source.name: got.count}
+    manifest.pmid_repeats = getattr(source, "repeats", None)
+    if manifest.pmid_repeats is None:
+        manifest.pmid_repeats = dedup.duplicate_id_count(r.record_id for r in copies)
+    manifest.databases = dict(getattr(source, "databases", None) or {source.name: got.count})
+    manifest.repeats_by_reason = getattr(source, "repeats_by_reason", None)
     if isinstance(source, CrossCheckable):
         filtered = source.filtered_search()
         manifest.pubmed_cross_check = (
@@ -309,13 +350,17 @@ def _describe(result: ScreeningResult | None) -> str:
 
 
 def extractor_fingerprint(cfg: ExtractionConfig) -> str:
-    """Changes whenever extraction could give other mentions: classes, lexicon contents, model, spaCy."""
+    """Changes whenever extraction could give other mentions: classes, lexicon contents, model, spaCy,
+    linking vocabularies and the extraction code's version."""
     from importlib import metadata
     digest = hashlib.sha256()
     digest.update(json.dumps({"classes": list(cfg.classes), "model": str(cfg.model or ""),
                               "spacy": metadata.version("spacy")}).encode())
     for path in cfg.lexicons:
         digest.update(path.read_bytes())
+    from pipeline.extraction.linking import fingerprint_parts  # the vocabularies: no spaCy import
+    for part in fingerprint_parts():
+        digest.update(part)
     if cfg.model is not None:
         for meta in sorted(cfg.model.glob("meta.json")):
             digest.update(meta.read_bytes())

@@ -9,14 +9,17 @@ The pipeline, in order (see pipeline/nlp/ for each component's algorithm and lim
     sentencizer                               rule-based sentence boundaries
     lexicon_ruler                             spaCy EntityRuler with the review's lexicon terms
     normaliser                                review classes, canonical form, source
+    linker                                    MeSH / NCBI Gene identifiers (linking.py, vocabularies/)
     abbreviations                             Schwartz–Hearst short forms take their long form's entity
+    junk_filter                               drops letterless, registry-number, fragment, stop-word spans
     doc_cleaner                               drops doc.tensor (memory, cheaper transfer between processes)
 
 Overlap rule: where a lexicon match overlaps a model entity, the lexicon match is kept and the
 model entity dropped (the lexicon is the reviewers' curated decision for this review); among
 overlapping lexicon matches the longest is kept. A defined abbreviation then replaces whatever
-entity overlaps its occurrences. Each record's title and abstract sections are processed as one
-Doc, so an abbreviation defined in the background section also applies in the results.
+entity overlaps its occurrences, unless a longer lexicon entity covers the occurrence. Each
+record's title and abstract sections are processed as one Doc, so an abbreviation defined in the
+background section also applies in the results.
 """
 from __future__ import annotations
 
@@ -33,8 +36,9 @@ from spacy.language import Language
 from pipeline.config import ExtractionConfig
 from pipeline.errors import ConfigError
 from pipeline.models import Mention, Record, SetAside
-from pipeline.extraction.components import abbreviations, gazetteer, normaliser  # noqa: F401  (register the factories)
-from pipeline.extraction.components.lexicon import lexicon_patterns, load_lexicon, lookup_table, merge_lexicons
+from pipeline.extraction.components import abbreviations, gazetteer, junk, linker, normaliser  # noqa: F401  (register the factories)
+from pipeline.extraction.components.lexicon import (identifier_table, lexicon_patterns, load_lexicon, lookup_table,
+                                                    merge_lexicons)
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +60,15 @@ def load_ner(path: Path | None = None) -> Language:
     """The statistical part of the shipped pipeline: model, sentences and abbreviations.
 
     This is what `eval-ner` scores: it predicts the corpus types (Chemical, Disease, Gene/Protein)
-    with no review lexicon. Abbreviation propagation is part of it because it is part of every
-    run, and it makes short forms agree with their definitions (+1 F1 on BC5CDR dev).
+    with no review lexicon, and links them to identifiers. Abbreviation propagation and the junk
+    filter are part of it because they are part of every run; abbreviations make short forms agree
+    with their definitions (+1 F1 on BC5CDR dev) and inherit their identifiers.
     """
     nlp = load_model(path)
     nlp.add_pipe("sentencizer")
+    nlp.add_pipe("linker").linker  # noqa: B018  (load the vocabularies now)
     nlp.add_pipe("abbreviations")
+    nlp.add_pipe("junk_filter")
     return nlp
 
 
@@ -77,8 +84,9 @@ def load_nlp(cfg: ExtractionConfig) -> Language:
 
 
 def add_review_components(nlp: Language, lexicon: dict) -> Language:
-    """Sentences, the lexicon ruler (its spans win over the model's), normalisation and abbreviation
-    propagation, added to `nlp` in the order every run uses (tests build rules-only pipelines with it)."""
+    """Sentences, the lexicon ruler (its spans win over the model's), normalisation, linking,
+    abbreviation propagation and the junk filter, added to `nlp` in the order every run uses (tests
+    build rules-only pipelines with it)."""
     nlp.add_pipe("sentencizer")
     ruler = nlp.add_pipe("entity_ruler", name="lexicon_ruler",
                          config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
@@ -86,8 +94,13 @@ def add_review_components(nlp: Language, lexicon: dict) -> Language:
     if patterns:
         ruler.add_patterns(patterns)
     log.info("lexicon ruler: %d patterns", len(patterns))
-    nlp.add_pipe("normaliser").set_lexicon(lookup_table(lexicon))
-    nlp.add_pipe("abbreviations")
+    table, ids = lookup_table(lexicon), identifier_table(lexicon)
+    nlp.add_pipe("normaliser").set_lexicon(table)
+    linking = nlp.add_pipe("linker")
+    linking.set_lexicon_ids(ids)
+    linking.linker  # load the vocabularies now, before any worker process forks  # noqa: B018
+    nlp.add_pipe("abbreviations").set_lexicon(table, ids)
+    nlp.add_pipe("junk_filter")
     return nlp
 
 
@@ -242,4 +255,5 @@ def _doc_mentions(doc, context: tuple, wanted: frozenset) -> Iterator[Mention]:
         hi = bisect.bisect_right(sent_starts, ent.start_char)
         yield Mention(record_id=record_id, section=name, sentence=max(0, hi - lo), start=start, end=end,
                       text=text[start:end], label=ent.label_, canonical=ent._.canonical or ent.text,
-                      source=ent._.source or "model")
+                      source=ent._.source or "model", identifier=ent._.identifier,
+                  vocabulary=ent._.vocabulary)

@@ -124,6 +124,7 @@ def summarise(outputs: Outputs, top: int = 5, newest: int = 10) -> dict:
         "excluded_by_reason": excluded_by_reason(outputs.prisma),
         "top_mentions": top_mentions(outputs.mentions, entity_classes(outputs.evidence), top),
         "newest_included": newest_included(outputs.evidence, newest),
+        "human_screening": run.get("human_screening"),
     }
 
 
@@ -179,13 +180,26 @@ def render_table(summary: dict, width: int = 100) -> str:
         if key == "excluded":
             for reason, n in summary["excluded_by_reason"].items():
                 lines.append(f"    {reason:<{size - 2}}  {n:>7}")
+    people = summary.get("human_screening")
+    if people:
+        lines += ["", f"Screening by people ({people['mode']}: {', '.join(people['reviewers'])})"]
+        for label, key in (("Records reaching people", "records_reaching_people"),
+                           ("Screened", "records_screened"), ("Included", "records_included"),
+                           ("Excluded", "records_excluded")):
+            lines.append(f"  {label:<{size}}  {people[key]:>7}")
+        for reason, n in people["excluded_by_reason"].items():
+            lines.append(f"    {reason:<{size - 2}}  {n:>7}")
+        waiting = ", ".join(f"{n} {why}" for why, n in people["awaiting"].items() if n)
+        lines.append(f"  {'Still awaiting screening':<{size}}  {people['records_awaiting_screening']:>7}"
+                     + (f"  ({waiting})" if waiting else ""))
     lines += ["", "Top mentions per class (mentions / records)"]
     for label, terms in summary["top_mentions"].items():
         text = ", ".join(f"{t['term']} {t['mentions']}/{t['records']}" for t in terms) or "-"
         lines += textwrap.wrap(text, width, initial_indent=f"  {label:<15} ", subsequent_indent=" " * 18,
                                break_on_hyphens=False)
-    lines += ["", f"Newest included records ({len(summary['newest_included'])} of "
-                  f"{summary['counts']['included']})"]
+    included = people["records_included"] if people else summary["counts"]["included"]
+    lines += ["", f"Newest included records ({len(summary['newest_included'])} of {included}"
+                  + (", included by people)" if people else ")")]
     for r in summary["newest_included"]:
         year = r["year"] if r["year"] is not None else "----"
         lines.append(_clip(f"  {r['pmid']:<9} {year}  {r['design'] or '-':<27} {r['title']}", width))

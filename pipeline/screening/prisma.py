@@ -25,6 +25,8 @@ from pipeline.screening.dedup import duplicate_id_count
 log = logging.getLogger(__name__)
 
 DUPLICATE_REASONS = ("duplicate-pmid", "duplicate-doi", "duplicate-title-year")
+# Reasons only deduplication across several databases gives (screening/merge.py); counted when they occur.
+CROSS_SOURCE_REASONS = ("duplicate-id", "duplicate-title-similar", "duplicate-preprint")
 TEMPLATE = ("PRISMA 2020 flow diagram for new systematic reviews which included searches of databases "
             "and registers")
 SCOPE = ("Identification, removal before screening (duplicates, records marked as ineligible by the "
@@ -35,6 +37,9 @@ LABELS = {
     "duplicate-pmid": "Same PMID returned again",
     "duplicate-doi": "Same DOI",
     "duplicate-title-year": "Same title and year",
+    "duplicate-id": "Same identifier (PMCID, OpenAlex, WoS, Scopus, ...)",
+    "duplicate-title-similar": "Near-identical title, year and author",
+    "duplicate-preprint": "Preprint of a journal article",
     "publication-type-excluded": "Publication type excluded",
     "published-before-range": "Published before the date range",
     "published-after-range": "Published after the date range",
@@ -72,7 +77,7 @@ def summarise(identified: int, records: list[Record], results: Iterable[Screenin
 
 def prisma_json(identified: Mapping[str, int], results: Iterable[ScreeningResult], pmid_repeats: int = 0,
                 unreadable: int = 0, review: str = "", removed_other: Mapping[str, int] | None = None,
-                human: Iterable[ScreeningResult] = ()) -> dict:
+                human: Iterable[ScreeningResult] = (), repeats_by_reason: Mapping[str, int] | None = None) -> dict:
     """The PRISMA 2020 boxes from identification to inclusion, each with its counts per reason.
 
     identified: records identified per database, e.g. {"PubMed": 812}; a source adds its own.
@@ -84,7 +89,12 @@ def prisma_json(identified: Mapping[str, int], results: Iterable[ScreeningResult
     """
     results = list(results)
     duplicates = Counter({code: 0 for code in DUPLICATE_REASONS})
-    duplicates["duplicate-pmid"] += pmid_repeats
+    if repeats_by_reason:
+        # Several databases: the copies of one record_id, by the identifier they share (pmid_repeats
+        # is then their total).
+        duplicates.update(repeats_by_reason)
+    else:
+        duplicates["duplicate-pmid"] += pmid_repeats
     other = Counter(removed_other or {})
     if unreadable:
         other["unreadable-record"] += unreadable

@@ -39,7 +39,8 @@ SCHEMA_VERSION = str(migrations.LATEST)
 # Run statuses. COMMITTED runs have their state in the store but their outputs may not be published.
 RUNNING, COMMITTED, COMPLETED, FAILED, CRASHED = "running", "committed", "completed", "failed", "crashed"
 
-MENTION_FIELDS = ("section", "sentence", "start", "end", "text", "label", "canonical", "source")
+MENTION_FIELDS = ("section", "sentence", "start", "end", "text", "label", "canonical", "source",
+                  "identifier", "vocabulary")
 CHANGE_FIELDS = ("run_id", "record_id", "pmid", "change", "newly_included", "old_decision", "new_decision",
                  "old_reason", "new_reason", "why", "title")
 

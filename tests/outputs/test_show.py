@@ -53,7 +53,7 @@ def test_show_table(invoke, ketamine_outputs):
         else:
             label, text = line.split(maxsplit=1)
             shown[label] = text
-    assert list(shown) == ["DRUG", "DISEASE", "GENE", "MECHANISM", "BRAIN_REGION", "ROUTE", "ADVERSE_EFFECT",
+    assert list(shown) == ["DRUG", "DISEASE", "GENE", "TREATMENT", "MECHANISM", "BRAIN_REGION", "ROUTE", "ADVERSE_EFFECT",
                            "OUTCOME_SCALE", "STUDY_DESIGN"]
     for label, text in shown.items():
         expected = ", ".join(f"{t['term']} {t['mentions']}/{t['records']}"
@@ -73,7 +73,7 @@ def test_show_json(invoke, ketamine_outputs):
     assert summary["top_mentions"]["DRUG"] == expected_top(ketamine_outputs, "DRUG")[:2]
     assert summary["top_mentions"]["DRUG"][0]["term"] == "ketamine"
     assert all(len(terms) <= 2 for terms in summary["top_mentions"].values())
-    assert list(summary["top_mentions"]) == ["DRUG", "DISEASE", "GENE", "MECHANISM", "BRAIN_REGION", "ROUTE",
+    assert list(summary["top_mentions"]) == ["DRUG", "DISEASE", "GENE", "TREATMENT", "MECHANISM", "BRAIN_REGION", "ROUTE",
                                              "ADVERSE_EFFECT", "OUTCOME_SCALE", "STUDY_DESIGN"]
     assert summary["newest_included"] == [{
         "pmid": "30000010", "year": 2021, "first_author": summary["newest_included"][0]["first_author"],

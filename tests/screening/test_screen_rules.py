@@ -230,6 +230,7 @@ def test_a_span_let_in_by_the_policy_says_so():
 
 def test_every_reason_is_documented_and_every_code_is_used():
     used = {"meets-criteria", "duplicate-pmid", "duplicate-doi", "duplicate-title-year",
+            "duplicate-id", "duplicate-title-similar", "duplicate-preprint",      # screening/merge.py
             "publication-type-excluded", "published-before-range", "published-after-range",
             "date-span-ambiguous", "date-span-included", "date-missing", "language-not-included", "language-undetermined",
             "language-missing", "abstract-missing"}
