@@ -269,7 +269,7 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
     manifest.quarantined = [asdict(q) for q in got.quarantined]
     # Records extraction could not process: still screened and published, without mentions; no
     # extraction is stored for them, so the next run tries again.
-    manifest.extraction_set_aside = [asdict(q) for q in set_aside]
+    manifest.extraction_set_aside = [asdict(q) for q in set_aside] or None      # in run.json only when any
     commit = CommitPlan(seen=sorted(current_set & (set(stored) | set(plan.upserts))), upserts=plan.upserts,
                         withdrawn=plan.withdrawn, decisions=results, extracted=extracted,
                         fingerprint=fingerprint, changes=changes)
