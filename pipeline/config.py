@@ -6,6 +6,7 @@ anywhere.
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import tomllib
@@ -20,8 +21,10 @@ SOURCES = ("pubmed", "pubmed-xml")
 SEARCH_SOURCES = ("pubmed", "pubmed-xml", "europepmc", "openalex")
 IMPORT_FORMATS = ("ris", "medline", "wos", "wos-tab", "ovid", "csv", "bibtex")   # pipeline.sources.imports.FORMATS
 SPAN_POLICIES = ("needs-review", "include", "exclude")
+ENGINES = ("local", "dask")
+SCHEDULER_SCHEMES = ("tcp://", "tls://", "ws://", "wss://")
 ENTITY_CLASSES = (
-    "DRUG", "DISEASE", "GENE", "MECHANISM", "BRAIN_REGION", "ROUTE",
+    "DRUG", "DISEASE", "GENE", "TREATMENT", "MECHANISM", "BRAIN_REGION", "ROUTE",
     "ADVERSE_EFFECT", "OUTCOME_SCALE", "STUDY_DESIGN",
 )
 
@@ -45,6 +48,23 @@ class SearchConfig:
             object.__setattr__(self, "sources", (self.source,))
 
 
+HUMAN_MODES = ("single", "dual")
+
+
+@dataclass(frozen=True)
+class HumanScreeningConfig:
+    """[screening.human]: people screen what the rules let through, in the workspace (`screen`)."""
+
+    enabled: bool = True
+    reviewers: tuple[str, ...] = ()
+    mode: str = "single"                        # "dual": every record is screened by two reviewers
+    exclusion_reasons: tuple[str, ...] = ()
+    highlight_include: tuple[str, ...] = ()     # terms highlighted as signs of relevance
+    highlight_exclude: tuple[str, ...] = ()
+    target_recall: float = 0.95                 # the stopping rule's target and confidence
+    confidence: float = 0.95
+
+
 @dataclass(frozen=True)
 class ScreeningConfig:
     min_year: int | None = None
@@ -53,6 +73,12 @@ class ScreeningConfig:
     date_spans: str = "needs-review"
     exclude_publication_types: tuple[str, ...] = ()
     require_abstract: bool = False
+    human: HumanScreeningConfig | None = None   # None: no [screening.human] table, or enabled = false
+
+    @property
+    def people(self) -> HumanScreeningConfig | None:
+        """The human screening stage when it is enabled, else None."""
+        return self.human if self.human is not None and self.human.enabled else None
 
 
 @dataclass(frozen=True)
@@ -92,8 +118,16 @@ class ImportConfig:
 
 
 @dataclass(frozen=True)
+class EngineConfig:
+    kind: str = "local"          # "local" (this process) or "dask" (one task per input file)
+    scheduler: str = ""          # a running Dask scheduler's address; "" starts a local cluster
+    workers: int = 0             # local cluster worker processes; 0 = one per CPU core
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     dir: Path
+    keep_raw_runs: int = 0       # raw E-utilities archives kept (newest first); 0 keeps them all
 
 
 @dataclass(frozen=True)
@@ -109,6 +143,7 @@ class Config:
     refresh: RefreshConfig = RefreshConfig()
     sources: dict[str, ApiSourceConfig] = field(default_factory=dict)   # per API source, when listed
     imports: tuple[ImportConfig, ...] = ()
+    engine: EngineConfig = EngineConfig()
 
 
 def load_config(path: str | Path) -> Config:
@@ -126,7 +161,42 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: the config file is not UTF-8 text. Save it as UTF-8.") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}. Fix the syntax at that line.") from None
-    return _Validator(path).config(data, hashlib.sha256(raw_bytes).hexdigest())
+    validator = _Validator(path)
+    return validator.check_engine(validator.config(data, hashlib.sha256(raw_bytes).hexdigest()))
+
+
+DASK_NEEDS_LOCAL_FILES = ('only runs reviews over local files (source = "pubmed-xml"), one task per file; '
+                          'a PubMed search is bound by the E-utilities rate limit, not by CPUs. Use {local} for it.')
+
+
+def with_engine(config: Config, kind: str | None = None, scheduler: str | None = None,
+                workers: int | None = None) -> Config:
+    """`config` with the command line's --engine/--scheduler/--workers applied over [engine].
+
+    Raises ConfigError naming the option when the combination cannot run."""
+    if kind is None and scheduler is None and workers is None:
+        return config
+    engine = config.engine
+    kind = kind if kind is not None else ("dask" if (scheduler or workers) else engine.kind)
+    if kind == "local" and (scheduler or workers):
+        raise ConfigError(f"--{'scheduler' if scheduler else 'workers'} only applies to --engine dask. "
+                          "Add --engine dask or leave it out.")
+    if scheduler is not None:
+        problem = _scheduler_address(scheduler)
+        if problem:
+            raise ConfigError(f"--scheduler {problem}")
+    if scheduler and workers:
+        raise ConfigError("--workers sizes the local cluster started when there is no scheduler; "
+                          "a running scheduler has its own workers. Pass one of the two.")
+    if kind == "dask" and config.search.source != "pubmed-xml":
+        raise ConfigError("--engine dask " + DASK_NEEDS_LOCAL_FILES.format(local="--engine local"))
+    if kind == "local":
+        engine = EngineConfig()
+    else:
+        engine = EngineConfig(kind="dask",
+                              scheduler=scheduler if scheduler is not None else ("" if workers else engine.scheduler),
+                              workers=workers if workers is not None else (0 if scheduler else engine.workers))
+    return dataclasses.replace(config, engine=engine)
 
 
 class _Validator:
@@ -181,7 +251,7 @@ class _Validator:
 
     def config(self, data: dict, sha256: str) -> Config:
         for key in data:
-            if key not in _TABLES and key not in _SOURCE_TABLES:
+            if (key not in _TABLES and key not in _SOURCE_TABLES) or "." in key:
                 raise self.fail(key, "is not a known table. " + _suggest(key, tuple(_TABLES) + _SOURCE_TABLES))
         search = self.search(self.table(data, "search", _TABLES["search"], required=True))
         return Config(
@@ -189,14 +259,20 @@ class _Validator:
             sha256=sha256,
             review=self.review(self.table(data, "review", _TABLES["review"], required=True)),
             search=search,
-            screening=self.screening(self.table(data, "screening", _TABLES["screening"])),
+            screening=self.screening(self.table(data, "screening", _TABLES["screening"] + ("human",))),
             extraction=self.extraction(self.table(data, "extraction", _TABLES["extraction"])),
             retrieval=self.retrieval(self.table(data, "retrieval", _TABLES["retrieval"])),
             output=self.output(self.table(data, "output", _TABLES["output"], required=True)),
             refresh=self.refresh(self.table(data, "refresh", _TABLES["refresh"])),
             sources=self.api_sources(data, search.sources),
             imports=self.imports(data),
+            engine=self.engine(self.table(data, "engine", _TABLES["engine"])),
         )
+
+    def check_engine(self, config: Config) -> Config:
+        if config.engine.kind == "dask" and config.search.source != "pubmed-xml":
+            raise self.fail("engine.kind", '"dask" ' + DASK_NEEDS_LOCAL_FILES.format(local='kind = "local"'))
+        return config
 
     def review(self, t: dict) -> ReviewConfig:
         name = self.get(t, "review", "name", str, required=True, check=_slug)
@@ -341,6 +417,45 @@ class _Validator:
             date_spans=self.get(t, "screening", "date_spans", str, "needs-review", check=_one_of(SPAN_POLICIES)),
             exclude_publication_types=self.strings(t, "screening", "exclude_publication_types"),
             require_abstract=self.get(t, "screening", "require_abstract", bool, False),
+            human=self.human(self.table({"screening.human": t["human"]}, "screening.human",
+                                         _TABLES["screening.human"])) if "human" in t else None,
+        )
+
+    def human(self, t: dict) -> HumanScreeningConfig:
+        section = "screening.human"
+        if "highlight" in t and not isinstance(t["highlight"], dict):
+            raise self.fail(f"{section}.highlight", "must be a table, e.g. highlight = { include = "
+                            '["ketamine"], exclude = ["rat"] }, not ' + f"{_describe(t['highlight'])}.")
+        highlight = t.get("highlight", {})
+        for key in highlight:
+            if key not in ("include", "exclude"):
+                raise self.fail(f"{section}.highlight.{key}", "is not a known key. "
+                                + _suggest(key, ("include", "exclude")))
+        reviewers = self.strings(t, section, "reviewers", required=True)
+        mode = self.get(t, section, "mode", str, "single", check=_one_of(HUMAN_MODES))
+        if not reviewers:
+            raise self.fail(f"{section}.reviewers", "is empty. " + _EXAMPLES[f"{section}.reviewers"])
+        for name in reviewers:
+            if _slug(name):
+                raise self.fail(f"{section}.reviewers", f"{name!r} is not a usable name; use letters, "
+                                "digits, - and _ only.")
+        if len(set(reviewers)) != len(reviewers):
+            raise self.fail(f"{section}.reviewers", "names a reviewer twice. Give each person once.")
+        if mode == "dual" and len(reviewers) < 2:
+            raise self.fail(f"{section}.mode", f'is "dual" but only {len(reviewers)} reviewer is named. '
+                            'Name at least two reviewers, or use mode = "single".')
+        reasons = self.strings(t, section, "exclusion_reasons")
+        if len(set(reasons)) != len(reasons):
+            raise self.fail(f"{section}.exclusion_reasons", "lists a reason twice. Give each reason once.")
+        return HumanScreeningConfig(
+            enabled=self.get(t, section, "enabled", bool, True),
+            reviewers=reviewers,
+            mode=mode,
+            exclusion_reasons=reasons,
+            highlight_include=self.strings(highlight, f"{section}.highlight", "include"),
+            highlight_exclude=self.strings(highlight, f"{section}.highlight", "exclude"),
+            target_recall=self.get(t, section, "target_recall", float, 0.95, check=_between(0.5, 0.999)),
+            confidence=self.get(t, section, "confidence", float, 0.95, check=_between(0.5, 0.999)),
         )
 
     def extraction(self, t: dict) -> ExtractionConfig:
@@ -379,9 +494,22 @@ class _Validator:
             lock_wait=self.get(t, "refresh", "lock_wait", float, 0.0, check=_between(0, 86400)),
         )
 
+    def engine(self, t: dict) -> EngineConfig:
+        kind = self.get(t, "engine", "kind", str, "local", check=_one_of(ENGINES))
+        scheduler = self.get(t, "engine", "scheduler", str, "", check=_scheduler_address)
+        workers = self.get(t, "engine", "workers", int, 0, check=_between(0, 4096))
+        if kind == "local" and (scheduler or workers):
+            key = "scheduler" if scheduler else "workers"
+            raise self.fail(f"engine.{key}", 'only applies to kind = "dask". Add kind = "dask" or remove it.')
+        if scheduler and workers:
+            raise self.fail("engine.workers", "sizes the local cluster started when there is no scheduler; "
+                            "a running scheduler has its own workers. Remove one of the two.")
+        return EngineConfig(kind=kind, scheduler=scheduler, workers=workers)
+
     def output(self, t: dict) -> OutputConfig:
         d = self.get(t, "output", "dir", str, required=True)
-        return OutputConfig(dir=self.base / d)
+        keep = self.get(t, "output", "keep_raw_runs", int, 0, check=_between(0, 100000))
+        return OutputConfig(dir=self.base / d, keep_raw_runs=keep)
 
 
 _TABLES = {
@@ -389,10 +517,13 @@ _TABLES = {
     "search": ("source", "sources", "all_of", "field", "paths"),
     "screening": ("min_year", "max_year", "languages", "date_spans", "exclude_publication_types",
                   "require_abstract"),
+    "screening.human": ("enabled", "reviewers", "mode", "exclusion_reasons", "highlight", "target_recall",
+                        "confidence"),
     "extraction": ("classes", "lexicons", "model"),
     "retrieval": ("batch_size", "timeout", "max_attempts"),
-    "output": ("dir",),
+    "output": ("dir", "keep_raw_runs"),
     "refresh": ("overlap_days", "lock_wait"),
+    "engine": ("kind", "scheduler", "workers"),
 }
 _SOURCE_TABLES = ("sources", "imports")
 # API source -> (default page size, the most the API allows per page)
@@ -402,6 +533,7 @@ _EXAMPLES = {
     "review.name": 'Add name = "my-review" (letters, digits, - and _).',
     "search.all_of": 'Write groups of terms, e.g. all_of = [["ketamine"], ["depression"]] '
                      "(groups are ANDed, terms within a group ORed).",
+    "screening.human.reviewers": 'Add reviewers = ["ana", "ben"] (the names people pick in the workspace).',
     "output.dir": 'Add dir = "../outputs/my-review" (relative to the config file).',
 }
 _KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list"}
@@ -432,6 +564,19 @@ def _between(low: float, high: float) -> Callable[[float], str | None]:
     def check(value: float) -> str | None:
         return None if low <= value <= high else f"is {value}; use a value from {low} to {high}."
     return check
+
+
+def _scheduler_address(value: str) -> str | None:
+    """A Dask scheduler address: scheme://host:port (or "" for none)."""
+    if not value:
+        return None
+    scheme = next((s for s in SCHEDULER_SCHEMES if value.startswith(s)), None)
+    rest = value[len(scheme):] if scheme else ""
+    host, _, port = rest.rpartition(":")
+    if scheme is None or not host or not port.isdigit():
+        return (f"is {value!r}; use a Dask scheduler address such as \"tcp://scheduler-host:8786\" "
+                "(what `dask scheduler` prints), or leave it out to start a local cluster.")
+    return None
 
 
 def _year(value: int) -> str | None:

@@ -13,10 +13,10 @@ from typing import Iterable, Mapping
 import pandas as pd
 
 from pipeline.errors import OutputsNotFound
-from pipeline.models import Decision, Record, ScreeningResult
+from pipeline.models import Decision, Record, ScreeningResult, record_order
 from pipeline.outputs import ris
 from pipeline.outputs.files import atomic_write, csv_bytes
-from pipeline.outputs.tables import PUBMED_URL, pmid_key
+from pipeline.outputs.tables import PUBMED_URL
 from pipeline.store.state import STATE_FILE, StateStore
 
 WHAT = {
@@ -26,7 +26,7 @@ WHAT = {
 }
 FORMATS = ("ris", "csv")
 CSV_COLUMNS = [
-    "pmid", "decision", "reason", "deciding_field", "deciding_value", "retracted", "title", "abstract",
+    "record_id", "pmid", "decision", "reason", "deciding_field", "deciding_value", "retracted", "title", "abstract",
     "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmcid", "pubmed_url", "doi_url",
     "publication_types", "languages", "keywords",
 ]
@@ -34,13 +34,14 @@ CSV_COLUMNS = [
 
 def select(records: Iterable[Record], decisions: Mapping[str, ScreeningResult],
            what: str) -> list[tuple[Record, ScreeningResult]]:
-    """The (record, decision) pairs `what` names, by PMID (pure). Raises ValueError for an unknown `what`."""
+    """The (record, decision) pairs `what` names, in table order (PMIDs numerically, then other
+    record ids), keyed by record_id (pure). Raises ValueError for an unknown `what`."""
     if what not in WHAT:
         raise ValueError(f"what must be one of {', '.join(WHAT)}, not {what!r}")
     wanted = WHAT[what]
-    pairs = [(r, decisions[_key(r)]) for r in records
-             if _key(r) in decisions and decisions[_key(r)].decision in wanted]
-    return sorted(pairs, key=lambda pair: pmid_key(pair[0].pmid))
+    pairs = [(r, decisions[r.record_id]) for r in records
+             if r.record_id in decisions and decisions[r.record_id].decision in wanted]
+    return sorted(pairs, key=lambda pair: record_order(pair[0].record_id))
 
 
 def csv_table(pairs: Iterable[tuple[Record, ScreeningResult]]) -> pd.DataFrame:
@@ -48,7 +49,7 @@ def csv_table(pairs: Iterable[tuple[Record, ScreeningResult]]) -> pd.DataFrame:
     rows = []
     for rec, res in pairs:
         rows.append({
-            "pmid": rec.pmid, "decision": res.decision.value, "reason": res.reason,
+            "record_id": rec.record_id, "pmid": rec.pmid, "decision": res.decision.value, "reason": res.reason,
             "deciding_field": res.field, "deciding_value": res.value, "retracted": "retracted" in res.flags,
             "title": rec.title, "abstract": rec.abstract,
             "authors": "; ".join(ris._author(a) for a in rec.authors),
@@ -85,10 +86,6 @@ def export_records(folder: Path, what: str, fmt: str, target: Path | None = None
     data = ris_export(pairs).encode("utf-8") if fmt == "ris" else csv_bytes(csv_table(pairs))
     atomic_write(target, data)
     return target, len(pairs)
-
-
-def _key(record: Record) -> str:
-    return getattr(record, "record_id", "") or record.pmid
 
 
 def _describe(res: ScreeningResult) -> str:

@@ -34,7 +34,8 @@ def ris_entry(record: Record, notes: Iterable[str] = ()) -> str:
     if record.pub_year is not None:
         tags.append(("PY", str(record.pub_year)))
         month = f"{record.pub_month:02d}" if record.pub_month else ""
-        tags.append(("DA", f"{record.pub_year}/{month}//" if month else f"{record.pub_year}///"))
+        day = f"{record.pub_day:02d}" if month and record.pub_day else ""
+        tags.append(("DA", f"{record.pub_year}/{month}/{day}/" if month else f"{record.pub_year}///"))
     elif record.article_year is not None:
         tags.append(("PY", str(record.article_year)))
     tags += [("JO", record.journal), ("JA", record.journal_iso), ("VL", record.volume), ("IS", record.issue)]

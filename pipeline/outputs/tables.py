@@ -23,7 +23,7 @@ RECORD_COLUMNS = [
     "journal", "doi", "pmcid", "record_id", "ids", "found_in",
 ]
 MENTION_COLUMNS = ["pmid", "section", "sentence", "start", "end", "text", "label", "canonical", "source",
-                   "record_id"]
+                   "identifier", "vocabulary", "record_id"]
 EVIDENCE_BASE_COLUMNS = [
     "pmid", "doi", "pubmed_url", "first_author", "year", "journal", "title", "publication_types",
     "design", "languages",
@@ -91,21 +91,33 @@ def records_table(records: Iterable[Record], results: Iterable[ScreeningResult],
 
     duplicate_of names the kept record as people do: its PMID, else its record_id."""
     by_id = {r.record_id: r for r in records}
-    rows = []
-    for res in sorted(results, key=lambda r: record_order(r.record_id)):
-        rec = by_id[res.record_id]
-        rows.append({
-            "pmid": rec.pmid, "decision": res.decision.value, "reason": res.reason,
-            "deciding_field": res.field, "deciding_value": res.value,
-            "duplicate_of": display_id(res.duplicate_of) if res.duplicate_of else "",
-            "retracted": "retracted" in res.flags, "title": rec.title, "pub_year": rec.pub_year,
-            "medline_date": rec.medline_date, "article_date": rec.article_date,
-            "languages": list(rec.languages), "publication_types": list(rec.publication_types),
-            "journal": rec.journal, "doi": rec.doi, "pmcid": rec.pmcid, "record_id": rec.record_id,
-            "ids": ids_cell(rec),
-            "found_in": list(found_in.get(rec.record_id, ())) if found_in is not None else [database],
-        })
-    frame = pd.DataFrame(rows, columns=RECORD_COLUMNS).astype({"pub_year": "Int64", "retracted": "bool"})
+    ordered = sorted(results, key=lambda r: record_order(r.record_id))
+    recs = [by_id[res.record_id] for res in ordered]
+    # Built column by column: pandas makes a frame from lists far faster than from row dicts.
+    columns = {
+        "pmid": [rec.pmid for rec in recs],
+        "decision": [res.decision.value for res in ordered],
+        "reason": [res.reason for res in ordered],
+        "deciding_field": [res.field for res in ordered],
+        "deciding_value": [res.value for res in ordered],
+        "duplicate_of": [display_id(res.duplicate_of) if res.duplicate_of else "" for res in ordered],
+        "retracted": ["retracted" in res.flags for res in ordered],
+        "title": [rec.title for rec in recs],
+        "pub_year": [rec.pub_year for rec in recs],
+        "medline_date": [rec.medline_date for rec in recs],
+        "article_date": [rec.article_date for rec in recs],
+        "languages": [list(rec.languages) for rec in recs],
+        "publication_types": [list(rec.publication_types) for rec in recs],
+        "journal": [rec.journal for rec in recs],
+        "doi": [rec.doi for rec in recs],
+        "pmcid": [rec.pmcid for rec in recs],
+        "record_id": [res.record_id for res in ordered],
+        "ids": [ids_cell(rec) for rec in recs],
+        "found_in": [list(found_in.get(rec.record_id, ())) if found_in is not None else [database]
+                     for rec in recs],
+    }
+    frame = pd.DataFrame(columns if ordered else [], columns=RECORD_COLUMNS).astype(
+        {"pub_year": "Int64", "retracted": "bool"})
     frame.attrs["list_columns"] = ["languages", "publication_types", "found_in"]
     return frame
 
@@ -125,10 +137,12 @@ def mentions_table(mentions: Iterable[Mention]) -> pd.DataFrame:
 
 def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult],
                    mentions: Iterable[Mention], classes: Iterable[str]) -> pd.DataFrame:
-    """One row per included record; per entity class the distinct canonical mentions with counts,
-    most frequent first, ties by name (["ketamine (12)", "esketamine (3)"]; the CSV joins them
-    with "; "). Newest first, then in record_order; a record without a year comes last.
-    pubmed_url is "" for a record without a PMID.
+    """One row per included record; per entity class the distinct concepts with counts, most
+    frequent first, ties by name (["ketamine [MESH:D007649] (12)", "esketamine (3)"]; the CSV joins
+    them with "; "). Mentions with an identifier group by it, under the concept's name (the
+    canonical form its mentions share most often, ties by name) followed by the identifier in
+    brackets; mentions without one group by canonical form. Newest first, then in record_order; a
+    record without a year comes last. pubmed_url is "" for a record without a PMID.
 
     `year` is the print publication year, else the electronic one. `design` comes from PubMed's
     publication types (study_design); the `study_design` column, when STUDY_DESIGN is among the
@@ -137,9 +151,14 @@ def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult]
     classes = list(classes)
     included = {r.record_id for r in results if r.decision == Decision.INCLUDE}
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    names: dict[tuple[str, str], Counter] = defaultdict(Counter)   # (label, identifier) -> canonicals
     for m in mentions:
         if m.record_id in included:
-            counts[(m.record_id, m.label)][m.canonical] += 1
+            counts[(m.record_id, m.label)][m.identifier or m.canonical] += 1
+            if m.identifier:
+                names[(m.label, m.identifier)][m.canonical] += 1
+    display: dict[tuple[str, str], str] = {
+        key: f"{min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0]} [{key[1]}]" for key, c in names.items()}
     rows = []
     seen: set[str] = set()
     for rec in records:
@@ -156,12 +175,13 @@ def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult]
             "design": study_design(rec.publication_types), "languages": list(rec.languages),
         }
         for label in classes:
-            ranked = sorted(counts[(record_id, label)].items(), key=lambda kv: (-kv[1], kv[0]))
-            row[label.lower()] = [f"{name} ({n})" for name, n in ranked]
+            shown = [(display.get((label, key), key), n) for key, n in counts[(record_id, label)].items()]
+            row[label.lower()] = [f"{name} ({n})" for name, n in sorted(shown, key=lambda kv: (-kv[1], kv[0]))]
         row["record_id"] = record_id
         rows.append(row)
     rows.sort(key=lambda r: (r["year"] is None, -(r["year"] or 0), record_order(r["record_id"])))
     columns = EVIDENCE_BASE_COLUMNS + [c.lower() for c in classes] + ["record_id"]
-    frame = pd.DataFrame(rows, columns=columns).astype({"year": "Int64"})
+    data = {c: [row[c] for row in rows] for c in columns} if rows else []
+    frame = pd.DataFrame(data, columns=columns).astype({"year": "Int64"})
     frame.attrs["list_columns"] = ["publication_types", "languages"] + [c.lower() for c in classes]
     return frame

@@ -81,8 +81,8 @@ def prisma_json(identified: Mapping[str, int], results: Iterable[ScreeningResult
     """The PRISMA 2020 boxes from identification to inclusion, each with its counts per reason.
 
     identified: records identified per database, e.g. {"PubMed": 812}; a source adds its own.
-    results: the rules' decision for each distinct record (records.csv). pmid_repeats: PMIDs
-    returned again after their first appearance (they have no row of their own). unreadable:
+    results: the rules' decision for each distinct record (records.csv, keyed by record_id).
+    pmid_repeats: PMIDs returned again after their first appearance (no row of their own). unreadable:
     records quarantined because they could not be parsed; removed_other: any further reason a
     record was removed before screening (reason -> count). human: people's decisions on records
     that reached screening (the latest per record; EXCLUDE counts in "records excluded").
@@ -156,8 +156,8 @@ def prisma_json(identified: Mapping[str, int], results: Iterable[ScreeningResult
 
 
 def _key(result: ScreeningResult) -> str:
-    """The record a decision is about (record_id where results carry one)."""
-    return getattr(result, "record_id", "") or result.pmid
+    """The record a decision is about."""
+    return result.record_id
 
 
 def _reasons(counts: Mapping[str, int], sort: bool = True) -> dict:

@@ -102,3 +102,18 @@ def test_prisma_balances_when_a_local_file_has_an_unreadable_record(tmp_path, in
         "total": 1, "by_reason": {"unreadable-record": 1}}
     assert ident["records_removed_before_screening"]["total"] + prisma["screening"]["records_screened"] == 11
     assert prisma["balanced"] is True
+
+
+def test_a_local_source_report_does_not_claim_pubmed_and_shows_the_review_title(tmp_path, invoke):
+    path = local_config(tmp_path)
+    assert invoke("run", "--config", path).exit_code == 0
+    out = path.parent.parent / "out"
+    html = (out / "report.html").read_text(encoding="utf-8")
+    title = "Ketamine for depression: mechanism of action, clinical applications and efficacy"
+    assert f"<h1>{title}</h1>" in html
+    assert f"<title>{title}: screening report</title>" in html
+    assert "Records identified in PubMed (local XML files)" in html
+    assert "PubMed&#39;s" not in html and "PubMed's" not in html
+    assert "<dt>Query as matched in the files</dt>" in html and "E-utilities" not in html
+    shown = invoke("show", "--out", out)
+    assert "Records identified in PubMed (local XML files)" in shown.stdout

@@ -64,7 +64,7 @@ def test_hash_changes_with_content(tmp_path):
      "FILE: [screening.min_yaer] is not a known key. Did you mean 'min_year'?"),
     (MINIMAL + "[screening]\nzzz = 1\n",
      "FILE: [screening.zzz] is not a known key. Known keys: min_year, max_year, languages, date_spans, "
-     "exclude_publication_types, require_abstract."),
+     "exclude_publication_types, require_abstract, human."),
     (MINIMAL + "[screening]\nmin_year = \"2016\"\n",
      "FILE: [screening.min_year] must be an integer, not a string ('2016')."),
     (MINIMAL + "[screening]\nmin_year = 16\n",

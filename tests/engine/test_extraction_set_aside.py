@@ -31,12 +31,12 @@ def test_a_record_spacy_refuses_is_set_aside_and_the_run_completes(server, revie
         manifest = json.loads((out / "run.json").read_text())
         assert manifest["status"] == "completed"
         assert manifest["extraction_set_aside"] == [{
-            "pmid": longest, "source": "extraction",
+            "record_id": f"pmid:{longest}", "stage": "extraction",
             "reason": f"text of {lengths[longest]:,} characters exceeds spaCy's max_length of {limit:,}; "
                       "the record was not searched for entity mentions"}]
         assert manifest["counts"]["extraction_set_aside"] == 1
         assert "1 record set aside by entity extraction (see run.json)" in result.stdout
     mentions = pd.read_parquet(out / "mentions.parquet")
-    assert longest not in set(mentions.pmid) and len(set(mentions.pmid)) == 3
+    assert f"pmid:{longest}" not in set(mentions.record_id) and len(set(mentions.record_id)) == 3
     evidence = pd.read_parquet(out / "evidence.parquet")
     assert longest in set(evidence.pmid)          # still an included record, with no mentions

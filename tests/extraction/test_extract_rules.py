@@ -9,7 +9,7 @@ import spacy
 from pipeline.config import ExtractionConfig
 from pipeline.extraction.ner import (DEFAULT_MODEL, SECTION_SEPARATOR, _record_texts, add_review_components,
                               extract_mentions, load_nlp)
-from pipeline.models import AbstractSection, Mention, Quarantined, Record
+from pipeline.models import AbstractSection, Mention, Record, SetAside
 from spacy.language import Language
 from pipeline.extraction.evaluation import Entity, PubTatorDoc, Scores, evaluate, predict
 from pipeline.extraction.components.tokenizer import customize_tokenizer
@@ -136,11 +136,10 @@ def test_a_record_longer_than_max_length_is_set_aside_and_the_rest_extracted():
     long = Record(pmid="8", title="Ketamine", abstract_sections=(AbstractSection("", "ketamine " * 40),))
     after = dataclasses.replace(RECORD, pmid="9")
     aside = []
-    pmids = [m.record_id[5:] for m in extract_mentions(nlp, [RECORD, long, after], ["DRUG"], batch_size=2,
-                                                       set_aside=aside.append)]
-    assert set(pmids) == {"7", "9"}
-    # A record set aside is named by its record_id (the engine shows its PMID in run.json).
-    assert aside == [Quarantined("pmid:8", "text of 370 characters exceeds spaCy's max_length of 200; the "
+    ids = [m.record_id for m in extract_mentions(nlp, [RECORD, long, after], ["DRUG"], batch_size=2,
+                                                 set_aside=aside.append)]
+    assert set(ids) == {"pmid:7", "pmid:9"}
+    assert aside == [SetAside("pmid:8", "text of 370 characters exceeds spaCy's max_length of 200; the "
                                       "record was not searched for entity mentions", "extraction")]
 
 
@@ -161,8 +160,9 @@ def test_a_record_a_component_fails_on_is_set_aside_with_the_error(n_process):
     aside = []
     got = list(extract_mentions(nlp, records, ["DRUG"], batch_size=2, n_process=n_process,
                                 set_aside=aside.append))
-    assert sorted({m.record_id[5:] for m in got}, key=int) == ["1", "2", "3", "10", "11"]
-    assert aside == [Quarantined("pmid:9", "entity extraction failed: ValueError: cannot handle nine", "extraction")]
+    assert sorted({m.record_id for m in got}, key=lambda i: int(i[5:])) == [
+        "pmid:1", "pmid:2", "pmid:3", "pmid:10", "pmid:11"]
+    assert aside == [SetAside("pmid:9", "entity extraction failed: ValueError: cannot handle nine", "extraction")]
     # The same mentions as without the bad record.
     clean = list(extract_mentions(nlp, [r for r in records if r.pmid != "9"], ["DRUG"], batch_size=2))
     assert got == clean

@@ -128,6 +128,16 @@ def pub_date_fields(pub_date: ET.Element | None) -> tuple[int | None, int | None
     return year, month, medline
 
 
+def pub_day(pub_date: ET.Element | None) -> int | None:
+    """PubDate Day (1-31) when the date also has a Year and a numeric or named Month, else None."""
+    if pub_date is None or not (pub_date.findtext("Year") or "").strip().isdigit():
+        return None
+    if month_number(pub_date.findtext("Month") or "") is None:
+        return None
+    day = (pub_date.findtext("Day") or "").strip()
+    return int(day) if day.isdigit() and 1 <= int(day) <= 31 else None
+
+
 def abstract_sections(abstract: ET.Element | None) -> tuple[AbstractSection, ...]:
     """Each AbstractText with its Label and NlmCategory; CopyrightInformation is not abstract."""
     if abstract is None:
@@ -311,7 +321,8 @@ def article_record(elem: ET.Element) -> Record:
         article = ET.Element("Article")  # keep PMID, MeSH and dates of a citation without one
     journal = article.find("Journal")
     issue = journal.find("JournalIssue") if journal is not None else None
-    year, month, medline_date = pub_date_fields(issue.find("PubDate") if issue is not None else None)
+    journal_pub_date = issue.find("PubDate") if issue is not None else None
+    year, month, medline_date = pub_date_fields(journal_pub_date)
     pubmed_data = elem.find("PubmedData")
     ids = article_ids(pubmed_data.find("ArticleIdList") if pubmed_data is not None else None)
     history = history_dates(pubmed_data.find("History") if pubmed_data is not None else None)
@@ -328,6 +339,7 @@ def article_record(elem: ET.Element) -> Record:
         pages=pages(article.find("Pagination")),
         pub_year=year,
         pub_month=month,
+        pub_day=pub_day(journal_pub_date),
         medline_date=medline_date,
         article_date=iso_date(article.find("ArticleDate")),
         entrez_date=history.get("entrez", ""),

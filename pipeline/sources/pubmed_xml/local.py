@@ -148,6 +148,10 @@ class LocalXmlSource:
         for number, path in enumerate(files, start=1):
             select_local(iter_local_records([path]), self.search_config, into=selection)
             request.progress("read", number, len(files))
+        return self.harvest(request, files, selection)
+
+    def harvest(self, request: SearchRequest, files: list[Path], selection: LocalSelection) -> Harvest:
+        """The run's Harvest from the selection the files made (also the Dask engine's reduce)."""
         chosen = sorted(selection.records.values(), key=lambda r: record_order(r.record_id))
         log.info("local PubMed XML: %d of %d records match %s", len(chosen), selection.read, request.query)
         return Harvest(
