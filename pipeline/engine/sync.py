@@ -32,16 +32,19 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from pipeline.config import Config, ExtractionConfig
+from pipeline.engine import preflight
 from pipeline.engine.crashpoints import checkpoint
 from pipeline.engine.publish import publish, republish
-from pipeline.models import (CommitPlan, Decision, Mention, Record, RunManifest, ScreeningResult, UpdatePlan,
-                             display_id, pmid_of, record_order)
+from pipeline.models import (CommitPlan, Decision, Mention, Record, RunManifest, ScreeningResult, SetAside,
+                             UpdatePlan, display_id, pmid_of, record_order)
 from pipeline.outputs.files import write_json
 from pipeline.screening import crosscheck, dedup
+from pipeline.screening.merge import screen_merged
 from pipeline.screening.screen import screen_records
+from pipeline.sources.archive import find_archive, prune_archives
 from pipeline.sources.base import CrossCheckable, Progress, SearchRequest, Source, Window, no_progress
 from pipeline.sources.pubmed.eutils import Settings
 from pipeline.sources.pubmed.search import build_query
@@ -59,10 +62,35 @@ WITHDRAWN_REASONS = {
     "deleted-citation": "deleted from PubMed (DeleteCitation)",
 }
 
+# Mentions per record_id (content hash, mentions), and the records extraction had to set aside.
+Extractor = Callable[[Config, list[Record], dict[str, str], Progress],
+                     tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]]
+
+
+class Engine(Protocol):
+    """Where a run's reading and extraction happen. None (the default) is this process; a cluster
+    engine (engine/dask_engine.py) reads and extracts file by file on its workers, then hands the
+    same records and mentions to the same screening, commit and publish."""
+
+    def open_source(self, config: Config, out: Path, run_id: str) -> Source:
+        """The Source the run searches (it does the cluster's map and the file-order reduce)."""
+        ...
+
+    def extract(self, config: Config, records: list[Record], hashes: dict[str, str],
+                progress: Progress) -> tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]:
+        """Mentions for `records` (record_id -> (content hash, mentions)) and the records set aside,
+        as _extract gives them."""
+        ...
+
+    def summary(self) -> dict:
+        """run.json "engine": kind, workers, files processed and reused, per-stage timings."""
+        ...
+
+
 def sync(config: Config, out_dir: Path | None = None, settings: Settings | None = None,
          progress: Progress | None = None, now: Callable[[], datetime] | None = None,
          incremental: bool = True, wait: float | None = None, offline: bool = False,
-         from_run: str | None = None) -> dict:
+         from_run: str | None = None, engine: Engine | None = None) -> dict:
     """Update the review's state from its source and publish its outputs; returns run.json's content.
 
     incremental=False is `run` (search and fetch everything); True is `refresh`, which is a full run
@@ -71,10 +99,17 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
     PipelineError after recording the failed run (previous state and tables stay as they were).
     `offline`/`from_run`: answer the database from a past run's raw archive (see archive.py).
     `settings`: the E-utilities settings (default: from the environment).
+    `engine`: where reading and extraction run (None: here; see Engine).
     """
     now = now or (lambda: datetime.now(timezone.utc))
     out = Path(out_dir) if out_dir is not None else config.output.dir
     progress = progress or no_progress
+    replay = bool(offline or from_run)
+    # Everything the run would refuse, before the lock, the state or the network are touched.
+    base_url = None
+    if config.search.source == "pubmed" and not replay:
+        base_url = (settings or Settings.from_env()).base_url
+    preflight.check(config, out, base_url)
     command = "refresh" if incremental else "run"
     started = now()
     started_iso = started.isoformat(timespec="seconds")
@@ -89,7 +124,8 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
         query = build_query(config.search)
         previous = state.last_good_run()
         mode, why_full = _mode(incremental, previous, query)
-        source = open_source(config, out, run_id, settings, offline=offline, from_run=from_run)
+        source = (engine.open_source(config, out, run_id) if engine is not None
+                  else open_source(config, out, run_id, settings, offline=offline, from_run=from_run))
         manifest = RunManifest(
             run_id=run_id, command=command, mode=mode, review=config.review.name,
             config={"path": str(config.path), "sha256": config.sha256}, source_info=dict(source.run_info),
@@ -101,10 +137,17 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
         if mode == INCREMENTAL:
             manifest.window = _window(previous["watermark"], config.refresh.overlap_days, started.date())
             manifest.window["since_run"] = previous["run_id"]
+        if replay and config.search.source == "pubmed":
+            # A bad --from-run (or no archive) is a usage error: found before the run begins, so
+            # run.json and the store's run history stay as they were.
+            find_archive(out, from_run)
         state.begin_run(run_id, command, started_iso, query, os.getpid())
         checkpoint("after-begin")
         try:
-            plan, as_of = _execute(config, state, source, manifest, query, progress)
+            plan, as_of = _execute(config, state, source, manifest, query, progress,
+                                   engine.extract if engine is not None else _extract)
+            if engine is not None:
+                manifest.source["engine"] = engine.summary()
             manifest.status = "completed"
             manifest.finished_at = now().isoformat(timespec="seconds")
             # A replay holds the database as of the replayed run: its date is the watermark, so a
@@ -121,6 +164,8 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
             write_json(out / "run.json", manifest.to_json())
             raise
         published = carried + [run_id]
+        if config.output.keep_raw_runs and not replay:
+            manifest.raw_archives_removed = prune_archives(out, config.output.keep_raw_runs)
         manifest = publish(state, out, config, manifest, published)
         checkpoint("after-publish")
         state.mark_published([run_id])
@@ -165,7 +210,7 @@ def _with_checkpoints(progress: Progress) -> Progress:
 
 
 def _execute(config: Config, state: StateStore, source: Source, manifest: RunManifest, query: str,
-             progress: Progress) -> tuple[CommitPlan, date | None]:
+             progress: Progress, extract: Extractor) -> tuple[CommitPlan, date | None]:
     """Search, screen and extract; fills in the manifest and returns what to commit."""
     stored = state.active_hashes()
     request = SearchRequest(query=query, stored=stored, window=_search_window(manifest.window),
@@ -183,14 +228,21 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
     records.update(plan.upserts)
     hashes = {record_id: h for record_id, h in stored.items() if record_id not in plan.withdrawn}
     hashes.update(plan.hashes)
-    results = screen_records(records.values(), config.screening)
+    found_in = getattr(source, "found_in", None)      # several databases: deduplicate across them
+    if found_in is not None:
+        results, merged = screen_merged(records.values(), config.screening, found_in)
+        manifest.found_in = merged.found_in
+    else:
+        results = screen_records(records.values(), config.screening)
     new_decisions = {r.record_id: r for r in results}
 
     fingerprint = extractor_fingerprint(config.extraction)
     keys = state.extraction_keys()
-    to_extract = [records[r.record_id] for r in results if r.decision == Decision.INCLUDE
+    # With people screening, needs-review records may be included by them: extract those too.
+    extract_for = (Decision.INCLUDE, Decision.NEEDS_REVIEW) if config.screening.people else (Decision.INCLUDE,)
+    to_extract = [records[r.record_id] for r in results if r.decision in extract_for
                   and keys.get(r.record_id) != (hashes[r.record_id], fingerprint)]
-    extracted = _extract(config, to_extract, hashes, progress)
+    extracted, set_aside = extract(config, to_extract, hashes, progress)
     checkpoint("after-extract")
 
     titles = {i: rec.title for i, rec in before.items()} | {i: r.title for i, r in records.items()}
@@ -199,8 +251,11 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
     manifest.source = dict(got.manifest)
     manifest.identified = got.count
     # Records the source returned more than once in this run (PRISMA counts them as duplicates).
-    manifest.pmid_repeats = dedup.duplicate_id_count(r.record_id for r in copies)
-    manifest.databases = {source.name: got.count}
+    manifest.pmid_repeats = getattr(source, "repeats", None)
+    if manifest.pmid_repeats is None:
+        manifest.pmid_repeats = dedup.duplicate_id_count(r.record_id for r in copies)
+    manifest.databases = dict(getattr(source, "databases", None) or {source.name: got.count})
+    manifest.repeats_by_reason = getattr(source, "repeats_by_reason", None)
     if isinstance(source, CrossCheckable):
         filtered = source.filtered_search()
         manifest.pubmed_cross_check = (
@@ -212,6 +267,9 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
                         "unchanged": len(fetched) - len(plan.upserts) - len(deleted & set(fetched)),
                         "extracted": len(extracted)}
     manifest.quarantined = [asdict(q) for q in got.quarantined]
+    # Records extraction could not process: still screened and published, without mentions; no
+    # extraction is stored for them, so the next run tries again.
+    manifest.extraction_set_aside = [asdict(q) for q in set_aside]
     commit = CommitPlan(seen=sorted(current_set & (set(stored) | set(plan.upserts))), upserts=plan.upserts,
                         withdrawn=plan.withdrawn, decisions=results, extracted=extracted,
                         fingerprint=fingerprint, changes=changes)
@@ -292,13 +350,17 @@ def _describe(result: ScreeningResult | None) -> str:
 
 
 def extractor_fingerprint(cfg: ExtractionConfig) -> str:
-    """Changes whenever extraction could give other mentions: classes, lexicon contents, model, spaCy."""
+    """Changes whenever extraction could give other mentions: classes, lexicon contents, model, spaCy,
+    linking vocabularies and the extraction code's version."""
     from importlib import metadata
     digest = hashlib.sha256()
     digest.update(json.dumps({"classes": list(cfg.classes), "model": str(cfg.model or ""),
                               "spacy": metadata.version("spacy")}).encode())
     for path in cfg.lexicons:
         digest.update(path.read_bytes())
+    from pipeline.extraction.linking import fingerprint_parts  # the vocabularies: no spaCy import
+    for part in fingerprint_parts():
+        digest.update(part)
     if cfg.model is not None:
         for meta in sorted(cfg.model.glob("meta.json")):
             digest.update(meta.read_bytes())
@@ -309,19 +371,25 @@ PARALLEL_EXTRACTION_FROM = 300  # included records
 
 
 def _extract(config: Config, records: list[Record], hashes: dict[str, str],
-             progress: Progress) -> dict[str, tuple[str, list[Mention]]]:
+             progress: Progress) -> tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]:
+    """Mentions of each record that extraction processed, and the records it set aside."""
     if not records:
         progress("extract", 0, 0)
-        return {}
+        return {}, []
     from pipeline.extraction import ner as extract  # spaCy loads only when something needs extracting
     nlp = extract.load_nlp(config.extraction)
     found: dict[str, tuple[str, list[Mention]]] = {r.record_id: (hashes[r.record_id], []) for r in records}
     # A second process pays for its fork only on a few hundred abstracts (bench_ner: 101 -> 150/s).
     processes = min(2, os.cpu_count() or 1) if len(records) >= PARALLEL_EXTRACTION_FROM else 1
-    for mention in extract.extract_mentions(nlp, records, config.extraction.classes, n_process=processes):
+    set_aside: list[SetAside] = []
+    for mention in extract.extract_mentions(nlp, records, config.extraction.classes, n_process=processes,
+                                            set_aside=set_aside.append):
         found[mention.record_id][1].append(mention)
+    for item in set_aside:
+        log.warning("record %s set aside by entity extraction: %s", item.record_id, item.reason)
+        found.pop(item.record_id, None)
     progress("extract", len(records), len(records))
-    return found
+    return found, sorted(set_aside, key=lambda item: record_order(item.record_id))
 
 
 def package_versions() -> dict:

@@ -27,7 +27,7 @@ from markupsafe import Markup
 
 from pipeline.outputs.files import atomic_write
 from pipeline.outputs.folder import Outputs, read_outputs
-from pipeline.outputs.summary import STAGES, entity_classes, summarise
+from pipeline.outputs.summary import entity_classes, summarise
 from pipeline.screening import prisma
 
 REPORT_NAME = "report.html"
@@ -51,10 +51,11 @@ def write_report(folder: Path) -> Path:
 def render_report(outputs: Outputs) -> str:
     """The report page as HTML text (pure: the same outputs give the same bytes)."""
     summary = summarise(outputs, top=TOP_TERMS, newest=0)
-    labels = dict(STAGES)
+    labels = summary["labels"]
     static = static_files()
     return _template(TEMPLATE).render(
-        title=f"{summary['review'] or 'Review'}: screening report",
+        # The review's title (prisma.json carries it; the review's name when the config has none).
+        title=outputs.prisma.get("review") or summary["review"] or "Review",
         csp=content_security_policy(static["report.js"]),
         css=Markup(static["report.css"]), js=Markup(static["report.js"]),
         summary=summary,
@@ -260,8 +261,12 @@ def run_details(run: dict) -> dict:
         "items": [("Review", run.get("review", "")), ("Run", run.get("run_id", "")),
                   ("Status", run.get("status", "")), ("Started", run.get("started_at", "")),
                   ("Finished", run.get("finished_at", "")),
-                  ("Config", f'{config.get("path", "")} (sha256 {config.get("sha256", "")})'),
-                  ("E-utilities", run.get("eutils_base_url", ""))],
+                  ("Config", f'{config.get("path", "")} (sha256 {config.get("sha256", "")})')]
+                 + ([("E-utilities", run["eutils_base_url"])] if run.get("eutils_base_url") else []),
+        # A review of local files was never searched by PubMed: say what the query was matched against.
+        "translation_label": ("PubMed's translation" if run.get("source", "pubmed") == "pubmed"
+                              else "Query as matched in the files"),
+        "messages_label": "PubMed's messages" if run.get("source", "pubmed") == "pubmed" else "",
         "query": run.get("query", ""),
         "translation": run.get("query_translation", "") or "(none given)",
         "messages": run.get("pubmed_messages") or [],

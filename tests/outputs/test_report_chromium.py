@@ -86,7 +86,7 @@ def test_the_page_runs_no_script_but_its_own(ketamine_outputs, tmp_path):
     dom, console = chromium(tmp_path, injected.as_uri(), "--dump-dom")
     page = parse_html(dom)
     assert page.find("body").get("data-ready") == "1" and not page.find("body").has("data-injected")
-    assert page.find("head").find("title").text == "ketamine-depression: screening report"
+    assert page.find("head").find("title").text == "Ketamine for depression: mechanism of action, clinical applications and efficacy: screening report"
     assert "violates the following Content Security Policy directive" in console
 
 
@@ -142,3 +142,13 @@ def test_screenshot(ketamine_outputs, tmp_path):
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", header[16:24]) == (1280, 2000)
     assert shot.stat().st_size > 50_000  # a blank page is ~10 kB; the report's charts and text are far more
+
+
+def test_the_view_is_written_back_to_the_address(ketamine_outputs, tmp_path):
+    """Searching, sorting and paging write the view to the address (history.replaceState), so the
+    address a reviewer copies is the view they see; data-view shows the same text."""
+    url = (ketamine_outputs / "report.html").as_uri()
+    page = dom_of(tmp_path, url + "#dir=desc&sort=year&q=KETAMINE")
+    assert page.by_id("evidence-table").get("data-view") == "q=KETAMINE&sort=year&dir=desc"
+    plain = dom_of(tmp_path, url)
+    assert plain.by_id("evidence-table").get("data-view") == ""

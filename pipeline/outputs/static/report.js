@@ -1,7 +1,9 @@
 // report.html's script, inlined into the page by pipeline/outputs/report.py (the page's
 // Content-Security-Policy allows exactly this text, by its sha256).
 // Sorting, searching and paging the evidence table. The URL fragment (#q=word&sort=year&dir=desc&page=2)
-// sets all three on load, so a reviewer can share a view; data-ready tells tests the script ran to the end.
+// sets all three on load, and every search, sort and page turn writes them back (history.replaceState,
+// also shown as the table's data-view), so the address a reviewer copies is the view they see.
+// data-ready tells tests the script ran to the end.
 (function () {
   "use strict";
   var table = document.getElementById("evidence-table");
@@ -19,6 +21,19 @@
   var order = rows.map(function (row, i) { return i; });  // row indices in the current sort order
   var matches = order;                                // the rows the search keeps, in that order
   var page = 0;
+  var sortKey = "", sortDir = "";                     // the current sort, for the address
+
+  function saveView() {
+    var view = new URLSearchParams();
+    if (input.value.trim()) { view.set("q", input.value.trim()); }
+    if (sortKey) { view.set("sort", sortKey); view.set("dir", sortDir === "descending" ? "desc" : "asc"); }
+    if (page > 0) { view.set("page", String(page + 1)); }
+    var text = view.toString();
+    table.setAttribute("data-view", text);
+    try {
+      history.replaceState(null, "", text ? "#" + text : location.pathname + location.search);
+    } catch (e) { /* a file: page in some browsers refuses; the view still shows in data-view */ }
+  }
 
   function showPage() {
     var pages = Math.max(1, Math.ceil(matches.length / size));
@@ -31,6 +46,7 @@
       " of " + pages : "";
     prev.disabled = page === 0;
     next.disabled = page >= pages - 1;
+    saveView();
   }
 
   function filter() {
@@ -71,6 +87,8 @@
     });
     heads.forEach(function (h) { h.setAttribute("aria-sort", "none"); });
     heads[index].setAttribute("aria-sort", direction);
+    sortKey = heads[index].getAttribute("data-key");
+    sortDir = direction;
     order.forEach(function (i) { body.appendChild(rows[i]); });
     filter();
   }

@@ -112,7 +112,12 @@ class Client(HttpClient):
         return body
 
     def rejected(self, described: str, status: int, reason: str, excerpt: str) -> PipelineError:
-        return EutilsRequestError(f"E-utilities rejected {described}: HTTP {status} {reason}. {excerpt}")
+        message = f"E-utilities rejected {described}: HTTP {status} {reason}. {excerpt}".rstrip()
+        if self.settings.api_key and _API_KEY_REFUSED.search(excerpt):
+            # NCBI answers a wrong key with HTTP 400 {"error":"API key invalid",...}: say which setting.
+            message += (" NCBI refused the API key: check NCBI_API_KEY (a key from your NCBI account settings), "
+                        "or unset it to run without one at 3 requests/s.")
+        return EutilsRequestError(self.redact(message))
 
     def unavailable(self, described: str, fault: str, attempts: int) -> PipelineError:
         s = self.settings
@@ -126,6 +131,9 @@ class Client(HttpClient):
         if not s.api_key:
             hint += " With an NCBI API key (export NCBI_API_KEY=...) NCBI allows 10 requests/s instead of 3."
         return EutilsUnavailable(self.redact(hint + " Try again later; nothing was published."))
+
+
+_API_KEY_REFUSED = re.compile(r"api[ _-]?key", re.IGNORECASE)
 
 
 def _looks_like(closing_tag: str) -> Callable[[bytes], str | None]:

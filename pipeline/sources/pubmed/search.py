@@ -92,17 +92,19 @@ class DateSlice:
         return f"{_eutils_date(self.start)}-{_eutils_date(self.end)}"
 
 
-def run_search(source: Source, query: str, cap: int | None = None, today: date | None = None) -> SearchResult:
+def run_search(source: Source, query: str, cap: int | None = None, today: date | None = None,
+               warn: bool = True) -> SearchResult:
     """All PMIDs PubMed holds for `query`; raises rather than returning fewer than Count.
 
-    Up to `cap` (9,999) records come from one esearch. Beyond that the search is split by publication
+    PubMed's messages are logged as warnings unless `warn` is False (they are in the result either
+    way). Up to `cap` (9,999) records come from one esearch. Beyond that the search is split by publication
     date (`split_by_date`) and the slices' PMIDs are united and reconciled with the query's Count:
     any record the slices miss stops the run with IncompleteRetrieval naming the gap.
     """
     cap = cap or ESEARCH_CAP
     first = _esearch(source, query, retmax=cap)
     count = first["count"]
-    for message in first["messages"]:
+    for message in first["messages"] if warn else ():
         log.warning("PubMed: %s", message)
     if count <= cap:
         pmids = list(dict.fromkeys(first["pmids"]))  # PubMed order, duplicates dropped
@@ -233,4 +235,6 @@ def run_filtered_search(source: Source, query: str, screening: ScreeningConfig) 
     query = filters.filtered_query(query, screening)
     if not filters.pubmed_filters(screening):
         return None
-    return run_search(source, query)
+    # The same terms as the review's own search: its warnings were printed already (they are in
+    # the result, and the filtered search's raw answer is archived).
+    return run_search(source, query, warn=False)

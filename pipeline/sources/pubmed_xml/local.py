@@ -148,10 +148,17 @@ class LocalXmlSource:
         for number, path in enumerate(files, start=1):
             select_local(iter_local_records([path]), self.search_config, into=selection)
             request.progress("read", number, len(files))
+        return self.harvest(request, files, selection)
+
+    def harvest(self, request: SearchRequest, files: list[Path], selection: LocalSelection) -> Harvest:
+        """The run's Harvest from the selection the files made (also the Dask engine's reduce)."""
         chosen = sorted(selection.records.values(), key=lambda r: record_order(r.record_id))
         log.info("local PubMed XML: %d of %d records match %s", len(chosen), selection.read, request.query)
         return Harvest(
-            query=request.query, count=len(chosen), current=[r.record_id for r in chosen], records=chosen,
+            # Identified: every record read for the review, the unreadable ones too (PRISMA counts
+            # them as removed before screening, so the counts add up).
+            query=request.query, count=len(chosen) + len(selection.quarantined),
+            current=[r.record_id for r in chosen], records=chosen,
             deleted={f"pmid:{p}" for p in selection.deleted}, quarantined=selection.quarantined,
             requested=len(chosen),
             searched={"current": len(chosen), "records_read": selection.read, "files": len(files)},

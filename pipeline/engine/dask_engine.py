@@ -1,0 +1,283 @@
+"""`--engine dask`: a review over local PubMed XML files, read and extracted file by file on a cluster.
+
+Map: one task per input file (engine/dask_tasks.py) parses it, keeps the records matching the
+query, applies the screening rules and extracts mentions from those the rules include, and writes
+the file's part (Parquet, atomically, keyed by the file's content hash and the fingerprints).
+Finished parts are reused by the next run, so a rerun after a crash or Ctrl-C processes only the
+files left. Dask retries a task whose worker died; a file that still fails is reported with its
+reason and the run fails (exit 4) before committing anything.
+
+Reduce: the parts are applied in the files' order exactly as the local source applies the files
+(sources/pubmed_xml/local.py: a later version of a PMID replaces an earlier one, a DeleteCitation
+removes it), giving the same Harvest. From there the run is the local engine's own: sync.py
+deduplicates and screens the whole corpus, commits to the state store and publishes, taking the
+mentions of the records it would extract from the parts instead of running spaCy. So records.csv,
+evidence.csv and mentions.csv are byte for byte those of `--engine local`.
+
+The client reads the files' parts from the same folder the workers write them to
+(`<output dir>/parts`): a cluster needs a filesystem shared by the client and the workers, and the
+input files at the same paths on every worker (see the README's deployment section).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+from pipeline.config import Config, EngineConfig
+from pipeline.errors import ClusterUnavailable, FilesFailed
+from pipeline.engine.dask_tasks import (ExtractorPlugin, FileTask, PartInfo, process_file, read_items,
+                                        read_mentions, rules_fingerprint)
+from pipeline.engine.sync import Progress, extractor_fingerprint
+from pipeline.models import Mention, Quarantined, Record, SetAside
+from pipeline.sources.base import Harvest, SearchRequest
+from pipeline.sources.pubmed_xml.local import LocalSelection, LocalXmlSource, expand_paths
+from pipeline.store.codec import record_from_json
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 30        # seconds to reach a scheduler before giving up
+TASK_RETRIES = 2            # a task whose worker died (or that raised) runs again up to this often
+MAX_LISTED_FAILURES = 10
+
+
+class DaskEngine:
+    """The sync.Engine for a Dask cluster: a context manager that owns the client (and the local
+    cluster when it started one)."""
+
+    kind = "dask"
+
+    def __init__(self, engine: EngineConfig):
+        self.config = engine
+        self.client = None
+        self.cluster = None
+        self.parts_infos: list[PartInfo] = []
+        self.mentions: dict[tuple[str, str], list[Mention]] = {}
+        self.timings: dict[str, float] = {}
+        self.extracted_on_client = 0
+        self._included: set[tuple[str, str]] = set()
+        self.workers = 0
+        self.address = ""
+        self.dashboard = ""
+
+    # -- the cluster ----------------------------------------------------------------------------
+    def __enter__(self) -> "DaskEngine":
+        from distributed import Client, LocalCluster
+        # Importing distributed sets its loggers to INFO (every worker's start and stop): keep them
+        # under the application's level unless it asked for debugging.
+        if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+            logging.getLogger("distributed").setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
+        started = time.perf_counter()
+        if self.config.scheduler:
+            try:
+                self.client = Client(self.config.scheduler, timeout=CONNECT_TIMEOUT)
+            except (OSError, TimeoutError) as exc:
+                raise ClusterUnavailable(
+                    f"the Dask scheduler at {self.config.scheduler} did not answer within {CONNECT_TIMEOUT} s "
+                    f"({type(exc).__name__}: {exc}). Start it with `dask scheduler` (and workers with "
+                    "`dask worker ADDRESS`), check the address, or leave out --scheduler to start a local "
+                    "cluster.") from None
+        else:
+            n = self.config.workers or os.cpu_count() or 1
+            # One thread per worker process: parsing and spaCy hold the GIL, so processes are the
+            # unit of parallelism. 127.0.0.1: a local cluster listens on no other interface.
+            self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                        dashboard_address="127.0.0.1:0")
+            self.client = Client(self.cluster)
+        self.address = self.client.scheduler.address
+        self.dashboard = _dashboard(self.client)
+        self.timings["cluster_start"] = time.perf_counter() - started
+        log.info("Dask scheduler %s%s", self.address, f", dashboard {self.dashboard}" if self.dashboard else "")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        self.client = self.cluster = None
+
+    # -- sync.Engine ----------------------------------------------------------------------------
+    def open_source(self, config: Config, out: Path, run_id: str) -> "DaskXmlSource":
+        return DaskXmlSource(self, config, out / "parts")
+
+    def extract(self, config: Config, records: list[Record], hashes: dict[str, str],
+                progress: Progress) -> tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]:
+        """The mentions the local engine would extract for `records`, taken from the parts.
+
+        Every record the engine asks for was included by the rules in its file's task, so its
+        mentions are in that file's part under (record_id, content hash). Should one be missing
+        (a bug), it is extracted here rather than published without mentions."""
+        found: dict[str, tuple[str, list[Mention]]] = {}
+        set_aside: list[SetAside] = []
+        missing = []
+        for record in records:
+            key = (record.record_id, hashes[record.record_id])
+            if key in self.mentions or key in self._included:
+                found[record.record_id] = (key[1], list(self.mentions.get(key, ())))
+            else:
+                missing.append(record)
+        if missing:
+            log.warning("%d records had no extraction in their file's part; extracting them here", len(missing))
+            from pipeline.engine.sync import _extract
+            more, set_aside = _extract(config, missing, hashes, lambda *a: None)
+            found.update(more)
+            self.extracted_on_client += len(missing)
+        progress("extract", len(records), len(records))
+        return found, set_aside
+
+    def summary(self) -> dict:
+        """run.json "engine"."""
+        processed = [p for p in self.parts_infos if not p.reused]
+        stages = {}
+        for stage in ("hash", "parse", "screen", "model_load", "extract", "write", "cpu", "model_load_cpu"):
+            stages[stage] = round(sum(p.timings.get(stage, 0.0) for p in self.parts_infos), 3)
+        peaks: dict[str, float] = {}
+        loads: dict[str, int] = {}
+        for p in processed:
+            peaks[p.worker] = max(peaks.get(p.worker, 0.0), p.peak_rss_mb)
+            loads[p.worker] = max(loads.get(p.worker, 0), p.model_loads)
+        return {
+            "kind": "dask",
+            "scheduler": self.config.scheduler or "local cluster",
+            "workers": self.workers,
+            "files": len(self.parts_infos),
+            "files_processed": len(processed),
+            "files_reused": len(self.parts_infos) - len(processed),
+            "records_read": sum(p.records for p in self.parts_infos),
+            "extracted_on_client": self.extracted_on_client,
+            "task_seconds": stages,
+            "seconds": {k: round(v, 3) for k, v in self.timings.items()},
+            "peak_rss_mb_per_worker": dict(sorted(peaks.items())),
+            "model_loads_per_worker": dict(sorted(loads.items())),
+            "gc_enabled_after_every_task": all(p.gc_enabled for p in processed),
+            "parts": "parts",
+        }
+
+    # -- map and reduce -------------------------------------------------------------------------
+    def map_files(self, config: Config, files: list[Path], parts: Path, progress: Progress) -> list[PartInfo]:
+        """One task per file; returns their PartInfo in the files' order, or raises FilesFailed."""
+        from distributed import as_completed
+        fingerprint = extractor_fingerprint(config.extraction)
+        plugin = ExtractorPlugin(config.extraction, fingerprint)
+        self.client.register_plugin(plugin, name=plugin.name)
+        self.workers = len(self.client.scheduler_info(n_workers=-1)["workers"])
+        rules = rules_fingerprint(config.search, config.screening)
+        tasks = [FileTask(path=str(f), parts=str(parts), search=config.search, screening=config.screening,
+                          extraction=config.extraction, fingerprint=fingerprint, rules=rules) for f in files]
+        _clear_unfinished(parts)
+        started = time.perf_counter()
+        run_token = uuid.uuid4().hex[:12]    # two reviews sharing a cluster never share a task key
+        futures = self.client.map(process_file, tasks, key=[f"pipeline-file-{run_token}-{i}" for i in
+                                                             range(len(tasks))],
+                                  retries=TASK_RETRIES, pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        results: list[PartInfo | None] = [None] * len(tasks)
+        failures: list[tuple[int, str]] = []
+        done = 0
+        try:
+            for future in as_completed(futures):
+                i = index[future.key]
+                if future.status == "error":
+                    exc = future.exception()
+                    failures.append((i, f"{type(exc).__name__}: {exc}"))
+                else:
+                    results[i] = future.result()
+                done += 1
+                progress("read", done, len(tasks))
+        finally:
+            for future in futures:
+                future.release()
+        self.timings["map"] = time.perf_counter() - started
+        if failures:
+            failures.sort()
+            listed = "; ".join(f"{tasks[i].path}: {why}" for i, why in failures[:MAX_LISTED_FAILURES])
+            more = len(failures) - MAX_LISTED_FAILURES
+            raise FilesFailed(
+                f"{len(failures)} of {len(tasks)} input files failed on the cluster "
+                f"(after {TASK_RETRIES} retries): {listed}{f'; and {more} more' if more > 0 else ''}. "
+                f"Nothing was committed; the {len(tasks) - len(failures)} finished files are kept in "
+                f"{parts} and reused when the run is started again.")
+        return results  # type: ignore[return-value]
+
+    def reduce(self, infos: list[PartInfo], parts: Path) -> LocalSelection:
+        """The parts applied in the files' order, as select_local applies the files' items."""
+        started = time.perf_counter()
+        latest: dict[str, tuple[str, str, str, bool]] = {}   # pmid -> (JSON, content hash, record_id, included)
+        selection = LocalSelection()
+        for info in infos:
+            folder = parts / info.key
+            items = read_items(folder)
+            for kind, pmid, record_id, matched, included, digest, text, reason, source in zip(
+                    items["kind"], items["pmid"], items["record_id"], items["matched"], items["included"],
+                    items["content_hash"], items["record_json"], items["reason"], items["source"]):
+                if kind == "record":
+                    selection.read += 1
+                    if matched:
+                        latest[pmid] = (text, digest, record_id, bool(included))
+                        selection.deleted.discard(pmid)
+                    else:
+                        latest.pop(pmid, None)
+                elif kind == "deleted":
+                    latest.pop(pmid, None)
+                    selection.deleted.add(pmid)
+                else:
+                    selection.quarantined.append(Quarantined(pmid=pmid, reason=reason, source=source))
+            # The same version of a record in two files has the same mentions: one copy is kept.
+            found: dict[tuple[str, str], list[Mention]] = {}
+            for record_id, digest, mention in read_mentions(folder):
+                found.setdefault((record_id, digest), []).append(mention)
+            self.mentions.update(found)
+        # What the tasks extracted, mentions or none, for the versions the files' order kept.
+        self._included = {(record_id, digest) for _, digest, record_id, included in latest.values() if included}
+        kept = set(self._included)
+        self.mentions = {key: found for key, found in self.mentions.items() if key in kept}
+        selection.records = {pmid: record_from_json(text) for pmid, (text, *_) in latest.items()}
+        self.timings["reduce"] = time.perf_counter() - started
+        return selection
+
+
+class DaskXmlSource(LocalXmlSource):
+    """The local XML source whose reading is the cluster's map and the parts' reduce."""
+
+    def __init__(self, engine: DaskEngine, config: Config, parts: Path):
+        super().__init__(config.search)
+        self.engine = engine
+        self.config = config
+        self.parts = parts
+        self.run_info = {}
+
+    def search(self, request: SearchRequest) -> Harvest:
+        files = expand_paths(self.search_config.paths)
+        infos = self.engine.map_files(self.config, files, self.parts, request.progress)
+        self.engine.parts_infos = infos
+        selection = self.engine.reduce(infos, self.parts)
+        return self.harvest(request, files, selection)
+
+
+def _clear_unfinished(parts: Path) -> None:
+    """Remove the temporary folders of parts whose task died before renaming them into place
+    (the review's lock means no other run of it is writing parts now)."""
+    if parts.is_dir():
+        for tmp in parts.iterdir():
+            if tmp.name.startswith(".") and tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _dashboard(client) -> str:
+    """The dashboard's address, when the scheduler serves one (it needs bokeh, not a dependency)."""
+    import importlib.util
+    if importlib.util.find_spec("bokeh") is None or "dashboard" not in client.scheduler_info().get("services", {}):
+        return ""
+    return client.dashboard_link or ""
+
+
+def engine_for(config: Config):
+    """The engine `config` asks for: None for the local one, else a DaskEngine (a context manager)."""
+    if config.engine.kind != "dask":
+        return None
+    return DaskEngine(config.engine)
+

@@ -1,0 +1,171 @@
+"""`--engine dask` on real PubMed files: the same tables as the local engine, resumable, failures named.
+
+The cluster is a scheduler with 2 worker processes over TCP on 127.0.0.1 (tests/support/dask_cluster.py),
+joined with --scheduler, as a separately started `dask scheduler` would be.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.store.state import StateStore
+from tests.support.paths import REPO
+
+# Two samples of the same baseline file (shared records, some in several versions), two samples of
+# the next update file (new versions and ~260 DeleteCitations each), and an E-utilities answer that
+# is not article XML (quarantined with its reason).
+FILES = [
+    "pmparser/4ab1502__pubmed_sample__baseline__pubmed20n1015.xml.gz",
+    "pmparser/6dbb1c3__pubmed_sample__baseline__pubmed20n1015.xml.gz",
+    "pmparser/59b8423__pubmed_sample__updatefiles__pubmed20n1016.xml.gz",
+    "pmparser/dc9d71c__pubmed_sample__updatefiles__pubmed20n1016.xml.gz",
+    "biopython/esearch1.xml",
+]
+TABLES = ("records.csv", "evidence.csv", "mentions.csv", "records.ris", "prisma.json")
+
+
+def review_config(folder: Path, files: list[Path]) -> Path:
+    """A review over `files`: a broad query, rules that exclude some records, the shipped lexicon."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "config" / "lexicons", folder / "lexicons")
+    paths = ", ".join(json.dumps(str(f)) for f in files)
+    path = folder / "review.toml"
+    path.write_text(f"""
+[review]
+name = "dask-check"
+[search]
+source = "pubmed-xml"
+paths = [{paths}]
+all_of = [["patients", "cells", "study", "disease", "treatment", "effect", "results"]]
+[screening]
+min_year = 2000
+languages = ["eng"]
+exclude_publication_types = ["Comment", "Published Erratum"]
+[extraction]
+lexicons = ["lexicons/ketamine-review.toml"]
+[output]
+dir = "out"
+""")
+    return path
+
+
+@pytest.fixture
+def real_files(shared_pubmed) -> list[Path]:
+    return [shared_pubmed / name for name in FILES]
+
+
+def engine_of(out: Path) -> dict:
+    return json.loads((out / "run.json").read_text())["engine"]
+
+
+def state_of(out: Path) -> tuple:
+    with StateStore.open(out) as state:
+        hashes = {i: h for i, (_, h) in state.active_records().items()}
+        decisions = state.decisions()
+        included = set(decisions)
+        return hashes, decisions, sorted(state.mentions(included), key=repr), state.extraction_keys()
+
+
+def test_dask_gives_the_local_engine_tables_byte_for_byte_and_resumes(tmp_path, real_files, invoke,
+                                                                      dask_scheduler):
+    config = review_config(tmp_path / "config", real_files)
+    local, cluster = tmp_path / "local", tmp_path / "dask"
+    first = invoke("run", "--config", config, "--out", local)
+    assert first.exit_code == 0, first.stderr
+    second = invoke("run", "--config", config, "--out", cluster, "--scheduler", dask_scheduler)
+    assert second.exit_code == 0, second.stderr
+    assert second.stdout == first.stdout.replace(str(local), str(cluster))
+
+    records = pd.read_csv(local / "records.csv", dtype=str, keep_default_na=False)
+    assert set(records.decision) == {"include", "exclude"}          # the rules had work to do
+    assert len(pd.read_csv(local / "mentions.csv")) > 500
+    for name in TABLES:
+        assert (cluster / name).read_bytes() == (local / name).read_bytes(), name
+    for name in ("records", "evidence", "mentions"):
+        pd.testing.assert_frame_equal(pd.read_parquet(cluster / f"{name}.parquet"),
+                                      pd.read_parquet(local / f"{name}.parquet"))
+    assert state_of(cluster) == state_of(local)
+
+    manifest = json.loads((cluster / "run.json").read_text())
+    engine = manifest["engine"]
+    assert (engine["kind"], engine["scheduler"], engine["workers"]) == ("dask", dask_scheduler, 2)
+    assert (engine["files"], engine["files_processed"], engine["files_reused"]) == (5, 5, 0)
+    assert engine["records_read"] == manifest["searched"]["records_read"] == 112
+    assert engine["extracted_on_client"] == 0
+    assert engine["gc_enabled_after_every_task"] is True
+    # Both workers took files, and each built the NER pipeline once whatever number of files it read.
+    assert len(engine["model_loads_per_worker"]) == 2 and set(engine["model_loads_per_worker"].values()) == {1}
+    assert set(engine["task_seconds"]) == {"hash", "parse", "screen", "model_load", "extract", "write", "cpu",
+                                             "model_load_cpu"}
+    assert manifest["quarantined"] == json.loads((local / "run.json").read_text())["quarantined"] != []
+    assert "engine" not in json.loads((local / "run.json").read_text())
+
+    # Rerun: every part is reused, nothing is parsed or extracted again, same tables.
+    again = invoke("run", "--config", config, "--out", cluster, "--scheduler", dask_scheduler)
+    assert again.exit_code == 0, again.stderr
+    assert (engine_of(cluster)["files_processed"], engine_of(cluster)["files_reused"]) == (0, 5)
+    for name in TABLES:
+        assert (cluster / name).read_bytes() == (local / name).read_bytes(), name
+
+    # An interrupted run leaves complete parts or none: with one part gone, only its file is redone.
+    parts = sorted(p for p in (cluster / "parts").iterdir() if not p.name.startswith("."))
+    assert len(parts) == 5 and all((p / "part.json").is_file() for p in parts)
+    shutil.rmtree(parts[2])
+    stale = cluster / "parts" / f".{parts[2].name}.k1ll3d"     # a task killed before its rename
+    (stale / "items.parquet").parent.mkdir()
+    (stale / "items.parquet").write_bytes(b"PAR1 cut short")
+    resumed = invoke("run", "--config", config, "--out", cluster, "--scheduler", dask_scheduler)
+    assert resumed.exit_code == 0, resumed.stderr
+    assert not stale.exists()
+    assert (engine_of(cluster)["files_processed"], engine_of(cluster)["files_reused"]) == (1, 4)
+    for name in TABLES:
+        assert (cluster / name).read_bytes() == (local / name).read_bytes(), name
+
+
+def test_a_file_that_fails_is_named_with_its_reason_and_nothing_is_committed(tmp_path, real_files, invoke,
+                                                                             dask_scheduler):
+    good, broken = real_files[0], tmp_path / "data" / "broken.xml.gz"
+    broken.parent.mkdir()
+    data = real_files[1].read_bytes()
+    broken.write_bytes(data[:len(data) // 2])        # a download cut off halfway
+    config = review_config(tmp_path / "config", [good, broken])
+    out = tmp_path / "out"
+    result = invoke("run", "--config", config, "--out", out, "--scheduler", dask_scheduler)
+    assert result.exit_code == 4
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: 1 of 2 input files failed on the cluster (after 2 retries): {broken}: EOFError: Compressed "
+        "file ended before the end-of-stream marker was reached. Nothing was committed; the 1 finished files "
+        f"are kept in {out / 'parts'} and reused when the run is started again.")
+    assert not (out / "records.csv").exists()
+    assert json.loads((out / "run.json").read_text())["status"] == "failed"
+
+    broken.write_bytes(data)                         # downloaded again
+    fixed = invoke("run", "--config", config, "--out", out, "--scheduler", dask_scheduler)
+    assert fixed.exit_code == 0, fixed.stderr
+    assert (engine_of(out)["files_processed"], engine_of(out)["files_reused"]) == (1, 1)
+
+
+def test_a_local_cluster_of_n_workers_is_started_when_no_scheduler_is_given(tmp_path, real_files, invoke):
+    config = review_config(tmp_path / "config", real_files[:1])
+    result = invoke("run", "--config", config, "--out", tmp_path / "out", "--engine", "dask", "--workers", "1")
+    assert result.exit_code == 0, result.stderr
+    engine = engine_of(tmp_path / "out")
+    assert (engine["scheduler"], engine["workers"], engine["files_processed"]) == ("local cluster", 1, 1)
+
+
+def test_an_unreachable_scheduler_exits_3_naming_it(tmp_path, real_files, invoke, monkeypatch):
+    from pipeline.engine import dask_engine
+    monkeypatch.setattr(dask_engine, "CONNECT_TIMEOUT", 1)
+    config = review_config(tmp_path / "config", real_files[:1])
+    result = invoke("run", "--config", config, "--scheduler", "tcp://127.0.0.1:9")
+    assert result.exit_code == 3
+    assert result.stderr.startswith(
+        "Error: the Dask scheduler at tcp://127.0.0.1:9 did not answer within 1 s (")
+    assert result.stderr.endswith(
+        "Start it with `dask scheduler` (and workers with `dask worker ADDRESS`), check the address, "
+        "or leave out --scheduler to start a local cluster.\n")
+

@@ -1,0 +1,97 @@
+"""One Dask task's work, run in this process: parse, query, rules, extraction, the part on disk."""
+from __future__ import annotations
+
+import gc
+import json
+import pickle
+
+import pandas as pd
+import pytest
+
+from pipeline.config import ExtractionConfig, ScreeningConfig, SearchConfig
+from pipeline.engine.dask_tasks import ExtractorPlugin, FileTask, process_file, rules_fingerprint
+from pipeline.engine.sync import extractor_fingerprint
+from tests.support.paths import REPO
+from tests.support.xmlbuild import article, document
+
+LEXICON = REPO / "config" / "lexicons" / "ketamine-review.toml"
+
+
+def abstract(text: str) -> str:
+    return f"<ArticleTitle>{text}</ArticleTitle><Abstract><AbstractText>{text}</AbstractText></Abstract>"
+
+
+@pytest.fixture
+def xml_file(tmp_path):
+    """PMID 1 twice (the second version wins), 2 not matching, 4 a comment (excluded by the rules),
+    a DeleteCitation of 3, and PMID 5 matching."""
+    path = tmp_path / "update.xml"
+    path.write_bytes(document(
+        article("1", abstract("Ketamine improved depression in a first version.")),
+        article("2", abstract("Aspirin and headache.")),
+        article("1", abstract("Ketamine improved major depression and anhedonia.")),
+        article("4", abstract("Ketamine: a comment.") + "<PublicationTypeList><PublicationType>Comment"
+                "</PublicationType></PublicationTypeList>"),
+        "<DeleteCitation><PMID Version=\"1\">3</PMID></DeleteCitation>",
+        article("5", abstract("Esketamine or ketamine for suicidal ideation.")),
+    ))
+    return path
+
+
+def task_for(path, parts, lexicons=(LEXICON,)) -> FileTask:
+    search = SearchConfig(source="pubmed-xml", all_of=(("ketamine",),), paths=(path,))
+    screening = ScreeningConfig(exclude_publication_types=("Comment",))
+    extraction = ExtractionConfig(lexicons=tuple(lexicons))
+    return FileTask(path=str(path), parts=str(parts), search=search, screening=screening, extraction=extraction,
+                    fingerprint=extractor_fingerprint(extraction), rules=rules_fingerprint(search, screening))
+
+
+def test_a_task_writes_its_part_and_extracts_only_what_can_reach_the_tables(xml_file, tmp_path):
+    info = process_file(task_for(xml_file, tmp_path / "parts"))
+    assert (info.reused, info.records, info.matched, info.included, info.deleted) == (False, 5, 4, 2, 1)
+    assert info.gc_enabled and gc.isenabled() and info.model_loads == 1
+    part = tmp_path / "parts" / info.key
+    items = pd.read_parquet(part / "items.parquet")
+    assert list(zip(items.kind, items.pmid, items.matched, items.included)) == [
+        ("record", "1", True, False),      # replaced by its later version in the same file: not extracted
+        ("record", "2", False, False),
+        ("record", "1", True, True),
+        ("record", "4", True, False),      # excluded by the rules
+        ("deleted", "3", False, False),
+        ("record", "5", True, True),
+    ]
+    mentions = pd.read_parquet(part / "mentions.parquet")
+    assert set(mentions.record_id) == {"pmid:1", "pmid:5"}
+    assert set(mentions.content_hash) == set(items.content_hash[items.included])
+    assert "anhedonia" in set(mentions.text) and "first version" not in " ".join(mentions.text)
+    meta = json.loads((part / "part.json").read_text())
+    assert meta["file"] == str(xml_file) and meta["info"]["mentions"] == len(mentions)
+    assert [p.name for p in (tmp_path / "parts").iterdir()] == [info.key]    # no temporary folder left
+
+    again = process_file(task_for(xml_file, tmp_path / "parts"))
+    assert (again.reused, again.key, again.included, again.mentions) == (True, info.key, 2, info.mentions)
+    assert "parse" not in again.timings
+
+    renamed = tmp_path / "renamed.xml"
+    renamed.write_bytes(xml_file.read_bytes())
+    assert process_file(task_for(renamed, tmp_path / "parts")).reused      # keyed on content, not name
+
+    other = process_file(task_for(xml_file, tmp_path / "parts", lexicons=()))
+    assert not other.reused and other.key != info.key       # another extractor: another part
+    assert other.model_loads == 1                           # ... and its own pipeline, built once
+
+
+def test_the_plugin_travels_without_its_model():
+    plugin = ExtractorPlugin(ExtractionConfig(), "f" * 64)
+    plugin._nlp = object()          # as if loaded
+    copy = pickle.loads(pickle.dumps(plugin))
+    assert copy._nlp is None and copy.loads == 0 and copy.name == plugin.name == "pipeline-ner-ffffffffffff"
+    assert ExtractorPlugin.idempotent is True
+
+
+def test_the_nannys_malloc_trimming_is_relaxed_only_where_it_was_set(monkeypatch):
+    from pipeline.engine.dask_tasks import relax_malloc_trimming
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    assert relax_malloc_trimming() is False
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")      # what a Dask nanny gives its worker
+    assert relax_malloc_trimming() is True
