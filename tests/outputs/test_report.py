@@ -120,7 +120,7 @@ def test_the_evidence_table_lists_the_included_records(page):
     assert heads[:6] == [("pmid", "true", "PMID"), ("year", "true", "Year"), ("first_author", "false", "First author"),
                          ("title", "false", "Title"), ("journal", "false", "Journal"), ("design", "false", "Design")]
     assert heads[6:] == [(c.lower(), "false", c.replace("_", " ").capitalize())
-                         for c in ("DRUG", "DISEASE", "GENE", "MECHANISM", "BRAIN_REGION", "ROUTE",
+                         for c in ("DRUG", "DISEASE", "GENE", "TREATMENT", "MECHANISM", "BRAIN_REGION", "ROUTE",
                                    "ADVERSE_EFFECT", "OUTCOME_SCALE", "STUDY_DESIGN")]
     rows = table.find("tbody").find_all("tr")
     assert [r.find_all("td")[0].text for r in rows] == ["30000010", "30000009", "30000001", "30000005"]
@@ -128,7 +128,7 @@ def test_the_evidence_table_lists_the_included_records(page):
     first = rows[0].find_all("td")
     assert first[0].find("a").get("href") == "https://pubmed.ncbi.nlm.nih.gov/30000010/"
     assert first[1].text == "2021" and first[2].text == "García L"
-    assert "ketamine (3)" in first[6].text.split("; ")
+    assert "ketamine [MESH:D007649] (3)" in first[6].text.split("; ")   # grouped by its MeSH identifier
     assert table.get("data-total") == "4" and page.by_id("shown").text == "4 of 4 records"
     assert page.find("noscript").text == ("Scripts are off: only the first 100 rows show. "
                                           "evidence.csv in this folder has every row.")
