@@ -48,8 +48,8 @@ def child(config_path: str, out_dir: str) -> None:
 
 
 def measure(n: int, workdir: Path) -> dict:
-    from tests.eutils_server import ServerProcess
-    from tests.synthetic import synthetic_articles
+    from tests.support.eutils_server import ServerProcess
+    from tests.support.synthetic import synthetic_articles
 
     config_dir = workdir / f"config-{n}"
     shutil.copytree(REPO / "config", config_dir)

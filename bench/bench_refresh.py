@@ -15,8 +15,8 @@ from pathlib import Path
 from pipeline.config import load_config
 from pipeline.sources.pubmed.eutils import Settings
 from pipeline.engine.run import refresh, run_pipeline
-from tests.eutils_server import EutilsServer, load_corpus
-from tests.refresh_corpus import clone, read_tables
+from tests.support.eutils_server import EutilsServer, load_corpus
+from tests.support.refresh_corpus import clone, read_tables
 
 REPO = Path(__file__).resolve().parent.parent
 SIZES = (1000, 3000)

@@ -20,8 +20,8 @@ from pipeline.sources.pubmed.fetch import fetch_records
 from pipeline.sources.archive import RecordingSource
 from pipeline.sources.pubmed.search import run_search
 from pipeline.sources.archive import RawArchive
-from tests.eutils_server import ServerProcess
-from tests.synthetic import synthetic_articles
+from tests.support.eutils_server import ServerProcess
+from tests.support.synthetic import synthetic_articles
 
 RECORDS = 25_000
 QUERY = 'ketamine AND depression AND ("mechanism of action" OR "clinical applications" OR efficacy)'

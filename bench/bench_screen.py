@@ -12,7 +12,6 @@ from pathlib import Path
 
 from pipeline.screening import prisma
 from pipeline.sources.pubmed_xml import parser as pubmed_xml
-from pipeline.screening import rules as screen
 from pipeline.config import ScreeningConfig
 from pipeline.models import Record
 from pipeline.screening.screen import screen_records
@@ -54,7 +53,7 @@ def main() -> None:
                               dedup.duplicate_id_count(r.record_id for r in records))
     svg = prisma.prisma_svg(flow)
     drawn = time.perf_counter() - start
-    duplicates = flow["identification"]["duplicate_records_removed"]
+    duplicates = flow["identification"]["records_removed_before_screening"]["duplicates"]["total"]
     print(f"screen: {len(records):,} records ({duplicates:,} duplicates) in {screened:.2f} s = "
           f"{len(records) / screened:,.0f} records/s")
     print(f"prisma json + svg: {drawn * 1000:.1f} ms ({len(svg):,} bytes of SVG)")

@@ -10,18 +10,21 @@ import dataclasses
 import difflib
 import hashlib
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from pipeline.errors import ConfigError
 
 SOURCES = ("pubmed", "pubmed-xml")
+# Every database a review can search: PubMed (online or local XML files) and the open APIs.
+SEARCH_SOURCES = ("pubmed", "pubmed-xml", "europepmc", "openalex")
+IMPORT_FORMATS = ("ris", "medline", "wos", "wos-tab", "ovid", "csv", "bibtex")   # pipeline.sources.imports.FORMATS
 SPAN_POLICIES = ("needs-review", "include", "exclude")
 ENGINES = ("local", "dask")
 SCHEDULER_SCHEMES = ("tcp://", "tls://", "ws://", "wss://")
 ENTITY_CLASSES = (
-    "DRUG", "DISEASE", "GENE", "MECHANISM", "BRAIN_REGION", "ROUTE",
+    "DRUG", "DISEASE", "GENE", "TREATMENT", "MECHANISM", "BRAIN_REGION", "ROUTE",
     "ADVERSE_EFFECT", "OUTCOME_SCALE", "STUDY_DESIGN",
 )
 
@@ -38,6 +41,28 @@ class SearchConfig:
     all_of: tuple[tuple[str, ...], ...] = ()   # AND of groups; OR within a group
     field: str = ""                             # PubMed field tag for every term, e.g. "tiab"
     paths: tuple[Path, ...] = ()                # for source = "pubmed-xml": files or globs
+    sources: tuple[str, ...] = ()               # every database searched, in order (default: (source,))
+
+    def __post_init__(self) -> None:
+        if not self.sources and self.source:
+            object.__setattr__(self, "sources", (self.source,))
+
+
+HUMAN_MODES = ("single", "dual")
+
+
+@dataclass(frozen=True)
+class HumanScreeningConfig:
+    """[screening.human]: people screen what the rules let through, in the workspace (`screen`)."""
+
+    enabled: bool = True
+    reviewers: tuple[str, ...] = ()
+    mode: str = "single"                        # "dual": every record is screened by two reviewers
+    exclusion_reasons: tuple[str, ...] = ()
+    highlight_include: tuple[str, ...] = ()     # terms highlighted as signs of relevance
+    highlight_exclude: tuple[str, ...] = ()
+    target_recall: float = 0.95                 # the stopping rule's target and confidence
+    confidence: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -48,6 +73,12 @@ class ScreeningConfig:
     date_spans: str = "needs-review"
     exclude_publication_types: tuple[str, ...] = ()
     require_abstract: bool = False
+    human: HumanScreeningConfig | None = None   # None: no [screening.human] table, or enabled = false
+
+    @property
+    def people(self) -> HumanScreeningConfig | None:
+        """The human screening stage when it is enabled, else None."""
+        return self.human if self.human is not None and self.human.enabled else None
 
 
 @dataclass(frozen=True)
@@ -71,6 +102,22 @@ class RefreshConfig:
 
 
 @dataclass(frozen=True)
+class ApiSourceConfig:
+    """Options of one open-API source ([sources.europepmc], [sources.openalex])."""
+
+    page_size: int
+
+
+@dataclass(frozen=True)
+class ImportConfig:
+    """One [[imports]] table: export files of one database, read as they are."""
+
+    database: str                 # how PRISMA and found_in name it, e.g. "Web of Science"
+    paths: tuple[Path, ...]       # files, folders or globs, resolved against the config's folder
+    format: str = ""              # "" = detected from each file's content
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     kind: str = "local"          # "local" (this process) or "dask" (one task per input file)
     scheduler: str = ""          # a running Dask scheduler's address; "" starts a local cluster
@@ -80,6 +127,7 @@ class EngineConfig:
 @dataclass(frozen=True)
 class OutputConfig:
     dir: Path
+    keep_raw_runs: int = 0       # raw E-utilities archives kept (newest first); 0 keeps them all
 
 
 @dataclass(frozen=True)
@@ -93,6 +141,8 @@ class Config:
     retrieval: RetrievalConfig
     output: OutputConfig
     refresh: RefreshConfig = RefreshConfig()
+    sources: dict[str, ApiSourceConfig] = field(default_factory=dict)   # per API source, when listed
+    imports: tuple[ImportConfig, ...] = ()
     engine: EngineConfig = EngineConfig()
 
 
@@ -201,18 +251,21 @@ class _Validator:
 
     def config(self, data: dict, sha256: str) -> Config:
         for key in data:
-            if key not in _TABLES:
-                raise self.fail(key, "is not a known table. " + _suggest(key, tuple(_TABLES)))
+            if (key not in _TABLES and key not in _SOURCE_TABLES) or "." in key:
+                raise self.fail(key, "is not a known table. " + _suggest(key, tuple(_TABLES) + _SOURCE_TABLES))
+        search = self.search(self.table(data, "search", _TABLES["search"], required=True))
         return Config(
             path=self.path,
             sha256=sha256,
             review=self.review(self.table(data, "review", _TABLES["review"], required=True)),
-            search=self.search(self.table(data, "search", _TABLES["search"], required=True)),
-            screening=self.screening(self.table(data, "screening", _TABLES["screening"])),
+            search=search,
+            screening=self.screening(self.table(data, "screening", _TABLES["screening"] + ("human",))),
             extraction=self.extraction(self.table(data, "extraction", _TABLES["extraction"])),
             retrieval=self.retrieval(self.table(data, "retrieval", _TABLES["retrieval"])),
             output=self.output(self.table(data, "output", _TABLES["output"], required=True)),
             refresh=self.refresh(self.table(data, "refresh", _TABLES["refresh"])),
+            sources=self.api_sources(data, search.sources),
+            imports=self.imports(data),
             engine=self.engine(self.table(data, "engine", _TABLES["engine"])),
         )
 
@@ -227,32 +280,131 @@ class _Validator:
 
     def search(self, t: dict) -> SearchConfig:
         source = self.get(t, "search", "source", str, "pubmed", check=_one_of(SOURCES))
+        sources = self.search_sources(t)
+        if sources and "source" in t:
+            raise self.fail("search.source", "and [search] sources are both set. Keep only sources, e.g. "
+                            f'sources = ["{source}", "europepmc"].')
+        if sources:
+            source = next((s for s in sources if s in SOURCES), "")
         groups = self.get(t, "search", "all_of", list, [], required=True)
         if not groups:
             raise self.fail("search.all_of", "is empty. " + _EXAMPLES["search.all_of"])
         parsed = []
         for i, group in enumerate(groups):
             terms = [group] if isinstance(group, str) else group
-            if not isinstance(terms, list) or not terms or not all(isinstance(x, str) and x.strip() for x in terms):
+            if isinstance(terms, list) and not terms:
+                raise self.fail("search.all_of", f"group {i + 1} is empty. " + _EXAMPLES["search.all_of"])
+            if not isinstance(terms, list) or not all(isinstance(x, str) for x in terms):
                 raise self.fail("search.all_of", f"group {i + 1} must be a non-empty list of terms. "
                                 + _EXAMPLES["search.all_of"])
-            for term in terms:
-                if '"' in term:
-                    raise self.fail("search.all_of", f"term {term!r} contains a double quote. "
-                                    "Write the phrase without quotes; phrases are quoted for you.")
+            for j, term in enumerate(terms):
+                if not term.strip():
+                    raise self.fail("search.all_of", f"group {i + 1}, term {j + 1} is an empty string. "
+                                    "Remove it or write a term.")
+                problem = _meaningless_term(term.strip())
+                if problem:
+                    raise self.fail("search.all_of", f"term {term.strip()!r} {problem}")
             parsed.append(tuple(x.strip() for x in terms))
         field = self.get(t, "search", "field", str, "", check=_field_tag)
         paths = self.paths(t, "search", "paths")
         if source == "pubmed-xml" and not paths:
             raise self.fail("search.paths", 'is missing: source = "pubmed-xml" reads local files. '
                             'Add paths = ["pubmed/*.xml.gz"] (relative to the config file).')
-        return SearchConfig(source=source, all_of=tuple(parsed), field=field, paths=paths)
+        return SearchConfig(source=source, all_of=tuple(parsed), field=field, paths=paths,
+                            sources=sources or (source,))
+
+    def search_sources(self, t: dict) -> tuple[str, ...]:
+        """[search] sources: a non-empty list of distinct databases, at most one PubMed source."""
+        if "sources" not in t:
+            return ()
+        sources = self.strings(t, "search", "sources")
+        if not sources:
+            raise self.fail("search.sources", 'is empty. List the databases to search, e.g. sources = '
+                            '["pubmed", "europepmc", "openalex"].')
+        for name in sources:
+            if name not in SEARCH_SOURCES:
+                raise self.fail("search.sources", f"{name!r} is not a source; use any of: "
+                                + ", ".join(f'"{s}"' for s in SEARCH_SOURCES)
+                                + ". Export files of other databases go in [[imports]] tables.")
+        if len(set(sources)) != len(sources):
+            twice = next(s for s in sources if sources.count(s) > 1)
+            raise self.fail("search.sources", f"lists {twice!r} twice. List each source once.")
+        if "pubmed" in sources and "pubmed-xml" in sources:
+            raise self.fail("search.sources", 'lists both "pubmed" and "pubmed-xml": both are PubMed. Keep one.')
+        return sources
+
+    def api_sources(self, data: dict, searched: tuple[str, ...]) -> dict[str, ApiSourceConfig]:
+        """[sources.europepmc] / [sources.openalex]: options of the API sources that are searched."""
+        tables = data.get("sources", {})
+        if not isinstance(tables, dict):
+            raise self.fail("sources", f"must hold tables such as [sources.europepmc], not {_describe(tables)}.")
+        for name, table in tables.items():
+            if name not in _API_LIMITS:
+                raise self.fail(f"sources.{name}", "is not a source with options. "
+                                + _suggest(name, tuple(_API_LIMITS)))
+            if name not in searched:
+                raise self.fail(f"sources.{name}", f'is set but "{name}" is not in [search] sources. '
+                                f'Add it there, or remove this table.')
+            if not isinstance(table, dict):
+                raise self.fail(f"sources.{name}", f"must be a table, not {_describe(table)}.")
+        result = {}
+        for name, (default, limit) in _API_LIMITS.items():
+            if name in searched:
+                t = tables.get(name, {})
+                for key in t:
+                    if key != "page_size":
+                        raise self.fail(f"sources.{name}.{key}", "is not a known key. " + _suggest(key, ("page_size",)))
+                result[name] = ApiSourceConfig(page_size=self.get(
+                    t, f"sources.{name}", "page_size", int, default, check=_between(1, limit)))
+        return result
+
+    def imports(self, data: dict) -> tuple[ImportConfig, ...]:
+        """[[imports]]: each a database name and the files exported from it."""
+        tables = data.get("imports", [])
+        if isinstance(tables, dict):
+            tables = [tables]
+        if not isinstance(tables, list):
+            raise self.fail("imports", f"must be tables written [[imports]], not {_describe(tables)}.")
+        result = []
+        for number, t in enumerate(tables, 1):
+            where = f"imports.{number}"
+            if not isinstance(t, dict):
+                raise self.fail(where, f"must be a table written [[imports]], not {_describe(t)}.")
+            for key in t:
+                if key not in ("database", "paths", "format"):
+                    raise self.fail(f"{where}.{key}", "is not a known key. "
+                                    + _suggest(key, ("database", "paths", "format")))
+            if "database" not in t:
+                raise self.fail(f"{where}.database", 'is missing. Name the database the files were exported '
+                                'from, e.g. database = "Web of Science" (it is shown in PRISMA).')
+            database = self.get(t, where, "database", str)
+            if not database.strip():
+                raise self.fail(f"{where}.database", 'is empty. Name the database, e.g. database = "Scopus".')
+            if database.strip().lower() in _API_NAMES:
+                raise self.fail(f"{where}.database", f"{database!r} is also searched through its API; name "
+                                'the export differently, e.g. "PubMed (export)".')
+            paths = self.paths(t, where, "paths")
+            if not paths:
+                raise self.fail(f"{where}.paths", 'is missing. Add paths = ["exports/wos/*.txt"] (files, '
+                                "folders or globs, relative to the config file).")
+            fmt = self.get(t, where, "format", str, "", check=_one_of(IMPORT_FORMATS))
+            result.append(ImportConfig(database=database.strip(), paths=paths, format=fmt))
+        names = [i.database for i in result]
+        for name in names:
+            if names.count(name) > 1:
+                raise self.fail("imports", f"two [[imports]] tables name the database {name!r}. Put all of "
+                                "its files in one table's paths.")
+        return tuple(result)
 
     def screening(self, t: dict) -> ScreeningConfig:
         min_year = self.get(t, "screening", "min_year", int, None, check=_year)
         max_year = self.get(t, "screening", "max_year", int, None, check=_year)
         if min_year is not None and max_year is not None and min_year > max_year:
             raise self.fail("screening.max_year", f"({max_year}) is before min_year ({min_year}). Swap them.")
+        if t.get("languages") == []:
+            raise self.fail("screening.languages", "is empty, which would let no record through. List PubMed "
+                            'language codes, e.g. languages = ["eng"], or leave the key out to accept every '
+                            "language.")
         languages = tuple(x.lower() for x in self.strings(t, "screening", "languages"))
         for lang in languages:
             if len(lang) != 3 or not lang.isalpha():
@@ -265,15 +417,60 @@ class _Validator:
             date_spans=self.get(t, "screening", "date_spans", str, "needs-review", check=_one_of(SPAN_POLICIES)),
             exclude_publication_types=self.strings(t, "screening", "exclude_publication_types"),
             require_abstract=self.get(t, "screening", "require_abstract", bool, False),
+            human=self.human(self.table({"screening.human": t["human"]}, "screening.human",
+                                         _TABLES["screening.human"])) if "human" in t else None,
+        )
+
+    def human(self, t: dict) -> HumanScreeningConfig:
+        section = "screening.human"
+        if "highlight" in t and not isinstance(t["highlight"], dict):
+            raise self.fail(f"{section}.highlight", "must be a table, e.g. highlight = { include = "
+                            '["ketamine"], exclude = ["rat"] }, not ' + f"{_describe(t['highlight'])}.")
+        highlight = t.get("highlight", {})
+        for key in highlight:
+            if key not in ("include", "exclude"):
+                raise self.fail(f"{section}.highlight.{key}", "is not a known key. "
+                                + _suggest(key, ("include", "exclude")))
+        reviewers = self.strings(t, section, "reviewers", required=True)
+        mode = self.get(t, section, "mode", str, "single", check=_one_of(HUMAN_MODES))
+        if not reviewers:
+            raise self.fail(f"{section}.reviewers", "is empty. " + _EXAMPLES[f"{section}.reviewers"])
+        for name in reviewers:
+            if _slug(name):
+                raise self.fail(f"{section}.reviewers", f"{name!r} is not a usable name; use letters, "
+                                "digits, - and _ only.")
+        if len(set(reviewers)) != len(reviewers):
+            raise self.fail(f"{section}.reviewers", "names a reviewer twice. Give each person once.")
+        if mode == "dual" and len(reviewers) < 2:
+            raise self.fail(f"{section}.mode", f'is "dual" but only {len(reviewers)} reviewer is named. '
+                            'Name at least two reviewers, or use mode = "single".')
+        reasons = self.strings(t, section, "exclusion_reasons")
+        if len(set(reasons)) != len(reasons):
+            raise self.fail(f"{section}.exclusion_reasons", "lists a reason twice. Give each reason once.")
+        return HumanScreeningConfig(
+            enabled=self.get(t, section, "enabled", bool, True),
+            reviewers=reviewers,
+            mode=mode,
+            exclusion_reasons=reasons,
+            highlight_include=self.strings(highlight, f"{section}.highlight", "include"),
+            highlight_exclude=self.strings(highlight, f"{section}.highlight", "exclude"),
+            target_recall=self.get(t, section, "target_recall", float, 0.95, check=_between(0.5, 0.999)),
+            confidence=self.get(t, section, "confidence", float, 0.95, check=_between(0.5, 0.999)),
         )
 
     def extraction(self, t: dict) -> ExtractionConfig:
+        if t.get("classes") == []:
+            raise self.fail("extraction.classes", "is empty, which would extract nothing. List entity classes, "
+                            'e.g. classes = ["DRUG", "DISEASE"], or leave the key out for all of them.')
         classes = self.strings(t, "extraction", "classes") or ENTITY_CLASSES
         for c in classes:
             if c not in ENTITY_CLASSES:
                 raise self.fail("extraction.classes", f"{c!r} is not an entity class. " + _suggest(c, ENTITY_CLASSES))
         lexicons = self.paths(t, "extraction", "lexicons")
         for p in lexicons:
+            if p.is_dir():
+                raise self.fail("extraction.lexicons", f"{p} is a folder, not a file. "
+                                "Name the lexicon's .toml file inside it.")
             if not p.is_file():
                 raise self.fail("extraction.lexicons", f"file {p} does not exist. "
                                 "Paths are relative to the config file's folder.")
@@ -311,24 +508,32 @@ class _Validator:
 
     def output(self, t: dict) -> OutputConfig:
         d = self.get(t, "output", "dir", str, required=True)
-        return OutputConfig(dir=self.base / d)
+        keep = self.get(t, "output", "keep_raw_runs", int, 0, check=_between(0, 100000))
+        return OutputConfig(dir=self.base / d, keep_raw_runs=keep)
 
 
 _TABLES = {
     "review": ("name", "title"),
-    "search": ("source", "all_of", "field", "paths"),
+    "search": ("source", "sources", "all_of", "field", "paths"),
     "screening": ("min_year", "max_year", "languages", "date_spans", "exclude_publication_types",
                   "require_abstract"),
+    "screening.human": ("enabled", "reviewers", "mode", "exclusion_reasons", "highlight", "target_recall",
+                        "confidence"),
     "extraction": ("classes", "lexicons", "model"),
     "retrieval": ("batch_size", "timeout", "max_attempts"),
-    "output": ("dir",),
+    "output": ("dir", "keep_raw_runs"),
     "refresh": ("overlap_days", "lock_wait"),
     "engine": ("kind", "scheduler", "workers"),
 }
+_SOURCE_TABLES = ("sources", "imports")
+# API source -> (default page size, the most the API allows per page)
+_API_LIMITS = {"europepmc": (1000, 1000), "openalex": (100, 200)}
+_API_NAMES = {"pubmed", "europe pmc", "openalex"}
 _EXAMPLES = {
     "review.name": 'Add name = "my-review" (letters, digits, - and _).',
     "search.all_of": 'Write groups of terms, e.g. all_of = [["ketamine"], ["depression"]] '
                      "(groups are ANDed, terms within a group ORed).",
+    "screening.human.reviewers": 'Add reviewers = ["ana", "ben"] (the names people pick in the workspace).',
     "output.dir": 'Add dir = "../outputs/my-review" (relative to the config file).',
 }
 _KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list"}
@@ -381,6 +586,23 @@ def _year(value: int) -> str | None:
 def _slug(value: str) -> str | None:
     ok = value and all(c.isalnum() or c in "-_" for c in value)
     return None if ok else f"is {value!r}; use letters, digits, - and _ only."
+
+
+_BOOLEAN_OPERATORS = ("and", "or", "not")
+
+
+def _meaningless_term(term: str) -> str | None:
+    """Why a search term would mean nothing (or everything) to PubMed, or None when it is a term."""
+    if not term.strip("*").strip():
+        return 'is only a wildcard; it would match everything. Write a word before the *, e.g. "depress*".'
+    if term.casefold() in _BOOLEAN_OPERATORS:
+        return ("is a bare boolean operator. Groups are ANDed and terms ORed for you: write only the terms.")
+    if term.startswith("#") and term[1:].isdigit():
+        return ("is a PubMed search-history reference, which means nothing outside a PubMed session. "
+                "Write the terms themselves.")
+    if '"' in term:
+        return "contains a double quote. Write the phrase without quotes; phrases are quoted for you."
+    return None
 
 
 def _field_tag(value: str) -> str | None:

@@ -167,6 +167,7 @@ class Record:
     pages: str = ""
     pub_year: int | None = None        # PubDate Year, or the first year of MedlineDate/Season
     pub_month: int | None = None
+    pub_day: int | None = None         # PubDate Day, when it has a Year and a Month
     medline_date: str = ""             # raw MedlineDate when PubDate has no Year, e.g. "2015 Dec-2016 Jan"
     article_date: str = ""             # electronic publication date (ArticleDate), ISO yyyy-mm-dd
     entrez_date: str = ""              # PubMedPubDate[@PubStatus=entrez], ISO
@@ -174,6 +175,7 @@ class Record:
     languages: tuple[str, ...] = ()    # every Language element, lower-case ISO 639-2 (eng, ger, und)
     vernacular_title: str = ""
     publication_types: tuple[str, ...] = ()
+    publication_type_uis: tuple[str, ...] = ()  # MeSH UI of each publication type, same order ("" if none)
     mesh_headings: tuple[MeshHeading, ...] = ()
     chemicals: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
@@ -266,8 +268,10 @@ class Mention:
     end: int
     text: str
     label: str          # entity class, e.g. "DRUG", "DISEASE", "GENE"
-    canonical: str      # normalised form the evidence table groups by
+    canonical: str      # normalised form: the concept's name (lexicon term or vocabulary's preferred name)
     source: str = "lexicon"  # "model", "lexicon" or "abbreviation"
+    identifier: str = ""     # concept id, e.g. "MESH:D007649", "NCBIGene:627"; "" when none applies
+    vocabulary: str = ""     # the identifier's vocabulary: "MeSH", "NCBI Gene", "OMIM", "DrugBank"
 
 
 @dataclass(frozen=True)
@@ -294,6 +298,7 @@ class RunSummary:
     needs_review: int = 0
     excluded_by_reason: dict[str, int] = field(default_factory=dict)
     mentions: int = 0
+    extraction_set_aside: int = 0      # included records entity extraction could not process
 
 
 @dataclass(frozen=True)
@@ -310,6 +315,16 @@ class Quarantined:
     pmid: str       # "" when the PMID itself could not be read
     reason: str
     source: str = ""  # the file or archived response it came from
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A record a stage could not process (e.g. entity extraction): kept, with the reason, and the
+    run goes on without that stage's output for it."""
+
+    record_id: str
+    reason: str
+    stage: str = ""     # "extraction"
 
 
 # What the PubMed XML parser yields, in document order.
@@ -345,7 +360,8 @@ MANIFEST_VERSION = 2
 # The fields of RunManifest that are run.json keys of the same name, in run.json order.
 _TOP_KEYS = ("run_id", "status", "command", "mode", "review")
 _TAIL_KEYS = ("identified", "pmid_repeats", "databases", "pubmed_cross_check", "searched", "fetched",
-              "quarantined", "finished_at", "error", "counts", "changes")
+              "quarantined", "extraction_set_aside", "raw_archives_removed", "repeats_by_reason", "found_in",
+              "finished_at", "error", "counts", "changes", "human_screening")
 
 
 @dataclass
@@ -380,10 +396,15 @@ class RunManifest:
     searched: dict | None = None
     fetched: dict | None = None
     quarantined: list[dict] | None = None
+    extraction_set_aside: list[dict] | None = None  # records extraction could not process (retried next run)
+    raw_archives_removed: list[str] | None = None   # run ids whose raw archives [output] keep_raw_runs removed
+    repeats_by_reason: dict[str, int] | None = None  # several databases: copies of one record_id, by shared id
+    found_in: dict[str, list[str]] | None = None     # several databases: record_id -> the databases it was found in
     finished_at: str = ""
     error: str = ""
     counts: dict | None = None      # set when published
     changes: dict | None = None     # set when published
+    human_screening: dict | None = None  # set when published with [screening.human]: people's stage
 
     def to_json(self) -> dict:
         """run.json in the current layout (MANIFEST_VERSION): every key the first release wrote,
@@ -420,3 +441,24 @@ class RunManifest:
             values["databases"] = {label: values["identified"]}
         return cls(**{"run_id": "", "command": "", "mode": "", "review": "", "config": {}, "query": "",
                       "offline": False, "started_at": "", **values, "source": data})
+
+
+@dataclass(frozen=True)
+class HumanDecision:
+    """One entry of the reviewers' append-only decision log (the workspace, imports, resolutions).
+
+    decision: include, exclude or maybe; "undo" withdraws the entry numbered `undoes`.
+    role: "screen" (a reviewer's own decision), "resolve" (settles a dual-mode conflict) or "import".
+    content_hash: the version of the record that was read, so a later revision can be flagged.
+    """
+
+    seq: int
+    record_id: str
+    reviewer: str
+    decision: str
+    reason: str = ""
+    note: str = ""
+    content_hash: str = ""
+    decided_at: str = ""
+    role: str = "screen"
+    undoes: int | None = None

@@ -10,7 +10,7 @@ import pytest
 
 TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS / "guard"))
-from network_guard import NetworkAccessBlocked, install  # noqa: E402
+from network_guard import install  # noqa: E402
 
 from tests.support.eutils_server import EutilsServer, load_corpus  # noqa: E402
 from tests.support.paths import DEFAULT_CONFIG, FIXTURES, REPO, shared_path  # noqa: E402
@@ -18,7 +18,9 @@ from tests.support.paths import DEFAULT_CONFIG, FIXTURES, REPO, shared_path  # n
 install()
 
 # Session fixtures that run the review once, shared by the tests of its outputs.
-pytest_plugins = ["tests.support.ketamine_run", "tests.support.dask_cluster"]
+pytest_plugins = ["tests.support.ketamine_run", "tests.support.http_server", "tests.support.literature_apis",
+                  "tests.support.screening_sets", "tests.support.workspace_review", "tests.support.browser",
+                  "tests.support.dask_cluster"]
 
 
 @pytest.fixture
@@ -50,8 +52,8 @@ def _clean_environment(monkeypatch):
 @pytest.fixture(autouse=True)
 def _fast_retries(monkeypatch):
     """Retries back off in milliseconds, not seconds, so fault tests stay quick."""
-    from pipeline.sources.pubmed import eutils
-    monkeypatch.setattr(eutils.Client, "_backoff", lambda self, attempt: 0.01 * attempt)
+    from pipeline.sources.http import HttpClient
+    monkeypatch.setattr(HttpClient, "_backoff", lambda self, attempt: 0.01 * attempt)
 
 
 @pytest.fixture(scope="session")

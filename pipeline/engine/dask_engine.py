@@ -32,7 +32,7 @@ from pipeline.errors import ClusterUnavailable, FilesFailed
 from pipeline.engine.dask_tasks import (ExtractorPlugin, FileTask, PartInfo, process_file, read_items,
                                         read_mentions, rules_fingerprint)
 from pipeline.engine.sync import Progress, extractor_fingerprint
-from pipeline.models import Mention, Quarantined, Record
+from pipeline.models import Mention, Quarantined, Record, SetAside
 from pipeline.sources.base import Harvest, SearchRequest
 from pipeline.sources.pubmed_xml.local import LocalSelection, LocalXmlSource, expand_paths
 from pipeline.store.codec import record_from_json
@@ -105,13 +105,14 @@ class DaskEngine:
         return DaskXmlSource(self, config, out / "parts")
 
     def extract(self, config: Config, records: list[Record], hashes: dict[str, str],
-                progress: Progress) -> dict[str, tuple[str, list[Mention]]]:
+                progress: Progress) -> tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]:
         """The mentions the local engine would extract for `records`, taken from the parts.
 
         Every record the engine asks for was included by the rules in its file's task, so its
         mentions are in that file's part under (record_id, content hash). Should one be missing
         (a bug), it is extracted here rather than published without mentions."""
         found: dict[str, tuple[str, list[Mention]]] = {}
+        set_aside: list[SetAside] = []
         missing = []
         for record in records:
             key = (record.record_id, hashes[record.record_id])
@@ -122,10 +123,11 @@ class DaskEngine:
         if missing:
             log.warning("%d records had no extraction in their file's part; extracting them here", len(missing))
             from pipeline.engine.sync import _extract
-            found.update(_extract(config, missing, hashes, lambda *a: None))
+            more, set_aside = _extract(config, missing, hashes, lambda *a: None)
+            found.update(more)
             self.extracted_on_client += len(missing)
         progress("extract", len(records), len(records))
-        return found
+        return found, set_aside
 
     def summary(self) -> dict:
         """run.json "engine"."""

@@ -21,7 +21,10 @@ from pipeline.config import Config
 from pipeline.engine.crashpoints import checkpoint
 from pipeline.models import Decision, RunManifest, record_order
 from pipeline.outputs.report import write_report
+from pipeline.errors import OutputsNotFound
+from pipeline.store.lock import ReviewLock
 from pipeline.store.state import StateStore
+from pipeline.engine.people import people_stage
 from pipeline.outputs.files import atomic_write, csv_bytes, write_json, write_table
 
 log = logging.getLogger(__name__)
@@ -51,13 +54,19 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     by_id = {record_id: rec for record_id, (rec, _) in state.active_records().items()}
     records = list(by_id.values())
     decisions = list(state.decisions().values())
-    included = {r.record_id for r in decisions if r.decision == Decision.INCLUDE}
+    people = people_stage(state, config)
+    # With people screening, the evidence table holds what they included, not what the rules let through.
+    evidence_results = people.evidence_results(decisions) if people else decisions
+    included = {r.record_id for r in evidence_results if r.decision == Decision.INCLUDE}
     mentions = state.mentions(included)
     frames = {
-        "records": tables.records_table(records, decisions),
-        "evidence": tables.evidence_table(records, decisions, mentions, config.extraction.classes),
+        "records": tables.records_table(records, decisions, manifest.found_in,
+                                        next(iter(manifest.databases or {"PubMed": 0}))),
+        "evidence": tables.evidence_table(records, evidence_results, mentions, config.extraction.classes),
         "mentions": tables.mentions_table(mentions),
     }
+    if people:
+        frames["records"] = people.records_columns(frames["records"])
     for name in TABLE_NAMES:
         write_table(out, name, frames[name])
         checkpoint("mid-publish")
@@ -65,16 +74,24 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     repeats = manifest.pmid_repeats or 0
     summary = prisma.summarise(identified, records, decisions, len(mentions))
     summary.duplicates += repeats
+    summary.extraction_set_aside = len(manifest.extraction_set_aside or [])
     databases = manifest.databases or {"PubMed": identified}
-    flow = prisma.prisma_json(databases, decisions, repeats, len(manifest.quarantined or []),
-                              review=config.review.title or config.review.name)
+    rule_results, people_results = people.prisma_inputs(decisions) if people else (decisions, [])
+    flow = prisma.prisma_json(databases, rule_results, repeats, len(manifest.quarantined or []),
+                              repeats_by_reason=manifest.repeats_by_reason,
+                              review=config.review.title or config.review.name, human=people_results)
+    if people:
+        flow = people.prisma(flow, decisions)
     write_json(out / "prisma.json", flow)
     atomic_write(out / "prisma.svg", prisma.prisma_svg(flow).encode("utf-8"))
     included_records = [by_id[record_id] for record_id in frames["evidence"]["record_id"]]
     atomic_write(out / "records.ris", ris.ris_text(included_records).encode("utf-8"))
     changes = state.changes(run_ids)
+    if people and run_ids:
+        changes += people.change_rows(decisions, run_ids[-1], {i: r.title for i, r in by_id.items()})
     atomic_write(out / "changes.csv", csv_bytes(changes_table(changes)))
-    manifest = dataclasses.replace(manifest, counts=asdict(summary), changes=change_summary(changes, run_ids))
+    manifest = dataclasses.replace(manifest, counts=asdict(summary), changes=change_summary(changes, run_ids),
+                                   human_screening=people.summary(decisions) if people else None)
     write_json(out / "run.json", manifest.to_json())
     # Built from the files just written, so `python -m pipeline report` rebuilds the same page.
     write_report(out)
@@ -99,3 +116,30 @@ def change_summary(rows: list[dict], run_ids: list[str]) -> dict:
         "withdrawn": count("withdrawn"),
         "file": "changes.csv",
     }
+
+
+def publish_review(config: Config, out_dir: Path | None = None, wait: float | None = None) -> RunManifest:
+    """`publish`: rebuild every output of the review from its state store (no network), under the
+    review's lock; people's latest decisions are included. Returns the manifest written to run.json."""
+    out = Path(out_dir) if out_dir is not None else config.output.dir
+    wait = config.refresh.lock_wait if wait is None else wait
+    if not (out / "state.sqlite").is_file():
+        raise OutputsNotFound(f"{out} holds no review state (state.sqlite): nothing to publish. Run the review "
+                              f"first: python -m pipeline run --config {config.path}")
+    with ReviewLock(out, config.review.name, "publish", wait), StateStore.open(out) as state:
+        republish(state, out, config)
+        previous = state.last_good_run()
+        if previous is None:
+            raise OutputsNotFound(f"{out} has no completed run to publish. Run the review first: "
+                                  f"python -m pipeline run --config {config.path}")
+        return publish(state, out, config, RunManifest.from_json(previous["manifest"] or {}),
+                       [previous["run_id"]])
+
+
+def published_message(manifest: RunManifest) -> str:
+    """One line on what a publish wrote, for the workspace and the command line."""
+    people = manifest.human_screening
+    if people:
+        return (f"outputs rebuilt: {people['records_included']} records included by people in the evidence "
+                f"table, {people['records_awaiting_screening']} awaiting screening")
+    return f"outputs rebuilt: {(manifest.counts or {}).get('included', 0)} records in the evidence table"

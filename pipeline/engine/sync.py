@@ -35,13 +35,16 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from pipeline.config import Config, ExtractionConfig
+from pipeline.engine import preflight
 from pipeline.engine.crashpoints import checkpoint
 from pipeline.engine.publish import publish, republish
-from pipeline.models import (CommitPlan, Decision, Mention, Record, RunManifest, ScreeningResult, UpdatePlan,
-                             display_id, pmid_of, record_order)
+from pipeline.models import (CommitPlan, Decision, Mention, Record, RunManifest, ScreeningResult, SetAside,
+                             UpdatePlan, display_id, pmid_of, record_order)
 from pipeline.outputs.files import write_json
 from pipeline.screening import crosscheck, dedup
+from pipeline.screening.merge import screen_merged
 from pipeline.screening.screen import screen_records
+from pipeline.sources.archive import find_archive, prune_archives
 from pipeline.sources.base import CrossCheckable, Progress, SearchRequest, Source, Window, no_progress
 from pipeline.sources.pubmed.eutils import Settings
 from pipeline.sources.pubmed.search import build_query
@@ -59,7 +62,9 @@ WITHDRAWN_REASONS = {
     "deleted-citation": "deleted from PubMed (DeleteCitation)",
 }
 
-Extractor = Callable[[Config, list[Record], dict[str, str], Progress], dict[str, tuple[str, list[Mention]]]]
+# Mentions per record_id (content hash, mentions), and the records extraction had to set aside.
+Extractor = Callable[[Config, list[Record], dict[str, str], Progress],
+                     tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]]
 
 
 class Engine(Protocol):
@@ -72,8 +77,9 @@ class Engine(Protocol):
         ...
 
     def extract(self, config: Config, records: list[Record], hashes: dict[str, str],
-                progress: Progress) -> dict[str, tuple[str, list[Mention]]]:
-        """Mentions for `records` (record_id -> (content hash, mentions)), as _extract gives them."""
+                progress: Progress) -> tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]:
+        """Mentions for `records` (record_id -> (content hash, mentions)) and the records set aside,
+        as _extract gives them."""
         ...
 
     def summary(self) -> dict:
@@ -98,6 +104,12 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
     now = now or (lambda: datetime.now(timezone.utc))
     out = Path(out_dir) if out_dir is not None else config.output.dir
     progress = progress or no_progress
+    replay = bool(offline or from_run)
+    # Everything the run would refuse, before the lock, the state or the network are touched.
+    base_url = None
+    if config.search.source == "pubmed" and not replay:
+        base_url = (settings or Settings.from_env()).base_url
+    preflight.check(config, out, base_url)
     command = "refresh" if incremental else "run"
     started = now()
     started_iso = started.isoformat(timespec="seconds")
@@ -125,6 +137,10 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
         if mode == INCREMENTAL:
             manifest.window = _window(previous["watermark"], config.refresh.overlap_days, started.date())
             manifest.window["since_run"] = previous["run_id"]
+        if replay and config.search.source == "pubmed":
+            # A bad --from-run (or no archive) is a usage error: found before the run begins, so
+            # run.json and the store's run history stay as they were.
+            find_archive(out, from_run)
         state.begin_run(run_id, command, started_iso, query, os.getpid())
         checkpoint("after-begin")
         try:
@@ -148,6 +164,8 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
             write_json(out / "run.json", manifest.to_json())
             raise
         published = carried + [run_id]
+        if config.output.keep_raw_runs and not replay:
+            manifest.raw_archives_removed = prune_archives(out, config.output.keep_raw_runs)
         manifest = publish(state, out, config, manifest, published)
         checkpoint("after-publish")
         state.mark_published([run_id])
@@ -210,14 +228,21 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
     records.update(plan.upserts)
     hashes = {record_id: h for record_id, h in stored.items() if record_id not in plan.withdrawn}
     hashes.update(plan.hashes)
-    results = screen_records(records.values(), config.screening)
+    found_in = getattr(source, "found_in", None)      # several databases: deduplicate across them
+    if found_in is not None:
+        results, merged = screen_merged(records.values(), config.screening, found_in)
+        manifest.found_in = merged.found_in
+    else:
+        results = screen_records(records.values(), config.screening)
     new_decisions = {r.record_id: r for r in results}
 
     fingerprint = extractor_fingerprint(config.extraction)
     keys = state.extraction_keys()
-    to_extract = [records[r.record_id] for r in results if r.decision == Decision.INCLUDE
+    # With people screening, needs-review records may be included by them: extract those too.
+    extract_for = (Decision.INCLUDE, Decision.NEEDS_REVIEW) if config.screening.people else (Decision.INCLUDE,)
+    to_extract = [records[r.record_id] for r in results if r.decision in extract_for
                   and keys.get(r.record_id) != (hashes[r.record_id], fingerprint)]
-    extracted = extract(config, to_extract, hashes, progress)
+    extracted, set_aside = extract(config, to_extract, hashes, progress)
     checkpoint("after-extract")
 
     titles = {i: rec.title for i, rec in before.items()} | {i: r.title for i, r in records.items()}
@@ -226,8 +251,11 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
     manifest.source = dict(got.manifest)
     manifest.identified = got.count
     # Records the source returned more than once in this run (PRISMA counts them as duplicates).
-    manifest.pmid_repeats = dedup.duplicate_id_count(r.record_id for r in copies)
-    manifest.databases = {source.name: got.count}
+    manifest.pmid_repeats = getattr(source, "repeats", None)
+    if manifest.pmid_repeats is None:
+        manifest.pmid_repeats = dedup.duplicate_id_count(r.record_id for r in copies)
+    manifest.databases = dict(getattr(source, "databases", None) or {source.name: got.count})
+    manifest.repeats_by_reason = getattr(source, "repeats_by_reason", None)
     if isinstance(source, CrossCheckable):
         filtered = source.filtered_search()
         manifest.pubmed_cross_check = (
@@ -239,6 +267,9 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
                         "unchanged": len(fetched) - len(plan.upserts) - len(deleted & set(fetched)),
                         "extracted": len(extracted)}
     manifest.quarantined = [asdict(q) for q in got.quarantined]
+    # Records extraction could not process: still screened and published, without mentions; no
+    # extraction is stored for them, so the next run tries again.
+    manifest.extraction_set_aside = [asdict(q) for q in set_aside]
     commit = CommitPlan(seen=sorted(current_set & (set(stored) | set(plan.upserts))), upserts=plan.upserts,
                         withdrawn=plan.withdrawn, decisions=results, extracted=extracted,
                         fingerprint=fingerprint, changes=changes)
@@ -319,13 +350,17 @@ def _describe(result: ScreeningResult | None) -> str:
 
 
 def extractor_fingerprint(cfg: ExtractionConfig) -> str:
-    """Changes whenever extraction could give other mentions: classes, lexicon contents, model, spaCy."""
+    """Changes whenever extraction could give other mentions: classes, lexicon contents, model, spaCy,
+    linking vocabularies and the extraction code's version."""
     from importlib import metadata
     digest = hashlib.sha256()
     digest.update(json.dumps({"classes": list(cfg.classes), "model": str(cfg.model or ""),
                               "spacy": metadata.version("spacy")}).encode())
     for path in cfg.lexicons:
         digest.update(path.read_bytes())
+    from pipeline.extraction.linking import fingerprint_parts  # the vocabularies: no spaCy import
+    for part in fingerprint_parts():
+        digest.update(part)
     if cfg.model is not None:
         for meta in sorted(cfg.model.glob("meta.json")):
             digest.update(meta.read_bytes())
@@ -336,19 +371,25 @@ PARALLEL_EXTRACTION_FROM = 300  # included records
 
 
 def _extract(config: Config, records: list[Record], hashes: dict[str, str],
-             progress: Progress) -> dict[str, tuple[str, list[Mention]]]:
+             progress: Progress) -> tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]:
+    """Mentions of each record that extraction processed, and the records it set aside."""
     if not records:
         progress("extract", 0, 0)
-        return {}
+        return {}, []
     from pipeline.extraction import ner as extract  # spaCy loads only when something needs extracting
     nlp = extract.load_nlp(config.extraction)
     found: dict[str, tuple[str, list[Mention]]] = {r.record_id: (hashes[r.record_id], []) for r in records}
     # A second process pays for its fork only on a few hundred abstracts (bench_ner: 101 -> 150/s).
     processes = min(2, os.cpu_count() or 1) if len(records) >= PARALLEL_EXTRACTION_FROM else 1
-    for mention in extract.extract_mentions(nlp, records, config.extraction.classes, n_process=processes):
+    set_aside: list[SetAside] = []
+    for mention in extract.extract_mentions(nlp, records, config.extraction.classes, n_process=processes,
+                                            set_aside=set_aside.append):
         found[mention.record_id][1].append(mention)
+    for item in set_aside:
+        log.warning("record %s set aside by entity extraction: %s", item.record_id, item.reason)
+        found.pop(item.record_id, None)
     progress("extract", len(records), len(records))
-    return found
+    return found, sorted(set_aside, key=lambda item: record_order(item.record_id))
 
 
 def package_versions() -> dict:

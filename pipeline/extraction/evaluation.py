@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from pipeline.errors import ConfigError
+from pipeline.extraction.linking import corpus_identifier, split_identifiers
 
 # Corpus entity types -> the three types our model predicts. Types not listed (Species, CellLine,
 # SequenceVariant) are dropped: the model is not trained on them and must not be scored on them.
@@ -44,6 +45,9 @@ class Entity:
     end: int
     label: str
     text: str = ""
+    # The concept ids (prefixed: "MESH:D007649", "NCBIGene:2903"): several for a composite mention,
+    # none for "-1". Not part of equality: a span is one entity whatever it links to.
+    identifiers: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass
@@ -71,6 +75,11 @@ def read_pubtator(path: str | Path) -> list[PubTatorDoc]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise ConfigError(f"{path}: corpus file not found. Pass an existing PubTator file with --corpus.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a PubTator text file (it is not UTF-8 text). Pass a PubTator file "
+                          "(PMID|t|title, PMID|a|abstract, then one line per mention); unpack .gz files first.") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the corpus file ({exc.strerror}).") from None
     docs: dict[str, PubTatorDoc] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -98,12 +107,17 @@ def read_pubtator(path: str | Path) -> list[PubTatorDoc]:
         if doc.text[start:end].strip() != parts[3].strip():
             raise ConfigError(f"{path}:{number}: offsets {start}-{end} give {doc.text[start:end]!r}, "
                               f"not {parts[3]!r}. Offsets must index title + ' ' + abstract.")
-        doc.entities.append(Entity(start, end, label, doc.text[start:end]))
+        ids = tuple(corpus_identifier(i, label) for i in split_identifiers(parts[5])) if len(parts) > 5 else ()
+        doc.entities.append(Entity(start, end, label, doc.text[start:end], tuple(i for i in ids if i)))
     if not docs:
         raise ConfigError(f"{path}: no PubTator documents found. Expected lines like 'PMID|t|title'.")
     for doc in docs.values():
         # Some corpora list the same mention twice (once per concept id); a span counts once.
-        doc.entities = sorted(set(doc.entities), key=lambda e: (e.start, e.end, e.label))
+        merged: dict[Entity, tuple[str, ...]] = {}
+        for e in doc.entities:
+            merged[e] = merged.get(e, ()) + tuple(i for i in e.identifiers if i not in merged.get(e, ()))
+        doc.entities = sorted((Entity(e.start, e.end, e.label, e.text, ids) for e, ids in merged.items()),
+                              key=lambda e: (e.start, e.end, e.label))
     return list(docs.values())
 
 
@@ -168,7 +182,13 @@ def predict(nlp, docs: Iterable[PubTatorDoc], batch_size: int = 64) -> Iterator[
     Labels outside MODEL_TYPES (e.g. lexicon classes) are left out: they have no corpus type.
     """
     for doc in nlp.pipe((d.text for d in docs), batch_size=batch_size):
-        yield [Entity(e.start_char, e.end_char, e.label_, e.text) for e in doc.ents if e.label_ in MODEL_TYPES]
+        yield [Entity(e.start_char, e.end_char, e.label_, e.text, _ids(e)) for e in doc.ents
+               if e.label_ in MODEL_TYPES]
+
+
+def _ids(ent) -> tuple[str, ...]:
+    identifier = ent._.identifier if ent.has_extension("identifier") else ""
+    return (identifier,) if identifier else ()
 
 
 def evaluate(nlp, docs: list[PubTatorDoc]) -> dict[str, Scores]:
@@ -177,5 +197,99 @@ def evaluate(nlp, docs: list[PubTatorDoc]) -> dict[str, Scores]:
     Only the types the corpus annotates are scored (BC5CDR has no genes, so a predicted gene there
     is neither right nor wrong): a type counts when at least one gold mention has it.
     """
+    return evaluate_all(nlp, docs)["spans"]
+
+
+def evaluate_all(nlp, docs: list[PubTatorDoc]) -> dict:
+    """Span scores, concept scores and linking accuracy on the gold spans, from one pass of `nlp`.
+
+    Returns {"spans": {type: Scores}, "concepts": {type: Scores}, "linking": {...}, "predicted":
+    [[Entity]]}. Linking accuracy takes each gold mention with one identifier and the identifier
+    the pipeline gave the predicted entity with exactly that span (inheritance from a defined
+    abbreviation included) or, when the span was not predicted, what the linker gives its text.
+    """
+    from pipeline.extraction.linking import default_linker
+
     labels = sorted({e.label for d in docs for e in d.entities})
-    return score(iter_gold_spans(docs), predict(nlp, docs), labels=labels)
+    predicted = list(predict(nlp, docs))
+    linker = default_linker()
+    by_span = [{(e.start, e.end, e.label): e for e in doc} for doc in predicted]
+    index = {id(d): i for i, d in enumerate(docs)}
+
+    def link(doc: PubTatorDoc, e: Entity) -> str | None:
+        hit = by_span[index[id(doc)]].get((e.start, e.end, e.label))
+        if hit is not None:
+            return hit.identifiers[0] if hit.identifiers else None
+        found = linker.link(e.label, e.text, doc.text)
+        return found.identifier if found else None
+
+    return {"spans": score(iter_gold_spans(docs), predicted, labels=labels),
+            "concepts": concept_score(iter_gold_spans(docs), predicted, labels=labels),
+            "linking": linking_accuracy(docs, link), "predicted": predicted}
+
+
+PUBTATOR_TYPES = {"Chemical": "Chemical", "Disease": "Disease", "Gene/Protein": "Gene"}
+
+
+def pubtator_lines(docs: Iterable[PubTatorDoc], predicted: Iterable[Iterable[Entity]]) -> Iterator[str]:
+    """Predicted mentions in PubTator format: `PMID<TAB>start<TAB>end<TAB>text<TAB>type<TAB>id`
+    (types Chemical, Disease, Gene; id without our prefix for MeSH and NCBI Gene, as the corpora
+    write them, "-1" when unlinked), each document's title and abstract lines first."""
+    for doc, entities in zip(docs, predicted, strict=True):
+        yield f"{doc.pmid}|t|{doc.title}"
+        yield f"{doc.pmid}|a|{doc.abstract}"
+        for e in entities:
+            identifier = e.identifiers[0] if e.identifiers else "-1"
+            for prefix in ("MESH:", "NCBIGene:"):
+                if identifier.startswith(prefix):
+                    identifier = identifier[len(prefix):]
+            yield f"{doc.pmid}\t{e.start}\t{e.end}\t{e.text}\t{PUBTATOR_TYPES[e.label]}\t{identifier}"
+        yield ""
+
+
+# --- normalisation (concept) scores ----------------------------------------------------------------
+
+def concept_score(gold: Iterable[Iterable[Entity]], predicted: Iterable[Iterable[Entity]],
+                  labels: Iterable[str] | None = None) -> dict[str, Scores]:
+    """Document-level concept scores: precision, recall and F1 over the set of (document, type,
+    identifier) pairs, the BioCreative V CDR disease-normalisation measure applied to every type.
+
+    A composite gold mention contributes each of its identifiers; a mention the corpus marks "-1"
+    (no identifier) contributes none, and a prediction without an identifier is not counted.
+    """
+    keep = set(labels) if labels is not None else None
+    counts: dict[str, list[int]] = {}
+    for gold_doc, pred_doc in zip(gold, predicted, strict=True):
+        g = {(e.label, i) for e in gold_doc for i in e.identifiers if keep is None or e.label in keep}
+        p = {(e.label, i) for e in pred_doc for i in e.identifiers if keep is None or e.label in keep}
+        for key, bucket in ((g & p, 0), (p - g, 1), (g - p, 2)):
+            for label, _ in key:
+                counts.setdefault(label, [0, 0, 0])[bucket] += 1
+    for label in keep or ():
+        counts.setdefault(label, [0, 0, 0])
+    result = {label: Scores(*counts[label]) for label in sorted(counts)}
+    result["micro"] = Scores(*(sum(c[i] for c in counts.values()) for i in range(3)))
+    return result
+
+
+def linking_accuracy(docs: Iterable[PubTatorDoc], link) -> dict[str, dict]:
+    """Linking alone, on the gold spans: per type, the share of gold mentions with one identifier
+    that `link(document, entity)` maps to exactly that identifier (None counts as wrong).
+
+    Returns {type: {"accuracy", "correct", "linked", "mentions"}} plus "micro"; `linked` counts the
+    mentions that got any identifier, so linked - correct are wrong links and mentions - linked
+    unlinked ones.
+    """
+    counts: dict[str, list[int]] = {}
+    for doc in docs:
+        for e in doc.entities:
+            if len(e.identifiers) != 1:
+                continue
+            got = link(doc, e)
+            c = counts.setdefault(e.label, [0, 0, 0])
+            c[0] += got == e.identifiers[0]
+            c[1] += got is not None
+            c[2] += 1
+    counts["micro"] = [sum(c[i] for c in counts.values()) for i in range(3)]
+    return {label: {"accuracy": round(c[0] / c[2], 4) if c[2] else 0.0, "correct": c[0], "linked": c[1],
+                    "mentions": c[2]} for label, c in sorted(counts.items())}

@@ -9,31 +9,36 @@ The pipeline, in order (see pipeline/nlp/ for each component's algorithm and lim
     sentencizer                               rule-based sentence boundaries
     lexicon_ruler                             spaCy EntityRuler with the review's lexicon terms
     normaliser                                review classes, canonical form, source
+    linker                                    MeSH / NCBI Gene identifiers (linking.py, vocabularies/)
     abbreviations                             Schwartz–Hearst short forms take their long form's entity
+    junk_filter                               drops letterless, registry-number, fragment, stop-word spans
     doc_cleaner                               drops doc.tensor (memory, cheaper transfer between processes)
 
 Overlap rule: where a lexicon match overlaps a model entity, the lexicon match is kept and the
 model entity dropped (the lexicon is the reviewers' curated decision for this review); among
 overlapping lexicon matches the longest is kept. A defined abbreviation then replaces whatever
-entity overlaps its occurrences. Each record's title and abstract sections are processed as one
-Doc, so an abbreviation defined in the background section also applies in the results.
+entity overlaps its occurrences, unless a longer lexicon entity covers the occurrence. Each
+record's title and abstract sections are processed as one Doc, so an abbreviation defined in the
+background section also applies in the results.
 """
 from __future__ import annotations
 
 import bisect
 import logging
 import multiprocessing
+import signal
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import spacy
 from spacy.language import Language
 
 from pipeline.config import ExtractionConfig
 from pipeline.errors import ConfigError
-from pipeline.models import Mention, Record
-from pipeline.extraction.components import abbreviations, gazetteer, normaliser  # noqa: F401  (register the factories)
-from pipeline.extraction.components.lexicon import lexicon_patterns, load_lexicon, lookup_table, merge_lexicons
+from pipeline.models import Mention, Record, SetAside
+from pipeline.extraction.components import abbreviations, gazetteer, junk, linker, normaliser  # noqa: F401  (register the factories)
+from pipeline.extraction.components.lexicon import (identifier_table, lexicon_patterns, load_lexicon, lookup_table,
+                                                    merge_lexicons)
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +60,15 @@ def load_ner(path: Path | None = None) -> Language:
     """The statistical part of the shipped pipeline: model, sentences and abbreviations.
 
     This is what `eval-ner` scores: it predicts the corpus types (Chemical, Disease, Gene/Protein)
-    with no review lexicon. Abbreviation propagation is part of it because it is part of every
-    run, and it makes short forms agree with their definitions (+1 F1 on BC5CDR dev).
+    with no review lexicon, and links them to identifiers. Abbreviation propagation and the junk
+    filter are part of it because they are part of every run; abbreviations make short forms agree
+    with their definitions (+1 F1 on BC5CDR dev) and inherit their identifiers.
     """
     nlp = load_model(path)
     nlp.add_pipe("sentencizer")
+    nlp.add_pipe("linker").linker  # noqa: B018  (load the vocabularies now)
     nlp.add_pipe("abbreviations")
+    nlp.add_pipe("junk_filter")
     return nlp
 
 
@@ -76,8 +84,9 @@ def load_nlp(cfg: ExtractionConfig) -> Language:
 
 
 def add_review_components(nlp: Language, lexicon: dict) -> Language:
-    """Sentences, the lexicon ruler (its spans win over the model's), normalisation and abbreviation
-    propagation, added to `nlp` in the order every run uses (tests build rules-only pipelines with it)."""
+    """Sentences, the lexicon ruler (its spans win over the model's), normalisation, linking,
+    abbreviation propagation and the junk filter, added to `nlp` in the order every run uses (tests
+    build rules-only pipelines with it)."""
     nlp.add_pipe("sentencizer")
     ruler = nlp.add_pipe("entity_ruler", name="lexicon_ruler",
                          config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
@@ -85,8 +94,13 @@ def add_review_components(nlp: Language, lexicon: dict) -> Language:
     if patterns:
         ruler.add_patterns(patterns)
     log.info("lexicon ruler: %d patterns", len(patterns))
-    nlp.add_pipe("normaliser").set_lexicon(lookup_table(lexicon))
-    nlp.add_pipe("abbreviations")
+    table, ids = lookup_table(lexicon), identifier_table(lexicon)
+    nlp.add_pipe("normaliser").set_lexicon(table)
+    linking = nlp.add_pipe("linker")
+    linking.set_lexicon_ids(ids)
+    linking.linker  # load the vocabularies now, before any worker process forks  # noqa: B018
+    nlp.add_pipe("abbreviations").set_lexicon(table, ids)
+    nlp.add_pipe("junk_filter")
     return nlp
 
 
@@ -104,7 +118,8 @@ def _record_texts(records: Iterable[Record]) -> Iterator[tuple[str, tuple]]:
 
 
 def extract_mentions(nlp: Language, records: Iterable[Record], classes: Iterable[str],
-                     batch_size: int = 32, n_process: int = 1) -> Iterator[Mention]:
+                     batch_size: int = 32, n_process: int = 1,
+                     set_aside: Callable[[SetAside], None] | None = None) -> Iterator[Mention]:
     """Mentions of `classes` in `records`: record order as given, then section order, then start.
 
     Offsets are into the section's text (`Record.sections()`), so
@@ -116,26 +131,52 @@ def extract_mentions(nlp: Language, records: Iterable[Record], classes: Iterable
     pipeline and send back Mentions. (spaCy's own `nlp.pipe(n_process=...)` sends whole Docs back,
     and deserialising them kept the parent busy enough to cancel most of the second core.) The
     order is the same as with one process.
+
+    No single record stops extraction: one whose text exceeds `nlp.max_length`, or that makes any
+    component fail, is passed to `set_aside` as a SetAside (stage "extraction") with the
+    reason, and the others are extracted as usual (default: a warning is logged).
     """
     wanted = frozenset(classes)
+    set_aside = set_aside or _log_set_aside
     if n_process <= 1:
-        yield from _mentions(nlp, records, wanted, batch_size)
+        items: Iterable = _mentions(nlp, records, wanted, batch_size)
+        for item in items:
+            if isinstance(item, Mention):
+                yield item
+            else:
+                set_aside(item)
         return
     global _WORKER_NLP
     _WORKER_NLP = nlp  # inherited by the forked workers; never pickled
     try:
-        with multiprocessing.get_context("fork").Pool(n_process) as pool:
+        with multiprocessing.get_context("fork").Pool(n_process, initializer=_quiet_worker) as pool:
             jobs = ((chunk, wanted, batch_size) for chunk in _chunks(records, batch_size))
-            for mentions in pool.imap(_worker, jobs):
-                yield from mentions
+            for found in pool.imap(_worker, jobs):
+                for item in found:
+                    if isinstance(item, Mention):
+                        yield item
+                    else:
+                        set_aside(item)
     finally:
         _WORKER_NLP = None
+
+
+def _log_set_aside(item: SetAside) -> None:
+    log.warning("record %s set aside: %s", item.record_id, item.reason)
 
 
 _WORKER_NLP: Language | None = None
 
 
-def _worker(job: tuple[list[Record], frozenset, int]) -> list[Mention]:
+def _quiet_worker() -> None:
+    """Workers leave signals to the parent: Ctrl-C and SIGTERM reach the whole process group, and
+    the parent stops the pool itself (Pool.terminate), so a worker must neither print a
+    KeyboardInterrupt traceback nor run the parent's handlers; SIGTERM simply ends it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _worker(job: tuple[list[Record], frozenset, int]) -> list[Mention | SetAside]:
     chunk, wanted, batch_size = job
     return list(_mentions(_WORKER_NLP, chunk, wanted, batch_size))
 
@@ -151,22 +192,68 @@ def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
         yield chunk
 
 
-def _mentions(nlp: Language, records: Iterable[Record], wanted: frozenset, batch_size: int) -> Iterator[Mention]:
-    """The single-process extraction loop (also what each worker runs)."""
-    for doc, (record_id, sections, starts) in nlp.pipe(_record_texts(records), as_tuples=True, batch_size=batch_size):
-        sent_starts = [s.start_char for s in doc.sents]
-        for ent in doc.ents:
-            if ent.label_ not in wanted:
+def _mentions(nlp: Language, records: Iterable[Record], wanted: frozenset,
+              batch_size: int) -> Iterator[Mention | SetAside]:
+    """The single-process extraction loop (also what each worker runs).
+
+    Records go through `nlp.pipe` a batch at a time; when a batch fails, its records are run one by
+    one so that only the record at fault is set aside.
+    """
+    for chunk in _chunks(_checked_texts(nlp, records), batch_size):
+        ready = [item for item in chunk if not isinstance(item, SetAside)]
+        try:
+            docs = list(nlp.pipe(ready, as_tuples=True, batch_size=batch_size))
+        except Exception:  # noqa: BLE001  (which record failed is found below, one by one)
+            docs = []
+            for text, context in ready:
+                try:
+                    docs.append((nlp(text), context))
+                except Exception as exc:  # noqa: BLE001
+                    docs.append((None, (context[0], f"entity extraction failed: {type(exc).__name__}: {exc}")))
+        done = iter(docs)
+        for item in chunk:
+            if isinstance(item, SetAside):
+                yield item
                 continue
-            i = bisect.bisect_right(starts, ent.start_char) - 1
-            name, text = sections[i]
-            start, end = ent.start_char - starts[i], ent.end_char - starts[i]
-            if end > len(text):
+            doc, context = next(done)
+            if doc is None:
+                yield SetAside(context[0], context[1], "extraction")
                 continue
-            # Sentences started after the section start and up to the mention; a sentence that
-            # straddles the section boundary counts as the section's sentence 0.
-            lo = bisect.bisect_right(sent_starts, starts[i])
-            hi = bisect.bisect_right(sent_starts, ent.start_char)
-            yield Mention(record_id=record_id, section=name, sentence=max(0, hi - lo), start=start, end=end,
-                          text=text[start:end], label=ent.label_, canonical=ent._.canonical or ent.text,
-                          source=ent._.source or "model")
+            try:
+                found = list(_doc_mentions(doc, context, wanted))
+            except Exception as exc:  # noqa: BLE001  (reading the doc failed: this record only)
+                yield SetAside(context[0], f"entity extraction failed: {type(exc).__name__}: {exc}", "extraction")
+                continue
+            yield from found
+
+
+def _checked_texts(nlp: Language, records: Iterable[Record]) -> Iterator[tuple[str, tuple] | SetAside]:
+    """_record_texts, with a SetAside in place of each text spaCy would refuse for its length."""
+    for text, context in _record_texts(records):
+        if len(text) > nlp.max_length:
+            yield SetAside(context[0], f"text of {len(text):,} characters exceeds spaCy's max_length of "
+                                          f"{nlp.max_length:,}; the record was not searched for entity mentions",
+                              "extraction")
+        else:
+            yield text, context
+
+
+def _doc_mentions(doc, context: tuple, wanted: frozenset) -> Iterator[Mention]:
+    record_id, sections, starts = context
+    sent_starts = [s.start_char for s in doc.sents]
+    for ent in doc.ents:
+        if ent.label_ not in wanted:
+            continue
+        i = bisect.bisect_right(starts, ent.start_char) - 1
+        name, text = sections[i]
+        start, end = ent.start_char - starts[i], ent.end_char - starts[i]
+        if end > len(text):
+            continue
+        # Sentences started after the section start and up to the mention; a sentence that
+        # straddles the section boundary counts as the section's sentence 0.
+        lo = bisect.bisect_right(sent_starts, starts[i])
+        hi = bisect.bisect_right(sent_starts, ent.start_char)
+        yield Mention(record_id=record_id, section=name, sentence=max(0, hi - lo), start=start, end=end,
+                      text=text[start:end], label=ent.label_, canonical=ent._.canonical or ent.text,
+                      source=ent._.source or "model", identifier=ent._.identifier,
+                  vocabulary=ent._.vocabulary)

@@ -6,6 +6,7 @@ complete, so a reader (or a crash) never sees half a file.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
@@ -17,20 +18,56 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.errors import DiskFull, OutputFolderError
+
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that `path` holds either the old or the new content, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write `data` to `path` so that `path` holds either the old or the new content, never a mix.
+
+    The file gets the permissions the user's umask gives new files (mkstemp alone makes them 0600).
+    A full disk raises DiskFull, a folder that cannot be written OutputFolderError, each naming it.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise output_error(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in _FOLDER_ERRORS:
+            raise output_error(path, exc) from None
         raise
+
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+_FOLDER_ERRORS = _DISK_FULL + (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def output_error(path: Path, exc: OSError) -> Exception:
+    """The PipelineError for an OSError met writing `path` (the OSError itself when it is neither)."""
+    folder = path.parent
+    if exc.errno in _DISK_FULL:
+        return DiskFull(f"{folder}: the disk is full (writing {path.name}). Free some space and run again; "
+                        "the previous outputs were left as they were.")
+    if exc.errno in _FOLDER_ERRORS:
+        why = "read-only file system" if exc.errno == errno.EROFS else "permission denied"
+        return OutputFolderError(f"{folder}: the output folder cannot be written ({why}). Choose another "
+                                 "folder with [output] dir or --out, or make this one writable.")
+    return exc
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it; set it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: Path, obj: Any) -> None:

@@ -23,9 +23,10 @@ def ris_text(records: Iterable[Record]) -> str:
     return "".join(ris_entry(r) for r in records)
 
 
-def ris_entry(record: Record) -> str:
+def ris_entry(record: Record, notes: Iterable[str] = ()) -> str:
     """One RIS reference: TY, TI, AU..., PY, DA, JO/JA, VL, IS, SP/EP, AB, DO, AN (the PMID, else the
-    record_id), UR and DB (records with a PMID), LA, KW..., M3 (publication types), N1 (PMCID), ER."""
+    record_id), UR and DB (records with a PMID), LA, KW..., M3 (publication types), N1 (PMCID, then
+    each of `notes`), ER."""
     tags: list[tuple[str, str]] = [("TY", "BOOK" if record.is_book else "JOUR")]
     tags.append(("TI", record.title))
     for author in record.authors:
@@ -33,7 +34,8 @@ def ris_entry(record: Record) -> str:
     if record.pub_year is not None:
         tags.append(("PY", str(record.pub_year)))
         month = f"{record.pub_month:02d}" if record.pub_month else ""
-        tags.append(("DA", f"{record.pub_year}/{month}//" if month else f"{record.pub_year}///"))
+        day = f"{record.pub_day:02d}" if month and record.pub_day else ""
+        tags.append(("DA", f"{record.pub_year}/{month}/{day}/" if month else f"{record.pub_year}///"))
     elif record.article_year is not None:
         tags.append(("PY", str(record.article_year)))
     tags += [("JO", record.journal), ("JA", record.journal_iso), ("VL", record.volume), ("IS", record.issue)]
@@ -47,6 +49,7 @@ def ris_entry(record: Record) -> str:
     tags.append(("M3", "; ".join(record.publication_types)))
     if record.pmcid:
         tags.append(("N1", f"PMCID: {record.pmcid}"))
+    tags += [("N1", note) for note in notes]
     lines = [f"{tag}  - {_one_line(value)}" for tag, value in tags if _one_line(value)]
     return EOL.join(lines + ["ER  - "]) + EOL + EOL
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import textwrap
 from collections import Counter
 
@@ -23,7 +24,8 @@ STAGES = (
     ("retrieved", "Records retrieved"),
     ("quarantined", "Records unreadable (quarantined)"),
     ("duplicates", "Duplicates removed"),
-    ("screened", "Records screened"),
+    # Not PRISMA's "Records screened" (what reaches people, prisma.json): every record the rules judged.
+    ("screened", "Checked against the criteria"),
     ("excluded", "Excluded by the criteria"),
     ("needs_review", "Needing human review"),
     ("included", "Included"),
@@ -37,12 +39,33 @@ def entity_classes(evidence: pd.DataFrame) -> list[str]:
     return [c for c in ENTITY_CLASSES if c.lower() in evidence.columns]
 
 
+def stage_labels(run: dict, prisma: dict) -> dict[str, str]:
+    """STAGES' labels, "identified" naming the databases the run searched (never "PubMed" for a
+    review of local files)."""
+    databases = run.get("databases") or prisma.get("identification", {}).get("records_identified") or {}
+    labels = dict(STAGES)
+    if databases:
+        labels["identified"] = "Records identified in " + ", ".join(databases)
+    return labels
+
+
 def stage_counts(run: dict, prisma: dict) -> dict[str, int]:
     """Counts per stage, keyed as in STAGES."""
     counts = run.get("counts", {})
     got = {key: int(counts.get(key, 0)) for key, _ in STAGES if key != "quarantined"}
-    got["quarantined"] = int(prisma.get("identification", {}).get("records_quarantined_unreadable", 0))
+    ident = prisma.get("identification", {})
+    other = ident.get("records_removed_before_screening", {}).get("other_reasons", {}).get("by_reason", {})
+    # prisma.json before the PRISMA 2020 template layout kept the count in its own key.
+    got["quarantined"] = int(other.get("unreadable-record", ident.get("records_quarantined_unreadable", 0)))
     return {key: got[key] for key, _ in STAGES}
+
+
+def excluded_by_reason(prisma: dict) -> dict[str, int]:
+    """The screening rules' exclusions per reason ("marked as ineligible by automation tools")."""
+    removed = prisma.get("identification", {}).get("records_removed_before_screening")
+    if removed is None:     # prisma.json before the PRISMA 2020 template layout
+        return dict(prisma.get("screening", {}).get("excluded_by_reason", {}))
+    return dict(removed.get("marked_ineligible_by_automation", {}).get("by_reason", {}))
 
 
 def top_mentions(mentions: pd.DataFrame, classes: list[str], top: int) -> dict[str, list[dict]]:
@@ -97,19 +120,49 @@ def summarise(outputs: Outputs, top: int = 5, newest: int = 10) -> dict:
         "query": run.get("query", ""),
         "query_translation": run.get("query_translation", ""),
         "counts": stage_counts(run, outputs.prisma),
-        "excluded_by_reason": dict(outputs.prisma.get("screening", {}).get("excluded_by_reason", {})),
+        "labels": stage_labels(run, outputs.prisma),
+        "excluded_by_reason": excluded_by_reason(outputs.prisma),
         "top_mentions": top_mentions(outputs.mentions, entity_classes(outputs.evidence), top),
         "newest_included": newest_included(outputs.evidence, newest),
+        "human_screening": run.get("human_screening"),
     }
 
 
 def render(summary: dict, fmt: str) -> str:
-    """The summary as text in one of FORMATS."""
+    """The summary as text in one of FORMATS, safe to print on a terminal.
+
+    Titles and terms come from PubMed and can carry control characters (terminal escapes) and
+    bidirectional overrides that would disguise what is printed: the table and CSV drop them, the
+    JSON escapes them (\\uXXXX), so it still holds the exact text.
+    """
     if fmt == "json":
-        return json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
+        # Structural whitespace is only newlines and spaces, which _UNSAFE leaves alone.
+        return _UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    summary = _safe(summary)
     if fmt == "csv":
         return render_csv(summary)
     return render_table(summary)
+
+
+# C0 and C1 control characters (but newline and tab) and the bidirectional controls (embeddings,
+# overrides, isolates and marks), which a terminal obeys instead of showing.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` without control or bidirectional-control characters (newlines and tabs stay)."""
+    return _UNSAFE.sub("", text)
+
+
+def _safe(value):
+    if isinstance(value, str):
+        return terminal_safe(value)
+    if isinstance(value, dict):
+        return {_safe(k): _safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_safe(v) for v in value]
+    return value
 
 
 def render_table(summary: dict, width: int = 100) -> str:
@@ -120,20 +173,33 @@ def render_table(summary: dict, width: int = 100) -> str:
         lines.append(f"  The last run did not complete ({summary['error'] or 'no error recorded'}); "
                      "the tables below are from the last run that did.")
     lines += [f"Query: {summary['query']}", "", "Counts per stage"]
-    labels = dict(STAGES)
+    labels = summary.get("labels") or dict(STAGES)
     size = max(len(v) for v in labels.values())
     for key, value in summary["counts"].items():
         lines.append(f"  {labels[key]:<{size}}  {value:>7}")
         if key == "excluded":
             for reason, n in summary["excluded_by_reason"].items():
                 lines.append(f"    {reason:<{size - 2}}  {n:>7}")
+    people = summary.get("human_screening")
+    if people:
+        lines += ["", f"Screening by people ({people['mode']}: {', '.join(people['reviewers'])})"]
+        for label, key in (("Records reaching people", "records_reaching_people"),
+                           ("Screened", "records_screened"), ("Included", "records_included"),
+                           ("Excluded", "records_excluded")):
+            lines.append(f"  {label:<{size}}  {people[key]:>7}")
+        for reason, n in people["excluded_by_reason"].items():
+            lines.append(f"    {reason:<{size - 2}}  {n:>7}")
+        waiting = ", ".join(f"{n} {why}" for why, n in people["awaiting"].items() if n)
+        lines.append(f"  {'Still awaiting screening':<{size}}  {people['records_awaiting_screening']:>7}"
+                     + (f"  ({waiting})" if waiting else ""))
     lines += ["", "Top mentions per class (mentions / records)"]
     for label, terms in summary["top_mentions"].items():
         text = ", ".join(f"{t['term']} {t['mentions']}/{t['records']}" for t in terms) or "-"
         lines += textwrap.wrap(text, width, initial_indent=f"  {label:<15} ", subsequent_indent=" " * 18,
                                break_on_hyphens=False)
-    lines += ["", f"Newest included records ({len(summary['newest_included'])} of "
-                  f"{summary['counts']['included']})"]
+    included = people["records_included"] if people else summary["counts"]["included"]
+    lines += ["", f"Newest included records ({len(summary['newest_included'])} of {included}"
+                  + (", included by people)" if people else ")")]
     for r in summary["newest_included"]:
         year = r["year"] if r["year"] is not None else "----"
         lines.append(_clip(f"  {r['pmid']:<9} {year}  {r['design'] or '-':<27} {r['title']}", width))

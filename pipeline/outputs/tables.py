@@ -4,13 +4,14 @@ Columns come in a fixed order and rows in a fixed sort, so two runs over the sam
 byte-identical files and diffs between runs mean something. List-valued cells stay lists here
 (Parquet keeps them); the CSV writer joins them with "; ".
 
-Rows key on `record_id` (models.make_record_id), the last column of every table; `pmid` stays the
+Rows key on `record_id` (models.make_record_id), the last column of every table but records (where `ids`
+and `found_in` follow it); `pmid` stays the
 first ("" for a record without one). Rows come in models.record_order: PMIDs numerically first.
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import pandas as pd
 
@@ -19,10 +20,10 @@ from pipeline.models import Decision, Mention, Record, ScreeningResult, display_
 RECORD_COLUMNS = [
     "pmid", "decision", "reason", "deciding_field", "deciding_value", "duplicate_of", "retracted",
     "title", "pub_year", "medline_date", "article_date", "languages", "publication_types",
-    "journal", "doi", "pmcid", "record_id",
+    "journal", "doi", "pmcid", "record_id", "ids", "found_in",
 ]
 MENTION_COLUMNS = ["pmid", "section", "sentence", "start", "end", "text", "label", "canonical", "source",
-                   "record_id"]
+                   "identifier", "vocabulary", "record_id"]
 EVIDENCE_BASE_COLUMNS = [
     "pmid", "doi", "pubmed_url", "first_author", "year", "journal", "title", "publication_types",
     "design", "languages",
@@ -71,25 +72,53 @@ def study_design(publication_types: Iterable[str]) -> str:
     return min(ranked)[1] if ranked else ""
 
 
-def records_table(records: Iterable[Record], results: Iterable[ScreeningResult]) -> pd.DataFrame:
+def pmid_key(pmid: str) -> tuple[int, str]:
+    """Sort PMIDs numerically (PMIDs are digits; anything else sorts last, by text)."""
+    return (int(pmid), pmid) if pmid.isdigit() else (10**12, pmid)
+
+
+def ids_cell(record: Record) -> str:
+    """Every identifier of a record as 'scheme:value' joined by '; ': pmid, doi, pmcid, then the rest
+    by scheme ('pmid:29768149; doi:10.1000/x; europepmc:PPR1; openalex:W27')."""
+    first = [s for s in ("pmid", "doi", "pmcid") if record.ids.get(s)]
+    rest = sorted(s for s in record.ids if s not in first)
+    return "; ".join(f"{s}:{record.ids[s]}" for s in first + rest)
+
+
+def records_table(records: Iterable[Record], results: Iterable[ScreeningResult],
+                  found_in: Mapping[str, Iterable[str]] | None = None, database: str = "PubMed") -> pd.DataFrame:
     """One row per distinct record with its decision, reason, deciding field and value.
 
     duplicate_of names the kept record as people do: its PMID, else its record_id."""
     by_id = {r.record_id: r for r in records}
-    rows = []
-    for res in sorted(results, key=lambda r: record_order(r.record_id)):
-        rec = by_id[res.record_id]
-        rows.append({
-            "pmid": rec.pmid, "decision": res.decision.value, "reason": res.reason,
-            "deciding_field": res.field, "deciding_value": res.value,
-            "duplicate_of": display_id(res.duplicate_of) if res.duplicate_of else "",
-            "retracted": "retracted" in res.flags, "title": rec.title, "pub_year": rec.pub_year,
-            "medline_date": rec.medline_date, "article_date": rec.article_date,
-            "languages": list(rec.languages), "publication_types": list(rec.publication_types),
-            "journal": rec.journal, "doi": rec.doi, "pmcid": rec.pmcid, "record_id": rec.record_id,
-        })
-    frame = pd.DataFrame(rows, columns=RECORD_COLUMNS).astype({"pub_year": "Int64", "retracted": "bool"})
-    frame.attrs["list_columns"] = ["languages", "publication_types"]
+    ordered = sorted(results, key=lambda r: record_order(r.record_id))
+    recs = [by_id[res.record_id] for res in ordered]
+    # Built column by column: pandas makes a frame from lists far faster than from row dicts.
+    columns = {
+        "pmid": [rec.pmid for rec in recs],
+        "decision": [res.decision.value for res in ordered],
+        "reason": [res.reason for res in ordered],
+        "deciding_field": [res.field for res in ordered],
+        "deciding_value": [res.value for res in ordered],
+        "duplicate_of": [display_id(res.duplicate_of) if res.duplicate_of else "" for res in ordered],
+        "retracted": ["retracted" in res.flags for res in ordered],
+        "title": [rec.title for rec in recs],
+        "pub_year": [rec.pub_year for rec in recs],
+        "medline_date": [rec.medline_date for rec in recs],
+        "article_date": [rec.article_date for rec in recs],
+        "languages": [list(rec.languages) for rec in recs],
+        "publication_types": [list(rec.publication_types) for rec in recs],
+        "journal": [rec.journal for rec in recs],
+        "doi": [rec.doi for rec in recs],
+        "pmcid": [rec.pmcid for rec in recs],
+        "record_id": [res.record_id for res in ordered],
+        "ids": [ids_cell(rec) for rec in recs],
+        "found_in": [list(found_in.get(rec.record_id, ())) if found_in is not None else [database]
+                     for rec in recs],
+    }
+    frame = pd.DataFrame(columns if ordered else [], columns=RECORD_COLUMNS).astype(
+        {"pub_year": "Int64", "retracted": "bool"})
+    frame.attrs["list_columns"] = ["languages", "publication_types", "found_in"]
     return frame
 
 
@@ -108,10 +137,12 @@ def mentions_table(mentions: Iterable[Mention]) -> pd.DataFrame:
 
 def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult],
                    mentions: Iterable[Mention], classes: Iterable[str]) -> pd.DataFrame:
-    """One row per included record; per entity class the distinct canonical mentions with counts,
-    most frequent first, ties by name (["ketamine (12)", "esketamine (3)"]; the CSV joins them
-    with "; "). Newest first, then in record_order; a record without a year comes last.
-    pubmed_url is "" for a record without a PMID.
+    """One row per included record; per entity class the distinct concepts with counts, most
+    frequent first, ties by name (["ketamine [MESH:D007649] (12)", "esketamine (3)"]; the CSV joins
+    them with "; "). Mentions with an identifier group by it, under the concept's name (the
+    canonical form its mentions share most often, ties by name) followed by the identifier in
+    brackets; mentions without one group by canonical form. Newest first, then in record_order; a
+    record without a year comes last. pubmed_url is "" for a record without a PMID.
 
     `year` is the print publication year, else the electronic one. `design` comes from PubMed's
     publication types (study_design); the `study_design` column, when STUDY_DESIGN is among the
@@ -120,9 +151,14 @@ def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult]
     classes = list(classes)
     included = {r.record_id for r in results if r.decision == Decision.INCLUDE}
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    names: dict[tuple[str, str], Counter] = defaultdict(Counter)   # (label, identifier) -> canonicals
     for m in mentions:
         if m.record_id in included:
-            counts[(m.record_id, m.label)][m.canonical] += 1
+            counts[(m.record_id, m.label)][m.identifier or m.canonical] += 1
+            if m.identifier:
+                names[(m.label, m.identifier)][m.canonical] += 1
+    display: dict[tuple[str, str], str] = {
+        key: f"{min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0]} [{key[1]}]" for key, c in names.items()}
     rows = []
     seen: set[str] = set()
     for rec in records:
@@ -139,12 +175,13 @@ def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult]
             "design": study_design(rec.publication_types), "languages": list(rec.languages),
         }
         for label in classes:
-            ranked = sorted(counts[(record_id, label)].items(), key=lambda kv: (-kv[1], kv[0]))
-            row[label.lower()] = [f"{name} ({n})" for name, n in ranked]
+            shown = [(display.get((label, key), key), n) for key, n in counts[(record_id, label)].items()]
+            row[label.lower()] = [f"{name} ({n})" for name, n in sorted(shown, key=lambda kv: (-kv[1], kv[0]))]
         row["record_id"] = record_id
         rows.append(row)
     rows.sort(key=lambda r: (r["year"] is None, -(r["year"] or 0), record_order(r["record_id"])))
     columns = EVIDENCE_BASE_COLUMNS + [c.lower() for c in classes] + ["record_id"]
-    frame = pd.DataFrame(rows, columns=columns).astype({"year": "Int64"})
+    data = {c: [row[c] for row in rows] for c in columns} if rows else []
+    frame = pd.DataFrame(data, columns=columns).astype({"year": "Int64"})
     frame.attrs["list_columns"] = ["publication_types", "languages"] + [c.lower() for c in classes]
     return frame

@@ -9,6 +9,7 @@ record with an ambiguous date is excluded for its language, not sent to a human.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ REASONS = {
     "duplicate-pmid": "The same PMID was returned more than once (counted, one row kept).",
     "duplicate-doi": "Another record with a lower PMID has the same DOI.",
     "duplicate-title-year": "Another record with a lower PMID has the same normalised title and year.",
+    "duplicate-id": "Another database's record shares an identifier (PMCID, OpenAlex, WoS, Scopus, ...) with the kept record.",
+    "duplicate-title-similar": "A near-identical or cut-short title, a year at most one apart and a shared author.",
+    "duplicate-preprint": "A preprint whose journal version is the kept record.",
     "publication-type-excluded": "A publication type listed in screening.exclude_publication_types.",
     "published-before-range": "Neither the print nor the electronic publication year reaches screening.min_year.",
     "published-after-range": "Neither the print nor the electronic publication year is within screening.max_year.",
@@ -36,7 +40,30 @@ REASONS = {
     "language-missing": "The record has no Language element.",
     "abstract-missing": "screening.require_abstract is true and the record has no abstract.",
 }
-RETRACTION_TYPES = frozenset({"retracted publication"})
+RETRACTION_TYPES = frozenset({"retracted publication", "d016441"})
+# PubMed publication types whose names a config is likely to use, by MeSH unique identifier (UI):
+# a config may list a name or a UI, and a record matches by either, so a type PubMed renames keeps
+# matching ("Retraction of Publication" is now "Retraction Notice", both D016440).
+PUBLICATION_TYPE_UIS = {
+    "retracted publication": "D016441",
+    "retraction of publication": "D016440",
+    "retraction notice": "D016440",
+    "published erratum": "D016425",
+    "comment": "D016420",
+    "editorial": "D016421",
+    "letter": "D016422",
+    "news": "D016433",
+    "review": "D016454",
+    "systematic review": "D000078182",
+    "meta-analysis": "D017418",
+    "case reports": "D002363",
+    "journal article": "D016428",
+    "randomized controlled trial": "D016449",
+    "clinical trial": "D016430",
+    "expression of concern": "D000075742",
+    "preprint": "D000076942",
+}
+_UI = re.compile(r"^[Dd]\d{6,9}$")
 
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
 # "1977-78": a four-digit year then a two-digit one right after the dash is a year span (days come
@@ -60,15 +87,38 @@ Rule = Callable[[Record, ScreeningConfig], "Verdict | None"]
 # --- the rules -----------------------------------------------------------------------------------
 
 def publication_type_rule(record: Record, cfg: ScreeningConfig) -> Verdict | None:
-    """Exclude a record carrying any publication type the config lists (case-insensitive).
+    """Exclude a record carrying any publication type the config lists, by name (ignoring case) or
+    by MeSH UI ("D016440"); a listed name PubMed has a known UI for matches that UI too.
 
     The deciding value is the first excluded type in the record's own order.
     """
-    excluded = {t.casefold() for t in cfg.exclude_publication_types}
-    for ptype in record.publication_types:
-        if ptype.casefold() in excluded:
+    excluded = _type_keys(cfg.exclude_publication_types)
+    for ptype, ui in zip(record.publication_types, _uis(record)):
+        if ptype.casefold() in excluded or ui.upper() in excluded:
             return Verdict(Decision.EXCLUDE, "publication-type-excluded", "publication_types", ptype)
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _type_keys(listed: tuple[str, ...]) -> frozenset[str]:
+    """What a listed type matches: a name (casefolded) and its known UI, or a UI (upper case)."""
+    keys = set()
+    for item in listed:
+        if _UI.match(item):
+            keys.add(item.upper())
+        else:
+            keys.add(item.casefold())
+            if item.casefold() in PUBLICATION_TYPE_UIS:
+                keys.add(PUBLICATION_TYPE_UIS[item.casefold()])
+    return frozenset(keys)
+
+
+def _uis(record: Record) -> tuple[str, ...]:
+    """The UI of each publication type: the record's own, else the known UI of its name."""
+    if len(record.publication_type_uis) == len(record.publication_types):
+        return tuple(ui or PUBLICATION_TYPE_UIS.get(t.casefold(), "")
+                     for t, ui in zip(record.publication_types, record.publication_type_uis))
+    return tuple(PUBLICATION_TYPE_UIS.get(t.casefold(), "") for t in record.publication_types)
 
 
 def print_years(record: Record) -> tuple[int, ...]:
@@ -189,6 +239,7 @@ def is_retracted(record: Record) -> bool:
     A retraction notice ('Retraction of Publication') is not itself retracted.
     """
     return (any(t.casefold() in RETRACTION_TYPES for t in record.publication_types)
+            or any(ui.casefold() in RETRACTION_TYPES for ui in record.publication_type_uis)
             or any(c.ref_type == "RetractionIn" for c in record.comments_corrections))
 
 

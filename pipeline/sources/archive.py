@@ -16,6 +16,8 @@ import gzip
 import hashlib
 import json
 import logging
+import re
+import shutil
 import threading
 from datetime import date, datetime
 from pathlib import Path
@@ -85,7 +87,7 @@ class RecordingSource:
         with self._lock:
             number = self._numbers[utility] = self._numbers.get(utility, 0) + 1
             name = f"{utility}-{number:05d}"
-            self.archive(name, body)
+            self.archive(name, self.client.redact_bytes(body))  # an echoed API key is never archived
             shown = {k: v for k, v in params.items() if k not in _CALLER_PARAMS and v is not None}
             line = json.dumps({"name": name, "utility": utility, "key": key, "params": shown}, ensure_ascii=False)
             # Appended, not rewritten: the index of a run that fails part-way still lists what it got.
@@ -145,6 +147,22 @@ def find_archive(out: Path, run_id: str | None = None) -> Path:
         raise ConfigError(f"--from-run {run_id}: no archived run of that id in {raw}. "
                           f"Archived runs: {', '.join(runs)}.")
     return raw / run_id
+
+
+def prune_archives(out: Path, keep: int) -> list[str]:
+    """Remove all but the `keep` newest raw archives under `out`/raw (0 keeps every one); returns
+    the run ids removed, oldest first. Only folders named like run ids are ever touched."""
+    raw = out / "raw"
+    if keep <= 0 or not raw.is_dir():
+        return []
+    runs = sorted(p.name for p in raw.iterdir() if p.is_dir() and _RUN_ID.match(p.name))
+    removed = runs[:-keep] if len(runs) > keep else []
+    for run_id in removed:
+        shutil.rmtree(raw / run_id)
+    return removed
+
+
+_RUN_ID = re.compile(r"^\d{8}T\d{6}\d*Z$")
 
 
 def replayed_date(folder: Path) -> date:

@@ -23,7 +23,19 @@ def record_from_json(text: str) -> Record:
     return _build(Record, json.loads(text))
 
 
+# Fields a later release reads from the same XML: they are stored, but left out of the content
+# hash, so that a store made before them does not see every record as revised in PubMed (and
+# re-extract it) on its first refresh. A record revised for any other reason gets them then.
+HASH_EXCLUDED_FIELDS = ("publication_type_uis", "pub_day")
+
+
 def content_hash(record_json: str) -> str:
+    """sha256 of a record's canonical JSON, without HASH_EXCLUDED_FIELDS: "changed" means this differs."""
+    data = json.loads(record_json)
+    if any(key in data for key in HASH_EXCLUDED_FIELDS):
+        for key in HASH_EXCLUDED_FIELDS:
+            data.pop(key, None)
+        record_json = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(record_json.encode("utf-8")).hexdigest()
 
 

@@ -14,6 +14,10 @@ Migrations are append-only: once released, a migration is never edited; a change
      PubMed records) and keeps `pmid`; stored records rewritten in the current `models.Record` JSON
      (which gained `ids`), their content hashes and the extraction keys recomputed to match, so the
      next refresh sees no spurious change and re-extracts nothing
+  3  the reviewers' decision log (store/human.py): `human_decisions`, append-only (triggers refuse
+     UPDATE and DELETE), one row per decision people make in the screening workspace or import
+  4  concept linking: mentions gain `identifier` and `vocabulary` (empty for mentions stored before;
+     the extractor fingerprint changed with linking, so the next run re-extracts them)
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from importlib import metadata
 from typing import Callable
 
 from pipeline.errors import ConfigError
+from pipeline.store import human
 from pipeline.store.codec import content_hash, record_from_json, record_to_json
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -103,10 +108,21 @@ INSERT INTO changes_v2 SELECT run_id, 'pmid:' || pmid, pmid, change, newly_inclu
                    (digest, record_id, old_hash))
 
 
+def _v3_human_decisions(db: sqlite3.Connection) -> None:
+    human.migrate(db)
+
+
+def _v4_mention_identifiers(db: sqlite3.Connection) -> None:
+    for column in ("identifier", "vocabulary"):
+        db.execute(f"ALTER TABLE mentions ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+
+
 # Number -> migration. Append only.
 MIGRATIONS: dict[int, Migration] = {
     1: _v1_initial,
     2: _v2_record_ids,
+    3: _v3_human_decisions,
+    4: _v4_mention_identifiers,
 }
 LATEST = max(MIGRATIONS)
 

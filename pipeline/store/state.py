@@ -39,12 +39,35 @@ SCHEMA_VERSION = str(migrations.LATEST)
 # Run statuses. COMMITTED runs have their state in the store but their outputs may not be published.
 RUNNING, COMMITTED, COMPLETED, FAILED, CRASHED = "running", "committed", "completed", "failed", "crashed"
 
-MENTION_FIELDS = ("section", "sentence", "start", "end", "text", "label", "canonical", "source")
+MENTION_FIELDS = ("section", "sentence", "start", "end", "text", "label", "canonical", "source",
+                  "identifier", "vocabulary")
 CHANGE_FIELDS = ("run_id", "record_id", "pmid", "change", "newly_included", "old_decision", "new_decision",
                  "old_reason", "new_reason", "why", "title")
 
 
 # --- the store -----------------------------------------------------------------------------------
+
+def stored_review(folder: Path) -> str | None:
+    """The review whose runs the state in `folder` holds (from its latest run's manifest), or None
+    when it has no run yet. Opens the database read-only: never creates or changes it."""
+    path = Path(folder) / STATE_FILE
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = db.execute("SELECT manifest FROM runs WHERE manifest IS NOT NULL ORDER BY run_id DESC").fetchall()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        return None
+    for (manifest,) in rows:
+        try:
+            review = json.loads(manifest).get("review")
+        except (ValueError, AttributeError):
+            continue
+        if review:
+            return str(review)
+    return None
+
 
 class StateStore:
     """One review's state database. Open with `StateStore.open(folder)`; close when done."""

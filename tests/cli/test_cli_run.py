@@ -78,10 +78,11 @@ def test_run_manifest_and_prisma(completed_run, server):
     assert len(manifest["config"]["sha256"]) == 64
     prisma = json.loads((out / "prisma.json").read_text())
     assert prisma["identification"]["records_identified"] == {"PubMed": 10}
-    assert prisma["identification"]["duplicate_records_removed"] == 1
-    assert prisma["screening"]["records_screened"] == 9
+    removed = prisma["identification"]["records_removed_before_screening"]
+    assert removed["duplicates"]["total"] == 1
+    assert removed["marked_ineligible_by_automation"]["total"] == 3
+    assert prisma["screening"]["records_screened"] == 6
     assert prisma["included"]["records_included"] == 4
-    assert sum(prisma["screening"]["excluded_by_reason"].values()) == 3
 
 
 def test_raw_responses_are_archived(completed_run):

@@ -64,7 +64,7 @@ def test_hash_changes_with_content(tmp_path):
      "FILE: [screening.min_yaer] is not a known key. Did you mean 'min_year'?"),
     (MINIMAL + "[screening]\nzzz = 1\n",
      "FILE: [screening.zzz] is not a known key. Known keys: min_year, max_year, languages, date_spans, "
-     "exclude_publication_types, require_abstract."),
+     "exclude_publication_types, require_abstract, human."),
     (MINIMAL + "[screening]\nmin_year = \"2016\"\n",
      "FILE: [screening.min_year] must be an integer, not a string ('2016')."),
     (MINIMAL + "[screening]\nmin_year = 16\n",
@@ -166,3 +166,43 @@ def test_missing_option_is_a_usage_error_with_exit_2(invoke):
     result = invoke("validate")
     assert result.exit_code == 2
     assert "Error: Missing option '--config'." in result.stderr
+
+
+# --- values that mean nothing (issue 13, item 8) --------------------------------------------------
+
+@pytest.mark.parametrize("text, message", [
+    (MINIMAL + "[extraction]\nclasses = []\n",
+     "FILE: [extraction.classes] is empty, which would extract nothing. List entity classes, e.g. "
+     'classes = ["DRUG", "DISEASE"], or leave the key out for all of them.'),
+    (MINIMAL + "[screening]\nlanguages = []\n",
+     "FILE: [screening.languages] is empty, which would let no record through. List PubMed language "
+     'codes, e.g. languages = ["eng"], or leave the key out to accept every language.'),
+    (MINIMAL.replace('all_of = [["ketamine"]]', 'all_of = [["ketamine", "*"]]'),
+     "FILE: [search.all_of] term '*' is only a wildcard; it would match everything. "
+     'Write a word before the *, e.g. "depress*".'),
+    (MINIMAL.replace('all_of = [["ketamine"]]', 'all_of = [["ketamine"], ["OR"]]'),
+     "FILE: [search.all_of] term 'OR' is a bare boolean operator. Groups are ANDed and terms ORed "
+     "for you: write only the terms."),
+    (MINIMAL.replace('all_of = [["ketamine"]]', 'all_of = [["not"]]'),
+     "FILE: [search.all_of] term 'not' is a bare boolean operator. Groups are ANDed and terms ORed "
+     "for you: write only the terms."),
+    (MINIMAL.replace('all_of = [["ketamine"]]', 'all_of = [["#3"]]'),
+     "FILE: [search.all_of] term '#3' is a PubMed search-history reference, which means nothing outside "
+     "a PubMed session. Write the terms themselves."),
+    (MINIMAL.replace('all_of = [["ketamine"]]', 'all_of = [["ketamine", ""]]'),
+     "FILE: [search.all_of] group 1, term 2 is an empty string. Remove it or write a term."),
+    (MINIMAL.replace('all_of = [["ketamine"]]', 'all_of = [["ketamine"], ["  "]]'),
+     "FILE: [search.all_of] group 2, term 1 is an empty string. Remove it or write a term."),
+    (MINIMAL.replace('all_of = [["ketamine"]]', 'all_of = [["ketamine"], []]'),
+     'FILE: [search.all_of] group 2 is empty. Write groups of terms, e.g. all_of = [["ketamine"], '
+     '["depression"]] (groups are ANDed, terms within a group ORed).'),
+])
+def test_values_that_mean_nothing_are_refused(tmp_path, text, message):
+    assert error_for(tmp_path, text) == message
+
+
+def test_a_lexicon_path_that_is_a_folder_says_so(tmp_path):
+    (tmp_path / "lexicons").mkdir()
+    message = error_for(tmp_path, MINIMAL + '[extraction]\nlexicons = ["lexicons"]\n')
+    assert message == (f"FILE: [extraction.lexicons] {tmp_path / 'lexicons'} is a folder, not a file. "
+                       "Name the lexicon's .toml file inside it.")

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.engine.run import refresh, run_pipeline
-from pipeline.models import AbstractSection, Author, Record
+from pipeline.models import AbstractSection, Author, Record, RunManifest
 from pipeline.sources.base import CrossCheckable, Harvest, SearchRequest, Source
 from pipeline.sources.pubmed.eutils import Settings
 from pipeline.sources.pubmed.source import PubMedSource
@@ -111,3 +111,19 @@ def test_the_shipped_sources_implement_the_protocol(config, tmp_path):
     assert harvest.current == sorted(harvest.current, key=lambda r: int(r[5:]))
     assert harvest.manifest["pubmed_cross_check"] == {
         "skipped": "the records come from local PubMed XML files, not a PubMed search"}
+
+
+# run.json of a PubMed run as the first release wrote it (e05de80: refresh.sync + publish), in order.
+FIRST_RELEASE_KEYS = [
+    "run_id", "status", "command", "mode", "review", "config", "eutils_base_url", "query", "offline",
+    "started_at", "versions", "recovered", "source", "query_translation", "pubmed_messages", "requests",
+    "raw_archive", "identified", "pmid_repeats", "pubmed_cross_check", "searched", "fetched", "quarantined",
+    "finished_at", "counts", "changes",
+]
+
+
+def test_run_json_keeps_every_key_of_the_first_release_and_gains_its_version(ketamine_outputs):
+    manifest = json.loads((ketamine_outputs / "run.json").read_text())
+    assert [k for k in manifest if k not in ("manifest_version", "databases")] == FIRST_RELEASE_KEYS
+    assert (manifest["manifest_version"], manifest["databases"]) == (2, {"PubMed": 10})
+    assert RunManifest.from_json(manifest).to_json() == manifest

@@ -233,7 +233,7 @@ def test_first_and_last_seen_are_kept_per_record(live, config, tmp_path):
     grow(live)
     second = refresh(config, out, now=at(D0 + timedelta(days=7)))
     with StateStore.open(out) as state:
-        rows = {p: (f, l, w) for p, f, l, w in state.db.execute(
+        rows = {p: (f, last, w) for p, f, last, w in state.db.execute(
             "SELECT pmid, first_seen, last_seen, withdrawn_reason FROM records")}
     assert rows["30000001"] == (first["run_id"], second["run_id"], None)
     assert rows["30000101"] == (second["run_id"], second["run_id"], None)

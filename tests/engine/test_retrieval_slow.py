@@ -17,6 +17,7 @@ from tests.support.synthetic import synthetic_articles
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.timeout(1800),  # beyond the suite's 300 s default: 25,000 records at NCBI's pace
     pytest.mark.skipif(not os.environ.get("PIPELINE_SLOW_TESTS"),
                        reason="25,000 records at 3 requests/s take minutes: set PIPELINE_SLOW_TESTS=1 to run"),
 ]

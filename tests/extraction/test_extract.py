@@ -1,6 +1,5 @@
 """The shipped pipeline end to end: loading, mentions, offsets, normalisation, abbreviations."""
 import dataclasses
-from pathlib import Path
 
 import pytest
 
@@ -51,7 +50,7 @@ def test_model_alone_finds_ketamine_and_depression(model):
 
 def test_pipeline_components_in_order(nlp):
     assert nlp.pipe_names == ["gazetteer_features", "tok2vec", "ner", "sentencizer", "lexicon_ruler",
-                              "normaliser", "abbreviations", "doc_cleaner"]
+                              "normaliser", "linker", "abbreviations", "junk_filter", "doc_cleaner"]
 
 
 def test_every_class_of_the_review_is_found(mentions):
@@ -131,7 +130,7 @@ def test_normaliser_uses_the_drug_dictionary_for_brands_outside_the_lexicon(nlp)
     assert normaliser.canonical("Esketamine", "DRUG") == "esketamine"
     assert normaliser.canonical("BDNF", "GENE") == "BDNF"
     assert normaliser.canonical("Panic  Disorders", "DISEASE") == "panic disorders"
-    assert normaliser.canonical("Bipolar Disorders", "DISEASE") == "bipolar depression"  # lexicon synonym
+    assert normaliser.canonical("Bipolar Disorders", "DISEASE") == "bipolar disorder"  # lexicon term, plural
 
 
 def test_missing_model_folder(tmp_path):
@@ -163,8 +162,9 @@ def test_offsets_on_real_abstracts(nlp):
     assert count > 500
 
 
-def test_ner_for_eval_is_model_sentences_and_abbreviations(ner):
-    assert ner.pipe_names == ["gazetteer_features", "tok2vec", "ner", "sentencizer", "abbreviations"]
+def test_ner_for_eval_is_model_sentences_linker_abbreviations_and_junk_filter(ner):
+    assert ner.pipe_names == ["gazetteer_features", "tok2vec", "ner", "sentencizer", "linker", "abbreviations",
+                              "junk_filter"]
 
 
 def test_ner_propagates_a_chemical_abbreviation(ner):

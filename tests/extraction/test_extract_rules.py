@@ -9,7 +9,8 @@ import spacy
 from pipeline.config import ExtractionConfig
 from pipeline.extraction.ner import (DEFAULT_MODEL, SECTION_SEPARATOR, _record_texts, add_review_components,
                               extract_mentions, load_nlp)
-from pipeline.models import AbstractSection, Mention, Record
+from pipeline.models import AbstractSection, Mention, Record, SetAside
+from spacy.language import Language
 from pipeline.extraction.evaluation import Entity, PubTatorDoc, Scores, evaluate, predict
 from pipeline.extraction.components.tokenizer import customize_tokenizer
 
@@ -125,3 +126,43 @@ def test_bench_skips_without_shared(monkeypatch, capsys, tmp_path):
     assert bench_ner.main([]) == 0
     assert capsys.readouterr().out == (f"skipped: {tmp_path / 'absent.txt'} not found "
                                        "(the benchmark reads ../shared beside the checkout)\n")
+
+
+# --- one record never stops extraction ----------------------------------------------------------
+
+def test_a_record_longer_than_max_length_is_set_aside_and_the_rest_extracted():
+    nlp = add_review_components(customize_tokenizer(spacy.blank("en")), LEXICON)
+    nlp.max_length = 200
+    long = Record(pmid="8", title="Ketamine", abstract_sections=(AbstractSection("", "ketamine " * 40),))
+    after = dataclasses.replace(RECORD, pmid="9")
+    aside = []
+    ids = [m.record_id for m in extract_mentions(nlp, [RECORD, long, after], ["DRUG"], batch_size=2,
+                                                 set_aside=aside.append)]
+    assert set(ids) == {"pmid:7", "pmid:9"}
+    assert aside == [SetAside("pmid:8", "text of 370 characters exceeds spaCy's max_length of 200; the "
+                                      "record was not searched for entity mentions", "extraction")]
+
+
+@Language.component("fails_on_nine")
+def _fails_on_nine(doc):
+    if "nine" in doc.text:
+        raise ValueError("cannot handle nine")
+    return doc
+
+
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_a_record_a_component_fails_on_is_set_aside_with_the_error(n_process):
+    nlp = add_review_components(customize_tokenizer(spacy.blank("en")), LEXICON)
+    nlp.add_pipe("fails_on_nine", first=True)
+    bad = Record(pmid="9", title="Ketamine nine")
+    records = [dataclasses.replace(RECORD, pmid=str(p)) for p in (1, 2, 3)] + [bad] + \
+        [dataclasses.replace(RECORD, pmid=str(p)) for p in (10, 11)]
+    aside = []
+    got = list(extract_mentions(nlp, records, ["DRUG"], batch_size=2, n_process=n_process,
+                                set_aside=aside.append))
+    assert sorted({m.record_id for m in got}, key=lambda i: int(i[5:])) == [
+        "pmid:1", "pmid:2", "pmid:3", "pmid:10", "pmid:11"]
+    assert aside == [SetAside("pmid:9", "entity extraction failed: ValueError: cannot handle nine", "extraction")]
+    # The same mentions as without the bad record.
+    clean = list(extract_mentions(nlp, [r for r in records if r.pmid != "9"], ["DRUG"], batch_size=2))
+    assert got == clean

@@ -1,11 +1,10 @@
 """Review lexicons: loading, validation messages, variant generation and EntityRuler matching."""
-from pathlib import Path
 
 import pytest
 import spacy
 
 from pipeline.errors import ConfigError
-from pipeline.extraction.components.lexicon import (lexicon_patterns, load_lexicon, lookup_table, merge_lexicons,
+from pipeline.extraction.components.lexicon import (identifier_table, lexicon_patterns, load_lexicon, lookup_table, merge_lexicons,
                                   plural, variants)
 from pipeline.extraction.components.tokenizer import customize_tokenizer
 from tests.support.paths import REPO
@@ -69,7 +68,8 @@ def test_unknown_class_suggests_the_close_one(tmp_path):
 
 def test_unknown_class_lists_the_classes(tmp_path):
     path = write(tmp_path, '[XYZ]\n"a" = []\n')
-    assert error(path) == (f"{path}: [XYZ] is not an entity class. Use one of: DRUG, DISEASE, GENE, MECHANISM, "
+    assert error(path) == (f"{path}: [XYZ] is not an entity class. Use one of: DRUG, DISEASE, GENE, TREATMENT, "
+                           "MECHANISM, "
                            "BRAIN_REGION, ROUTE, ADVERSE_EFFECT, OUTCOME_SCALE, STUDY_DESIGN.")
 
 
@@ -128,17 +128,43 @@ def test_plural(term, expected):
 
 
 def test_space_and_hyphen_variants_with_plurals():
-    assert variants("NMDA receptor") == {"NMDA receptor", "NMDA-receptor", "NMDA receptors", "NMDA-receptors"}
+    assert variants("NMDA receptor") == {"NMDA receptor", "NMDA-receptor", "NMDA receptors", "NMDA-receptors",
+                                         "NMDA\u2013receptor", "NMDA\u2013receptors"}
 
 
 def test_hyphenated_term_gets_space_and_joined_forms():
     assert variants("meta-analysis") == {
-        "meta-analysis", "meta analysis", "metaanalysis",
-        "meta-analyses", "meta analyses", "metaanalyses"}
+        "meta-analysis", "meta analysis", "metaanalysis", "meta\u2013analysis",
+        "meta-analyses", "meta analyses", "metaanalyses", "meta\u2013analyses"}
+
+
+def test_each_hyphen_or_space_may_be_either_and_greek_letters_are_spelled_out():
+    forms = variants("glycogen synthase kinase-3")
+    assert {"glycogen synthase kinase 3", "glycogen-synthase kinase-3", "glycogen synthase-kinase 3"} <= forms
+    assert "TNF-alpha" in variants("TNF-α") and "TNF alpha" in variants("TNF-α")
+
+
+def test_term_with_an_identifier(tmp_path):
+    path = write(tmp_path, '[DRUG]\n"ketamine" = { id = "MESH:D007649", synonyms = ["Ketalar"] }\n"placebo" = []\n')
+    lexicon = load_lexicon(path)
+    assert lexicon == {"DRUG": {"ketamine": ("Ketalar",), "placebo": ()}}
+    assert identifier_table(lexicon) == {("DRUG", "ketamine"): "MESH:D007649"}
+
+
+def test_identifier_must_have_a_prefix(tmp_path):
+    path = write(tmp_path, '[DRUG]\n"ketamine" = { id = "D007649" }\n')
+    assert error(path) == (f'{path}: [DRUG] "ketamine" id must be PREFIX:VALUE such as "MESH:D007649" or '
+                           '"NCBIGene:627", not str (\'D007649\').')
+
+
+def test_term_table_with_an_unknown_key(tmp_path):
+    path = write(tmp_path, '[DRUG]\n"ketamine" = { ids = "MESH:D007649" }\n')
+    assert error(path) == (f'{path}: [DRUG] "ketamine" has unknown key \'ids\'. '
+                           'A term\'s table may hold only id and synonyms.')
 
 
 def test_symbol_with_digit_gets_joined_form_but_no_plural():
-    assert variants("GSK-3") == {"GSK-3", "GSK 3", "GSK3"}
+    assert variants("GSK-3") == {"GSK-3", "GSK 3", "GSK3", "GSK\u20133"}
 
 
 def test_patterns_carry_canonical_as_id_and_skip_duplicates():

@@ -1,5 +1,4 @@
 """PubTator reading and strict-span scoring (pure functions, no model)."""
-from pathlib import Path
 
 import pytest
 from hypothesis import given, strategies as st

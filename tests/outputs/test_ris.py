@@ -115,3 +115,18 @@ def test_run_writes_the_included_records(ketamine_outputs):
     assert entries[0]["type_of_work"] == "Meta-Analysis; Systematic Review"
     assert all(e["abstract"] for e in entries)
     assert text.count("\r\nER  - \r\n") == len(evidence)
+
+
+def test_da_keeps_the_day_of_the_publication_date():
+    import dataclasses
+    dated = dataclasses.replace(FULL, pub_day=7)
+    assert "\r\nDA  - 2018/02/07/\r\n" in ris_entry(dated)
+
+
+def test_the_parser_reads_the_day_of_pubdate():
+    from pipeline.sources.pubmed_xml.parser import parse
+    from tests.support.xmlbuild import article, document
+    [record] = parse(document(article("1", pub_date="<Year>2018</Year><Month>Feb</Month><Day>07</Day>")))
+    assert (record.pub_year, record.pub_month, record.pub_day) == (2018, 2, 7)
+    [undated] = parse(document(article("2", pub_date="<Year>2018</Year><Day>07</Day>")))
+    assert undated.pub_day is None         # a day without a month means nothing

@@ -32,11 +32,11 @@ def test_show_table(invoke, ketamine_outputs):
     assert " completed (" in lines[0]
     start = lines.index("Counts per stage")
     assert lines[start + 1:start + 12] == [
-        "  Records identified (PubMed)               10",
+        "  Records identified in PubMed              10",
         "  Records retrieved                         10",
         "  Records unreadable (quarantined)           0",
         "  Duplicates removed                         1",
-        "  Records screened                           9",
+        "  Checked against the criteria               9",
         "  Excluded by the criteria                   3",
         "    language-not-included                    1",
         "    publication-type-excluded                1",
@@ -46,13 +46,14 @@ def test_show_table(invoke, ketamine_outputs):
     ]
     top_start = lines.index("Top mentions per class (mentions / records)")
     shown: dict[str, str] = {}
+    label = ""
     for line in lines[top_start + 1:lines.index("", top_start)]:
         if line.startswith(" " * 18):  # a wrapped continuation
             shown[label] += " " + line.strip()
         else:
             label, text = line.split(maxsplit=1)
             shown[label] = text
-    assert list(shown) == ["DRUG", "DISEASE", "GENE", "MECHANISM", "BRAIN_REGION", "ROUTE", "ADVERSE_EFFECT",
+    assert list(shown) == ["DRUG", "DISEASE", "GENE", "TREATMENT", "MECHANISM", "BRAIN_REGION", "ROUTE", "ADVERSE_EFFECT",
                            "OUTCOME_SCALE", "STUDY_DESIGN"]
     for label, text in shown.items():
         expected = ", ".join(f"{t['term']} {t['mentions']}/{t['records']}"
@@ -72,7 +73,7 @@ def test_show_json(invoke, ketamine_outputs):
     assert summary["top_mentions"]["DRUG"] == expected_top(ketamine_outputs, "DRUG")[:2]
     assert summary["top_mentions"]["DRUG"][0]["term"] == "ketamine"
     assert all(len(terms) <= 2 for terms in summary["top_mentions"].values())
-    assert list(summary["top_mentions"]) == ["DRUG", "DISEASE", "GENE", "MECHANISM", "BRAIN_REGION", "ROUTE",
+    assert list(summary["top_mentions"]) == ["DRUG", "DISEASE", "GENE", "TREATMENT", "MECHANISM", "BRAIN_REGION", "ROUTE",
                                              "ADVERSE_EFFECT", "OUTCOME_SCALE", "STUDY_DESIGN"]
     assert summary["newest_included"] == [{
         "pmid": "30000010", "year": 2021, "first_author": summary["newest_included"][0]["first_author"],
@@ -177,3 +178,22 @@ def test_show_with_no_mentions(invoke, outputs_copy, fmt):
     empty.to_parquet(outputs_copy / "mentions.parquet")
     result = invoke("show", "--out", outputs_copy, "--format", fmt)
     assert result.exit_code == 0, result.stderr
+
+
+HOSTILE = "Ketamine\x1b[2J\x1b]0;owned\x07 \u202edesserpeD\u202c \u2066iso\u2069\x9b31m end"
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_show_strips_control_and_bidi_characters(invoke, outputs_copy, fmt):
+    """A title can carry terminal escapes or bidi overrides; `show` never prints them raw."""
+    evidence = pd.read_parquet(outputs_copy / "evidence.parquet")
+    evidence["title"] = HOSTILE
+    evidence.to_parquet(outputs_copy / "evidence.parquet")
+    result = invoke("show", "--out", outputs_copy, "--format", fmt)
+    assert result.exit_code == 0, result.stderr
+    for bad in ("\x1b", "\x07", "\x9b", "\u202e", "\u202c", "\u2066", "\u2069"):
+        assert bad not in result.stdout
+    if fmt == "json":       # escaped, so nothing is lost
+        assert json.loads(result.stdout)["newest_included"][0]["title"] == HOSTILE
+    else:
+        assert "Ketamine[2J]0;owned desserpeD iso31m end" in result.stdout

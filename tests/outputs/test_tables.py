@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import difflib
-from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -54,7 +53,7 @@ def test_evidence_csv_has_the_reviewer_columns(ketamine_outputs):
     evidence = pd.read_csv(ketamine_outputs / "evidence.csv", dtype=str, keep_default_na=False)
     assert list(evidence.columns) == [
         "pmid", "doi", "pubmed_url", "first_author", "year", "journal", "title", "publication_types",
-        "design", "languages", "drug", "disease", "gene", "mechanism", "brain_region", "route",
+        "design", "languages", "drug", "disease", "gene", "treatment", "mechanism", "brain_region", "route",
         "adverse_effect", "outcome_scale", "study_design", "record_id",
     ]
     row = evidence.set_index("pmid").loc["30000010"]
@@ -66,6 +65,25 @@ def test_evidence_csv_has_the_reviewer_columns(ketamine_outputs):
     ranked = sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))
     assert row.study_design == "; ".join(f"{name} ({n})" for name, n in ranked)
     assert "meta-analysis" in row.study_design
+
+
+def test_mentions_carry_identifier_and_vocabulary(ketamine_outputs):
+    mentions = pd.read_csv(ketamine_outputs / "mentions.csv", dtype=str, keep_default_na=False)
+    assert list(mentions.columns)[-3:] == ["identifier", "vocabulary", "record_id"]
+    ketamine = mentions[mentions.canonical == "ketamine"]
+    assert set(ketamine.identifier) == {"MESH:D007649"} and set(ketamine.vocabulary) == {"MeSH"}
+    genes = mentions[mentions.label == "GENE"]
+    assert set(genes.vocabulary) == {"NCBI Gene"}
+    assert set(mentions[mentions.label == "STUDY_DESIGN"].identifier) == {""}
+
+
+def test_evidence_groups_by_identifier_under_the_concept_name(ketamine_outputs):
+    evidence = pd.read_csv(ketamine_outputs / "evidence.csv", dtype=str, keep_default_na=False).set_index("pmid")
+    mentions = pd.read_csv(ketamine_outputs / "mentions.csv", dtype=str, keep_default_na=False)
+    drugs = mentions[(mentions.pmid == "30000001") & (mentions.label == "DRUG")]
+    assert (drugs.identifier == "MESH:D007649").sum() == 5
+    assert evidence.loc["30000001"].drug.startswith("ketamine [MESH:D007649] (5); midazolam [MESH:D008874] (2)")
+    assert evidence.loc["30000010"].treatment == "electroconvulsive therapy (3)"
 
 
 def test_evidence_parquet_keeps_types(ketamine_outputs):
@@ -211,3 +229,17 @@ def test_records_without_a_pmid_key_on_their_record_id_in_every_table():
     assert evidence.drug.tolist() == [[], ["ketamine (1)"], []]
     assert mentions_table(mentions)[["pmid", "record_id", "text"]].values.tolist() == [
         ["", "europepmc:PPR5", "ketamine"]]
+
+
+def test_evidence_merges_spellings_of_one_identifier_and_names_the_group():
+    from pipeline.models import Decision, Mention, Record, ScreeningResult
+    from pipeline.outputs.tables import evidence_table
+
+    record = Record(pmid="5", title="t", pub_year=2020)
+    def mention(text, canonical, identifier=""):
+        return Mention("pmid:5", "title", 0, 0, len(text), text, "DRUG", canonical, "model", identifier,
+                       "MeSH" if identifier else "")
+    mentions = [mention("Ketalar", "ketamine", "MESH:D007649"), mention("ketamine", "ketamine", "MESH:D007649"),
+                mention("ketamine HCl", "ketamine hydrochloride", "MESH:D007649"), mention("saline", "saline")]
+    frame = evidence_table([record], [ScreeningResult("pmid:5", Decision.INCLUDE, "meets-criteria")], mentions, ["DRUG"])
+    assert frame.loc[0, "drug"] == ["ketamine [MESH:D007649] (3)", "saline (1)"]

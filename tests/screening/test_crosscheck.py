@@ -7,7 +7,6 @@ import json
 import pytest
 
 from pipeline.screening import crosscheck
-from pipeline.screening import rules as screen
 from pipeline.config import ScreeningConfig
 from pipeline.sources.pubmed.eutils import Client, Settings
 from pipeline.models import Record, SearchResult

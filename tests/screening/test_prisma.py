@@ -32,38 +32,66 @@ RESULTS = [
 ]
 
 
-def test_prisma_json_fields():
+def test_prisma_json_follows_the_prisma_2020_template():
     got = prisma.prisma_json({"PubMed": 9}, RESULTS, pmid_repeats=1, unreadable=1, review="Ketamine")
     assert got == {
         "prisma_version": "PRISMA 2020",
+        "template": prisma.TEMPLATE,
         "review": "Ketamine",
         "scope": prisma.SCOPE,
         "identification": {
             "records_identified": {"PubMed": 9},
             "records_identified_total": 9,
-            "duplicate_records_removed": 2,
-            "duplicates_by_reason": {"duplicate-pmid": 1, "duplicate-doi": 1, "duplicate-title-year": 0},
-            "records_removed_for_other_reasons": 1,
-            "removed_for_other_reasons": {"unreadable-record": 1},
-            "records_quarantined_unreadable": 1,
+            "registers": {},
+            "records_removed_before_screening": {
+                "total": 6,
+                "duplicates": {"total": 2, "by_reason": {
+                    "duplicate-pmid": 1, "duplicate-doi": 1, "duplicate-title-year": 0}},
+                # The pipeline's rules are PRISMA's "automation tools": their exclusions come off
+                # before screening, so nobody is said to have screened them.
+                "marked_ineligible_by_automation": {"total": 3, "by_reason": {
+                    "language-not-included": 1, "published-before-range": 2}},
+                "other_reasons": {"total": 1, "by_reason": {"unreadable-record": 1}},
+            },
         },
         "screening": {
-            "records_screened": 6,
-            "records_excluded_by_automation": 3,
-            "excluded_by_reason": {"language-not-included": 1, "published-before-range": 2},
-            "records_needing_human_review": 1,
-            "needs_review_by_reason": {"date-span-ambiguous": 1},
+            "records_screened": 3,          # what reaches people: 2 meeting every criterion, 1 in doubt
+            "records_excluded": 0,          # by people: no human stage has decided anything
+            "records_excluded_by_reason": {},
+            "records_awaiting_decision": 1,
+            "awaiting_decision_by_reason": {"date-span-ambiguous": 1},
         },
         "included": {"records_included": 2},
         "balanced": True,
     }
 
 
+def test_human_decisions_fill_records_excluded():
+    human = [result("1", Decision.EXCLUDE, "wrong-population"), result("5", Decision.INCLUDE, "eligible")]
+    got = prisma.prisma_json({"PubMed": 9}, RESULTS, pmid_repeats=1, unreadable=1, human=human)
+    assert got["screening"] == {
+        "records_screened": 3, "records_excluded": 1, "records_excluded_by_reason": {"wrong-population": 1},
+        "records_awaiting_decision": 0, "awaiting_decision_by_reason": {}}
+    assert got["included"] == {"records_included": 2}
+    assert got["balanced"] is True
+
+
+def test_more_databases_and_other_removal_reasons_add_up():
+    got = prisma.prisma_json({"PubMed": 6, "Europe PMC": 2}, RESULTS[:5] + RESULTS[6:], unreadable=1,
+                             removed_other={"import-unreadable": 1})
+    ident = got["identification"]
+    assert ident["records_identified"] == {"PubMed": 6, "Europe PMC": 2}
+    assert ident["records_identified_total"] == 8
+    assert ident["records_removed_before_screening"]["other_reasons"] == {
+        "total": 2, "by_reason": {"import-unreadable": 1, "unreadable-record": 1}}
+    assert got["balanced"] is True
+
+
 def test_unbalanced_counts_are_reported(caplog):
     got = prisma.prisma_json({"PubMed": 10}, RESULTS)
     assert got["balanced"] is False
     assert caplog.messages == [
-        "PRISMA counts do not balance: 10 identified, 1 removed before screening, 6 screened"]
+        "PRISMA counts do not balance: 10 identified, 4 removed before screening, 3 screened"]
 
 
 def test_summarise_counts_repeated_pmids_as_duplicates():
@@ -82,29 +110,42 @@ def texts(svg: str) -> list[str]:
     return [t.text or "" for t in root.iter(f"{SVG}text")]
 
 
-def test_svg_shows_every_count_from_the_json():
+def test_svg_shows_every_count_from_the_json_in_the_template_boxes():
     flow = prisma.prisma_json({"PubMed": 9}, RESULTS, pmid_repeats=1, unreadable=1, review="Ketamine")
     lines = [t.strip() for t in texts(prisma.prisma_svg(flow))]
-    for expected in [
+    expected = [
         "PRISMA 2020 flow diagram: Ketamine",
-        "PubMed (n = 9)",
-        "Duplicate records (n = 2)",
-        "Same PMID returned again (n = 1)",
-        "Same DOI (n = 1)",
-        "Records removed for other reasons (n = 1)",
-        "Unreadable record (quarantined) (n = 1)",
-        "Records screened (n = 6)",
-        "Records excluded by automation tools (n = 3)",
-        "Published before the date range (n = 2)",
-        "Language not included (n = 1)",
-        "(n = 2)",
-        "Records needing human review (n = 1)",
-        "Date spans the range boundary (n = 1)",
-        "Identification",
-        "Screening",
-    ]:
-        assert expected in lines
-    assert "Same title and year (n = 0)" not in lines
+        "Records identified from:", "Databases (n = 9)", "PubMed (n = 9)", "Registers (n = 0)",
+        "Records removed before screening:",
+        "Duplicate records removed (n = 2)", "Same PMID returned again (n = 1)", "Same DOI (n = 1)",
+        "Records marked as ineligible by automation tools (n = 3)",
+        "Language not included (n = 1)", "Published before the date range (n = 2)",
+        "Records removed for other reasons (n = 1)", "Unreadable record (quarantined) (n = 1)",
+        "Records screened (n = 3)",
+        "Records excluded (n = 0)",
+        "Records awaiting a person's decision (n = 1)", "Date spans the range boundary (n = 1)",
+        "Records included (n = 2)",
+        "Identification", "Screening", "Included",
+    ]
+    flat = " ".join(lines)      # wrapped lines joined: each phrase, in the template's order
+    at = 0
+    for phrase in expected:
+        assert phrase in flat[at:], phrase
+        at = flat.index(phrase, at) + len(phrase)
+    assert "Same title and year" not in flat
+    assert "excluded by automation" not in flat
+
+
+def test_svg_side_labels_fit_their_bars():
+    """Each phase label (written sideways) is shorter than the bar it is written in."""
+    flow = prisma.prisma_json({"PubMed": 1}, [result("1", Decision.INCLUDE, "meets-criteria")])
+    root = ET.fromstring(prisma.prisma_svg(flow).encode())
+    bars = [r for r in root.iter(f"{SVG}rect") if r.get("fill") == "#cfe2f3"]
+    labels = [t for t in root.iter(f"{SVG}text") if t.get("transform")]
+    assert [t.text for t in labels] == ["Identification", "Screening", "Included"]
+    for bar, label in zip(bars, labels):
+        # bold 13 px Helvetica: at most ~8.5 px a character, plus a margin at each end
+        assert 8.5 * len(label.text) + 8 <= float(bar.get("height")), label.text
 
 
 def test_svg_escapes_text_and_is_standalone():
@@ -176,24 +217,28 @@ def test_prisma_json_and_svg_agree_with_records_csv(run_outputs):
     decisions = records.groupby("decision").size().to_dict()
     by_reason = records.groupby(["decision", "reason"]).size().to_dict()
     ident, scr = flow["identification"], flow["screening"]
+    removed = ident["records_removed_before_screening"]
     rows_duplicate = decisions.get("duplicate", 0)
-    assert ident["duplicate_records_removed"] == rows_duplicate + ident["duplicates_by_reason"]["duplicate-pmid"]
+    dup = removed["duplicates"]
+    assert dup["total"] == rows_duplicate + dup["by_reason"]["duplicate-pmid"]
     for code in ("duplicate-doi", "duplicate-title-year"):
-        assert ident["duplicates_by_reason"][code] == by_reason.get(("duplicate", code), 0)
-    assert scr["records_screened"] == len(records) - rows_duplicate
-    assert scr["records_excluded_by_automation"] == decisions.get("exclude", 0)
-    assert scr["excluded_by_reason"] == {r: n for (d, r), n in by_reason.items() if d == "exclude"}
-    assert scr["records_needing_human_review"] == decisions.get("needs-review", 0)
-    assert scr["needs_review_by_reason"] == {r: n for (d, r), n in by_reason.items() if d == "needs-review"}
+        assert dup["by_reason"][code] == by_reason.get(("duplicate", code), 0)
+    auto = removed["marked_ineligible_by_automation"]
+    assert auto["total"] == decisions.get("exclude", 0) == 3
+    assert auto["by_reason"] == {r: n for (d, r), n in by_reason.items() if d == "exclude"}
+    assert scr["records_screened"] == decisions.get("include", 0) + decisions.get("needs-review", 0) == 6
+    assert scr["records_excluded"] == 0
+    assert scr["records_awaiting_decision"] == decisions.get("needs-review", 0)
+    assert scr["awaiting_decision_by_reason"] == {r: n for (d, r), n in by_reason.items() if d == "needs-review"}
     assert flow["included"]["records_included"] == decisions.get("include", 0)
-    assert ident["records_quarantined_unreadable"] == len(manifest["quarantined"])
+    assert removed["other_reasons"]["total"] == len(manifest["quarantined"])
     assert ident["records_identified"] == {"PubMed": manifest["counts"]["identified"]}
     assert flow["balanced"] is True
     # The diagram is drawn from prisma.json: regenerating it gives the same bytes.
     assert (out / "prisma.svg").read_text(encoding="utf-8") == prisma.prisma_svg(flow)
     shown = [t.strip() for t in texts((out / "prisma.svg").read_text(encoding="utf-8"))]
     assert f"Records screened (n = {scr['records_screened']})" in shown
-    assert f"(n = {flow['included']['records_included']})" in shown
+    assert f"Records included (n = {flow['included']['records_included']})" in shown
 
 
 def test_run_json_cross_checks_pubmeds_own_filters(run_outputs):

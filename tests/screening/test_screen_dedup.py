@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.screening import rules as screen
 from pipeline.config import ScreeningConfig
 from pipeline.models import Decision, Record, ScreeningResult, pmid_of, record_order
 from pipeline.screening.screen import screen_records

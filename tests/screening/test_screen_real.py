@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.screening import crosscheck
 from pipeline.sources.pubmed_xml import parser as pubmed_xml
 from pipeline.screening import rules as screen
 from pipeline.config import ScreeningConfig
@@ -192,3 +191,20 @@ def test_real_records_results_are_well_formed():
             assert isinstance(result, ScreeningResult)
             assert result.reason in screen.REASONS
             assert (result.field == "") == (result.decision == Decision.INCLUDE)
+
+
+@pytest.mark.parametrize("name, pmid, ptype", [
+    ("pmparser/72f6ff9__pubmed_sample__baseline__pubmed26n1334.xml.gz", "41578200", "Retraction Notice"),
+    ("pmparser/d47794f__data__testfiles__pubmed20n1016.xml.gz", "31839707", "Retraction of Publication"),
+])
+def test_retraction_notices_are_excluded_by_the_shipped_config_whatever_their_name(name, pmid, ptype):
+    """Real records: PubMed's current name "Retraction Notice" and the older one share UI D016440."""
+    from pipeline.config import load_config
+    from tests.support.paths import DEFAULT_CONFIG
+
+    record = next(r for r in pubmed_xml.parse(shared_path("data", "pubmed", name))
+                  if isinstance(r, Record) and r.pmid == pmid)
+    assert dict(zip(record.publication_types, record.publication_type_uis))[ptype] == "D016440"
+    result = screen.screen_record(record, load_config(DEFAULT_CONFIG).screening)
+    assert (result.decision, result.reason, result.value) == (Decision.EXCLUDE, "publication-type-excluded", ptype)
+    assert "retracted" not in result.flags

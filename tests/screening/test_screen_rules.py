@@ -147,6 +147,27 @@ def test_publication_type_rule(types, expected):
     assert screen.publication_type_rule(rec(publication_types=types), TYPES) == expected
 
 
+# PubMed renamed "Retraction of Publication" to "Retraction Notice"; its MeSH UI stayed D016440.
+@pytest.mark.parametrize("listed", [("D016440",), ("d016440",), ("Retraction of Publication",),
+                                    ("Retraction Notice",)])
+@pytest.mark.parametrize("types, uis", [(("Retraction Notice",), ("D016440",)),
+                                        (("Retraction of Publication",), ("D016440",))])
+def test_publication_types_match_by_ui_so_renamed_types_keep_matching(listed, types, uis):
+    cfg = ScreeningConfig(exclude_publication_types=listed)
+    record = rec(publication_types=("Journal Article",) + types, publication_type_uis=("D016428",) + uis)
+    assert screen.publication_type_rule(record, cfg) == Verdict(
+        EXCLUDE, "publication-type-excluded", "publication_types", types[0])
+
+
+def test_a_ui_matches_only_its_own_type():
+    cfg = ScreeningConfig(exclude_publication_types=("D016440",))
+    assert screen.publication_type_rule(rec(publication_types=("Journal Article",),
+                                            publication_type_uis=("D016428",)), cfg) is None
+    # A record without UIs (an older archive, another source) still matches by a known name.
+    assert screen.publication_type_rule(rec(publication_types=("Retraction of Publication",)), cfg).value == \
+        "Retraction of Publication"
+
+
 def test_abstract_rule():
     required = ScreeningConfig(require_abstract=True)
     assert screen.abstract_rule(rec(), required) == Verdict(EXCLUDE, "abstract-missing", "abstract", "")
@@ -160,6 +181,9 @@ def test_abstract_rule():
     ({"comments_corrections": (CommentCorrection("RetractionIn", "30000099"),)}, True),
     # A retraction notice is not itself retracted; neither is an erratum.
     ({"publication_types": ("Retraction of Publication",)}, False),
+    ({"publication_types": ("Retraction Notice",), "publication_type_uis": ("D016440",)}, False),
+    # Matched by UI as well: a renamed "Retracted Publication" is still retracted.
+    ({"publication_types": ("Retracted Article",), "publication_type_uis": ("D016441",)}, True),
     ({"comments_corrections": (CommentCorrection("RetractionOf", "1"), CommentCorrection("ErratumIn", "2"))}, False),
 ])
 def test_is_retracted(fields, retracted):
@@ -206,6 +230,7 @@ def test_a_span_let_in_by_the_policy_says_so():
 
 def test_every_reason_is_documented_and_every_code_is_used():
     used = {"meets-criteria", "duplicate-pmid", "duplicate-doi", "duplicate-title-year",
+            "duplicate-id", "duplicate-title-similar", "duplicate-preprint",      # screening/merge.py
             "publication-type-excluded", "published-before-range", "published-after-range",
             "date-span-ambiguous", "date-span-included", "date-missing", "language-not-included", "language-undetermined",
             "language-missing", "abstract-missing"}

@@ -119,6 +119,16 @@ def test_every_request_sends_tool_email_and_api_key_and_efetch_posts(server):
     assert server.requests[1]["params"]["id"] == "30000001,30000002"
 
 
+def test_without_email_or_key_only_the_tool_is_sent_and_a_long_query_is_posted(server, caplog):
+    client = client_for(server, email="")
+    client.esearch(QUERY)
+    client.esearch(" OR ".join(["ketamine"] * 150))  # over 1,000 characters encoded
+    assert [r["method"] for r in server.requests] == ["GET", "POST"]
+    assert {k: v for k, v in server.requests[0]["params"].items() if k in ("tool", "email", "api_key")} == {
+        "tool": "literature-review-pipeline"}
+    assert "NCBI_EMAIL is not set" in caplog.text
+
+
 def test_a_long_id_list_is_posted_in_one_request(server):
     ids = [str(30000001 + i) for i in range(500)]
     body = client_for(server).efetch(ids)

@@ -119,3 +119,13 @@ def test_the_fast_check_never_accepts_text_that_needs_normalising(text):
     from pipeline.sources.pubmed_xml.fields import _is_normalised
     if _is_normalised(text):
         assert " ".join(text.split()) == text
+
+
+def test_publication_types_keep_their_mesh_ui():
+    xml = document(article("1", article='<PublicationTypeList><PublicationType UI="D016428">Journal Article'
+                                      '</PublicationType><PublicationType>Untyped</PublicationType>'
+                                      '<PublicationType UI="D016440">Retraction Notice</PublicationType>'
+                                      "</PublicationTypeList>"))
+    (record,) = list(px.parse(xml))
+    assert record.publication_types == ("Journal Article", "Untyped", "Retraction Notice")
+    assert record.publication_type_uis == ("D016428", "", "D016440")

@@ -69,7 +69,8 @@ def test_offline_without_an_archive_says_how_to_make_one(review_config, invoke, 
     assert result.stderr.splitlines()[-1] == (
         f"Error: No archived run to replay in {out / 'raw'}: run once online first (python -m pipeline run "
         "--config ...), or pass --out with the folder of a past run.")
-    assert json.loads((out / "run.json").read_text())["status"] == "failed"
+    # A usage error, found before the run begins: no run.json is written (none is overwritten).
+    assert not (out / "run.json").exists()
 
 
 def test_replaying_a_failed_runs_archive_names_the_missing_answer(server, review_config, invoke, tmp_path):
@@ -133,6 +134,21 @@ def test_the_api_key_is_in_no_output_log_or_archive(server, review_config, invok
             assert SECRET.encode() not in (gzip.decompress(data) if path.suffix == ".gz" else data), path
 
 
+def test_an_answer_that_echoes_the_api_key_is_archived_masked(server, tmp_path):
+    from pipeline.sources.archive import RawArchive, RecordingSource
+    from pipeline.sources.pubmed.eutils import Client, Settings
+    from tests.support.eutils_server import Fault
+
+    body = (b"<eSearchResult><Count>0</Count><RetMax>0</RetMax><RetStart>0</RetStart><IdList/><QueryTranslation>"
+            b"api_key=" + SECRET.encode() + b"</QueryTranslation></eSearchResult>")
+    server.inject("esearch", Fault(body=body))
+    client = Client(Settings(base_url=server.base_url, email="tests@example.org", api_key=SECRET, max_rate=500.0))
+    source = RecordingSource(client, RawArchive(tmp_path / "raw"))
+    assert source.esearch("ketamine") == body  # the caller gets the answer as sent
+    archived = gzip.decompress((tmp_path / "raw" / "esearch-00001.xml.gz").read_bytes())
+    assert archived == body.replace(SECRET.encode(), b"***")
+
+
 def test_a_replay_keeps_the_watermark_of_the_run_it_replays(server, review_config, tmp_path):
     """A later refresh must still ask PubMed for everything entered since the archived run."""
     from datetime import datetime, timezone
@@ -149,3 +165,23 @@ def test_a_replay_keeps_the_watermark_of_the_run_it_replays(server, review_confi
     with StateStore.open(out) as state:
         last = state.last_good_run()
     assert (last["run_id"], last["watermark"]) == (replayed["run_id"], "2026-01-02")
+
+
+def test_keep_raw_runs_removes_the_oldest_archives(server, review_config, invoke, tmp_path):
+    review_config.write_text(review_config.read_text().replace('dir = "../out"', 'dir = "../out"\nkeep_raw_runs = 2'))
+    out = review_config.parent.parent / "out"
+    ids = []
+    for _ in range(3):
+        result = invoke("run", "--config", review_config)
+        assert result.exit_code == 0, result.stderr
+        ids.append(json.loads((out / "run.json").read_text())["run_id"])
+    assert sorted(p.name for p in (out / "raw").iterdir()) == ids[1:]
+    assert json.loads((out / "run.json").read_text())["raw_archives_removed"] == [ids[0]]
+    assert invoke("run", "--config", review_config, "--offline").exit_code == 0   # the newest still replays
+
+
+def test_keep_raw_runs_must_keep_at_least_one(tmp_path, review_config, invoke):
+    review_config.write_text(review_config.read_text().replace('dir = "../out"', 'dir = "../out"\nkeep_raw_runs = -1'))
+    result = invoke("validate", "--config", review_config)
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: {review_config}: [output.keep_raw_runs] is -1; use a value from 0 to 100000.\n")

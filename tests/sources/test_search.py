@@ -176,6 +176,8 @@ def test_the_cli_slices_a_search_over_the_cap_and_loses_no_record(corpus, review
 
 
 def test_phrase_not_found_goes_to_run_json_and_is_shown_as_a_warning(server, review_config, invoke, tmp_path):
+    """An ErrorList (PhraseNotFound) is PubMed running the query without the phrase: as in the first
+    release, the run goes on, shows PubMed's words as warnings and keeps them in run.json."""
     server.inject("esearch", Fault(body=shared_path("data", "pubmed", "biopython", "esearch8.xml").read_bytes()))
     out = tmp_path / "typo"
     result = invoke("run", "--config", review_config, "--out", out)
@@ -186,6 +188,50 @@ def test_phrase_not_found_goes_to_run_json_and_is_shown_as_a_warning(server, rev
     assert manifest["pubmed_messages"] == ["Error PhraseNotFound: abcXYZ", "Warning OutputMessage: No items found."]
     assert manifest["query_translation"] == "(abcXYZ[All Fields])"
     assert manifest["counts"]["identified"] == 0
+
+
+def test_an_esearch_error_is_a_usage_error_with_pubmeds_message(server, review_config, invoke, tmp_path):
+    server.inject("esearch", Fault(body=b"<?xml version=\"1.0\" ?><eSearchResult><ERROR>Invalid query syntax"
+                                        b"</ERROR></eSearchResult>"))
+    result = invoke("run", "--config", review_config, "--out", tmp_path / "bad")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: esearch refused the query {QUERY!r}: Invalid query syntax. Fix the search terms in the "
+        "config's [search] section (python -m pipeline query --config FILE prints the query).")
+
+
+def test_an_http_400_on_esearch_is_a_usage_error_with_pubmeds_message(server, review_config, invoke, tmp_path):
+    server.inject("esearch", Fault(status=400, body=b'{"error":"Invalid query: unbalanced parentheses"}'))
+    result = invoke("run", "--config", review_config, "--out", tmp_path / "bad")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: E-utilities rejected esearch.fcgi (term={QUERY}, retmax=9999): HTTP 400 Bad Request. "
+        'Response: {"error":"Invalid query: unbalanced parentheses"}')
+    assert "Internal error" not in result.stderr
+
+
+def test_phrase_not_found_warnings_alone_do_not_stop_the_run(server, review_config, invoke, tmp_path):
+    """A WarningList (a quoted phrase not found, a stopword ignored) is PubMed running the query: the
+    run goes on and keeps the warnings in run.json."""
+    body = server_esearch_with_warning(server)
+    server.inject("esearch", Fault(body=body))
+    out = tmp_path / "warned"
+    result = invoke("run", "--config", review_config, "--out", out)
+    assert result.exit_code == 0, result.stderr
+    assert "WARNING PubMed: Warning PhraseIgnored: of" in result.stderr.splitlines()
+    assert json.loads((out / "run.json").read_text())["pubmed_messages"] == ["Warning PhraseIgnored: of"]
+
+
+def server_esearch_with_warning(server) -> bytes:
+    """The server's own answer to the review's query, with a WarningList added."""
+    import urllib.parse
+    import urllib.request
+    url = server.base_url + "esearch.fcgi?" + urllib.parse.urlencode({"db": "pubmed", "term": QUERY, "retmax": 9999})
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        body = answer.read()
+    server.requests.clear()
+    return body.replace(b"</eSearchResult>", b"<WarningList><PhraseIgnored>of</PhraseIgnored></WarningList>"
+                                             b"</eSearchResult>")
 
 
 def test_an_entry_window_over_the_cap_is_sliced_not_refused():

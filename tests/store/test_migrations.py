@@ -61,17 +61,21 @@ def test_a_previous_release_store_upgrades_on_the_first_refresh_and_matches_a_fr
     manifest = refresh(config)
 
     assert manifest["mode"] == "incremental"         # the old runs were read: their watermark and query
-    assert manifest["fetched"] == {"requested": 10, "new": 0, "changed": 0, "unchanged": 10, "extracted": 0}
+    # The 4 included records are extracted again: the extractor changed since that release (concept
+    # linking, the junk filter, the vocabularies are part of its fingerprint).
+    assert manifest["fetched"] == {"requested": 10, "new": 0, "changed": 0, "unchanged": 10, "extracted": 4}
     assert manifest["changes"]["new"] == manifest["changes"]["updated"] == 0
     assert set(old_manifest) <= set(manifest)           # run.json keeps every key the old release wrote
     assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [(str(migrations.LATEST),)]
     # Nothing lost: every row is still there (plus the new run), keyed on record_id.
     after = {table: rows(path, f"SELECT COUNT(*) FROM {table}")[0][0] for table in before}
-    assert after == before | {"runs": before["runs"] + 1}
+    # (mentions: re-extracted by today's extractor, so their number is today's; see below)
+    assert after == before | {"runs": before["runs"] + 1, "mentions": after["mentions"]}
     assert rows(path, "SELECT run_id, pmid, change, why FROM changes ORDER BY run_id, pmid") == old_changes
     assert rows(path, "SELECT COUNT(*) FROM changes WHERE record_id != 'pmid:' || pmid") == [(0,)]
-    assert rows(path, 'SELECT substr(record_id, 6), seq, section, start, "end", text, label FROM mentions '
-                      "ORDER BY CAST(substr(record_id, 6) AS INTEGER), seq") == old_mentions
+    # The mentions were re-extracted (above): mentions.csv is compared with a fresh run's below.
+    assert {r[0] for r in rows(path, "SELECT DISTINCT substr(record_id, 6) FROM mentions")} == {
+        r[0] for r in old_mentions}
     assert rows(path, "SELECT record_id, duplicate_of FROM decisions WHERE duplicate_of != ''") == [
         ("pmid:30000007", "pmid:30000001")]
 

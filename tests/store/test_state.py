@@ -79,13 +79,15 @@ def test_the_store_is_in_wal_mode_and_creates_its_tables(tmp_path):
     with StateStore.open(tmp_path) as state:
         assert state.db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         names = {r[0] for r in state.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert names == {"meta", "records", "decisions", "extractions", "mentions", "runs", "changes"}
+    # human_decisions: the reviewers' decision log (migration 3; its AUTOINCREMENT adds sqlite_sequence).
+    assert names == {"meta", "records", "decisions", "extractions", "mentions", "runs", "changes",
+                     "human_decisions", "sqlite_sequence"}
 
 
 def test_a_committed_run_is_read_back(tmp_path):
     rec = Record(pmid="7", title="Ketamine")
     decision = ScreeningResult("pmid:7", Decision.INCLUDE, "meets-criteria", flags=("retracted",))
-    mention = Mention("pmid:7", "title", 0, 0, 8, "Ketamine", "DRUG", "ketamine")
+    mention = Mention("pmid:7", "title", 0, 0, 8, "Ketamine", "DRUG", "ketamine", "lexicon", "MESH:D007649", "MeSH")
     with StateStore.open(tmp_path) as state:
         state.begin_run("r1", "run", "S", "q", 1)
         commit(state, "r1", [rec], [decision], extracted={"pmid:7": ("h", [mention])},
@@ -105,6 +107,23 @@ def test_a_committed_run_is_read_back(tmp_path):
         assert state.unpublished_runs() == ["r1"]
         state.mark_published(["r1"])
         assert [r["status"] for r in state.runs()] == [COMPLETED]
+
+
+def test_a_store_from_before_linking_gains_empty_identifier_columns(tmp_path):
+    import sqlite3
+
+    from pipeline.store import migrations
+    db = sqlite3.connect(tmp_path / "state.sqlite")
+    migrations.MIGRATIONS[1](db)
+    migrations.MIGRATIONS[2](db)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+    db.execute("INSERT INTO mentions VALUES ('pmid:7', 0, 'title', 0, 0, 8, 'Ketamine', 'DRUG', 'ketamine', 'lexicon')")
+    db.commit()
+    db.close()
+    with StateStore.open(tmp_path) as state:
+        assert state.schema_version() == migrations.LATEST
+        assert state.mentions(["pmid:7"]) == [Mention("pmid:7", "title", 0, 0, 8, "Ketamine", "DRUG", "ketamine",
+                                                      "lexicon", "", "")]
 
 
 def test_a_transaction_that_fails_half_way_leaves_nothing(tmp_path):

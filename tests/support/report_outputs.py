@@ -21,8 +21,10 @@ def outputs_with(evidence_rows: list[dict], run: dict | None = None) -> Outputs:
     base = {"pmid": "1", "doi": "", "pubmed_url": "https://pubmed.ncbi.nlm.nih.gov/1/", "first_author": "",
             "year": 2020, "journal": "J", "title": "T", "publication_types": [], "design": "", "languages": [],
             "drug": []}
-    evidence = pd.DataFrame([{**base, **row} for row in evidence_rows],
-                            columns=list(base)).astype({"year": "Int64"})
+    rows = [{**base, **row} for row in evidence_rows]
+    for row in rows:  # record_id as tables.evidence_table writes it, unless the test gives one
+        row.setdefault("record_id", f"pmid:{row['pmid']}" if row["pmid"] else "")
+    evidence = pd.DataFrame(rows, columns=[*base, "record_id"]).astype({"year": "Int64"})
     mentions = pd.DataFrame({"pmid": ["1"], "label": ["DRUG"], "canonical": ["<b>ketamine</b>"]})
     return Outputs(folder=Path("/out"), run=run or {"status": "completed", "review": "r", "query": "q"},
                    prisma=PRISMA, records=pd.DataFrame(), evidence=evidence, mentions=mentions)

@@ -11,8 +11,13 @@ Definitions are found with the Schwartz–Hearst algorithm (Schwartz & Hearst, P
 
 When the long form is exactly an entity already found (by the model or the lexicon), every
 occurrence of the short form in the document (whole tokens, case-sensitive) becomes an entity with
-the long form's label and canonical form, and source "abbreviation", replacing any entity it
-overlaps: a definition in the paper outranks a general-purpose guess about the same letters.
+the long form's label, canonical form and identifier, and source "abbreviation", replacing any
+entity it overlaps: a definition in the paper outranks a general-purpose guess about the same
+letters. Two exceptions keep the review's concepts: an occurrence inside a longer lexicon entity
+("NMDA" in "NMDA receptor") stays part of it; and a definition written inside a lexicon term
+("N-methyl-D-aspartate (NMDA) receptor antagonist", the term being "NMDA receptor antagonist" or
+"N-methyl-D-aspartate receptor ...") becomes that term's entity and defines nothing, so NMDA does not
+become the chemical N-methylaspartate everywhere.
 
 Limits: only the "long (short)" order is detected, not "short (long)"; definitions whose long form
 is not an entity are ignored; the scope is one Doc, so the caller should pass a whole record
@@ -23,7 +28,11 @@ import re
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from pipeline.extraction.components.linker import register_extensions
+from pipeline.extraction.linking import name_key, vocabulary_of
+
 _PAREN = re.compile(r"\(([^()]{1,12})\)")
+MAX_COMPOUND_TAIL = 4  # words after "(short)" that may complete a lexicon term
 
 
 def find_long_form(short: str, text: str) -> int | None:
@@ -88,18 +97,49 @@ def definitions(doc: Doc) -> list[tuple[Span, Span]]:
 
 
 class AbbreviationPropagator:
-    """Gives every occurrence of a defined short form its long form's label and canonical form."""
+    """Gives every occurrence of a defined short form its long form's label, canonical form and
+    identifier, except where a longer lexicon entity already covers the occurrence."""
 
     def __init__(self, nlp: Language, name: str = "abbreviations"):
         self.name = name
-        for ext, default in (("canonical", ""), ("source", "")):
-            if not Span.has_extension(ext):
-                Span.set_extension(ext, default=default)
+        self.forms: dict[str, tuple[str, str]] = {}      # name_key(form) -> (class, term)
+        self.term_ids: dict[tuple[str, str], str] = {}   # (class, term) -> identifier
+        register_extensions()
+
+    def set_lexicon(self, table: dict[tuple[str, str], str], ids: dict[tuple[str, str], str] | None = None) -> None:
+        """Use the lexicon's (class, lower-cased form) -> term table (lexicon.lookup_table) and its
+        (class, term) -> identifier table, to recognise definitions inside a longer lexicon term."""
+        self.forms = {}
+        for (label, form), term in table.items():
+            self.forms.setdefault(name_key(form), (label, term))
+        self.term_ids = dict(ids or {})
+
+    def _compound(self, doc: Doc, short: Span, long: Span) -> tuple[Span, str, str] | None:
+        """A lexicon term written around the definition: "N-methyl-D-aspartate (NMDA) receptor" is
+        the term "N-methyl-D-aspartate receptor" (or "NMDA receptor") with the short form inserted.
+        Returns (span from the long form to the term's last word, class, term), longest first."""
+        close = short.end
+        if not self.forms or close >= len(doc) or doc[close].text != ")":
+            return None
+        for k in range(min(MAX_COMPOUND_TAIL, len(doc) - close - 1), 0, -1):
+            tail = doc[close + 1:close + 1 + k]
+            if any(t.is_sent_start or not t.text.isalnum() for t in tail):
+                continue
+            for head in (long.text, short.text):
+                hit = self.forms.get(name_key(f"{head} {tail.text}"))
+                if hit:
+                    return Span(doc, long.start, tail.end), hit[0], hit[1]
+        return None
 
     def __call__(self, doc: Doc) -> Doc:
         ents = {(e.start_char, e.end_char): e for e in doc.ents}
-        new_spans = []
+        new_spans = []   # (span, label, canonical, identifier, source)
         for short, long in definitions(doc):
+            compound = self._compound(doc, short, long)
+            if compound is not None:
+                span, label, term = compound
+                new_spans.append((span, label, term, self.term_ids.get((label, term), ""), "lexicon"))
+                continue  # the short form names part of the concept, not the long form alone
             entity = ents.get((long.start_char, long.end_char))
             if entity is None:
                 continue
@@ -107,22 +147,31 @@ class AbbreviationPropagator:
             words = [t.text for t in short]
             for i in range(len(doc) - len(words) + 1):
                 if doc[i].text == words[0] and [t.text for t in doc[i:i + len(words)]] == words:
-                    new_spans.append((doc[i:i + len(words)], entity.label_, canonical))
+                    new_spans.append((doc[i:i + len(words)], entity.label_, canonical, entity._.identifier,
+                                      "abbreviation"))
         if not new_spans:
             return doc
+        # A lexicon entity longer than an occurrence ("NMDA receptor" around "NMDA") keeps it: the
+        # reviewers' concept outranks the letters' definition.
+        covering = [e for e in doc.ents if e._.source == "lexicon"]
         taken = set()
         kept = []
-        for span, label, canonical in new_spans:
+        for span, label, canonical, identifier, source in sorted(new_spans, key=lambda x: x[4] != "lexicon"):
+            if source == "abbreviation" and any(e.start <= span.start and span.end <= e.end and len(e) > len(span)
+                                                for e in covering):
+                continue
             if any(t in taken for t in range(span.start, span.end)):
                 continue  # the same short form defined twice: the first definition wins
             taken.update(range(span.start, span.end))
-            kept.append((span, label, canonical))
+            kept.append((span, label, canonical, identifier, source))
         others = [e for e in doc.ents if not any(t in taken for t in range(e.start, e.end))]
         created = []
-        for span, label, canonical in kept:
+        for span, label, canonical, identifier, source in kept:
             ent = Span(doc, span.start, span.end, label=label)
             ent._.canonical = canonical
-            ent._.source = "abbreviation"
+            ent._.source = source
+            ent._.identifier = identifier
+            ent._.vocabulary = vocabulary_of(identifier) if identifier else ""
             created.append(ent)
         doc.ents = sorted(others + created, key=lambda e: e.start)
         return doc

@@ -1,38 +1,29 @@
-"""The only module that talks to NCBI E-utilities.
+"""The only module that talks to NCBI E-utilities, through the shared HTTP client (sources/http.py).
 
-Bio.Entrez builds the requests (parameters, POST for long ID lists); we open them ourselves because
-Biopython 1.88 hard-codes NCBI's address, sets no timeout and retries 429/5xx with no wait. Here every
-request goes to `base_url`, waits for a rate limiter shared by all threads, has a timeout, and is
-retried with exponential backoff and jitter on transient faults, a bounded number of times.
-
-Transient faults: HTTP 429 (Retry-After honoured when sent), 5xx, connection resets, timeouts and
-stalls, bodies shorter than their Content-Length, HTML pages served with HTTP 200 (maintenance), and
-in-band `<ERROR>`s that NCBI's backends send inside an HTTP 200. Permanent ones (another 4xx, an
-`<ERROR>` that says the request itself is wrong) are raised at once: retrying cannot help.
+The client gives every request its timeout, the rate limiter, bounded retries with backoff and
+jitter, Retry-After and the masking of the API key. What is PubMed's own lives here: the address
+and the parameters NCBI asks for on every request (`tool`, `email`, `api_key`, per the E-utilities
+documentation), NCBI's rate (3 requests/s, 10 with an API key), POST for long ID lists, and the
+checks of a 200 answer that retry what is transient: HTML pages (maintenance), bodies that stop
+before their closing tag, and in-band `<ERROR>`s that NCBI's backends send inside an HTTP 200. An
+`<ERROR>` that says the request itself is wrong is not retried: the caller reports it.
 
 The API key is sent as a parameter but never written anywhere: log lines and error messages go
 through `Client.redact`, and request descriptions leave it out.
 """
 from __future__ import annotations
 
-import http.client
 import logging
 import os
-import random
-import socket
-import threading
-import time
-import urllib.error
-import urllib.request
 import re
-import warnings
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Callable, Mapping
 
-from Bio import Entrez
+from pipeline.errors import EutilsUnavailable, ExitCode, PipelineError, RequestRejected
+from pipeline.sources.http import RATE_MARGIN, HttpClient, RateLimiter, TransientBody
 
-from pipeline.errors import EutilsUnavailable, PipelineError
+__all__ = ["Client", "EutilsAnswerError", "EutilsRequestError", "RATE_MARGIN", "RateLimiter", "Settings",
+           "TransientBody", "in_band_error"]
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +32,6 @@ TOOL = "literature-review-pipeline"
 # Requests per second NCBI allows per IP, without and with an API key.
 RATE_WITHOUT_KEY = 3.0
 RATE_WITH_KEY = 10.0
-# Slack below NCBI's ceiling: their window and our clock never line up exactly, and a request that
-# leaves on time may arrive late on a busy machine or network. At 3/s, 0.93 lets one request of any
-# four arrive 75 ms late before NCBI could count four in one second (0.95 allowed 53 ms: too little
-# on a loaded machine, where the acceptance test saw two 429s).
-RATE_MARGIN = 0.93
 # In-band <ERROR> texts that say the request itself is wrong; any other <ERROR> is treated as a
 # passing backend fault and retried ("Search Backend failed: ...", "Unable to connect ...").
 PERMANENT_ERRORS = re.compile(r"cannot be larger than|invalid|not supported|unknown|"
@@ -53,8 +39,18 @@ PERMANENT_ERRORS = re.compile(r"cannot be larger than|invalid|not supported|unkn
 _IN_BAND_ERROR = re.compile(rb"<ERROR>(.*?)</ERROR>", re.DOTALL)
 
 
-class EutilsRequestError(PipelineError):
-    """E-utilities rejected a request as malformed (a 4xx other than 429): retrying cannot help."""
+class EutilsRequestError(RequestRejected):
+    """E-utilities rejected a request as malformed (a 4xx other than 429): retrying cannot help. The
+    request comes from the config (the query, NCBI_API_KEY, EUTILS_BASE_URL): a usage error."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class EutilsAnswerError(EutilsRequestError):
+    """efetch answered with an in-band <ERROR> instead of the records of a PMID list the search
+    gave: the records cannot be retrieved, so nothing is published."""
+
+    exit_code = ExitCode.INCOMPLETE
 
 
 @dataclass(frozen=True)
@@ -83,116 +79,61 @@ class Settings:
         return self.max_rate or (RATE_WITH_KEY if self.api_key else RATE_WITHOUT_KEY)
 
 
-class RateLimiter:
-    """Spaces calls at least 1/rate seconds apart across every thread that shares it.
-
-    The lock is held while sleeping, and the next slot is counted from the moment the caller is
-    actually released: an oversleep delays the following request instead of squeezing it closer to
-    this one, so NCBI never sees two requests nearer than `interval`.
-    """
-
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, margin: float = RATE_MARGIN):
-        self.interval = 1.0 / (rate * margin)
-        self._clock, self._sleep = clock, sleep
-        self._lock = threading.Lock()
-        self._next = float("-inf")
-
-    def wait(self) -> None:
-        with self._lock:
-            now = self._clock()
-            if now < self._next:
-                self._sleep(self._next - now)
-                now = self._clock()
-            self._next = now + self.interval
-
-
-class TransientBody(Exception):
-    """A 200 response whose body is not what was asked for (HTML page, truncated XML, backend <ERROR>)."""
-
-
-class Client:
+class Client(HttpClient):
     """E-utilities client: one per run, safe to share between threads."""
 
-    def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep):
+    def __init__(self, settings: Settings, sleep: Callable[[float], None] | None = None):
+        super().__init__(
+            settings.base_url, name="E-utilities", rate=settings.rate, timeout=settings.timeout,
+            max_attempts=settings.max_attempts, backoff_base=settings.backoff_base,
+            backoff_cap=settings.backoff_cap, secrets=[settings.api_key],
+            # NCBI asks every request to name the tool and a contact; the key raises the rate limit.
+            params={"tool": TOOL, "email": settings.email or None, "api_key": settings.api_key or None},
+            log=log, **({"sleep": sleep} if sleep else {}))
         self.settings = settings
-        self.limiter = RateLimiter(settings.rate, sleep=sleep)
-        self._sleep = sleep
-        self._count_lock = threading.Lock()
-        self.requests_made = 0
-        self.retries = 0
         if not settings.email:
             log.warning("NCBI_EMAIL is not set: NCBI asks for a contact address on every request "
                         "(export NCBI_EMAIL=you@example.org).")
 
     def esearch(self, term: str, **params) -> bytes:
-        """Raw esearch XML for `term` in PubMed."""
-        return self.request("esearch.fcgi", {"db": "pubmed", "term": term, **params},
-                            validate=_looks_like("</eSearchResult>"))
+        """Raw esearch XML for `term` in PubMed (POSTed when the query is very long)."""
+        params = {"db": "pubmed", "term": term, **params}
+        return self.request(None, "esearch.fcgi", params, validate=_looks_like("</eSearchResult>"),
+                            describe=f"esearch.fcgi ({_describe_params(params)})").body
 
     def efetch(self, pmids: list[str], validate: Callable[[bytes], str | None] | None = None) -> bytes:
         """Raw PubMed XML for `pmids` (POSTed, so long lists are safe)."""
-        body = self.request("efetch.fcgi", {"db": "pubmed", "id": ",".join(pmids), "retmode": "xml"},
-                            post=True, validate=validate or _looks_like("</PubmedArticleSet>"))
+        params = {"db": "pubmed", "id": ",".join(pmids), "retmode": "xml"}
+        body = self.post("efetch.fcgi", params, validate=validate or _looks_like("</PubmedArticleSet>"),
+                         describe=f"efetch.fcgi ({_describe_params(params)})")
         error = in_band_error(body)
         if error:
-            raise EutilsRequestError(self.redact(f"efetch.fcgi ({len(pmids)} ids) answered with an error: {error}"))
+            raise EutilsAnswerError(self.redact(f"efetch.fcgi ({len(pmids)} ids) answered with an error: {error}"))
         return body
 
-    def redact(self, text: str) -> str:
-        """`text` with the API key masked: for every message that could end up in a log or a file."""
-        key = self.settings.api_key
-        return text.replace(key, "***") if key else text
+    def rejected(self, described: str, status: int, reason: str, excerpt: str) -> PipelineError:
+        message = f"E-utilities rejected {described}: HTTP {status} {reason}. {excerpt}".rstrip()
+        if self.settings.api_key and _API_KEY_REFUSED.search(excerpt):
+            # NCBI answers a wrong key with HTTP 400 {"error":"API key invalid",...}: say which setting.
+            message += (" NCBI refused the API key: check NCBI_API_KEY (a key from your NCBI account settings), "
+                        "or unset it to run without one at 3 requests/s.")
+        return EutilsRequestError(self.redact(message))
 
-    def request(self, utility: str, params: dict, post: bool | None = None,
-                validate: Callable[[bytes], str | None] | None = None) -> bytes:
-        """Send one request with pacing, timeout and bounded retries; return the body."""
+    def unavailable(self, described: str, fault: str, attempts: int) -> PipelineError:
         s = self.settings
-        params = {**params, "tool": TOOL, "email": s.email or None, "api_key": s.api_key or None}
-        with warnings.catch_warnings():
-            # Biopython warns about a missing email on every request; we warned once, above.
-            warnings.simplefilter("ignore", UserWarning)
-            request = Entrez._build_request(s.base_url + utility, params, post=post)
-        described = self.redact(f"{utility} ({_describe_params(params)})")
-        for attempt in range(1, s.max_attempts + 1):
-            self.limiter.wait()
-            with self._count_lock:
-                self.requests_made += 1
-            try:
-                body = self._open(request)
-                problem = validate(body) if validate else None
-                if problem:
-                    raise TransientBody(problem)
-                return body
-            except urllib.error.HTTPError as exc:
-                excerpt = self.redact(_error_excerpt(exc))
-                if exc.code != 429 and exc.code < 500:
-                    raise EutilsRequestError(
-                        f"E-utilities rejected {described}: HTTP {exc.code} {exc.reason}. {excerpt}"
-                    ) from None
-                fault, retry_after = f"HTTP {exc.code}", _retry_after(exc)
-                if exc.code == 429:
-                    fault += " (rate limit exceeded)"
-            except (urllib.error.URLError, OSError, http.client.HTTPException, TransientBody) as exc:
-                fault, retry_after = self.redact(_describe_fault(exc)), None
-            if attempt == s.max_attempts:
-                raise EutilsUnavailable(_unavailable_message(s, described, fault, attempt))
-            delay = retry_after if retry_after is not None else self._backoff(attempt)
-            with self._count_lock:
-                self.retries += 1
-            log.warning("%s failed (%s); retry %d of %d in %.1f s", described, fault, attempt,
-                        s.max_attempts - 1, delay)
-            self._sleep(delay)
-        raise AssertionError("unreachable")
+        hint = (
+            f"E-utilities at {s.base_url} did not answer {described}: {fault} "
+            f"(gave up after {attempts} attempts)."
+        )
+        if s.base_url == DEFAULT_BASE_URL:
+            hint += (" Check the network connection to NCBI, or set EUTILS_BASE_URL to reach another "
+                     "E-utilities server (a mirror or a local test server).")
+        if not s.api_key:
+            hint += " With an NCBI API key (export NCBI_API_KEY=...) NCBI allows 10 requests/s instead of 3."
+        return EutilsUnavailable(self.redact(hint + " Try again later; nothing was published."))
 
-    def _open(self, request: urllib.request.Request) -> bytes:
-        with urllib.request.urlopen(request, timeout=self.settings.timeout) as response:
-            # read() raises IncompleteRead when the body is shorter than its Content-Length.
-            return response.read()
 
-    def _backoff(self, attempt: int) -> float:
-        base = min(self.settings.backoff_cap, self.settings.backoff_base * 2 ** (attempt - 1))
-        return base * random.uniform(0.5, 1.0)
+_API_KEY_REFUSED = re.compile(r"api[ _-]?key", re.IGNORECASE)
 
 
 def _looks_like(closing_tag: str) -> Callable[[bytes], str | None]:
@@ -222,42 +163,6 @@ def in_band_error(body: bytes) -> str:
     return " ".join(found.group(1).decode("utf-8", "replace").split()) if found else ""
 
 
-def _retry_after(exc: urllib.error.HTTPError) -> float | None:
-    """Seconds from a Retry-After header (a number or an HTTP date), capped at two minutes."""
-    value = (exc.headers.get("Retry-After") or "").strip() if exc.headers else ""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            return None
-    return min(max(seconds, 0.0), 120.0)
-
-
-def _describe_fault(exc: BaseException) -> str:
-    if isinstance(exc, TransientBody):
-        return str(exc)
-    reason = getattr(exc, "reason", exc)
-    if isinstance(reason, socket.gaierror):
-        return f"cannot resolve the host ({reason.strerror})"
-    if isinstance(reason, (TimeoutError, socket.timeout)):
-        return "timed out"
-    if isinstance(exc, http.client.IncompleteRead):
-        return "the connection closed before the whole body arrived"
-    return f"{type(reason).__name__}: {reason}"
-
-
-def _error_excerpt(exc: urllib.error.HTTPError) -> str:
-    try:
-        text = exc.read(300).decode("utf-8", "replace").strip()
-    except Exception:  # the body is only a hint for the message
-        return ""
-    return f"Response: {text}" if text else ""
-
-
 def _describe_params(params: dict) -> str:
     """Parameters for log lines: never the API key, never a long ID list."""
     shown = []
@@ -267,16 +172,3 @@ def _describe_params(params: dict) -> str:
     if params.get("id"):
         shown.append(f"{params['id'].count(',') + 1} ids")
     return ", ".join(shown)
-
-
-def _unavailable_message(s: Settings, described: str, fault: str, attempts: int) -> str:
-    hint = (
-        f"E-utilities at {s.base_url} did not answer {described}: {fault} "
-        f"(gave up after {attempts} attempts)."
-    )
-    if s.base_url == DEFAULT_BASE_URL:
-        hint += (" Check the network connection to NCBI, or set EUTILS_BASE_URL to reach another "
-                 "E-utilities server (a mirror or a local test server).")
-    if not s.api_key:
-        hint += " With an NCBI API key (export NCBI_API_KEY=...) NCBI allows 10 requests/s instead of 3."
-    return hint + " Try again later; nothing was published."

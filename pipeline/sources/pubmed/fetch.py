@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Iterator, Protocol
 
 from pipeline.sources.pubmed_xml import parser as pubmed_xml
 from pipeline.errors import EutilsUnavailable, IncompleteRetrieval
-from pipeline.models import ParsedItem, Quarantined, Record
+from pipeline.models import DeletedCitation, ParsedItem, Quarantined, Record
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,25 @@ def _fetch_complete(source: Source, number: int, batch: list[str], total: int) -
 
 
 def _fetch_batch(source: Source, batch: list[str], name: str) -> list[ParsedItem]:
-    return list(pubmed_xml.parse(source.efetch(batch), source_name=name))
+    """The parsed answer to one efetch: only the PMIDs asked for (others are logged and ignored).
+
+    An answer the parser refuses as a whole (a DOCTYPE with an internal subset, not PubMed XML) is
+    no transient fault: the run stops with IncompleteRetrieval saying why, not "run again later".
+    """
+    items = list(pubmed_xml.parse(source.efetch(batch), source_name=name))
+    for item in items:
+        if isinstance(item, Quarantined) and not item.pmid and item.reason.startswith("refused"):
+            raise IncompleteRetrieval(
+                f"{name}'s answer was {item.reason}. Running again will not help: check that EUTILS_BASE_URL "
+                "points at NCBI's E-utilities. No table was published.")
+    asked = set(batch)
+    extra = [item.pmid for item in items if isinstance(item, (Record, DeletedCitation)) and item.pmid not in asked]
+    if extra:
+        log.warning("%s returned %d PMID%s that %s not asked for, ignored: %s", name, len(extra),
+                    "" if len(extra) == 1 else "s", "was" if len(extra) == 1 else "were", _shown(extra))
+        items = [item for item in items
+                 if not (isinstance(item, (Record, DeletedCitation)) and item.pmid not in asked)]
+    return items
 
 
 def _missing(batch: list[str], items: list[ParsedItem]) -> list[str]:

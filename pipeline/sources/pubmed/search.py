@@ -13,8 +13,7 @@ from datetime import date, timedelta
 from typing import Callable, Protocol
 
 from pipeline.config import ScreeningConfig, SearchConfig
-from pipeline.errors import IncompleteRetrieval
-from pipeline.sources.pubmed.eutils import EutilsRequestError
+from pipeline.errors import EutilsUnavailable, IncompleteRetrieval, QueryRejected
 from pipeline.models import SearchResult
 from pipeline.sources.pubmed import filters
 
@@ -93,17 +92,19 @@ class DateSlice:
         return f"{_eutils_date(self.start)}-{_eutils_date(self.end)}"
 
 
-def run_search(source: Source, query: str, cap: int | None = None, today: date | None = None) -> SearchResult:
+def run_search(source: Source, query: str, cap: int | None = None, today: date | None = None,
+               warn: bool = True) -> SearchResult:
     """All PMIDs PubMed holds for `query`; raises rather than returning fewer than Count.
 
-    Up to `cap` (9,999) records come from one esearch. Beyond that the search is split by publication
+    PubMed's messages are logged as warnings unless `warn` is False (they are in the result either
+    way). Up to `cap` (9,999) records come from one esearch. Beyond that the search is split by publication
     date (`split_by_date`) and the slices' PMIDs are united and reconciled with the query's Count:
     any record the slices miss stops the run with IncompleteRetrieval naming the gap.
     """
     cap = cap or ESEARCH_CAP
     first = _esearch(source, query, retmax=cap)
     count = first["count"]
-    for message in first["messages"]:
+    for message in first["messages"] if warn else ():
         log.warning("PubMed: %s", message)
     if count <= cap:
         pmids = list(dict.fromkeys(first["pmids"]))  # PubMed order, duplicates dropped
@@ -209,14 +210,19 @@ def _eutils_date(day: date) -> str:
     return f"{day.year:04d}/{day.month:02d}/{day.day:02d}"
 
 
+_FIX_QUERY = ("Fix the search terms in the config's [search] section (python -m pipeline query --config FILE "
+              "prints the query).")
+
+
 def _esearch(source: Source, query: str, **params) -> dict:
     body = source.esearch(query, **params)
     try:
         result = parse_esearch(body)
     except (ET.ParseError, ValueError) as exc:
-        raise EutilsRequestError(f"esearch returned an unreadable response for {query!r}: {exc}") from None
+        raise EutilsUnavailable(f"esearch returned an unreadable response for {query!r}: {exc}. "
+                                "Try again later; nothing was published.") from None
     if result["error"]:
-        raise EutilsRequestError(f"esearch refused the query {query!r}: {result['error']}")
+        raise QueryRejected(f"esearch refused the query {query!r}: {result['error']}. {_FIX_QUERY}")
     return result
 
 
@@ -229,4 +235,6 @@ def run_filtered_search(source: Source, query: str, screening: ScreeningConfig) 
     query = filters.filtered_query(query, screening)
     if not filters.pubmed_filters(screening):
         return None
-    return run_search(source, query)
+    # The same terms as the review's own search: its warnings were printed already (they are in
+    # the result, and the filtered search's raw answer is archived).
+    return run_search(source, query, warn=False)

@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.models import DeletedCitation, Quarantined, Record, SearchResult, record_order
+from pipeline.models import DeletedCitation, Quarantined, Record, SearchResult, pmid_of, record_order
 from pipeline.sources.archive import ArchiveSource, RawArchive, RecordingSource, find_archive, replayed_date
 from pipeline.sources.base import Harvest, SearchRequest
 from pipeline.sources.pubmed.eutils import Client, Settings
@@ -60,7 +60,7 @@ class PubMedSource:
         client = (ArchiveSource(replay_from) if replay_from
                   else RecordingSource(Client(self.settings), RawArchive(archive_dir)))
         progress, query, window = request.progress, request.query, request.window
-        stored = {pmid for pmid in (r[5:] for r in request.stored if r.startswith("pmid:"))}
+        stored = {pmid_of(r) for r in request.stored} - {""}   # the stored PubMed records' PMIDs
         progress("search", 0, 1)
         found = run_search(client, query)
         self._filtered = run_filtered_search(client, query, self.config.screening)

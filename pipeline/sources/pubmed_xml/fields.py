@@ -128,6 +128,16 @@ def pub_date_fields(pub_date: ET.Element | None) -> tuple[int | None, int | None
     return year, month, medline
 
 
+def pub_day(pub_date: ET.Element | None) -> int | None:
+    """PubDate Day (1-31) when the date also has a Year and a numeric or named Month, else None."""
+    if pub_date is None or not (pub_date.findtext("Year") or "").strip().isdigit():
+        return None
+    if month_number(pub_date.findtext("Month") or "") is None:
+        return None
+    day = (pub_date.findtext("Day") or "").strip()
+    return int(day) if day.isdigit() and 1 <= int(day) <= 31 else None
+
+
 def abstract_sections(abstract: ET.Element | None) -> tuple[AbstractSection, ...]:
     """Each AbstractText with its Label and NlmCategory; CopyrightInformation is not abstract."""
     if abstract is None:
@@ -225,6 +235,22 @@ def texts(parent: ET.Element | None, *path: str) -> tuple[str, ...]:
     return tuple(filter(None, map(clean_text, found)))
 
 
+def publication_types(parent: ET.Element | None) -> dict[str, tuple[str, ...]]:
+    """Record fields publication_types and publication_type_uis: each named PublicationType under
+    `parent` and its MeSH unique identifier (the UI attribute, "" when absent), in order.
+
+    The UI outlives renamings ("Retraction of Publication" became "Retraction Notice", D016440).
+    """
+    names, uis = [], []
+    if parent is not None:
+        for elem in parent.findall("PublicationType"):
+            name = clean_text(elem)
+            if name:
+                names.append(name)
+                uis.append((elem.get("UI") or "").strip())
+    return {"publication_types": tuple(names), "publication_type_uis": tuple(uis)}
+
+
 def article_ids(*id_lists: ET.Element | None) -> dict[str, str]:
     """{IdType: value} from ArticleIdList elements; the first list to give a type wins."""
     ids: dict[str, str] = {}
@@ -295,7 +321,8 @@ def article_record(elem: ET.Element) -> Record:
         article = ET.Element("Article")  # keep PMID, MeSH and dates of a citation without one
     journal = article.find("Journal")
     issue = journal.find("JournalIssue") if journal is not None else None
-    year, month, medline_date = pub_date_fields(issue.find("PubDate") if issue is not None else None)
+    journal_pub_date = issue.find("PubDate") if issue is not None else None
+    year, month, medline_date = pub_date_fields(journal_pub_date)
     pubmed_data = elem.find("PubmedData")
     ids = article_ids(pubmed_data.find("ArticleIdList") if pubmed_data is not None else None)
     history = history_dates(pubmed_data.find("History") if pubmed_data is not None else None)
@@ -312,13 +339,14 @@ def article_record(elem: ET.Element) -> Record:
         pages=pages(article.find("Pagination")),
         pub_year=year,
         pub_month=month,
+        pub_day=pub_day(journal_pub_date),
         medline_date=medline_date,
         article_date=iso_date(article.find("ArticleDate")),
         entrez_date=history.get("entrez", ""),
         pubmed_date=history.get("pubmed", ""),
         languages=tuple(map(str.lower, texts(article, "Language"))),
         vernacular_title=clean_text(article.find("VernacularTitle")),
-        publication_types=texts(article, "PublicationTypeList", "PublicationType"),
+        **publication_types(article.find("PublicationTypeList")),
         mesh_headings=mesh_headings(citation),
         chemicals=texts(citation, "ChemicalList", "Chemical", "NameOfSubstance"),
         keywords=texts(citation, "KeywordList", "Keyword"),
@@ -372,7 +400,7 @@ def book_record(elem: ET.Element) -> Record:
         pubmed_date=history.get("pubmed", ""),
         languages=tuple(map(str.lower, texts(doc, "Language"))),
         vernacular_title=clean_text(doc.find("VernacularTitle")),
-        publication_types=texts(doc, "PublicationType"),
+        **publication_types(doc),
         keywords=texts(doc, "KeywordList", "Keyword"),
         authors=authors(next((x for x in doc.findall("AuthorList") if x.get("Type") != "editors"), None)),
         is_book=True,

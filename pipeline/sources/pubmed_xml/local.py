@@ -155,7 +155,10 @@ class LocalXmlSource:
         chosen = sorted(selection.records.values(), key=lambda r: record_order(r.record_id))
         log.info("local PubMed XML: %d of %d records match %s", len(chosen), selection.read, request.query)
         return Harvest(
-            query=request.query, count=len(chosen), current=[r.record_id for r in chosen], records=chosen,
+            # Identified: every record read for the review, the unreadable ones too (PRISMA counts
+            # them as removed before screening, so the counts add up).
+            query=request.query, count=len(chosen) + len(selection.quarantined),
+            current=[r.record_id for r in chosen], records=chosen,
             deleted={f"pmid:{p}" for p in selection.deleted}, quarantined=selection.quarantined,
             requested=len(chosen),
             searched={"current": len(chosen), "records_read": selection.read, "files": len(files)},

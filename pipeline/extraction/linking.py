@@ -1,0 +1,254 @@
+"""Entity linking: mention text -> MeSH, NCBI Gene (or OMIM/DrugBank) identifier, from committed vocabularies.
+
+The vocabularies live in `pipeline/extraction/vocabularies/` as gzipped TSV files written by
+`python -m training.build_vocabularies` (their provenance and licences: PROVENANCE.md there). Each
+line is `type<TAB>name<TAB>identifier<TAB>weight` (the name already in `name_key` form); `type` is
+one of the model's types (Chemical, Disease, Gene/Protein), `weight` how often the corpus linked
+that name to that identifier (HGNC: 3 for a symbol, 2 a name, 1 an alias; 1 for other dictionary
+entries). `names.tsv.gz` gives each identifier's preferred name.
+
+Lookup of one mention, first rule that applies (see `Linker.link`):
+
+1. the name is normalised (`name_key`: case, Greek letters spelled out, hyphens, dashes and spaces
+   unified, a trailing plural "s" tried second);
+2. the vocabularies are consulted in the order `SOURCES` gives for the type (chemicals: train-split
+   names, MeSH descriptor names, drugs; diseases: train-split names, MeSH descriptor names, the
+   disease dictionary; genes: HGNC, train-split names); the first one that knows the name decides;
+3. within a source, a name with one identifier links to it; a name with several links to the one
+   the source clearly prefers (the corpus linked it that way at least `DOMINANCE` of the time);
+   for genes, a human gene (HGNC) wins unless the document names other organisms more often than
+   people and the corpus knows a non-human gene of that name; anything else is left unlinked — an ambiguous
+   name is never linked at random.
+
+Limits: exact matches of normalised names only (no fuzzy or embedding similarity); a name never seen
+in the train splits or the dictionaries stays unlinked; species are guessed from words in the
+document ("mice", "rat"), not from a species tagger.
+"""
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+import sys
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+VOCABULARY_DIR = Path(__file__).resolve().parent / "vocabularies"
+# Per type, the vocabulary files in the order they are trusted. The corpus file comes first: it
+# holds the curators' own choices (ketamine is D007649, the drug, not the class heading).
+SOURCES = {
+    "Chemical": ("corpus_train", "mesh_descriptors", "drugs"),
+    "Disease": ("corpus_train", "mesh_descriptors", "mesh_diseases"),
+    "Gene/Protein": ("hgnc_genes", "corpus_train"),
+}
+DOMINANCE = 0.75
+# Bumped whenever extraction code changes what it finds, so stored mentions are recomputed.
+EXTRACTOR_VERSION = "2"
+VOCABULARY_NAMES = {"MESH": "MeSH", "NCBIGene": "NCBI Gene", "OMIM": "OMIM", "DrugBank": "DrugBank"}
+
+GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "κ": "kappa",
+         "λ": "lambda", "μ": "mu", "ω": "omega", "θ": "theta", "σ": "sigma", "τ": "tau", "ζ": "zeta",
+         "η": "eta", "ι": "iota", "ν": "nu", "ξ": "xi", "π": "pi", "ρ": "rho", "φ": "phi", "χ": "chi",
+         "ψ": "psi"}
+_GREEK_RE = re.compile("|".join(GREEK))
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015_/,]+")
+_NON_HUMAN = re.compile(r"\b(mice|mouse|murine|rats?|rodents?|zebrafish|drosophila|yeast|xenopus)\b", re.IGNORECASE)
+_HUMAN = re.compile(r"\b(human|humans|patients?|participants?|subjects|women|men|children|adults?)\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=200_000)
+def name_key(text: str) -> str:
+    """The form names are compared in: lower case, Greek letters spelled out, NFKC, and every run of
+    hyphens, dashes, slashes, commas, underscores or spaces as one space.
+
+    >>> name_key("TNF-α") == name_key("TNF alpha") == name_key("tnf–alpha")
+    True
+    """
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _GREEK_RE.sub(lambda m: GREEK[m.group(0)], text)
+    text = text.replace("'", "").replace("’", "")
+    return _SEPARATORS.sub(" ", text).strip(" .;:")
+
+
+def vocabulary_of(identifier: str) -> str:
+    """The vocabulary an identifier belongs to, from its prefix ("MESH:D007649" -> "MeSH")."""
+    prefix = identifier.split(":", 1)[0] if ":" in identifier else ""
+    return VOCABULARY_NAMES.get(prefix, prefix)
+
+
+def corpus_identifier(raw: str, corpus_type: str) -> str:
+    """A corpus id in our prefixed form: "D007649" -> "MESH:D007649", Gene "2903" -> "NCBIGene:2903",
+    "OMIM:1234" kept; "" for the corpora's "-1" (unlinkable) or an empty id."""
+    raw = raw.strip()
+    if raw in ("", "-1", "-"):
+        return ""
+    if ":" in raw:
+        prefix, value = raw.split(":", 1)
+        return f"{'MESH' if prefix.upper() == 'MESH' else prefix}:{value}"
+    if corpus_type == "Gene/Protein":
+        return f"NCBIGene:{raw}"
+    return f"MESH:{raw}"
+
+
+def split_identifiers(raw: str) -> list[str]:
+    """The parts of a composite corpus id: BC5CDR and NCBI-disease join them with "|" (and NCBI-disease
+    also "+"), BioRED with ","; "-1" and empty parts are dropped."""
+    return [p for p in re.split(r"[|+,;]", raw) if p.strip() not in ("", "-1", "-")]
+
+
+@dataclass(frozen=True)
+class Link:
+    identifier: str
+    name: str          # the identifier's preferred name
+
+    @property
+    def vocabulary(self) -> str:
+        return vocabulary_of(self.identifier)
+
+
+class Vocabulary:
+    """One source's name -> {identifier: weight} table for each type.
+
+    Stored compactly (a few hundred thousand names): the key is "type<TAB>name", and a name with one
+    identifier of weight 1 keeps just the identifier string; only the others keep a dict.
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self.entries: dict[str, str | dict[str, float]] = {}
+
+    def add(self, type_: str, name: str, identifier: str, weight: float = 1.0, keyed: bool = False) -> None:
+        """Add one entry; `keyed` when `name` is already in name_key form (the vocabulary files)."""
+        key = name if keyed else name_key(name)
+        if not key:
+            return
+        slot = f"{type_}\t{key}"
+        held = self.entries.get(slot)
+        if held is None and weight == 1.0:
+            self.entries[slot] = sys.intern(identifier)
+            return
+        bucket = {held: 1.0} if isinstance(held, str) else (held or {})
+        bucket[identifier] = bucket.get(identifier, 0.0) + weight
+        self.entries[slot] = bucket
+
+    def candidates(self, type_: str, key: str) -> dict[str, float]:
+        hit = self.entries.get(f"{type_}\t{key}")
+        if hit is None and len(key) > 3 and key.endswith("s"):
+            hit = self.entries.get(f"{type_}\t{key[:-1]}")
+        if isinstance(hit, str):
+            return {hit: 1.0}
+        return hit or {}
+
+    def identifiers(self) -> set[str]:
+        return {i for held in self.entries.values() for i in ([held] if isinstance(held, str) else held)}
+
+
+def read_tsv(path: Path) -> Iterator[list[str]]:
+    """The rows of a gzipped TSV vocabulary file, streamed (comment lines skipped)."""
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip() and not line.startswith("#"):
+                yield line.rstrip("\n").split("\t")
+
+
+class Linker:
+    """Links (type, text) to an identifier with the committed vocabularies; see the module docstring."""
+
+    def __init__(self, folder: Path = VOCABULARY_DIR, sources: dict[str, tuple[str, ...]] | None = None):
+        self.sources = sources or SOURCES
+        self._cache: dict[tuple[str, str, str], str | None] = {}
+        self.vocabularies: dict[str, Vocabulary] = {}
+        for name in sorted({s for names in self.sources.values() for s in names}):
+            vocabulary = Vocabulary(name)
+            for row in read_tsv(folder / f"{name}.tsv.gz"):
+                vocabulary.add(row[0], row[1], row[2], float(row[3]), keyed=True)
+            self.vocabularies[name] = vocabulary
+        self.names = {row[0]: row[1] for row in read_tsv(folder / "names.tsv.gz")}
+        human = self.vocabularies.get("hgnc_genes")
+        self.human_genes = human.identifiers() if human else set()
+        log.info("linker: %s", ", ".join(f"{n} {len(v.entries)} names" for n, v in self.vocabularies.items()))
+
+    def preferred_name(self, identifier: str) -> str:
+        return self.names.get(identifier, "")
+
+    def link(self, type_: str, text: str, context: str = "", species: str | None = None) -> Link | None:
+        """The identifier for a mention of `type_` ("Chemical", "Disease", "Gene/Protein") or None.
+
+        `context` (the document's text) tells a gene's species; a caller linking many mentions of
+        one document may pass `species_of(context)` as `species` instead, to compute it once."""
+        if type_ != "Gene/Protein":
+            species = "human"          # only genes depend on the species
+        elif species is None:
+            species = species_of(context) if context else "human"
+        identifier = self._identifier(type_, name_key(text), species)
+        if identifier is None:
+            return None
+        return Link(identifier, self.names.get(identifier, text))
+
+    def _identifier(self, type_: str, key: str, species: str) -> str | None:
+        cache_key = (type_, key, species)
+        if cache_key in self._cache:
+            return self._cache[cache_key]
+        if len(self._cache) > 100_000:
+            self._cache.clear()
+        found = self._cache[cache_key] = self._lookup(type_, key, species)
+        return found
+
+    def _lookup(self, type_: str, key: str, species: str) -> str | None:
+        if not key:
+            return None
+        for source in self.sources.get(type_, ()):
+            found = self.vocabularies[source].candidates(type_, key)
+            if not found:
+                continue
+            if type_ == "Gene/Protein":
+                return self._gene(key, found, species)
+            return _dominant(found)
+        return None
+
+    def _gene(self, key: str, found: dict[str, float], species: str) -> str | None:
+        corpus = self.vocabularies.get("corpus_train")
+        seen = corpus.candidates("Gene/Protein", key) if corpus else {}
+        if species == "other":
+            other = {i: w for i, w in seen.items() if i not in self.human_genes}
+            if other:
+                return _dominant(other)
+        human = {i: w for i, w in found.items() if i in self.human_genes}
+        if len(human) == 1:
+            return next(iter(human))
+        if len(human) > 1:
+            # A name shared by several human genes: the approved symbol outweighs aliases (weights
+            # 3 and 1); failing that, the corpus's choice if it made one among them.
+            return _dominant(human) or _dominant({i: w for i, w in seen.items() if i in human})
+        return _dominant(found)
+
+
+def _dominant(found: dict[str, float]) -> str | None:
+    if not found:
+        return None
+    total = sum(found.values())
+    best, weight = max(sorted(found.items()), key=lambda kv: kv[1])
+    return best if weight / total >= DOMINANCE else None
+
+
+def species_of(context: str) -> str:
+    """"other" when the text names non-human organisms more often than people, else "human"."""
+    if len(_NON_HUMAN.findall(context)) > len(_HUMAN.findall(context)):
+        return "other"
+    return "human"
+
+
+@lru_cache(maxsize=1)
+def default_linker() -> Linker:
+    """The linker over the shipped vocabularies, built once per process."""
+    return Linker()
+
+
+def fingerprint_parts() -> list[bytes]:
+    """What extraction depends on besides config and model: the code version and the vocabularies."""
+    return [EXTRACTOR_VERSION.encode()] + [p.read_bytes() for p in sorted(VOCABULARY_DIR.glob("*.tsv.gz"))]

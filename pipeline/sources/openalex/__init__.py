@@ -1,0 +1,1 @@
+"""OpenAlex: its /works API (query translation, work parsing, the paging client)."""

@@ -1,0 +1,204 @@
+"""Linking: name normalisation, corpus ids, the Linker's rules on a small vocabulary, the shipped
+vocabularies, and the concept scores and PubTator output of the evaluation."""
+import gzip
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.extraction.evaluation import (
+    Entity,
+    PubTatorDoc,
+    concept_score,
+    linking_accuracy,
+    pubtator_lines,
+    read_pubtator,
+)
+from pipeline.extraction.linking import (
+    Linker,
+    corpus_identifier,
+    default_linker,
+    name_key,
+    split_identifiers,
+    vocabulary_of,
+)
+from tests.support.paths import REPO
+
+VOCABULARIES = REPO / "pipeline" / "extraction" / "vocabularies"
+
+
+def test_name_key_unifies_case_greek_letters_and_separators():
+    assert name_key("TNF-α") == name_key("TNF alpha") == name_key("tnf\u2013alpha") == "tnf alpha"
+    assert name_key("Glycogen synthase kinase-3") == name_key("glycogen synthase kinase 3")
+    assert name_key("Alzheimer's disease") == "alzheimers disease"
+
+
+@given(st.text(max_size=40))
+def test_name_key_is_idempotent(text):
+    assert name_key(name_key(text)) == name_key(text)
+
+
+def test_corpus_identifiers_get_their_vocabulary_prefix():
+    assert corpus_identifier("D007649", "Chemical") == "MESH:D007649"
+    assert corpus_identifier("2903", "Gene/Protein") == "NCBIGene:2903"
+    assert corpus_identifier("OMIM:610102", "Disease") == "OMIM:610102"
+    assert corpus_identifier("-1", "Disease") == ""
+    assert vocabulary_of("NCBIGene:2903") == "NCBI Gene"
+    assert vocabulary_of("MESH:D007649") == "MeSH"
+
+
+def test_composite_ids_split_on_each_corpus_separator():
+    assert split_identifiers("D014786|D006311") == ["D014786", "D006311"]
+    assert split_identifiers("3172,3651,6927") == ["3172", "3651", "6927"]
+    assert split_identifiers("-1") == []
+
+
+def write_vocabulary(folder, name, rows):
+    with gzip.open(folder / f"{name}.tsv.gz", "wt", encoding="utf-8") as handle:
+        handle.write("# type\tname\tidentifier\tweight\n")
+        for row in rows:
+            handle.write("\t".join(map(str, row)) + "\n")
+
+
+@pytest.fixture
+def small(tmp_path):
+    write_vocabulary(tmp_path, "corpus_train", [
+        ("Chemical", "ketamine", "MESH:D007649", 40),
+        ("Chemical", "da", "MESH:D004298", 3), ("Chemical", "da", "MESH:D003000", 3),   # ambiguous: 50/50
+        ("Gene/Protein", "bdnf", "NCBIGene:12064", 5),                                   # mouse Bdnf
+        ("Disease", "depression", "MESH:D003866", 30), ("Disease", "depression", "MESH:D003863", 2)])
+    write_vocabulary(tmp_path, "drugs", [("Chemical", "ketalar", "DrugBank:DB01221", 1),
+                                         ("Chemical", "myalgia", "DrugBank:DB00000", 1)])
+    write_vocabulary(tmp_path, "mesh_descriptors", [("Disease", "myalgia", "MESH:D063806", 1),
+                                                    ("Chemical", "myalgia", "MESH:D063806", 1)])
+    write_vocabulary(tmp_path, "mesh_diseases", [("Disease", "migraine", "MESH:D008881", 1),
+                                                 ("Disease", "myalgia", "MESH:D000001", 1)])
+    write_vocabulary(tmp_path, "hgnc_genes", [("Gene/Protein", "bdnf", "NCBIGene:627", 3),
+                                              ("Gene/Protein", "cat", "NCBIGene:847", 3),
+                                              ("Gene/Protein", "cat", "NCBIGene:999", 1),
+                                              ("Gene/Protein", "p40", "NCBIGene:1", 1),
+                                              ("Gene/Protein", "p40", "NCBIGene:2", 1)])
+    with gzip.open(tmp_path / "names.tsv.gz", "wt", encoding="utf-8") as handle:
+        handle.write("MESH:D007649\tketamine\nNCBIGene:627\tBDNF\n")
+    return Linker(tmp_path)
+
+
+def test_corpus_choice_wins_and_names_come_from_names_file(small):
+    link = small.link("Chemical", "Ketamine")
+    assert (link.identifier, link.name, link.vocabulary) == ("MESH:D007649", "ketamine", "MeSH")
+
+
+def test_dictionary_is_the_fallback_and_plural_s_is_tried(small):
+    assert small.link("Chemical", "Ketalar").identifier == "DrugBank:DB01221"
+    assert small.link("Disease", "migraines").identifier == "MESH:D008881"
+
+
+def test_mesh_descriptor_names_come_before_the_dictionaries(small):
+    assert small.link("Disease", "Myalgia").identifier == "MESH:D063806"
+    assert small.link("Chemical", "myalgia").identifier == "MESH:D063806"
+
+
+def test_a_dominant_choice_links_an_ambiguous_name_does_not(small):
+    assert small.link("Disease", "depression").identifier == "MESH:D003866"   # 30 of 32
+    assert small.link("Chemical", "DA") is None                              # 3 and 3: never at random
+
+
+def test_genes_are_human_first_then_the_species_the_text_names(small):
+    assert small.link("Gene/Protein", "BDNF", "Serum BDNF in patients").identifier == "NCBIGene:627"
+    assert small.link("Gene/Protein", "BDNF", "Hippocampal BDNF in mice and rats").identifier == "NCBIGene:12064"
+    assert small.link("Gene/Protein", "CAT").identifier == "NCBIGene:847"    # approved symbol beats alias
+    assert small.link("Gene/Protein", "p40") is None                         # two aliases, no corpus choice
+
+
+def test_unknown_names_and_unlinkable_types_stay_unlinked(small):
+    assert small.link("Chemical", "zzzfoo") is None
+    assert small.link("Species", "mice") is None
+
+
+def test_shipped_vocabularies_link_the_review_concepts():
+    linker = default_linker()
+    assert linker.link("Chemical", "ketamine").identifier == "MESH:D007649"
+    assert linker.link("Chemical", "midazolam").identifier == "MESH:D008874"
+    assert linker.link("Disease", "treatment-resistant depression").identifier == "MESH:D061218"
+    assert linker.link("Gene/Protein", "brain-derived neurotrophic factor").identifier == "NCBIGene:627"
+    assert linker.link("Gene/Protein", "GluN2B").identifier == "NCBIGene:2904"
+
+
+def test_every_vocabulary_file_has_its_provenance_recorded():
+    provenance = (VOCABULARIES / "PROVENANCE.md").read_text(encoding="utf-8")
+    for path in VOCABULARIES.glob("*.tsv.gz"):
+        assert f"`{path.name}`" in provenance, path.name
+
+
+# --- evaluation ---------------------------------------------------------------------------------------
+
+def test_concept_scores_count_document_type_identifier_pairs_once():
+    gold = [[Entity(0, 8, "Chemical", "ketamine", ("MESH:D007649",)),
+             Entity(20, 28, "Chemical", "Ketalar", ("MESH:D007649",)),
+             Entity(30, 40, "Disease", "ocular and auditory toxicity", ("MESH:D014786", "MESH:D006311")),
+             Entity(50, 55, "Disease", "x", ())]]
+    predicted = [[Entity(0, 8, "Chemical", "ketamine", ("MESH:D007649",)),
+                  Entity(30, 40, "Disease", "ocular", ("MESH:D014786",)),
+                  Entity(60, 65, "Disease", "y", ("MESH:D000001",)),
+                  Entity(70, 75, "Chemical", "z", ())]]
+    scores = concept_score(gold, predicted)
+    assert (scores["Chemical"].tp, scores["Chemical"].fp, scores["Chemical"].fn) == (1, 0, 0)
+    assert (scores["Disease"].tp, scores["Disease"].fp, scores["Disease"].fn) == (1, 1, 1)
+    assert (scores["micro"].tp, scores["micro"].fp, scores["micro"].fn) == (2, 1, 1)
+
+
+def test_read_pubtator_keeps_prefixed_identifiers_and_merges_duplicate_spans(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text("1|t|Ocular and auditory toxicity of ketamine\n1|a|BDNF rose.\n"
+                    "1\t0\t28\tOcular and auditory toxicity\tDisease\tD014786|D006311\n"
+                    "1\t32\t40\tketamine\tChemical\tD007649\n"
+                    "1\t32\t40\tketamine\tChemical\tD000001\n"
+                    "1\t41\t45\tBDNF\tGeneOrGeneProduct\t627\n"
+                    "1\t46\t50\trose\tDisease\t-1\n", encoding="utf-8")
+    [doc] = read_pubtator(path)
+    assert [(e.text, e.identifiers) for e in doc.entities] == [
+        ("Ocular and auditory toxicity", ("MESH:D014786", "MESH:D006311")),
+        ("ketamine", ("MESH:D007649", "MESH:D000001")),
+        ("BDNF", ("NCBIGene:627",)), ("rose", ())]
+
+
+def test_linking_accuracy_on_gold_spans_counts_single_id_mentions():
+    doc = PubTatorDoc("1", "ketamine and BDNF", "", [Entity(0, 8, "Chemical", "ketamine", ("MESH:D007649",)),
+                                                     Entity(13, 17, "Gene/Protein", "BDNF", ("NCBIGene:627",)),
+                                                     Entity(0, 17, "Disease", "both", ("MESH:D1", "MESH:D2"))])
+    answers = {"ketamine": "MESH:D007649", "BDNF": None}
+    result = linking_accuracy([doc], lambda d, e: answers[e.text])
+    assert result["Chemical"] == {"accuracy": 1.0, "correct": 1, "linked": 1, "mentions": 1}
+    assert result["Gene/Protein"] == {"accuracy": 0.0, "correct": 0, "linked": 0, "mentions": 1}
+    assert result["micro"] == {"accuracy": 0.5, "correct": 1, "linked": 1, "mentions": 2}
+
+
+def test_predictions_are_written_in_pubtator_format():
+    doc = PubTatorDoc("9", "Ketamine and BDNF", "Abstract.")
+    lines = list(pubtator_lines([doc], [[Entity(0, 8, "Chemical", "Ketamine", ("MESH:D007649",)),
+                                          Entity(13, 17, "Gene/Protein", "BDNF", ("NCBIGene:627",)),
+                                          Entity(13, 17, "Disease", "BDNF", ())]]))
+    assert lines == ["9|t|Ketamine and BDNF", "9|a|Abstract.", "9\t0\t8\tKetamine\tChemical\tD007649",
+                     "9\t13\t17\tBDNF\tGene\t627", "9\t13\t17\tBDNF\tDisease\t-1", ""]
+
+
+def test_inverted_mesh_headings_are_also_read_in_text_order():
+    from training.build_vocabularies import uninverted
+
+    assert uninverted("Diabetes Insipidus, Nephrogenic") == "Nephrogenic Diabetes Insipidus"
+    assert uninverted("Stress Disorders, Post-Traumatic") == "Post-Traumatic Stress Disorders"
+    assert uninverted("Ketamine") == "Ketamine"
+
+
+def test_vocabulary_keeps_single_identifiers_compact_and_sums_weights():
+    from pipeline.extraction.linking import Vocabulary
+
+    vocabulary = Vocabulary("v")
+    vocabulary.add("Chemical", "Ketamine", "MESH:D007649")
+    vocabulary.add("Disease", "depression", "MESH:D003866", 2)
+    vocabulary.add("Disease", "depression", "MESH:D003866", 3)
+    vocabulary.add("Disease", "depression", "MESH:D003863")
+    assert vocabulary.entries["Chemical\tketamine"] == "MESH:D007649"
+    assert vocabulary.candidates("Chemical", "ketamines") == {"MESH:D007649": 1.0}
+    assert vocabulary.candidates("Disease", "depression") == {"MESH:D003866": 5.0, "MESH:D003863": 1.0}
+    assert vocabulary.identifiers() == {"MESH:D007649", "MESH:D003866", "MESH:D003863"}

