@@ -30,9 +30,9 @@ from pathlib import Path
 from pipeline.config import Config, EngineConfig
 from pipeline.errors import ClusterUnavailable, FilesFailed
 from pipeline.engine.dask_tasks import (ExtractorPlugin, FileTask, PartInfo, process_file, read_items,
-                                        read_mentions, rules_fingerprint)
+                                        read_mentions, read_set_aside, rules_fingerprint)
 from pipeline.engine.sync import Progress, extractor_fingerprint
-from pipeline.models import Mention, Quarantined, Record, SetAside
+from pipeline.models import Mention, Quarantined, Record, SetAside, record_order
 from pipeline.sources.base import Harvest, SearchRequest
 from pipeline.sources.pubmed_xml.local import LocalSelection, LocalXmlSource, expand_paths
 from pipeline.store.codec import record_from_json
@@ -59,6 +59,7 @@ class DaskEngine:
         self.timings: dict[str, float] = {}
         self.extracted_on_client = 0
         self._included: set[tuple[str, str]] = set()
+        self.set_aside: dict[tuple[str, str], SetAside] = {}
         self.workers = 0
         self.address = ""
         self.dashboard = ""
@@ -116,18 +117,24 @@ class DaskEngine:
         missing = []
         for record in records:
             key = (record.record_id, hashes[record.record_id])
-            if key in self.mentions or key in self._included:
+            if key in self.set_aside:
+                set_aside.append(self.set_aside[key])
+            elif key in self.mentions or key in self._included:
                 found[record.record_id] = (key[1], list(self.mentions.get(key, ())))
             else:
                 missing.append(record)
         if missing:
             log.warning("%d records had no extraction in their file's part; extracting them here", len(missing))
             from pipeline.engine.sync import _extract
-            more, set_aside = _extract(config, missing, hashes, lambda *a: None)
+            more, extra = _extract(config, missing, hashes, lambda *a: None)     # logs its own set-asides
             found.update(more)
             self.extracted_on_client += len(missing)
+        for item in set_aside:
+            log.warning("record %s set aside by entity extraction: %s", item.record_id, item.reason)
+        if missing:
+            set_aside += extra
         progress("extract", len(records), len(records))
-        return found, set_aside
+        return found, sorted(set_aside, key=lambda item: record_order(item.record_id))
 
     def summary(self) -> dict:
         """run.json "engine"."""
@@ -231,10 +238,13 @@ class DaskEngine:
             for record_id, digest, mention in read_mentions(folder):
                 found.setdefault((record_id, digest), []).append(mention)
             self.mentions.update(found)
+            for digest, item in read_set_aside(folder):
+                self.set_aside[(item.record_id, digest)] = item
         # What the tasks extracted, mentions or none, for the versions the files' order kept.
         self._included = {(record_id, digest) for _, digest, record_id, included in latest.values() if included}
         kept = set(self._included)
         self.mentions = {key: found for key, found in self.mentions.items() if key in kept}
+        self.set_aside = {key: item for key, item in self.set_aside.items() if key in kept}
         selection.records = {pmid: record_from_json(text) for pmid, (text, *_) in latest.items()}
         self.timings["reduce"] = time.perf_counter() - started
         return selection

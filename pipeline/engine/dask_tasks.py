@@ -30,6 +30,7 @@ Workers done right:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import json
@@ -46,18 +47,20 @@ import pandas as pd
 from distributed import WorkerPlugin, get_worker
 
 from pipeline.config import ExtractionConfig, ScreeningConfig, SearchConfig
-from pipeline.models import Decision, DeletedCitation, Mention, Record
+from pipeline.models import Decision, DeletedCitation, Mention, Record, SetAside
 from pipeline.outputs.files import atomic_write, parquet_bytes
 from pipeline.screening.rules import screen_record
 from pipeline.sources.pubmed_xml.local import query_matches
 from pipeline.sources.pubmed_xml.parser import parse
 from pipeline.store.codec import content_hash, record_to_json
 
-PART_VERSION = 1
+PART_VERSION = 2    # 2: every Mention field (identifier, vocabulary), set-asides in part.json
 ITEM_COLUMNS = ["kind", "pmid", "record_id", "matched", "included", "content_hash", "record_json", "reason",
                 "source"]
-MENTION_COLUMNS = ["record_id", "content_hash", "section", "sentence", "start", "end", "text", "label",
-                   "canonical", "source"]
+# Every Mention field, whatever models.Mention holds now, after the record's content hash.
+MENTION_FIELDS = [f.name for f in dataclasses.fields(Mention)]
+MENTION_COLUMNS = ["content_hash"] + MENTION_FIELDS
+_INT_FIELDS = {f.name for f in dataclasses.fields(Mention) if f.type in (int, "int")}
 _CHUNK = 1 << 20
 
 
@@ -248,6 +251,8 @@ def process_file(task: FileTask) -> PartInfo:
 
     plugin = worker_plugin(task.extraction, task.fingerprint)
     mentions: list[tuple] = []
+    set_aside: list[SetAside] = []
+    set_aside_rows: list[dict] = []
     if included:
         from pipeline.extraction import ner
         t, cpu = clock(), time.process_time()
@@ -257,9 +262,14 @@ def process_file(task: FileTask) -> PartInfo:
         t = clock()
         hashes = {r.record_id: h for r, h in included}
         # n_process=1: a Dask worker is a daemonic process and must not fork a pool of its own.
-        for m in ner.extract_mentions(nlp, [r for r, _ in included], task.extraction.classes, n_process=1):
-            mentions.append((m.record_id, hashes[m.record_id], m.section, m.sentence, m.start, m.end, m.text,
-                             m.label, m.canonical, m.source))
+        for m in ner.extract_mentions(nlp, [r for r, _ in included], task.extraction.classes, n_process=1,
+                                      set_aside=set_aside.append):
+            mentions.append((hashes[m.record_id], *(getattr(m, name) for name in MENTION_FIELDS)))
+        # As the local engine does: a record extraction set aside keeps no mentions, only its reason.
+        dropped = {item.record_id for item in set_aside}
+        mentions = [m for m in mentions if m[1 + MENTION_FIELDS.index("record_id")] not in dropped]
+        set_aside_rows = [{"record_id": s.record_id, "content_hash": hashes[s.record_id], "reason": s.reason,
+                           "stage": s.stage} for s in set_aside]
         timings["extract"] = clock() - t
 
     info = PartInfo(path=task.path, key=key, reused=False,
@@ -267,7 +277,7 @@ def process_file(task: FileTask) -> PartInfo:
                     included=len(included), deleted=sum(1 for i in items if i[0] == "deleted"),
                     quarantined=sum(1 for i in items if i[0] == "quarantined"), mentions=len(mentions))
     t = clock()
-    _write_part(folder, items, mentions, info, file_hash, task)
+    _write_part(folder, items, mentions, set_aside_rows, info, file_hash, task)
     timings["write"] = clock() - t
     timings["cpu"] = time.process_time() - cpu0
     info.timings = timings
@@ -291,19 +301,19 @@ def _stamp(info: PartInfo, plugin: ExtractorPlugin | None) -> PartInfo:
     return info
 
 
-def _write_part(folder: Path, items: list[tuple], mentions: list[tuple], info: PartInfo, file_hash: str,
-                task: FileTask) -> None:
+def _write_part(folder: Path, items: list[list], mentions: list[tuple], set_aside: list[dict], info: PartInfo,
+                file_hash: str, task: FileTask) -> None:
     """The part's files in a temporary folder beside it, renamed into place when complete."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         frame = pd.DataFrame(items, columns=ITEM_COLUMNS).astype({"matched": "bool", "included": "bool"})
         atomic_write(tmp / "items.parquet", parquet_bytes(frame))
-        frame = pd.DataFrame(mentions, columns=MENTION_COLUMNS).astype(
-            {"sentence": "int64", "start": "int64", "end": "int64"})
+        frame = pd.DataFrame(mentions, columns=MENTION_COLUMNS).astype({name: "int64" for name in _INT_FIELDS})
         atomic_write(tmp / "mentions.parquet", parquet_bytes(frame))
         meta = {"part_version": PART_VERSION, "file": task.path, "sha256": file_hash,
                 "extractor_fingerprint": task.fingerprint, "rules_fingerprint": task.rules,
+                "set_aside": set_aside,
                 "info": {k: v for k, v in asdict(info).items() if k not in ("timings",)}}
         atomic_write(tmp / "part.json", json.dumps(meta, indent=2, sort_keys=True).encode())
         try:
@@ -324,10 +334,16 @@ def read_items(part: Path) -> pd.DataFrame:
 def read_mentions(part: Path) -> list[tuple[str, str, Mention]]:
     """(record_id, content hash, Mention) of a part, in extraction order."""
     frame = pd.read_parquet(part / "mentions.parquet")
+    columns = [frame[name].tolist() for name in MENTION_COLUMNS]
     out = []
-    for row in frame.itertuples(index=False):
-        out.append((row.record_id, row.content_hash,
-                    Mention(record_id=row.record_id, section=row.section, sentence=int(row.sentence),
-                            start=int(row.start), end=int(row.end), text=row.text, label=row.label,
-                            canonical=row.canonical, source=row.source)))
+    for row in zip(*columns):
+        values = {name: (int(v) if name in _INT_FIELDS else v) for name, v in zip(MENTION_FIELDS, row[1:])}
+        out.append((values["record_id"], row[0], Mention(**values)))
     return out
+
+
+def read_set_aside(part: Path) -> list[tuple[str, SetAside]]:
+    """(content hash, SetAside) of the records extraction set aside in a part."""
+    meta = json.loads((part / "part.json").read_text())
+    return [(s["content_hash"], SetAside(record_id=s["record_id"], reason=s["reason"], stage=s["stage"]))
+            for s in meta.get("set_aside", [])]

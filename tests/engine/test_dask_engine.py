@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from pipeline.store.state import StateStore
-from tests.support.paths import REPO
+from tests.support.paths import REPO, subprocess_env
 
 # Two samples of the same baseline file (shared records, some in several versions), two samples of
 # the next update file (new versions and ~260 DeleteCitations each), and an E-utilities answer that
@@ -169,3 +171,42 @@ def test_an_unreachable_scheduler_exits_3_naming_it(tmp_path, real_files, invoke
         "Start it with `dask scheduler` (and workers with `dask worker ADDRESS`), check the address, "
         "or leave out --scheduler to start a local cluster.\n")
 
+
+
+def test_a_cluster_started_with_the_dask_commands_gives_the_same_tables(tmp_path, real_files, invoke):
+    """`dask scheduler` and `dask worker` from the project's install, as on a cluster (127.0.0.1)."""
+    dask_command = Path(sys.executable).parent / "dask"
+    if not dask_command.is_file():
+        pytest.skip(f"{dask_command} is not installed")
+    config = review_config(tmp_path / "config", real_files[:2])
+    local = invoke("run", "--config", config, "--out", tmp_path / "local")
+    assert local.exit_code == 0, local.stderr
+    scheduler_file = tmp_path / "scheduler.json"
+    env = subprocess_env()
+    started = [subprocess.Popen([str(dask_command), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                 "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(scheduler_file)],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        for _ in range(2):
+            started.append(subprocess.Popen(
+                [str(dask_command), "worker", "--scheduler-file", str(scheduler_file), "--host", "127.0.0.1",
+                 "--nthreads", "1", "--dashboard-address", "127.0.0.1:0"],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        from distributed import Client
+        with Client(scheduler_file=str(scheduler_file), timeout=120) as client:
+            client.wait_for_workers(2, timeout=180)
+            address = client.scheduler.address
+        result = invoke("run", "--config", config, "--out", tmp_path / "dask", "--scheduler", address)
+        assert result.exit_code == 0, result.stderr
+    finally:
+        for proc in reversed(started):
+            proc.terminate()
+        for proc in started:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    for name in TABLES:
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+    assert engine_of(tmp_path / "dask")["workers"] == 2

@@ -95,3 +95,38 @@ def test_the_nannys_malloc_trimming_is_relaxed_only_where_it_was_set(monkeypatch
     assert relax_malloc_trimming() is False
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")      # what a Dask nanny gives its worker
     assert relax_malloc_trimming() is True
+
+
+def test_a_record_extraction_sets_aside_keeps_no_mentions_and_its_reason(xml_file, tmp_path, monkeypatch):
+    from pipeline.engine import dask_tasks
+    from pipeline.engine.dask_engine import DaskEngine
+    from pipeline.config import EngineConfig
+    from pipeline.extraction import ner
+    from pipeline.models import SetAside
+    real = ner.extract_mentions
+
+    def failing_on_5(nlp, records, classes, n_process=1, set_aside=None, **kw):
+        assert n_process == 1                       # never a pool inside a Dask worker
+        for mention in real(nlp, records, classes, n_process=n_process, set_aside=set_aside, **kw):
+            if mention.record_id == "pmid:5":
+                set_aside(SetAside("pmid:5", "normaliser failed", "extraction"))
+                return
+            yield mention
+    monkeypatch.setattr(ner, "extract_mentions", failing_on_5)
+    info = dask_tasks.process_file(task_for(xml_file, tmp_path / "parts"))
+    part = tmp_path / "parts" / info.key
+    assert set(pd.read_parquet(part / "mentions.parquet").record_id) == {"pmid:1"}
+    [(digest, item)] = dask_tasks.read_set_aside(part)
+    assert item == SetAside("pmid:5", "normaliser failed", "extraction")
+
+    engine = DaskEngine(EngineConfig(kind="dask"))
+    selection = engine.reduce([info], tmp_path / "parts")
+    records = [selection.records["1"], selection.records["5"]]
+    hashes = {"pmid:1": engine_hash(part, "1"), "pmid:5": digest}
+    found, set_aside = engine.extract(None, records, hashes, lambda *a: None)
+    assert set(found) == {"pmid:1"} and set_aside == [item] and engine.extracted_on_client == 0
+
+
+def engine_hash(part, pmid: str) -> str:
+    items = pd.read_parquet(part / "items.parquet")
+    return items[(items.pmid == pmid) & items.included].content_hash.iloc[0]
