@@ -174,7 +174,8 @@ def render_table(summary: dict, width: int = 100) -> str:
                      "the tables below are from the last run that did.")
     lines += [f"Query: {summary['query']}", "", "Counts per stage"]
     labels = summary.get("labels") or dict(STAGES)
-    size = max(len(v) for v in labels.values())
+    # The column fits the standard labels; a long database name only pushes its own line's count.
+    size = max(len(v) for v in dict(STAGES).values())
     for key, value in summary["counts"].items():
         lines.append(f"  {labels[key]:<{size}}  {value:>7}")
         if key == "excluded":
