@@ -1,8 +1,9 @@
 """Run every benchmark module (bench/bench_*.py) in turn, or only those named on the command line.
 
-    python -m bench                 # all
-    python -m bench pipeline parse  # bench_pipeline and bench_parse only
+python -m bench                 # all
+python -m bench pipeline parse  # bench_pipeline and bench_parse only
 """
+
 from __future__ import annotations
 
 import importlib
@@ -18,8 +19,9 @@ def main(argv: list[str]) -> int:
     wanted = [f"bench_{a}" if not a.startswith("bench_") else a for a in argv]
     unknown = [w for w in wanted if w not in names]
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(n[6:] for n in names)}",
-              file=sys.stderr)
+        print(
+            f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(n[6:] for n in names)}", file=sys.stderr
+        )
         return 2
     for name in wanted or names:
         print(f"=== {name}", flush=True)

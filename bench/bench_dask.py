@@ -24,6 +24,7 @@ time is inflated by other people's work far more than CPU time); wall time on 64
 cores = CPU-hours / cores / scaling efficiency, plus one model load per worker, and bounded below
 by the largest file (one task per file: ~30,000 records).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,11 @@ BASELINE_FILES = 1_300
 LARGEST_FILE_RECORDS = 30_000
 CORES = (64, 256, 1024)
 ASSUMED_EFFICIENCY = 0.9
-CONFIGS = {"local": ["--engine", "local"], "dask-1": ["--engine", "dask", "--workers", "1"],
-           "dask-2": ["--engine", "dask", "--workers", "2"]}
+CONFIGS = {
+    "local": ["--engine", "local"],
+    "dask-1": ["--engine", "dask", "--workers", "1"],
+    "dask-2": ["--engine", "dask", "--workers", "2"],
+}
 
 
 def write_config(folder: Path, files: list[Path]) -> Path:
@@ -70,16 +74,23 @@ dir = "out"
 def run_one(config: Path, out: Path, args: list[str]) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "-q", "run", "--config", str(config), "--out", str(out),
-                           *args], cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "-q", "run", "--config", str(config), "--out", str(out), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     manifest = json.loads((out / "run.json").read_text())
-    return {"wall_s": wall, "manifest": manifest,
-            "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-            "peak_rss_mb": after.ru_maxrss / 1024}
+    return {
+        "wall_s": wall,
+        "manifest": manifest,
+        "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        "peak_rss_mb": after.ru_maxrss / 1024,
+    }
 
 
 def run(n_files: int | None = None) -> dict:
@@ -113,7 +124,9 @@ def run(n_files: int | None = None) -> dict:
             print(f"  {name}: {r['wall_s']:.1f} s wall, {r['records_per_s']:.1f} records/s", flush=True)
         results["identical_tables"] = all(
             (outs[n] / t).read_bytes() == (outs["local"] / t).read_bytes()
-            for n in ("dask-1", "dask-2") for t in ("records.csv", "evidence.csv", "mentions.csv"))
+            for n in ("dask-1", "dask-2")
+            for t in ("records.csv", "evidence.csv", "mentions.csv")
+        )
     one, two, local = results["dask-1"], results["dask-2"], results["local"]
     results["scaling_map"] = one["map_s"] / two["map_s"]
     results["scaling_wall"] = one["wall_s"] / two["wall_s"]
@@ -139,30 +152,46 @@ def project(measured: dict, efficiency: float) -> dict:
         floor = LARGEST_FILE_RECORDS * per_record
         waves = -(-BASELINE_FILES // cores)
         wall[cores] = max(spread, waves * floor) + load
-    return {"cpu_s_per_record": per_record, "cpu_hours": cpu_hours, "efficiency": efficiency,
-            "wall_hours": {c: w / 3600 for c, w in wall.items()}}
+    return {
+        "cpu_s_per_record": per_record,
+        "cpu_hours": cpu_hours,
+        "efficiency": efficiency,
+        "wall_hours": {c: w / 3600 for c, w in wall.items()},
+    }
 
 
 def report(r: dict) -> None:
-    print(f"{r['files']} files, {r['local']['records']} records read ({r['local']['included']} included, "
-          f"{r['local']['mentions']} mentions); load average {r['load_average'][0]:.1f} on {r['cpus']} CPUs")
-    print(f"{'':8} {'wall s':>8} {'rec/s':>7} {'CPU s':>7} {'start s':>8} {'map s':>7} {'task CPU s':>11} "
-          f"{'peak MB/worker':>16}")
+    print(
+        f"{r['files']} files, {r['local']['records']} records read ({r['local']['included']} included, "
+        f"{r['local']['mentions']} mentions); load average {r['load_average'][0]:.1f} on {r['cpus']} CPUs"
+    )
+    print(
+        f"{'':8} {'wall s':>8} {'rec/s':>7} {'CPU s':>7} {'start s':>8} {'map s':>7} {'task CPU s':>11} "
+        f"{'peak MB/worker':>16}"
+    )
     for name in CONFIGS:
         x = r[name]
         peaks = ", ".join(f"{p:.0f}" for p in x.get("peak_rss_mb_per_worker", [x["peak_rss_mb"]]))
         task_cpu = f"{x['task_cpu_s']:.1f}" if "task_cpu_s" in x else "-"
-        print(f"{name:8} {x['wall_s']:8.1f} {x['records_per_s']:7.1f} {x['cpu_s']:7.1f} "
-              f"{x.get('cluster_start_s', 0):8.1f} {x.get('map_s', 0):7.1f} {task_cpu:>11} {peaks:>16}")
-    print(f"scaling dask-2 vs dask-1: {r['scaling_map']:.2f}x map, {r['scaling_wall']:.2f}x wall (goal 1.8x); "
-          f"dask-1 vs local: {r['overhead_vs_local']:+.0%} wall, {r['cpu_overhead_vs_local']:+.0%} CPU "
-          f"(goal within 10%); tables identical: {r['identical_tables']}")
+        print(
+            f"{name:8} {x['wall_s']:8.1f} {x['records_per_s']:7.1f} {x['cpu_s']:7.1f} "
+            f"{x.get('cluster_start_s', 0):8.1f} {x.get('map_s', 0):7.1f} {task_cpu:>11} {peaks:>16}"
+        )
+    print(
+        f"scaling dask-2 vs dask-1: {r['scaling_map']:.2f}x map, {r['scaling_wall']:.2f}x wall (goal 1.8x); "
+        f"dask-1 vs local: {r['overhead_vs_local']:+.0%} wall, {r['cpu_overhead_vs_local']:+.0%} CPU "
+        f"(goal within 10%); tables identical: {r['identical_tables']}"
+    )
     p = r["projection"]
-    print(f"baseline projection ({BASELINE_RECORDS:,} records): {p['cpu_s_per_record'] * 1000:.1f} CPU ms/record "
-          f"-> {p['cpu_hours']:,.0f} CPU-hours")
+    print(
+        f"baseline projection ({BASELINE_RECORDS:,} records): {p['cpu_s_per_record'] * 1000:.1f} CPU ms/record "
+        f"-> {p['cpu_hours']:,.0f} CPU-hours"
+    )
     for p in (r["projection"], r["projection_measured_efficiency"]):
-        print(f"  wall at efficiency {p['efficiency']:.2f}: "
-              + ", ".join(f"{c} cores {h:.1f} h" for c, h in p["wall_hours"].items()))
+        print(
+            f"  wall at efficiency {p['efficiency']:.2f}: "
+            + ", ".join(f"{c} cores {h:.1f} h" for c, h in p["wall_hours"].items())
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,6 +12,7 @@ the same paper as its original.
 - specificity = 1 − records removed as a duplicate of a different paper / distinct papers.
 Goal: sensitivity ≥ 0.98 with specificity ≥ 0.999. Deterministic (seeded).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -42,20 +43,20 @@ def _typo(title: str, rnd: random.Random) -> str:
     letters = [i for i, c in enumerate(title) if c.isalpha()]
     if len(title) < 40 or not letters:
         return title
-    i = rnd.choice(letters[len(letters) // 3:])
-    return title[:i] + title[i + 1:]
+    i = rnd.choice(letters[len(letters) // 3 :])
+    return title[:i] + title[i + 1 :]
 
 
 def _copy(r: Record, kind: str, n: int, rnd: random.Random) -> Record:
     title, year, doi = r.title, r.pub_year, r.doi
-    if kind == "scopus":          # upper case, punctuation, entity, DOI sometimes missing
+    if kind == "scopus":  # upper case, punctuation, entity, DOI sometimes missing
         title = title.upper().replace(":", " -").replace("&", "&amp;")
         doi = doi if rnd.random() < 0.5 else ""
-    elif kind == "scholar":       # cut short, no DOI, no abstract
+    elif kind == "scholar":  # cut short, no DOI, no abstract
         words = title.split()
         title = " ".join(words[: max(5, len(words) * 2 // 3)]) + "…" if len(words) > 7 else title
         doi = ""
-    elif kind == "wos-year":      # online-first year, typo-free, DOI missing
+    elif kind == "wos-year":  # online-first year, typo-free, DOI missing
         year = (year or 2000) + rnd.choice((-1, 1))
         doi = ""
     elif kind == "typo":
@@ -67,9 +68,17 @@ def _copy(r: Record, kind: str, n: int, rnd: random.Random) -> Record:
     if doi:
         ids["doi"] = doi
     return dataclasses.replace(
-        r, pmid="", doi=doi, pmcid="", title=title, pub_year=year, article_date="", ids=ids,
+        r,
+        pmid="",
+        doi=doi,
+        pmcid="",
+        title=title,
+        pub_year=year,
+        article_date="",
+        ids=ids,
         publication_types=("Preprint",) if kind == "preprint" else r.publication_types,
-        abstract_sections=() if kind == "scholar" else r.abstract_sections)
+        abstract_sections=() if kind == "scholar" else r.abstract_sections,
+    )
 
 
 def main() -> None:
@@ -112,10 +121,17 @@ def main() -> None:
             missed_by_kind[c.database] += 1
     sensitivity = correct / should_remove if should_remove else 1.0
     specificity = 1 - wrong / distinct
-    print(f"records {len(copies)} ({len(originals)} real PubMed records, {len(copies) - len(originals)} copies: "
-          + ", ".join(f"{k} {v}" for k, v in per_kind.items()) + ")")
-    print(f"distinct papers {distinct}; should be removed {should_remove}; removed correctly {correct}; "
-          f"removed wrongly {wrong}")
+    print(
+        f"records {len(copies)} ({len(originals)} real PubMed records, {len(copies) - len(originals)} copies: "
+        + ", ".join(f"{k} {v}" for k, v in per_kind.items())
+        + ")"
+    )
+    print(
+        f"distinct papers {distinct}; should be removed {should_remove}; removed correctly {correct}; "
+        f"removed wrongly {wrong}"
+    )
     print("missed, by kind of copy: " + ", ".join(f"{k} {v}" for k, v in missed_by_kind.items()))
-    print(f"sensitivity {sensitivity:.4f} (goal >= 0.98)   specificity {specificity:.5f} (goal >= 0.999)   "
-          f"{elapsed:.2f} s ({len(copies) / elapsed:,.0f} records/s)")
+    print(
+        f"sensitivity {sensitivity:.4f} (goal >= 0.98)   specificity {specificity:.5f} (goal >= 0.999)   "
+        f"{elapsed:.2f} s ({len(copies) / elapsed:,.0f} records/s)"
+    )

@@ -4,6 +4,7 @@ report.html and the `show` summary, for N included records with 15 mentions each
 When Chromium is installed, it also times headless Chromium loading report.html until its script
 has run (wall clock, `--dump-dom`), beside the same for a 10-record report: the browser's own
 start-up, for scale."""
+
 from __future__ import annotations
 
 import random
@@ -31,18 +32,35 @@ def _corpus(n: int, rnd: random.Random):
     records, results, mentions = [], [], []
     for i in range(n):
         pmid = str(30_000_000 + i)
-        records.append(Record(
-            pmid=pmid, title=f"Ketamine study {i}: efficacy in depression", pub_year=rnd.randint(2016, 2025),
-            abstract_sections=(AbstractSection("", "Ketamine reduced depressive symptoms. " * 8),),
-            journal="Journal of affective disorders", doi=f"10.1000/{i}", languages=("eng",),
-            publication_types=(rnd.choice(TYPES), "Journal Article"),
-            authors=(Author(last_name="Rivera", fore_name="Ana"), Author(last_name="Okafor", initials="C"))))
+        records.append(
+            Record(
+                pmid=pmid,
+                title=f"Ketamine study {i}: efficacy in depression",
+                pub_year=rnd.randint(2016, 2025),
+                abstract_sections=(AbstractSection("", "Ketamine reduced depressive symptoms. " * 8),),
+                journal="Journal of affective disorders",
+                doi=f"10.1000/{i}",
+                languages=("eng",),
+                publication_types=(rnd.choice(TYPES), "Journal Article"),
+                authors=(Author(last_name="Rivera", fore_name="Ana"), Author(last_name="Okafor", initials="C")),
+            )
+        )
         results.append(ScreeningResult(record_id=f"pmid:{pmid}", decision=Decision.INCLUDE, reason="meets-criteria"))
         for _ in range(15):
             label = rnd.choice(ENTITY_CLASSES)
             term = rnd.choice(TERMS[label])
-            mentions.append(Mention(record_id=f"pmid:{pmid}", section="abstract", sentence=0, start=0, end=len(term),
-                                    text=term, label=label, canonical=term))
+            mentions.append(
+                Mention(
+                    record_id=f"pmid:{pmid}",
+                    section="abstract",
+                    sentence=0,
+                    start=0,
+                    end=len(term),
+                    text=term,
+                    label=label,
+                    canonical=term,
+                )
+            )
     return records, results, mentions
 
 
@@ -59,9 +77,23 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shuti
 def browser_load_seconds(page: Path, profile: Path) -> float:
     """Wall-clock seconds for headless Chromium to load `page` and run its script."""
     started = time.perf_counter()
-    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                          "--disable-background-networking", f"--user-data-dir={profile}", "--dump-dom",
-                          page.as_uri()], capture_output=True, text=True, timeout=300, check=True).stdout
+    dom = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
     assert 'data-ready="1"' in dom, "the report's script did not run to its end"
     return time.perf_counter() - started
 
@@ -75,8 +107,9 @@ def main() -> None:
             out = Path(tmp)
             frames = {
                 "records": _timed("records_table", lambda: tables.records_table(records, results)),
-                "evidence": _timed("evidence_table", lambda: tables.evidence_table(records, results, mentions,
-                                                                                   ENTITY_CLASSES)),
+                "evidence": _timed(
+                    "evidence_table", lambda: tables.evidence_table(records, results, mentions, ENTITY_CLASSES)
+                ),
                 "mentions": _timed("mentions_table", lambda: tables.mentions_table(mentions)),
             }
             for name, frame in frames.items():

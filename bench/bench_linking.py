@@ -10,6 +10,7 @@ splits only, so every figure here is on text the linker never saw. (The NER mode
 trained on the BioRED and NCBI-disease dev splits and the first half of BC5CDR dev: their span
 scores flatter it; the BC5CDR held-out half is the honest one.)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,29 +41,35 @@ def run() -> dict:
         docs = read_pubtator(NER / relative)
         sets = {name: docs}
         if name == "BC5CDR dev":
-            sets["BC5CDR dev, held-out half"] = docs[len(docs) // 2:]
+            sets["BC5CDR dev, held-out half"] = docs[len(docs) // 2 :]
         for set_name, subset in sets.items():
             row = {}
             for variant, linker in (("corpus only", corpus_only), ("all vocabularies", full)):
                 linker_pipe._linker = linker
                 scored = evaluate_all(nlp, subset)
-                row[variant] = {"spans": {k: v.as_dict() for k, v in scored["spans"].items()},
-                                "concepts": {k: v.as_dict() for k, v in scored["concepts"].items()},
-                                "linking": scored["linking"]}
+                row[variant] = {
+                    "spans": {k: v.as_dict() for k, v in scored["spans"].items()},
+                    "concepts": {k: v.as_dict() for k, v in scored["concepts"].items()},
+                    "linking": scored["linking"],
+                }
             linker_pipe._linker = full
             results[set_name] = row
     return results
 
 
 def render(results: dict) -> str:
-    lines = ["| dev split | type | span F1 | concept F1, corpus only | concept F1, all | linking acc., corpus only | linking acc., all |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| dev split | type | span F1 | concept F1, corpus only | concept F1, all | linking acc., corpus only | linking acc., all |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for name, row in results.items():
         base, full = row["corpus only"], row["all vocabularies"]
         for label in full["spans"]:
-            lines.append(f"| {name} | {label} | {100 * full['spans'][label]['f1']:.2f} | "
-                         f"{100 * base['concepts'][label]['f1']:.2f} | {100 * full['concepts'][label]['f1']:.2f} | "
-                         f"{100 * base['linking'][label]['accuracy']:.2f} | {100 * full['linking'][label]['accuracy']:.2f} |")
+            lines.append(
+                f"| {name} | {label} | {100 * full['spans'][label]['f1']:.2f} | "
+                f"{100 * base['concepts'][label]['f1']:.2f} | {100 * full['concepts'][label]['f1']:.2f} | "
+                f"{100 * base['linking'][label]['accuracy']:.2f} | {100 * full['linking'][label]['accuracy']:.2f} |"
+            )
             name = ""
     return "\n".join(lines)
 

@@ -8,6 +8,7 @@ abstracts/s and words/s for (1) spaCy's default English tokenizer, (2) the shipp
 biomedical tokenizer, (3) the full extraction pipeline (model, lexicons, normaliser, abbreviations)
 with one process and with two. The goal is >= 150 abstracts/s for the full pipeline on 2 cores.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,7 @@ def _rate(n: int, seconds: float) -> float:
 def run(limit: int = 500) -> dict:
     """Time each stage on the same texts; returns {stage: {"abstracts_per_s", "words_per_s", ...}}."""
     docs = read_pubtator(CORPUS)[:limit]
-    records = [Record(pmid=d.pmid, title=d.title, abstract_sections=(AbstractSection("", d.abstract),))
-               for d in docs]
+    records = [Record(pmid=d.pmid, title=d.title, abstract_sections=(AbstractSection("", d.abstract),)) for d in docs]
     texts = [d.text for d in docs]
     warmup = ["Ketamine (10 mg/kg, i.p.) reduced immobility in mice.", "Nausea was common."]
     cfg = load_config(CONFIG).extraction
@@ -62,9 +62,12 @@ def run(limit: int = 500) -> dict:
         cpu = _cpu_seconds() - cpu_start
         # Wall time is what a user waits for. CPU time (this process and its finished workers)
         # tells what the stage costs when other work shares the cores, as on the shared dev machine.
-        results[name] = {"abstracts_per_s": round(_rate(len(texts), seconds), 1),
-                         "words_per_s": round(_rate(words, seconds)), "seconds": round(seconds, 2),
-                         "abstracts_per_cpu_s": round(_rate(len(texts), cpu), 1)}
+        results[name] = {
+            "abstracts_per_s": round(_rate(len(texts), seconds), 1),
+            "words_per_s": round(_rate(words, seconds)),
+            "seconds": round(seconds, 2),
+            "abstracts_per_cpu_s": round(_rate(len(texts), cpu), 1),
+        }
 
     timed("spacy_tokenizer", lambda t: list(blank.tokenizer.pipe(t)))
     # Each stage gets a freshly loaded pipeline, so no stage runs on caches another one warmed.
@@ -74,9 +77,12 @@ def run(limit: int = 500) -> dict:
     by_text.update({w: Record(pmid="0", title=w) for w in warmup})
     for n_process in (1, 2):
         nlp = load_nlp(cfg)
-        timed(f"pipeline_{n_process}proc",
-              lambda t, n=n_process: list(extract_mentions(nlp, (by_text[x] for x in t), cfg.classes,
-                                                           batch_size=64, n_process=n)))
+        timed(
+            f"pipeline_{n_process}proc",
+            lambda t, n=n_process: list(
+                extract_mentions(nlp, (by_text[x] for x in t), cfg.classes, batch_size=64, n_process=n)
+            ),
+        )
     results["texts"] = len(texts)
     results["words"] = words
     results["cpus"] = os.cpu_count()
@@ -95,17 +101,23 @@ def main(argv: list[str] | tuple = ()) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    print(f"{results['texts']} abstracts, {results['words']} words, {results['cpus']} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f} at the end")
+    print(
+        f"{results['texts']} abstracts, {results['words']} words, {results['cpus']} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} at the end"
+    )
     for name, r in results.items():
         if isinstance(r, dict):
-            print(f"  {name:18s} {r['abstracts_per_s']:9.1f} abstracts/s {r['words_per_s']:9d} words/s"
-                  f" {r['abstracts_per_cpu_s']:9.1f} abstracts/CPU-s")
+            print(
+                f"  {name:18s} {r['abstracts_per_s']:9.1f} abstracts/s {r['words_per_s']:9d} words/s"
+                f" {r['abstracts_per_cpu_s']:9.1f} abstracts/CPU-s"
+            )
     best = max(results["pipeline_1proc"]["abstracts_per_s"], results["pipeline_2proc"]["abstracts_per_s"])
     print(f"goal {GOAL:.0f} abstracts/s: {'met' if best >= GOAL else 'NOT met'} ({best:.1f})")
     two = results["pipeline_2proc"]
-    print(f"2 processes on 2 free cores would give about {2 * two['abstracts_per_cpu_s']:.0f} abstracts/s "
-          f"({two['abstracts_per_cpu_s']:.1f} per CPU-second, all processes counted)")
+    print(
+        f"2 processes on 2 free cores would give about {2 * two['abstracts_per_cpu_s']:.0f} abstracts/s "
+        f"({two['abstracts_per_cpu_s']:.1f} per CPU-second, all processes counted)"
+    )
     return 0
 
 

@@ -16,6 +16,7 @@ Memory: a child process parses one generated gzip file holding all PubmedArticle
 and ten times (10x); its peak RSS (VmHWM) is reported, with its RSS after imports for scale. A streaming parser should show the
 same peak for both.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -34,9 +35,9 @@ REPEATS = 3
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^>]*>")
 _BUNDLED = {
     b"PubmedArticleSet": b'<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, 1st January 2025//EN" '
-                         b'"https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">',
+    b'"https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">',
     b"MedlineCitationSet": b'<!DOCTYPE MedlineCitationSet PUBLIC "-//NLM//DTD Medline Citation, 1st January, '
-                           b'2015//EN" "https://www.nlm.nih.gov/databases/dtd/nlmmedlinecitationset_150101.dtd">',
+    b'2015//EN" "https://www.nlm.nih.gov/databases/dtd/nlmmedlinecitationset_150101.dtd">',
 }
 _BODY = re.compile(rb"<PubmedArticleSet>(.*)</PubmedArticleSet>", re.S)
 
@@ -71,11 +72,13 @@ def corpus() -> list[tuple[str, bytes]]:
 def ours(docs: list[bytes]) -> int:
     from pipeline.models import Record
     from pipeline.sources.pubmed_xml.parser import parse
+
     return sum(1 for d in docs for item in parse(d) if isinstance(item, Record))
 
 
 def bio(docs: list[bytes], validate: bool = True) -> int:
     from Bio import Entrez
+
     n = 0
     for d in docs:
         root = b"MedlineCitationSet" if b"<MedlineCitationSet" in d[:3000] else b"PubmedArticleSet"
@@ -87,6 +90,7 @@ def bio(docs: list[bytes], validate: bool = True) -> int:
 def bare_iterparse(docs: list[bytes]) -> int:
     """Reference point: the cheapest useful walk (title and abstract only), no record built."""
     import xml.etree.ElementTree as ET
+
     n = 0
     for d in docs:
         tag = "MedlineCitation" if b"<MedlineCitationSet" in d[:3000] else "PubmedArticle"
@@ -105,7 +109,7 @@ def best_times(funcs: dict, docs, rounds=REPEATS) -> dict[str, tuple[int, float]
     best: dict[str, tuple[int, float]] = {}
     for _ in range(rounds):
         for name, func in funcs.items():
-            started = time.process_time()   # CPU time: other engineers' jobs share these cores
+            started = time.process_time()  # CPU time: other engineers' jobs share these cores
             n = func(docs)
             seconds = time.process_time() - started
             if name not in best or seconds < best[name][1]:
@@ -115,8 +119,9 @@ def best_times(funcs: dict, docs, rounds=REPEATS) -> dict[str, tuple[int, float]
 
 def peak_memory(path: Path) -> tuple[int, float, int, int]:
     """(records, CPU seconds, peak RSS kB, RSS kB after imports) of a child parsing `path`."""
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True,
-                         check=True, cwd=REPO).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout.split()
     return int(out[0]), float(out[1]), int(out[2]), int(out[3])
 
 
@@ -136,26 +141,37 @@ def main() -> None:
     data = [d for _, d in docs]
     size = sum(map(len, data)) / 1e6
     print(f"input: {len(docs)} files, {size:.1f} MB of XML (decompressed, in memory)")
-    best = best_times({"ours": ours, "bio": bio, "nov": lambda docs: bio(docs, validate=False),
-                       "bare": bare_iterparse}, data)
+    best = best_times(
+        {"ours": ours, "bio": bio, "nov": lambda docs: bio(docs, validate=False), "bare": bare_iterparse}, data
+    )
     (n_ours, t_ours), (n_bio, t_bio), (n_nov, t_nov), (n_bare, t_bare) = (
-        best["ours"], best["bio"], best["nov"], best["bare"])
+        best["ours"],
+        best["bio"],
+        best["nov"],
+        best["bare"],
+    )
     print(f"{'parser':<44}{'records':>9}{'seconds':>9}{'records/s':>11}")
-    print(f"{'pipeline.sources.pubmed_xml.parser.parse (every field)':<44}{n_ours:>9}{t_ours:>9.2f}{n_ours / t_ours:>11.0f}")
+    print(
+        f"{'pipeline.sources.pubmed_xml.parser.parse (every field)':<44}{n_ours:>9}{t_ours:>9.2f}{n_ours / t_ours:>11.0f}"
+    )
     print(f"{'Bio.Entrez.read (defaults)':<44}{n_bio:>9}{t_bio:>9.2f}{n_bio / t_bio:>11.0f}")
     print(f"{'Bio.Entrez.read (validate=False)':<44}{n_nov:>9}{t_nov:>9.2f}{n_nov / t_nov:>11.0f}")
     print(f"{'bare ET.iterparse walk (title+abstract)':<44}{n_bare:>9}{t_bare:>9.2f}{n_bare / t_bare:>11.0f}")
-    print(f"ratio ours / Bio.Entrez.read: {(n_ours / t_ours) / (n_bio / t_bio):.1f}x with its defaults, "
-          f"{(n_ours / t_ours) / (n_nov / t_nov):.1f}x against validate=False (goal >= 5x)")
+    print(
+        f"ratio ours / Bio.Entrez.read: {(n_ours / t_ours) / (n_bio / t_bio):.1f}x with its defaults, "
+        f"{(n_ours / t_ours) / (n_nov / t_nov):.1f}x against validate=False (goal >= 5x)"
+    )
     # Files from 2021 on carry each article's reference list (about a third of their bytes), as
     # efetch answers do today; the parser skips those lists, so its lead is larger there.
     current = [d for name, d in docs if re.search(r"pubmed(2[1-9])n", name)]
     if current:
         now = best_times({"ours": ours, "bio": bio}, current)
-        print(f"files from 2021 on ({len(current)} files, {sum(map(len, current)) / 1e6:.1f} MB, "
-              f"{now['ours'][0]} records): ours {now['ours'][0] / now['ours'][1]:.0f} records/s, "
-              f"Bio.Entrez.read {now['bio'][0] / now['bio'][1]:.0f} records/s, "
-              f"ratio {now['bio'][1] / now['ours'][1]:.1f}x")
+        print(
+            f"files from 2021 on ({len(current)} files, {sum(map(len, current)) / 1e6:.1f} MB, "
+            f"{now['ours'][0]} records): ours {now['ours'][0] / now['ours'][1]:.0f} records/s, "
+            f"Bio.Entrez.read {now['bio'][0] / now['bio'][1]:.0f} records/s, "
+            f"ratio {now['bio'][1] / now['ours'][1]:.1f}x"
+        )
     if n_ours != n_bio:
         print(f"WARNING: record counts differ (ours {n_ours}, Bio.Entrez {n_bio})")
 
@@ -168,11 +184,15 @@ def main() -> None:
             n, seconds, rss_kb, base_kb = peak_memory(path)
             rows.append((times, n, path.stat().st_size / 1e6, len(body) * times / 1e6, seconds, rss_kb, base_kb))
         print("child process parsing one gzip file from disk (CPU seconds, gunzip included):")
-        print(f"{'input':<7}{'records':>9}{'gz MB':>8}{'XML MB':>9}{'seconds':>9}{'records/s':>11}"
-              f"{'peak RSS MB':>13}{'after imports':>15}")
+        print(
+            f"{'input':<7}{'records':>9}{'gz MB':>8}{'XML MB':>9}{'seconds':>9}{'records/s':>11}"
+            f"{'peak RSS MB':>13}{'after imports':>15}"
+        )
         for times, n, gz_mb, xml_mb, seconds, rss_kb, base_kb in rows:
-            print(f"{str(times) + 'x':<7}{n:>9}{gz_mb:>8.1f}{xml_mb:>9.1f}{seconds:>9.2f}{n / seconds:>11.0f}"
-                  f"{rss_kb / 1024:>13.1f}{base_kb / 1024:>15.1f}")
+            print(
+                f"{str(times) + 'x':<7}{n:>9}{gz_mb:>8.1f}{xml_mb:>9.1f}{seconds:>9.2f}{n / seconds:>11.0f}"
+                f"{rss_kb / 1024:>13.1f}{base_kb / 1024:>15.1f}"
+            )
         growth = rows[1][5] / rows[0][5]
         print(f"peak memory 10x / 1x: {growth:.2f} (goal: flat, i.e. ~1.0)")
 

@@ -9,6 +9,7 @@ Stages are timed from the run's own progress events: search (esearch + PubMed cr
 fetch (efetch + parse + archive), screen + extract (spaCy over included records), and
 publish (state store commit, tables, PRISMA, RIS, report).
 """
+
 from __future__ import annotations
 
 import json
@@ -39,12 +40,18 @@ def child(config_path: str, out_dir: str) -> None:
     started = time.perf_counter()
     manifest = run_pipeline(load_config(config_path), out_dir=Path(out_dir), progress=progress)
     marks["end"] = time.perf_counter()
-    print(json.dumps({
-        "started": started, "marks": marks, "counts": manifest["counts"],
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        # Entity extraction forks a worker on large runs; its peak counts too.
-        "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-    }))
+    print(
+        json.dumps(
+            {
+                "started": started,
+                "marks": marks,
+                "counts": manifest["counts"],
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                # Entity extraction forks a worker on large runs; its peak counts too.
+                "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def measure(n: int, workdir: Path) -> dict:
@@ -58,8 +65,13 @@ def measure(n: int, workdir: Path) -> dict:
     with ServerProcess(synthetic_articles(n), rate_limit=3.0) as server:
         env = {**os.environ, "EUTILS_BASE_URL": server.base_url, "NCBI_EMAIL": "bench@example.org"}
         env.pop("NCBI_API_KEY", None)
-        proc = subprocess.run([sys.executable, "-m", "bench.bench_pipeline", "--child", str(config),
-                               str(workdir / f"out-{n}")], env=env, cwd=REPO, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.bench_pipeline", "--child", str(config), str(workdir / f"out-{n}")],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
     if proc.returncode != 0:
         raise SystemExit(f"run over {n} records failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -80,9 +92,11 @@ def report(n: int, r: dict) -> list[str]:
         ("screen+extract", extract_end - fetch_end, c.get("included", 0)),
         ("publish", m["end"] - extract_end, n),
     ]
-    lines = [f"{n:>7} records  {total:7.1f} s  {n / total:7.1f} records/s  peak RSS {r['peak_rss_mb']:6.1f} MB "
-             f"(extraction workers {r['worker_peak_rss_mb']:6.1f} MB)  "
-             f"{r['requests']} requests, {r['rate_limited']} answered 429  ({c.get('included', 0)} included)"]
+    lines = [
+        f"{n:>7} records  {total:7.1f} s  {n / total:7.1f} records/s  peak RSS {r['peak_rss_mb']:6.1f} MB "
+        f"(extraction workers {r['worker_peak_rss_mb']:6.1f} MB)  "
+        f"{r['requests']} requests, {r['rate_limited']} answered 429  ({c.get('included', 0)} included)"
+    ]
     for name, seconds, items in stages:
         rate = items / seconds if seconds > 0 else float("inf")
         lines.append(f"        {name:<15} {seconds:7.1f} s  {rate:9.1f} records/s  ({items} records)")
@@ -99,9 +113,11 @@ def main() -> None:
     total = largest["marks"]["end"] - largest["started"]
     # Counted as if the forked worker shared no pages with the parent: an upper bound.
     rss = largest["peak_rss_mb"] + largest["worker_peak_rss_mb"]
-    print(f"target at {max(sizes)} records: <= {TARGET_SECONDS} s and <= {TARGET_RSS_MB} MB peak RSS -> "
-          f"{total:.0f} s, {rss:.0f} MB (run + extraction workers): "
-          f"{'met' if total <= TARGET_SECONDS and rss <= TARGET_RSS_MB else 'NOT met'}")
+    print(
+        f"target at {max(sizes)} records: <= {TARGET_SECONDS} s and <= {TARGET_RSS_MB} MB peak RSS -> "
+        f"{total:.0f} s, {rss:.0f} MB (run + extraction workers): "
+        f"{'met' if total <= TARGET_SECONDS and rss <= TARGET_RSS_MB else 'NOT met'}"
+    )
     if len(sizes) > 1:
         small, large = min(sizes), max(sizes)
         growth = results[large]["peak_rss_mb"] / results[small]["peak_rss_mb"]

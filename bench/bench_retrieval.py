@@ -7,6 +7,7 @@ the default batch size (200), NCBI's example batch size (500), and the default w
 kind injected at random (real backoff, so the pace drops by the time spent waiting). The server runs
 in its own process, as NCBI would: its clock never waits for the client's parsing.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,20 +58,32 @@ def main() -> None:
     logging.getLogger("pipeline").setLevel(logging.ERROR)  # retries are counted below, not logged
     started = time.perf_counter()
     articles = synthetic_articles(RECORDS)
-    print(f"synthetic corpus: {RECORDS} records in {time.perf_counter() - started:.1f} s; "
-          f"limit {RATE_WITHOUT_KEY:g} requests/s (no API key); load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} cores")
-    header = (f"{'scenario':<28} {'requests':>8} {'esearch':>7} {'req/s':>6} {'of limit':>8} {'seconds':>7} "
-              f"{'records/s':>9} {'429s':>4} {'faults':>6} {'retries':>7} {'complete':>8}")
+    print(
+        f"synthetic corpus: {RECORDS} records in {time.perf_counter() - started:.1f} s; "
+        f"limit {RATE_WITHOUT_KEY:g} requests/s (no API key); load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores"
+    )
+    header = (
+        f"{'scenario':<28} {'requests':>8} {'esearch':>7} {'req/s':>6} {'of limit':>8} {'seconds':>7} "
+        f"{'records/s':>9} {'429s':>4} {'faults':>6} {'retries':>7} {'complete':>8}"
+    )
     print(header)
-    for name, batch, chaos in (("batch 200 (default)", 200, 0.0), ("batch 500 (NCBI example)", 500, 0.0),
-                               ("batch 200, 5% random faults", 200, 0.05)):
+    for name, batch, chaos in (
+        ("batch 200 (default)", 200, 0.0),
+        ("batch 500 (NCBI example)", 500, 0.0),
+        ("batch 200, 5% random faults", 200, 0.05),
+    ):
         m = measure(articles, batch, chaos)
-        print(f"{name:<28} {m['requests']:>8} {m['esearch']:>7} {m['rate']:>6.2f} "
-              f"{m['rate'] / RATE_WITHOUT_KEY:>8.0%} {m['elapsed']:>7.1f} {m['records_per_s']:>9.0f} "
-              f"{m['provoked_429']:>4} {m['faults']:>6} {m['retries']:>7} {str(m['complete']):>8}", flush=True)
-    print("req/s: what the server saw between its first and last request; 429s: provoked by the pace "
-          "(injected ones are counted as faults); complete: the PMID set equals the server's.")
+        print(
+            f"{name:<28} {m['requests']:>8} {m['esearch']:>7} {m['rate']:>6.2f} "
+            f"{m['rate'] / RATE_WITHOUT_KEY:>8.0%} {m['elapsed']:>7.1f} {m['records_per_s']:>9.0f} "
+            f"{m['provoked_429']:>4} {m['faults']:>6} {m['retries']:>7} {str(m['complete']):>8}",
+            flush=True,
+        )
+    print(
+        "req/s: what the server saw between its first and last request; 429s: provoked by the pace "
+        "(injected ones are counted as faults); complete: the PMID set equals the server's."
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 `main` is the only place that turns exceptions into messages and exit codes (see errors.ExitCode).
 """
+
 from __future__ import annotations
 
 import json
@@ -25,14 +26,19 @@ _show_tracebacks = False
 
 def config_option(func):
     return click.option(
-        "--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+        "--config",
+        "config_path",
+        required=True,
+        type=click.Path(path_type=Path, dir_okay=False),
         help="The review's TOML config file, e.g. config/ketamine-depression.toml.",
     )(func)
 
 
 def out_option(func):
     return click.option(
-        "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+        "--out",
+        "out_dir",
+        type=click.Path(path_type=Path, file_okay=False),
         help="Output folder (default: [output] dir from the config).",
     )(func)
 
@@ -94,22 +100,42 @@ def query(config_path: Path) -> None:
 
 def wait_option(func):
     return click.option(
-        "--wait", "wait", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+        "--wait",
+        "wait",
+        type=click.FloatRange(min=0),
+        default=None,
+        metavar="SECONDS",
         help="When another run of the review is in progress, wait up to SECONDS for it "
-             "(default: [refresh] lock_wait from the config, 0 = exit at once with code 5).",
+        "(default: [refresh] lock_wait from the config, 0 = exit at once with code 5).",
     )(func)
 
 
 def engine_options(func):
-    func = click.option("--workers", "workers", type=click.IntRange(1, 4096), default=None, metavar="N",
-                        help="With --engine dask and no --scheduler: worker processes of the local cluster "
-                             "(default: [engine] workers, else one per CPU core).")(func)
-    func = click.option("--scheduler", "scheduler", default=None, metavar="ADDRESS",
-                        help="With --engine dask: a running Dask scheduler, e.g. tcp://host:8786 "
-                             "(default: [engine] scheduler, else a local cluster).")(func)
-    return click.option("--engine", "engine", type=click.Choice(["local", "dask"]), default=None,
-                        help="Where files are read and entities extracted: this process (local, the default) "
-                             "or a Dask cluster, one task per input file (source = \"pubmed-xml\").")(func)
+    func = click.option(
+        "--workers",
+        "workers",
+        type=click.IntRange(1, 4096),
+        default=None,
+        metavar="N",
+        help="With --engine dask and no --scheduler: worker processes of the local cluster "
+        "(default: [engine] workers, else one per CPU core).",
+    )(func)
+    func = click.option(
+        "--scheduler",
+        "scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="With --engine dask: a running Dask scheduler, e.g. tcp://host:8786 "
+        "(default: [engine] scheduler, else a local cluster).",
+    )(func)
+    return click.option(
+        "--engine",
+        "engine",
+        type=click.Choice(["local", "dask"]),
+        default=None,
+        help="Where files are read and entities extracted: this process (local, the default) "
+        'or a Dask cluster, one task per input file (source = "pubmed-xml").',
+    )(func)
 
 
 @cli.command()
@@ -117,13 +143,28 @@ def engine_options(func):
 @out_option
 @wait_option
 @engine_options
-@click.option("--offline", is_flag=True,
-              help="Replay the raw E-utilities answers archived by a past run (the newest unless "
-                   "--from-run names one) instead of using the network.")
-@click.option("--from-run", "from_run", metavar="RUN_ID",
-              help="With --offline (implied): the run whose archive (<out>/raw/RUN_ID) to replay.")
-def run(config_path: Path, out_dir: Path | None, wait: float | None, engine: str | None, scheduler: str | None,
-        workers: int | None, offline: bool, from_run: str | None) -> None:
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Replay the raw E-utilities answers archived by a past run (the newest unless "
+    "--from-run names one) instead of using the network.",
+)
+@click.option(
+    "--from-run",
+    "from_run",
+    metavar="RUN_ID",
+    help="With --offline (implied): the run whose archive (<out>/raw/RUN_ID) to replay.",
+)
+def run(
+    config_path: Path,
+    out_dir: Path | None,
+    wait: float | None,
+    engine: str | None,
+    scheduler: str | None,
+    workers: int | None,
+    offline: bool,
+    from_run: str | None,
+) -> None:
     """Search PubMed, fetch, screen, extract entities and write the tables.
 
     E-utilities is reached at $EUTILS_BASE_URL (default NCBI); $NCBI_API_KEY raises the rate
@@ -140,8 +181,9 @@ def run(config_path: Path, out_dir: Path | None, wait: float | None, engine: str
 
     config = with_engine(load_config(config_path), engine, scheduler, workers)
     out_dir = _resolved(out_dir or config.output.dir)
-    manifest = run_pipeline(config, out_dir=out_dir, progress=_progress_printer(), wait=wait, offline=offline,
-                            from_run=from_run)
+    manifest = run_pipeline(
+        config, out_dir=out_dir, progress=_progress_printer(), wait=wait, offline=offline, from_run=from_run
+    )
     _print_run_summary(config, out_dir, manifest)
 
 
@@ -150,8 +192,14 @@ def run(config_path: Path, out_dir: Path | None, wait: float | None, engine: str
 @out_option
 @wait_option
 @engine_options
-def refresh(config_path: Path, out_dir: Path | None, wait: float | None, engine: str | None,
-            scheduler: str | None, workers: int | None) -> None:
+def refresh(
+    config_path: Path,
+    out_dir: Path | None,
+    wait: float | None,
+    engine: str | None,
+    scheduler: str | None,
+    workers: int | None,
+) -> None:
     """Update the review with what PubMed added or changed since the last completed run.
 
     Searches by entry date from the last completed run (minus [refresh] overlap_days), fetches only
@@ -180,16 +228,26 @@ def refresh(config_path: Path, out_dir: Path | None, wait: float | None, engine:
 
 
 @cli.command("eval-ner")
-@click.option("--corpus", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="A PubTator file (PMID|t|title, PMID|a|abstract, then one line per mention).")
-@click.option("--model", "model_path", type=click.Path(path_type=Path, file_okay=False),
-              help="A trained spaCy pipeline folder (default: the shipped pipeline/extraction/model/ner-biomed).")
+@click.option(
+    "--corpus",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A PubTator file (PMID|t|title, PMID|a|abstract, then one line per mention).",
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="A trained spaCy pipeline folder (default: the shipped pipeline/extraction/model/ner-biomed).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON instead of a table.")
 @click.option("--linking", is_flag=True, help="Also print the concept (identifier) scores and linking accuracy.")
-@click.option("--predictions-out", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write the predicted mentions with their identifiers to this file, in PubTator format.")
-def eval_ner(corpus: Path, model_path: Path | None, as_json: bool, linking: bool,
-             predictions_out: Path | None) -> None:
+@click.option(
+    "--predictions-out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the predicted mentions with their identifiers to this file, in PubTator format.",
+)
+def eval_ner(corpus: Path, model_path: Path | None, as_json: bool, linking: bool, predictions_out: Path | None) -> None:
     """Score the NER model on a PubTator corpus: span and concept scores per type and micro.
 
     Scores the shipped model with linking, abbreviation propagation and the junk filter, without
@@ -214,10 +272,18 @@ def eval_ner(corpus: Path, model_path: Path | None, as_json: bool, linking: bool
     if predictions_out is not None:
         atomic_write(predictions_out, "\n".join(pubtator_lines(docs, result["predicted"])).encode("utf-8"))
     if as_json:
-        click.echo(json.dumps({"corpus": str(corpus), "documents": len(docs),
-                               "scores": {k: v.as_dict() for k, v in result["spans"].items()},
-                               "concepts": {k: v.as_dict() for k, v in result["concepts"].items()},
-                               "linking": result["linking"]}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "corpus": str(corpus),
+                    "documents": len(docs),
+                    "scores": {k: v.as_dict() for k, v in result["spans"].items()},
+                    "concepts": {k: v.as_dict() for k, v in result["concepts"].items()},
+                    "linking": result["linking"],
+                },
+                indent=2,
+            )
+        )
         return
     click.echo(f"{corpus}: {len(docs)} documents, strict span match")
     _print_scores(result["spans"])
@@ -226,37 +292,79 @@ def eval_ner(corpus: Path, model_path: Path | None, as_json: bool, linking: bool
         _print_scores(result["concepts"])
         click.echo("linking accuracy on the gold spans with one identifier")
         for label, row in result["linking"].items():
-            click.echo(f"{label:<14}{100 * row['accuracy']:>10.2f}  {row['correct']}/{row['mentions']} "
-                       f"({row['linked']} linked)")
+            click.echo(
+                f"{label:<14}{100 * row['accuracy']:>10.2f}  {row['correct']}/{row['mentions']} "
+                f"({row['linked']} linked)"
+            )
 
 
 def _print_scores(scores: dict) -> None:
     click.echo(f"{'type':<14}{'precision':>10}{'recall':>8}{'F1':>8}{'tp':>7}{'fp':>7}{'fn':>7}")
     for label, s in scores.items():
-        click.echo(f"{label:<14}{100 * s.precision:>10.2f}{100 * s.recall:>8.2f}{100 * s.f1:>8.2f}"
-                   f"{s.tp:>7}{s.fp:>7}{s.fn:>7}")
+        click.echo(
+            f"{label:<14}{100 * s.precision:>10.2f}{100 * s.recall:>8.2f}{100 * s.f1:>8.2f}{s.tp:>7}{s.fp:>7}{s.fn:>7}"
+        )
 
 
 @cli.command()
-@click.option("--dataset", "--data", "dataset", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="A labelled CSV (title, abstract, and label_included / included / label as 1 or 0) or RIS.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Chooses the prior records (and any randomness of the ranker): same seed, same order.")
-@click.option("--prior-included", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Random includes screened first.")
-@click.option("--prior-excluded", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Random excludes screened first.")
-@click.option("--recall-target", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
-              show_default=True, help="The stopping rule's recall target.")
-@click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
-              show_default=True, help="The confidence with which the stopping rule meets the target.")
-@click.option("--order-out", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write the screening order as CSV: position,row,label (row = 0-based data row of the input).")
-@click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Draw the recall curve, random screening and the stopping point as an SVG file.")
+@click.option(
+    "--dataset",
+    "--data",
+    "dataset",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A labelled CSV (title, abstract, and label_included / included / label as 1 or 0) or RIS.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Chooses the prior records (and any randomness of the ranker): same seed, same order.",
+)
+@click.option(
+    "--prior-included", type=click.IntRange(min=1), default=1, show_default=True, help="Random includes screened first."
+)
+@click.option(
+    "--prior-excluded", type=click.IntRange(min=1), default=1, show_default=True, help="Random excludes screened first."
+)
+@click.option(
+    "--recall-target",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+    help="The stopping rule's recall target.",
+)
+@click.option(
+    "--confidence",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+    help="The confidence with which the stopping rule meets the target.",
+)
+@click.option(
+    "--order-out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the screening order as CSV: position,row,label (row = 0-based data row of the input).",
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Draw the recall curve, random screening and the stopping point as an SVG file.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-def simulate(dataset: Path, seed: int, prior_included: int, prior_excluded: int, recall_target: float,
-             confidence: float, order_out: Path | None, plot_path: Path | None, as_json: bool) -> None:
+def simulate(
+    dataset: Path,
+    seed: int,
+    prior_included: int,
+    prior_excluded: int,
+    recall_target: float,
+    confidence: float,
+    order_out: Path | None,
+    plot_path: Path | None,
+    as_json: bool,
+) -> None:
     """Simulate prioritised screening of a labelled dataset: K random includes and K random excludes
     first, then the ranker's order, retrained as decisions arrive, until every record is screened.
     Reports WSS@95, WSS@100, recall@10%, where the stopping rule fired and the recall there.
@@ -272,24 +380,40 @@ def simulate(dataset: Path, seed: int, prior_included: int, prior_excluded: int,
     from pipeline.screening.prioritisation.simulation import order_csv, simulate_dataset
 
     data = read_dataset(dataset)
-    sim = simulate_dataset(data.documents, data.labels, seed=seed, prior_included=prior_included,
-                           prior_excluded=prior_excluded, recall_target=recall_target, confidence=confidence)
+    sim = simulate_dataset(
+        data.documents,
+        data.labels,
+        seed=seed,
+        prior_included=prior_included,
+        prior_excluded=prior_excluded,
+        recall_target=recall_target,
+        confidence=confidence,
+    )
     result = sim.result()
     if order_out is not None:
         atomic_write(order_out, order_csv(sim).encode())
     if plot_path is not None:
-        svg = recall_svg(sim.labels, stop_position=sim.stop_position,
-                         title=f"{dataset.name}: seed {seed}, stop at {sim.stop_position}")
+        svg = recall_svg(
+            sim.labels,
+            stop_position=sim.stop_position,
+            title=f"{dataset.name}: seed {seed}, stop at {sim.stop_position}",
+        )
         atomic_write(plot_path, svg.encode())
     if as_json:
         click.echo(json.dumps(result))
         return
-    click.echo(f"{dataset}: {result['records']} records, {result['includes']} includes; seed {seed}, "
-               f"{prior_included} + {prior_excluded} random priors")
-    click.echo(f"WSS@95 {result['wss@95']:.3f}  WSS@100 {result['wss@100']:.3f}  "
-               f"recall@10% {result['recall@10%']:.3f}  n95 {result['n95']}  n100 {result['n100']}")
-    click.echo(f"Stopping rule ({recall_target:.0%} recall with {confidence:.0%} confidence): stop after "
-               f"{result['stop_position']} records, recall there {result['recall_at_stop']:.3f}")
+    click.echo(
+        f"{dataset}: {result['records']} records, {result['includes']} includes; seed {seed}, "
+        f"{prior_included} + {prior_excluded} random priors"
+    )
+    click.echo(
+        f"WSS@95 {result['wss@95']:.3f}  WSS@100 {result['wss@100']:.3f}  "
+        f"recall@10% {result['recall@10%']:.3f}  n95 {result['n95']}  n100 {result['n100']}"
+    )
+    click.echo(
+        f"Stopping rule ({recall_target:.0%} recall with {confidence:.0%} confidence): stop after "
+        f"{result['stop_position']} records, recall there {result['recall_at_stop']:.3f}"
+    )
     click.echo(f"{result['seconds']:.2f} s")
 
 
@@ -303,8 +427,10 @@ def _print_run_summary(config: Config, out_dir: Path | None, manifest: dict) -> 
     )
     if counts.get("extraction_set_aside"):
         n = counts["extraction_set_aside"]
-        click.echo(f"{n} record{'s' if n != 1 else ''} set aside by entity extraction (see run.json): "
-                   "screened and published without mentions; tried again on the next run.")
+        click.echo(
+            f"{n} record{'s' if n != 1 else ''} set aside by entity extraction (see run.json): "
+            "screened and published without mentions; tried again on the next run."
+        )
     click.echo(f"Tables written to {out}")
     click.echo(f"Report: {out / 'report.html'}; included records for screening tools: {out / 'records.ris'}")
 
@@ -320,6 +446,7 @@ def _progress_printer():
         elif done >= total or done - last.get(stage, 0) >= max(1, total // 10):
             last[stage] = done
             log.info("%s: %d/%d", stage, done, total)
+
     return show
 
 
@@ -374,6 +501,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _main_thread() -> bool:
     import threading
+
     return threading.current_thread() is threading.main_thread()
 
 
@@ -401,8 +529,9 @@ def outcome(exc: BaseException) -> tuple[int, str | None]:
         raise exc
     if _show_tracebacks:  # a bug: say so, and show the traceback only when asked
         traceback.print_exception(exc)
-    return ExitCode.INTERNAL, (f"Internal error: {type(exc).__name__}: {exc}. Run again with -vv for the "
-                               "traceback and report it.")
+    return ExitCode.INTERNAL, (
+        f"Internal error: {type(exc).__name__}: {exc}. Run again with -vv for the traceback and report it."
+    )
 
 
 def _output_folder(config_path: Path | None, out_dir: Path | None) -> Path:
@@ -420,20 +549,34 @@ def _resolved(path: Path) -> Path:
 
 
 def _folder_options(func):
-    func = click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-                        help="The output folder a run wrote (default: [output] dir from --config).")(func)
-    return click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-                         help="The review's TOML config; its [output] dir is read.")(func)
+    func = click.option(
+        "--out",
+        "out_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="The output folder a run wrote (default: [output] dir from --config).",
+    )(func)
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="The review's TOML config; its [output] dir is read.",
+    )(func)
 
 
 @cli.command()
 @_folder_options
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True, help="table for people, json or csv for programs.")
-@click.option("--top", type=click.IntRange(1, 1000), default=5, show_default=True,
-              help="Terms shown per entity class.")
-@click.option("--newest", type=click.IntRange(0, 100000), default=10, show_default=True,
-              help="Newest included records shown.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table for people, json or csv for programs.",
+)
+@click.option("--top", type=click.IntRange(1, 1000), default=5, show_default=True, help="Terms shown per entity class.")
+@click.option(
+    "--newest", type=click.IntRange(0, 100000), default=10, show_default=True, help="Newest included records shown."
+)
 def show(config_path: Path | None, out_dir: Path | None, fmt: str, top: int, newest: int) -> None:
     """Summarise the last run from its output folder: counts per stage, top mentions per class, the
     newest included records. Reads files only, never the network.
@@ -468,12 +611,22 @@ def report(config_path: Path | None, out_dir: Path | None) -> None:
 @cli.command()
 @config_option
 @out_option
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Anything but a loopback address needs --token.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
-              help="Port to listen on (0: any free port).")
-@click.option("--token", metavar="T", default=None,
-              help="A secret every request must carry (the printed address includes it).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Anything but a loopback address needs --token.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--token", metavar="T", default=None, help="A secret every request must carry (the printed address includes it)."
+)
 def screen(config_path: Path, out_dir: Path | None, host: str, port: int, token: str | None) -> None:
     """Serve the screening workspace: reviewers screen titles and abstracts in the browser.
 
@@ -502,8 +655,10 @@ def screen(config_path: Path, out_dir: Path | None, host: str, port: int, token:
         server = WorkspaceServer(workspace, host, port, token, publish=publish)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}. Pick another --port.") from None
-    click.echo(f"Screening workspace for {config.review.name!r} ({workspace.people.mode} mode, {queued} records "
-               f"in the queue): {server.url}")
+    click.echo(
+        f"Screening workspace for {config.review.name!r} ({workspace.people.mode} mode, {queued} records "
+        f"in the queue): {server.url}"
+    )
     click.echo("Press Ctrl-C to stop; every decision is already saved.")
     sys.stdout.flush()
     try:
@@ -548,9 +703,13 @@ def decisions() -> None:
 @decisions.command("import")
 @config_option
 @out_option
-@click.option("--file", "file", required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="CSV with a record_id, pmid or doi column and decision (include/exclude); "
-                   "or an ASReview or Rayyan export.")
+@click.option(
+    "--file",
+    "file",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="CSV with a record_id, pmid or doi column and decision (include/exclude); or an ASReview or Rayyan export.",
+)
 @click.option("--reviewer", default=None, help="Whose decisions these are (when the file has no reviewer column).")
 def decisions_import(config_path: Path, out_dir: Path | None, file: Path, reviewer: str | None) -> None:
     """Import screening decisions made elsewhere into the review's decision log.
@@ -571,16 +730,23 @@ def decisions_import(config_path: Path, out_dir: Path | None, file: Path, review
     for line in report.problems:
         click.echo(f"  {line}", err=True)
     if report.problems:
-        raise WorkspaceError(f"{len(report.problems)} rows of {file} were not imported (listed above); fix "
-                             "them and import the file again (no row of the file was imported).")
+        raise WorkspaceError(
+            f"{len(report.problems)} rows of {file} were not imported (listed above); fix "
+            "them and import the file again (no row of the file was imported)."
+        )
 
 
 @decisions.command("export")
 @config_option
 @out_option
 @click.option("--format", "fmt", type=click.Choice(["csv", "ris"]), default="csv", show_default=True)
-@click.option("--file", "file", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write here (default: decisions.csv / decisions.ris in the output folder).")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write here (default: decisions.csv / decisions.ris in the output folder).",
+)
 def decisions_export(config_path: Path, out_dir: Path | None, fmt: str, file: Path | None) -> None:
     """Write every decision people made (the full log: who, when, what, why, notes).
 
@@ -600,17 +766,40 @@ def decisions_export(config_path: Path, out_dir: Path | None, fmt: str, file: Pa
 
 
 @cli.command()
-@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="The review's TOML config; its [output] dir is read.")
-@click.option("--out-dir", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="The output folder a run wrote (default: [output] dir from --config).")
-@click.option("--what", type=click.Choice(["needs-review", "included", "all"]), default="needs-review",
-              show_default=True, help="needs-review: the rules' doubts; included: records meeting every "
-                                      "criterion; all: both (every record retained for people to screen).")
-@click.option("--format", "fmt", type=click.Choice(["ris", "csv"]), default="ris", show_default=True,
-              help="ris for Rayyan, ASReview, Covidence, EndNote or Zotero; csv for spreadsheets.")
-@click.option("--out", "target", type=click.Path(path_type=Path, dir_okay=False),
-              help="The file to write (default: export-WHAT.FORMAT in the output folder).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The review's TOML config; its [output] dir is read.",
+)
+@click.option(
+    "--out-dir",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="The output folder a run wrote (default: [output] dir from --config).",
+)
+@click.option(
+    "--what",
+    type=click.Choice(["needs-review", "included", "all"]),
+    default="needs-review",
+    show_default=True,
+    help="needs-review: the rules' doubts; included: records meeting every "
+    "criterion; all: both (every record retained for people to screen).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["ris", "csv"]),
+    default="ris",
+    show_default=True,
+    help="ris for Rayyan, ASReview, Covidence, EndNote or Zotero; csv for spreadsheets.",
+)
+@click.option(
+    "--out",
+    "target",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The file to write (default: export-WHAT.FORMAT in the output folder).",
+)
 def export(config_path: Path | None, out_dir: Path | None, what: str, fmt: str, target: Path | None) -> None:
     """Export the records that need a person's decision, with abstracts, authors and links, to
     screen them in another tool. Reads the output folder only, never the network.

@@ -4,6 +4,7 @@ Every problem raises ConfigError naming the file, the key and the fix. Relative 
 are resolved against the directory that holds the config file, so a review runs the same from
 anywhere.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,13 +20,21 @@ from pipeline.errors import ConfigError
 SOURCES = ("pubmed", "pubmed-xml")
 # Every database a review can search: PubMed (online or local XML files) and the open APIs.
 SEARCH_SOURCES = ("pubmed", "pubmed-xml", "europepmc", "openalex")
-IMPORT_FORMATS = ("ris", "medline", "wos", "wos-tab", "ovid", "csv", "bibtex")   # pipeline.sources.imports.FORMATS
+IMPORT_FORMATS = ("ris", "medline", "wos", "wos-tab", "ovid", "csv", "bibtex")  # pipeline.sources.imports.FORMATS
 SPAN_POLICIES = ("needs-review", "include", "exclude")
 ENGINES = ("local", "dask")
 SCHEDULER_SCHEMES = ("tcp://", "tls://", "ws://", "wss://")
 ENTITY_CLASSES = (
-    "DRUG", "DISEASE", "GENE", "TREATMENT", "MECHANISM", "BRAIN_REGION", "ROUTE",
-    "ADVERSE_EFFECT", "OUTCOME_SCALE", "STUDY_DESIGN",
+    "DRUG",
+    "DISEASE",
+    "GENE",
+    "TREATMENT",
+    "MECHANISM",
+    "BRAIN_REGION",
+    "ROUTE",
+    "ADVERSE_EFFECT",
+    "OUTCOME_SCALE",
+    "STUDY_DESIGN",
 )
 
 
@@ -38,10 +47,10 @@ class ReviewConfig:
 @dataclass(frozen=True)
 class SearchConfig:
     source: str = "pubmed"
-    all_of: tuple[tuple[str, ...], ...] = ()   # AND of groups; OR within a group
-    field: str = ""                             # PubMed field tag for every term, e.g. "tiab"
-    paths: tuple[Path, ...] = ()                # for source = "pubmed-xml": files or globs
-    sources: tuple[str, ...] = ()               # every database searched, in order (default: (source,))
+    all_of: tuple[tuple[str, ...], ...] = ()  # AND of groups; OR within a group
+    field: str = ""  # PubMed field tag for every term, e.g. "tiab"
+    paths: tuple[Path, ...] = ()  # for source = "pubmed-xml": files or globs
+    sources: tuple[str, ...] = ()  # every database searched, in order (default: (source,))
 
     def __post_init__(self) -> None:
         if not self.sources and self.source:
@@ -57,11 +66,11 @@ class HumanScreeningConfig:
 
     enabled: bool = True
     reviewers: tuple[str, ...] = ()
-    mode: str = "single"                        # "dual": every record is screened by two reviewers
+    mode: str = "single"  # "dual": every record is screened by two reviewers
     exclusion_reasons: tuple[str, ...] = ()
-    highlight_include: tuple[str, ...] = ()     # terms highlighted as signs of relevance
+    highlight_include: tuple[str, ...] = ()  # terms highlighted as signs of relevance
     highlight_exclude: tuple[str, ...] = ()
-    target_recall: float = 0.95                 # the stopping rule's target and confidence
+    target_recall: float = 0.95  # the stopping rule's target and confidence
     confidence: float = 0.95
 
 
@@ -73,7 +82,7 @@ class ScreeningConfig:
     date_spans: str = "needs-review"
     exclude_publication_types: tuple[str, ...] = ()
     require_abstract: bool = False
-    human: HumanScreeningConfig | None = None   # None: no [screening.human] table, or enabled = false
+    human: HumanScreeningConfig | None = None  # None: no [screening.human] table, or enabled = false
 
     @property
     def people(self) -> HumanScreeningConfig | None:
@@ -97,8 +106,8 @@ class RetrievalConfig:
 
 @dataclass(frozen=True)
 class RefreshConfig:
-    overlap_days: int = 7        # a refresh searches entries since the last watermark minus this
-    lock_wait: float = 0.0       # seconds a run waits for another run of the review to finish
+    overlap_days: int = 7  # a refresh searches entries since the last watermark minus this
+    lock_wait: float = 0.0  # seconds a run waits for another run of the review to finish
 
 
 @dataclass(frozen=True)
@@ -112,22 +121,22 @@ class ApiSourceConfig:
 class ImportConfig:
     """One [[imports]] table: export files of one database, read as they are."""
 
-    database: str                 # how PRISMA and found_in name it, e.g. "Web of Science"
-    paths: tuple[Path, ...]       # files, folders or globs, resolved against the config's folder
-    format: str = ""              # "" = detected from each file's content
+    database: str  # how PRISMA and found_in name it, e.g. "Web of Science"
+    paths: tuple[Path, ...]  # files, folders or globs, resolved against the config's folder
+    format: str = ""  # "" = detected from each file's content
 
 
 @dataclass(frozen=True)
 class EngineConfig:
-    kind: str = "local"          # "local" (this process) or "dask" (one task per input file)
-    scheduler: str = ""          # a running Dask scheduler's address; "" starts a local cluster
-    workers: int = 0             # local cluster worker processes; 0 = one per CPU core
+    kind: str = "local"  # "local" (this process) or "dask" (one task per input file)
+    scheduler: str = ""  # a running Dask scheduler's address; "" starts a local cluster
+    workers: int = 0  # local cluster worker processes; 0 = one per CPU core
 
 
 @dataclass(frozen=True)
 class OutputConfig:
     dir: Path
-    keep_raw_runs: int = 0       # raw E-utilities archives kept (newest first); 0 keeps them all
+    keep_raw_runs: int = 0  # raw E-utilities archives kept (newest first); 0 keeps them all
 
 
 @dataclass(frozen=True)
@@ -141,7 +150,7 @@ class Config:
     retrieval: RetrievalConfig
     output: OutputConfig
     refresh: RefreshConfig = RefreshConfig()
-    sources: dict[str, ApiSourceConfig] = field(default_factory=dict)   # per API source, when listed
+    sources: dict[str, ApiSourceConfig] = field(default_factory=dict)  # per API source, when listed
     imports: tuple[ImportConfig, ...] = ()
     engine: EngineConfig = EngineConfig()
 
@@ -165,12 +174,15 @@ def load_config(path: str | Path) -> Config:
     return validator.check_engine(validator.config(data, hashlib.sha256(raw_bytes).hexdigest()))
 
 
-DASK_NEEDS_LOCAL_FILES = ('only runs reviews over local files (source = "pubmed-xml"), one task per file; '
-                          'a PubMed search is bound by the E-utilities rate limit, not by CPUs. Use {local} for it.')
+DASK_NEEDS_LOCAL_FILES = (
+    'only runs reviews over local files (source = "pubmed-xml"), one task per file; '
+    "a PubMed search is bound by the E-utilities rate limit, not by CPUs. Use {local} for it."
+)
 
 
-def with_engine(config: Config, kind: str | None = None, scheduler: str | None = None,
-                workers: int | None = None) -> Config:
+def with_engine(
+    config: Config, kind: str | None = None, scheduler: str | None = None, workers: int | None = None
+) -> Config:
     """`config` with the command line's --engine/--scheduler/--workers applied over [engine].
 
     Raises ConfigError naming the option when the combination cannot run."""
@@ -179,23 +191,29 @@ def with_engine(config: Config, kind: str | None = None, scheduler: str | None =
     engine = config.engine
     kind = kind if kind is not None else ("dask" if (scheduler or workers) else engine.kind)
     if kind == "local" and (scheduler or workers):
-        raise ConfigError(f"--{'scheduler' if scheduler else 'workers'} only applies to --engine dask. "
-                          "Add --engine dask or leave it out.")
+        raise ConfigError(
+            f"--{'scheduler' if scheduler else 'workers'} only applies to --engine dask. "
+            "Add --engine dask or leave it out."
+        )
     if scheduler is not None:
         problem = _scheduler_address(scheduler)
         if problem:
             raise ConfigError(f"--scheduler {problem}")
     if scheduler and workers:
-        raise ConfigError("--workers sizes the local cluster started when there is no scheduler; "
-                          "a running scheduler has its own workers. Pass one of the two.")
+        raise ConfigError(
+            "--workers sizes the local cluster started when there is no scheduler; "
+            "a running scheduler has its own workers. Pass one of the two."
+        )
     if kind == "dask" and config.search.source != "pubmed-xml":
         raise ConfigError("--engine dask " + DASK_NEEDS_LOCAL_FILES.format(local="--engine local"))
     if kind == "local":
         engine = EngineConfig()
     else:
-        engine = EngineConfig(kind="dask",
-                              scheduler=scheduler if scheduler is not None else ("" if workers else engine.scheduler),
-                              workers=workers if workers is not None else (0 if scheduler else engine.workers))
+        engine = EngineConfig(
+            kind="dask",
+            scheduler=scheduler if scheduler is not None else ("" if workers else engine.scheduler),
+            workers=workers if workers is not None else (0 if scheduler else engine.workers),
+        )
     return dataclasses.replace(config, engine=engine)
 
 
@@ -222,8 +240,16 @@ class _Validator:
                 raise self.fail(f"{name}.{key}", "is not a known key. " + _suggest(key, allowed))
         return value
 
-    def get(self, table: dict, section: str, key: str, kind: type, default: Any = None,
-            check: Callable[[Any], str | None] | None = None, required: bool = False) -> Any:
+    def get(
+        self,
+        table: dict,
+        section: str,
+        key: str,
+        kind: type,
+        default: Any = None,
+        check: Callable[[Any], str | None] | None = None,
+        required: bool = False,
+    ) -> Any:
         if key not in table:
             if required:
                 raise self.fail(f"{section}.{key}", "is missing. " + _EXAMPLES.get(f"{section}.{key}", ""))
@@ -282,8 +308,10 @@ class _Validator:
         source = self.get(t, "search", "source", str, "pubmed", check=_one_of(SOURCES))
         sources = self.search_sources(t)
         if sources and "source" in t:
-            raise self.fail("search.source", "and [search] sources are both set. Keep only sources, e.g. "
-                            f'sources = ["{source}", "europepmc"].')
+            raise self.fail(
+                "search.source",
+                f'and [search] sources are both set. Keep only sources, e.g. sources = ["{source}", "europepmc"].',
+            )
         if sources:
             source = next((s for s in sources if s in SOURCES), "")
         groups = self.get(t, "search", "all_of", list, [], required=True)
@@ -295,12 +323,14 @@ class _Validator:
             if isinstance(terms, list) and not terms:
                 raise self.fail("search.all_of", f"group {i + 1} is empty. " + _EXAMPLES["search.all_of"])
             if not isinstance(terms, list) or not all(isinstance(x, str) for x in terms):
-                raise self.fail("search.all_of", f"group {i + 1} must be a non-empty list of terms. "
-                                + _EXAMPLES["search.all_of"])
+                raise self.fail(
+                    "search.all_of", f"group {i + 1} must be a non-empty list of terms. " + _EXAMPLES["search.all_of"]
+                )
             for j, term in enumerate(terms):
                 if not term.strip():
-                    raise self.fail("search.all_of", f"group {i + 1}, term {j + 1} is an empty string. "
-                                    "Remove it or write a term.")
+                    raise self.fail(
+                        "search.all_of", f"group {i + 1}, term {j + 1} is an empty string. Remove it or write a term."
+                    )
                 problem = _meaningless_term(term.strip())
                 if problem:
                     raise self.fail("search.all_of", f"term {term.strip()!r} {problem}")
@@ -308,10 +338,12 @@ class _Validator:
         field = self.get(t, "search", "field", str, "", check=_field_tag)
         paths = self.paths(t, "search", "paths")
         if source == "pubmed-xml" and not paths:
-            raise self.fail("search.paths", 'is missing: source = "pubmed-xml" reads local files. '
-                            'Add paths = ["pubmed/*.xml.gz"] (relative to the config file).')
-        return SearchConfig(source=source, all_of=tuple(parsed), field=field, paths=paths,
-                            sources=sources or (source,))
+            raise self.fail(
+                "search.paths",
+                'is missing: source = "pubmed-xml" reads local files. '
+                'Add paths = ["pubmed/*.xml.gz"] (relative to the config file).',
+            )
+        return SearchConfig(source=source, all_of=tuple(parsed), field=field, paths=paths, sources=sources or (source,))
 
     def search_sources(self, t: dict) -> tuple[str, ...]:
         """[search] sources: a non-empty list of distinct databases, at most one PubMed source."""
@@ -319,13 +351,18 @@ class _Validator:
             return ()
         sources = self.strings(t, "search", "sources")
         if not sources:
-            raise self.fail("search.sources", 'is empty. List the databases to search, e.g. sources = '
-                            '["pubmed", "europepmc", "openalex"].')
+            raise self.fail(
+                "search.sources",
+                'is empty. List the databases to search, e.g. sources = ["pubmed", "europepmc", "openalex"].',
+            )
         for name in sources:
             if name not in SEARCH_SOURCES:
-                raise self.fail("search.sources", f"{name!r} is not a source; use any of: "
-                                + ", ".join(f'"{s}"' for s in SEARCH_SOURCES)
-                                + ". Export files of other databases go in [[imports]] tables.")
+                raise self.fail(
+                    "search.sources",
+                    f"{name!r} is not a source; use any of: "
+                    + ", ".join(f'"{s}"' for s in SEARCH_SOURCES)
+                    + ". Export files of other databases go in [[imports]] tables.",
+                )
         if len(set(sources)) != len(sources):
             twice = next(s for s in sources if sources.count(s) > 1)
             raise self.fail("search.sources", f"lists {twice!r} twice. List each source once.")
@@ -340,11 +377,14 @@ class _Validator:
             raise self.fail("sources", f"must hold tables such as [sources.europepmc], not {_describe(tables)}.")
         for name, table in tables.items():
             if name not in _API_LIMITS:
-                raise self.fail(f"sources.{name}", "is not a source with options. "
-                                + _suggest(name, tuple(_API_LIMITS)))
+                raise self.fail(
+                    f"sources.{name}", "is not a source with options. " + _suggest(name, tuple(_API_LIMITS))
+                )
             if name not in searched:
-                raise self.fail(f"sources.{name}", f'is set but "{name}" is not in [search] sources. '
-                                f'Add it there, or remove this table.')
+                raise self.fail(
+                    f"sources.{name}",
+                    f'is set but "{name}" is not in [search] sources. Add it there, or remove this table.',
+                )
             if not isinstance(table, dict):
                 raise self.fail(f"sources.{name}", f"must be a table, not {_describe(table)}.")
         result = {}
@@ -354,8 +394,9 @@ class _Validator:
                 for key in t:
                     if key != "page_size":
                         raise self.fail(f"sources.{name}.{key}", "is not a known key. " + _suggest(key, ("page_size",)))
-                result[name] = ApiSourceConfig(page_size=self.get(
-                    t, f"sources.{name}", "page_size", int, default, check=_between(1, limit)))
+                result[name] = ApiSourceConfig(
+                    page_size=self.get(t, f"sources.{name}", "page_size", int, default, check=_between(1, limit))
+                )
         return result
 
     def imports(self, data: dict) -> tuple[ImportConfig, ...]:
@@ -372,28 +413,40 @@ class _Validator:
                 raise self.fail(where, f"must be a table written [[imports]], not {_describe(t)}.")
             for key in t:
                 if key not in ("database", "paths", "format"):
-                    raise self.fail(f"{where}.{key}", "is not a known key. "
-                                    + _suggest(key, ("database", "paths", "format")))
+                    raise self.fail(
+                        f"{where}.{key}", "is not a known key. " + _suggest(key, ("database", "paths", "format"))
+                    )
             if "database" not in t:
-                raise self.fail(f"{where}.database", 'is missing. Name the database the files were exported '
-                                'from, e.g. database = "Web of Science" (it is shown in PRISMA).')
+                raise self.fail(
+                    f"{where}.database",
+                    "is missing. Name the database the files were exported "
+                    'from, e.g. database = "Web of Science" (it is shown in PRISMA).',
+                )
             database = self.get(t, where, "database", str)
             if not database.strip():
                 raise self.fail(f"{where}.database", 'is empty. Name the database, e.g. database = "Scopus".')
             if database.strip().lower() in _API_NAMES:
-                raise self.fail(f"{where}.database", f"{database!r} is also searched through its API; name "
-                                'the export differently, e.g. "PubMed (export)".')
+                raise self.fail(
+                    f"{where}.database",
+                    f"{database!r} is also searched through its API; name "
+                    'the export differently, e.g. "PubMed (export)".',
+                )
             paths = self.paths(t, where, "paths")
             if not paths:
-                raise self.fail(f"{where}.paths", 'is missing. Add paths = ["exports/wos/*.txt"] (files, '
-                                "folders or globs, relative to the config file).")
+                raise self.fail(
+                    f"{where}.paths",
+                    'is missing. Add paths = ["exports/wos/*.txt"] (files, '
+                    "folders or globs, relative to the config file).",
+                )
             fmt = self.get(t, where, "format", str, "", check=_one_of(IMPORT_FORMATS))
             result.append(ImportConfig(database=database.strip(), paths=paths, format=fmt))
         names = [i.database for i in result]
         for name in names:
             if names.count(name) > 1:
-                raise self.fail("imports", f"two [[imports]] tables name the database {name!r}. Put all of "
-                                "its files in one table's paths.")
+                raise self.fail(
+                    "imports",
+                    f"two [[imports]] tables name the database {name!r}. Put all of its files in one table's paths.",
+                )
         return tuple(result)
 
     def screening(self, t: dict) -> ScreeningConfig:
@@ -402,14 +455,19 @@ class _Validator:
         if min_year is not None and max_year is not None and min_year > max_year:
             raise self.fail("screening.max_year", f"({max_year}) is before min_year ({min_year}). Swap them.")
         if t.get("languages") == []:
-            raise self.fail("screening.languages", "is empty, which would let no record through. List PubMed "
-                            'language codes, e.g. languages = ["eng"], or leave the key out to accept every '
-                            "language.")
+            raise self.fail(
+                "screening.languages",
+                "is empty, which would let no record through. List PubMed "
+                'language codes, e.g. languages = ["eng"], or leave the key out to accept every '
+                "language.",
+            )
         languages = tuple(x.lower() for x in self.strings(t, "screening", "languages"))
         for lang in languages:
             if len(lang) != 3 or not lang.isalpha():
-                raise self.fail("screening.languages", f"{lang!r} is not a 3-letter PubMed language code. "
-                                'Use codes such as "eng", "ger", "fre".')
+                raise self.fail(
+                    "screening.languages",
+                    f'{lang!r} is not a 3-letter PubMed language code. Use codes such as "eng", "ger", "fre".',
+                )
         return ScreeningConfig(
             min_year=min_year,
             max_year=max_year,
@@ -417,33 +475,42 @@ class _Validator:
             date_spans=self.get(t, "screening", "date_spans", str, "needs-review", check=_one_of(SPAN_POLICIES)),
             exclude_publication_types=self.strings(t, "screening", "exclude_publication_types"),
             require_abstract=self.get(t, "screening", "require_abstract", bool, False),
-            human=self.human(self.table({"screening.human": t["human"]}, "screening.human",
-                                         _TABLES["screening.human"])) if "human" in t else None,
+            human=self.human(self.table({"screening.human": t["human"]}, "screening.human", _TABLES["screening.human"]))
+            if "human" in t
+            else None,
         )
 
     def human(self, t: dict) -> HumanScreeningConfig:
         section = "screening.human"
         if "highlight" in t and not isinstance(t["highlight"], dict):
-            raise self.fail(f"{section}.highlight", "must be a table, e.g. highlight = { include = "
-                            '["ketamine"], exclude = ["rat"] }, not ' + f"{_describe(t['highlight'])}.")
+            raise self.fail(
+                f"{section}.highlight",
+                "must be a table, e.g. highlight = { include = "
+                '["ketamine"], exclude = ["rat"] }, not ' + f"{_describe(t['highlight'])}.",
+            )
         highlight = t.get("highlight", {})
         for key in highlight:
             if key not in ("include", "exclude"):
-                raise self.fail(f"{section}.highlight.{key}", "is not a known key. "
-                                + _suggest(key, ("include", "exclude")))
+                raise self.fail(
+                    f"{section}.highlight.{key}", "is not a known key. " + _suggest(key, ("include", "exclude"))
+                )
         reviewers = self.strings(t, section, "reviewers", required=True)
         mode = self.get(t, section, "mode", str, "single", check=_one_of(HUMAN_MODES))
         if not reviewers:
             raise self.fail(f"{section}.reviewers", "is empty. " + _EXAMPLES[f"{section}.reviewers"])
         for name in reviewers:
             if _slug(name):
-                raise self.fail(f"{section}.reviewers", f"{name!r} is not a usable name; use letters, "
-                                "digits, - and _ only.")
+                raise self.fail(
+                    f"{section}.reviewers", f"{name!r} is not a usable name; use letters, digits, - and _ only."
+                )
         if len(set(reviewers)) != len(reviewers):
             raise self.fail(f"{section}.reviewers", "names a reviewer twice. Give each person once.")
         if mode == "dual" and len(reviewers) < 2:
-            raise self.fail(f"{section}.mode", f'is "dual" but only {len(reviewers)} reviewer is named. '
-                            'Name at least two reviewers, or use mode = "single".')
+            raise self.fail(
+                f"{section}.mode",
+                f'is "dual" but only {len(reviewers)} reviewer is named. '
+                'Name at least two reviewers, or use mode = "single".',
+            )
         reasons = self.strings(t, section, "exclusion_reasons")
         if len(set(reasons)) != len(reasons):
             raise self.fail(f"{section}.exclusion_reasons", "lists a reason twice. Give each reason once.")
@@ -460,8 +527,11 @@ class _Validator:
 
     def extraction(self, t: dict) -> ExtractionConfig:
         if t.get("classes") == []:
-            raise self.fail("extraction.classes", "is empty, which would extract nothing. List entity classes, "
-                            'e.g. classes = ["DRUG", "DISEASE"], or leave the key out for all of them.')
+            raise self.fail(
+                "extraction.classes",
+                "is empty, which would extract nothing. List entity classes, "
+                'e.g. classes = ["DRUG", "DISEASE"], or leave the key out for all of them.',
+            )
         classes = self.strings(t, "extraction", "classes") or ENTITY_CLASSES
         for c in classes:
             if c not in ENTITY_CLASSES:
@@ -469,16 +539,20 @@ class _Validator:
         lexicons = self.paths(t, "extraction", "lexicons")
         for p in lexicons:
             if p.is_dir():
-                raise self.fail("extraction.lexicons", f"{p} is a folder, not a file. "
-                                "Name the lexicon's .toml file inside it.")
+                raise self.fail(
+                    "extraction.lexicons", f"{p} is a folder, not a file. Name the lexicon's .toml file inside it."
+                )
             if not p.is_file():
-                raise self.fail("extraction.lexicons", f"file {p} does not exist. "
-                                "Paths are relative to the config file's folder.")
+                raise self.fail(
+                    "extraction.lexicons", f"file {p} does not exist. Paths are relative to the config file's folder."
+                )
         model = self.get(t, "extraction", "model", str, None)
         model_path = self.base / model if model else None
         if model_path is not None and not model_path.is_dir():
-            raise self.fail("extraction.model", f"folder {model_path} does not exist. "
-                            "Run `make model` or point it at a trained spaCy pipeline.")
+            raise self.fail(
+                "extraction.model",
+                f"folder {model_path} does not exist. Run `make model` or point it at a trained spaCy pipeline.",
+            )
         return ExtractionConfig(classes=classes, lexicons=lexicons, model=model_path)
 
     def retrieval(self, t: dict) -> RetrievalConfig:
@@ -502,8 +576,11 @@ class _Validator:
             key = "scheduler" if scheduler else "workers"
             raise self.fail(f"engine.{key}", 'only applies to kind = "dask". Add kind = "dask" or remove it.')
         if scheduler and workers:
-            raise self.fail("engine.workers", "sizes the local cluster started when there is no scheduler; "
-                            "a running scheduler has its own workers. Remove one of the two.")
+            raise self.fail(
+                "engine.workers",
+                "sizes the local cluster started when there is no scheduler; "
+                "a running scheduler has its own workers. Remove one of the two.",
+            )
         return EngineConfig(kind=kind, scheduler=scheduler, workers=workers)
 
     def output(self, t: dict) -> OutputConfig:
@@ -515,10 +592,16 @@ class _Validator:
 _TABLES = {
     "review": ("name", "title"),
     "search": ("source", "sources", "all_of", "field", "paths"),
-    "screening": ("min_year", "max_year", "languages", "date_spans", "exclude_publication_types",
-                  "require_abstract"),
-    "screening.human": ("enabled", "reviewers", "mode", "exclusion_reasons", "highlight", "target_recall",
-                        "confidence"),
+    "screening": ("min_year", "max_year", "languages", "date_spans", "exclude_publication_types", "require_abstract"),
+    "screening.human": (
+        "enabled",
+        "reviewers",
+        "mode",
+        "exclusion_reasons",
+        "highlight",
+        "target_recall",
+        "confidence",
+    ),
     "extraction": ("classes", "lexicons", "model"),
     "retrieval": ("batch_size", "timeout", "max_attempts"),
     "output": ("dir", "keep_raw_runs"),
@@ -532,7 +615,7 @@ _API_NAMES = {"pubmed", "europe pmc", "openalex"}
 _EXAMPLES = {
     "review.name": 'Add name = "my-review" (letters, digits, - and _).',
     "search.all_of": 'Write groups of terms, e.g. all_of = [["ketamine"], ["depression"]] '
-                     "(groups are ANDed, terms within a group ORed).",
+    "(groups are ANDed, terms within a group ORed).",
     "screening.human.reviewers": 'Add reviewers = ["ana", "ben"] (the names people pick in the workspace).',
     "output.dir": 'Add dir = "../outputs/my-review" (relative to the config file).',
 }
@@ -540,8 +623,14 @@ _KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "tru
 
 
 def _describe(value: Any) -> str:
-    kind = {str: "a string", bool: "a boolean", int: "an integer", float: "a number",
-            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+    kind = {
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
     return f"{kind} ({value!r})" if not isinstance(value, (list, dict)) else kind
 
 
@@ -557,12 +646,14 @@ def _one_of(options: tuple[str, ...]) -> Callable[[str], str | None]:
         if value not in options:
             return f"is {value!r}; use one of: " + ", ".join(f'"{o}"' for o in options) + "."
         return None
+
     return check
 
 
 def _between(low: float, high: float) -> Callable[[float], str | None]:
     def check(value: float) -> str | None:
         return None if low <= value <= high else f"is {value}; use a value from {low} to {high}."
+
     return check
 
 
@@ -571,11 +662,13 @@ def _scheduler_address(value: str) -> str | None:
     if not value:
         return None
     scheme = next((s for s in SCHEDULER_SCHEMES if value.startswith(s)), None)
-    rest = value[len(scheme):] if scheme else ""
+    rest = value[len(scheme) :] if scheme else ""
     host, _, port = rest.rpartition(":")
     if scheme is None or not host or not port.isdigit():
-        return (f"is {value!r}; use a Dask scheduler address such as \"tcp://scheduler-host:8786\" "
-                "(what `dask scheduler` prints), or leave it out to start a local cluster.")
+        return (
+            f'is {value!r}; use a Dask scheduler address such as "tcp://scheduler-host:8786" '
+            "(what `dask scheduler` prints), or leave it out to start a local cluster."
+        )
     return None
 
 
@@ -596,14 +689,16 @@ def _meaningless_term(term: str) -> str | None:
     if not term.strip("*").strip():
         return 'is only a wildcard; it would match everything. Write a word before the *, e.g. "depress*".'
     if term.casefold() in _BOOLEAN_OPERATORS:
-        return ("is a bare boolean operator. Groups are ANDed and terms ORed for you: write only the terms.")
+        return "is a bare boolean operator. Groups are ANDed and terms ORed for you: write only the terms."
     if term.startswith("#") and term[1:].isdigit():
-        return ("is a PubMed search-history reference, which means nothing outside a PubMed session. "
-                "Write the terms themselves.")
+        return (
+            "is a PubMed search-history reference, which means nothing outside a PubMed session. "
+            "Write the terms themselves."
+        )
     if '"' in term:
         return "contains a double quote. Write the phrase without quotes; phrases are quoted for you."
     return None
 
 
 def _field_tag(value: str) -> str | None:
-    return None if value.isalpha() else f"is {value!r}; use a PubMed field tag without brackets, e.g. \"tiab\"."
+    return None if value.isalpha() else f'is {value!r}; use a PubMed field tag without brackets, e.g. "tiab".'

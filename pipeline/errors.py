@@ -4,6 +4,7 @@ Every exception type declares its exit code as the class attribute `exit_code` (
 walks them all). `cli.py` is the one place that turns them into messages and exit codes; library
 code raises them.
 """
+
 from __future__ import annotations
 
 import enum
@@ -13,13 +14,13 @@ class ExitCode(enum.IntEnum):
     """Exit codes a user or a scheduler can act on (documented in the README)."""
 
     OK = 0
-    INTERNAL = 1          # a bug: please report it
-    CONFIG = 2            # usage: the config, an option or the query is wrong (or refused): fix it
-    UNAVAILABLE = 3       # a source (PubMed/E-utilities, ...) could not be reached or kept failing: retry later
-    INCOMPLETE = 4        # records are missing or could not be reconciled: nothing was published
-    LOCKED = 5            # another run holds the review's lock
-    INTERRUPTED = 130     # Ctrl-C: the previous tables were left as they were
-    TERMINATED = 143      # SIGTERM (a scheduler or `kill`): the previous tables were left as they were
+    INTERNAL = 1  # a bug: please report it
+    CONFIG = 2  # usage: the config, an option or the query is wrong (or refused): fix it
+    UNAVAILABLE = 3  # a source (PubMed/E-utilities, ...) could not be reached or kept failing: retry later
+    INCOMPLETE = 4  # records are missing or could not be reconciled: nothing was published
+    LOCKED = 5  # another run holds the review's lock
+    INTERRUPTED = 130  # Ctrl-C: the previous tables were left as they were
+    TERMINATED = 143  # SIGTERM (a scheduler or `kill`): the previous tables were left as they were
 
 
 class PipelineError(Exception):

@@ -3,6 +3,7 @@
 All are frozen dataclasses of plain values (str, int, tuples) so that stages stay pure and records
 can be compared, hashed and serialised without surprises.
 """
+
 from __future__ import annotations
 
 import enum
@@ -65,7 +66,7 @@ class CommentCorrection:
 #   import:<12 hex>                  sha1 of "normalised title|year|normalised first author"
 # A record that gains a better identifier later (a preprint given a PMID) gets a new record_id.
 
-ID_SCHEMES = ("pmid", "doi", "pmcid")   # the schemes that also have a Record field, in id order
+ID_SCHEMES = ("pmid", "doi", "pmcid")  # the schemes that also have a Record field, in id order
 
 
 def normalise_title(title: str) -> str:
@@ -113,8 +114,7 @@ class RecordIds(dict):
 _NO_IDS = RecordIds()
 
 
-def make_record_id(ids: Mapping[str, str], title: str = "", year: int | None = None,
-                   first_author: str = "") -> str:
+def make_record_id(ids: Mapping[str, str], title: str = "", year: int | None = None, first_author: str = "") -> str:
     """The record_id for these identifiers, or for title, year and first author when there are none
     (see the rules above). Pure."""
     if ids.get("pmid"):
@@ -165,14 +165,14 @@ class Record:
     volume: str = ""
     issue: str = ""
     pages: str = ""
-    pub_year: int | None = None        # PubDate Year, or the first year of MedlineDate/Season
+    pub_year: int | None = None  # PubDate Year, or the first year of MedlineDate/Season
     pub_month: int | None = None
-    pub_day: int | None = None         # PubDate Day, when it has a Year and a Month
-    medline_date: str = ""             # raw MedlineDate when PubDate has no Year, e.g. "2015 Dec-2016 Jan"
-    article_date: str = ""             # electronic publication date (ArticleDate), ISO yyyy-mm-dd
-    entrez_date: str = ""              # PubMedPubDate[@PubStatus=entrez], ISO
-    pubmed_date: str = ""              # PubMedPubDate[@PubStatus=pubmed], ISO
-    languages: tuple[str, ...] = ()    # every Language element, lower-case ISO 639-2 (eng, ger, und)
+    pub_day: int | None = None  # PubDate Day, when it has a Year and a Month
+    medline_date: str = ""  # raw MedlineDate when PubDate has no Year, e.g. "2015 Dec-2016 Jan"
+    article_date: str = ""  # electronic publication date (ArticleDate), ISO yyyy-mm-dd
+    entrez_date: str = ""  # PubMedPubDate[@PubStatus=entrez], ISO
+    pubmed_date: str = ""  # PubMedPubDate[@PubStatus=pubmed], ISO
+    languages: tuple[str, ...] = ()  # every Language element, lower-case ISO 639-2 (eng, ger, und)
     vernacular_title: str = ""
     publication_types: tuple[str, ...] = ()
     publication_type_uis: tuple[str, ...] = ()  # MeSH UI of each publication type, same order ("" if none)
@@ -181,8 +181,8 @@ class Record:
     keywords: tuple[str, ...] = ()
     authors: tuple[Author, ...] = ()
     comments_corrections: tuple[CommentCorrection, ...] = ()
-    is_book: bool = False              # PubmedBookArticle rather than PubmedArticle
-    ids: RecordIds = _NO_IDS        # scheme -> identifier, see RecordIds
+    is_book: bool = False  # PubmedBookArticle rather than PubmedArticle
+    ids: RecordIds = _NO_IDS  # scheme -> identifier, see RecordIds
 
     def __post_init__(self) -> None:
         if self.ids is _NO_IDS:
@@ -248,30 +248,30 @@ class Decision(str, enum.Enum):
 class ScreeningResult:
     """Why a record was included, excluded or sent to a human: the rule, the field and its value."""
 
-    record_id: str              # the record's Record.record_id
+    record_id: str  # the record's Record.record_id
     decision: Decision
-    reason: str                 # a code from screen.REASONS
-    field: str = ""             # the record field that decided, e.g. "pub_year"
-    value: str = ""             # the value it held, e.g. "2014"
-    duplicate_of: str = ""      # for duplicates: the record_id of the record kept
-    flags: tuple[str, ...] = () # e.g. ("retracted",): shown whatever the decision
+    reason: str  # a code from screen.REASONS
+    field: str = ""  # the record field that decided, e.g. "pub_year"
+    value: str = ""  # the value it held, e.g. "2014"
+    duplicate_of: str = ""  # for duplicates: the record_id of the record kept
+    flags: tuple[str, ...] = ()  # e.g. ("retracted",): shown whatever the decision
 
 
 @dataclass(frozen=True)
 class Mention:
     """One entity mention, with the offsets that support it."""
 
-    record_id: str      # the record's Record.record_id
-    section: str        # "title", "abstract" or the abstract section label
-    sentence: int       # index of the sentence within the section
-    start: int          # character offsets into the section's clean text
+    record_id: str  # the record's Record.record_id
+    section: str  # "title", "abstract" or the abstract section label
+    sentence: int  # index of the sentence within the section
+    start: int  # character offsets into the section's clean text
     end: int
     text: str
-    label: str          # entity class, e.g. "DRUG", "DISEASE", "GENE"
-    canonical: str      # normalised form: the concept's name (lexicon term or vocabulary's preferred name)
+    label: str  # entity class, e.g. "DRUG", "DISEASE", "GENE"
+    canonical: str  # normalised form: the concept's name (lexicon term or vocabulary's preferred name)
     source: str = "lexicon"  # "model", "lexicon" or "abbreviation"
-    identifier: str = ""     # concept id, e.g. "MESH:D007649", "NCBIGene:627"; "" when none applies
-    vocabulary: str = ""     # the identifier's vocabulary: "MeSH", "NCBI Gene", "OMIM", "DrugBank"
+    identifier: str = ""  # concept id, e.g. "MESH:D007649", "NCBIGene:627"; "" when none applies
+    vocabulary: str = ""  # the identifier's vocabulary: "MeSH", "NCBI Gene", "OMIM", "DrugBank"
 
 
 @dataclass(frozen=True)
@@ -282,7 +282,7 @@ class SearchResult:
     count: int
     pmids: tuple[str, ...]
     query_translation: str = ""
-    warnings: tuple[str, ...] = ()      # ErrorList / WarningList / OutputMessage, as readable lines
+    warnings: tuple[str, ...] = ()  # ErrorList / WarningList / OutputMessage, as readable lines
 
 
 @dataclass
@@ -298,7 +298,7 @@ class RunSummary:
     needs_review: int = 0
     excluded_by_reason: dict[str, int] = field(default_factory=dict)
     mentions: int = 0
-    extraction_set_aside: int = 0      # included records entity extraction could not process
+    extraction_set_aside: int = 0  # included records entity extraction could not process
 
 
 @dataclass(frozen=True)
@@ -312,7 +312,7 @@ class DeletedCitation:
 class Quarantined:
     """A record that could not be parsed: kept aside with the reason, never dropped silently."""
 
-    pmid: str       # "" when the PMID itself could not be read
+    pmid: str  # "" when the PMID itself could not be read
     reason: str
     source: str = ""  # the file or archived response it came from
 
@@ -324,7 +324,7 @@ class SetAside:
 
     record_id: str
     reason: str
-    stage: str = ""     # "extraction"
+    stage: str = ""  # "extraction"
 
 
 # What the PubMed XML parser yields, in document order.
@@ -333,35 +333,51 @@ ParsedItem = Record | DeletedCitation | Quarantined
 
 # --- what the engine hands between its stages ------------------------------------------------------
 
+
 @dataclass
 class UpdatePlan:
     """What a run changes in the stored records (engine.sync.plan_update), keyed on record_id."""
 
-    upserts: dict[str, Record] = field(default_factory=dict)   # new or changed records
-    hashes: dict[str, str] = field(default_factory=dict)       # their content hashes
-    withdrawn: dict[str, str] = field(default_factory=dict)    # record_id -> reason code
+    upserts: dict[str, Record] = field(default_factory=dict)  # new or changed records
+    hashes: dict[str, str] = field(default_factory=dict)  # their content hashes
+    withdrawn: dict[str, str] = field(default_factory=dict)  # record_id -> reason code
 
 
 @dataclass
 class CommitPlan:
     """Everything one run writes to the state store, in one transaction (StateStore.commit_run)."""
 
-    seen: list[str]                          # record ids the run's search returned
-    upserts: dict[str, Record]               # record_id -> new or changed record
-    withdrawn: dict[str, str]                # record_id -> reason code
-    decisions: list[ScreeningResult]         # the complete new set of decisions
+    seen: list[str]  # record ids the run's search returned
+    upserts: dict[str, Record]  # record_id -> new or changed record
+    withdrawn: dict[str, str]  # record_id -> reason code
+    decisions: list[ScreeningResult]  # the complete new set of decisions
     extracted: dict[str, tuple[str, list[Mention]]]  # record_id -> (content hash, mentions)
-    fingerprint: str                         # the extractor the mentions came from
-    changes: list[dict]                      # changes.csv rows of this run
+    fingerprint: str  # the extractor the mentions came from
+    changes: list[dict]  # changes.csv rows of this run
 
 
 # run.json's layout. Version 1: the first release (run.json had no manifest_version).
 MANIFEST_VERSION = 2
 # The fields of RunManifest that are run.json keys of the same name, in run.json order.
 _TOP_KEYS = ("run_id", "status", "command", "mode", "review")
-_TAIL_KEYS = ("identified", "pmid_repeats", "databases", "pubmed_cross_check", "searched", "fetched",
-              "quarantined", "extraction_set_aside", "raw_archives_removed", "repeats_by_reason", "found_in",
-              "finished_at", "error", "counts", "changes", "human_screening")
+_TAIL_KEYS = (
+    "identified",
+    "pmid_repeats",
+    "databases",
+    "pubmed_cross_check",
+    "searched",
+    "fetched",
+    "quarantined",
+    "extraction_set_aside",
+    "raw_archives_removed",
+    "repeats_by_reason",
+    "found_in",
+    "finished_at",
+    "error",
+    "counts",
+    "changes",
+    "human_screening",
+)
 
 
 @dataclass
@@ -375,10 +391,10 @@ class RunManifest:
     """
 
     run_id: str
-    command: str                    # "run" or "refresh"
-    mode: str                       # "full" or "incremental"
+    command: str  # "run" or "refresh"
+    mode: str  # "full" or "incremental"
     review: str
-    config: dict[str, str]          # {"path": ..., "sha256": ...}
+    config: dict[str, str]  # {"path": ..., "sha256": ...}
     query: str
     offline: bool
     started_at: str
@@ -389,7 +405,7 @@ class RunManifest:
     full_because: str = ""
     window: dict | None = None
     source: dict = field(default_factory=dict)
-    identified: int | None = None   # PRISMA's records identified, all databases together
+    identified: int | None = None  # PRISMA's records identified, all databases together
     pmid_repeats: int | None = None  # records returned again after their first appearance
     databases: dict[str, int] | None = None  # PRISMA database label -> records identified
     pubmed_cross_check: dict | None = None
@@ -397,13 +413,13 @@ class RunManifest:
     fetched: dict | None = None
     quarantined: list[dict] | None = None
     extraction_set_aside: list[dict] | None = None  # records extraction could not process (retried next run)
-    raw_archives_removed: list[str] | None = None   # run ids whose raw archives [output] keep_raw_runs removed
+    raw_archives_removed: list[str] | None = None  # run ids whose raw archives [output] keep_raw_runs removed
     repeats_by_reason: dict[str, int] | None = None  # several databases: copies of one record_id, by shared id
-    found_in: dict[str, list[str]] | None = None     # several databases: record_id -> the databases it was found in
+    found_in: dict[str, list[str]] | None = None  # several databases: record_id -> the databases it was found in
     finished_at: str = ""
     error: str = ""
-    counts: dict | None = None      # set when published
-    changes: dict | None = None     # set when published
+    counts: dict | None = None  # set when published
+    changes: dict | None = None  # set when published
     human_screening: dict | None = None  # set when published with [screening.human]: people's stage
 
     def to_json(self) -> dict:
@@ -413,8 +429,13 @@ class RunManifest:
         out.update({k: getattr(self, k) for k in _TOP_KEYS})
         out["config"] = dict(self.config)
         out.update(self.source_info)
-        out.update(query=self.query, offline=self.offline, started_at=self.started_at,
-                   versions=self.versions, recovered=self.recovered)
+        out.update(
+            query=self.query,
+            offline=self.offline,
+            started_at=self.started_at,
+            versions=self.versions,
+            recovered=self.recovered,
+        )
         if self.full_because:
             out["full_because"] = self.full_because
         if self.window is not None:
@@ -439,8 +460,20 @@ class RunManifest:
             # The first release searched one database, named by run.json "source".
             label = "PubMed (local XML files)" if data.get("source") == "pubmed-xml" else "PubMed"
             values["databases"] = {label: values["identified"]}
-        return cls(**{"run_id": "", "command": "", "mode": "", "review": "", "config": {}, "query": "",
-                      "offline": False, "started_at": "", **values, "source": data})
+        return cls(
+            **{
+                "run_id": "",
+                "command": "",
+                "mode": "",
+                "review": "",
+                "config": {},
+                "query": "",
+                "offline": False,
+                "started_at": "",
+                **values,
+                "source": data,
+            }
+        )
 
 
 @dataclass(frozen=True)

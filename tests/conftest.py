@@ -1,4 +1,5 @@
 """Shared fixtures: the network guard, a local E-utilities server, configs and a CLI invoker."""
+
 from __future__ import annotations
 
 import shutil
@@ -18,9 +19,15 @@ from tests.support.paths import DEFAULT_CONFIG, FIXTURES, REPO, shared_path  # n
 install()
 
 # Session fixtures that run the review once, shared by the tests of its outputs.
-pytest_plugins = ["tests.support.ketamine_run", "tests.support.http_server", "tests.support.literature_apis",
-                  "tests.support.screening_sets", "tests.support.workspace_review", "tests.support.browser",
-                  "tests.support.dask_cluster"]
+pytest_plugins = [
+    "tests.support.ketamine_run",
+    "tests.support.http_server",
+    "tests.support.literature_apis",
+    "tests.support.screening_sets",
+    "tests.support.workspace_review",
+    "tests.support.browser",
+    "tests.support.dask_cluster",
+]
 
 
 @pytest.fixture
@@ -30,9 +37,13 @@ def shared_pubmed() -> Path:
 
 
 def pytest_addoption(parser):
-    parser.addoption("--update-golden", action="store_true", default=False,
-                     help="Rewrite the golden files in tests/golden/ from the current output instead of "
-                          "comparing against them. Review the diff before committing.")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="Rewrite the golden files in tests/golden/ from the current output instead of "
+        "comparing against them. Review the diff before committing.",
+    )
 
 
 @pytest.fixture
@@ -53,6 +64,7 @@ def _clean_environment(monkeypatch):
 def _fast_retries(monkeypatch):
     """Retries back off in milliseconds, not seconds, so fault tests stay quick."""
     from pipeline.sources.http import HttpClient
+
     monkeypatch.setattr(HttpClient, "_backoff", lambda self, attempt: 0.01 * attempt)
 
 
@@ -97,6 +109,7 @@ def invoke(capsys):
             main([str(a) for a in args])
         out, err = capsys.readouterr()
         return CliResult(int(exit_info.value.code or 0), out, err)
+
     return run
 
 
@@ -106,6 +119,7 @@ def invoke(capsys):
 @pytest.fixture(scope="session")
 def extraction_config():
     from pipeline.config import load_config
+
     return load_config(DEFAULT_CONFIG).extraction
 
 
@@ -113,6 +127,7 @@ def extraction_config():
 def nlp(extraction_config):
     """The full shipped pipeline (model, ketamine lexicon, normaliser, abbreviations), loaded once."""
     from pipeline.extraction.ner import load_nlp
+
     return load_nlp(extraction_config)
 
 
@@ -120,6 +135,7 @@ def nlp(extraction_config):
 def model():
     """The trained NER alone, loaded once."""
     from pipeline.extraction.ner import load_model
+
     return load_model()
 
 
@@ -127,4 +143,5 @@ def model():
 def ner():
     """The model with sentences and abbreviation propagation, as eval-ner scores it, loaded once."""
     from pipeline.extraction.ner import load_ner
+
     return load_ner()

@@ -1,4 +1,5 @@
 """Every exception type declares its exit code, and the CLI exits with it."""
+
 from __future__ import annotations
 
 import importlib
@@ -72,7 +73,10 @@ def test_the_cli_exits_with_the_declared_code_and_the_message(cls, invoke, monke
 
     monkeypatch.setattr("pipeline.cli.load_config", fail)
     result = invoke("validate", "--config", tmp_path / "review.toml")
-    assert (result.exit_code, result.stderr) == (int(EXPECTED[qualified(cls)]), f"Error: {cls.__name__} happened: fix it\n")
+    assert (result.exit_code, result.stderr) == (
+        int(EXPECTED[qualified(cls)]),
+        f"Error: {cls.__name__} happened: fix it\n",
+    )
 
 
 def test_a_bug_is_exit_1_and_says_internal_error(invoke, monkeypatch, tmp_path):
@@ -81,12 +85,15 @@ def test_a_bug_is_exit_1_and_says_internal_error(invoke, monkeypatch, tmp_path):
 
     monkeypatch.setattr("pipeline.cli.load_config", fail)
     result = invoke("validate", "--config", tmp_path / "review.toml")
-    assert (result.exit_code, result.stderr) == (1, "Internal error: KeyError: 'x'. Run again with -vv for the "
-                                                    "traceback and report it.\n")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Internal error: KeyError: 'x'. Run again with -vv for the traceback and report it.\n",
+    )
 
 
 def test_ctrl_c_in_a_command_is_exit_130(invoke, monkeypatch, tmp_path):
     """Click turns Ctrl-C inside a command into Abort (after a newline)."""
+
     def fail(path):
         raise KeyboardInterrupt
 

@@ -1,4 +1,5 @@
 """Record identity: the ids map, record_id's rules, its order, and what PubMed parsing fills in."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,20 +9,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.models import (Author, Record, RecordIds, display_id, make_record_id, pmid_of, record_order)
+from pipeline.models import Author, Record, RecordIds, display_id, make_record_id, pmid_of, record_order
 from pipeline.sources.pubmed_xml.parser import parse
 from pipeline.store.codec import record_from_json, record_to_json
 from tests.support.paths import FIXTURES
 
 
-@pytest.mark.parametrize("ids, expected", [
-    ({"pmid": "123", "doi": "10.1/x", "pmcid": "PMC9", "openalex": "W1"}, "pmid:123"),
-    ({"doi": "https://doi.org/10.1000/ABC.def", "pmcid": "PMC9"}, "doi:10.1000/abc.def"),
-    ({"doi": "doi: 10.1/X"}, "doi:10.1/x"),
-    ({"pmcid": "PMC9", "openalex": "W1", "europepmc": "PPR1"}, "pmcid:PMC9"),
-    ({"openalex": "W27418", "europepmc": "PPR12345"}, "europepmc:PPR12345"),   # other schemes by name
-    ({"openalex": "W27418"}, "openalex:W27418"),
-])
+@pytest.mark.parametrize(
+    "ids, expected",
+    [
+        ({"pmid": "123", "doi": "10.1/x", "pmcid": "PMC9", "openalex": "W1"}, "pmid:123"),
+        ({"doi": "https://doi.org/10.1000/ABC.def", "pmcid": "PMC9"}, "doi:10.1000/abc.def"),
+        ({"doi": "doi: 10.1/X"}, "doi:10.1/x"),
+        ({"pmcid": "PMC9", "openalex": "W1", "europepmc": "PPR1"}, "pmcid:PMC9"),
+        ({"openalex": "W27418", "europepmc": "PPR12345"}, "europepmc:PPR12345"),  # other schemes by name
+        ({"openalex": "W27418"}, "openalex:W27418"),
+    ],
+)
 def test_record_id_takes_the_first_identifier_by_the_documented_rules(ids, expected):
     assert make_record_id(ids) == expected
     assert Record(ids=ids).record_id == expected
@@ -44,7 +48,7 @@ def test_fields_and_ids_mirror_each_other():
     assert record.ids == {"doi": "10.1/x", "pmid": "5"}
     from_ids = Record(ids={"doi": "10.1/y", "pmcid": "PMC3", "openalex": "W9"})
     assert (from_ids.pmid, from_ids.doi, from_ids.pmcid) == ("", "10.1/y", "PMC3")
-    assert Record(pmid="5", ids={"pmid": "6"}).ids["pmid"] == "5"          # a field wins
+    assert Record(pmid="5", ids={"pmid": "6"}).ids["pmid"] == "5"  # a field wins
     moved = dataclasses.replace(record, pmid="7")
     assert (moved.ids["pmid"], moved.record_id) == ("7", "pmid:7")
     assert Record(ids={"OpenAlex": " W1 ", "europepmc": ""}).ids == {"openalex": "W1"}
@@ -71,14 +75,18 @@ def test_pmid_display_and_order_helpers():
 
 schemes = st.sampled_from(["pmid", "doi", "pmcid", "openalex", "europepmc"])
 values = st.from_regex(r"[A-Za-z0-9./]{1,12}", fullmatch=True)
-records = st.builds(Record, ids=st.dictionaries(schemes, values, max_size=4),
-                    title=st.text(max_size=20), pub_year=st.none() | st.integers(1900, 2100))
+records = st.builds(
+    Record,
+    ids=st.dictionaries(schemes, values, max_size=4),
+    title=st.text(max_size=20),
+    pub_year=st.none() | st.integers(1900, 2100),
+)
 
 
 @given(records)
 def test_record_id_survives_storage_and_tells_the_pmid(record):
     assert record_from_json(record_to_json(record)).record_id == record.record_id
-    assert pmid_of(record.record_id) == record.pmid     # tables derive the pmid column from it
+    assert pmid_of(record.record_id) == record.pmid  # tables derive the pmid column from it
     assert record_order(record.record_id)[0] == (0 if record.pmid.isdigit() else 1)
 
 

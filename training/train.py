@@ -12,6 +12,7 @@ rebuilt identically, so a rerun on the same machine gives the same model.
 --selection is the recipe the settings were chosen with: train splits only, the checkpoint that
 scores best on the whole BC5CDR dev split.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,23 +40,37 @@ def install(checkpoint: Path, target: Path = TARGET) -> None:
         shutil.rmtree(target)
     shutil.copytree(checkpoint, target)
     meta = srsly.read_json(target / "meta.json")
-    meta.update(name="ner_biomed", version="1.0.0",
-                description="Chemical, Disease and Gene/Protein NER for PubMed abstracts with drug/disease "
-                            "dictionary features; trained by training/train.py on BC5CDR, BioRED and "
-                            "NCBI-disease.")
+    meta.update(
+        name="ner_biomed",
+        version="1.0.0",
+        description="Chemical, Disease and Gene/Protein NER for PubMed abstracts with drug/disease "
+        "dictionary features; trained by training/train.py on BC5CDR, BioRED and "
+        "NCBI-disease.",
+    )
     srsly.write_json(target / "meta.json", meta)
     log.info("installed %s", target)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data" / "ner",
-                        help="the folder holding BC5CDR/, BioRED/ and NCBI-disease/")
-    parser.add_argument("--selection", action="store_true",
-                        help="the settings-selection recipe: train splits only, best checkpoint on BC5CDR dev")
+    parser.add_argument(
+        "--shared",
+        type=Path,
+        default=REPO.parent / "shared" / "data" / "ner",
+        help="the folder holding BC5CDR/, BioRED/ and NCBI-disease/",
+    )
+    parser.add_argument(
+        "--selection",
+        action="store_true",
+        help="the settings-selection recipe: train splits only, best checkpoint on BC5CDR dev",
+    )
     parser.add_argument("--target", type=Path, default=TARGET, help="where to install (default: %(default)s)")
-    parser.add_argument("--max-steps", type=int, default=None,
-                        help="stop after N steps instead of the config's (for a quick check of the set-up)")
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        default=None,
+        help="stop after N steps instead of the config's (for a quick check of the set-up)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     corpus = BUILD / "corpus"
@@ -67,8 +82,11 @@ def main(argv: list[str] | None = None) -> None:
         # The shipped model: the settings chosen on BC5CDR dev, trained on more data (final.spacy) for
         # FINAL_STEPS (dev F1 still rose at 2,000); half of BC5CDR dev stays out to score it.
         out, checkpoint = BUILD / "model-final", "model-last"
-        overrides = {"paths.train": str(corpus / "final.spacy"), "paths.dev": str(corpus / "heldout.spacy"),
-                     "training.max_steps": FINAL_STEPS}
+        overrides = {
+            "paths.train": str(corpus / "final.spacy"),
+            "paths.dev": str(corpus / "heldout.spacy"),
+            "training.max_steps": FINAL_STEPS,
+        }
     if args.max_steps is not None:
         overrides.update({"training.max_steps": args.max_steps, "training.eval_frequency": args.max_steps})
     train(CONFIG, out, overrides=overrides)

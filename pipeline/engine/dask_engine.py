@@ -18,6 +18,7 @@ The client reads the files' parts from the same folder the workers write them to
 (`<output dir>/parts`): a cluster needs a filesystem shared by the client and the workers, and the
 input files at the same paths on every worker (see the README's deployment section).
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,16 @@ from pathlib import Path
 
 from pipeline.config import Config, EngineConfig
 from pipeline.errors import ClusterUnavailable, FilesFailed
-from pipeline.engine.dask_tasks import (ExtractorPlugin, FileTask, PartInfo, process_file, read_items,
-                                        read_mentions, read_set_aside, rules_fingerprint)
+from pipeline.engine.dask_tasks import (
+    ExtractorPlugin,
+    FileTask,
+    PartInfo,
+    process_file,
+    read_items,
+    read_mentions,
+    read_set_aside,
+    rules_fingerprint,
+)
 from pipeline.engine.sync import Progress, extractor_fingerprint
 from pipeline.models import Mention, Quarantined, Record, SetAside, record_order
 from pipeline.sources.base import Harvest, SearchRequest
@@ -39,8 +48,8 @@ from pipeline.store.codec import record_from_json
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT = 30        # seconds to reach a scheduler before giving up
-TASK_RETRIES = 2            # a task whose worker died (or that raised) runs again up to this often
+CONNECT_TIMEOUT = 30  # seconds to reach a scheduler before giving up
+TASK_RETRIES = 2  # a task whose worker died (or that raised) runs again up to this often
 MAX_LISTED_FAILURES = 10
 
 
@@ -67,6 +76,7 @@ class DaskEngine:
     # -- the cluster ----------------------------------------------------------------------------
     def __enter__(self) -> "DaskEngine":
         from distributed import Client, LocalCluster
+
         # Importing distributed sets its loggers to INFO (every worker's start and stop): keep them
         # under the application's level unless it asked for debugging.
         if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
@@ -80,13 +90,15 @@ class DaskEngine:
                     f"the Dask scheduler at {self.config.scheduler} did not answer within {CONNECT_TIMEOUT} s "
                     f"({type(exc).__name__}: {exc}). Start it with `dask scheduler` (and workers with "
                     "`dask worker ADDRESS`), check the address, or leave out --scheduler to start a local "
-                    "cluster.") from None
+                    "cluster."
+                ) from None
         else:
             n = self.config.workers or os.cpu_count() or 1
             # One thread per worker process: parsing and spaCy hold the GIL, so processes are the
             # unit of parallelism. 127.0.0.1: a local cluster listens on no other interface.
-            self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                        dashboard_address="127.0.0.1:0")
+            self.cluster = LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+            )
             self.client = Client(self.cluster)
         self.address = self.client.scheduler.address
         self.dashboard = _dashboard(self.client)
@@ -105,8 +117,9 @@ class DaskEngine:
     def open_source(self, config: Config, out: Path, run_id: str) -> "DaskXmlSource":
         return DaskXmlSource(self, config, out / "parts")
 
-    def extract(self, config: Config, records: list[Record], hashes: dict[str, str],
-                progress: Progress) -> tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]:
+    def extract(
+        self, config: Config, records: list[Record], hashes: dict[str, str], progress: Progress
+    ) -> tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]:
         """The mentions the local engine would extract for `records`, taken from the parts.
 
         Every record the engine asks for was included by the rules in its file's task, so its
@@ -126,7 +139,8 @@ class DaskEngine:
         if missing:
             log.warning("%d records had no extraction in their file's part; extracting them here", len(missing))
             from pipeline.engine.sync import _extract
-            more, extra = _extract(config, missing, hashes, lambda *a: None)     # logs its own set-asides
+
+            more, extra = _extract(config, missing, hashes, lambda *a: None)  # logs its own set-asides
             found.update(more)
             self.extracted_on_client += len(missing)
         for item in set_aside:
@@ -168,19 +182,34 @@ class DaskEngine:
     def map_files(self, config: Config, files: list[Path], parts: Path, progress: Progress) -> list[PartInfo]:
         """One task per file; returns their PartInfo in the files' order, or raises FilesFailed."""
         from distributed import as_completed
+
         fingerprint = extractor_fingerprint(config.extraction)
         plugin = ExtractorPlugin(config.extraction, fingerprint)
         self.client.register_plugin(plugin, name=plugin.name)
         self.workers = len(self.client.scheduler_info(n_workers=-1)["workers"])
         rules = rules_fingerprint(config.search, config.screening)
-        tasks = [FileTask(path=str(f), parts=str(parts), search=config.search, screening=config.screening,
-                          extraction=config.extraction, fingerprint=fingerprint, rules=rules) for f in files]
+        tasks = [
+            FileTask(
+                path=str(f),
+                parts=str(parts),
+                search=config.search,
+                screening=config.screening,
+                extraction=config.extraction,
+                fingerprint=fingerprint,
+                rules=rules,
+            )
+            for f in files
+        ]
         _clear_unfinished(parts)
         started = time.perf_counter()
-        run_token = uuid.uuid4().hex[:12]    # two reviews sharing a cluster never share a task key
-        futures = self.client.map(process_file, tasks, key=[f"pipeline-file-{run_token}-{i}" for i in
-                                                             range(len(tasks))],
-                                  retries=TASK_RETRIES, pure=False)
+        run_token = uuid.uuid4().hex[:12]  # two reviews sharing a cluster never share a task key
+        futures = self.client.map(
+            process_file,
+            tasks,
+            key=[f"pipeline-file-{run_token}-{i}" for i in range(len(tasks))],
+            retries=TASK_RETRIES,
+            pure=False,
+        )
         index = {f.key: i for i, f in enumerate(futures)}
         results: list[PartInfo | None] = [None] * len(tasks)
         failures: list[tuple[int, str]] = []
@@ -207,20 +236,29 @@ class DaskEngine:
                 f"{len(failures)} of {len(tasks)} input files failed on the cluster "
                 f"(after {TASK_RETRIES} retries): {listed}{f'; and {more} more' if more > 0 else ''}. "
                 f"Nothing was committed; the {len(tasks) - len(failures)} finished files are kept in "
-                f"{parts} and reused when the run is started again.")
+                f"{parts} and reused when the run is started again."
+            )
         return results  # type: ignore[return-value]
 
     def reduce(self, infos: list[PartInfo], parts: Path) -> LocalSelection:
         """The parts applied in the files' order, as select_local applies the files' items."""
         started = time.perf_counter()
-        latest: dict[str, tuple[str, str, str, bool]] = {}   # pmid -> (JSON, content hash, record_id, included)
+        latest: dict[str, tuple[str, str, str, bool]] = {}  # pmid -> (JSON, content hash, record_id, included)
         selection = LocalSelection()
         for info in infos:
             folder = parts / info.key
             items = read_items(folder)
             for kind, pmid, record_id, matched, included, digest, text, reason, source in zip(
-                    items["kind"], items["pmid"], items["record_id"], items["matched"], items["included"],
-                    items["content_hash"], items["record_json"], items["reason"], items["source"]):
+                items["kind"],
+                items["pmid"],
+                items["record_id"],
+                items["matched"],
+                items["included"],
+                items["content_hash"],
+                items["record_json"],
+                items["reason"],
+                items["source"],
+            ):
                 if kind == "record":
                     selection.read += 1
                     if matched:
@@ -280,6 +318,7 @@ def _clear_unfinished(parts: Path) -> None:
 def _dashboard(client) -> str:
     """The dashboard's address, when the scheduler serves one (it needs bokeh, not a dependency)."""
     import importlib.util
+
     if importlib.util.find_spec("bokeh") is None or "dashboard" not in client.scheduler_info().get("services", {}):
         return ""
     return client.dashboard_link or ""
@@ -290,4 +329,3 @@ def engine_for(config: Config):
     if config.engine.kind != "dask":
         return None
     return DaskEngine(config.engine)
-

@@ -27,6 +27,7 @@ Workers done right:
   each task closes its parse generator in a `finally` and reports whether the collector is on
   when it ends, so a pause can never outlive the task that made it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -54,9 +55,8 @@ from pipeline.sources.pubmed_xml.local import query_matches
 from pipeline.sources.pubmed_xml.parser import parse
 from pipeline.store.codec import content_hash, record_to_json
 
-PART_VERSION = 2    # 2: every Mention field (identifier, vocabulary), set-asides in part.json
-ITEM_COLUMNS = ["kind", "pmid", "record_id", "matched", "included", "content_hash", "record_json", "reason",
-                "source"]
+PART_VERSION = 2  # 2: every Mention field (identifier, vocabulary), set-asides in part.json
+ITEM_COLUMNS = ["kind", "pmid", "record_id", "matched", "included", "content_hash", "record_json", "reason", "source"]
 # Every Mention field, whatever models.Mention holds now, after the record's content hash.
 MENTION_FIELDS = [f.name for f in dataclasses.fields(Mention)]
 MENTION_COLUMNS = ["content_hash"] + MENTION_FIELDS
@@ -109,12 +109,13 @@ class ExtractorPlugin(WorkerPlugin):
         with self._lock:
             if self._nlp is None:
                 from pipeline.extraction import ner  # spaCy loads only where something is extracted
+
                 self._nlp = ner.load_nlp(self.extraction)
                 self.loads += 1
             return self._nlp
 
 
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3     # glibc mallopt parameters
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
 
 
 def relax_malloc_trimming() -> bool:
@@ -130,9 +131,10 @@ def relax_malloc_trimming() -> bool:
         return False
     try:
         import ctypes
+
         libc = ctypes.CDLL("libc.so.6")
         return bool(libc.mallopt(_M_TRIM_THRESHOLD, 128 << 20) and libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20))
-    except (OSError, AttributeError):       # not glibc: nothing to undo
+    except (OSError, AttributeError):  # not glibc: nothing to undo
         return False
 
 
@@ -144,7 +146,7 @@ def worker_plugin(extraction: ExtractionConfig, fingerprint: str) -> ExtractorPl
     name = plugin_name(fingerprint)
     try:
         plugin = get_worker().plugins.get(name)
-    except ValueError:      # not running in a worker (tests call process_file directly)
+    except ValueError:  # not running in a worker (tests call process_file directly)
         plugin = None
     if plugin is None:
         plugin = _LOCAL_PLUGINS.setdefault(name, ExtractorPlugin(extraction, fingerprint))
@@ -156,12 +158,12 @@ class FileTask:
     """Everything a task needs: plain, picklable values (configs are frozen dataclasses)."""
 
     path: str
-    parts: str                  # the parts folder, readable and writable by every worker
+    parts: str  # the parts folder, readable and writable by every worker
     search: SearchConfig
     screening: ScreeningConfig
     extraction: ExtractionConfig
-    fingerprint: str            # extractor_fingerprint(extraction), computed once by the client
-    rules: str                  # rules_fingerprint(search, screening)
+    fingerprint: str  # extractor_fingerprint(extraction), computed once by the client
+    rules: str  # rules_fingerprint(search, screening)
 
 
 @dataclass
@@ -171,9 +173,9 @@ class PartInfo:
     path: str
     key: str
     reused: bool
-    records: int = 0            # records read (matching or not)
+    records: int = 0  # records read (matching or not)
     matched: int = 0
-    included: int = 0           # included by the rules (before deduplication)
+    included: int = 0  # included by the rules (before deduplication)
     deleted: int = 0
     quarantined: int = 0
     mentions: int = 0
@@ -187,8 +189,11 @@ class PartInfo:
 
 def rules_fingerprint(search: SearchConfig, screening: ScreeningConfig) -> str:
     """Changes whenever the query or a screening rule could select other records in a file."""
-    text = json.dumps({"all_of": search.all_of, "field": search.field, "screening": asdict(screening),
-                       "part_version": PART_VERSION}, sort_keys=True, default=str)
+    text = json.dumps(
+        {"all_of": search.all_of, "field": search.field, "screening": asdict(screening), "part_version": PART_VERSION},
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -207,7 +212,7 @@ def part_key(file_hash: str, fingerprint: str, rules: str) -> str:
 def process_file(task: FileTask) -> PartInfo:
     """Parse -> query -> screening rules -> extraction for one file; write (or reuse) its part."""
     clock = time.perf_counter
-    cpu0 = time.process_time()    # this worker's CPU (one thread per worker): honest on a busy machine
+    cpu0 = time.process_time()  # this worker's CPU (one thread per worker): honest on a busy machine
     t0 = clock()
     file_hash = file_sha256(task.path)
     key = part_key(file_hash, task.fingerprint, task.rules)
@@ -255,27 +260,38 @@ def process_file(task: FileTask) -> PartInfo:
     set_aside_rows: list[dict] = []
     if included:
         from pipeline.extraction import ner
+
         t, cpu = clock(), time.process_time()
-        nlp = plugin.nlp()      # built on this worker's first file only
+        nlp = plugin.nlp()  # built on this worker's first file only
         timings["model_load"] = clock() - t
         timings["model_load_cpu"] = time.process_time() - cpu
         t = clock()
         hashes = {r.record_id: h for r, h in included}
         # n_process=1: a Dask worker is a daemonic process and must not fork a pool of its own.
-        for m in ner.extract_mentions(nlp, [r for r, _ in included], task.extraction.classes, n_process=1,
-                                      set_aside=set_aside.append):
+        for m in ner.extract_mentions(
+            nlp, [r for r, _ in included], task.extraction.classes, n_process=1, set_aside=set_aside.append
+        ):
             mentions.append((hashes[m.record_id], *(getattr(m, name) for name in MENTION_FIELDS)))
         # As the local engine does: a record extraction set aside keeps no mentions, only its reason.
         dropped = {item.record_id for item in set_aside}
         mentions = [m for m in mentions if m[1 + MENTION_FIELDS.index("record_id")] not in dropped]
-        set_aside_rows = [{"record_id": s.record_id, "content_hash": hashes[s.record_id], "reason": s.reason,
-                           "stage": s.stage} for s in set_aside]
+        set_aside_rows = [
+            {"record_id": s.record_id, "content_hash": hashes[s.record_id], "reason": s.reason, "stage": s.stage}
+            for s in set_aside
+        ]
         timings["extract"] = clock() - t
 
-    info = PartInfo(path=task.path, key=key, reused=False,
-                    records=sum(1 for i in items if i[0] == "record"), matched=len(matched),
-                    included=len(included), deleted=sum(1 for i in items if i[0] == "deleted"),
-                    quarantined=sum(1 for i in items if i[0] == "quarantined"), mentions=len(mentions))
+    info = PartInfo(
+        path=task.path,
+        key=key,
+        reused=False,
+        records=sum(1 for i in items if i[0] == "record"),
+        matched=len(matched),
+        included=len(included),
+        deleted=sum(1 for i in items if i[0] == "deleted"),
+        quarantined=sum(1 for i in items if i[0] == "quarantined"),
+        mentions=len(mentions),
+    )
     t = clock()
     _write_part(folder, items, mentions, set_aside_rows, info, file_hash, task)
     timings["write"] = clock() - t
@@ -301,8 +317,15 @@ def _stamp(info: PartInfo, plugin: ExtractorPlugin | None) -> PartInfo:
     return info
 
 
-def _write_part(folder: Path, items: list[list], mentions: list[tuple], set_aside: list[dict], info: PartInfo,
-                file_hash: str, task: FileTask) -> None:
+def _write_part(
+    folder: Path,
+    items: list[list],
+    mentions: list[tuple],
+    set_aside: list[dict],
+    info: PartInfo,
+    file_hash: str,
+    task: FileTask,
+) -> None:
     """The part's files in a temporary folder beside it, renamed into place when complete."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
@@ -311,15 +334,20 @@ def _write_part(folder: Path, items: list[list], mentions: list[tuple], set_asid
         atomic_write(tmp / "items.parquet", parquet_bytes(frame))
         frame = pd.DataFrame(mentions, columns=MENTION_COLUMNS).astype({name: "int64" for name in _INT_FIELDS})
         atomic_write(tmp / "mentions.parquet", parquet_bytes(frame))
-        meta = {"part_version": PART_VERSION, "file": task.path, "sha256": file_hash,
-                "extractor_fingerprint": task.fingerprint, "rules_fingerprint": task.rules,
-                "set_aside": set_aside,
-                "info": {k: v for k, v in asdict(info).items() if k not in ("timings",)}}
+        meta = {
+            "part_version": PART_VERSION,
+            "file": task.path,
+            "sha256": file_hash,
+            "extractor_fingerprint": task.fingerprint,
+            "rules_fingerprint": task.rules,
+            "set_aside": set_aside,
+            "info": {k: v for k, v in asdict(info).items() if k not in ("timings",)},
+        }
         atomic_write(tmp / "part.json", json.dumps(meta, indent=2, sort_keys=True).encode())
         try:
             os.rename(tmp, folder)
         except OSError:
-            if not (folder / "part.json").is_file():   # not another attempt's complete part: a real error
+            if not (folder / "part.json").is_file():  # not another attempt's complete part: a real error
                 raise
             shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
@@ -345,5 +373,7 @@ def read_mentions(part: Path) -> list[tuple[str, str, Mention]]:
 def read_set_aside(part: Path) -> list[tuple[str, SetAside]]:
     """(content hash, SetAside) of the records extraction set aside in a part."""
     meta = json.loads((part / "part.json").read_text())
-    return [(s["content_hash"], SetAside(record_id=s["record_id"], reason=s["reason"], stage=s["stage"]))
-            for s in meta.get("set_aside", [])]
+    return [
+        (s["content_hash"], SetAside(record_id=s["record_id"], reason=s["reason"], stage=s["stage"]))
+        for s in meta.get("set_aside", [])
+    ]

@@ -4,6 +4,7 @@ Tables, prisma.json/svg, records.ris, changes.csv, run.json and the report are e
 temporary file and renamed into place. A run that committed but died before publishing is
 published by the next run (`republish`), so outputs always catch up with the state.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,8 +31,19 @@ from pipeline.outputs.files import atomic_write, csv_bytes, write_json, write_ta
 log = logging.getLogger(__name__)
 
 TABLE_NAMES = ("records", "evidence", "mentions")
-CHANGE_COLUMNS = ["run_id", "pmid", "change", "newly_included", "old_decision", "new_decision",
-                  "old_reason", "new_reason", "why", "title", "record_id"]
+CHANGE_COLUMNS = [
+    "run_id",
+    "pmid",
+    "change",
+    "newly_included",
+    "old_decision",
+    "new_decision",
+    "old_reason",
+    "new_reason",
+    "why",
+    "title",
+    "record_id",
+]
 
 
 def republish(state: StateStore, out: Path, config: Config) -> list[str]:
@@ -39,16 +51,14 @@ def republish(state: StateStore, out: Path, config: Config) -> list[str]:
     pending = state.unpublished_runs()
     if not pending:
         return []
-    log.warning("runs %s committed but their outputs were not all written; publishing them now",
-                ", ".join(pending))
+    log.warning("runs %s committed but their outputs were not all written; publishing them now", ", ".join(pending))
     manifest = RunManifest.from_json(state.run_manifest(pending[-1]) or {})
     publish(state, out, config, manifest, pending)
     state.mark_published(pending)
     return pending
 
 
-def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
-            run_ids: list[str]) -> RunManifest:
+def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest, run_ids: list[str]) -> RunManifest:
     """Write the tables, PRISMA, records.ris, changes.csv, run.json and the report from the
     committed state; returns the manifest as written (with its counts and changes)."""
     by_id = {record_id: rec for record_id, (rec, _) in state.active_records().items()}
@@ -60,8 +70,9 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     included = {r.record_id for r in evidence_results if r.decision == Decision.INCLUDE}
     mentions = state.mentions(included)
     frames = {
-        "records": tables.records_table(records, decisions, manifest.found_in,
-                                        next(iter(manifest.databases or {"PubMed": 0}))),
+        "records": tables.records_table(
+            records, decisions, manifest.found_in, next(iter(manifest.databases or {"PubMed": 0}))
+        ),
         "evidence": tables.evidence_table(records, evidence_results, mentions, config.extraction.classes),
         "mentions": tables.mentions_table(mentions),
     }
@@ -77,9 +88,15 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     summary.extraction_set_aside = len(manifest.extraction_set_aside or [])
     databases = manifest.databases or {"PubMed": identified}
     rule_results, people_results = people.prisma_inputs(decisions) if people else (decisions, [])
-    flow = prisma.prisma_json(databases, rule_results, repeats, len(manifest.quarantined or []),
-                              repeats_by_reason=manifest.repeats_by_reason,
-                              review=config.review.title or config.review.name, human=people_results)
+    flow = prisma.prisma_json(
+        databases,
+        rule_results,
+        repeats,
+        len(manifest.quarantined or []),
+        repeats_by_reason=manifest.repeats_by_reason,
+        review=config.review.title or config.review.name,
+        human=people_results,
+    )
     if people:
         flow = people.prisma(flow, decisions)
     write_json(out / "prisma.json", flow)
@@ -90,8 +107,12 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     if people and run_ids:
         changes += people.change_rows(decisions, run_ids[-1], {i: r.title for i, r in by_id.items()})
     atomic_write(out / "changes.csv", csv_bytes(changes_table(changes)))
-    manifest = dataclasses.replace(manifest, counts=asdict(summary), changes=change_summary(changes, run_ids),
-                                   human_screening=people.summary(decisions) if people else None)
+    manifest = dataclasses.replace(
+        manifest,
+        counts=asdict(summary),
+        changes=change_summary(changes, run_ids),
+        human_screening=people.summary(decisions) if people else None,
+    )
     write_json(out / "run.json", manifest.to_json())
     # Built from the files just written, so `python -m pipeline report` rebuilds the same page.
     write_report(out)
@@ -124,22 +145,27 @@ def publish_review(config: Config, out_dir: Path | None = None, wait: float | No
     out = Path(out_dir) if out_dir is not None else config.output.dir
     wait = config.refresh.lock_wait if wait is None else wait
     if not (out / "state.sqlite").is_file():
-        raise OutputsNotFound(f"{out} holds no review state (state.sqlite): nothing to publish. Run the review "
-                              f"first: python -m pipeline run --config {config.path}")
+        raise OutputsNotFound(
+            f"{out} holds no review state (state.sqlite): nothing to publish. Run the review "
+            f"first: python -m pipeline run --config {config.path}"
+        )
     with ReviewLock(out, config.review.name, "publish", wait), StateStore.open(out) as state:
         republish(state, out, config)
         previous = state.last_good_run()
         if previous is None:
-            raise OutputsNotFound(f"{out} has no completed run to publish. Run the review first: "
-                                  f"python -m pipeline run --config {config.path}")
-        return publish(state, out, config, RunManifest.from_json(previous["manifest"] or {}),
-                       [previous["run_id"]])
+            raise OutputsNotFound(
+                f"{out} has no completed run to publish. Run the review first: "
+                f"python -m pipeline run --config {config.path}"
+            )
+        return publish(state, out, config, RunManifest.from_json(previous["manifest"] or {}), [previous["run_id"]])
 
 
 def published_message(manifest: RunManifest) -> str:
     """One line on what a publish wrote, for the workspace and the command line."""
     people = manifest.human_screening
     if people:
-        return (f"outputs rebuilt: {people['records_included']} records included by people in the evidence "
-                f"table, {people['records_awaiting_screening']} awaiting screening")
+        return (
+            f"outputs rebuilt: {people['records_included']} records included by people in the evidence "
+            f"table, {people['records_awaiting_screening']} awaiting screening"
+        )
     return f"outputs rebuilt: {(manifest.counts or {}).get('included', 0)} records in the evidence table"

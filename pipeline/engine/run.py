@@ -5,6 +5,7 @@ RIS, changes -> manifest -> report, carried out by refresh.sync. Outputs are wri
 stage succeeded and the state was committed; a failed run records its failure in run.json and leaves
 the previous state and outputs as they were.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -16,10 +17,17 @@ from pipeline.sources.pubmed.eutils import Settings
 from pipeline.engine.sync import Engine, Progress, sync
 
 
-def run_pipeline(config: Config, out_dir: Path | None = None, settings: Settings | None = None,
-                 progress: Progress | None = None, now: Callable[[], datetime] | None = None,
-                 wait: float | None = None, offline: bool = False, from_run: str | None = None,
-                 engine: Engine | None = None) -> dict:
+def run_pipeline(
+    config: Config,
+    out_dir: Path | None = None,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+    now: Callable[[], datetime] | None = None,
+    wait: float | None = None,
+    offline: bool = False,
+    from_run: str | None = None,
+    engine: Engine | None = None,
+) -> dict:
     """Run the review in `config` in full and write its outputs; returns the run manifest (run.json).
 
     `offline` (or a `from_run` id) answers every E-utilities request from the raw archive of a past
@@ -32,20 +40,41 @@ def run_pipeline(config: Config, out_dir: Path | None = None, settings: Settings
     outputs are rebuilt from it (see refresh.py). Raises a PipelineError subclass on failure, after
     writing a run.json whose status is "failed"; RunLocked when another run holds the review.
     """
-    return _on_engine(config, engine, lambda e: sync(config, out_dir, settings, progress, now, incremental=False,
-                                                     wait=wait, offline=offline, from_run=from_run, engine=e))
+    return _on_engine(
+        config,
+        engine,
+        lambda e: sync(
+            config,
+            out_dir,
+            settings,
+            progress,
+            now,
+            incremental=False,
+            wait=wait,
+            offline=offline,
+            from_run=from_run,
+            engine=e,
+        ),
+    )
 
 
-def refresh(config: Config, out_dir: Path | None = None, settings: Settings | None = None,
-            progress: Progress | None = None, now: Callable[[], datetime] | None = None,
-            wait: float | None = None, engine: Engine | None = None) -> dict:
+def refresh(
+    config: Config,
+    out_dir: Path | None = None,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+    now: Callable[[], datetime] | None = None,
+    wait: float | None = None,
+    engine: Engine | None = None,
+) -> dict:
     """Bring the review up to date incrementally: only what PubMed entered or changed since the last
     completed run (minus [refresh] overlap_days) is fetched; the outputs and changes.csv are rewritten.
 
     With no completed run yet it is a full run. Same failures as run_pipeline.
     """
-    return _on_engine(config, engine, lambda e: sync(config, out_dir, settings, progress, now, incremental=True,
-                                                     wait=wait, engine=e))
+    return _on_engine(
+        config, engine, lambda e: sync(config, out_dir, settings, progress, now, incremental=True, wait=wait, engine=e)
+    )
 
 
 def _on_engine(config: Config, engine: Engine | None, call: Callable[[Engine | None], dict]) -> dict:
@@ -53,5 +82,6 @@ def _on_engine(config: Config, engine: Engine | None, call: Callable[[Engine | N
     if engine is not None or config.engine.kind == "local":
         return call(engine)
     from pipeline.engine.dask_engine import DaskEngine  # dask imports only when asked for
+
     with DaskEngine(config.engine) as cluster:
         return call(cluster)

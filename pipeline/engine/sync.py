@@ -21,6 +21,7 @@
 6. Publish from the store: tables, prisma.json, changes.csv, run.json, each to a temporary file
    renamed into place. A crash here is repaired by the next run (step 1).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,19 @@ from pipeline.config import Config, ExtractionConfig
 from pipeline.engine import preflight
 from pipeline.engine.crashpoints import checkpoint
 from pipeline.engine.publish import publish, republish
-from pipeline.models import (CommitPlan, Decision, Mention, Record, RunManifest, ScreeningResult, SetAside,
-                             UpdatePlan, display_id, pmid_of, record_order)
+from pipeline.models import (
+    CommitPlan,
+    Decision,
+    Mention,
+    Record,
+    RunManifest,
+    ScreeningResult,
+    SetAside,
+    UpdatePlan,
+    display_id,
+    pmid_of,
+    record_order,
+)
 from pipeline.outputs.files import write_json
 from pipeline.screening import crosscheck, dedup
 from pipeline.screening.merge import screen_merged
@@ -63,8 +75,9 @@ WITHDRAWN_REASONS = {
 }
 
 # Mentions per record_id (content hash, mentions), and the records extraction had to set aside.
-Extractor = Callable[[Config, list[Record], dict[str, str], Progress],
-                     tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]]
+Extractor = Callable[
+    [Config, list[Record], dict[str, str], Progress], tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]
+]
 
 
 class Engine(Protocol):
@@ -76,8 +89,9 @@ class Engine(Protocol):
         """The Source the run searches (it does the cluster's map and the file-order reduce)."""
         ...
 
-    def extract(self, config: Config, records: list[Record], hashes: dict[str, str],
-                progress: Progress) -> tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]:
+    def extract(
+        self, config: Config, records: list[Record], hashes: dict[str, str], progress: Progress
+    ) -> tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]:
         """Mentions for `records` (record_id -> (content hash, mentions)) and the records set aside,
         as _extract gives them."""
         ...
@@ -87,10 +101,18 @@ class Engine(Protocol):
         ...
 
 
-def sync(config: Config, out_dir: Path | None = None, settings: Settings | None = None,
-         progress: Progress | None = None, now: Callable[[], datetime] | None = None,
-         incremental: bool = True, wait: float | None = None, offline: bool = False,
-         from_run: str | None = None, engine: Engine | None = None) -> dict:
+def sync(
+    config: Config,
+    out_dir: Path | None = None,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+    now: Callable[[], datetime] | None = None,
+    incremental: bool = True,
+    wait: float | None = None,
+    offline: bool = False,
+    from_run: str | None = None,
+    engine: Engine | None = None,
+) -> dict:
     """Update the review's state from its source and publish its outputs; returns run.json's content.
 
     incremental=False is `run` (search and fetch everything); True is `refresh`, which is a full run
@@ -115,8 +137,10 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
     started_iso = started.isoformat(timespec="seconds")
     run_id = started.strftime("%Y%m%dT%H%M%S%fZ")
     wait = config.refresh.lock_wait if wait is None else wait
-    with ReviewLock(out, config.review.name, command, wait, started_at=started_iso) as lock, \
-            StateStore.open(out) as state:
+    with (
+        ReviewLock(out, config.review.name, command, wait, started_at=started_iso) as lock,
+        StateStore.open(out) as state,
+    ):
         crashed = state.mark_crashed()
         if crashed:
             log.warning("runs %s stopped before committing; their work is redone now", ", ".join(crashed))
@@ -124,14 +148,25 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
         query = build_query(config.search)
         previous = state.last_good_run()
         mode, why_full = _mode(incremental, previous, query)
-        source = (engine.open_source(config, out, run_id) if engine is not None
-                  else open_source(config, out, run_id, settings, offline=offline, from_run=from_run))
+        source = (
+            engine.open_source(config, out, run_id)
+            if engine is not None
+            else open_source(config, out, run_id, settings, offline=offline, from_run=from_run)
+        )
         manifest = RunManifest(
-            run_id=run_id, command=command, mode=mode, review=config.review.name,
-            config={"path": str(config.path), "sha256": config.sha256}, source_info=dict(source.run_info),
-            query=query, offline=bool(offline or from_run), started_at=started_iso, versions=package_versions(),
+            run_id=run_id,
+            command=command,
+            mode=mode,
+            review=config.review.name,
+            config={"path": str(config.path), "sha256": config.sha256},
+            source_info=dict(source.run_info),
+            query=query,
+            offline=bool(offline or from_run),
+            started_at=started_iso,
+            versions=package_versions(),
             recovered={"crashed_runs": crashed, "republished_runs": carried, "stale_lock": lock.cleared},
-            full_because=why_full)
+            full_because=why_full,
+        )
         if why_full:
             log.info("refresh: a full run, because %s", why_full)
         if mode == INCREMENTAL:
@@ -144,8 +179,9 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
         state.begin_run(run_id, command, started_iso, query, os.getpid())
         checkpoint("after-begin")
         try:
-            plan, as_of = _execute(config, state, source, manifest, query, progress,
-                                   engine.extract if engine is not None else _extract)
+            plan, as_of = _execute(
+                config, state, source, manifest, query, progress, engine.extract if engine is not None else _extract
+            )
             if engine is not None:
                 manifest.source["engine"] = engine.summary()
             manifest.status = "completed"
@@ -153,8 +189,14 @@ def sync(config: Config, out_dir: Path | None = None, settings: Settings | None 
             # A replay holds the database as of the replayed run: its date is the watermark, so a
             # later refresh still asks for everything entered since then.
             watermark = as_of or started.date()
-            state.commit_run(run_id, plan, watermark=watermark.isoformat(), finished_at=manifest.finished_at,
-                             manifest=manifest.to_json(), hook=checkpoint)
+            state.commit_run(
+                run_id,
+                plan,
+                watermark=watermark.isoformat(),
+                finished_at=manifest.finished_at,
+                manifest=manifest.to_json(),
+                hook=checkpoint,
+            )
             checkpoint("after-commit")
         except BaseException as exc:
             manifest.status = "failed"
@@ -187,8 +229,12 @@ def _window(watermark: str, overlap_days: int, today: date) -> dict:
     start = date.fromisoformat(watermark) - timedelta(days=overlap_days)
     # Tomorrow: NCBI dates records in US Eastern time, which can be a day behind or ahead of UTC.
     end = today + timedelta(days=1)
-    return {"watermark": watermark, "overlap_days": overlap_days,
-            "mindate": start.strftime("%Y/%m/%d"), "maxdate": end.strftime("%Y/%m/%d")}
+    return {
+        "watermark": watermark,
+        "overlap_days": overlap_days,
+        "mindate": start.strftime("%Y/%m/%d"),
+        "maxdate": end.strftime("%Y/%m/%d"),
+    }
 
 
 def _search_window(window: dict | None) -> Window | None:
@@ -200,21 +246,31 @@ def _search_window(window: dict | None) -> Window | None:
 
 def _with_checkpoints(progress: Progress) -> Progress:
     """The caller's progress, plus the crash tests' checkpoints at the points sources report."""
+
     def report(stage: str, done: int, total: int) -> None:
         progress(stage, done, total)
         if stage in ("search", "read") and done == total:
             checkpoint("after-search")
         elif stage == "fetch":
             checkpoint("mid-fetch")
+
     return report
 
 
-def _execute(config: Config, state: StateStore, source: Source, manifest: RunManifest, query: str,
-             progress: Progress, extract: Extractor) -> tuple[CommitPlan, date | None]:
+def _execute(
+    config: Config,
+    state: StateStore,
+    source: Source,
+    manifest: RunManifest,
+    query: str,
+    progress: Progress,
+    extract: Extractor,
+) -> tuple[CommitPlan, date | None]:
     """Search, screen and extract; fills in the manifest and returns what to commit."""
     stored = state.active_hashes()
-    request = SearchRequest(query=query, stored=stored, window=_search_window(manifest.window),
-                            progress=_with_checkpoints(progress))
+    request = SearchRequest(
+        query=query, stored=stored, window=_search_window(manifest.window), progress=_with_checkpoints(progress)
+    )
     got = source.search(request)
     for item in got.quarantined:
         log.warning("quarantined record %s from %s: %s", item.pmid or "?", item.source, item.reason)
@@ -228,7 +284,7 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
     records.update(plan.upserts)
     hashes = {record_id: h for record_id, h in stored.items() if record_id not in plan.withdrawn}
     hashes.update(plan.hashes)
-    found_in = getattr(source, "found_in", None)      # several databases: deduplicate across them
+    found_in = getattr(source, "found_in", None)  # several databases: deduplicate across them
     if found_in is not None:
         results, merged = screen_merged(records.values(), config.screening, found_in)
         manifest.found_in = merged.found_in
@@ -240,14 +296,18 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
     keys = state.extraction_keys()
     # With people screening, needs-review records may be included by them: extract those too.
     extract_for = (Decision.INCLUDE, Decision.NEEDS_REVIEW) if config.screening.people else (Decision.INCLUDE,)
-    to_extract = [records[r.record_id] for r in results if r.decision in extract_for
-                  and keys.get(r.record_id) != (hashes[r.record_id], fingerprint)]
+    to_extract = [
+        records[r.record_id]
+        for r in results
+        if r.decision in extract_for and keys.get(r.record_id) != (hashes[r.record_id], fingerprint)
+    ]
     extracted, set_aside = extract(config, to_extract, hashes, progress)
     checkpoint("after-extract")
 
     titles = {i: rec.title for i, rec in before.items()} | {i: r.title for i, r in records.items()}
-    changes = compute_changes(manifest.run_id, stored, state.decisions(), hashes, new_decisions,
-                              plan.withdrawn, set(plan.upserts), titles)
+    changes = compute_changes(
+        manifest.run_id, stored, state.decisions(), hashes, new_decisions, plan.withdrawn, set(plan.upserts), titles
+    )
     manifest.source = dict(got.manifest)
     manifest.identified = got.count
     # Records the source returned more than once in this run (PRISMA counts them as duplicates).
@@ -259,25 +319,35 @@ def _execute(config: Config, state: StateStore, source: Source, manifest: RunMan
     if isinstance(source, CrossCheckable):
         filtered = source.filtered_search()
         manifest.pubmed_cross_check = (
-            crosscheck.summary(filtered, got.count, records.values(), results, config.screening) if filtered
-            else {"skipped": "the config has no date or language criteria"})
+            crosscheck.summary(filtered, got.count, records.values(), results, config.screening)
+            if filtered
+            else {"skipped": "the config has no date or language criteria"}
+        )
     manifest.searched = got.searched
-    manifest.fetched = {"requested": got.requested, "new": len([p for p in plan.upserts if p not in stored]),
-                        "changed": len([p for p in plan.upserts if p in stored]),
-                        "unchanged": len(fetched) - len(plan.upserts) - len(deleted & set(fetched)),
-                        "extracted": len(extracted)}
+    manifest.fetched = {
+        "requested": got.requested,
+        "new": len([p for p in plan.upserts if p not in stored]),
+        "changed": len([p for p in plan.upserts if p in stored]),
+        "unchanged": len(fetched) - len(plan.upserts) - len(deleted & set(fetched)),
+        "extracted": len(extracted),
+    }
     manifest.quarantined = [asdict(q) for q in got.quarantined]
     # Records extraction could not process: still screened and published, without mentions; no
     # extraction is stored for them, so the next run tries again.
-    manifest.extraction_set_aside = [asdict(q) for q in set_aside] or None      # in run.json only when any
-    commit = CommitPlan(seen=sorted(current_set & (set(stored) | set(plan.upserts))), upserts=plan.upserts,
-                        withdrawn=plan.withdrawn, decisions=results, extracted=extracted,
-                        fingerprint=fingerprint, changes=changes)
+    manifest.extraction_set_aside = [asdict(q) for q in set_aside] or None  # in run.json only when any
+    commit = CommitPlan(
+        seen=sorted(current_set & (set(stored) | set(plan.upserts))),
+        upserts=plan.upserts,
+        withdrawn=plan.withdrawn,
+        decisions=results,
+        extracted=extracted,
+        fingerprint=fingerprint,
+        changes=changes,
+    )
     return commit, got.as_of
 
 
-def plan_update(stored: dict[str, str], current: set[str], fetched: dict[str, Record],
-                deleted: set[str]) -> UpdatePlan:
+def plan_update(stored: dict[str, str], current: set[str], fetched: dict[str, Record], deleted: set[str]) -> UpdatePlan:
     """What a run changes in the stored records (pure).
 
     stored: record_id -> content hash of the active stored records; current: the record ids the
@@ -297,9 +367,16 @@ def plan_update(stored: dict[str, str], current: set[str], fetched: dict[str, Re
     return UpdatePlan(upserts=upserts, hashes=hashes, withdrawn=withdrawn)
 
 
-def compute_changes(run_id: str, old_hashes: dict[str, str], old_decisions: dict[str, ScreeningResult],
-                    new_hashes: dict[str, str], new_decisions: dict[str, ScreeningResult],
-                    withdrawn: dict[str, str], updated: set[str], titles: dict[str, str]) -> list[dict]:
+def compute_changes(
+    run_id: str,
+    old_hashes: dict[str, str],
+    old_decisions: dict[str, ScreeningResult],
+    new_hashes: dict[str, str],
+    new_decisions: dict[str, ScreeningResult],
+    withdrawn: dict[str, str],
+    updated: set[str],
+    titles: dict[str, str],
+) -> list[dict]:
     """One row per record whose presence, content or decision changed in this run (pure).
 
     change: new, withdrawn, decision-changed (decision, reason or kept duplicate differ) or updated
@@ -316,21 +393,31 @@ def compute_changes(run_id: str, old_hashes: dict[str, str], old_decisions: dict
         elif record_id not in new_hashes:
             change, why = "withdrawn", WITHDRAWN_REASONS[withdrawn.get(record_id, "no-longer-returned")]
         elif _key(old) != _key(new):
-            cause = ("record revised in PubMed" if revised
-                     else "screening outcome changed (rules, config or other records)")
+            cause = (
+                "record revised in PubMed" if revised else "screening outcome changed (rules, config or other records)"
+            )
             change, why = "decision-changed", f"{cause}; now {_describe(new)}"
         elif revised:
             change, why = "updated", "record revised in PubMed; decision unchanged"
         else:
             continue
-        rows.append({
-            "run_id": run_id, "record_id": record_id, "pmid": pmid_of(record_id), "change": change,
-            "newly_included": new is not None and new.decision == Decision.INCLUDE and (
-                old is None or old.decision != Decision.INCLUDE),
-            "old_decision": old.decision.value if old else "", "new_decision": new.decision.value if new else "",
-            "old_reason": old.reason if old else "", "new_reason": new.reason if new else "",
-            "why": why, "title": titles.get(record_id, ""),
-        })
+        rows.append(
+            {
+                "run_id": run_id,
+                "record_id": record_id,
+                "pmid": pmid_of(record_id),
+                "change": change,
+                "newly_included": new is not None
+                and new.decision == Decision.INCLUDE
+                and (old is None or old.decision != Decision.INCLUDE),
+                "old_decision": old.decision.value if old else "",
+                "new_decision": new.decision.value if new else "",
+                "old_reason": old.reason if old else "",
+                "new_reason": new.reason if new else "",
+                "why": why,
+                "title": titles.get(record_id, ""),
+            }
+        )
     return rows
 
 
@@ -353,12 +440,17 @@ def extractor_fingerprint(cfg: ExtractionConfig) -> str:
     """Changes whenever extraction could give other mentions: classes, lexicon contents, model, spaCy,
     linking vocabularies and the extraction code's version."""
     from importlib import metadata
+
     digest = hashlib.sha256()
-    digest.update(json.dumps({"classes": list(cfg.classes), "model": str(cfg.model or ""),
-                              "spacy": metadata.version("spacy")}).encode())
+    digest.update(
+        json.dumps(
+            {"classes": list(cfg.classes), "model": str(cfg.model or ""), "spacy": metadata.version("spacy")}
+        ).encode()
+    )
     for path in cfg.lexicons:
         digest.update(path.read_bytes())
     from pipeline.extraction.linking import fingerprint_parts  # the vocabularies: no spaCy import
+
     for part in fingerprint_parts():
         digest.update(part)
     if cfg.model is not None:
@@ -370,20 +462,23 @@ def extractor_fingerprint(cfg: ExtractionConfig) -> str:
 PARALLEL_EXTRACTION_FROM = 300  # included records
 
 
-def _extract(config: Config, records: list[Record], hashes: dict[str, str],
-             progress: Progress) -> tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]:
+def _extract(
+    config: Config, records: list[Record], hashes: dict[str, str], progress: Progress
+) -> tuple[dict[str, tuple[str, list[Mention]]], list[SetAside]]:
     """Mentions of each record that extraction processed, and the records it set aside."""
     if not records:
         progress("extract", 0, 0)
         return {}, []
     from pipeline.extraction import ner as extract  # spaCy loads only when something needs extracting
+
     nlp = extract.load_nlp(config.extraction)
     found: dict[str, tuple[str, list[Mention]]] = {r.record_id: (hashes[r.record_id], []) for r in records}
     # A second process pays for its fork only on a few hundred abstracts (bench_ner: 101 -> 150/s).
     processes = min(2, os.cpu_count() or 1) if len(records) >= PARALLEL_EXTRACTION_FROM else 1
     set_aside: list[SetAside] = []
-    for mention in extract.extract_mentions(nlp, records, config.extraction.classes, n_process=processes,
-                                            set_aside=set_aside.append):
+    for mention in extract.extract_mentions(
+        nlp, records, config.extraction.classes, n_process=processes, set_aside=set_aside.append
+    ):
         found[mention.record_id][1].append(mention)
     for item in set_aside:
         log.warning("record %s set aside by entity extraction: %s", item.record_id, item.reason)

@@ -10,6 +10,7 @@ PubTator is the format of BC5CDR, NCBI-disease and BioRED:
 Offsets index the document text `title + " " + abstract`. BioRED also carries relation lines
 (`PMID<TAB>Association<TAB>id1<TAB>id2<TAB>Novel`); they are not mentions and are skipped.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ TYPE_MAP = {
     "ChemicalEntity": "Chemical",
     "Disease": "Disease",
     "DiseaseOrPhenotypicFeature": "Disease",
-    "SpecificDisease": "Disease",         # NCBI-disease's four disease subtypes
+    "SpecificDisease": "Disease",  # NCBI-disease's four disease subtypes
     "DiseaseClass": "Disease",
     "Modifier": "Disease",
     "CompositeMention": "Disease",
@@ -76,8 +77,10 @@ def read_pubtator(path: str | Path) -> list[PubTatorDoc]:
     except FileNotFoundError:
         raise ConfigError(f"{path}: corpus file not found. Pass an existing PubTator file with --corpus.") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a PubTator text file (it is not UTF-8 text). Pass a PubTator file "
-                          "(PMID|t|title, PMID|a|abstract, then one line per mention); unpack .gz files first.") from None
+        raise ConfigError(
+            f"{path}: not a PubTator text file (it is not UTF-8 text). Pass a PubTator file "
+            "(PMID|t|title, PMID|a|abstract, then one line per mention); unpack .gz files first."
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the corpus file ({exc.strerror}).") from None
     docs: dict[str, PubTatorDoc] = {}
@@ -100,13 +103,16 @@ def read_pubtator(path: str | Path) -> list[PubTatorDoc]:
             continue
         doc = docs.get(parts[0])
         if doc is None:
-            raise ConfigError(f"{path}:{number}: mention for PMID {parts[0]} comes before its title line. "
-                              "Is this a PubTator file?")
+            raise ConfigError(
+                f"{path}:{number}: mention for PMID {parts[0]} comes before its title line. Is this a PubTator file?"
+            )
         start, end = int(parts[1]), int(parts[2])
         # Compare stripped: NCBI-disease pads a few mention texts with spaces its offsets exclude.
         if doc.text[start:end].strip() != parts[3].strip():
-            raise ConfigError(f"{path}:{number}: offsets {start}-{end} give {doc.text[start:end]!r}, "
-                              f"not {parts[3]!r}. Offsets must index title + ' ' + abstract.")
+            raise ConfigError(
+                f"{path}:{number}: offsets {start}-{end} give {doc.text[start:end]!r}, "
+                f"not {parts[3]!r}. Offsets must index title + ' ' + abstract."
+            )
         ids = tuple(corpus_identifier(i, label) for i in split_identifiers(parts[5])) if len(parts) > 5 else ()
         doc.entities.append(Entity(start, end, label, doc.text[start:end], tuple(i for i in ids if i)))
     if not docs:
@@ -116,8 +122,10 @@ def read_pubtator(path: str | Path) -> list[PubTatorDoc]:
         merged: dict[Entity, tuple[str, ...]] = {}
         for e in doc.entities:
             merged[e] = merged.get(e, ()) + tuple(i for i in e.identifiers if i not in merged.get(e, ()))
-        doc.entities = sorted((Entity(e.start, e.end, e.label, e.text, ids) for e, ids in merged.items()),
-                              key=lambda e: (e.start, e.end, e.label))
+        doc.entities = sorted(
+            (Entity(e.start, e.end, e.label, e.text, ids) for e, ids in merged.items()),
+            key=lambda e: (e.start, e.end, e.label),
+        )
     return list(docs.values())
 
 
@@ -143,12 +151,19 @@ class Scores:
         return 2 * p * r / (p + r) if p + r else 0.0
 
     def as_dict(self) -> dict:
-        return {"precision": round(self.precision, 4), "recall": round(self.recall, 4),
-                "f1": round(self.f1, 4), "tp": self.tp, "fp": self.fp, "fn": self.fn}
+        return {
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+        }
 
 
-def score(gold: Iterable[Iterable[Entity]], predicted: Iterable[Iterable[Entity]],
-          labels: Iterable[str] | None = None) -> dict[str, Scores]:
+def score(
+    gold: Iterable[Iterable[Entity]], predicted: Iterable[Iterable[Entity]], labels: Iterable[str] | None = None
+) -> dict[str, Scores]:
     """Strict span scores: a prediction is right only with the same start, end and label.
 
     `gold` and `predicted` are parallel sequences (one collection of entities per document).
@@ -182,8 +197,7 @@ def predict(nlp, docs: Iterable[PubTatorDoc], batch_size: int = 64) -> Iterator[
     Labels outside MODEL_TYPES (e.g. lexicon classes) are left out: they have no corpus type.
     """
     for doc in nlp.pipe((d.text for d in docs), batch_size=batch_size):
-        yield [Entity(e.start_char, e.end_char, e.label_, e.text, _ids(e)) for e in doc.ents
-               if e.label_ in MODEL_TYPES]
+        yield [Entity(e.start_char, e.end_char, e.label_, e.text, _ids(e)) for e in doc.ents if e.label_ in MODEL_TYPES]
 
 
 def _ids(ent) -> tuple[str, ...]:
@@ -223,9 +237,12 @@ def evaluate_all(nlp, docs: list[PubTatorDoc]) -> dict:
         found = linker.link(e.label, e.text, doc.text)
         return found.identifier if found else None
 
-    return {"spans": score(iter_gold_spans(docs), predicted, labels=labels),
-            "concepts": concept_score(iter_gold_spans(docs), predicted, labels=labels),
-            "linking": linking_accuracy(docs, link), "predicted": predicted}
+    return {
+        "spans": score(iter_gold_spans(docs), predicted, labels=labels),
+        "concepts": concept_score(iter_gold_spans(docs), predicted, labels=labels),
+        "linking": linking_accuracy(docs, link),
+        "predicted": predicted,
+    }
 
 
 PUBTATOR_TYPES = {"Chemical": "Chemical", "Disease": "Disease", "Gene/Protein": "Gene"}
@@ -242,15 +259,17 @@ def pubtator_lines(docs: Iterable[PubTatorDoc], predicted: Iterable[Iterable[Ent
             identifier = e.identifiers[0] if e.identifiers else "-1"
             for prefix in ("MESH:", "NCBIGene:"):
                 if identifier.startswith(prefix):
-                    identifier = identifier[len(prefix):]
+                    identifier = identifier[len(prefix) :]
             yield f"{doc.pmid}\t{e.start}\t{e.end}\t{e.text}\t{PUBTATOR_TYPES[e.label]}\t{identifier}"
         yield ""
 
 
 # --- normalisation (concept) scores ----------------------------------------------------------------
 
-def concept_score(gold: Iterable[Iterable[Entity]], predicted: Iterable[Iterable[Entity]],
-                  labels: Iterable[str] | None = None) -> dict[str, Scores]:
+
+def concept_score(
+    gold: Iterable[Iterable[Entity]], predicted: Iterable[Iterable[Entity]], labels: Iterable[str] | None = None
+) -> dict[str, Scores]:
     """Document-level concept scores: precision, recall and F1 over the set of (document, type,
     identifier) pairs, the BioCreative V CDR disease-normalisation measure applied to every type.
 
@@ -291,5 +310,7 @@ def linking_accuracy(docs: Iterable[PubTatorDoc], link) -> dict[str, dict]:
             c[1] += got is not None
             c[2] += 1
     counts["micro"] = [sum(c[i] for c in counts.values()) for i in range(3)]
-    return {label: {"accuracy": round(c[0] / c[2], 4) if c[2] else 0.0, "correct": c[0], "linked": c[1],
-                    "mentions": c[2]} for label, c in sorted(counts.items())}
+    return {
+        label: {"accuracy": round(c[0] / c[2], 4) if c[2] else 0.0, "correct": c[0], "linked": c[1], "mentions": c[2]}
+        for label, c in sorted(counts.items())
+    }

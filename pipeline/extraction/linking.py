@@ -24,6 +24,7 @@ Limits: exact matches of normalised names only (no fuzzy or embedding similarity
 in the train splits or the dictionaries stays unlinked; species are guessed from words in the
 document ("mice", "rat"), not from a species tagger.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -51,10 +52,30 @@ DOMINANCE = 0.75
 EXTRACTOR_VERSION = "2"
 VOCABULARY_NAMES = {"MESH": "MeSH", "NCBIGene": "NCBI Gene", "OMIM": "OMIM", "DrugBank": "DrugBank"}
 
-GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "κ": "kappa",
-         "λ": "lambda", "μ": "mu", "ω": "omega", "θ": "theta", "σ": "sigma", "τ": "tau", "ζ": "zeta",
-         "η": "eta", "ι": "iota", "ν": "nu", "ξ": "xi", "π": "pi", "ρ": "rho", "φ": "phi", "χ": "chi",
-         "ψ": "psi"}
+GREEK = {
+    "α": "alpha",
+    "β": "beta",
+    "γ": "gamma",
+    "δ": "delta",
+    "ε": "epsilon",
+    "κ": "kappa",
+    "λ": "lambda",
+    "μ": "mu",
+    "ω": "omega",
+    "θ": "theta",
+    "σ": "sigma",
+    "τ": "tau",
+    "ζ": "zeta",
+    "η": "eta",
+    "ι": "iota",
+    "ν": "nu",
+    "ξ": "xi",
+    "π": "pi",
+    "ρ": "rho",
+    "φ": "phi",
+    "χ": "chi",
+    "ψ": "psi",
+}
 _GREEK_RE = re.compile("|".join(GREEK))
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015_/,]+")
 _NON_HUMAN = re.compile(r"\b(mice|mouse|murine|rats?|rodents?|zebrafish|drosophila|yeast|xenopus)\b", re.IGNORECASE)
@@ -104,7 +125,7 @@ def split_identifiers(raw: str) -> list[str]:
 @dataclass(frozen=True)
 class Link:
     identifier: str
-    name: str          # the identifier's preferred name
+    name: str  # the identifier's preferred name
 
     @property
     def vocabulary(self) -> str:
@@ -182,7 +203,7 @@ class Linker:
         `context` (the document's text) tells a gene's species; a caller linking many mentions of
         one document may pass `species_of(context)` as `species` instead, to compute it once."""
         if type_ != "Gene/Protein":
-            species = "human"          # only genes depend on the species
+            species = "human"  # only genes depend on the species
         elif species is None:
             species = species_of(context) if context else "human"
         identifier = self._identifier(type_, name_key(text), species)
@@ -237,7 +258,7 @@ def _dominant(found: dict[str, float]) -> str | None:
 
 
 def species_of(context: str) -> str:
-    """"other" when the text names non-human organisms more often than people, else "human"."""
+    """ "other" when the text names non-human organisms more often than people, else "human"."""
     if len(_NON_HUMAN.findall(context)) > len(_HUMAN.findall(context)):
         return "other"
     return "human"

@@ -21,6 +21,7 @@ entity overlaps its occurrences, unless a longer lexicon entity covers the occur
 record's title and abstract sections are processed as one Doc, so an abbreviation defined in the
 background section also applies in the results.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -37,8 +38,13 @@ from pipeline.config import ExtractionConfig
 from pipeline.errors import ConfigError
 from pipeline.models import Mention, Record, SetAside
 from pipeline.extraction.components import abbreviations, gazetteer, junk, linker, normaliser  # noqa: F401  (register the factories)
-from pipeline.extraction.components.lexicon import (identifier_table, lexicon_patterns, load_lexicon, lookup_table,
-                                                    merge_lexicons)
+from pipeline.extraction.components.lexicon import (
+    identifier_table,
+    lexicon_patterns,
+    load_lexicon,
+    lookup_table,
+    merge_lexicons,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +56,10 @@ def load_model(path: Path | None = None) -> Language:
     """The trained NER alone (no lexicons): what `eval-ner` scores. Raises ConfigError if absent."""
     path = Path(path) if path is not None else DEFAULT_MODEL
     if not (path / "config.cfg").is_file():
-        raise ConfigError(f"{path}: no trained spaCy pipeline here (config.cfg is missing). "
-                          "Run `make model`, or set [extraction] model to a trained pipeline folder.")
+        raise ConfigError(
+            f"{path}: no trained spaCy pipeline here (config.cfg is missing). "
+            "Run `make model`, or set [extraction] model to a trained pipeline folder."
+        )
     log.info("loading NER model from %s", path)
     return spacy.load(path)
 
@@ -88,8 +96,9 @@ def add_review_components(nlp: Language, lexicon: dict) -> Language:
     abbreviation propagation and the junk filter, added to `nlp` in the order every run uses (tests
     build rules-only pipelines with it)."""
     nlp.add_pipe("sentencizer")
-    ruler = nlp.add_pipe("entity_ruler", name="lexicon_ruler",
-                         config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
+    ruler = nlp.add_pipe(
+        "entity_ruler", name="lexicon_ruler", config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True}
+    )
     patterns = lexicon_patterns(lexicon)
     if patterns:
         ruler.add_patterns(patterns)
@@ -117,9 +126,14 @@ def _record_texts(records: Iterable[Record]) -> Iterator[tuple[str, tuple]]:
         yield SECTION_SEPARATOR.join(text for _, text in sections), (record.record_id, sections, starts)
 
 
-def extract_mentions(nlp: Language, records: Iterable[Record], classes: Iterable[str],
-                     batch_size: int = 32, n_process: int = 1,
-                     set_aside: Callable[[SetAside], None] | None = None) -> Iterator[Mention]:
+def extract_mentions(
+    nlp: Language,
+    records: Iterable[Record],
+    classes: Iterable[str],
+    batch_size: int = 32,
+    n_process: int = 1,
+    set_aside: Callable[[SetAside], None] | None = None,
+) -> Iterator[Mention]:
     """Mentions of `classes` in `records`: record order as given, then section order, then start.
 
     Offsets are into the section's text (`Record.sections()`), so
@@ -192,8 +206,9 @@ def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
         yield chunk
 
 
-def _mentions(nlp: Language, records: Iterable[Record], wanted: frozenset,
-              batch_size: int) -> Iterator[Mention | SetAside]:
+def _mentions(
+    nlp: Language, records: Iterable[Record], wanted: frozenset, batch_size: int
+) -> Iterator[Mention | SetAside]:
     """The single-process extraction loop (also what each worker runs).
 
     Records go through `nlp.pipe` a batch at a time; when a batch fails, its records are run one by
@@ -231,9 +246,12 @@ def _checked_texts(nlp: Language, records: Iterable[Record]) -> Iterator[tuple[s
     """_record_texts, with a SetAside in place of each text spaCy would refuse for its length."""
     for text, context in _record_texts(records):
         if len(text) > nlp.max_length:
-            yield SetAside(context[0], f"text of {len(text):,} characters exceeds spaCy's max_length of "
-                                          f"{nlp.max_length:,}; the record was not searched for entity mentions",
-                              "extraction")
+            yield SetAside(
+                context[0],
+                f"text of {len(text):,} characters exceeds spaCy's max_length of "
+                f"{nlp.max_length:,}; the record was not searched for entity mentions",
+                "extraction",
+            )
         else:
             yield text, context
 
@@ -253,7 +271,16 @@ def _doc_mentions(doc, context: tuple, wanted: frozenset) -> Iterator[Mention]:
         # straddles the section boundary counts as the section's sentence 0.
         lo = bisect.bisect_right(sent_starts, starts[i])
         hi = bisect.bisect_right(sent_starts, ent.start_char)
-        yield Mention(record_id=record_id, section=name, sentence=max(0, hi - lo), start=start, end=end,
-                      text=text[start:end], label=ent.label_, canonical=ent._.canonical or ent.text,
-                      source=ent._.source or "model", identifier=ent._.identifier,
-                  vocabulary=ent._.vocabulary)
+        yield Mention(
+            record_id=record_id,
+            section=name,
+            sentence=max(0, hi - lo),
+            start=start,
+            end=end,
+            text=text[start:end],
+            label=ent.label_,
+            canonical=ent._.canonical or ent.text,
+            source=ent._.source or "model",
+            identifier=ent._.identifier,
+            vocabulary=ent._.vocabulary,
+        )

@@ -3,6 +3,7 @@
 Every file goes to a temporary name in the same folder first and is renamed into place once
 complete, so a reader (or a crash) never sees half a file.
 """
+
 from __future__ import annotations
 
 import csv
@@ -54,12 +55,16 @@ def output_error(path: Path, exc: OSError) -> Exception:
     """The PipelineError for an OSError met writing `path` (the OSError itself when it is neither)."""
     folder = path.parent
     if exc.errno in _DISK_FULL:
-        return DiskFull(f"{folder}: the disk is full (writing {path.name}). Free some space and run again; "
-                        "the previous outputs were left as they were.")
+        return DiskFull(
+            f"{folder}: the disk is full (writing {path.name}). Free some space and run again; "
+            "the previous outputs were left as they were."
+        )
     if exc.errno in _FOLDER_ERRORS:
         why = "read-only file system" if exc.errno == errno.EROFS else "permission denied"
-        return OutputFolderError(f"{folder}: the output folder cannot be written ({why}). Choose another "
-                                 "folder with [output] dir or --out, or make this one writable.")
+        return OutputFolderError(
+            f"{folder}: the output folder cannot be written ({why}). Choose another "
+            "folder with [output] dir or --out, or make this one writable."
+        )
     return exc
 
 

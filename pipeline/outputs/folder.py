@@ -3,6 +3,7 @@
 `show` and `report` work from these files alone, never from the network, so a summary or a report
 can be made again at any time from what a run left behind.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,8 @@ class Outputs:
     """Everything a run wrote that the summary and the report read."""
 
     folder: Path
-    run: dict          # run.json: the manifest of the latest run
-    prisma: dict       # prisma.json: counts per PRISMA 2020 box
+    run: dict  # run.json: the manifest of the latest run
+    prisma: dict  # prisma.json: counts per PRISMA 2020 box
     records: pd.DataFrame
     evidence: pd.DataFrame
     mentions: pd.DataFrame
@@ -36,8 +37,10 @@ def read_outputs(folder: Path) -> Outputs:
     """Load an output folder; raises OutputsNotFound naming the folder, the missing file and the fix."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise OutputsNotFound(f"{folder}: no such output folder. Run `python -m pipeline run --config FILE` "
-                              "first, or pass the folder a run wrote with --out DIR.")
+        raise OutputsNotFound(
+            f"{folder}: no such output folder. Run `python -m pipeline run --config FILE` "
+            "first, or pass the folder a run wrote with --out DIR."
+        )
     run = _json(folder, "run.json")
     missing = [f"{name}.parquet" for name in TABLES if not (folder / f"{name}.parquet").is_file()]
     if not (folder / "prisma.json").is_file():
@@ -46,8 +49,10 @@ def read_outputs(folder: Path) -> Outputs:
         why = f"the last run {run.get('status', 'did not finish')}"
         if run.get("error"):
             why += f" ({run['error']})"
-        raise OutputsNotFound(f"{folder}: {', '.join(missing)} missing: {why} and no earlier run left "
-                              "tables here. Run `python -m pipeline run` again once the problem is fixed.")
+        raise OutputsNotFound(
+            f"{folder}: {', '.join(missing)} missing: {why} and no earlier run left "
+            "tables here. Run `python -m pipeline run` again once the problem is fixed."
+        )
     frames = {name: _lists(pd.read_parquet(folder / f"{name}.parquet")) for name in TABLES}
     return Outputs(folder=folder, run=run, prisma=_json(folder, "prisma.json"), **frames)
 
@@ -55,14 +60,17 @@ def read_outputs(folder: Path) -> Outputs:
 def _json(folder: Path, name: str) -> dict:
     path = folder / name
     if not path.is_file():
-        raise OutputsNotFound(f"{folder}: no {name} here, so no run has written to this folder. Run "
-                              "`python -m pipeline run --config FILE` first, or pass the folder a run "
-                              "wrote with --out DIR.")
+        raise OutputsNotFound(
+            f"{folder}: no {name} here, so no run has written to this folder. Run "
+            "`python -m pipeline run --config FILE` first, or pass the folder a run "
+            "wrote with --out DIR."
+        )
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise OutputsNotFound(f"{path}: not a JSON file the pipeline wrote ({exc}). Run the review again "
-                              "to rewrite it.") from None
+        raise OutputsNotFound(
+            f"{path}: not a JSON file the pipeline wrote ({exc}). Run the review again to rewrite it."
+        ) from None
 
 
 def _lists(frame: pd.DataFrame) -> pd.DataFrame:

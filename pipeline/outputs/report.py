@@ -11,6 +11,7 @@ script are package files (static/report.css, static/report.js) inlined into the 
 nothing: its Content-Security-Policy forbids every network load, and allows exactly one script, the
 inlined report.js, by its sha256.
 """
+
 from __future__ import annotations
 
 import base64
@@ -33,10 +34,16 @@ from pipeline.screening import prisma
 REPORT_NAME = "report.html"
 TEMPLATE = "report.html.j2"
 TOP_TERMS = 10
-PAGE_SIZE = 100   # evidence-table rows per page
+PAGE_SIZE = 100  # evidence-table rows per page
 # Evidence-table columns shown in the report (key, heading, numeric); entity classes follow.
-TABLE_COLUMNS = (("pmid", "PMID", True), ("year", "Year", True), ("first_author", "First author", False),
-                 ("title", "Title", False), ("journal", "Journal", False), ("design", "Design", False))
+TABLE_COLUMNS = (
+    ("pmid", "PMID", True),
+    ("year", "Year", True),
+    ("first_author", "First author", False),
+    ("title", "Title", False),
+    ("journal", "Journal", False),
+    ("design", "Design", False),
+)
 CARDS = ("identified", "duplicates", "screened", "excluded", "needs_review", "included", "mentions")
 
 
@@ -57,7 +64,8 @@ def render_report(outputs: Outputs) -> str:
         # The review's title (prisma.json carries it; the review's name when the config has none).
         title=outputs.prisma.get("review") or summary["review"] or "Review",
         csp=content_security_policy(static["report.js"]),
-        css=Markup(static["report.css"]), js=Markup(static["report.js"]),
+        css=Markup(static["report.css"]),
+        js=Markup(static["report.js"]),
         summary=summary,
         cards=[(key, summary["counts"][key], labels[key]) for key in CARDS],
         prisma=prisma_flow(outputs.prisma),
@@ -73,12 +81,18 @@ def render_report(outputs: Outputs) -> str:
 
 # --- the package files ---------------------------------------------------------------------
 
+
 @cache
 def _environment() -> jinja2.Environment:
     # PackageLoader reads the templates through importlib, so they are found in a wheel install too.
-    return jinja2.Environment(loader=jinja2.PackageLoader("pipeline.outputs", "templates"),
-                              autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("pipeline.outputs", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def _template(name: str) -> jinja2.Template:
@@ -89,16 +103,19 @@ def _template(name: str) -> jinja2.Template:
 def static_files() -> dict[str, str]:
     """The page's stylesheet and script (static/report.css, static/report.js), as inlined."""
     folder = resources.files("pipeline.outputs") / "static"
-    return {name: _inline_safe(name, (folder / name).read_text(encoding="utf-8"))
-            for name in ("report.css", "report.js")}
+    return {
+        name: _inline_safe(name, (folder / name).read_text(encoding="utf-8")) for name in ("report.css", "report.js")
+    }
 
 
 def _inline_safe(name: str, text: str) -> str:
     """`text`, checked that it cannot end its inline <style> or <script> element early."""
     tag = "</script" if name.endswith(".js") else "</style"
     if tag in text.lower():
-        raise ValueError(f"pipeline/outputs/static/{name} contains {tag}>, which would end the inline block "
-                         f'early; split the text, e.g. "<\\{tag[1:]}>"')
+        raise ValueError(
+            f"pipeline/outputs/static/{name} contains {tag}>, which would end the inline block "
+            f'early; split the text, e.g. "<\\{tag[1:]}>"'
+        )
     return text
 
 
@@ -114,10 +131,11 @@ def content_security_policy(script: str) -> str:
 
 # --- PRISMA flow ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class PrismaFlow:
-    svg: Markup | None    # the diagram of prisma.prisma_svg, without its XML declaration
-    missing: str = ""     # the field an older prisma.json lacks, when there is no diagram
+    svg: Markup | None  # the diagram of prisma.prisma_svg, without its XML declaration
+    missing: str = ""  # the field an older prisma.json lacks, when there is no diagram
 
 
 def prisma_flow(flow: dict) -> PrismaFlow:
@@ -143,21 +161,22 @@ def prisma_flow_svg(flow: dict) -> str:
 
 # --- included records per year -------------------------------------------------------------
 
+
 class Bar(NamedTuple):
     year: int
     n: int
     x: int
-    y: str        # top of the bar
+    y: str  # top of the bar
     height: str
-    centre: str   # x of the labels
-    n_y: str      # y of the count above the bar
+    centre: str  # x of the labels
+    n_y: str  # y of the count above the bar
 
 
 @dataclass(frozen=True)
 class YearsChart:
     bars: list[Bar]
     width: int
-    undated: int     # included records without a year, not shown
+    undated: int  # included records without a year, not shown
     axis: tuple[int, int, int, int]
     label_y: int
 
@@ -179,8 +198,13 @@ def years_chart(evidence: pd.DataFrame) -> YearsChart | None:
         x = left + i * (bar_w + gap)
         h = plot_h * n / top
         bars.append(Bar(year, n, x, f"{base - h:.1f}", f"{h:.1f}", f"{x + bar_w / 2}", f"{base - h - 6:.1f}"))
-    return YearsChart(bars=bars, width=width, undated=len(evidence) - len(years),
-                      axis=(left - 6, base, width - 10, base), label_y=base + 18)
+    return YearsChart(
+        bars=bars,
+        width=width,
+        undated=len(evidence) - len(years),
+        axis=(left - 6, base, width - 10, base),
+        label_y=base + 18,
+    )
 
 
 def years_chart_svg(evidence: pd.DataFrame) -> str:
@@ -189,6 +213,7 @@ def years_chart_svg(evidence: pd.DataFrame) -> str:
 
 
 # --- top terms, evidence table, run details ------------------------------------------------
+
 
 def top_terms(top: dict[str, list[dict]]) -> list[tuple[str, list[dict]]]:
     """Per class, its terms with the bar width (percent of the class's most mentioned term)."""
@@ -201,26 +226,27 @@ def top_terms(top: dict[str, list[dict]]) -> list[tuple[str, list[dict]]]:
 
 class Row(NamedTuple):
     """One record of the evidence table: the fixed columns of TABLE_COLUMNS, then the entity classes."""
-    hidden: bool       # past the first page: a browser then lays out one page, not thousands
-    pubmed_url: str    # "" for a record without a PMID
-    pmid: str          # the PMID, else the record_id (e.g. doi:10.1/x) as people name the record
+
+    hidden: bool  # past the first page: a browser then lays out one page, not thousands
+    pubmed_url: str  # "" for a record without a PMID
+    pmid: str  # the PMID, else the record_id (e.g. doi:10.1/x) as people name the record
     year: str
     first_author: str
     title: str
-    doi: str           # a DOI link follows the title
+    doi: str  # a DOI link follows the title
     journal: str
     design: str
-    classes: tuple     # one text per entity class, in the columns' order
+    classes: tuple  # one text per entity class, in the columns' order
 
 
 @dataclass(frozen=True)
 class EvidenceTable:
-    columns: list[tuple[str, str, bool]]   # (key, heading, numeric)
+    columns: list[tuple[str, str, bool]]  # (key, heading, numeric)
     rows: list[Row]
     total: int
     pages: int
     page_size: int
-    first_page: str   # the pager's text before the script runs
+    first_page: str  # the pager's text before the script runs
 
 
 def evidence_table(evidence: pd.DataFrame) -> EvidenceTable:
@@ -229,20 +255,35 @@ def evidence_table(evidence: pd.DataFrame) -> EvidenceTable:
     columns = list(TABLE_COLUMNS) + [(c, c.replace("_", " ").capitalize(), False) for c in classes]
     total = len(evidence)
     # Column by column: a 10,000-record table is 150,000 cells.
-    texts = {key: [v if type(v) is str else _text(v) for v in evidence[key].tolist()] if key in evidence
-             else [""] * total
-             for key in ("pmid", "pubmed_url", "first_author", "title", "doi", "journal", "design", *classes)}
+    texts = {
+        key: [v if type(v) is str else _text(v) for v in evidence[key].tolist()] if key in evidence else [""] * total
+        for key in ("pmid", "pubmed_url", "first_author", "title", "doi", "journal", "design", *classes)
+    }
     if "record_id" in evidence:
         texts["pmid"] = [pmid or str(record_id) for pmid, record_id in zip(texts["pmid"], evidence["record_id"])]
     years = ["" if pd.isna(y) else str(int(y)) for y in evidence["year"].tolist()]
     per_class = zip(*(texts[c] for c in classes)) if classes else [()] * total
-    rows = [Row(i >= PAGE_SIZE, *cells) for i, cells in enumerate(zip(
-        texts["pubmed_url"], texts["pmid"], years, texts["first_author"], texts["title"], texts["doi"],
-        texts["journal"], texts["design"], per_class))]
+    rows = [
+        Row(i >= PAGE_SIZE, *cells)
+        for i, cells in enumerate(
+            zip(
+                texts["pubmed_url"],
+                texts["pmid"],
+                years,
+                texts["first_author"],
+                texts["title"],
+                texts["doi"],
+                texts["journal"],
+                texts["design"],
+                per_class,
+            )
+        )
+    ]
     pages = max(1, -(-total // PAGE_SIZE))
     first_page = f"rows 1–{min(total, PAGE_SIZE)}, page 1 of {pages}" if total else ""
-    return EvidenceTable(columns=columns, rows=rows, total=total, pages=pages, page_size=PAGE_SIZE,
-                         first_page=first_page)
+    return EvidenceTable(
+        columns=columns, rows=rows, total=total, pages=pages, page_size=PAGE_SIZE, first_page=first_page
+    )
 
 
 def _text(value) -> str:
@@ -258,14 +299,19 @@ def run_details(run: dict) -> dict:
     """What the run details section lists, from run.json."""
     config = run.get("config", {})
     return {
-        "items": [("Review", run.get("review", "")), ("Run", run.get("run_id", "")),
-                  ("Status", run.get("status", "")), ("Started", run.get("started_at", "")),
-                  ("Finished", run.get("finished_at", "")),
-                  ("Config", f'{config.get("path", "")} (sha256 {config.get("sha256", "")})')]
-                 + ([("E-utilities", run["eutils_base_url"])] if run.get("eutils_base_url") else []),
+        "items": [
+            ("Review", run.get("review", "")),
+            ("Run", run.get("run_id", "")),
+            ("Status", run.get("status", "")),
+            ("Started", run.get("started_at", "")),
+            ("Finished", run.get("finished_at", "")),
+            ("Config", f"{config.get('path', '')} (sha256 {config.get('sha256', '')})"),
+        ]
+        + ([("E-utilities", run["eutils_base_url"])] if run.get("eutils_base_url") else []),
         # A review of local files was never searched by PubMed: say what the query was matched against.
-        "translation_label": ("PubMed's translation" if run.get("source", "pubmed") == "pubmed"
-                              else "Query as matched in the files"),
+        "translation_label": (
+            "PubMed's translation" if run.get("source", "pubmed") == "pubmed" else "Query as matched in the files"
+        ),
         "messages_label": "PubMed's messages" if run.get("source", "pubmed") == "pubmed" else "",
         "query": run.get("query", ""),
         "translation": run.get("query_translation", "") or "(none given)",

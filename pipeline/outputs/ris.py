@@ -6,6 +6,7 @@ evidence table's order: newest first, then by PMID). Tags follow the RIS specifi
 last, CRLF line ends. Values are single lines (newlines become spaces) so no reader can mistake a
 line of an abstract for a tag.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,7 +41,13 @@ def ris_entry(record: Record, notes: Iterable[str] = ()) -> str:
         tags.append(("PY", str(record.article_year)))
     tags += [("JO", record.journal), ("JA", record.journal_iso), ("VL", record.volume), ("IS", record.issue)]
     start, end = _pages(record.pages)
-    tags += [("SP", start), ("EP", end), ("AB", record.abstract), ("DO", record.doi), ("AN", display_id(record.record_id))]
+    tags += [
+        ("SP", start),
+        ("EP", end),
+        ("AB", record.abstract),
+        ("DO", record.doi),
+        ("AN", display_id(record.record_id)),
+    ]
     if record.pmid:
         tags += [("UR", PUBMED_URL.format(record.pmid)), ("DB", "PubMed")]
     tags.append(("LA", "; ".join(record.languages)))  # one LA line: readers keep only the last
@@ -55,7 +62,7 @@ def ris_entry(record: Record, notes: Iterable[str] = ()) -> str:
 
 
 def _author(author) -> str:
-    """"Last, First" as RIS wants; a collective name as it is."""
+    """ "Last, First" as RIS wants; a collective name as it is."""
     if author.collective_name:
         return author.collective_name
     parts = (_one_line(author.last_name), _one_line(author.fore_name or author.initials))
@@ -63,7 +70,7 @@ def _author(author) -> str:
 
 
 def _pages(pages: str) -> tuple[str, str]:
-    """"150-158" -> ("150", "158"); "e12" -> ("e12", ""). MEDLINE abbreviates end pages
+    """ "150-158" -> ("150", "158"); "e12" -> ("e12", ""). MEDLINE abbreviates end pages
     ("1234-9" means 1234-1239); the end is written out in full."""
     if "-" not in pages:
         return pages.strip(), ""

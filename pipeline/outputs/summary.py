@@ -4,6 +4,7 @@ counts per stage (from run.json and prisma.json), the most mentioned terms per e
 the mentions table), the newest included records (from the evidence table), and renderers for the
 terminal (table), machines (json) and spreadsheets (csv).
 """
+
 from __future__ import annotations
 
 import csv
@@ -63,7 +64,7 @@ def stage_counts(run: dict, prisma: dict) -> dict[str, int]:
 def excluded_by_reason(prisma: dict) -> dict[str, int]:
     """The screening rules' exclusions per reason ("marked as ineligible by automation tools")."""
     removed = prisma.get("identification", {}).get("records_removed_before_screening")
-    if removed is None:     # prisma.json before the PRISMA 2020 template layout
+    if removed is None:  # prisma.json before the PRISMA 2020 template layout
         return dict(prisma.get("screening", {}).get("excluded_by_reason", {}))
     return dict(removed.get("marked_ineligible_by_automation", {}).get("by_reason", {}))
 
@@ -80,8 +81,7 @@ def top_mentions(mentions: pd.DataFrame, classes: list[str], top: int) -> dict[s
             records[label][canonical] += pmid_count
     for label in classes:
         ranked = sorted(times[label], key=lambda t: (-times[label][t], -records[label][t], t))
-        result[label] = [{"term": t, "mentions": times[label][t], "records": records[label][t]}
-                         for t in ranked[:top]]
+        result[label] = [{"term": t, "mentions": times[label][t], "records": records[label][t]} for t in ranked[:top]]
     return result
 
 
@@ -90,19 +90,24 @@ def _grouped(mentions: pd.DataFrame):
         return []
     # record_id since tables have it; an output folder of an older release has pmid only.
     key = "record_id" if "record_id" in mentions.columns else "pmid"
-    grouped = mentions.groupby(["label", "canonical"], sort=True).agg(
-        records=(key, "nunique"), mentions=(key, "size"))
-    return [(label, canonical, int(row.records), int(row.mentions))
-            for (label, canonical), row in grouped.iterrows()]
+    grouped = mentions.groupby(["label", "canonical"], sort=True).agg(records=(key, "nunique"), mentions=(key, "size"))
+    return [(label, canonical, int(row.records), int(row.mentions)) for (label, canonical), row in grouped.iterrows()]
 
 
 def newest_included(evidence: pd.DataFrame, limit: int) -> list[dict]:
     """The first `limit` rows of the evidence table (it is sorted newest first, then by PMID)."""
     rows = []
     for row in evidence.head(limit).itertuples(index=False):
-        rows.append({"pmid": row.pmid, "year": None if pd.isna(row.year) else int(row.year),
-                     "first_author": row.first_author, "design": row.design, "journal": row.journal,
-                     "title": row.title})
+        rows.append(
+            {
+                "pmid": row.pmid,
+                "year": None if pd.isna(row.year) else int(row.year),
+                "first_author": row.first_author,
+                "design": row.design,
+                "journal": row.journal,
+                "title": row.title,
+            }
+        )
     return rows
 
 
@@ -167,11 +172,15 @@ def _safe(value):
 
 def render_table(summary: dict, width: int = 100) -> str:
     """Plain-text tables for a terminal: counts, exclusion reasons, top terms, newest records."""
-    lines = [f"Review {summary['review']}: run {summary['run_id']} {summary['status']}"
-             f" ({summary['started_at']} to {summary['finished_at']})"]
+    lines = [
+        f"Review {summary['review']}: run {summary['run_id']} {summary['status']}"
+        f" ({summary['started_at']} to {summary['finished_at']})"
+    ]
     if summary["status"] != "completed":
-        lines.append(f"  The last run did not complete ({summary['error'] or 'no error recorded'}); "
-                     "the tables below are from the last run that did.")
+        lines.append(
+            f"  The last run did not complete ({summary['error'] or 'no error recorded'}); "
+            "the tables below are from the last run that did."
+        )
     lines += [f"Query: {summary['query']}", "", "Counts per stage"]
     labels = summary.get("labels") or dict(STAGES)
     # The column fits the standard labels; a long database name only pushes its own line's count.
@@ -184,23 +193,32 @@ def render_table(summary: dict, width: int = 100) -> str:
     people = summary.get("human_screening")
     if people:
         lines += ["", f"Screening by people ({people['mode']}: {', '.join(people['reviewers'])})"]
-        for label, key in (("Records reaching people", "records_reaching_people"),
-                           ("Screened", "records_screened"), ("Included", "records_included"),
-                           ("Excluded", "records_excluded")):
+        for label, key in (
+            ("Records reaching people", "records_reaching_people"),
+            ("Screened", "records_screened"),
+            ("Included", "records_included"),
+            ("Excluded", "records_excluded"),
+        ):
             lines.append(f"  {label:<{size}}  {people[key]:>7}")
         for reason, n in people["excluded_by_reason"].items():
             lines.append(f"    {reason:<{size - 2}}  {n:>7}")
         waiting = ", ".join(f"{n} {why}" for why, n in people["awaiting"].items() if n)
-        lines.append(f"  {'Still awaiting screening':<{size}}  {people['records_awaiting_screening']:>7}"
-                     + (f"  ({waiting})" if waiting else ""))
+        lines.append(
+            f"  {'Still awaiting screening':<{size}}  {people['records_awaiting_screening']:>7}"
+            + (f"  ({waiting})" if waiting else "")
+        )
     lines += ["", "Top mentions per class (mentions / records)"]
     for label, terms in summary["top_mentions"].items():
         text = ", ".join(f"{t['term']} {t['mentions']}/{t['records']}" for t in terms) or "-"
-        lines += textwrap.wrap(text, width, initial_indent=f"  {label:<15} ", subsequent_indent=" " * 18,
-                               break_on_hyphens=False)
+        lines += textwrap.wrap(
+            text, width, initial_indent=f"  {label:<15} ", subsequent_indent=" " * 18, break_on_hyphens=False
+        )
     included = people["records_included"] if people else summary["counts"]["included"]
-    lines += ["", f"Newest included records ({len(summary['newest_included'])} of {included}"
-                  + (", included by people)" if people else ")")]
+    lines += [
+        "",
+        f"Newest included records ({len(summary['newest_included'])} of {included}"
+        + (", included by people)" if people else ")"),
+    ]
     for r in summary["newest_included"]:
         year = r["year"] if r["year"] is not None else "----"
         lines.append(_clip(f"  {r['pmid']:<9} {year}  {r['design'] or '-':<27} {r['title']}", width))

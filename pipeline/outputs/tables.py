@@ -8,6 +8,7 @@ Rows key on `record_id` (models.make_record_id), the last column of every table 
 and `found_in` follow it); `pmid` stays the
 first ("" for a record without one). Rows come in models.record_order: PMIDs numerically first.
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -18,15 +19,51 @@ import pandas as pd
 from pipeline.models import Decision, Mention, Record, ScreeningResult, display_id, pmid_of, record_order
 
 RECORD_COLUMNS = [
-    "pmid", "decision", "reason", "deciding_field", "deciding_value", "duplicate_of", "retracted",
-    "title", "pub_year", "medline_date", "article_date", "languages", "publication_types",
-    "journal", "doi", "pmcid", "record_id", "ids", "found_in",
+    "pmid",
+    "decision",
+    "reason",
+    "deciding_field",
+    "deciding_value",
+    "duplicate_of",
+    "retracted",
+    "title",
+    "pub_year",
+    "medline_date",
+    "article_date",
+    "languages",
+    "publication_types",
+    "journal",
+    "doi",
+    "pmcid",
+    "record_id",
+    "ids",
+    "found_in",
 ]
-MENTION_COLUMNS = ["pmid", "section", "sentence", "start", "end", "text", "label", "canonical", "source",
-                   "identifier", "vocabulary", "record_id"]
+MENTION_COLUMNS = [
+    "pmid",
+    "section",
+    "sentence",
+    "start",
+    "end",
+    "text",
+    "label",
+    "canonical",
+    "source",
+    "identifier",
+    "vocabulary",
+    "record_id",
+]
 EVIDENCE_BASE_COLUMNS = [
-    "pmid", "doi", "pubmed_url", "first_author", "year", "journal", "title", "publication_types",
-    "design", "languages",
+    "pmid",
+    "doi",
+    "pubmed_url",
+    "first_author",
+    "year",
+    "journal",
+    "title",
+    "publication_types",
+    "design",
+    "languages",
 ]
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{}/"
 
@@ -85,8 +122,12 @@ def ids_cell(record: Record) -> str:
     return "; ".join(f"{s}:{record.ids[s]}" for s in first + rest)
 
 
-def records_table(records: Iterable[Record], results: Iterable[ScreeningResult],
-                  found_in: Mapping[str, Iterable[str]] | None = None, database: str = "PubMed") -> pd.DataFrame:
+def records_table(
+    records: Iterable[Record],
+    results: Iterable[ScreeningResult],
+    found_in: Mapping[str, Iterable[str]] | None = None,
+    database: str = "PubMed",
+) -> pd.DataFrame:
     """One row per distinct record with its decision, reason, deciding field and value.
 
     duplicate_of names the kept record as people do: its PMID, else its record_id."""
@@ -113,11 +154,11 @@ def records_table(records: Iterable[Record], results: Iterable[ScreeningResult],
         "pmcid": [rec.pmcid for rec in recs],
         "record_id": [res.record_id for res in ordered],
         "ids": [ids_cell(rec) for rec in recs],
-        "found_in": [list(found_in.get(rec.record_id, ())) if found_in is not None else [database]
-                     for rec in recs],
+        "found_in": [list(found_in.get(rec.record_id, ())) if found_in is not None else [database] for rec in recs],
     }
     frame = pd.DataFrame(columns if ordered else [], columns=RECORD_COLUMNS).astype(
-        {"pub_year": "Int64", "retracted": "bool"})
+        {"pub_year": "Int64", "retracted": "bool"}
+    )
     frame.attrs["list_columns"] = ["languages", "publication_types", "found_in"]
     return frame
 
@@ -127,16 +168,17 @@ def mentions_table(mentions: Iterable[Mention]) -> pd.DataFrame:
     mentions = list(mentions)
     if not mentions:
         return pd.DataFrame([], columns=MENTION_COLUMNS).astype({"sentence": "int64", "start": "int64", "end": "int64"})
-    keys = {m.record_id: record_order(m.record_id) for m in mentions}   # once per record, not per mention
-    ordered = sorted(mentions, key=lambda m: keys[m.record_id])           # stable: extraction order kept
+    keys = {m.record_id: record_order(m.record_id) for m in mentions}  # once per record, not per mention
+    ordered = sorted(mentions, key=lambda m: keys[m.record_id])  # stable: extraction order kept
     columns = {c: [getattr(m, c) for m in ordered] for c in MENTION_COLUMNS if c != "pmid"}
     pmids = {record_id: pmid_of(record_id) for record_id in keys}
     columns["pmid"] = [pmids[r] for r in columns["record_id"]]
     return pd.DataFrame(columns, columns=MENTION_COLUMNS)
 
 
-def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult],
-                   mentions: Iterable[Mention], classes: Iterable[str]) -> pd.DataFrame:
+def evidence_table(
+    records: Iterable[Record], results: Iterable[ScreeningResult], mentions: Iterable[Mention], classes: Iterable[str]
+) -> pd.DataFrame:
     """One row per included record; per entity class the distinct concepts with counts, most
     frequent first, ties by name (["ketamine [MESH:D007649] (12)", "esketamine (3)"]; the CSV joins
     them with "; "). Mentions with an identifier group by it, under the concept's name (the
@@ -151,14 +193,15 @@ def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult]
     classes = list(classes)
     included = {r.record_id for r in results if r.decision == Decision.INCLUDE}
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
-    names: dict[tuple[str, str], Counter] = defaultdict(Counter)   # (label, identifier) -> canonicals
+    names: dict[tuple[str, str], Counter] = defaultdict(Counter)  # (label, identifier) -> canonicals
     for m in mentions:
         if m.record_id in included:
             counts[(m.record_id, m.label)][m.identifier or m.canonical] += 1
             if m.identifier:
                 names[(m.label, m.identifier)][m.canonical] += 1
     display: dict[tuple[str, str], str] = {
-        key: f"{min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0]} [{key[1]}]" for key, c in names.items()}
+        key: f"{min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0]} [{key[1]}]" for key, c in names.items()
+    }
     rows = []
     seen: set[str] = set()
     for rec in records:
@@ -167,12 +210,16 @@ def evidence_table(records: Iterable[Record], results: Iterable[ScreeningResult]
             continue
         seen.add(record_id)
         row = {
-            "pmid": rec.pmid, "doi": rec.doi, "pubmed_url": PUBMED_URL.format(rec.pmid) if rec.pmid else "",
+            "pmid": rec.pmid,
+            "doi": rec.doi,
+            "pubmed_url": PUBMED_URL.format(rec.pmid) if rec.pmid else "",
             "first_author": rec.authors[0].display_name if rec.authors else "",
             "year": rec.pub_year if rec.pub_year is not None else rec.article_year,
-            "journal": rec.journal, "title": rec.title,
+            "journal": rec.journal,
+            "title": rec.title,
             "publication_types": list(rec.publication_types),
-            "design": study_design(rec.publication_types), "languages": list(rec.languages),
+            "design": study_design(rec.publication_types),
+            "languages": list(rec.languages),
         }
         for label in classes:
             shown = [(display.get((label, key), key), n) for key, n in counts[(record_id, label)].items()]

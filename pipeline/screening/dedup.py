@@ -6,6 +6,7 @@ title + year the first in `models.record_order` is kept and every other one poin
 lowest PMID, and a record with a PMID before any without one; records without a PMID in the text
 order of their record_id (doi:..., then europepmc:..., import:..., openalex:..., pmcid:...).
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,8 +15,14 @@ from typing import Iterable
 from pipeline.models import Decision, Record, ScreeningResult, normalise_doi, normalise_title, record_order
 from pipeline.screening.rules import is_retracted
 
-__all__ = ["distinct_records", "duplicate_id_count", "find_duplicates", "normalise_doi", "normalise_title",
-           "title_year_key"]
+__all__ = [
+    "distinct_records",
+    "duplicate_id_count",
+    "find_duplicates",
+    "normalise_doi",
+    "normalise_title",
+    "title_year_key",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +48,11 @@ def distinct_records(records: Iterable[Record]) -> dict[str, Record]:
     chosen = {}
     for record_id, versions in copies.items():
         if len(versions) > 1 and len(set(versions)) > 1:
-            log.warning("record %s was returned %d times with different content; keeping one "
-                        "deterministically", record_id, len(versions))
+            log.warning(
+                "record %s was returned %d times with different content; keeping one deterministically",
+                record_id,
+                len(versions),
+            )
         # repr of a whole record is costly: only for the rare id that came more than once.
         chosen[record_id] = versions[0] if len(versions) == 1 else max(versions, key=repr)
     return chosen
@@ -63,7 +73,7 @@ def find_duplicates(records: Iterable[Record]) -> tuple[list[Record], dict[str, 
     by_id = distinct_records(records)
     kept: list[Record] = []
     duplicates: dict[str, ScreeningResult] = {}
-    group_of: dict[tuple[str, str], str] = {}   # ("doi" | "title", key) -> kept record_id
+    group_of: dict[tuple[str, str], str] = {}  # ("doi" | "title", key) -> kept record_id
     for record_id in sorted(by_id, key=record_order):
         record = by_id[record_id]
         doi, title_key = normalise_doi(record.doi), title_year_key(record)
@@ -78,8 +88,9 @@ def find_duplicates(records: Iterable[Record]) -> tuple[list[Record], dict[str, 
         if match:
             first, reason, field, value = match
             flags = ("retracted",) if is_retracted(record) else ()
-            duplicates[record_id] = ScreeningResult(record_id, Decision.DUPLICATE, reason, field, value,
-                                                    duplicate_of=first, flags=flags)
+            duplicates[record_id] = ScreeningResult(
+                record_id, Decision.DUPLICATE, reason, field, value, duplicate_of=first, flags=flags
+            )
         else:
             first = record_id
             kept.append(record)

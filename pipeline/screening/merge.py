@@ -32,6 +32,7 @@ depends only on the set of copies, never on their order (property-tested).
    and gains the identifiers of the other (non-preprint) members that do not change its record_id.
    Every duplicate's `duplicate_of` names the kept record, so a chain A~B~C points to one record.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -44,8 +45,20 @@ from pipeline.models import Decision, Record, ScreeningResult, normalise_doi, no
 
 MIN_TITLE_WORDS = 3
 SIMILARITY = 0.95
-PREPRINT_DOI_PREFIXES = ("10.1101/", "10.21203/", "10.2139/", "10.20944/", "10.31234/", "10.31219/",
-                         "10.48550/", "10.22541/", "10.36227/", "10.31222/", "10.26434/", "10.5194/egusphere")
+PREPRINT_DOI_PREFIXES = (
+    "10.1101/",
+    "10.21203/",
+    "10.2139/",
+    "10.20944/",
+    "10.31234/",
+    "10.31219/",
+    "10.48550/",
+    "10.22541/",
+    "10.36227/",
+    "10.31222/",
+    "10.26434/",
+    "10.5194/egusphere",
+)
 PUBMED_DATABASES = ("PubMed", "PubMed (local XML files)")
 # Reasons, strongest first: the order candidate pairs are decided in.
 REASONS = ("duplicate-doi", "duplicate-id", "duplicate-title-year", "duplicate-title-similar", "duplicate-preprint")
@@ -61,11 +74,11 @@ class Copy:
 
 @dataclass
 class Merged:
-    kept: list[Record]                                       # one per paper, in record_order
-    duplicates: dict[str, ScreeningResult]                   # record_id -> its duplicate result
-    found_in: dict[str, tuple[str, ...]]                     # record_id -> databases, sorted
+    kept: list[Record]  # one per paper, in record_order
+    duplicates: dict[str, ScreeningResult]  # record_id -> its duplicate result
+    found_in: dict[str, tuple[str, ...]]  # record_id -> databases, sorted
     records: dict[str, Record] = field(default_factory=dict)  # every distinct record, kept ones merged
-    repeats: Counter = field(default_factory=Counter)        # copies folded into the same record_id, by reason
+    repeats: Counter = field(default_factory=Counter)  # copies folded into the same record_id, by reason
 
     @property
     def removed(self) -> int:
@@ -74,6 +87,7 @@ class Merged:
 
 
 # --- features ---------------------------------------------------------------------------------------
+
 
 def clean_title(title: str) -> str:
     """The title compared: HTML entities decoded, then normalise_title; a title cut short with '…'
@@ -105,8 +119,11 @@ def _surnames(r: Record) -> list[str]:
 
 def is_preprint(r: Record) -> bool:
     doi = normalise_doi(r.doi)
-    return ("Preprint" in r.publication_types or doi.startswith(PREPRINT_DOI_PREFIXES)
-            or r.ids.get("europepmc", "").startswith("PPR"))
+    return (
+        "Preprint" in r.publication_types
+        or doi.startswith(PREPRINT_DOI_PREFIXES)
+        or r.ids.get("europepmc", "").startswith("PPR")
+    )
 
 
 @dataclass(frozen=True)
@@ -125,9 +142,18 @@ class _Features:
 
 def _features(r: Record) -> _Features:
     title = clean_title(r.title)
-    return _Features(r.record_id, title, len(title.split()), is_truncated(r.title), _year(r),
-                     tuple(_surnames(r)), normalise_title(r.journal), is_preprint(r),
-                     normalise_doi(r.doi), r.pmid)
+    return _Features(
+        r.record_id,
+        title,
+        len(title.split()),
+        is_truncated(r.title),
+        _year(r),
+        tuple(_surnames(r)),
+        normalise_title(r.journal),
+        is_preprint(r),
+        normalise_doi(r.doi),
+        r.pmid,
+    )
 
 
 def _title_reason(a: _Features, b: _Features) -> str | None:
@@ -141,13 +167,23 @@ def _title_reason(a: _Features, b: _Features) -> str | None:
     exact = a.title == b.title
     if a.preprint != b.preprint:
         pre, pub = (a, b) if a.preprint else (b, a)
-        if shared_author and (pre.year is None or pub.year is None or 0 <= pub.year - pre.year <= 2) \
-                and (exact or _near(a, b)):
+        if (
+            shared_author
+            and (pre.year is None or pub.year is None or 0 <= pub.year - pre.year <= 2)
+            and (exact or _near(a, b))
+        ):
             return "duplicate-preprint"
         return None
     gap = abs(a.year - b.year) if a.year is not None and b.year is not None else None
-    if exact and not author_conflict and (gap == 0 or (gap is not None and gap <= 1 and (first_author or same_journal))
-                                          or (gap is None and (first_author or same_journal))):
+    if (
+        exact
+        and not author_conflict
+        and (
+            gap == 0
+            or (gap is not None and gap <= 1 and (first_author or same_journal))
+            or (gap is None and (first_author or same_journal))
+        )
+    ):
         return "duplicate-title-year"
     # The costly comparison last, once the cheap conditions hold.
     if not exact and shared_author and (gap is None or gap <= 1) and _near(a, b):
@@ -163,11 +199,15 @@ def _near(a: _Features, b: _Features) -> bool:
         return False
     matcher = difflib.SequenceMatcher(None, a.title, b.title, autojunk=False)
     # The quick upper bounds first: most pairs in a block are far apart.
-    return (matcher.real_quick_ratio() >= SIMILARITY and matcher.quick_ratio() >= SIMILARITY
-            and matcher.ratio() >= SIMILARITY)
+    return (
+        matcher.real_quick_ratio() >= SIMILARITY
+        and matcher.quick_ratio() >= SIMILARITY
+        and matcher.ratio() >= SIMILARITY
+    )
 
 
 # --- step 1: one record per record_id ---------------------------------------------------------------
+
 
 def _richness(r: Record) -> tuple:
     return (len(r.abstract) > 0, len(r.ids), len(r.authors), len(r.abstract), repr(r))
@@ -188,8 +228,13 @@ def _collapse(copies: Iterable[Copy]) -> tuple[dict[str, Record], dict[str, set[
         records[record_id] = merged
         found[record_id] = {c.database for c in group}
         if len(group) > 1:
-            reason = ("duplicate-pmid" if record_id.startswith("pmid:") else
-                      "duplicate-doi" if record_id.startswith("doi:") else "duplicate-id")
+            reason = (
+                "duplicate-pmid"
+                if record_id.startswith("pmid:")
+                else "duplicate-doi"
+                if record_id.startswith("doi:")
+                else "duplicate-id"
+            )
             repeats[reason] += len(group) - 1
     return records, found, repeats
 
@@ -208,6 +253,7 @@ def _with_ids(record: Record, ids: dict[str, str]) -> Record:
 
 # --- step 2: groups of distinct records -------------------------------------------------------------
 
+
 class _Groups:
     """Union-find over record_ids, refusing unions that would join different DOIs or PMIDs."""
 
@@ -215,7 +261,7 @@ class _Groups:
         self.parent = {k: k for k in feats}
         self.dois = {k: {f.doi} - {""} if not f.preprint else set() for k, f in feats.items()}
         self.pmids = {k: {f.pmid} - {""} for k, f in feats.items()}
-        self.link = {}                   # record_id -> (other record_id, reason): how it joined
+        self.link = {}  # record_id -> (other record_id, reason): how it joined
 
     def find(self, k: str) -> str:
         while self.parent[k] != k:
@@ -257,7 +303,7 @@ def _candidates(records: dict[str, Record], feats: dict[str, _Features]) -> list
             by_id[(scheme, normalise_doi(value) if scheme == "doi" else value.lower())].append(record_id)
     for (scheme, _), members in by_id.items():
         for i, a in enumerate(members):
-            for b in members[i + 1:]:
+            for b in members[i + 1 :]:
                 consider(a, b, "duplicate-doi" if scheme == "doi" else "duplicate-id")
     blocks: dict[tuple, list[str]] = defaultdict(list)
     for record_id, f in feats.items():
@@ -270,13 +316,14 @@ def _candidates(records: dict[str, Record], feats: dict[str, _Features]) -> list
             for surname in dict.fromkeys(f.surnames[:3]):
                 blocks[("a", surname, words[0])].append(record_id)
     for members in blocks.values():
-        if len(members) > 400:         # a block this large is a common prefix, not a paper
+        if len(members) > 400:  # a block this large is a common prefix, not a paper
             members = sorted(members, key=record_order)[:400]
         for i, a in enumerate(members):
-            for b in members[i + 1:]:
+            for b in members[i + 1 :]:
                 consider(a, b, _title_reason(feats[a], feats[b]))
-    return sorted((REASONS.index(reason), record_order(a), record_order(b), a, b, reason)
-                  for (a, b), reason in pairs.items())
+    return sorted(
+        (REASONS.index(reason), record_order(a), record_order(b), a, b, reason) for (a, b), reason in pairs.items()
+    )
 
 
 def _keep_order(r: Record, preprint: bool) -> tuple:
@@ -315,8 +362,9 @@ def merge(copies: Iterable[Copy]) -> Merged:
             reason = _reason_against(records[other], feats[other], original, feats[keeper_id], groups.link.get(other))
             field_name, value = _evidence(reason, records[other], feats[other])
             flags = ("retracted",) if _retracted(records[other]) else ()
-            duplicates[other] = ScreeningResult(other, Decision.DUPLICATE, reason, field_name, value,
-                                                duplicate_of=keeper_id, flags=flags)
+            duplicates[other] = ScreeningResult(
+                other, Decision.DUPLICATE, reason, field_name, value, duplicate_of=keeper_id, flags=flags
+            )
     kept.sort(key=lambda r: record_order(r.record_id))
     return Merged(kept, duplicates, found_in, records, repeats)
 
@@ -345,10 +393,13 @@ def _evidence(reason: str, r: Record, f: _Features) -> tuple[str, str]:
 
 def _retracted(r: Record) -> bool:
     return "Retracted Publication" in r.publication_types or any(
-        c.ref_type == "RetractionIn" for c in r.comments_corrections)
+        c.ref_type == "RetractionIn" for c in r.comments_corrections
+    )
 
 
-def screen_merged(records: Iterable[Record], cfg, found_in: dict[str, tuple[str, ...]]) -> tuple[list[ScreeningResult], Merged]:
+def screen_merged(
+    records: Iterable[Record], cfg, found_in: dict[str, tuple[str, ...]]
+) -> tuple[list[ScreeningResult], Merged]:
     """Deduplicate across sources (merge), then screen every kept record: the screening stage of a
     review that searches several databases. `found_in` names each record's databases (a record
     missing from it counts as found in "?"). Results in record_order."""
@@ -358,4 +409,3 @@ def screen_merged(records: Iterable[Record], cfg, found_in: dict[str, tuple[str,
     merged = merge(copies)
     results = [screen_record(r, cfg) for r in merged.kept] + list(merged.duplicates.values())
     return sorted(results, key=lambda r: record_order(r.record_id)), merged
-

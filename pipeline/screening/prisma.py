@@ -10,6 +10,7 @@ screened" counts what goes on to people: the records meeting every criterion and
 decided yet are shown beside them. `prisma_svg` draws the diagram from that dict alone, so the
 picture can never disagree with the numbers.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,11 +28,12 @@ log = logging.getLogger(__name__)
 DUPLICATE_REASONS = ("duplicate-pmid", "duplicate-doi", "duplicate-title-year")
 # Reasons only deduplication across several databases gives (screening/merge.py); counted when they occur.
 CROSS_SOURCE_REASONS = ("duplicate-id", "duplicate-title-similar", "duplicate-preprint")
-TEMPLATE = ("PRISMA 2020 flow diagram for new systematic reviews which included searches of databases "
-            "and registers")
-SCOPE = ("Identification, removal before screening (duplicates, records marked as ineligible by the "
-         "pipeline's screening rules as automation tools, unreadable records) and the records that go on "
-         "to screening by people; retrieval of reports and eligibility assessment are not part of the run.")
+TEMPLATE = "PRISMA 2020 flow diagram for new systematic reviews which included searches of databases and registers"
+SCOPE = (
+    "Identification, removal before screening (duplicates, records marked as ineligible by the "
+    "pipeline's screening rules as automation tools, unreadable records) and the records that go on "
+    "to screening by people; retrieval of reports and eligibility assessment are not part of the run."
+)
 # Short phrases for the diagram; a reason without one is shown as its code.
 LABELS = {
     "duplicate-pmid": "Same PMID returned again",
@@ -53,8 +55,7 @@ LABELS = {
 }
 
 
-def summarise(identified: int, records: list[Record], results: Iterable[ScreeningResult],
-              mentions: int) -> RunSummary:
+def summarise(identified: int, records: list[Record], results: Iterable[ScreeningResult], mentions: int) -> RunSummary:
     """The run's counts per stage (run.json "counts"); duplicates include repeated PMIDs."""
     summary = RunSummary(identified=identified, retrieved=len(records), mentions=mentions)
     excluded: Counter = Counter()
@@ -75,9 +76,16 @@ def summarise(identified: int, records: list[Record], results: Iterable[Screenin
     return summary
 
 
-def prisma_json(identified: Mapping[str, int], results: Iterable[ScreeningResult], pmid_repeats: int = 0,
-                unreadable: int = 0, review: str = "", removed_other: Mapping[str, int] | None = None,
-                human: Iterable[ScreeningResult] = (), repeats_by_reason: Mapping[str, int] | None = None) -> dict:
+def prisma_json(
+    identified: Mapping[str, int],
+    results: Iterable[ScreeningResult],
+    pmid_repeats: int = 0,
+    unreadable: int = 0,
+    review: str = "",
+    removed_other: Mapping[str, int] | None = None,
+    human: Iterable[ScreeningResult] = (),
+    repeats_by_reason: Mapping[str, int] | None = None,
+) -> dict:
     """The PRISMA 2020 boxes from identification to inclusion, each with its counts per reason.
 
     identified: records identified per database, e.g. {"PubMed": 812}; a source adds its own.
@@ -115,7 +123,7 @@ def prisma_json(identified: Mapping[str, int], results: Iterable[ScreeningResult
     for h in human:
         key = _key(h)
         if key not in awaiting and key not in included:
-            continue        # a decision on a record that did not reach screening this run
+            continue  # a decision on a record that did not reach screening this run
         awaiting.pop(key, None)
         if h.decision == Decision.EXCLUDE:
             included.discard(key)
@@ -125,8 +133,12 @@ def prisma_json(identified: Mapping[str, int], results: Iterable[ScreeningResult
     total = sum(identified.values())
     removed = sum(duplicates.values()) + sum(automation.values()) + sum(other.values())
     if total != removed + screened:
-        log.warning("PRISMA counts do not balance: %d identified, %d removed before screening, %d screened",
-                    total, removed, screened)
+        log.warning(
+            "PRISMA counts do not balance: %d identified, %d removed before screening, %d screened",
+            total,
+            removed,
+            screened,
+        )
     return {
         "prisma_version": "PRISMA 2020",
         "template": TEMPLATE,
@@ -173,7 +185,7 @@ LEFT_X = PHASE_W + GAP
 RIGHT_X = LEFT_X + BOX_W + 56
 LINE_H, PAD, FONT = 18, 12, 13
 ROW_GAP, STACK_GAP = 40, 16
-WRAP = 46           # characters per line at FONT px in a BOX_W box (sans-serif, ~7 px a character)
+WRAP = 46  # characters per line at FONT px in a BOX_W box (sans-serif, ~7 px a character)
 
 
 def prisma_svg(prisma: Mapping) -> str:
@@ -192,19 +204,25 @@ def prisma_svg(prisma: Mapping) -> str:
     identified.append(f"Registers (n = {n(sum(registers.values()))})")
     identified += _reason_lines(registers, labels=False)
     removed = ["Records removed before screening:"]
-    for key, name in (("duplicates", "Duplicate records removed"),
-                      ("marked_ineligible_by_automation", "Records marked as ineligible by automation tools"),
-                      ("other_reasons", "Records removed for other reasons")):
+    for key, name in (
+        ("duplicates", "Duplicate records removed"),
+        ("marked_ineligible_by_automation", "Records marked as ineligible by automation tools"),
+        ("other_reasons", "Records removed for other reasons"),
+    ):
         removed.append(f"{name} (n = {n(removed_box[key]['total'])})")
         removed += _reason_lines({k: v for k, v in removed_box[key]["by_reason"].items() if v})
-    screened = [f"Records screened (n = {n(scr['records_screened'])})",
-                "(meeting every criterion, or in doubt: for people to screen)"]
+    screened = [
+        f"Records screened (n = {n(scr['records_screened'])})",
+        "(meeting every criterion, or in doubt: for people to screen)",
+    ]
     excluded = [f"Records excluded (n = {n(scr['records_excluded'])})"]
     excluded += _reason_lines(scr["records_excluded_by_reason"])
     awaiting = [f"Records awaiting a person's decision (n = {n(scr['records_awaiting_decision'])})"]
     awaiting += _reason_lines(scr["awaiting_decision_by_reason"])
-    included = [f"Records included (n = {n(prisma['included']['records_included'])})",
-                "(reports not yet retrieved or assessed for eligibility)"]
+    included = [
+        f"Records included (n = {n(prisma['included']['records_included'])})",
+        "(reports not yet retrieved or assessed for eligibility)",
+    ]
 
     parts: list[str] = []
     title = "PRISMA 2020 flow diagram" + (f": {prisma['review']}" if prisma.get("review") else "")
@@ -216,43 +234,53 @@ def prisma_svg(prisma: Mapping) -> str:
     # Identification: identified -> removed before screening.
     top1 = y
     h1 = max(_height(identified), _height(removed), _label_height("Identification"))
-    parts += [_box(LEFT_X, top1, h1, identified), _box(RIGHT_X, top1, h1, removed),
-              _arrow(LEFT_X + BOX_W, top1 + h1 / 2, RIGHT_X, top1 + h1 / 2)]
+    parts += [
+        _box(LEFT_X, top1, h1, identified),
+        _box(RIGHT_X, top1, h1, removed),
+        _arrow(LEFT_X + BOX_W, top1 + h1 / 2, RIGHT_X, top1 + h1 / 2),
+    ]
     # Screening: screened -> excluded by people, and -> awaiting a decision (stacked on the right).
     top2 = top1 + h1 + ROW_GAP
     h_ex, h_aw = _height(excluded), _height(awaiting)
     h2 = max(_height(screened), h_ex + STACK_GAP + h_aw, _label_height("Screening"))
     aw_top = top2 + h2 - h_aw
-    parts += [_box(LEFT_X, top2, h2, screened), _box(RIGHT_X, top2, h_ex, excluded),
-              _box(RIGHT_X, aw_top, h_aw, awaiting),
-              _arrow(LEFT_X + BOX_W / 2, top1 + h1, LEFT_X + BOX_W / 2, top2),
-              _arrow(LEFT_X + BOX_W, top2 + h_ex / 2, RIGHT_X, top2 + h_ex / 2),
-              _arrow(LEFT_X + BOX_W, aw_top + h_aw / 2, RIGHT_X, aw_top + h_aw / 2)]
+    parts += [
+        _box(LEFT_X, top2, h2, screened),
+        _box(RIGHT_X, top2, h_ex, excluded),
+        _box(RIGHT_X, aw_top, h_aw, awaiting),
+        _arrow(LEFT_X + BOX_W / 2, top1 + h1, LEFT_X + BOX_W / 2, top2),
+        _arrow(LEFT_X + BOX_W, top2 + h_ex / 2, RIGHT_X, top2 + h_ex / 2),
+        _arrow(LEFT_X + BOX_W, aw_top + h_aw / 2, RIGHT_X, aw_top + h_aw / 2),
+    ]
     # Included.
     top3 = top2 + h2 + ROW_GAP
     h3 = max(_height(included), _label_height("Included"))
-    parts += [_box(LEFT_X, top3, h3, included),
-              _arrow(LEFT_X + BOX_W / 2, top2 + h2, LEFT_X + BOX_W / 2, top3)]
+    parts += [_box(LEFT_X, top3, h3, included), _arrow(LEFT_X + BOX_W / 2, top2 + h2, LEFT_X + BOX_W / 2, top3)]
     for name, top, h in (("Identification", top1, h1), ("Screening", top2, h2), ("Included", top3, h3)):
-        parts.append(f'<rect x="4" y="{top}" width="{PHASE_W - 8 + 4}" height="{h}" rx="4" '
-                     f'fill="#cfe2f3" stroke="#5b8db8"/>')
+        parts.append(
+            f'<rect x="4" y="{top}" width="{PHASE_W - 8 + 4}" height="{h}" rx="4" fill="#cfe2f3" stroke="#5b8db8"/>'
+        )
         cx, cy = 4 + (PHASE_W - 4) / 2, top + h / 2
-        parts.append(f'<text x="{cx}" y="{cy}" transform="rotate(-90 {cx} {cy})" text-anchor="middle" '
-                     f'dominant-baseline="middle" font-size="{FONT}" font-weight="bold">{_esc(name)}</text>')
+        parts.append(
+            f'<text x="{cx}" y="{cy}" transform="rotate(-90 {cx} {cy})" text-anchor="middle" '
+            f'dominant-baseline="middle" font-size="{FONT}" font-weight="bold">{_esc(name)}</text>'
+        )
     height = top3 + h3 + 20
-    return "\n".join([
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-        f'viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="prisma-title" '
-        'font-family="Helvetica, Arial, sans-serif">',
-        f'<title id="prisma-title">{_esc(title)}</title>',
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker></defs>',
-        f'<rect width="{WIDTH}" height="{height}" fill="#fff"/>',
-        *parts,
-        "</svg>",
-        "",
-    ])
+    return "\n".join(
+        [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+            f'viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="prisma-title" '
+            'font-family="Helvetica, Arial, sans-serif">',
+            f'<title id="prisma-title">{_esc(title)}</title>',
+            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker></defs>',
+            f'<rect width="{WIDTH}" height="{height}" fill="#fff"/>',
+            *parts,
+            "</svg>",
+            "",
+        ]
+    )
 
 
 def _label_height(label: str) -> int:
@@ -299,13 +327,14 @@ def _box(x: float, y: float, h: float, lines: list[str]) -> str:
 
 
 def _text(x: float, y: float, text: str, size: int = FONT, weight: str = "normal", anchor: str = "start") -> str:
-    return (f'<text x="{x}" y="{y}" font-size="{size}" font-weight="{weight}" text-anchor="{anchor}" '
-            f'xml:space="preserve">{_esc(text)}</text>')
+    return (
+        f'<text x="{x}" y="{y}" font-size="{size}" font-weight="{weight}" text-anchor="{anchor}" '
+        f'xml:space="preserve">{_esc(text)}</text>'
+    )
 
 
 def _arrow(x1: float, y1: float, x2: float, y2: float) -> str:
     # Stop 2 px short so the arrow head touches the box edge instead of covering it.
     x2 -= 2 if x2 > x1 else 0
     y2 -= 2 if y2 > y1 else 0
-    return (f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#333" stroke-width="1.5" '
-            'marker-end="url(#arrow)"/>')
+    return f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#333" stroke-width="1.5" marker-end="url(#arrow)"/>'

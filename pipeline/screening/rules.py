@@ -7,6 +7,7 @@ included: with the reason of a rule that let it in by a policy (a date span with
 "include"), or "meets-criteria". A definite exclusion therefore always beats a doubt: a German
 record with an ambiguous date is excluded for its language, not sent to a human.
 """
+
 from __future__ import annotations
 
 import functools
@@ -86,6 +87,7 @@ Rule = Callable[[Record, ScreeningConfig], "Verdict | None"]
 
 # --- the rules -----------------------------------------------------------------------------------
 
+
 def publication_type_rule(record: Record, cfg: ScreeningConfig) -> Verdict | None:
     """Exclude a record carrying any publication type the config lists, by name (ignoring case) or
     by MeSH UI ("D016440"); a listed name PubMed has a known UI for matches that UI too.
@@ -116,8 +118,10 @@ def _type_keys(listed: tuple[str, ...]) -> frozenset[str]:
 def _uis(record: Record) -> tuple[str, ...]:
     """The UI of each publication type: the record's own, else the known UI of its name."""
     if len(record.publication_type_uis) == len(record.publication_types):
-        return tuple(ui or PUBLICATION_TYPE_UIS.get(t.casefold(), "")
-                     for t, ui in zip(record.publication_types, record.publication_type_uis))
+        return tuple(
+            ui or PUBLICATION_TYPE_UIS.get(t.casefold(), "")
+            for t, ui in zip(record.publication_types, record.publication_type_uis)
+        )
     return tuple(PUBLICATION_TYPE_UIS.get(t.casefold(), "") for t in record.publication_types)
 
 
@@ -155,7 +159,7 @@ def date_rule(record: Record, cfg: ScreeningConfig) -> Verdict | None:
     if printed and all(in_range(y) for y in printed):
         return None
     if printed and any(in_range(y) for y in printed) or _straddles(printed, cfg):
-        if cfg.date_spans == "include":   # in, but the reason shows the policy let it in
+        if cfg.date_spans == "include":  # in, but the reason shows the policy let it in
             return Verdict(Decision.INCLUDE, "date-span-included", "medline_date", record.medline_date)
         decision = Decision.EXCLUDE if cfg.date_spans == "exclude" else Decision.NEEDS_REVIEW
         return Verdict(decision, "date-span-ambiguous", "medline_date", record.medline_date)
@@ -165,7 +169,9 @@ def date_rule(record: Record, cfg: ScreeningConfig) -> Verdict | None:
         return Verdict(Decision.NEEDS_REVIEW, "date-missing", "pub_year", "")
     # Out of range. The print date is the citation's date, so it names the field when there is one.
     if printed:
-        field, value = ("medline_date", record.medline_date) if record.medline_date else ("pub_year", str(record.pub_year))
+        field, value = (
+            ("medline_date", record.medline_date) if record.medline_date else ("pub_year", str(record.pub_year))
+        )
         side = printed[0]
     else:
         field, value, side = "article_date", record.article_date, electronic
@@ -176,8 +182,13 @@ def date_rule(record: Record, cfg: ScreeningConfig) -> Verdict | None:
 
 def _straddles(years: tuple[int, ...], cfg: ScreeningConfig) -> bool:
     """A span that jumps over the whole range (e.g. 2010-2020 around 2016:2016) straddles it too."""
-    return (len(years) > 1 and cfg.min_year is not None and cfg.max_year is not None
-            and years[0] < cfg.min_year and years[-1] > cfg.max_year)
+    return (
+        len(years) > 1
+        and cfg.min_year is not None
+        and cfg.max_year is not None
+        and years[0] < cfg.min_year
+        and years[-1] > cfg.max_year
+    )
 
 
 def language_rule(record: Record, cfg: ScreeningConfig) -> Verdict | None:
@@ -229,8 +240,9 @@ def screen_record(record: Record, cfg: ScreeningConfig) -> ScreeningResult:
     """The decision for one (non-duplicate) record, flagged 'retracted' whatever the decision."""
     flags = ("retracted",) if is_retracted(record) else ()
     verdict = decide(record, cfg)
-    return ScreeningResult(record.record_id, verdict.decision, verdict.reason, verdict.field, verdict.value,
-                           flags=flags)
+    return ScreeningResult(
+        record.record_id, verdict.decision, verdict.reason, verdict.field, verdict.value, flags=flags
+    )
 
 
 def is_retracted(record: Record) -> bool:
@@ -238,9 +250,11 @@ def is_retracted(record: Record) -> bool:
 
     A retraction notice ('Retraction of Publication') is not itself retracted.
     """
-    return (any(t.casefold() in RETRACTION_TYPES for t in record.publication_types)
-            or any(ui.casefold() in RETRACTION_TYPES for ui in record.publication_type_uis)
-            or any(c.ref_type == "RetractionIn" for c in record.comments_corrections))
+    return (
+        any(t.casefold() in RETRACTION_TYPES for t in record.publication_types)
+        or any(ui.casefold() in RETRACTION_TYPES for ui in record.publication_type_uis)
+        or any(c.ref_type == "RetractionIn" for c in record.comments_corrections)
+    )
 
 
 def pmid_order(pmid: str) -> tuple[int, str]:

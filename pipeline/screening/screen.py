@@ -1,4 +1,5 @@
 """The screening stage: deduplicate, then apply the rules to every unique record."""
+
 from __future__ import annotations
 
 from typing import Iterable

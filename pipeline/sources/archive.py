@@ -10,6 +10,7 @@ The search and fetch stages ask for the same requests when given the same config
 replay meets every one; a request the archive lacks (a run that stopped early, another config) is an
 error naming it, never a silently smaller table.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 INDEX = "requests.jsonl"
 # Parameters that say who asked, not what was asked: left out of keys and of the index.
 _CALLER_PARAMS = {"tool", "email", "api_key"}
-
 
 
 class RawArchive:
@@ -79,8 +79,12 @@ class RecordingSource:
 
     def efetch(self, pmids: list[str]) -> bytes:
         body = self.client.efetch(pmids)
-        self._record("efetch", efetch_key(pmids), body,
-                     {"ids": len(pmids), "first": pmids[0] if pmids else "", "last": pmids[-1] if pmids else ""})
+        self._record(
+            "efetch",
+            efetch_key(pmids),
+            body,
+            {"ids": len(pmids), "first": pmids[0] if pmids else "", "last": pmids[-1] if pmids else ""},
+        )
         return body
 
     def _record(self, utility: str, key: str, body: bytes, params: dict) -> None:
@@ -108,8 +112,9 @@ class ArchiveSource:
         try:
             lines = (folder / INDEX).read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
-            raise ConfigError(f"{folder} is not a replayable archive: it has no {INDEX}. Choose another "
-                              "run with --from-run.") from None
+            raise ConfigError(
+                f"{folder} is not a replayable archive: it has no {INDEX}. Choose another run with --from-run."
+            ) from None
         for line in lines:
             if line.strip():
                 entry = json.loads(line)
@@ -139,13 +144,16 @@ def find_archive(out: Path, run_id: str | None = None) -> Path:
     raw = out / "raw"
     runs = sorted(p.name for p in raw.iterdir() if (p / INDEX).is_file()) if raw.is_dir() else []
     if not runs:
-        raise ConfigError(f"No archived run to replay in {raw}: run once online first "
-                          "(python -m pipeline run --config ...), or pass --out with the folder of a past run.")
+        raise ConfigError(
+            f"No archived run to replay in {raw}: run once online first "
+            "(python -m pipeline run --config ...), or pass --out with the folder of a past run."
+        )
     if run_id is None:
         return raw / runs[-1]
     if run_id not in runs:
-        raise ConfigError(f"--from-run {run_id}: no archived run of that id in {raw}. "
-                          f"Archived runs: {', '.join(runs)}.")
+        raise ConfigError(
+            f"--from-run {run_id}: no archived run of that id in {raw}. Archived runs: {', '.join(runs)}."
+        )
     return raw / run_id
 
 
@@ -170,5 +178,7 @@ def replayed_date(folder: Path) -> date:
     try:
         return datetime.strptime(folder.name[:8], "%Y%m%d").date()
     except ValueError:
-        raise ConfigError(f"{folder.name} is not a run id (YYYYMMDDTHHMMSS...Z): cannot tell when PubMed "
-                          "was searched. Choose a run with --from-run.") from None
+        raise ConfigError(
+            f"{folder.name} is not a run id (YYYYMMDDTHHMMSS...Z): cannot tell when PubMed "
+            "was searched. Choose a run with --from-run."
+        ) from None

@@ -21,6 +21,7 @@ Progress: a source reports ("search", done, total) and, while fetching, ("fetch"
 Optional capability: `CrossCheckable`, a source that can also apply the screening's date and
 language criteria itself (PubMed's [dp] and [la] filters), so the run compares its rules with them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,9 +51,9 @@ class Window:
 class SearchRequest:
     """What the engine asks a source for in one run."""
 
-    query: str                              # the review's query (search.build_query of the config)
+    query: str  # the review's query (search.build_query of the config)
     stored: Mapping[str, str] = field(default_factory=dict)  # record_id -> content hash held now
-    window: Window | None = None            # None: a full run, fetch everything the query returns
+    window: Window | None = None  # None: a full run, fetch everything the query returns
     progress: Progress = no_progress
 
 
@@ -60,16 +61,16 @@ class SearchRequest:
 class Harvest:
     """What one source yields for one run."""
 
-    query: str                              # the query as sent to the database (its translation)
-    count: int                              # hits the database reports: PRISMA's "identified"
-    current: list[str]                      # record ids that answer the query now, in the source's order
-    records: list[Record]                   # records fetched or read this run (an id may repeat)
-    deleted: set[str] = field(default_factory=set)        # record ids the database withdrew
-    quarantined: list[Quarantined] = field(default_factory=list)   # unreadable records, with reasons
-    requested: int = 0                      # records asked for (run.json fetched.requested)
-    searched: dict[str, int] = field(default_factory=dict)     # run.json "searched": counts per search
-    manifest: dict[str, Any] = field(default_factory=dict)     # the source's own run.json keys
-    as_of: date | None = None               # the day the answers are from, when not today (a replay)
+    query: str  # the query as sent to the database (its translation)
+    count: int  # hits the database reports: PRISMA's "identified"
+    current: list[str]  # record ids that answer the query now, in the source's order
+    records: list[Record]  # records fetched or read this run (an id may repeat)
+    deleted: set[str] = field(default_factory=set)  # record ids the database withdrew
+    quarantined: list[Quarantined] = field(default_factory=list)  # unreadable records, with reasons
+    requested: int = 0  # records asked for (run.json fetched.requested)
+    searched: dict[str, int] = field(default_factory=dict)  # run.json "searched": counts per search
+    manifest: dict[str, Any] = field(default_factory=dict)  # the source's own run.json keys
+    as_of: date | None = None  # the day the answers are from, when not today (a replay)
 
 
 @runtime_checkable

@@ -22,6 +22,7 @@ What every request gets, so no source has to get it right on its own:
 A source specialises messages and error types by subclassing (see pubmed/eutils.py): `unavailable`
 builds the error raised when the retries run out, `rejected` the one for a refused request.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -70,8 +71,13 @@ class RateLimiter:
     this one, so the API never sees two requests nearer than `interval`.
     """
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, margin: float = RATE_MARGIN):
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        margin: float = RATE_MARGIN,
+    ):
         if rate <= 0:
             raise ValueError(f"rate must be positive, not {rate}")
         self.rate = rate
@@ -116,8 +122,9 @@ class Secrets:
         for value in values:
             if not value:
                 continue
-            forms.update({value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value),
-                          urllib.parse.quote(value)})
+            forms.update(
+                {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value), urllib.parse.quote(value)}
+            )
             for form in list(forms):  # percent-escapes may come back in either case
                 if "%" in form:
                     forms.update({form.lower(), form.upper()} - {""})
@@ -166,12 +173,24 @@ class HttpClient:
     rate shares one. Counters `requests_made` and `retries` are kept for the run's manifest.
     """
 
-    def __init__(self, base_url: str, *, rate: float, timeout: float = 30.0, max_attempts: int = 5,
-                 backoff_base: float = 1.0, backoff_cap: float = 30.0, secrets: Iterable[str] = (),
-                 params: Mapping[str, object] | None = None, user_agent: str = USER_AGENT,
-                 name: str = "", headers: Mapping[str, str] | None = None,
-                 limiter: RateLimiter | None = None, sleep: Callable[[float], None] = time.sleep,
-                 log: logging.Logger = log):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        rate: float,
+        timeout: float = 30.0,
+        max_attempts: int = 5,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 30.0,
+        secrets: Iterable[str] = (),
+        params: Mapping[str, object] | None = None,
+        user_agent: str = USER_AGENT,
+        name: str = "",
+        headers: Mapping[str, str] | None = None,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        log: logging.Logger = log,
+    ):
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
         self.base_url = base_url
@@ -191,18 +210,36 @@ class HttpClient:
 
     # --- the API sources use -----------------------------------------------------------------------
 
-    def get(self, path: str, params: Mapping[str, object] | None = None, *, validate: Validate | None = None,
-            describe: str | None = None) -> bytes:
+    def get(
+        self,
+        path: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        validate: Validate | None = None,
+        describe: str | None = None,
+    ) -> bytes:
         """The body of GET base_url+path?params, after pacing, retries and `validate`."""
         return self.request("GET", path, params, validate=validate, describe=describe).body
 
-    def post(self, path: str, params: Mapping[str, object] | None = None, *, validate: Validate | None = None,
-             describe: str | None = None) -> bytes:
+    def post(
+        self,
+        path: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        validate: Validate | None = None,
+        describe: str | None = None,
+    ) -> bytes:
         """The body of a form-encoded POST of `params` to base_url+path (for long parameter lists)."""
         return self.request("POST", path, params, validate=validate, describe=describe).body
 
-    def get_json(self, path: str, params: Mapping[str, object] | None = None, *,
-                 check: Callable[[Any], "str | None"] | None = None, describe: str | None = None) -> Any:
+    def get_json(
+        self,
+        path: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        check: Callable[[Any], "str | None"] | None = None,
+        describe: str | None = None,
+    ) -> Any:
         """The parsed JSON of GET base_url+path?params. A body that is not JSON (a proxy's HTML page, a
         cut-off answer) is retried like a 5xx; so is a parsed value `check` describes as transient."""
         parsed: list[Any] = []
@@ -230,8 +267,15 @@ class HttpClient:
         """`data` with every secret masked: for raw answers kept in an archive."""
         return self.secrets.redact_bytes(data) if self.secrets else data
 
-    def request(self, method: str | None, path: str, params: Mapping[str, object] | None = None, *,
-                validate: Validate | None = None, describe: str | None = None) -> Response:
+    def request(
+        self,
+        method: str | None,
+        path: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        validate: Validate | None = None,
+        describe: str | None = None,
+    ) -> Response:
         """Send one request with pacing, timeout and bounded retries; return the 2xx response.
 
         `method` None chooses POST when the encoded parameters are long, GET otherwise. `validate`
@@ -252,7 +296,9 @@ class HttpClient:
                 return response
             except urllib.error.HTTPError as exc:
                 if not self.retryable_status(exc.code):
-                    raise self.rejected(described, exc.code, str(exc.reason), self.redact(_error_excerpt(exc))) from None
+                    raise self.rejected(
+                        described, exc.code, str(exc.reason), self.redact(_error_excerpt(exc))
+                    ) from None
                 fault, retry_after = f"HTTP {exc.code}", retry_after_seconds(exc.headers)
                 if exc.code == 429:
                     fault += " (rate limit exceeded)"
@@ -263,8 +309,9 @@ class HttpClient:
             delay = retry_after if retry_after is not None else self._backoff(attempt)
             with self._count_lock:
                 self.retries += 1
-            self._log.warning("%s failed (%s); retry %d of %d in %.1f s", described, fault, attempt,
-                              self.max_attempts - 1, delay)
+            self._log.warning(
+                "%s failed (%s); retry %d of %d in %.1f s", described, fault, attempt, self.max_attempts - 1, delay
+            )
             self._sleep(delay)
         raise AssertionError("unreachable")
 
@@ -278,7 +325,8 @@ class HttpClient:
         """The error raised when every attempt failed."""
         return SourceUnavailable(
             f"{self.name} at {self.redact(self.base_url)} did not answer {described}: {fault} (gave up "
-            f"after {attempts} attempts). Try again later; nothing was published.")
+            f"after {attempts} attempts). Try again later; nothing was published."
+        )
 
     def rejected(self, described: str, status: int, reason: str, excerpt: str) -> PipelineError:
         """The error raised for an HTTP error that retrying cannot fix (a 4xx other than 429)."""
@@ -286,8 +334,9 @@ class HttpClient:
 
     # --- the mechanics ---------------------------------------------------------------------------
 
-    def build_request(self, method: str | None, path: str,
-                      params: Mapping[str, object] | None = None) -> urllib.request.Request:
+    def build_request(
+        self, method: str | None, path: str, params: Mapping[str, object] | None = None
+    ) -> urllib.request.Request:
         """The urllib request for `path` with the client's and the call's parameters (None left out)."""
         merged = {**self.default_params, **(params or {})}
         encoded = urllib.parse.urlencode({k: v for k, v in merged.items() if v is not None}, doseq=True)

@@ -9,6 +9,7 @@ rule as screening/merge.py's first step). What each database returned stays visi
 counted as duplicates) and `harvests` (name → its own Harvest, for run.json).
 A source that fails fails the whole search: a database is never silently left out.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -81,8 +82,12 @@ class MultiSource:
         records, _ = pool(copies)
         # A record PubMed still returns but did not fetch again (a refresh fetches only what changed)
         # keeps its stored PubMed version: another database's copy must not replace it.
-        held = {record_id for name, h in self.harvests.items() if name in PUBMED_DATABASES
-                for record_id in set(h.current) - {r.record_id for r in h.records}}
+        held = {
+            record_id
+            for name, h in self.harvests.items()
+            if name in PUBMED_DATABASES
+            for record_id in set(h.current) - {r.record_id for r in h.records}
+        }
         records = [r for r in records if r.record_id not in held]
         # found_in from what each database answers now (a PubMed refresh fetches only what changed).
         found: dict[str, set[str]] = {}
@@ -96,8 +101,13 @@ class MultiSource:
         copies_of = {record_id: len(names) for record_id, names in found.items()}
         by_reason: dict[str, int] = {}
         for record_id, n in copies_of.items():
-            reason = ("duplicate-pmid" if record_id.startswith("pmid:") else
-                      "duplicate-doi" if record_id.startswith("doi:") else "duplicate-id")
+            reason = (
+                "duplicate-pmid"
+                if record_id.startswith("pmid:")
+                else "duplicate-doi"
+                if record_id.startswith("doi:")
+                else "duplicate-id"
+            )
             by_reason[reason] = by_reason.get(reason, 0) + n - 1
         # Repeats within one database (a record on two pages) count as the same identifier again.
         within = self.repeats - sum(by_reason.values())
@@ -114,8 +124,16 @@ class MultiSource:
             quarantined=[q for h in harvests for q in h.quarantined],
             requested=sum(h.requested for h in harvests),
             searched={f"{name}: {k}": v for name, h in self.harvests.items() for k, v in h.searched.items()},
-            manifest={"sources": {name: {"query": h.query, "hit_count": h.count, "retrieved": len(h.records)
-                                         + len(h.quarantined), **h.manifest}
-                                  for name, h in self.harvests.items()}},
+            manifest={
+                "sources": {
+                    name: {
+                        "query": h.query,
+                        "hit_count": h.count,
+                        "retrieved": len(h.records) + len(h.quarantined),
+                        **h.manifest,
+                    }
+                    for name, h in self.harvests.items()
+                }
+            },
             as_of=next((h.as_of for h in harvests if h.as_of), None),
         )

@@ -10,6 +10,7 @@ they meet PubMed's conventions, so the screening rules apply to every record the
 - titles and abstracts with markup removed (``<inf>2</inf>``, ``<jats:p>``) and entities decoded;
 - authors as last name + fore name/initials, whichever way round the source writes them.
 """
+
 from __future__ import annotations
 
 import html
@@ -74,22 +75,53 @@ def first_year(value: str) -> int | None:
 
 # ISO 639-1 codes and English names → PubMed's ISO 639-2/B codes (the languages PubMed uses most).
 _LANGUAGES = {
-    "eng": ("en", "english"), "fre": ("fr", "french", "fra"), "ger": ("de", "german", "deu"),
-    "spa": ("es", "spanish"), "ita": ("it", "italian"), "por": ("pt", "portuguese"),
-    "rus": ("ru", "russian"), "chi": ("zh", "chinese", "zho"), "jpn": ("ja", "japanese"),
-    "kor": ("ko", "korean"), "dut": ("nl", "dutch", "nld"), "pol": ("pl", "polish"),
-    "swe": ("sv", "swedish"), "dan": ("da", "danish"), "nor": ("no", "nb", "nn", "norwegian"),
-    "fin": ("fi", "finnish"), "tur": ("tr", "turkish"), "heb": ("he", "hebrew"),
-    "ara": ("ar", "arabic"), "gre": ("el", "greek", "ell", "greek, modern"), "hun": ("hu", "hungarian"),
-    "cze": ("cs", "czech", "ces"), "per": ("fa", "persian", "fas"), "ukr": ("uk", "ukrainian"),
-    "rum": ("ro", "romanian", "ron"), "slo": ("sk", "slovak", "slk"), "slv": ("sl", "slovenian"),
-    "hrv": ("hr", "croatian"), "srp": ("sr", "serbian"), "bul": ("bg", "bulgarian"),
-    "lit": ("lt", "lithuanian"), "lav": ("lv", "latvian"), "est": ("et", "estonian"),
-    "ice": ("is", "icelandic", "isl"), "tha": ("th", "thai"), "vie": ("vi", "vietnamese"),
-    "ind": ("id", "indonesian"), "may": ("ms", "malay", "msa"), "hin": ("hi", "hindi"),
-    "cat": ("ca", "catalan"), "afr": ("af", "afrikaans"), "lat": ("la", "latin"),
-    "epo": ("eo", "esperanto"), "wel": ("cy", "welsh", "cym"), "gle": ("ga", "irish"),
-    "und": ("undetermined", "unknown"), "mul": ("multiple languages",),
+    "eng": ("en", "english"),
+    "fre": ("fr", "french", "fra"),
+    "ger": ("de", "german", "deu"),
+    "spa": ("es", "spanish"),
+    "ita": ("it", "italian"),
+    "por": ("pt", "portuguese"),
+    "rus": ("ru", "russian"),
+    "chi": ("zh", "chinese", "zho"),
+    "jpn": ("ja", "japanese"),
+    "kor": ("ko", "korean"),
+    "dut": ("nl", "dutch", "nld"),
+    "pol": ("pl", "polish"),
+    "swe": ("sv", "swedish"),
+    "dan": ("da", "danish"),
+    "nor": ("no", "nb", "nn", "norwegian"),
+    "fin": ("fi", "finnish"),
+    "tur": ("tr", "turkish"),
+    "heb": ("he", "hebrew"),
+    "ara": ("ar", "arabic"),
+    "gre": ("el", "greek", "ell", "greek, modern"),
+    "hun": ("hu", "hungarian"),
+    "cze": ("cs", "czech", "ces"),
+    "per": ("fa", "persian", "fas"),
+    "ukr": ("uk", "ukrainian"),
+    "rum": ("ro", "romanian", "ron"),
+    "slo": ("sk", "slovak", "slk"),
+    "slv": ("sl", "slovenian"),
+    "hrv": ("hr", "croatian"),
+    "srp": ("sr", "serbian"),
+    "bul": ("bg", "bulgarian"),
+    "lit": ("lt", "lithuanian"),
+    "lav": ("lv", "latvian"),
+    "est": ("et", "estonian"),
+    "ice": ("is", "icelandic", "isl"),
+    "tha": ("th", "thai"),
+    "vie": ("vi", "vietnamese"),
+    "ind": ("id", "indonesian"),
+    "may": ("ms", "malay", "msa"),
+    "hin": ("hi", "hindi"),
+    "cat": ("ca", "catalan"),
+    "afr": ("af", "afrikaans"),
+    "lat": ("la", "latin"),
+    "epo": ("eo", "esperanto"),
+    "wel": ("cy", "welsh", "cym"),
+    "gle": ("ga", "irish"),
+    "und": ("undetermined", "unknown"),
+    "mul": ("multiple languages",),
 }
 _LANGUAGE_CODES = {alias: code for code, aliases in _LANGUAGES.items() for alias in (code, *aliases)}
 
@@ -115,26 +147,55 @@ def languages(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 # Publication types of other databases → PubMed's publication type names (lower-case keys).
 _PUBLICATION_TYPES = {
-    "article": "Journal Article", "journal article": "Journal Article", "jour": "Journal Article",
-    "research-article": "Journal Article", "research article": "Journal Article",
-    "ejour": "Journal Article", "article in press": "Journal Article",
-    "review": "Review", "review-article": "Review", "short survey": "Review", "review article": "Review",
-    "systematic review": "Systematic Review", "meta-analysis": "Meta-Analysis",
-    "letter": "Letter", "editorial": "Editorial", "editorial material": "Editorial",
-    "comment": "Comment", "note": "Comment",
-    "erratum": "Published Erratum", "correction": "Published Erratum", "published erratum": "Published Erratum",
-    "retracted publication": "Retracted Publication", "retracted article": "Retracted Publication",
+    "article": "Journal Article",
+    "journal article": "Journal Article",
+    "jour": "Journal Article",
+    "research-article": "Journal Article",
+    "research article": "Journal Article",
+    "ejour": "Journal Article",
+    "article in press": "Journal Article",
+    "review": "Review",
+    "review-article": "Review",
+    "short survey": "Review",
+    "review article": "Review",
+    "systematic review": "Systematic Review",
+    "meta-analysis": "Meta-Analysis",
+    "letter": "Letter",
+    "editorial": "Editorial",
+    "editorial material": "Editorial",
+    "comment": "Comment",
+    "note": "Comment",
+    "erratum": "Published Erratum",
+    "correction": "Published Erratum",
+    "published erratum": "Published Erratum",
+    "retracted publication": "Retracted Publication",
+    "retracted article": "Retracted Publication",
     "retracted": "Retracted Publication",
-    "retraction": "Retraction of Publication", "retraction of publication": "Retraction of Publication",
-    "preprint": "Preprint", "posted-content": "Preprint",
-    "conference paper": "Congress", "conference review": "Congress", "proceedings paper": "Congress",
-    "meeting abstract": "Congress", "conference abstract": "Congress", "conf": "Congress",
-    "cpaper": "Congress", "congress": "Congress",
-    "book": "Book", "book-chapter": "Book Chapter", "book chapter": "Book Chapter", "chap": "Book Chapter",
-    "thes": "Academic Dissertation", "dissertation": "Academic Dissertation", "thesis": "Academic Dissertation",
-    "randomized controlled trial": "Randomized Controlled Trial", "clinical trial": "Clinical Trial",
-    "case reports": "Case Reports", "case report": "Case Reports",
-    "dataset": "Dataset", "data paper": "Dataset",
+    "retraction": "Retraction of Publication",
+    "retraction of publication": "Retraction of Publication",
+    "preprint": "Preprint",
+    "posted-content": "Preprint",
+    "conference paper": "Congress",
+    "conference review": "Congress",
+    "proceedings paper": "Congress",
+    "meeting abstract": "Congress",
+    "conference abstract": "Congress",
+    "conf": "Congress",
+    "cpaper": "Congress",
+    "congress": "Congress",
+    "book": "Book",
+    "book-chapter": "Book Chapter",
+    "book chapter": "Book Chapter",
+    "chap": "Book Chapter",
+    "thes": "Academic Dissertation",
+    "dissertation": "Academic Dissertation",
+    "thesis": "Academic Dissertation",
+    "randomized controlled trial": "Randomized Controlled Trial",
+    "clinical trial": "Clinical Trial",
+    "case reports": "Case Reports",
+    "case report": "Case Reports",
+    "dataset": "Dataset",
+    "data paper": "Dataset",
 }
 
 
@@ -160,7 +221,7 @@ def publication_types(values) -> tuple[str, ...]:
 def author(name: str) -> Author | None:
     """An author from 'Last, First M', 'Last, F.M.', 'Last FM' or 'Last F.M.'; None when empty."""
     text = _SPACE.sub(" ", name.strip().strip(";"))
-    text = re.sub(r"\s*\d+$", "", text)               # Ovid's affiliation numbers: 'Mathes, Tim 2'
+    text = re.sub(r"\s*\d+$", "", text)  # Ovid's affiliation numbers: 'Mathes, Tim 2'
     if not text:
         return None
     if "," in text:
@@ -171,13 +232,14 @@ def author(name: str) -> Author | None:
         if len(parts) == 2 and re.fullmatch(r"(?:[A-Z]\.?-?){1,4}", parts[1]):
             last, rest = parts
         else:
-            return Author(last_name=text)                 # a collective or single-word name
+            return Author(last_name=text)  # a collective or single-word name
     rest = rest.strip()
     if re.fullmatch(r"(?:[A-Z]\.?\s?-?){1,4}", rest):
         return Author(last_name=last.strip(), initials=re.sub(r"[.\s-]", "", rest))
     # 'Paul M' → PM; 'Roger BJ' → RBJ (a short all-capitals word is itself initials)
-    initials = "".join(w if (w.isupper() and len(w) <= 3) else w[0]
-                       for w in re.split(r"[\s.-]+", rest) if w and w[0].isalpha()).upper()
+    initials = "".join(
+        w if (w.isupper() and len(w) <= 3) else w[0] for w in re.split(r"[\s.-]+", rest) if w and w[0].isalpha()
+    ).upper()
     return Author(last_name=last.strip(), fore_name=rest, initials=initials)
 
 

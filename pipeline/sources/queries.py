@@ -1,4 +1,5 @@
 """The query each searched database receives, translated from the config's keyword groups."""
+
 from __future__ import annotations
 
 from pipeline.config import SearchConfig
@@ -6,8 +7,12 @@ from pipeline.sources.europepmc.query import build_query as europepmc_query
 from pipeline.sources.openalex.query import translate as openalex_translate
 from pipeline.sources.pubmed.search import build_query as pubmed_query
 
-NAMES = {"pubmed": "PubMed", "pubmed-xml": "PubMed (local XML files)", "europepmc": "Europe PMC",
-         "openalex": "OpenAlex"}
+NAMES = {
+    "pubmed": "PubMed",
+    "pubmed-xml": "PubMed (local XML files)",
+    "europepmc": "Europe PMC",
+    "openalex": "OpenAlex",
+}
 
 
 def translated(search: SearchConfig) -> list[tuple[str, str, tuple[str, ...]]]:

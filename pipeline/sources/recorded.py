@@ -6,6 +6,7 @@ as `<name>.json.gz`. A request's key is its parameters without who asked (api_ke
 so a replay finds every answer a run with the same config received, in any order, and an answer the
 archive lacks is an IncompleteRetrieval naming it, never a silently smaller table.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -34,8 +35,14 @@ class Calls(Protocol):
     requests_made: int
     retries: int
 
-    def get(self, utility: str, path: str, params: dict,
-            validate: Callable[[bytes], str | None] | None = None, describe: str = "") -> bytes: ...
+    def get(
+        self,
+        utility: str,
+        path: str,
+        params: dict,
+        validate: Callable[[bytes], str | None] | None = None,
+        describe: str = "",
+    ) -> bytes: ...
 
 
 class LiveCalls:
@@ -57,8 +64,9 @@ class LiveCalls:
 
     def get(self, utility, path, params, validate=None, describe=""):
         if len(json.dumps(params)) > 1500 and hasattr(self.client, "post_path"):
-            body = self.client.request("POST", self.client.post_path(path), params,
-                                       validate=validate, describe=describe or path).body
+            body = self.client.request(
+                "POST", self.client.post_path(path), params, validate=validate, describe=describe or path
+            ).body
         else:
             body = self.client.get(path, params, validate=validate, describe=describe or path)
         if self.folder is not None:
@@ -72,8 +80,10 @@ class LiveCalls:
             self.folder.mkdir(parents=True, exist_ok=True)
             atomic_write(self.folder / f"{name}.json.gz", gzip.compress(body, mtime=0))
             shown = {k: v for k, v in params.items() if k not in CALLER_PARAMS and v is not None}
-            line = json.dumps({"name": name, "utility": utility, "key": request_key(utility, params),
-                               "params": shown}, ensure_ascii=False)
+            line = json.dumps(
+                {"name": name, "utility": utility, "key": request_key(utility, params), "params": shown},
+                ensure_ascii=False,
+            )
             with open(self.folder / INDEX, "a", encoding="utf-8") as index:
                 index.write(self.client.redact(line) + "\n")
 
@@ -91,8 +101,9 @@ class ReplayedCalls:
         try:
             lines = (folder / INDEX).read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
-            raise ConfigError(f"{folder} is not a replayable archive: it has no {INDEX}. Choose another "
-                              "run with --from-run.") from None
+            raise ConfigError(
+                f"{folder} is not a replayable archive: it has no {INDEX}. Choose another run with --from-run."
+            ) from None
         for line in lines:
             if line.strip():
                 entry = json.loads(line)
@@ -105,7 +116,8 @@ class ReplayedCalls:
             raise IncompleteRetrieval(
                 f"The archive {self.folder} holds no answer to the {describe or utility} request "
                 f"{request_key(utility, params)}: that run stopped before it, or used another config. "
-                "Nothing was published; replay a completed run with --from-run RUN_ID, or run online.")
+                "Nothing was published; replay a completed run with --from-run RUN_ID, or run online."
+            )
         self.replayed += 1
         return gzip.decompress((self.folder / f"{name}.json.gz").read_bytes())
 
@@ -114,13 +126,13 @@ class ReplayedCalls:
 class Retrieved:
     """What one API source gave for one query: what it said it holds and what was read."""
 
-    database: str                       # how PRISMA names it ("Europe PMC", "OpenAlex")
-    query: str                          # as sent
-    hit_count: int                      # what the API said it holds
+    database: str  # how PRISMA names it ("Europe PMC", "OpenAlex")
+    query: str  # as sent
+    hit_count: int  # what the API said it holds
     records: list[Record] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
     pages: int = 0
-    notes: tuple[str, ...] = ()         # what the translation could not carry over
+    notes: tuple[str, ...] = ()  # what the translation could not carry over
 
     @property
     def retrieved(self) -> int:

@@ -1,4 +1,5 @@
 """Records as stored: canonical JSON of `models.Record` and its content hash (pure)."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -5,6 +5,7 @@ holding process ends, however it ends (even kill -9): a lock left by a dead proc
 obstacle. The file also says who holds it (pid, host, command, start time) so that a refused run can
 name the running one, and so that a run taking over after a crash can say whose lock it cleared.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -27,15 +28,22 @@ POLL_SECONDS = 0.2
 class ReviewLock:
     """`with ReviewLock(folder, review, command, wait=30):` holds the lock or raises RunLocked."""
 
-    def __init__(self, folder: Path, review: str, command: str, wait: float = 0.0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 started_at: str = ""):
+    def __init__(
+        self,
+        folder: Path,
+        review: str,
+        command: str,
+        wait: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        started_at: str = "",
+    ):
         self.path = Path(os.path.abspath(folder / LOCK_FILE))  # "a/../b" named plainly in messages
         self.review, self.command, self.wait = review, command, wait
         self.started_at = started_at
         self._clock, self._sleep = clock, sleep
         self._fd: int | None = None
-        self.cleared: dict | None = None   # the holder info a dead process left behind, if any
+        self.cleared: dict | None = None  # the holder info a dead process left behind, if any
 
     def __enter__(self) -> "ReviewLock":
         self.acquire()
@@ -59,8 +67,7 @@ class ReviewLock:
                     os.close(fd)
                     raise RunLocked(self._refusal(holder)) from None
                 if not announced:
-                    log.warning("%s; waiting up to %.0f s for it to finish", _describe(holder, self.path),
-                                self.wait)
+                    log.warning("%s; waiting up to %.0f s for it to finish", _describe(holder, self.path), self.wait)
                     announced = True
                 self._sleep(POLL_SECONDS)
         self._fd = fd
@@ -68,11 +75,19 @@ class ReviewLock:
         if previous and previous.get("pid") != os.getpid():
             # We got the lock, so its previous holder has ended; if it did not clear the file it died.
             self.cleared = previous
-            log.warning("cleared a stale lock left by process %s (%s, started %s), which is no longer "
-                        "running", previous.get("pid", "?"), previous.get("command", "?"),
-                        previous.get("started_at", "?"))
-        info = {"pid": os.getpid(), "host": socket.gethostname(), "review": self.review,
-                "command": self.command, "started_at": self.started_at}
+            log.warning(
+                "cleared a stale lock left by process %s (%s, started %s), which is no longer running",
+                previous.get("pid", "?"),
+                previous.get("command", "?"),
+                previous.get("started_at", "?"),
+            )
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "review": self.review,
+            "command": self.command,
+            "started_at": self.started_at,
+        }
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
         os.fsync(fd)
@@ -88,8 +103,10 @@ class ReviewLock:
 
     def _refusal(self, holder: dict | None) -> str:
         waited = f" after waiting {self.wait:g} s" if self.wait else ""
-        return (f"{_describe(holder, self.path)}{waited}. Only one run of a review can write its output "
-                f"folder at a time: wait for it to finish, or pass --wait SECONDS to queue behind it.")
+        return (
+            f"{_describe(holder, self.path)}{waited}. Only one run of a review can write its output "
+            f"folder at a time: wait for it to finish, or pass --wait SECONDS to queue behind it."
+        )
 
 
 def read_holder(path: Path) -> dict | None:
@@ -104,6 +121,8 @@ def read_holder(path: Path) -> dict | None:
 def _describe(holder: dict | None, path: Path) -> str:
     if not holder:
         return f"Another process holds the lock {path} (it has not written its details yet)"
-    return (f"Review {holder.get('review', '?')!r} is already being processed by process "
-            f"{holder.get('pid', '?')} on {holder.get('host', '?')} ({holder.get('command', '?')}, "
-            f"started {holder.get('started_at') or '?'}); lock file {path}")
+    return (
+        f"Review {holder.get('review', '?')!r} is already being processed by process "
+        f"{holder.get('pid', '?')} on {holder.get('host', '?')} ({holder.get('command', '?')}, "
+        f"started {holder.get('started_at') or '?'}); lock file {path}"
+    )

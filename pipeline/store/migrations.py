@@ -19,6 +19,7 @@ Migrations are append-only: once released, a migration is never edited; a change
   4  concept linking: mentions gain `identifier` and `vocabulary` (empty for mentions stored before;
      the extractor fingerprint changed with linking, so the next run re-extracts them)
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -104,8 +105,10 @@ INSERT INTO changes_v2 SELECT run_id, 'pmid:' || pmid, pmid, change, newly_inclu
         digest = content_hash(text)
         db.execute("UPDATE records SET data = ?, content_hash = ? WHERE record_id = ?", (text, digest, record_id))
         # Mentions computed from this very version stay valid: move their key to the new hash.
-        db.execute("UPDATE extractions SET content_hash = ? WHERE record_id = ? AND content_hash = ?",
-                   (digest, record_id, old_hash))
+        db.execute(
+            "UPDATE extractions SET content_hash = ? WHERE record_id = ? AND content_hash = ?",
+            (digest, record_id, old_hash),
+        )
 
 
 def _v3_human_decisions(db: sqlite3.Connection) -> None:
@@ -143,12 +146,16 @@ def migrate(db: sqlite3.Connection, where: str = "state.sqlite") -> list[int]:
     version = schema_version(db)
     if version > LATEST:
         row = db.execute("SELECT value FROM meta WHERE key = 'pipeline_version'").fetchone()
-        needed = (f"pipeline {row[0]} (which brought it to that version) or newer" if row
-                  else "a newer release of the pipeline")
+        needed = (
+            f"pipeline {row[0]} (which brought it to that version) or newer"
+            if row
+            else "a newer release of the pipeline"
+        )
         raise ConfigError(
             f"{where} has schema version {version}, but this pipeline ({_pipeline_version()}) knows "
             f"versions up to {LATEST}. Use {needed} with this output folder, or choose another "
-            "[output] dir.")
+            "[output] dir."
+        )
     applied = []
     for number in range(version + 1, LATEST + 1):
         MIGRATIONS[number](db)

@@ -16,6 +16,7 @@ and failed / crashed for runs that never committed.
 The schema is built and upgraded by the numbered migrations of `migrations.py`, applied when the
 store opens (a store newer than this code is refused).
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,18 @@ from pipeline.models import CommitPlan, Decision, Mention, Record, ScreeningResu
 from pipeline.store import migrations
 from pipeline.store.codec import content_hash, record_from_json, record_to_json
 
-__all__ = ["COMMITTED", "COMPLETED", "CRASHED", "FAILED", "RUNNING", "STATE_FILE", "StateStore", "content_hash",
-           "record_from_json", "record_to_json"]
+__all__ = [
+    "COMMITTED",
+    "COMPLETED",
+    "CRASHED",
+    "FAILED",
+    "RUNNING",
+    "STATE_FILE",
+    "StateStore",
+    "content_hash",
+    "record_from_json",
+    "record_to_json",
+]
 log = logging.getLogger(__name__)
 
 STATE_FILE = "state.sqlite"
@@ -39,13 +50,35 @@ SCHEMA_VERSION = str(migrations.LATEST)
 # Run statuses. COMMITTED runs have their state in the store but their outputs may not be published.
 RUNNING, COMMITTED, COMPLETED, FAILED, CRASHED = "running", "committed", "completed", "failed", "crashed"
 
-MENTION_FIELDS = ("section", "sentence", "start", "end", "text", "label", "canonical", "source",
-                  "identifier", "vocabulary")
-CHANGE_FIELDS = ("run_id", "record_id", "pmid", "change", "newly_included", "old_decision", "new_decision",
-                 "old_reason", "new_reason", "why", "title")
+MENTION_FIELDS = (
+    "section",
+    "sentence",
+    "start",
+    "end",
+    "text",
+    "label",
+    "canonical",
+    "source",
+    "identifier",
+    "vocabulary",
+)
+CHANGE_FIELDS = (
+    "run_id",
+    "record_id",
+    "pmid",
+    "change",
+    "newly_included",
+    "old_decision",
+    "new_decision",
+    "old_reason",
+    "new_reason",
+    "why",
+    "title",
+)
 
 
 # --- the store -----------------------------------------------------------------------------------
+
 
 def stored_review(folder: Path) -> str | None:
     """The review whose runs the state in `folder` holds (from its latest run's manifest), or None
@@ -94,8 +127,12 @@ class StateStore:
             db.close()
             raise
         if applied and applied[0] > 1:
-            log.warning("%s upgraded in place to schema version %s (migrations %s)", path, migrations.LATEST,
-                        ", ".join(map(str, applied)))
+            log.warning(
+                "%s upgraded in place to schema version %s (migrations %s)",
+                path,
+                migrations.LATEST,
+                ", ".join(map(str, applied)),
+            )
         return cls(db, path)
 
     def close(self) -> None:
@@ -111,43 +148,58 @@ class StateStore:
 
     def begin_run(self, run_id: str, kind: str, started_at: str, query: str, pid: int) -> None:
         with _transaction(self.db):
-            self.db.execute("INSERT INTO runs (run_id, kind, status, pid, started_at, query) "
-                            "VALUES (?, ?, ?, ?, ?, ?)", (run_id, kind, RUNNING, pid, started_at, query))
+            self.db.execute(
+                "INSERT INTO runs (run_id, kind, status, pid, started_at, query) VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, kind, RUNNING, pid, started_at, query),
+            )
 
     def fail_run(self, run_id: str, finished_at: str, error: str, manifest: dict) -> None:
         with _transaction(self.db):
-            self.db.execute("UPDATE runs SET status = ?, finished_at = ?, error = ?, manifest = ? "
-                            "WHERE run_id = ? AND status = ?",
-                            (FAILED, finished_at, error, json.dumps(manifest), run_id, RUNNING))
+            self.db.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, error = ?, manifest = ? WHERE run_id = ? AND status = ?",
+                (FAILED, finished_at, error, json.dumps(manifest), run_id, RUNNING),
+            )
 
     def mark_crashed(self) -> list[str]:
         """Runs left 'running' by a process that died (call only while holding the review's lock)."""
         with _transaction(self.db):
-            ids = [r[0] for r in self.db.execute("SELECT run_id FROM runs WHERE status = ? ORDER BY run_id",
-                                                 (RUNNING,))]
-            self.db.execute("UPDATE runs SET status = ?, error = 'the process stopped before the run "
-                            "committed (killed or crashed)' WHERE status = ?", (CRASHED, RUNNING))
+            ids = [
+                r[0] for r in self.db.execute("SELECT run_id FROM runs WHERE status = ? ORDER BY run_id", (RUNNING,))
+            ]
+            self.db.execute(
+                "UPDATE runs SET status = ?, error = 'the process stopped before the run "
+                "committed (killed or crashed)' WHERE status = ?",
+                (CRASHED, RUNNING),
+            )
         return ids
 
     def unpublished_runs(self) -> list[str]:
         """Runs whose state was committed but whose outputs were not all written."""
-        return [r[0] for r in self.db.execute("SELECT run_id FROM runs WHERE status = ? ORDER BY run_id",
-                                              (COMMITTED,))]
+        return [r[0] for r in self.db.execute("SELECT run_id FROM runs WHERE status = ? ORDER BY run_id", (COMMITTED,))]
 
     def mark_published(self, run_ids: Iterable[str]) -> None:
         with _transaction(self.db):
-            self.db.executemany("UPDATE runs SET status = ? WHERE run_id = ? AND status = ?",
-                                [(COMPLETED, r, COMMITTED) for r in run_ids])
+            self.db.executemany(
+                "UPDATE runs SET status = ? WHERE run_id = ? AND status = ?",
+                [(COMPLETED, r, COMMITTED) for r in run_ids],
+            )
 
     def last_good_run(self) -> dict | None:
         """The latest run whose state was committed (its watermark is where a refresh starts)."""
-        row = self.db.execute("SELECT run_id, kind, watermark, query, manifest FROM runs "
-                              "WHERE status IN (?, ?) ORDER BY run_id DESC LIMIT 1",
-                              (COMMITTED, COMPLETED)).fetchone()
+        row = self.db.execute(
+            "SELECT run_id, kind, watermark, query, manifest FROM runs "
+            "WHERE status IN (?, ?) ORDER BY run_id DESC LIMIT 1",
+            (COMMITTED, COMPLETED),
+        ).fetchone()
         if row is None:
             return None
-        return {"run_id": row[0], "kind": row[1], "watermark": row[2], "query": row[3],
-                "manifest": json.loads(row[4]) if row[4] else None}
+        return {
+            "run_id": row[0],
+            "kind": row[1],
+            "watermark": row[2],
+            "query": row[3],
+            "manifest": json.loads(row[4]) if row[4] else None,
+        }
 
     def run_manifest(self, run_id: str) -> dict | None:
         row = self.db.execute("SELECT manifest FROM runs WHERE run_id = ?", (run_id,)).fetchone()
@@ -155,8 +207,7 @@ class StateStore:
 
     def runs(self) -> list[dict]:
         cols = ("run_id", "kind", "status", "pid", "started_at", "finished_at", "watermark", "error")
-        return [dict(zip(cols, row)) for row in
-                self.db.execute(f"SELECT {', '.join(cols)} FROM runs ORDER BY run_id")]
+        return [dict(zip(cols, row)) for row in self.db.execute(f"SELECT {', '.join(cols)} FROM runs ORDER BY run_id")]
 
     # -- reading the state
 
@@ -167,7 +218,8 @@ class StateStore:
         """Every record not withdrawn: record_id -> (record, content hash)."""
         out = {}
         for record_id, data, digest in self.db.execute(
-                "SELECT record_id, data, content_hash FROM records WHERE withdrawn IS NULL"):
+            "SELECT record_id, data, content_hash FROM records WHERE withdrawn IS NULL"
+        ):
             cached = self._decoded.get(record_id)
             if cached is None or cached[0] != digest:
                 cached = self._decoded[record_id] = (digest, record_from_json(data))
@@ -182,15 +234,18 @@ class StateStore:
         """record_id -> the current decision."""
         out = {}
         for record_id, decision, reason, field, value, duplicate_of, flags in self.db.execute(
-                "SELECT record_id, decision, reason, field, value, duplicate_of, flags FROM decisions"):
-            out[record_id] = ScreeningResult(record_id, Decision(decision), reason, field, value, duplicate_of,
-                                             tuple(json.loads(flags)))
+            "SELECT record_id, decision, reason, field, value, duplicate_of, flags FROM decisions"
+        ):
+            out[record_id] = ScreeningResult(
+                record_id, Decision(decision), reason, field, value, duplicate_of, tuple(json.loads(flags))
+            )
         return out
 
     def extraction_keys(self) -> dict[str, tuple[str, str]]:
         """record_id -> (content hash, extractor fingerprint) the stored mentions were computed from."""
-        return {r: (h, f) for r, h, f in
-                self.db.execute("SELECT record_id, content_hash, fingerprint FROM extractions")}
+        return {
+            r: (h, f) for r, h, f in self.db.execute("SELECT record_id, content_hash, fingerprint FROM extractions")
+        }
 
     def mentions(self, record_ids: Iterable[str]) -> list[Mention]:
         """Stored mentions of `record_ids`, each record's in extraction order."""
@@ -199,8 +254,10 @@ class StateStore:
         self.db.execute("DELETE FROM wanted")
         self.db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((r,) for r in record_ids))
         cols = ", ".join(f'm."{c}"' for c in MENTION_FIELDS)
-        rows = self.db.execute(f"SELECT m.record_id, {cols} FROM mentions m JOIN wanted w "
-                               "ON w.record_id = m.record_id ORDER BY m.record_id, m.seq").fetchall()
+        rows = self.db.execute(
+            f"SELECT m.record_id, {cols} FROM mentions m JOIN wanted w "
+            "ON w.record_id = m.record_id ORDER BY m.record_id, m.seq"
+        ).fetchall()
         return [Mention(*row) for row in rows]
 
     def changes(self, run_ids: Iterable[str]) -> list[dict]:
@@ -209,13 +266,23 @@ class StateStore:
             return []
         marks = ", ".join("?" * len(ids))
         rows = self.db.execute(f"SELECT {', '.join(CHANGE_FIELDS)} FROM changes WHERE run_id IN ({marks})", ids)
-        return [dict(zip(CHANGE_FIELDS, row)) | {"newly_included": bool(row[CHANGE_FIELDS.index("newly_included")])}
-                for row in rows]
+        return [
+            dict(zip(CHANGE_FIELDS, row)) | {"newly_included": bool(row[CHANGE_FIELDS.index("newly_included")])}
+            for row in rows
+        ]
 
     # -- writing one run's results
 
-    def commit_run(self, run_id: str, plan: CommitPlan, *, watermark: str, finished_at: str, manifest: dict,
-                   hook: Callable[[str], None] | None = None) -> None:
+    def commit_run(
+        self,
+        run_id: str,
+        plan: CommitPlan,
+        *,
+        watermark: str,
+        finished_at: str,
+        manifest: dict,
+        hook: Callable[[str], None] | None = None,
+    ) -> None:
         """Write everything run `run_id` learned (`plan`), in one transaction, and mark it committed.
 
         plan.seen: record ids the run's search returned (their last_seen moves to this run).
@@ -238,29 +305,56 @@ class StateStore:
                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (record_id) DO UPDATE SET pmid = excluded.pmid, "
                     "data = excluded.data, content_hash = excluded.content_hash, last_seen = excluded.last_seen, "
                     "updated = excluded.updated, withdrawn = NULL, withdrawn_reason = NULL",
-                    (record_id, record.pmid, text, content_hash(text), run_id, run_id, run_id))
-            db.executemany("UPDATE records SET withdrawn = ?, withdrawn_reason = ? WHERE record_id = ?",
-                           [(run_id, reason, record_id) for record_id, reason in withdrawn.items()])
+                    (record_id, record.pmid, text, content_hash(text), run_id, run_id, run_id),
+                )
+            db.executemany(
+                "UPDATE records SET withdrawn = ?, withdrawn_reason = ? WHERE record_id = ?",
+                [(run_id, reason, record_id) for record_id, reason in withdrawn.items()],
+            )
             if hook:
                 hook("mid-commit")
             db.execute("DELETE FROM decisions")
-            db.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)", [
-                (r.record_id, r.decision.value, r.reason, r.field, r.value, r.duplicate_of, json.dumps(list(r.flags)))
-                for r in decisions])
+            db.executemany(
+                "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.record_id,
+                        r.decision.value,
+                        r.reason,
+                        r.field,
+                        r.value,
+                        r.duplicate_of,
+                        json.dumps(list(r.flags)),
+                    )
+                    for r in decisions
+                ],
+            )
             for record_id, (digest, found) in extracted.items():
                 db.execute("DELETE FROM mentions WHERE record_id = ?", (record_id,))
-                db.executemany(f"INSERT INTO mentions (record_id, seq, {', '.join(repr(c) for c in MENTION_FIELDS)}) "
-                               f"VALUES (?, ?, {', '.join('?' * len(MENTION_FIELDS))})",
-                               [(record_id, i, *(getattr(m, c) for c in MENTION_FIELDS))
-                                for i, m in enumerate(found)])
+                db.executemany(
+                    f"INSERT INTO mentions (record_id, seq, {', '.join(repr(c) for c in MENTION_FIELDS)}) "
+                    f"VALUES (?, ?, {', '.join('?' * len(MENTION_FIELDS))})",
+                    [(record_id, i, *(getattr(m, c) for c in MENTION_FIELDS)) for i, m in enumerate(found)],
+                )
                 db.execute("INSERT OR REPLACE INTO extractions VALUES (?, ?, ?)", (record_id, digest, fingerprint))
-            db.executemany(f"INSERT INTO changes ({', '.join(CHANGE_FIELDS)}) VALUES "
-                           f"({', '.join('?' * len(CHANGE_FIELDS))})",
-                           [tuple(int(c[k]) if k == "newly_included" else
-                                  c.get("pmid", pmid_of(c["record_id"])) if k == "pmid" else c[k]
-                                  for k in CHANGE_FIELDS) for c in changes])
-            db.execute("UPDATE runs SET status = ?, finished_at = ?, watermark = ?, manifest = ? "
-                       "WHERE run_id = ?", (COMMITTED, finished_at, watermark, json.dumps(manifest), run_id))
+            db.executemany(
+                f"INSERT INTO changes ({', '.join(CHANGE_FIELDS)}) VALUES ({', '.join('?' * len(CHANGE_FIELDS))})",
+                [
+                    tuple(
+                        int(c[k])
+                        if k == "newly_included"
+                        else c.get("pmid", pmid_of(c["record_id"]))
+                        if k == "pmid"
+                        else c[k]
+                        for k in CHANGE_FIELDS
+                    )
+                    for c in changes
+                ],
+            )
+            db.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, watermark = ?, manifest = ? WHERE run_id = ?",
+                (COMMITTED, finished_at, watermark, json.dumps(manifest), run_id),
+            )
 
 
 @contextmanager

@@ -1,4 +1,5 @@
 """`python -m pipeline eval-ner`: thin glue over ner_eval, scored against a tiny PubTator fixture."""
+
 import json
 
 import pytest
@@ -12,6 +13,7 @@ TINY = FIXTURES / "tiny.pubtator"
 def shared_model(ner, monkeypatch):
     """eval-ner loads the model through extract.load_ner; hand it the session's copy."""
     from pipeline.extraction import ner as extract
+
     monkeypatch.setattr(extract, "load_ner", lambda path=None: ner)
     return ner
 
@@ -31,7 +33,7 @@ def test_json_scores_match_hand_count(invoke, shared_model):
     data = json.loads(result.stdout)
     assert data["documents"] == 2
     micro = data["scores"]["micro"]
-    assert micro["tp"] + micro["fn"] == 10      # gold mentions of the three scored types
+    assert micro["tp"] + micro["fn"] == 10  # gold mentions of the three scored types
     assert set(data["scores"]) == {"Chemical", "Disease", "Gene/Protein", "micro"}
     assert 0.0 <= micro["f1"] <= 1.0
 
@@ -46,8 +48,10 @@ def test_missing_corpus_is_a_config_error(invoke, tmp_path):
 def test_missing_model_is_a_config_error(invoke, tmp_path):
     result = invoke("eval-ner", "--corpus", TINY, "--model", tmp_path)
     assert result.exit_code == 2
-    assert result.stderr == (f"Error: {tmp_path}: no trained spaCy pipeline here (config.cfg is missing). "
-                             "Run `make model`, or set [extraction] model to a trained pipeline folder.\n")
+    assert result.stderr == (
+        f"Error: {tmp_path}: no trained spaCy pipeline here (config.cfg is missing). "
+        "Run `make model`, or set [extraction] model to a trained pipeline folder.\n"
+    )
 
 
 def test_help_has_an_example(invoke):
@@ -64,7 +68,7 @@ def test_json_has_concept_scores_and_linking_accuracy(invoke, shared_model):
     # tiny.pubtator links two concepts in document 111: ketamine (D007649) and depression (D003866).
     concepts = data["concepts"]
     assert concepts["micro"]["tp"] + concepts["micro"]["fn"] == 2
-    assert concepts["Chemical"]["tp"] == 1          # ketamine, MESH:D007649
+    assert concepts["Chemical"]["tp"] == 1  # ketamine, MESH:D007649
     assert data["linking"]["Chemical"] == {"accuracy": 1.0, "correct": 1, "linked": 1, "mentions": 1}
     assert data["linking"]["micro"]["mentions"] == 2
 

@@ -1,4 +1,5 @@
 """End to end through the CLI with source = "pubmed-xml": local files instead of E-utilities."""
+
 from __future__ import annotations
 
 import gzip
@@ -31,7 +32,7 @@ def test_local_run_gives_the_same_tables_as_a_live_search(tmp_path, server, revi
     local_path = local_config(tmp_path / "local")
     local = invoke("run", "--config", local_path)
     assert local.exit_code == 0, local.stderr
-    assert local.stdout.splitlines()[0] == live.stdout.splitlines()[0]   # the same counts
+    assert local.stdout.splitlines()[0] == live.stdout.splitlines()[0]  # the same counts
     live_out, local_out = review_config.parent.parent / "out", local_path.parent.parent / "out"
     for name in OUTPUTS:
         assert (local_out / name).is_file(), name
@@ -44,14 +45,15 @@ def test_local_run_gives_the_same_tables_as_a_live_search(tmp_path, server, revi
     pd.testing.assert_frame_equal(local_records.drop(columns="found_in"), live_records.drop(columns="found_in"))
     records = pd.read_csv(local_out / "records.csv", dtype=str, keep_default_na=False)
     assert {row.pmid: (row.decision, row.reason) for row in records.itertuples()} == EXPECTED_DECISIONS
-    assert len(server.requests) == requests_before     # the local run never called E-utilities
+    assert len(server.requests) == requests_before  # the local run never called E-utilities
     manifest = json.loads((local_out / "run.json").read_text())
     assert manifest["status"] == "completed" and manifest["source"] == "pubmed-xml"
     assert [f["path"].endswith("corpus/ketamine.xml.gz") for f in manifest["local_files"]] == [True]
-    assert manifest["searched"] == {"current": 10, "records_read": 11, "files": 1}   # 30000011 does not match
+    assert manifest["searched"] == {"current": 10, "records_read": 11, "files": 1}  # 30000011 does not match
     assert "eutils_base_url" not in manifest
     assert manifest["pubmed_cross_check"] == {
-        "skipped": "the records come from local PubMed XML files, not a PubMed search"}
+        "skipped": "the records come from local PubMed XML files, not a PubMed search"
+    }
     prisma = json.loads((local_out / "prisma.json").read_text())
     assert prisma["identification"]["records_identified"] == {"PubMed (local XML files)": 10}
 
@@ -60,8 +62,10 @@ def test_a_pattern_matching_no_file_is_a_config_error(tmp_path, invoke):
     path = local_config(tmp_path, paths='["missing/*.xml"]')
     result = invoke("run", "--config", path)
     assert result.exit_code == 2
-    assert result.stderr == (f"Error: [search.paths] pattern '{path.parent / 'missing/*.xml'}' matches no file. "
-                             "Check the pattern; paths are relative to the config file's folder.\n")
+    assert result.stderr == (
+        f"Error: [search.paths] pattern '{path.parent / 'missing/*.xml'}' matches no file. "
+        "Check the pattern; paths are relative to the config file's folder.\n"
+    )
 
 
 def test_refresh_applies_a_later_update_file_deleting_a_record(tmp_path, invoke):
@@ -71,7 +75,8 @@ def test_refresh_applies_a_later_update_file_deleting_a_record(tmp_path, invoke)
     out = path.parent.parent / "out"
     (path.parent / "corpus" / "update-0001.xml").write_text(
         '<?xml version="1.0"?>\n<PubmedArticleSet>\n<DeleteCitation><PMID Version="1">30000005</PMID>'
-        "</DeleteCitation>\n</PubmedArticleSet>\n")
+        "</DeleteCitation>\n</PubmedArticleSet>\n"
+    )
     second = invoke("refresh", "--config", path)
     assert second.exit_code == 0, second.stderr
     records = pd.read_csv(out / "records.csv", dtype=str, keep_default_na=False)
@@ -86,9 +91,11 @@ def test_refresh_applies_a_later_update_file_deleting_a_record(tmp_path, invoke)
 def test_prisma_balances_when_a_local_file_has_an_unreadable_record(tmp_path, invoke):
     """Identified = every record read (an unreadable one too), so removed + screened adds up."""
     path = local_config(tmp_path)
-    broken = ('<PubmedArticle><MedlineCitation Status="MEDLINE" Owner="NLM"><PMID Version="1">30000099</PMID>'
-              "<Article><ArticleTitle>Ketamine &undefined; depression</ArticleTitle></Article>"
-              "</MedlineCitation></PubmedArticle>\n</PubmedArticleSet>")
+    broken = (
+        '<PubmedArticle><MedlineCitation Status="MEDLINE" Owner="NLM"><PMID Version="1">30000099</PMID>'
+        "<Article><ArticleTitle>Ketamine &undefined; depression</ArticleTitle></Article>"
+        "</MedlineCitation></PubmedArticle>\n</PubmedArticleSet>"
+    )
     text = (FIXTURES / "ketamine_corpus.xml").read_text().replace("</PubmedArticleSet>", broken)
     (path.parent / "corpus" / "ketamine.xml.gz").write_bytes(gzip.compress(text.encode()))
     result = invoke("run", "--config", path)
@@ -99,7 +106,9 @@ def test_prisma_balances_when_a_local_file_has_an_unreadable_record(tmp_path, in
     ident = prisma["identification"]
     assert ident["records_identified"] == {"PubMed (local XML files)": 11}
     assert ident["records_removed_before_screening"]["other_reasons"] == {
-        "total": 1, "by_reason": {"unreadable-record": 1}}
+        "total": 1,
+        "by_reason": {"unreadable-record": 1},
+    }
     assert ident["records_removed_before_screening"]["total"] + prisma["screening"]["records_screened"] == 11
     assert prisma["balanced"] is True
 

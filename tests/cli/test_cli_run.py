@@ -1,4 +1,5 @@
 """End to end through the CLI: config -> local E-utilities server -> tables."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,6 @@ from tests.support.expected import EXPECTED_DECISIONS, OUTPUTS
 from tests.support.paths import REPO, subprocess_env
 
 
-
 @pytest.fixture
 def completed_run(server, review_config, invoke):
     result = invoke("run", "--config", review_config)
@@ -28,10 +28,13 @@ def test_run_writes_every_output(completed_run):
         assert (out / name).is_file(), name
     assert "10 identified, 0 duplicates" not in result.stdout
     assert result.stdout.startswith("10 identified, 1 duplicates, 9 screened: 4 included, 3 excluded, 2 need review;")
-    report, ris = re.fullmatch(r"Report: (.+); included records for screening tools: (.+)",
-                               result.stdout.splitlines()[-1]).groups()
-    assert (Path(report).resolve(), Path(ris).resolve()) == ((out / "report.html").resolve(),
-                                                            (out / "records.ris").resolve())
+    report, ris = re.fullmatch(
+        r"Report: (.+); included records for screening tools: (.+)", result.stdout.splitlines()[-1]
+    ).groups()
+    assert (Path(report).resolve(), Path(ris).resolve()) == (
+        (out / "report.html").resolve(),
+        (out / "records.ris").resolve(),
+    )
 
 
 def test_every_record_has_its_decision_and_reason(completed_run):
@@ -56,13 +59,14 @@ def test_evidence_has_one_row_per_included_record_newest_first(completed_run):
 
 def test_mention_offsets_point_at_the_text(completed_run, corpus):
     from pipeline.sources.pubmed_xml import parser as pubmed_xml
+
     out, _ = completed_run
     mentions = pd.read_parquet(out / "mentions.parquet")
     assert len(mentions) > 20
     records = {r.pmid: r for r in pubmed_xml.parse(REPO / "tests/fixtures/ketamine_corpus.xml")}
     for m in mentions.itertuples():
         sections = dict(records[m.pmid].sections())
-        assert sections[m.section][m.start:m.end] == m.text
+        assert sections[m.section][m.start : m.end] == m.text
     assert set(mentions.pmid) <= {"30000001", "30000005", "30000009", "30000010"}
 
 
@@ -70,8 +74,9 @@ def test_run_manifest_and_prisma(completed_run, server):
     out, _ = completed_run
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["status"] == "completed"
-    assert manifest["query"] == ('ketamine AND depression AND ("mechanism of action" OR '
-                                 '"clinical applications" OR efficacy)')
+    assert manifest["query"] == (
+        'ketamine AND depression AND ("mechanism of action" OR "clinical applications" OR efficacy)'
+    )
     assert manifest["query_translation"] == manifest["query"]
     assert manifest["eutils_base_url"] == server.base_url
     assert manifest["versions"]["spacy"] == "3.7.5"
@@ -130,7 +135,10 @@ def test_cli_subprocess_end_to_end(server, review_config, tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "pipeline", "run", "--config", str(review_config), "--out", str(out)],
         env=subprocess_env(EUTILS_BASE_URL=server.base_url, NCBI_EMAIL="tests@example.org"),
-        capture_output=True, text=True, timeout=120, cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
     )
     assert proc.returncode == 0, proc.stderr
     assert (out / "evidence.csv").read_text().count("\n") == 5  # header + 4 included
@@ -139,7 +147,10 @@ def test_cli_subprocess_end_to_end(server, review_config, tmp_path):
 def test_subprocess_guard_blocks_other_hosts(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-c", "import socket; socket.create_connection(('192.0.2.1', 80), timeout=1)"],
-        env=subprocess_env(), capture_output=True, text=True, timeout=60,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode != 0
     assert "NetworkAccessBlocked: test tried to reach 192.0.2.1: only 127.0.0.1 is allowed in tests" in proc.stderr
@@ -148,6 +159,7 @@ def test_subprocess_guard_blocks_other_hosts(tmp_path):
 def test_parallel_extraction_writes_the_same_tables(server, review_config, invoke, tmp_path, monkeypatch):
     """Large runs extract with two processes; the tables must not depend on it."""
     from pipeline.engine import sync as refresh
+
     assert invoke("run", "--config", review_config, "--out", tmp_path / "one").exit_code == 0
     monkeypatch.setattr(refresh, "PARALLEL_EXTRACTION_FROM", 1)
     assert invoke("run", "--config", review_config, "--out", tmp_path / "two").exit_code == 0

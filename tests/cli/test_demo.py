@@ -1,4 +1,5 @@
 """`make demo`: runs offline from a fresh clone, with no ../shared beside it."""
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,11 @@ def test_demo_runs_from_a_fresh_clone_with_no_network_and_no_shared(tmp_path):
             shutil.copy2(REPO / name, clone / name)
     assert not (tmp_path / "shared").exists()
     env = subprocess_env()
-    env["PYTHONPATH"] = f"{TESTS / 'guard'}:{clone}"   # the network guard, then the clone's code
+    env["PYTHONPATH"] = f"{TESTS / 'guard'}:{clone}"  # the network guard, then the clone's code
     env.pop("EUTILS_BASE_URL", None)
-    done = subprocess.run([sys.executable, "-m", "tests.support.demo"], cwd=clone, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.support.demo"], cwd=clone, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     out = clone / "outputs" / "demo"
     for name in OUTPUTS + ["prisma.svg"]:
@@ -41,6 +43,6 @@ def test_make_demo_exists_and_the_readme_opens_with_it():
     assert re.search(r"^demo: .*## ", makefile, re.MULTILINE)
     assert "-m tests.support.demo" in makefile
     readme = (REPO / "README.md").read_text()
-    first = readme[:readme.index("\n## ", readme.index("\n## ") + 1)]    # up to the second section
+    first = readme[: readme.index("\n## ", readme.index("\n## ") + 1)]  # up to the second section
     assert "make demo" in first and "outputs/demo/" in first
     assert "not real PubMed data" in first and "`make run` needs" in first

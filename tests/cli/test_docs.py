@@ -1,5 +1,6 @@
 """Every command is documented: an example in its --help, a row in the README, and every make target
 the README names exists."""
+
 from __future__ import annotations
 
 import re
@@ -38,7 +39,8 @@ def test_every_make_target_in_the_readme_exists():
 
 def test_every_config_key_is_in_the_readme_config_reference():
     from pipeline.config import _TABLES
-    reference = README[README.index("## Config reference"):README.index("### Screening: what each criterion means")]
+
+    reference = README[README.index("## Config reference") : README.index("### Screening: what each criterion means")]
     for table, keys in _TABLES.items():
         assert f"[{table}]" in reference, table
         for key in keys:

@@ -1,4 +1,5 @@
 """[engine] and --engine/--scheduler/--workers: validated, with the key or option and the fix."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +9,7 @@ import pytest
 from pipeline.config import EngineConfig, load_config, with_engine
 from pipeline.errors import ConfigError
 
-LOCAL_FILES = '''
+LOCAL_FILES = """
 [review]
 name = "r"
 [search]
@@ -17,19 +18,23 @@ paths = ["data.xml"]
 all_of = [["ketamine"]]
 [output]
 dir = "out"
-'''
-PUBMED = '''
+"""
+PUBMED = """
 [review]
 name = "r"
 [search]
 all_of = [["ketamine"]]
 [output]
 dir = "out"
-'''
-ADDRESS_FIX = ('use a Dask scheduler address such as "tcp://scheduler-host:8786" (what `dask scheduler` '
-               'prints), or leave it out to start a local cluster.')
-DASK_ONLY_LOCAL = ('only runs reviews over local files (source = "pubmed-xml"), one task per file; a PubMed '
-                   'search is bound by the E-utilities rate limit, not by CPUs.')
+"""
+ADDRESS_FIX = (
+    'use a Dask scheduler address such as "tcp://scheduler-host:8786" (what `dask scheduler` '
+    "prints), or leave it out to start a local cluster."
+)
+DASK_ONLY_LOCAL = (
+    'only runs reviews over local files (source = "pubmed-xml"), one task per file; a PubMed '
+    "search is bound by the E-utilities rate limit, not by CPUs."
+)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -54,38 +59,56 @@ def test_the_engine_is_local_unless_the_config_says_otherwise(tmp_path):
     assert config.engine == EngineConfig("dask", "tcp://h:8786", 0)
 
 
-@pytest.mark.parametrize("table, message", [
-    ('kind = "spark"', '[engine.kind] is \'spark\'; use one of: "local", "dask".'),
-    ('kind = "dask"\nscheduler = "scheduler:8786"', f"[engine.scheduler] is 'scheduler:8786'; {ADDRESS_FIX}"),
-    ('kind = "dask"\nscheduler = "tcp://host"', f"[engine.scheduler] is 'tcp://host'; {ADDRESS_FIX}"),
-    ('kind = "dask"\nworkers = -1', "[engine.workers] is -1; use a value from 0 to 4096."),
-    ('kind = "dask"\nworkers = "4"', "[engine.workers] must be an integer, not a string ('4')."),
-    ('workers = 4', '[engine.workers] only applies to kind = "dask". Add kind = "dask" or remove it.'),
-    ('scheduler = "tcp://h:1"', '[engine.scheduler] only applies to kind = "dask". Add kind = "dask" or remove it.'),
-    ('kind = "dask"\nscheduler = "tcp://h:1"\nworkers = 2',
-     "[engine.workers] sizes the local cluster started when there is no scheduler; a running scheduler has "
-     "its own workers. Remove one of the two."),
-    ('kind = "dask"\nnodes = 2', "[engine.nodes] is not a known key. Known keys: kind, scheduler, workers."),
-])
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ('kind = "spark"', '[engine.kind] is \'spark\'; use one of: "local", "dask".'),
+        ('kind = "dask"\nscheduler = "scheduler:8786"', f"[engine.scheduler] is 'scheduler:8786'; {ADDRESS_FIX}"),
+        ('kind = "dask"\nscheduler = "tcp://host"', f"[engine.scheduler] is 'tcp://host'; {ADDRESS_FIX}"),
+        ('kind = "dask"\nworkers = -1', "[engine.workers] is -1; use a value from 0 to 4096."),
+        ('kind = "dask"\nworkers = "4"', "[engine.workers] must be an integer, not a string ('4')."),
+        ("workers = 4", '[engine.workers] only applies to kind = "dask". Add kind = "dask" or remove it.'),
+        (
+            'scheduler = "tcp://h:1"',
+            '[engine.scheduler] only applies to kind = "dask". Add kind = "dask" or remove it.',
+        ),
+        (
+            'kind = "dask"\nscheduler = "tcp://h:1"\nworkers = 2',
+            "[engine.workers] sizes the local cluster started when there is no scheduler; a running scheduler has "
+            "its own workers. Remove one of the two.",
+        ),
+        ('kind = "dask"\nnodes = 2', "[engine.nodes] is not a known key. Known keys: kind, scheduler, workers."),
+    ],
+)
 def test_bad_engine_tables_are_refused(tmp_path, table, message):
     assert error_for(tmp_path, LOCAL_FILES + "[engine]\n" + table + "\n") == f"FILE: {message}"
 
 
 def test_dask_refuses_a_pubmed_search(tmp_path):
     assert error_for(tmp_path, PUBMED + '[engine]\nkind = "dask"\n') == (
-        f'FILE: [engine.kind] "dask" {DASK_ONLY_LOCAL} Use kind = "local" for it.')
+        f'FILE: [engine.kind] "dask" {DASK_ONLY_LOCAL} Use kind = "local" for it.'
+    )
 
 
-@pytest.mark.parametrize("options, engine", [
-    ({"kind": "dask"}, EngineConfig("dask", "", 0)),
-    ({"workers": 3}, EngineConfig("dask", "", 3)),
-    ({"scheduler": "tls://10.0.0.1:8786"}, EngineConfig("dask", "tls://10.0.0.1:8786", 0)),
-    ({"kind": "dask", "workers": 2}, EngineConfig("dask", "", 2)),
-    ({"kind": "local"}, EngineConfig("local", "", 0)),
-])
+@pytest.mark.parametrize(
+    "options, engine",
+    [
+        ({"kind": "dask"}, EngineConfig("dask", "", 0)),
+        ({"workers": 3}, EngineConfig("dask", "", 3)),
+        ({"scheduler": "tls://10.0.0.1:8786"}, EngineConfig("dask", "tls://10.0.0.1:8786", 0)),
+        ({"kind": "dask", "workers": 2}, EngineConfig("dask", "", 2)),
+        ({"kind": "local"}, EngineConfig("local", "", 0)),
+    ],
+)
 def test_command_line_options_override_the_config(tmp_path, options, engine):
-    config = load_config(write(tmp_path, LOCAL_FILES + '[engine]\nkind = "dask"\nscheduler = "tcp://h:1"\n'
-                               if options.get("kind") == "local" else LOCAL_FILES))
+    config = load_config(
+        write(
+            tmp_path,
+            LOCAL_FILES + '[engine]\nkind = "dask"\nscheduler = "tcp://h:1"\n'
+            if options.get("kind") == "local"
+            else LOCAL_FILES,
+        )
+    )
     assert with_engine(config, **options).engine == engine
 
 
@@ -94,15 +117,25 @@ def test_a_scheduler_on_the_command_line_replaces_the_configs_workers(tmp_path):
     assert with_engine(config, scheduler="tcp://h:8786").engine == EngineConfig("dask", "tcp://h:8786", 0)
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--engine", "local", "--workers", "2"), "--workers only applies to --engine dask. Add --engine dask or leave it out."),
-    (("--engine", "local", "--scheduler", "tcp://h:1"),
-     "--scheduler only applies to --engine dask. Add --engine dask or leave it out."),
-    (("--scheduler", "localhost"), f"--scheduler is 'localhost'; {ADDRESS_FIX}"),
-    (("--scheduler", "tcp://h:1", "--workers", "2"),
-     "--workers sizes the local cluster started when there is no scheduler; a running scheduler has its own "
-     "workers. Pass one of the two."),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ("--engine", "local", "--workers", "2"),
+            "--workers only applies to --engine dask. Add --engine dask or leave it out.",
+        ),
+        (
+            ("--engine", "local", "--scheduler", "tcp://h:1"),
+            "--scheduler only applies to --engine dask. Add --engine dask or leave it out.",
+        ),
+        (("--scheduler", "localhost"), f"--scheduler is 'localhost'; {ADDRESS_FIX}"),
+        (
+            ("--scheduler", "tcp://h:1", "--workers", "2"),
+            "--workers sizes the local cluster started when there is no scheduler; a running scheduler has its own "
+            "workers. Pass one of the two.",
+        ),
+    ],
+)
 def test_bad_engine_options_exit_2_naming_the_option(tmp_path, invoke, args, message):
     result = invoke("run", "--config", write(tmp_path, LOCAL_FILES), *args)
     assert result.exit_code == 2

@@ -1,4 +1,5 @@
 """Errors that point at the cause (issue 13, item 7)."""
+
 from __future__ import annotations
 
 import gzip
@@ -23,14 +24,17 @@ NCBI_BAD_KEY = b'{"error":"API key invalid","api-key":"not-a-key%2F1","type":"in
 
 def test_a_rejected_api_key_says_to_check_ncbi_api_key(server, review_config, invoke, monkeypatch):
     monkeypatch.setenv("NCBI_API_KEY", "not-a-key/1")
-    server.inject("esearch", Fault(status=400, body=NCBI_BAD_KEY, headers={"Content-Type": "application/json"}),
-                  times=5)
+    server.inject(
+        "esearch", Fault(status=400, body=NCBI_BAD_KEY, headers={"Content-Type": "application/json"}), times=5
+    )
     result = invoke("run", "--config", review_config)
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: E-utilities rejected esearch.fcgi")
-    assert result.stderr.endswith("NCBI refused the API key: check NCBI_API_KEY (a key from your NCBI account "
-                                  "settings), or unset it to run without one at 3 requests/s.\n")
-    assert "not-a-key" not in result.stderr       # the key never shows, in any encoding
+    assert result.stderr.endswith(
+        "NCBI refused the API key: check NCBI_API_KEY (a key from your NCBI account "
+        "settings), or unset it to run without one at 3 requests/s.\n"
+    )
+    assert "not-a-key" not in result.stderr  # the key never shows, in any encoding
 
 
 class OneAnswer:
@@ -44,14 +48,17 @@ class OneAnswer:
 
 
 def test_an_efetch_answer_refused_for_its_doctype_says_so():
-    body = (b'<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet [<!ENTITY x "y">]>\n'
-            + document(article("1")).split(b"\n", 1)[1])
+    body = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet [<!ENTITY x "y">]>\n'
+        + document(article("1")).split(b"\n", 1)[1]
+    )
     with pytest.raises(IncompleteRetrieval) as info:
         list(fetch_records(OneAnswer(body), ["1"], batch_size=10))
     assert str(info.value) == (
         "efetch batch 1's answer was refused: the DOCTYPE has an internal subset, which PubMed XML never has; "
         "it can declare entities (entity expansion, external files), so it is not read. Running again will not "
-        "help: check that EUTILS_BASE_URL points at NCBI's E-utilities. No table was published.")
+        "help: check that EUTILS_BASE_URL points at NCBI's E-utilities. No table was published."
+    )
 
 
 def test_pmids_not_requested_are_ignored_and_logged(caplog):
@@ -68,9 +75,11 @@ def test_eval_ner_on_a_file_that_is_not_pubtator_text_exits_2(invoke, tmp_path, 
     corpus.write_bytes(content)
     result = invoke("eval-ner", "--corpus", corpus)
     assert result.exit_code == 2
-    assert result.stderr == (f"Error: {corpus}: not a PubTator text file (it is not UTF-8 text). Pass a PubTator "
-                             "file (PMID|t|title, PMID|a|abstract, then one line per mention); unpack .gz "
-                             "files first.\n")
+    assert result.stderr == (
+        f"Error: {corpus}: not a PubTator text file (it is not UTF-8 text). Pass a PubTator "
+        "file (PMID|t|title, PMID|a|abstract, then one line per mention); unpack .gz "
+        "files first.\n"
+    )
 
 
 def test_from_run_with_a_bad_id_leaves_run_json_alone(server, review_config, invoke, tmp_path):
@@ -113,11 +122,17 @@ SLOW_EXTRACTION = textwrap.dedent('''
 
 def test_sigterm_during_parallel_extraction_exits_143_quietly():
     env = subprocess_env()
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_EXTRACTION], cwd=REPO, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_EXTRACTION],
+        cwd=REPO,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert proc.stdout.readline() == "started\n"
-        time.sleep(2)                       # the workers are busy
+        time.sleep(2)  # the workers are busy
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
     finally:

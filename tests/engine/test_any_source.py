@@ -1,5 +1,6 @@
 """The engine works with any `Source`: records without PMIDs flow through screening, the store,
 the tables, PRISMA and changes keyed on record_id; the shipped sources satisfy the protocol."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,7 +31,7 @@ def paper(title: str, **fields) -> Record:
 PREPRINT = paper("Ketamine for depression: a preprint of a trial", ids={"europepmc": "PPR101"})
 IMPORTED = paper("Esketamine in older adults with depression", authors=(Author(last_name="Okafor"),))
 INDEXED = paper("Ketamine and sleep in depression", pmid="40000001", doi="10.1/sleep")
-COPY = paper("KETAMINE FOR DEPRESSION - A PREPRINT OF A TRIAL", doi="10.1/copy")   # same title and year
+COPY = paper("KETAMINE FOR DEPRESSION - A PREPRINT OF A TRIAL", doi="10.1/copy")  # same title and year
 
 
 class InMemorySource:
@@ -45,9 +46,15 @@ class InMemorySource:
 
     def search(self, request: SearchRequest) -> Harvest:
         self.requests.append(request)
-        return Harvest(query=request.query, count=len(self.records), current=[r.record_id for r in self.records],
-                       records=list(self.records), requested=len(self.records),
-                       searched={"current": len(self.records)}, manifest={"source": "in-memory"})
+        return Harvest(
+            query=request.query,
+            count=len(self.records),
+            current=[r.record_id for r in self.records],
+            records=list(self.records),
+            requested=len(self.records),
+            searched={"current": len(self.records)},
+            manifest={"source": "in-memory"},
+        )
 
 
 @pytest.fixture
@@ -68,7 +75,7 @@ def test_a_source_without_pmids_runs_end_to_end_keyed_on_record_id(config, monke
     assert records[["pmid", "record_id", "decision", "duplicate_of"]].values.tolist() == [
         ["40000001", "pmid:40000001", "include", ""],
         ["", "doi:10.1/copy", "include", ""],
-        ["", "europepmc:PPR101", "duplicate", "doi:10.1/copy"],   # kept: the first in record_id order
+        ["", "europepmc:PPR101", "duplicate", "doi:10.1/copy"],  # kept: the first in record_id order
         ["", IMPORTED.record_id, "include", ""],
     ]
     evidence = pd.read_csv(out / "evidence.csv", dtype=str, keep_default_na=False)
@@ -81,19 +88,20 @@ def test_a_source_without_pmids_runs_end_to_end_keyed_on_record_id(config, monke
     assert prisma["identification"]["records_identified"] == {"Test database": 4}
     assert manifest["databases"] == {"Test database": 4}
     assert (manifest["source"], manifest["test_database_url"]) == ("in-memory", "memory:")
-    assert "pubmed_cross_check" not in manifest               # not CrossCheckable
+    assert "pubmed_cross_check" not in manifest  # not CrossCheckable
     assert source.requests[0].window is None and source.requests[0].stored == {}
     ris = (out / "records.ris").read_bytes().decode("utf-8")
     assert f"AN  - {IMPORTED.record_id}\r\n" in ris and "AN  - 40000001\r\n" in ris
 
-    source.records = [COPY, INDEXED, IMPORTED]                 # the preprint is no longer returned
+    source.records = [COPY, INDEXED, IMPORTED]  # the preprint is no longer returned
     manifest = refresh(config)
     assert manifest["mode"] == "incremental"
     assert set(source.requests[1].stored) == {r.record_id for r in (IMPORTED, COPY, INDEXED, PREPRINT)}
     assert source.requests[1].window is not None
     changes = pd.read_csv(out / "changes.csv", dtype=str, keep_default_na=False)
     assert changes[["pmid", "record_id", "change", "old_decision"]].values.tolist() == [
-        ["", "europepmc:PPR101", "withdrawn", "duplicate"]]
+        ["", "europepmc:PPR101", "withdrawn", "duplicate"]
+    ]
     assert manifest["fetched"] == {"requested": 3, "new": 0, "changed": 0, "unchanged": 3, "extracted": 0}
 
 
@@ -110,15 +118,38 @@ def test_the_shipped_sources_implement_the_protocol(config, tmp_path):
     assert harvest.count == len(harvest.current) == len(harvest.records) == 10
     assert harvest.current == sorted(harvest.current, key=lambda r: int(r[5:]))
     assert harvest.manifest["pubmed_cross_check"] == {
-        "skipped": "the records come from local PubMed XML files, not a PubMed search"}
+        "skipped": "the records come from local PubMed XML files, not a PubMed search"
+    }
 
 
 # run.json of a PubMed run as the first release wrote it (e05de80: refresh.sync + publish), in order.
 FIRST_RELEASE_KEYS = [
-    "run_id", "status", "command", "mode", "review", "config", "eutils_base_url", "query", "offline",
-    "started_at", "versions", "recovered", "source", "query_translation", "pubmed_messages", "requests",
-    "raw_archive", "identified", "pmid_repeats", "pubmed_cross_check", "searched", "fetched", "quarantined",
-    "finished_at", "counts", "changes",
+    "run_id",
+    "status",
+    "command",
+    "mode",
+    "review",
+    "config",
+    "eutils_base_url",
+    "query",
+    "offline",
+    "started_at",
+    "versions",
+    "recovered",
+    "source",
+    "query_translation",
+    "pubmed_messages",
+    "requests",
+    "raw_archive",
+    "identified",
+    "pmid_repeats",
+    "pubmed_cross_check",
+    "searched",
+    "fetched",
+    "quarantined",
+    "finished_at",
+    "counts",
+    "changes",
 ]
 
 

@@ -3,6 +3,7 @@
 The cluster is a scheduler with 2 worker processes over TCP on 127.0.0.1 (tests/support/dask_cluster.py),
 joined with --scheduler, as a separately started `dask scheduler` would be.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,8 +73,7 @@ def state_of(out: Path) -> tuple:
         return hashes, decisions, sorted(state.mentions(included), key=repr), state.extraction_keys()
 
 
-def test_dask_gives_the_local_engine_tables_byte_for_byte_and_resumes(tmp_path, real_files, invoke,
-                                                                      dask_scheduler):
+def test_dask_gives_the_local_engine_tables_byte_for_byte_and_resumes(tmp_path, real_files, invoke, dask_scheduler):
     config = review_config(tmp_path / "config", real_files)
     local, cluster = tmp_path / "local", tmp_path / "dask"
     first = invoke("run", "--config", config, "--out", local)
@@ -83,13 +83,14 @@ def test_dask_gives_the_local_engine_tables_byte_for_byte_and_resumes(tmp_path, 
     assert second.stdout == first.stdout.replace(str(local), str(cluster))
 
     records = pd.read_csv(local / "records.csv", dtype=str, keep_default_na=False)
-    assert set(records.decision) == {"include", "exclude"}          # the rules had work to do
+    assert set(records.decision) == {"include", "exclude"}  # the rules had work to do
     assert len(pd.read_csv(local / "mentions.csv")) > 500
     for name in TABLES:
         assert (cluster / name).read_bytes() == (local / name).read_bytes(), name
     for name in ("records", "evidence", "mentions"):
-        pd.testing.assert_frame_equal(pd.read_parquet(cluster / f"{name}.parquet"),
-                                      pd.read_parquet(local / f"{name}.parquet"))
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(cluster / f"{name}.parquet"), pd.read_parquet(local / f"{name}.parquet")
+        )
     assert state_of(cluster) == state_of(local)
 
     manifest = json.loads((cluster / "run.json").read_text())
@@ -101,8 +102,16 @@ def test_dask_gives_the_local_engine_tables_byte_for_byte_and_resumes(tmp_path, 
     assert engine["gc_enabled_after_every_task"] is True
     # Both workers took files, and each built the NER pipeline once whatever number of files it read.
     assert len(engine["model_loads_per_worker"]) == 2 and set(engine["model_loads_per_worker"].values()) == {1}
-    assert set(engine["task_seconds"]) == {"hash", "parse", "screen", "model_load", "extract", "write", "cpu",
-                                             "model_load_cpu"}
+    assert set(engine["task_seconds"]) == {
+        "hash",
+        "parse",
+        "screen",
+        "model_load",
+        "extract",
+        "write",
+        "cpu",
+        "model_load_cpu",
+    }
     assert manifest["quarantined"] == json.loads((local / "run.json").read_text())["quarantined"] != []
     assert "engine" not in json.loads((local / "run.json").read_text())
 
@@ -117,7 +126,7 @@ def test_dask_gives_the_local_engine_tables_byte_for_byte_and_resumes(tmp_path, 
     parts = sorted(p for p in (cluster / "parts").iterdir() if not p.name.startswith("."))
     assert len(parts) == 5 and all((p / "part.json").is_file() for p in parts)
     shutil.rmtree(parts[2])
-    stale = cluster / "parts" / f".{parts[2].name}.k1ll3d"     # a task killed before its rename
+    stale = cluster / "parts" / f".{parts[2].name}.k1ll3d"  # a task killed before its rename
     (stale / "items.parquet").parent.mkdir()
     (stale / "items.parquet").write_bytes(b"PAR1 cut short")
     resumed = invoke("run", "--config", config, "--out", cluster, "--scheduler", dask_scheduler)
@@ -128,12 +137,13 @@ def test_dask_gives_the_local_engine_tables_byte_for_byte_and_resumes(tmp_path, 
         assert (cluster / name).read_bytes() == (local / name).read_bytes(), name
 
 
-def test_a_file_that_fails_is_named_with_its_reason_and_nothing_is_committed(tmp_path, real_files, invoke,
-                                                                             dask_scheduler):
+def test_a_file_that_fails_is_named_with_its_reason_and_nothing_is_committed(
+    tmp_path, real_files, invoke, dask_scheduler
+):
     good, broken = real_files[0], tmp_path / "data" / "broken.xml.gz"
     broken.parent.mkdir()
     data = real_files[1].read_bytes()
-    broken.write_bytes(data[:len(data) // 2])        # a download cut off halfway
+    broken.write_bytes(data[: len(data) // 2])  # a download cut off halfway
     config = review_config(tmp_path / "config", [good, broken])
     out = tmp_path / "out"
     result = invoke("run", "--config", config, "--out", out, "--scheduler", dask_scheduler)
@@ -141,11 +151,12 @@ def test_a_file_that_fails_is_named_with_its_reason_and_nothing_is_committed(tmp
     assert result.stderr.splitlines()[-1] == (
         f"Error: 1 of 2 input files failed on the cluster (after 2 retries): {broken}: EOFError: Compressed "
         "file ended before the end-of-stream marker was reached. Nothing was committed; the 1 finished files "
-        f"are kept in {out / 'parts'} and reused when the run is started again.")
+        f"are kept in {out / 'parts'} and reused when the run is started again."
+    )
     assert not (out / "records.csv").exists()
     assert json.loads((out / "run.json").read_text())["status"] == "failed"
 
-    broken.write_bytes(data)                         # downloaded again
+    broken.write_bytes(data)  # downloaded again
     fixed = invoke("run", "--config", config, "--out", out, "--scheduler", dask_scheduler)
     assert fixed.exit_code == 0, fixed.stderr
     assert (engine_of(out)["files_processed"], engine_of(out)["files_reused"]) == (1, 1)
@@ -161,16 +172,16 @@ def test_a_local_cluster_of_n_workers_is_started_when_no_scheduler_is_given(tmp_
 
 def test_an_unreachable_scheduler_exits_3_naming_it(tmp_path, real_files, invoke, monkeypatch):
     from pipeline.engine import dask_engine
+
     monkeypatch.setattr(dask_engine, "CONNECT_TIMEOUT", 1)
     config = review_config(tmp_path / "config", real_files[:1])
     result = invoke("run", "--config", config, "--scheduler", "tcp://127.0.0.1:9")
     assert result.exit_code == 3
-    assert result.stderr.startswith(
-        "Error: the Dask scheduler at tcp://127.0.0.1:9 did not answer within 1 s (")
+    assert result.stderr.startswith("Error: the Dask scheduler at tcp://127.0.0.1:9 did not answer within 1 s (")
     assert result.stderr.endswith(
         "Start it with `dask scheduler` (and workers with `dask worker ADDRESS`), check the address, "
-        "or leave out --scheduler to start a local cluster.\n")
-
+        "or leave out --scheduler to start a local cluster.\n"
+    )
 
 
 def test_a_cluster_started_with_the_dask_commands_gives_the_same_tables(tmp_path, real_files, invoke):
@@ -183,16 +194,48 @@ def test_a_cluster_started_with_the_dask_commands_gives_the_same_tables(tmp_path
     assert local.exit_code == 0, local.stderr
     scheduler_file = tmp_path / "scheduler.json"
     env = subprocess_env()
-    started = [subprocess.Popen([str(dask_command), "scheduler", "--host", "127.0.0.1", "--port", "0",
-                                 "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(scheduler_file)],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    started = [
+        subprocess.Popen(
+            [
+                str(dask_command),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--dashboard-address",
+                "127.0.0.1:0",
+                "--scheduler-file",
+                str(scheduler_file),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
     try:
         for _ in range(2):
-            started.append(subprocess.Popen(
-                [str(dask_command), "worker", "--scheduler-file", str(scheduler_file), "--host", "127.0.0.1",
-                 "--nthreads", "1", "--dashboard-address", "127.0.0.1:0"],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            started.append(
+                subprocess.Popen(
+                    [
+                        str(dask_command),
+                        "worker",
+                        "--scheduler-file",
+                        str(scheduler_file),
+                        "--host",
+                        "127.0.0.1",
+                        "--nthreads",
+                        "1",
+                        "--dashboard-address",
+                        "127.0.0.1:0",
+                    ],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         from distributed import Client
+
         with Client(scheduler_file=str(scheduler_file), timeout=120) as client:
             client.wait_for_workers(2, timeout=180)
             address = client.scheduler.address

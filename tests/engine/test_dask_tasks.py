@@ -1,4 +1,5 @@
 """One Dask task's work, run in this process: parse, query, rules, extraction, the part on disk."""
+
 from __future__ import annotations
 
 import gc
@@ -26,15 +27,20 @@ def xml_file(tmp_path):
     """PMID 1 twice (the second version wins), 2 not matching, 4 a comment (excluded by the rules),
     a DeleteCitation of 3, and PMID 5 matching."""
     path = tmp_path / "update.xml"
-    path.write_bytes(document(
-        article("1", abstract("Ketamine improved depression in a first version.")),
-        article("2", abstract("Aspirin and headache.")),
-        article("1", abstract("Ketamine improved major depression and anhedonia.")),
-        article("4", abstract("Ketamine: a comment.") + "<PublicationTypeList><PublicationType>Comment"
-                "</PublicationType></PublicationTypeList>"),
-        "<DeleteCitation><PMID Version=\"1\">3</PMID></DeleteCitation>",
-        article("5", abstract("Esketamine or ketamine for suicidal ideation.")),
-    ))
+    path.write_bytes(
+        document(
+            article("1", abstract("Ketamine improved depression in a first version.")),
+            article("2", abstract("Aspirin and headache.")),
+            article("1", abstract("Ketamine improved major depression and anhedonia.")),
+            article(
+                "4",
+                abstract("Ketamine: a comment.") + "<PublicationTypeList><PublicationType>Comment"
+                "</PublicationType></PublicationTypeList>",
+            ),
+            '<DeleteCitation><PMID Version="1">3</PMID></DeleteCitation>',
+            article("5", abstract("Esketamine or ketamine for suicidal ideation.")),
+        )
+    )
     return path
 
 
@@ -42,8 +48,15 @@ def task_for(path, parts, lexicons=(LEXICON,)) -> FileTask:
     search = SearchConfig(source="pubmed-xml", all_of=(("ketamine",),), paths=(path,))
     screening = ScreeningConfig(exclude_publication_types=("Comment",))
     extraction = ExtractionConfig(lexicons=tuple(lexicons))
-    return FileTask(path=str(path), parts=str(parts), search=search, screening=screening, extraction=extraction,
-                    fingerprint=extractor_fingerprint(extraction), rules=rules_fingerprint(search, screening))
+    return FileTask(
+        path=str(path),
+        parts=str(parts),
+        search=search,
+        screening=screening,
+        extraction=extraction,
+        fingerprint=extractor_fingerprint(extraction),
+        rules=rules_fingerprint(search, screening),
+    )
 
 
 def test_a_task_writes_its_part_and_extracts_only_what_can_reach_the_tables(xml_file, tmp_path):
@@ -53,10 +66,10 @@ def test_a_task_writes_its_part_and_extracts_only_what_can_reach_the_tables(xml_
     part = tmp_path / "parts" / info.key
     items = pd.read_parquet(part / "items.parquet")
     assert list(zip(items.kind, items.pmid, items.matched, items.included)) == [
-        ("record", "1", True, False),      # replaced by its later version in the same file: not extracted
+        ("record", "1", True, False),  # replaced by its later version in the same file: not extracted
         ("record", "2", False, False),
         ("record", "1", True, True),
-        ("record", "4", True, False),      # excluded by the rules
+        ("record", "4", True, False),  # excluded by the rules
         ("deleted", "3", False, False),
         ("record", "5", True, True),
     ]
@@ -66,7 +79,7 @@ def test_a_task_writes_its_part_and_extracts_only_what_can_reach_the_tables(xml_
     assert "anhedonia" in set(mentions.text) and "first version" not in " ".join(mentions.text)
     meta = json.loads((part / "part.json").read_text())
     assert meta["file"] == str(xml_file) and meta["info"]["mentions"] == len(mentions)
-    assert [p.name for p in (tmp_path / "parts").iterdir()] == [info.key]    # no temporary folder left
+    assert [p.name for p in (tmp_path / "parts").iterdir()] == [info.key]  # no temporary folder left
 
     again = process_file(task_for(xml_file, tmp_path / "parts"))
     assert (again.reused, again.key, again.included, again.mentions) == (True, info.key, 2, info.mentions)
@@ -74,16 +87,16 @@ def test_a_task_writes_its_part_and_extracts_only_what_can_reach_the_tables(xml_
 
     renamed = tmp_path / "renamed.xml"
     renamed.write_bytes(xml_file.read_bytes())
-    assert process_file(task_for(renamed, tmp_path / "parts")).reused      # keyed on content, not name
+    assert process_file(task_for(renamed, tmp_path / "parts")).reused  # keyed on content, not name
 
     other = process_file(task_for(xml_file, tmp_path / "parts", lexicons=()))
-    assert not other.reused and other.key != info.key       # another extractor: another part
-    assert other.model_loads == 1                           # ... and its own pipeline, built once
+    assert not other.reused and other.key != info.key  # another extractor: another part
+    assert other.model_loads == 1  # ... and its own pipeline, built once
 
 
 def test_the_plugin_travels_without_its_model():
     plugin = ExtractorPlugin(ExtractionConfig(), "f" * 64)
-    plugin._nlp = object()          # as if loaded
+    plugin._nlp = object()  # as if loaded
     copy = pickle.loads(pickle.dumps(plugin))
     assert copy._nlp is None and copy.loads == 0 and copy.name == plugin.name == "pipeline-ner-ffffffffffff"
     assert ExtractorPlugin.idempotent is True
@@ -91,9 +104,10 @@ def test_the_plugin_travels_without_its_model():
 
 def test_the_nannys_malloc_trimming_is_relaxed_only_where_it_was_set(monkeypatch):
     from pipeline.engine.dask_tasks import relax_malloc_trimming
+
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     assert relax_malloc_trimming() is False
-    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")      # what a Dask nanny gives its worker
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # what a Dask nanny gives its worker
     assert relax_malloc_trimming() is True
 
 
@@ -103,15 +117,17 @@ def test_a_record_extraction_sets_aside_keeps_no_mentions_and_its_reason(xml_fil
     from pipeline.config import EngineConfig
     from pipeline.extraction import ner
     from pipeline.models import SetAside
+
     real = ner.extract_mentions
 
     def failing_on_5(nlp, records, classes, n_process=1, set_aside=None, **kw):
-        assert n_process == 1                       # never a pool inside a Dask worker
+        assert n_process == 1  # never a pool inside a Dask worker
         for mention in real(nlp, records, classes, n_process=n_process, set_aside=set_aside, **kw):
             if mention.record_id == "pmid:5":
                 set_aside(SetAside("pmid:5", "normaliser failed", "extraction"))
                 return
             yield mention
+
     monkeypatch.setattr(ner, "extract_mentions", failing_on_5)
     info = dask_tasks.process_file(task_for(xml_file, tmp_path / "parts"))
     part = tmp_path / "parts" / info.key

@@ -6,6 +6,7 @@ Europe PMC preprint of a PubMed paper, a DOI-only record both Europe PMC and Ope
 OpenAlex-only work that a Scopus export also lists, and a Scopus record of a PubMed paper without
 its DOI, its title in capitals.
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,7 +23,7 @@ from tests.support.literature_apis import EuropePmcServer, OpenAlexServer, Work
 from tests.support.paths import FIXTURES, REPO, shared_path
 
 KEY = "oa-test-key"
-CONFIG = '''
+CONFIG = """
 [review]
 name = "ketamine-multi"
 [search]
@@ -45,7 +46,7 @@ database = "Scopus"
 paths = ["exports/scopus.ris"]
 [output]
 dir = "out"
-'''
+"""
 SCOPUS = """TY  - JOUR
 TI  - {title}
 AU  - {author}
@@ -69,9 +70,18 @@ def _corpus() -> list[Record]:
 
 
 def _work(r: Record, **kw) -> Work:
-    return Work(r.title, abstract=r.abstract, year=r.pub_year, pmid=r.pmid, doi=r.doi, language=r.languages[0],
-                types=r.publication_types or ("Journal Article",), journal=r.journal,
-                authors=tuple((a.last_name, a.fore_name or a.initials) for a in r.authors), **kw)
+    return Work(
+        r.title,
+        abstract=r.abstract,
+        year=r.pub_year,
+        pmid=r.pmid,
+        doi=r.doi,
+        language=r.languages[0],
+        types=r.publication_types or ("Journal Article",),
+        journal=r.journal,
+        authors=tuple((a.last_name, a.fore_name or a.initials) for a in r.authors),
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -83,23 +93,48 @@ def review(tmp_path, monkeypatch):
     records = {r.pmid: r for r in _corpus()}
     esketamine, ect = records["30000009"], records["30000010"]
     (folder / "exports").mkdir()
-    (folder / "exports" / "scopus.ris").write_text(SCOPUS.format(author=f"{ect.authors[0].last_name}, X.",
-                                                                     title=ect.title.upper()))
+    (folder / "exports" / "scopus.ris").write_text(
+        SCOPUS.format(author=f"{ect.authors[0].last_name}, X.", title=ect.title.upper())
+    )
     path = folder / "multi.toml"
     path.write_text(CONFIG.format(wos=wos, scholar=scholar))
-    shared_only = Work("Ketamine infusion for suicidal depression in adolescents", abstract="Ketamine helped.",
-                       year=2021, doi="10.5555/epmc-only", authors=(("Rossi", "Anna"),))
+    shared_only = Work(
+        "Ketamine infusion for suicidal depression in adolescents",
+        abstract="Ketamine helped.",
+        year=2021,
+        doi="10.5555/epmc-only",
+        authors=(("Rossi", "Anna"),),
+    )
     epmc = [_work(r) for r in records.values()] + [
-        Work(esketamine.title, abstract="Esketamine, the S-enantiomer of ketamine, in depression.", year=2019, doi="10.1101/2019.05.01.111",
-             preprint="PPR500", types=("Preprint",), journal="",
-             authors=tuple((a.last_name, a.fore_name) for a in esketamine.authors)),
-        shared_only]
+        Work(
+            esketamine.title,
+            abstract="Esketamine, the S-enantiomer of ketamine, in depression.",
+            year=2019,
+            doi="10.1101/2019.05.01.111",
+            preprint="PPR500",
+            types=("Preprint",),
+            journal="",
+            authors=tuple((a.last_name, a.fore_name) for a in esketamine.authors),
+        ),
+        shared_only,
+    ]
     openalex = [_work(records[p]) for p in ("30000001", "30000005", "30000009")] + [
-        shared_only, Work("Ketamine and depression in older adults: a cohort study", abstract="Older adults.",
-                          year=2022, doi="10.5555/oa-only", authors=(("Okafor", "Nkem"),), journal="")]
+        shared_only,
+        Work(
+            "Ketamine and depression in older adults: a cohort study",
+            abstract="Older adults.",
+            year=2022,
+            doi="10.5555/oa-only",
+            authors=(("Okafor", "Nkem"),),
+            journal="",
+        ),
+    ]
     monkeypatch.setenv("OPENALEX_API_KEY", KEY)
-    with EutilsServer(load_corpus(FIXTURES / "ketamine_corpus.xml")) as eutils, \
-            EuropePmcServer(epmc) as europepmc, OpenAlexServer(openalex, keys=(KEY,)) as oa:
+    with (
+        EutilsServer(load_corpus(FIXTURES / "ketamine_corpus.xml")) as eutils,
+        EuropePmcServer(epmc) as europepmc,
+        OpenAlexServer(openalex, keys=(KEY,)) as oa,
+    ):
         monkeypatch.setenv("EUROPEPMC_BASE_URL", europepmc.base_url)
         monkeypatch.setenv("OPENALEX_BASE_URL", oa.base_url)
         yield path, eutils, oa
@@ -122,12 +157,12 @@ def test_every_record_of_every_source_once_with_prisma_per_database(review):
 
     rows = _rows(out)
     by_id = {row["record_id"]: row for row in rows}
-    assert len(by_id) == len(rows) == 34          # 10 PubMed + preprint + 2 DOI-only + Scopus's + 10 WoS + 10 Scholar
+    assert len(by_id) == len(rows) == 34  # 10 PubMed + preprint + 2 DOI-only + Scopus's + 10 WoS + 10 Scholar
     kept = {k for k, row in by_id.items() if row["decision"] != "duplicate"}
     duplicates = {k: (row["reason"], row["duplicate_of"]) for k, row in by_id.items() if row["decision"] == "duplicate"}
     scopus_copy = "scopus:2-s2.0-85000000001"
     assert duplicates == {
-        "pmid:30000007": ("duplicate-doi", "30000001"),                 # the same DOI twice in PubMed
+        "pmid:30000007": ("duplicate-doi", "30000001"),  # the same DOI twice in PubMed
         "doi:10.1101/2019.05.01.111": ("duplicate-preprint", "30000009"),
         scopus_copy: ("duplicate-title-year", "30000010"),
     }
@@ -145,21 +180,36 @@ def test_every_record_of_every_source_once_with_prisma_per_database(review):
     ident = prisma["identification"]
     # The fakes match title and abstract only: 30000009 ("Esketamine ...") is PubMed's through its MeSH
     # terms, so Europe PMC returns its preprint but not it, and OpenAlex 3 of its 4 corpus works.
-    assert ident["records_identified"] == {"PubMed": 10, "Europe PMC": 11, "OpenAlex": 4, "Web of Science": 10,
-                                           "Google Scholar": 10, "Scopus": 2}
+    assert ident["records_identified"] == {
+        "PubMed": 10,
+        "Europe PMC": 11,
+        "OpenAlex": 4,
+        "Web of Science": 10,
+        "Google Scholar": 10,
+        "Scopus": 2,
+    }
     removed = ident["records_removed_before_screening"]
     # 13 copies of a record another database also returned (Europe PMC 9 and OpenAlex 2 PubMed records,
     # 2 DOI-only records in two databases), then the duplicate rows (one by DOI within PubMed); the
     # rules' exclusions; nothing unreadable.
-    assert removed["duplicates"]["by_reason"] == {"duplicate-pmid": 9 + 2, "duplicate-doi": 2 + 1, "duplicate-title-year": 1,
-                                                  "duplicate-preprint": 1}
+    assert removed["duplicates"]["by_reason"] == {
+        "duplicate-pmid": 9 + 2,
+        "duplicate-doi": 2 + 1,
+        "duplicate-title-year": 1,
+        "duplicate-preprint": 1,
+    }
     assert prisma["balanced"] is True
 
     run = json.loads((out / "run.json").read_text())
     sources = run["sources"]
     assert {k: (v["hit_count"], v["retrieved"]) for k, v in sources.items()} == {
-        "PubMed": (10, 10), "Europe PMC": (11, 11), "OpenAlex": (4, 4), "Web of Science": (10, 10),
-        "Google Scholar": (10, 10), "Scopus": (2, 2)}
+        "PubMed": (10, 10),
+        "Europe PMC": (11, 11),
+        "OpenAlex": (4, 4),
+        "Web of Science": (10, 10),
+        "Google Scholar": (10, 10),
+        "Scopus": (2, 2),
+    }
     assert sources["Europe PMC"]["query"] == "(ketamine) AND (depression)"
     assert sources["OpenAlex"]["query"] == "search=(ketamine) AND (depression)"
     assert KEY not in (out / "run.json").read_text()
@@ -169,8 +219,15 @@ def test_every_record_of_every_source_once_with_prisma_per_database(review):
 
     # A refresh searches every database again: a work OpenAlex gained since is new, nothing else changed.
     first, first_run = (out / "records.csv").read_bytes(), run["run_id"]
-    oa.works.append(Work("Ketamine and depression after stroke: a new cohort", abstract="New.", year=2024,
-                         doi="10.5555/oa-new", authors=(("Lee", "Min"),)))
+    oa.works.append(
+        Work(
+            "Ketamine and depression after stroke: a new cohort",
+            abstract="New.",
+            year=2024,
+            doi="10.5555/oa-new",
+            authors=(("Lee", "Min"),),
+        )
+    )
     refresh(config, out_dir=out, settings=Settings(base_url=eutils.base_url, email="tests@example.org"))
     changes = list(csv.DictReader(open(out / "changes.csv", encoding="utf-8-sig", newline="")))
     assert [(c["record_id"], c["change"]) for c in changes] == [("doi:10.5555/oa-new", "new")]

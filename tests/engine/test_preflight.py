@@ -1,5 +1,6 @@
 """`validate` rejects everything `run` would, and `run` checks it all before touching the network
 (issue 13, items 5 and 6): lexicons, the output folder, local paths, EUTILS_BASE_URL."""
+
 from __future__ import annotations
 
 import errno
@@ -10,10 +11,10 @@ import stat
 import pytest
 
 
-
 @pytest.fixture
 def config_with(review_config):
     """The ketamine config (output folder inside tmp_path) with `replace` pairs applied."""
+
     def make(*pairs: tuple[str, str]):
         text = review_config.read_text()
         for old, new in pairs:
@@ -21,6 +22,7 @@ def config_with(review_config):
             text = text.replace(old, new)
         review_config.write_text(text)
         return review_config
+
     return make
 
 
@@ -30,13 +32,16 @@ def lexicon(review_config, text: str):
     return path
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("[DRUG\n", "not valid TOML: "),
-    ("[DRUGS]\n\"ketamine\" = []\n", "[DRUGS] is not an entity class. Did you mean 'DRUG'?"),
-    ("DRUG = 3\n", "DRUG must be a table of terms"),
-    ("[DRUG]\n\"ketamine\" = \"Ketalar\"\n", '[DRUG] "ketamine" must be a list of synonyms, not a string.'),
-    ("[DRUG]\n\"ketamine\" = [1]\n", '[DRUG] "ketamine" synonym 1 must be a non-empty string, not an integer'),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("[DRUG\n", "not valid TOML: "),
+        ('[DRUGS]\n"ketamine" = []\n', "[DRUGS] is not an entity class. Did you mean 'DRUG'?"),
+        ("DRUG = 3\n", "DRUG must be a table of terms"),
+        ('[DRUG]\n"ketamine" = "Ketalar"\n', '[DRUG] "ketamine" must be a list of synonyms, not a string.'),
+        ('[DRUG]\n"ketamine" = [1]\n', '[DRUG] "ketamine" synonym 1 must be a non-empty string, not an integer'),
+    ],
+)
 def test_a_bad_lexicon_fails_validate_and_run_before_any_request(review_config, invoke, server, text, problem):
     path = lexicon(review_config, text)
     for command in ("validate", "run"):
@@ -52,8 +57,10 @@ def test_an_output_folder_that_is_a_file(review_config, invoke, server):
     for command in ("validate", "run"):
         result = invoke(command, "--config", review_config)
         assert result.exit_code == 2
-        assert result.stderr == (f"Error: {out}: the output folder is a file. Set [output] dir in "
-                                 f"{review_config} (or pass --out) to a folder.\n")
+        assert result.stderr == (
+            f"Error: {out}: the output folder is a file. Set [output] dir in "
+            f"{review_config} (or pass --out) to a folder.\n"
+        )
     assert server.requests == []
 
 
@@ -62,12 +69,15 @@ def test_an_output_folder_that_cannot_be_written(review_config, invoke, server, 
     out = (review_config.parent.parent / "out").resolve()
     out.mkdir()
     from pipeline.engine import preflight
+
     monkeypatch.setattr(preflight, "_writable", lambda folder: code)
     for command in ("validate", "run"):
         result = invoke(command, "--config", review_config)
         assert result.exit_code == 2
-        assert result.stderr == (f"Error: {out}: the output folder cannot be written ({why}). Choose "
-                                 "another folder with [output] dir or --out, or make this one writable.\n")
+        assert result.stderr == (
+            f"Error: {out}: the output folder cannot be written ({why}). Choose "
+            "another folder with [output] dir or --out, or make this one writable.\n"
+        )
     assert server.requests == []
 
 
@@ -85,6 +95,7 @@ def test_a_folder_without_write_permission(review_config, invoke, tmp_path):
 
 def test_the_writable_probe_sees_a_real_folder(tmp_path):
     from pipeline.engine import preflight
+
     assert preflight._writable(tmp_path) is None
 
 
@@ -93,9 +104,11 @@ def test_system_folders_are_refused(invoke, review_config, server, folder):
     target = os.path.expanduser(folder)
     result = invoke("run", "--config", review_config, "--out", target)
     assert result.exit_code == 2
-    assert result.stderr == (f"Error: {target}: refusing to write a review's outputs into a system folder. "
-                             "Set [output] dir (or pass --out) to a folder of its own, e.g. "
-                             "outputs/ketamine-depression.\n")
+    assert result.stderr == (
+        f"Error: {target}: refusing to write a review's outputs into a system folder. "
+        "Set [output] dir (or pass --out) to a folder of its own, e.g. "
+        "outputs/ketamine-depression.\n"
+    )
     assert server.requests == []
 
 
@@ -112,9 +125,11 @@ def test_another_reviews_folder_is_never_taken_over(invoke, review_config, serve
             other.write_text(other.read_text().replace('dir = "../out"', f'dir = "{out}"'))
         result = invoke(command, "--config", other, *args)
         assert result.exit_code == 2
-        assert result.stderr == (f"Error: {out}: this folder holds the outputs of review 'ketamine-depression', "
-                                 "not 'other-review'; running here would report its records as withdrawn. "
-                                 "Use a folder of its own for this review.\n")
+        assert result.stderr == (
+            f"Error: {out}: this folder holds the outputs of review 'ketamine-depression', "
+            "not 'other-review'; running here would report its records as withdrawn. "
+            "Use a folder of its own for this review.\n"
+        )
     assert len(server.requests) == requests
     assert (out / "records.csv").read_bytes() == before
     assert json.loads((out / "run.json").read_text())["review"] == "ketamine-depression"
@@ -126,8 +141,10 @@ def test_a_non_empty_folder_that_holds_no_review_is_refused(invoke, review_confi
     (out / "thesis.docx").write_text("mine")
     result = invoke("run", "--config", review_config, "--out", out)
     assert result.exit_code == 2
-    assert result.stderr == (f"Error: {out}: the folder is not empty and holds no review's outputs "
-                             "(e.g. 'thesis.docx'). Use an empty or new folder for the review's outputs.\n")
+    assert result.stderr == (
+        f"Error: {out}: the folder is not empty and holds no review's outputs "
+        "(e.g. 'thesis.docx'). Use an empty or new folder for the review's outputs.\n"
+    )
     assert server.requests == []
 
 
@@ -135,20 +152,32 @@ def test_local_paths_that_match_nothing_fail_validate(config_with, invoke):
     path = config_with(('source = "pubmed"', 'source = "pubmed-xml"\npaths = ["missing/*.xml"]'))
     result = invoke("validate", "--config", path)
     assert result.exit_code == 2
-    assert result.stderr == (f"Error: [search.paths] pattern '{path.parent / 'missing/*.xml'}' matches no file. "
-                             "Check the pattern; paths are relative to the config file's folder.\n")
+    assert result.stderr == (
+        f"Error: [search.paths] pattern '{path.parent / 'missing/*.xml'}' matches no file. "
+        "Check the pattern; paths are relative to the config file's folder.\n"
+    )
 
 
-@pytest.mark.parametrize("url", ["ftp://example.org/eutils/", "http:///entrez/eutils/", "127.0.0.1:8080/",
-                                 "http://127.0.0.1:port/entrez/eutils/", "http://127.0.0.1:99999/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.org/eutils/",
+        "http:///entrez/eutils/",
+        "127.0.0.1:8080/",
+        "http://127.0.0.1:port/entrez/eutils/",
+        "http://127.0.0.1:99999/",
+    ],
+)
 def test_a_bad_eutils_base_url_fails_validate_and_run_before_any_request(review_config, invoke, monkeypatch, url):
     monkeypatch.setenv("EUTILS_BASE_URL", url)
     for command in ("validate", "run"):
         result = invoke(command, "--config", review_config)
         assert result.exit_code == 2, result.stderr
-        assert result.stderr == (f"Error: EUTILS_BASE_URL {url!r} is not an http(s) URL with a host and a valid "
-                                 "port, e.g. https://eutils.ncbi.nlm.nih.gov/entrez/eutils/ or "
-                                 "http://127.0.0.1:8080/entrez/eutils/. Fix it, or unset it to use NCBI.\n")
+        assert result.stderr == (
+            f"Error: EUTILS_BASE_URL {url!r} is not an http(s) URL with a host and a valid "
+            "port, e.g. https://eutils.ncbi.nlm.nih.gov/entrez/eutils/ or "
+            "http://127.0.0.1:8080/entrez/eutils/. Fix it, or unset it to use NCBI.\n"
+        )
 
 
 def test_outputs_follow_the_umask(invoke, review_config, server, tmp_path):
@@ -164,15 +193,18 @@ def test_outputs_follow_the_umask(invoke, review_config, server, tmp_path):
 def test_a_full_disk_is_exit_3_naming_the_folder(invoke, review_config, server, monkeypatch, tmp_path):
     real = os.fsync
 
-    def full(fd):       # the disk fills as records.csv is written
+    def full(fd):  # the disk fills as records.csv is written
         if ".records.csv." in os.readlink(f"/proc/self/fd/{fd}"):
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(fd)
+
     monkeypatch.setattr(os, "fsync", full)
     out = tmp_path / "o"
     result = invoke("run", "--config", review_config, "--out", out)
     monkeypatch.setattr(os, "fsync", real)
     assert result.exit_code == 3
-    assert result.stderr.endswith(f"Error: {out}: the disk is full (writing records.csv). Free some space "
-                                  "and run again; the previous outputs were left as they were.\n")
+    assert result.stderr.endswith(
+        f"Error: {out}: the disk is full (writing records.csv). Free some space "
+        "and run again; the previous outputs were left as they were.\n"
+    )
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]

@@ -40,7 +40,7 @@ def test_publish_puts_dual_mode_outcomes_into_every_output(invoke, screening_rev
     # The label column is as wide as the longest stage label; compare with runs of spaces as one.
     lines = [" ".join(line.split()) for line in shown.splitlines()]
     start = lines.index("Screening by people (dual: ana, ben, cy)")
-    assert lines[start:start + 7] == [
+    assert lines[start : start + 7] == [
         "Screening by people (dual: ana, ben, cy)",
         "Records reaching people 7",
         "Screened 3",

@@ -3,6 +3,7 @@
 The library's `refresh`/`run_pipeline` are called with an injected clock, so entry dates, watermarks
 and windows are exact. D0 is the day of the first run.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,6 +32,7 @@ def at(day: date):
 def _unpaced(monkeypatch):
     """The local server needs no pacing: these tests are about what is asked, not how fast."""
     from pipeline.sources.pubmed import eutils
+
     monkeypatch.setattr(eutils, "RATE_WITHOUT_KEY", 1000.0)
 
 
@@ -51,17 +53,24 @@ def config(review_config):
 
 def fetched_pmids(server, since: int) -> list[str]:
     """Every PMID efetch was asked for after request number `since`."""
-    return sorted(p for r in server.requests[since:] if r["utility"] == "efetch"
-                  for p in r["params"]["id"].split(","))
+    return sorted(p for r in server.requests[since:] if r["utility"] == "efetch" for p in r["params"]["id"].split(","))
 
 
 def grow(server) -> None:
     """Between D0 and D0+7: two new papers, one revised paper, one withdrawn paper."""
     arts = server.articles
-    arts["30000101"] = clone(arts["30000001"], "30000101", D0 + timedelta(days=3),
-                             "Ketamine efficacy in late-life depression: a randomized trial.")
-    arts["30000102"] = clone(arts["30000002"], "30000102", D0 + timedelta(days=3),
-                             "Ketamine efficacy for depression in 2014: a chart review.")
+    arts["30000101"] = clone(
+        arts["30000001"],
+        "30000101",
+        D0 + timedelta(days=3),
+        "Ketamine efficacy in late-life depression: a randomized trial.",
+    )
+    arts["30000102"] = clone(
+        arts["30000002"],
+        "30000102",
+        D0 + timedelta(days=3),
+        "Ketamine efficacy for depression in 2014: a chart review.",
+    )
     arts["30000005"] = with_publication_type(arts["30000005"], "Comment", revised=D0 + timedelta(days=3))
     del arts["30000010"]
 
@@ -84,8 +93,13 @@ def test_refresh_fetches_only_new_and_revised_records_and_equals_a_full_run(live
     manifest = refresh(config, out, now=at(D0 + timedelta(days=7)))
 
     assert manifest["mode"] == "incremental"
-    assert manifest["window"] == {"watermark": "2026-03-02", "overlap_days": 2, "mindate": "2026/02/28",
-                                  "maxdate": "2026/03/10", "since_run": "20260302T120000000000Z"}
+    assert manifest["window"] == {
+        "watermark": "2026-03-02",
+        "overlap_days": 2,
+        "mindate": "2026/02/28",
+        "maxdate": "2026/03/10",
+        "since_run": "20260302T120000000000Z",
+    }
     edat = [r["params"] for r in live.requests[before:] if r["params"].get("datetype") == "edat"]
     assert [(p["mindate"], p["maxdate"]) for p in edat] == [("2026/02/28", "2026/03/10")]
     assert fetched_pmids(live, before) == ["30000005", "30000101", "30000102"]
@@ -94,8 +108,9 @@ def test_refresh_fetches_only_new_and_revised_records_and_equals_a_full_run(live
     full = run_pipeline(config, tmp_path / "full", now=at(D0 + timedelta(days=7)))
     assert read_tables(out) == read_tables(tmp_path / "full")
     for name in ("records", "evidence", "mentions"):
-        pd.testing.assert_frame_equal(pd.read_parquet(out / f"{name}.parquet"),
-                                      pd.read_parquet(tmp_path / "full" / f"{name}.parquet"))
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(out / f"{name}.parquet"), pd.read_parquet(tmp_path / "full" / f"{name}.parquet")
+        )
     assert manifest["counts"] == full["counts"]
     assert json.loads((out / "prisma.json").read_text()) == json.loads((tmp_path / "full" / "prisma.json").read_text())
 
@@ -111,26 +126,64 @@ def test_changes_csv_lists_exactly_what_changed(live, config, tmp_path):
     grow(live)
     manifest = refresh(config, out, now=at(D0 + timedelta(days=7)))
     assert read_changes(out) == [
-        {"pmid": "30000005", "record_id": "pmid:30000005", "change": "decision-changed", "newly_included": "False",
-         "old_decision": "include", "new_decision": "exclude", "old_reason": "meets-criteria",
-         "new_reason": "publication-type-excluded",
-         "why": "record revised in PubMed; now exclude (publication-type-excluded: publication_types = 'Comment')",
-         "title": title_of(live.articles["30000005"])},
-        {"pmid": "30000010", "record_id": "pmid:30000010", "change": "withdrawn", "newly_included": "False", "old_decision": "include",
-         "new_decision": "", "old_reason": "meets-criteria", "new_reason": "",
-         "why": "no longer returned by the PubMed search",
-         "title": withdrawn_title},
-        {"pmid": "30000101", "record_id": "pmid:30000101", "change": "new", "newly_included": "True", "old_decision": "",
-         "new_decision": "include", "old_reason": "", "new_reason": "meets-criteria",
-         "why": "first returned by the search; include (meets-criteria)",
-         "title": "Ketamine efficacy in late-life depression: a randomized trial."},
-        {"pmid": "30000102", "record_id": "pmid:30000102", "change": "new", "newly_included": "False", "old_decision": "",
-         "new_decision": "exclude", "old_reason": "", "new_reason": "published-before-range",
-         "why": "first returned by the search; exclude (published-before-range: pub_year = '2014')",
-         "title": "Ketamine efficacy for depression in 2014: a chart review."},
+        {
+            "pmid": "30000005",
+            "record_id": "pmid:30000005",
+            "change": "decision-changed",
+            "newly_included": "False",
+            "old_decision": "include",
+            "new_decision": "exclude",
+            "old_reason": "meets-criteria",
+            "new_reason": "publication-type-excluded",
+            "why": "record revised in PubMed; now exclude (publication-type-excluded: publication_types = 'Comment')",
+            "title": title_of(live.articles["30000005"]),
+        },
+        {
+            "pmid": "30000010",
+            "record_id": "pmid:30000010",
+            "change": "withdrawn",
+            "newly_included": "False",
+            "old_decision": "include",
+            "new_decision": "",
+            "old_reason": "meets-criteria",
+            "new_reason": "",
+            "why": "no longer returned by the PubMed search",
+            "title": withdrawn_title,
+        },
+        {
+            "pmid": "30000101",
+            "record_id": "pmid:30000101",
+            "change": "new",
+            "newly_included": "True",
+            "old_decision": "",
+            "new_decision": "include",
+            "old_reason": "",
+            "new_reason": "meets-criteria",
+            "why": "first returned by the search; include (meets-criteria)",
+            "title": "Ketamine efficacy in late-life depression: a randomized trial.",
+        },
+        {
+            "pmid": "30000102",
+            "record_id": "pmid:30000102",
+            "change": "new",
+            "newly_included": "False",
+            "old_decision": "",
+            "new_decision": "exclude",
+            "old_reason": "",
+            "new_reason": "published-before-range",
+            "why": "first returned by the search; exclude (published-before-range: pub_year = '2014')",
+            "title": "Ketamine efficacy for depression in 2014: a chart review.",
+        },
     ]
-    assert manifest["changes"] == {"runs": [manifest["run_id"]], "new": 2, "newly_included": 1,
-                                   "decision_changed": 1, "updated": 0, "withdrawn": 1, "file": "changes.csv"}
+    assert manifest["changes"] == {
+        "runs": [manifest["run_id"]],
+        "new": 2,
+        "newly_included": 1,
+        "decision_changed": 1,
+        "updated": 0,
+        "withdrawn": 1,
+        "file": "changes.csv",
+    }
     assert json.loads((out / "run.json").read_text())["changes"] == manifest["changes"]
 
 
@@ -145,7 +198,11 @@ def test_a_refresh_with_nothing_new_fetches_nothing_and_reports_no_change(live, 
     assert fetched_pmids(live, before) == []
     # Only searches: the full PMID list, the screening cross-check, the entry and modification windows.
     assert [(r["utility"], r["params"].get("datetype")) for r in live.requests[before:]] == [
-        ("esearch", None), ("esearch", None), ("esearch", "edat"), ("esearch", "mdat")]
+        ("esearch", None),
+        ("esearch", None),
+        ("esearch", "edat"),
+        ("esearch", "mdat"),
+    ]
     assert read_changes(out) == []
     assert read_tables(out) == tables
     assert manifest["fetched"]["extracted"] == 0
@@ -169,8 +226,9 @@ def test_an_old_record_that_newly_matches_the_query_is_caught_outside_the_window
     """Gap-free whatever the dates: the full PMID list shows every record not yet stored."""
     out = tmp_path / "out"
     refresh(config, out, now=at(D0))
-    live.articles["30000201"] = clone(live.articles["30000009"], "30000201", OLD,
-                                      "Ketamine efficacy and depression: an old record, newly matching.")
+    live.articles["30000201"] = clone(
+        live.articles["30000009"], "30000201", OLD, "Ketamine efficacy and depression: an old record, newly matching."
+    )
     before = len(live.requests)
     refresh(config, out, now=at(D0 + timedelta(days=30)))
     assert fetched_pmids(live, before) == ["30000201"]
@@ -198,7 +256,11 @@ def test_a_failed_refresh_leaves_state_and_tables_and_the_next_one_fills_the_gap
     assert manifest["window"]["mindate"] == "2026/02/28"
     assert fetched_pmids(live, before) == ["30000005", "30000101", "30000102"]
     assert [(c["pmid"], c["change"]) for c in read_changes(out)] == [
-        ("30000005", "decision-changed"), ("30000010", "withdrawn"), ("30000101", "new"), ("30000102", "new")]
+        ("30000005", "decision-changed"),
+        ("30000010", "withdrawn"),
+        ("30000101", "new"),
+        ("30000102", "new"),
+    ]
     run_pipeline(config, tmp_path / "full", now=at(D0 + timedelta(days=30)))
     assert read_tables(out) == read_tables(tmp_path / "full")
 
@@ -222,8 +284,9 @@ def test_a_changed_screening_rule_is_reported_as_a_decision_change(live, config,
     assert fetched_pmids(live, before) == []
     changed = read_changes(out)
     assert {c["change"] for c in changed} == {"decision-changed"}
-    assert all(c["why"].startswith("screening outcome changed (rules, config or other records); now exclude")
-               for c in changed)
+    assert all(
+        c["why"].startswith("screening outcome changed (rules, config or other records); now exclude") for c in changed
+    )
     assert all(c["old_decision"] != c["new_decision"] or c["old_reason"] != c["new_reason"] for c in changed)
 
 
@@ -233,8 +296,10 @@ def test_first_and_last_seen_are_kept_per_record(live, config, tmp_path):
     grow(live)
     second = refresh(config, out, now=at(D0 + timedelta(days=7)))
     with StateStore.open(out) as state:
-        rows = {p: (f, last, w) for p, f, last, w in state.db.execute(
-            "SELECT pmid, first_seen, last_seen, withdrawn_reason FROM records")}
+        rows = {
+            p: (f, last, w)
+            for p, f, last, w in state.db.execute("SELECT pmid, first_seen, last_seen, withdrawn_reason FROM records")
+        }
     assert rows["30000001"] == (first["run_id"], second["run_id"], None)
     assert rows["30000101"] == (second["run_id"], second["run_id"], None)
     assert rows["30000010"] == (first["run_id"], first["run_id"], "no-longer-returned")
@@ -251,6 +316,10 @@ def test_run_writes_through_the_state_store_and_reports_changes_too(live, config
     assert len(fetched_pmids(live, before)) == 11
     assert second["fetched"] == {"requested": 11, "new": 2, "changed": 1, "unchanged": 8, "extracted": 1}
     assert [(c["pmid"], c["change"]) for c in read_changes(out)] == [
-        ("30000005", "decision-changed"), ("30000010", "withdrawn"), ("30000101", "new"), ("30000102", "new")]
+        ("30000005", "decision-changed"),
+        ("30000010", "withdrawn"),
+        ("30000101", "new"),
+        ("30000102", "new"),
+    ]
     with StateStore.open(out) as state:
         assert [(r["kind"], r["status"]) for r in state.runs()] == [("run", "completed"), ("run", "completed")]

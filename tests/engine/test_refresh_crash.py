@@ -5,6 +5,7 @@ grown, changed and lost a record; `scenario.reference` is that refresh done with
 The refresh is a real `python -m pipeline` subprocess (with the network guard), killed either at a
 chosen point through the PIPELINE_TEST_CRASH_AT test hook or by SIGKILL at a random moment.
 """
+
 from __future__ import annotations
 
 import random
@@ -31,6 +32,7 @@ from tests.support.refresh_corpus import base_corpus, clone, read_changes, read_
 def _unpaced(monkeypatch):
     """In-process runs against the local server need no pacing (subprocesses get 10/s via a key)."""
     from pipeline.sources.pubmed import eutils
+
     monkeypatch.setattr(eutils, "RATE_WITHOUT_KEY", 1000.0)
 
 
@@ -43,19 +45,24 @@ def scenario(tmp_path_factory, corpus):
     # One PMID per efetch, so that "mid-fetch" falls between batches.
     path.write_text(text + "\n[retrieval]\nbatch_size = 1\n")
     today = datetime.now(timezone.utc).date()
-    with EutilsServer(list(base_corpus(corpus, today - timedelta(days=400)).values())) as server, \
-            pytest.MonkeyPatch.context() as patch:
+    with (
+        EutilsServer(list(base_corpus(corpus, today - timedelta(days=400)).values())) as server,
+        pytest.MonkeyPatch.context() as patch,
+    ):
         patch.setenv("EUTILS_BASE_URL", server.base_url)
         patch.setenv("NCBI_EMAIL", "tests@example.org")
         from pipeline.sources.pubmed import eutils
+
         patch.setattr(eutils, "RATE_WITHOUT_KEY", 1000.0)
         config = load_config(path)
         refresh(config, root / "base")
         arts = server.articles
-        arts["30000101"] = clone(arts["30000001"], "30000101", today,
-                                 "Ketamine efficacy in late-life depression: a randomized trial.")
-        arts["30000102"] = clone(arts["30000009"], "30000102", today,
-                                 "Esketamine efficacy and depression: a cohort study.")
+        arts["30000101"] = clone(
+            arts["30000001"], "30000101", today, "Ketamine efficacy in late-life depression: a randomized trial."
+        )
+        arts["30000102"] = clone(
+            arts["30000009"], "30000102", today, "Esketamine efficacy and depression: a cohort study."
+        )
         arts["30000005"] = with_publication_type(arts["30000005"], "Comment", revised=today)
         del arts["30000010"]
         shutil.copytree(root / "base", root / "reference")
@@ -66,9 +73,16 @@ def scenario(tmp_path_factory, corpus):
 def start_refresh(scenario, out, **env) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline", "refresh", "--config", str(scenario.config), "--out", str(out)],
-        env=subprocess_env(EUTILS_BASE_URL=scenario.server.base_url, NCBI_EMAIL="tests@example.org",
-                           NCBI_API_KEY="local-test-key", **env),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+        env=subprocess_env(
+            EUTILS_BASE_URL=scenario.server.base_url,
+            NCBI_EMAIL="tests@example.org",
+            NCBI_API_KEY="local-test-key",
+            **env,
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
 
 
 def assert_same_as_uninterrupted(scenario, out) -> None:
@@ -78,7 +92,9 @@ def assert_same_as_uninterrupted(scenario, out) -> None:
     assert records.pmid.is_unique
     with StateStore.open(out) as state:
         (count,) = state.db.execute("SELECT COUNT(*) FROM mentions").fetchone()
-        (distinct,) = state.db.execute("SELECT COUNT(*) FROM (SELECT DISTINCT record_id, start, section FROM mentions)").fetchone()
+        (distinct,) = state.db.execute(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT record_id, start, section FROM mentions)"
+        ).fetchone()
         assert count == distinct
 
 

@@ -4,6 +4,7 @@ A local server in its own process holds 25,000 matching records, enforces 3 requ
 every fault kind at random; `python -m pipeline run` must retrieve every record (the PMID set of
 records.csv equals the server's), provoke no 429, and archive what it got.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,13 +19,14 @@ from tests.support.synthetic import synthetic_articles
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(1800),  # beyond the suite's 300 s default: 25,000 records at NCBI's pace
-    pytest.mark.skipif(not os.environ.get("PIPELINE_SLOW_TESTS"),
-                       reason="25,000 records at 3 requests/s take minutes: set PIPELINE_SLOW_TESTS=1 to run"),
+    pytest.mark.skipif(
+        not os.environ.get("PIPELINE_SLOW_TESTS"),
+        reason="25,000 records at 3 requests/s take minutes: set PIPELINE_SLOW_TESTS=1 to run",
+    ),
 ]
 
 
-def test_run_retrieves_25000_records_through_random_faults_without_a_429(review_config, invoke, tmp_path,
-                                                                         monkeypatch):
+def test_run_retrieves_25000_records_through_random_faults_without_a_429(review_config, invoke, tmp_path, monkeypatch):
     articles = synthetic_articles(25_000)
     server = ServerProcess(articles, rate_limit=3, chaos={"probability": 0.15, "seed": 7, "stall_seconds": 40.0})
     with server:

@@ -1,4 +1,5 @@
 """Schwartz–Hearst definitions and propagation, on a rule-only pipeline (no trained model)."""
+
 import pytest
 import spacy
 
@@ -26,13 +27,16 @@ def ents(doc):
     return [(e.text, e.label_, e._.canonical, e._.source) for e in doc.ents]
 
 
-@pytest.mark.parametrize("short, before, expected", [
-    ("TRD", "patients with treatment-resistant depression", "treatment-resistant depression"),
-    ("MDD", "adults with major depressive disorder", "major depressive disorder"),
-    ("HNK", "its metabolite hydroxynorketamine", "hydroxynorketamine"),
-    ("ECT", "compared with electroconvulsive therapy", "electroconvulsive therapy"),
-    ("5-HT", "release of 5-hydroxytryptamine", "5-hydroxytryptamine"),
-])
+@pytest.mark.parametrize(
+    "short, before, expected",
+    [
+        ("TRD", "patients with treatment-resistant depression", "treatment-resistant depression"),
+        ("MDD", "adults with major depressive disorder", "major depressive disorder"),
+        ("HNK", "its metabolite hydroxynorketamine", "hydroxynorketamine"),
+        ("ECT", "compared with electroconvulsive therapy", "electroconvulsive therapy"),
+        ("5-HT", "release of 5-hydroxytryptamine", "5-hydroxytryptamine"),
+    ],
+)
 def test_find_long_form(short, before, expected):
     start = find_long_form(short, before)
     assert before[start:] == expected
@@ -42,10 +46,18 @@ def test_no_long_form_when_letters_are_missing():
     assert find_long_form("XYZ", "patients with depression") is None
 
 
-@pytest.mark.parametrize("candidate, ok", [
-    ("TRD", True), ("5-HT", True), ("n = 12", False), ("p", False), ("2016", False),
-    ("a long phrase here", False), ("i.v.", True),
-])
+@pytest.mark.parametrize(
+    "candidate, ok",
+    [
+        ("TRD", True),
+        ("5-HT", True),
+        ("n = 12", False),
+        ("p", False),
+        ("2016", False),
+        ("a long phrase here", False),
+        ("i.v.", True),
+    ],
+)
 def test_is_short_form(candidate, ok):
     assert is_short_form(candidate) is ok
 
@@ -102,8 +114,12 @@ def test_occurrences_before_the_definition_are_labelled_too(nlp):
 def test_two_definitions_in_one_document(nlp):
     doc = nlp("In major depressive disorder (MDD) and treatment-resistant depression (TRD), MDD and TRD differ.")
     pairs = [(e.text, e._.canonical) for e in doc.ents if e._.source == "abbreviation"]
-    assert pairs == [("MDD", "major depressive disorder"), ("TRD", "treatment-resistant depression"),
-                     ("MDD", "major depressive disorder"), ("TRD", "treatment-resistant depression")]
+    assert pairs == [
+        ("MDD", "major depressive disorder"),
+        ("TRD", "treatment-resistant depression"),
+        ("MDD", "major depressive disorder"),
+        ("TRD", "treatment-resistant depression"),
+    ]
 
 
 def test_long_form_outside_the_sentence_window_is_not_used(nlp):

@@ -13,7 +13,7 @@ FLOOR_MICRO_F1 = 0.86  # measured 0.8711 (P 88.01, R 86.23) on the held-out half
 def test_bc5cdr_heldout_half_micro_f1_floor(ner):
     documents = read_pubtator(BC5CDR_DEV)
     # training/make_corpus.py trains on the first half of BC5CDR dev and holds out the second.
-    heldout = documents[len(documents) // 2:]
+    heldout = documents[len(documents) // 2 :]
     assert len(heldout) == 250
     scores = evaluate(ner, heldout)
     assert set(scores) == {"Chemical", "Disease", "micro"}

@@ -1,4 +1,5 @@
 """The shipped pipeline end to end: loading, mentions, offsets, normalisation, abbreviations."""
+
 import dataclasses
 
 import pytest
@@ -15,13 +16,22 @@ KETAMINE = Record(
     pmid="900001",
     title="Ketamine and esketamine for treatment-resistant depression: a meta-analysis",
     abstract_sections=(
-        AbstractSection("BACKGROUND", "Treatment-resistant depression (TRD) affects a third of patients with "
-                                      "major depressive disorder (MDD). Ketamine is an NMDA receptor antagonist."),
-        AbstractSection("METHODS", "We pooled randomized controlled trials of intravenous ketamine (Ketalar) "
-                                   "and intranasal esketamine (Spravato) that used the MADRS."),
-        AbstractSection("RESULTS", "In TRD, ketamine reduced MADRS scores within 24 hours. Dissociation, "
-                                   "nausea and increased blood pressure were transient. BDNF levels in the "
-                                   "prefrontal cortex rose in rodents."),
+        AbstractSection(
+            "BACKGROUND",
+            "Treatment-resistant depression (TRD) affects a third of patients with "
+            "major depressive disorder (MDD). Ketamine is an NMDA receptor antagonist.",
+        ),
+        AbstractSection(
+            "METHODS",
+            "We pooled randomized controlled trials of intravenous ketamine (Ketalar) "
+            "and intranasal esketamine (Spravato) that used the MADRS.",
+        ),
+        AbstractSection(
+            "RESULTS",
+            "In TRD, ketamine reduced MADRS scores within 24 hours. Dissociation, "
+            "nausea and increased blood pressure were transient. BDNF levels in the "
+            "prefrontal cortex rose in rodents.",
+        ),
     ),
 )
 
@@ -49,20 +59,39 @@ def test_model_alone_finds_ketamine_and_depression(model):
 
 
 def test_pipeline_components_in_order(nlp):
-    assert nlp.pipe_names == ["gazetteer_features", "tok2vec", "ner", "sentencizer", "lexicon_ruler",
-                              "normaliser", "linker", "abbreviations", "junk_filter", "doc_cleaner"]
+    assert nlp.pipe_names == [
+        "gazetteer_features",
+        "tok2vec",
+        "ner",
+        "sentencizer",
+        "lexicon_ruler",
+        "normaliser",
+        "linker",
+        "abbreviations",
+        "junk_filter",
+        "doc_cleaner",
+    ]
 
 
 def test_every_class_of_the_review_is_found(mentions):
     labels = {m.label for m in mentions}
-    assert labels >= {"DRUG", "DISEASE", "GENE", "MECHANISM", "BRAIN_REGION", "ROUTE", "ADVERSE_EFFECT",
-                      "OUTCOME_SCALE", "STUDY_DESIGN"}
+    assert labels >= {
+        "DRUG",
+        "DISEASE",
+        "GENE",
+        "MECHANISM",
+        "BRAIN_REGION",
+        "ROUTE",
+        "ADVERSE_EFFECT",
+        "OUTCOME_SCALE",
+        "STUDY_DESIGN",
+    }
 
 
 def test_offsets_point_at_the_text(mentions):
     sections = dict(KETAMINE.sections())
     for m in mentions:
-        assert sections[m.section][m.start:m.end] == m.text
+        assert sections[m.section][m.start : m.end] == m.text
 
 
 def test_order_is_section_then_start(mentions):
@@ -96,10 +125,17 @@ def test_sentence_index_within_section(mentions):
 
 def test_review_classes_from_the_lexicon(mentions):
     got = {(m.label, m.canonical) for m in mentions}
-    assert {("ROUTE", "intravenous"), ("ROUTE", "intranasal"), ("OUTCOME_SCALE", "MADRS"),
-            ("STUDY_DESIGN", "randomized controlled trial"), ("STUDY_DESIGN", "meta-analysis"),
-            ("BRAIN_REGION", "prefrontal cortex"), ("ADVERSE_EFFECT", "dissociation"),
-            ("ADVERSE_EFFECT", "increased blood pressure"), ("GENE", "BDNF")} <= got
+    assert {
+        ("ROUTE", "intravenous"),
+        ("ROUTE", "intranasal"),
+        ("OUTCOME_SCALE", "MADRS"),
+        ("STUDY_DESIGN", "randomized controlled trial"),
+        ("STUDY_DESIGN", "meta-analysis"),
+        ("BRAIN_REGION", "prefrontal cortex"),
+        ("ADVERSE_EFFECT", "dissociation"),
+        ("ADVERSE_EFFECT", "increased blood pressure"),
+        ("GENE", "BDNF"),
+    } <= got
 
 
 def test_sources(mentions):
@@ -136,8 +172,10 @@ def test_normaliser_uses_the_drug_dictionary_for_brands_outside_the_lexicon(nlp)
 def test_missing_model_folder(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load_model(tmp_path)
-    assert str(exc.value) == (f"{tmp_path}: no trained spaCy pipeline here (config.cfg is missing). "
-                              "Run `make model`, or set [extraction] model to a trained pipeline folder.")
+    assert str(exc.value) == (
+        f"{tmp_path}: no trained spaCy pipeline here (config.cfg is missing). "
+        "Run `make model`, or set [extraction] model to a trained pipeline folder."
+    )
 
 
 def test_malformed_lexicon_fails_at_load(tmp_path):
@@ -145,26 +183,33 @@ def test_malformed_lexicon_fails_at_load(tmp_path):
     bad.write_text('[DRUG]\n"ketamine" = "Ketalar"\n')
     with pytest.raises(ConfigError) as exc:
         load_nlp(ExtractionConfig(lexicons=(bad,)))
-    assert str(exc.value) == (f'{bad}: [DRUG] "ketamine" must be a list of synonyms, not a string. '
-                              'Write "ketamine" = ["Ketalar"].')
+    assert str(exc.value) == (
+        f'{bad}: [DRUG] "ketamine" must be a list of synonyms, not a string. Write "ketamine" = ["Ketalar"].'
+    )
 
 
 @needs_shared
 def test_offsets_on_real_abstracts(nlp):
     docs = read_pubtator(BC5CDR_DEV)[:60]
-    records = [Record(pmid=d.pmid, title=d.title, abstract_sections=(AbstractSection("", d.abstract),))
-               for d in docs]
+    records = [Record(pmid=d.pmid, title=d.title, abstract_sections=(AbstractSection("", d.abstract),)) for d in docs]
     by_id = {r.record_id: dict(r.sections()) for r in records}
     count = 0
     for m in extract_mentions(nlp, records, ENTITY_CLASSES):
-        assert by_id[m.record_id][m.section][m.start:m.end] == m.text
+        assert by_id[m.record_id][m.section][m.start : m.end] == m.text
         count += 1
     assert count > 500
 
 
 def test_ner_for_eval_is_model_sentences_linker_abbreviations_and_junk_filter(ner):
-    assert ner.pipe_names == ["gazetteer_features", "tok2vec", "ner", "sentencizer", "linker", "abbreviations",
-                              "junk_filter"]
+    assert ner.pipe_names == [
+        "gazetteer_features",
+        "tok2vec",
+        "ner",
+        "sentencizer",
+        "linker",
+        "abbreviations",
+        "junk_filter",
+    ]
 
 
 def test_ner_propagates_a_chemical_abbreviation(ner):

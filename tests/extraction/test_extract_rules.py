@@ -1,5 +1,6 @@
 """extract_mentions' bookkeeping (sections, offsets, sentences, order, classes) on a rule-only
 pipeline, so every expected value is known exactly; plus the eval helpers with a stub model."""
+
 import dataclasses
 import json
 
@@ -7,15 +8,24 @@ import pytest
 import spacy
 
 from pipeline.config import ExtractionConfig
-from pipeline.extraction.ner import (DEFAULT_MODEL, SECTION_SEPARATOR, _record_texts, add_review_components,
-                              extract_mentions, load_nlp)
+from pipeline.extraction.ner import (
+    DEFAULT_MODEL,
+    SECTION_SEPARATOR,
+    _record_texts,
+    add_review_components,
+    extract_mentions,
+    load_nlp,
+)
 from pipeline.models import AbstractSection, Mention, Record, SetAside
 from spacy.language import Language
 from pipeline.extraction.evaluation import Entity, PubTatorDoc, Scores, evaluate, predict
 from pipeline.extraction.components.tokenizer import customize_tokenizer
 
-LEXICON = {"DRUG": {"ketamine": ("Ketalar",)}, "ROUTE": {"intravenous": ("i.v.",)},
-           "DISEASE": {"treatment-resistant depression": ()}}
+LEXICON = {
+    "DRUG": {"ketamine": ("Ketalar",)},
+    "ROUTE": {"intravenous": ("i.v.",)},
+    "DISEASE": {"treatment-resistant depression": ()},
+}
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +33,15 @@ def rules():
     return add_review_components(customize_tokenizer(spacy.blank("en")), LEXICON)
 
 
-RECORD = Record(pmid="7", title="Ketalar for treatment-resistant depression (TRD)",
-                abstract_sections=(AbstractSection("METHODS", "We gave intravenous ketamine. Then TRD improved."),
-                                   AbstractSection("", ""),
-                                   AbstractSection("RESULTS", "No change. Ketamine again.")))
+RECORD = Record(
+    pmid="7",
+    title="Ketalar for treatment-resistant depression (TRD)",
+    abstract_sections=(
+        AbstractSection("METHODS", "We gave intravenous ketamine. Then TRD improved."),
+        AbstractSection("", ""),
+        AbstractSection("RESULTS", "No change. Ketamine again."),
+    ),
+)
 
 
 def test_sections_are_joined_with_known_offsets():
@@ -34,13 +49,15 @@ def test_sections_are_joined_with_known_offsets():
     assert record_id == "pmid:7"
     assert [name for name, _ in sections] == ["title", "METHODS", "RESULTS"]  # empty section skipped
     for (name, section_text), start in zip(sections, starts):
-        assert text[start:start + len(section_text)] == section_text
+        assert text[start : start + len(section_text)] == section_text
     assert text.count(SECTION_SEPARATOR) == 2
 
 
 def test_exact_mentions(rules):
-    got = [(m.section, m.sentence, m.start, m.end, m.text, m.label, m.canonical, m.source)
-           for m in extract_mentions(rules, [RECORD], ["DRUG", "DISEASE", "ROUTE"])]
+    got = [
+        (m.section, m.sentence, m.start, m.end, m.text, m.label, m.canonical, m.source)
+        for m in extract_mentions(rules, [RECORD], ["DRUG", "DISEASE", "ROUTE"])
+    ]
     assert got == [
         ("title", 0, 0, 7, "Ketalar", "DRUG", "ketamine", "lexicon"),
         ("title", 0, 12, 42, "treatment-resistant depression", "DISEASE", "treatment-resistant depression", "lexicon"),
@@ -83,6 +100,7 @@ def test_config_model_path_is_used(tmp_path):
 
 # --- eval helpers with a stub model ---------------------------------------------------------------
 
+
 class StubNLP:
     """Predicts fixed character spans, like a model that found them."""
 
@@ -112,6 +130,7 @@ def test_evaluate_scores_only_annotated_types():
 
 def test_install_names_the_model(tmp_path):
     from training.train import install
+
     source = tmp_path / "ckpt"
     source.mkdir()
     (source / "meta.json").write_text(json.dumps({"name": "pipeline", "lang": "en"}))
@@ -122,13 +141,16 @@ def test_install_names_the_model(tmp_path):
 
 def test_bench_skips_without_shared(monkeypatch, capsys, tmp_path):
     import bench.bench_ner as bench_ner
+
     monkeypatch.setattr(bench_ner, "CORPUS", tmp_path / "absent.txt")
     assert bench_ner.main([]) == 0
-    assert capsys.readouterr().out == (f"skipped: {tmp_path / 'absent.txt'} not found "
-                                       "(the benchmark reads ../shared beside the checkout)\n")
+    assert capsys.readouterr().out == (
+        f"skipped: {tmp_path / 'absent.txt'} not found (the benchmark reads ../shared beside the checkout)\n"
+    )
 
 
 # --- one record never stops extraction ----------------------------------------------------------
+
 
 def test_a_record_longer_than_max_length_is_set_aside_and_the_rest_extracted():
     nlp = add_review_components(customize_tokenizer(spacy.blank("en")), LEXICON)
@@ -136,11 +158,18 @@ def test_a_record_longer_than_max_length_is_set_aside_and_the_rest_extracted():
     long = Record(pmid="8", title="Ketamine", abstract_sections=(AbstractSection("", "ketamine " * 40),))
     after = dataclasses.replace(RECORD, pmid="9")
     aside = []
-    ids = [m.record_id for m in extract_mentions(nlp, [RECORD, long, after], ["DRUG"], batch_size=2,
-                                                 set_aside=aside.append)]
+    ids = [
+        m.record_id
+        for m in extract_mentions(nlp, [RECORD, long, after], ["DRUG"], batch_size=2, set_aside=aside.append)
+    ]
     assert set(ids) == {"pmid:7", "pmid:9"}
-    assert aside == [SetAside("pmid:8", "text of 370 characters exceeds spaCy's max_length of 200; the "
-                                      "record was not searched for entity mentions", "extraction")]
+    assert aside == [
+        SetAside(
+            "pmid:8",
+            "text of 370 characters exceeds spaCy's max_length of 200; the record was not searched for entity mentions",
+            "extraction",
+        )
+    ]
 
 
 @Language.component("fails_on_nine")
@@ -155,13 +184,20 @@ def test_a_record_a_component_fails_on_is_set_aside_with_the_error(n_process):
     nlp = add_review_components(customize_tokenizer(spacy.blank("en")), LEXICON)
     nlp.add_pipe("fails_on_nine", first=True)
     bad = Record(pmid="9", title="Ketamine nine")
-    records = [dataclasses.replace(RECORD, pmid=str(p)) for p in (1, 2, 3)] + [bad] + \
-        [dataclasses.replace(RECORD, pmid=str(p)) for p in (10, 11)]
+    records = (
+        [dataclasses.replace(RECORD, pmid=str(p)) for p in (1, 2, 3)]
+        + [bad]
+        + [dataclasses.replace(RECORD, pmid=str(p)) for p in (10, 11)]
+    )
     aside = []
-    got = list(extract_mentions(nlp, records, ["DRUG"], batch_size=2, n_process=n_process,
-                                set_aside=aside.append))
+    got = list(extract_mentions(nlp, records, ["DRUG"], batch_size=2, n_process=n_process, set_aside=aside.append))
     assert sorted({m.record_id for m in got}, key=lambda i: int(i[5:])) == [
-        "pmid:1", "pmid:2", "pmid:3", "pmid:10", "pmid:11"]
+        "pmid:1",
+        "pmid:2",
+        "pmid:3",
+        "pmid:10",
+        "pmid:11",
+    ]
     assert aside == [SetAside("pmid:9", "entity extraction failed: ValueError: cannot handle nine", "extraction")]
     # The same mentions as without the bad record.
     clean = list(extract_mentions(nlp, [r for r in records if r.pmid != "9"], ["DRUG"], batch_size=2))

@@ -1,6 +1,7 @@
 """No junk, and the review's concepts win: one realistic ketamine sentence per class of mistake
 that issue 18 lists, run through the shipped pipeline, with exact expectations; the pure junk
 rules; and a count of junk mentions over the shared PubMed records (goal: zero)."""
+
 import re
 
 import pytest
@@ -23,21 +24,28 @@ def extract(nlp, text: str) -> list[tuple[str, str, str, str]]:
 
 # --- abbreviation scope: NMDA, AMPA ----------------------------------------------------------------
 
+
 def test_nmda_defined_inside_a_lexicon_term_does_not_make_every_nmda_a_drug(nlp):
-    found = extract(nlp, "Ketamine, an N-methyl-D-aspartate (NMDA) receptor antagonist, blocks NMDA receptors "
-                         "on GABA interneurons; NMDA receptor antagonism is thought to drive its effect.")
+    found = extract(
+        nlp,
+        "Ketamine, an N-methyl-D-aspartate (NMDA) receptor antagonist, blocks NMDA receptors "
+        "on GABA interneurons; NMDA receptor antagonism is thought to drive its effect.",
+    )
     assert found == [
         ("Ketamine", "DRUG", "ketamine", "MESH:D007649"),
         ("N-methyl-D-aspartate (NMDA) receptor antagonist", "MECHANISM", "NMDA receptor antagonism", ""),
         ("NMDA receptors", "GENE", "NMDA receptor", "NCBIGene:2902"),
-        ("GABA", "DRUG", "gamma-aminobutyric acid", "MESH:D005680"),   # MeSH's name for the concept
+        ("GABA", "DRUG", "gamma-aminobutyric acid", "MESH:D005680"),  # MeSH's name for the concept
         ("NMDA receptor antagonism", "MECHANISM", "NMDA receptor antagonism", ""),
     ]
 
 
 def test_ampa_receptors_stay_a_gene_after_ampa_is_defined(nlp):
-    found = extract(nlp, "Ketamine increases α-amino-3-hydroxy-5-methyl-4-isoxazolepropionic acid (AMPA) "
-                         "throughput; AMPA receptors then drive synaptogenesis.")
+    found = extract(
+        nlp,
+        "Ketamine increases α-amino-3-hydroxy-5-methyl-4-isoxazolepropionic acid (AMPA) "
+        "throughput; AMPA receptors then drive synaptogenesis.",
+    )
     # AMPA itself is a chemical (its definition says so); the receptors are the lexicon's gene.
     assert [f[:2] for f in found if "AMPA" in f[0]] == [("AMPA", "DRUG"), ("AMPA receptors", "GENE")]
     assert ("AMPA receptors", "GENE", "AMPA receptor", "NCBIGene:2890") in found
@@ -45,9 +53,13 @@ def test_ampa_receptors_stay_a_gene_after_ampa_is_defined(nlp):
 
 # --- punctuation-only, registry numbers, brackets --------------------------------------------------
 
+
 def test_the_lancet_decimal_point_and_trial_registry_numbers_are_not_entities(nlp):
-    found = extract(nlp, "Ketamine reduced MADRS scores by 12·4 points (95% CI 8·1–16·7) versus midazolam "
-                         "(NCT03667690; ISRCTN14688109; EudraCT 2015-001234-12).")
+    found = extract(
+        nlp,
+        "Ketamine reduced MADRS scores by 12·4 points (95% CI 8·1–16·7) versus midazolam "
+        "(NCT03667690; ISRCTN14688109; EudraCT 2015-001234-12).",
+    )
     assert found == [
         ("Ketamine", "DRUG", "ketamine", "MESH:D007649"),
         ("MADRS", "OUTCOME_SCALE", "MADRS", ""),
@@ -78,9 +90,13 @@ def test_what_balanced_span_keeps_has_balanced_brackets(text):
 
 # --- scale names ---------------------------------------------------------------------------------
 
+
 def test_scale_names_are_outcome_scales_not_fragments(nlp):
-    found = extract(nlp, "Response was defined on the HAM-D17, suicidality on the Columbia-Suicide Severity "
-                         "Rating Scale, and cognition on the Montreal Cognitive Assessment (MoCA).")
+    found = extract(
+        nlp,
+        "Response was defined on the HAM-D17, suicidality on the Columbia-Suicide Severity "
+        "Rating Scale, and cognition on the Montreal Cognitive Assessment (MoCA).",
+    )
     assert found == [
         ("HAM-D17", "OUTCOME_SCALE", "HAM-D", ""),
         ("suicidality", "DISEASE", "suicidal ideation", "MESH:D059020"),
@@ -92,15 +108,22 @@ def test_scale_names_are_outcome_scales_not_fragments(nlp):
 
 # --- common words, lexicon errors -----------------------------------------------------------------
 
+
 def test_common_words_the_dictionaries_carry_are_dropped(nlp):
-    found = extract(nlp, "Following the marine guideline, the risk of bias of ketamine trials was assessed "
-                         "and attitudes towards ketamine were surveyed.")
+    found = extract(
+        nlp,
+        "Following the marine guideline, the risk of bias of ketamine trials was assessed "
+        "and attitudes towards ketamine were surveyed.",
+    )
     assert [f[0] for f in found] == ["ketamine", "ketamine"]
 
 
 def test_ect_is_a_treatment_neuroinflammation_and_bipolar_disorder_are_their_own_concepts(nlp):
-    found = extract(nlp, "Compared with electroconvulsive therapy (ECT), ketamine reduced neuroinflammation "
-                         "in bipolar disorder; ECT did not.")
+    found = extract(
+        nlp,
+        "Compared with electroconvulsive therapy (ECT), ketamine reduced neuroinflammation "
+        "in bipolar disorder; ECT did not.",
+    )
     assert found == [
         ("electroconvulsive therapy", "TREATMENT", "electroconvulsive therapy", ""),
         ("ECT", "TREATMENT", "electroconvulsive therapy", ""),
@@ -112,8 +135,11 @@ def test_ect_is_a_treatment_neuroinflammation_and_bipolar_disorder_are_their_own
 
 
 def test_hyphen_and_space_variants_match_at_every_position(nlp):
-    found = extract(nlp, "Glycogen synthase kinase 3 and glycogen synthase-kinase-3 inhibition follow "
-                         "ketamine; so does BDNF–TrkB signalling.")
+    found = extract(
+        nlp,
+        "Glycogen synthase kinase 3 and glycogen synthase-kinase-3 inhibition follow "
+        "ketamine; so does BDNF–TrkB signalling.",
+    )
     assert [f for f in found if f[1] == "GENE"][:2] == [
         ("Glycogen synthase kinase 3", "GENE", "GSK-3", "NCBIGene:2932"),
         ("glycogen synthase-kinase-3", "GENE", "GSK-3", "NCBIGene:2932"),
@@ -122,21 +148,25 @@ def test_hyphen_and_space_variants_match_at_every_position(nlp):
 
 # --- the pure rules ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, after, reason", [
-    ("·", "", "no-letters"),
-    ("12.4", "", "no-letters"),
-    ("NCT03667690", "", "registry-id"),
-    ("ISRCTN14688109", "", "registry-id"),
-    ("ACTRN12618001234567", "", "registry-id"),
-    ("CRD42020123456", "", "registry-id"),
-    ("10.1016/S0140-6736(20)30001-1", "", "registry-id"),
-    ("HAM", "-D17 score", "scale-fragment"),
-    ("Marine", "", "stop-word"),
-    ("ketamine", "-induced", ""),
-    ("FOXP3", "-positive", ""),
-    ("MMP", "-2 and", ""),
-    ("BDNF", " levels", ""),
-])
+
+@pytest.mark.parametrize(
+    "text, after, reason",
+    [
+        ("·", "", "no-letters"),
+        ("12.4", "", "no-letters"),
+        ("NCT03667690", "", "registry-id"),
+        ("ISRCTN14688109", "", "registry-id"),
+        ("ACTRN12618001234567", "", "registry-id"),
+        ("CRD42020123456", "", "registry-id"),
+        ("10.1016/S0140-6736(20)30001-1", "", "registry-id"),
+        ("HAM", "-D17 score", "scale-fragment"),
+        ("Marine", "", "stop-word"),
+        ("ketamine", "-induced", ""),
+        ("FOXP3", "-positive", ""),
+        ("MMP", "-2 and", ""),
+        ("BDNF", " levels", ""),
+    ],
+)
 def test_junk_reasons(text, after, reason):
     assert junk_reason(text, "DRUG", "model", after) == reason
 
@@ -186,11 +216,14 @@ def test_the_junk_rules_flag_no_gold_mention_of_the_dev_corpora():
         pytest.skip(f"{SHARED_NER} is absent: the check reads the shared NER corpora")
     linker = default_linker()
     flagged = []
-    for relative in ("BC5CDR/CDR_DevelopmentSet.PubTator.txt", "BioRED/Dev.PubTator",
-                     "NCBI-disease/NCBIdevelopset_corpus.txt"):
+    for relative in (
+        "BC5CDR/CDR_DevelopmentSet.PubTator.txt",
+        "BioRED/Dev.PubTator",
+        "NCBI-disease/NCBIdevelopset_corpus.txt",
+    ):
         for doc in read_pubtator(SHARED_NER / relative):
             for e in doc.entities:
                 link = linker.link(e.label, e.text, doc.text)
-                if junk_reason(e.text, e.label, "model", doc.text[e.end:e.end + 8], link.identifier if link else ""):
+                if junk_reason(e.text, e.label, "model", doc.text[e.end : e.end + 8], link.identifier if link else ""):
                     flagged.append(e.text)
     assert flagged == []

@@ -4,8 +4,15 @@ import pytest
 import spacy
 
 from pipeline.errors import ConfigError
-from pipeline.extraction.components.lexicon import (identifier_table, lexicon_patterns, load_lexicon, lookup_table, merge_lexicons,
-                                  plural, variants)
+from pipeline.extraction.components.lexicon import (
+    identifier_table,
+    lexicon_patterns,
+    load_lexicon,
+    lookup_table,
+    merge_lexicons,
+    plural,
+    variants,
+)
 from pipeline.extraction.components.tokenizer import customize_tokenizer
 from tests.support.paths import REPO
 
@@ -26,6 +33,7 @@ def error(path) -> str:
 
 # --- loading -------------------------------------------------------------------------------------
 
+
 def test_committed_ketamine_lexicon_loads_with_every_review_class():
     lexicon = load_lexicon(KETAMINE_LEXICON)
     for label in ("MECHANISM", "BRAIN_REGION", "ROUTE", "ADVERSE_EFFECT", "OUTCOME_SCALE", "STUDY_DESIGN"):
@@ -41,14 +49,17 @@ def test_terms_and_synonyms_are_stripped(tmp_path):
 
 def test_string_instead_of_list(tmp_path):
     path = write(tmp_path, '[DRUG]\n"ketamine" = "Ketalar"\n', name="x.toml")
-    assert error(path) == (f'{path}: [DRUG] "ketamine" must be a list of synonyms, not a string. '
-                           'Write "ketamine" = ["Ketalar"].')
+    assert error(path) == (
+        f'{path}: [DRUG] "ketamine" must be a list of synonyms, not a string. Write "ketamine" = ["Ketalar"].'
+    )
 
 
 def test_number_instead_of_list(tmp_path):
     path = write(tmp_path, '[DRUG]\n"ketamine" = 3\n')
-    assert error(path) == (f'{path}: [DRUG] "ketamine" must be a list of synonyms, not an integer (3). '
-                           'Write "ketamine" = [] when there are none.')
+    assert error(path) == (
+        f'{path}: [DRUG] "ketamine" must be a list of synonyms, not an integer (3). '
+        'Write "ketamine" = [] when there are none.'
+    )
 
 
 def test_synonym_that_is_not_a_string(tmp_path):
@@ -68,15 +79,18 @@ def test_unknown_class_suggests_the_close_one(tmp_path):
 
 def test_unknown_class_lists_the_classes(tmp_path):
     path = write(tmp_path, '[XYZ]\n"a" = []\n')
-    assert error(path) == (f"{path}: [XYZ] is not an entity class. Use one of: DRUG, DISEASE, GENE, TREATMENT, "
-                           "MECHANISM, "
-                           "BRAIN_REGION, ROUTE, ADVERSE_EFFECT, OUTCOME_SCALE, STUDY_DESIGN.")
+    assert error(path) == (
+        f"{path}: [XYZ] is not an entity class. Use one of: DRUG, DISEASE, GENE, TREATMENT, "
+        "MECHANISM, "
+        "BRAIN_REGION, ROUTE, ADVERSE_EFFECT, OUTCOME_SCALE, STUDY_DESIGN."
+    )
 
 
 def test_class_that_is_not_a_table(tmp_path):
     path = write(tmp_path, 'DRUG = ["ketamine"]\n')
-    assert error(path) == (f'{path}: DRUG must be a table of terms, e.g. [DRUG] followed by "term" = ["synonym"], '
-                           "not list.")
+    assert error(path) == (
+        f'{path}: DRUG must be a table of terms, e.g. [DRUG] followed by "term" = ["synonym"], not list.'
+    )
 
 
 def test_empty_term(tmp_path):
@@ -110,32 +124,49 @@ def test_merge_later_file_wins_per_term():
 
 # --- variants ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("term, expected", [
-    ("receptor", "receptors"),
-    ("NMDA receptor", "NMDA receptors"),
-    ("RCT", "RCTs"),
-    ("therapy", "therapies"),
-    ("meta-analysis", "meta-analyses"),
-    ("crossover", "crossovers"),
-    ("dizziness", None),
-    ("GSK-3", None),
-    ("(R,S)-ketamine)", None),
-    ("approach", "approaches"),
-    ("day", "days"),
-])
+
+@pytest.mark.parametrize(
+    "term, expected",
+    [
+        ("receptor", "receptors"),
+        ("NMDA receptor", "NMDA receptors"),
+        ("RCT", "RCTs"),
+        ("therapy", "therapies"),
+        ("meta-analysis", "meta-analyses"),
+        ("crossover", "crossovers"),
+        ("dizziness", None),
+        ("GSK-3", None),
+        ("(R,S)-ketamine)", None),
+        ("approach", "approaches"),
+        ("day", "days"),
+    ],
+)
 def test_plural(term, expected):
     assert plural(term) == expected
 
 
 def test_space_and_hyphen_variants_with_plurals():
-    assert variants("NMDA receptor") == {"NMDA receptor", "NMDA-receptor", "NMDA receptors", "NMDA-receptors",
-                                         "NMDA\u2013receptor", "NMDA\u2013receptors"}
+    assert variants("NMDA receptor") == {
+        "NMDA receptor",
+        "NMDA-receptor",
+        "NMDA receptors",
+        "NMDA-receptors",
+        "NMDA\u2013receptor",
+        "NMDA\u2013receptors",
+    }
 
 
 def test_hyphenated_term_gets_space_and_joined_forms():
     assert variants("meta-analysis") == {
-        "meta-analysis", "meta analysis", "metaanalysis", "meta\u2013analysis",
-        "meta-analyses", "meta analyses", "metaanalyses", "meta\u2013analyses"}
+        "meta-analysis",
+        "meta analysis",
+        "metaanalysis",
+        "meta\u2013analysis",
+        "meta-analyses",
+        "meta analyses",
+        "metaanalyses",
+        "meta\u2013analyses",
+    }
 
 
 def test_each_hyphen_or_space_may_be_either_and_greek_letters_are_spelled_out():
@@ -153,14 +184,17 @@ def test_term_with_an_identifier(tmp_path):
 
 def test_identifier_must_have_a_prefix(tmp_path):
     path = write(tmp_path, '[DRUG]\n"ketamine" = { id = "D007649" }\n')
-    assert error(path) == (f'{path}: [DRUG] "ketamine" id must be PREFIX:VALUE such as "MESH:D007649" or '
-                           '"NCBIGene:627", not str (\'D007649\').')
+    assert error(path) == (
+        f'{path}: [DRUG] "ketamine" id must be PREFIX:VALUE such as "MESH:D007649" or '
+        "\"NCBIGene:627\", not str ('D007649')."
+    )
 
 
 def test_term_table_with_an_unknown_key(tmp_path):
     path = write(tmp_path, '[DRUG]\n"ketamine" = { ids = "MESH:D007649" }\n')
-    assert error(path) == (f'{path}: [DRUG] "ketamine" has unknown key \'ids\'. '
-                           'A term\'s table may hold only id and synonyms.')
+    assert error(path) == (
+        f"{path}: [DRUG] \"ketamine\" has unknown key 'ids'. A term's table may hold only id and synonyms."
+    )
 
 
 def test_symbol_with_digit_gets_joined_form_but_no_plural():
@@ -183,6 +217,7 @@ def test_lookup_table_is_case_insensitive_by_class():
 
 # --- matching with spaCy's EntityRuler -----------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def ruler_nlp():
     nlp = customize_tokenizer(spacy.blank("en"))
@@ -191,15 +226,18 @@ def ruler_nlp():
     return nlp
 
 
-@pytest.mark.parametrize("text, span, label, canonical", [
-    ("Blockade of nmda-receptors by ketamine.", "nmda-receptors", "GENE", "NMDA receptor"),
-    ("NMDA Receptor density", "NMDA Receptor", "GENE", "NMDA receptor"),
-    ("Two META ANALYSES were found.", "META ANALYSES", "STUDY_DESIGN", "meta-analysis"),
-    ("Three RCTs compared doses.", "RCTs", "STUDY_DESIGN", "randomized controlled trial"),
-    ("Given as Ketalar.", "Ketalar", "DRUG", "ketamine"),
-    ("Esketamine nasal spray", "nasal spray", "ROUTE", "intranasal"),
-    ("the prefrontal cortices", None, None, None),   # irregular plural: not generated
-])
+@pytest.mark.parametrize(
+    "text, span, label, canonical",
+    [
+        ("Blockade of nmda-receptors by ketamine.", "nmda-receptors", "GENE", "NMDA receptor"),
+        ("NMDA Receptor density", "NMDA Receptor", "GENE", "NMDA receptor"),
+        ("Two META ANALYSES were found.", "META ANALYSES", "STUDY_DESIGN", "meta-analysis"),
+        ("Three RCTs compared doses.", "RCTs", "STUDY_DESIGN", "randomized controlled trial"),
+        ("Given as Ketalar.", "Ketalar", "DRUG", "ketamine"),
+        ("Esketamine nasal spray", "nasal spray", "ROUTE", "intranasal"),
+        ("the prefrontal cortices", None, None, None),  # irregular plural: not generated
+    ],
+)
 def test_ruler_matches_case_plural_and_hyphen_variants(ruler_nlp, text, span, label, canonical):
     doc = ruler_nlp(text)
     hits = [(e.text, e.label_, e.ent_id_) for e in doc.ents]
@@ -224,7 +262,11 @@ def test_matches_inside_a_sentence_keep_offsets(ruler_nlp):
     text = "Intranasal esketamine (Spravato) vs. placebo in an RCT."
     doc = ruler_nlp(text)
     for e in doc.ents:
-        assert text[e.start_char:e.end_char] == e.text
+        assert text[e.start_char : e.end_char] == e.text
     assert [(e.text, e.ent_id_) for e in doc.ents] == [
-        ("Intranasal", "intranasal"), ("esketamine", "esketamine"), ("Spravato", "esketamine"),
-        ("placebo", "placebo"), ("RCT", "randomized controlled trial")]
+        ("Intranasal", "intranasal"),
+        ("esketamine", "esketamine"),
+        ("Spravato", "esketamine"),
+        ("placebo", "placebo"),
+        ("RCT", "randomized controlled trial"),
+    ]

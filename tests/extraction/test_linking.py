@@ -1,5 +1,6 @@
 """Linking: name normalisation, corpus ids, the Linker's rules on a small vocabulary, the shipped
 vocabularies, and the concept scores and PubTator output of the evaluation."""
+
 import gzip
 
 import pytest
@@ -62,22 +63,44 @@ def write_vocabulary(folder, name, rows):
 
 @pytest.fixture
 def small(tmp_path):
-    write_vocabulary(tmp_path, "corpus_train", [
-        ("Chemical", "ketamine", "MESH:D007649", 40),
-        ("Chemical", "da", "MESH:D004298", 3), ("Chemical", "da", "MESH:D003000", 3),   # ambiguous: 50/50
-        ("Gene/Protein", "bdnf", "NCBIGene:12064", 5),                                   # mouse Bdnf
-        ("Disease", "depression", "MESH:D003866", 30), ("Disease", "depression", "MESH:D003863", 2)])
-    write_vocabulary(tmp_path, "drugs", [("Chemical", "ketalar", "DrugBank:DB01221", 1),
-                                         ("Chemical", "myalgia", "DrugBank:DB00000", 1)])
-    write_vocabulary(tmp_path, "mesh_descriptors", [("Disease", "myalgia", "MESH:D063806", 1),
-                                                    ("Chemical", "myalgia", "MESH:D063806", 1)])
-    write_vocabulary(tmp_path, "mesh_diseases", [("Disease", "migraine", "MESH:D008881", 1),
-                                                 ("Disease", "myalgia", "MESH:D000001", 1)])
-    write_vocabulary(tmp_path, "hgnc_genes", [("Gene/Protein", "bdnf", "NCBIGene:627", 3),
-                                              ("Gene/Protein", "cat", "NCBIGene:847", 3),
-                                              ("Gene/Protein", "cat", "NCBIGene:999", 1),
-                                              ("Gene/Protein", "p40", "NCBIGene:1", 1),
-                                              ("Gene/Protein", "p40", "NCBIGene:2", 1)])
+    write_vocabulary(
+        tmp_path,
+        "corpus_train",
+        [
+            ("Chemical", "ketamine", "MESH:D007649", 40),
+            ("Chemical", "da", "MESH:D004298", 3),
+            ("Chemical", "da", "MESH:D003000", 3),  # ambiguous: 50/50
+            ("Gene/Protein", "bdnf", "NCBIGene:12064", 5),  # mouse Bdnf
+            ("Disease", "depression", "MESH:D003866", 30),
+            ("Disease", "depression", "MESH:D003863", 2),
+        ],
+    )
+    write_vocabulary(
+        tmp_path,
+        "drugs",
+        [("Chemical", "ketalar", "DrugBank:DB01221", 1), ("Chemical", "myalgia", "DrugBank:DB00000", 1)],
+    )
+    write_vocabulary(
+        tmp_path,
+        "mesh_descriptors",
+        [("Disease", "myalgia", "MESH:D063806", 1), ("Chemical", "myalgia", "MESH:D063806", 1)],
+    )
+    write_vocabulary(
+        tmp_path,
+        "mesh_diseases",
+        [("Disease", "migraine", "MESH:D008881", 1), ("Disease", "myalgia", "MESH:D000001", 1)],
+    )
+    write_vocabulary(
+        tmp_path,
+        "hgnc_genes",
+        [
+            ("Gene/Protein", "bdnf", "NCBIGene:627", 3),
+            ("Gene/Protein", "cat", "NCBIGene:847", 3),
+            ("Gene/Protein", "cat", "NCBIGene:999", 1),
+            ("Gene/Protein", "p40", "NCBIGene:1", 1),
+            ("Gene/Protein", "p40", "NCBIGene:2", 1),
+        ],
+    )
     with gzip.open(tmp_path / "names.tsv.gz", "wt", encoding="utf-8") as handle:
         handle.write("MESH:D007649\tketamine\nNCBIGene:627\tBDNF\n")
     return Linker(tmp_path)
@@ -99,15 +122,15 @@ def test_mesh_descriptor_names_come_before_the_dictionaries(small):
 
 
 def test_a_dominant_choice_links_an_ambiguous_name_does_not(small):
-    assert small.link("Disease", "depression").identifier == "MESH:D003866"   # 30 of 32
-    assert small.link("Chemical", "DA") is None                              # 3 and 3: never at random
+    assert small.link("Disease", "depression").identifier == "MESH:D003866"  # 30 of 32
+    assert small.link("Chemical", "DA") is None  # 3 and 3: never at random
 
 
 def test_genes_are_human_first_then_the_species_the_text_names(small):
     assert small.link("Gene/Protein", "BDNF", "Serum BDNF in patients").identifier == "NCBIGene:627"
     assert small.link("Gene/Protein", "BDNF", "Hippocampal BDNF in mice and rats").identifier == "NCBIGene:12064"
-    assert small.link("Gene/Protein", "CAT").identifier == "NCBIGene:847"    # approved symbol beats alias
-    assert small.link("Gene/Protein", "p40") is None                         # two aliases, no corpus choice
+    assert small.link("Gene/Protein", "CAT").identifier == "NCBIGene:847"  # approved symbol beats alias
+    assert small.link("Gene/Protein", "p40") is None  # two aliases, no corpus choice
 
 
 def test_unknown_names_and_unlinkable_types_stay_unlinked(small):
@@ -132,15 +155,24 @@ def test_every_vocabulary_file_has_its_provenance_recorded():
 
 # --- evaluation ---------------------------------------------------------------------------------------
 
+
 def test_concept_scores_count_document_type_identifier_pairs_once():
-    gold = [[Entity(0, 8, "Chemical", "ketamine", ("MESH:D007649",)),
-             Entity(20, 28, "Chemical", "Ketalar", ("MESH:D007649",)),
-             Entity(30, 40, "Disease", "ocular and auditory toxicity", ("MESH:D014786", "MESH:D006311")),
-             Entity(50, 55, "Disease", "x", ())]]
-    predicted = [[Entity(0, 8, "Chemical", "ketamine", ("MESH:D007649",)),
-                  Entity(30, 40, "Disease", "ocular", ("MESH:D014786",)),
-                  Entity(60, 65, "Disease", "y", ("MESH:D000001",)),
-                  Entity(70, 75, "Chemical", "z", ())]]
+    gold = [
+        [
+            Entity(0, 8, "Chemical", "ketamine", ("MESH:D007649",)),
+            Entity(20, 28, "Chemical", "Ketalar", ("MESH:D007649",)),
+            Entity(30, 40, "Disease", "ocular and auditory toxicity", ("MESH:D014786", "MESH:D006311")),
+            Entity(50, 55, "Disease", "x", ()),
+        ]
+    ]
+    predicted = [
+        [
+            Entity(0, 8, "Chemical", "ketamine", ("MESH:D007649",)),
+            Entity(30, 40, "Disease", "ocular", ("MESH:D014786",)),
+            Entity(60, 65, "Disease", "y", ("MESH:D000001",)),
+            Entity(70, 75, "Chemical", "z", ()),
+        ]
+    ]
     scores = concept_score(gold, predicted)
     assert (scores["Chemical"].tp, scores["Chemical"].fp, scores["Chemical"].fn) == (1, 0, 0)
     assert (scores["Disease"].tp, scores["Disease"].fp, scores["Disease"].fn) == (1, 1, 1)
@@ -149,23 +181,35 @@ def test_concept_scores_count_document_type_identifier_pairs_once():
 
 def test_read_pubtator_keeps_prefixed_identifiers_and_merges_duplicate_spans(tmp_path):
     path = tmp_path / "c.txt"
-    path.write_text("1|t|Ocular and auditory toxicity of ketamine\n1|a|BDNF rose.\n"
-                    "1\t0\t28\tOcular and auditory toxicity\tDisease\tD014786|D006311\n"
-                    "1\t32\t40\tketamine\tChemical\tD007649\n"
-                    "1\t32\t40\tketamine\tChemical\tD000001\n"
-                    "1\t41\t45\tBDNF\tGeneOrGeneProduct\t627\n"
-                    "1\t46\t50\trose\tDisease\t-1\n", encoding="utf-8")
+    path.write_text(
+        "1|t|Ocular and auditory toxicity of ketamine\n1|a|BDNF rose.\n"
+        "1\t0\t28\tOcular and auditory toxicity\tDisease\tD014786|D006311\n"
+        "1\t32\t40\tketamine\tChemical\tD007649\n"
+        "1\t32\t40\tketamine\tChemical\tD000001\n"
+        "1\t41\t45\tBDNF\tGeneOrGeneProduct\t627\n"
+        "1\t46\t50\trose\tDisease\t-1\n",
+        encoding="utf-8",
+    )
     [doc] = read_pubtator(path)
     assert [(e.text, e.identifiers) for e in doc.entities] == [
         ("Ocular and auditory toxicity", ("MESH:D014786", "MESH:D006311")),
         ("ketamine", ("MESH:D007649", "MESH:D000001")),
-        ("BDNF", ("NCBIGene:627",)), ("rose", ())]
+        ("BDNF", ("NCBIGene:627",)),
+        ("rose", ()),
+    ]
 
 
 def test_linking_accuracy_on_gold_spans_counts_single_id_mentions():
-    doc = PubTatorDoc("1", "ketamine and BDNF", "", [Entity(0, 8, "Chemical", "ketamine", ("MESH:D007649",)),
-                                                     Entity(13, 17, "Gene/Protein", "BDNF", ("NCBIGene:627",)),
-                                                     Entity(0, 17, "Disease", "both", ("MESH:D1", "MESH:D2"))])
+    doc = PubTatorDoc(
+        "1",
+        "ketamine and BDNF",
+        "",
+        [
+            Entity(0, 8, "Chemical", "ketamine", ("MESH:D007649",)),
+            Entity(13, 17, "Gene/Protein", "BDNF", ("NCBIGene:627",)),
+            Entity(0, 17, "Disease", "both", ("MESH:D1", "MESH:D2")),
+        ],
+    )
     answers = {"ketamine": "MESH:D007649", "BDNF": None}
     result = linking_accuracy([doc], lambda d, e: answers[e.text])
     assert result["Chemical"] == {"accuracy": 1.0, "correct": 1, "linked": 1, "mentions": 1}
@@ -175,11 +219,26 @@ def test_linking_accuracy_on_gold_spans_counts_single_id_mentions():
 
 def test_predictions_are_written_in_pubtator_format():
     doc = PubTatorDoc("9", "Ketamine and BDNF", "Abstract.")
-    lines = list(pubtator_lines([doc], [[Entity(0, 8, "Chemical", "Ketamine", ("MESH:D007649",)),
-                                          Entity(13, 17, "Gene/Protein", "BDNF", ("NCBIGene:627",)),
-                                          Entity(13, 17, "Disease", "BDNF", ())]]))
-    assert lines == ["9|t|Ketamine and BDNF", "9|a|Abstract.", "9\t0\t8\tKetamine\tChemical\tD007649",
-                     "9\t13\t17\tBDNF\tGene\t627", "9\t13\t17\tBDNF\tDisease\t-1", ""]
+    lines = list(
+        pubtator_lines(
+            [doc],
+            [
+                [
+                    Entity(0, 8, "Chemical", "Ketamine", ("MESH:D007649",)),
+                    Entity(13, 17, "Gene/Protein", "BDNF", ("NCBIGene:627",)),
+                    Entity(13, 17, "Disease", "BDNF", ()),
+                ]
+            ],
+        )
+    )
+    assert lines == [
+        "9|t|Ketamine and BDNF",
+        "9|a|Abstract.",
+        "9\t0\t8\tKetamine\tChemical\tD007649",
+        "9\t13\t17\tBDNF\tGene\t627",
+        "9\t13\t17\tBDNF\tDisease\t-1",
+        "",
+    ]
 
 
 def test_inverted_mesh_headings_are_also_read_in_text_order():

@@ -35,14 +35,13 @@ def test_maps_corpus_types_and_drops_unknown_ones(docs):
 
 def test_ncbi_disease_subtypes_become_disease(docs):
     assert {e.label for e in docs[1].entities} == {"Chemical", "Disease"}
-    assert [e.text for e in docs[1].entities if e.label == "Disease"] == [
-        "toxicity", "nephrogenic diabetes insipidus"]
+    assert [e.text for e in docs[1].entities if e.label == "Disease"] == ["toxicity", "nephrogenic diabetes insipidus"]
 
 
 def test_offsets_point_at_the_mention_text(docs):
     for doc in docs:
         for e in doc.entities:
-            assert doc.text[e.start:e.end] == e.text
+            assert doc.text[e.start : e.end] == e.text
 
 
 def test_relation_lines_are_skipped(docs):
@@ -56,13 +55,21 @@ def test_missing_file_names_the_fix(tmp_path):
     assert str(exc.value) == f"{path}: corpus file not found. Pass an existing PubTator file with --corpus."
 
 
-@pytest.mark.parametrize("text, message", [
-    ("hello\n\n", "{path}: no PubTator documents found. Expected lines like 'PMID|t|title'."),
-    ("1|t|Aspirin works.\n1|a|Yes.\n1\t0\t6\tAspirin\tChemical\t-\n",
-     "{path}:3: offsets 0-6 give 'Aspiri', not 'Aspirin'. Offsets must index title + ' ' + abstract."),
-    ("1\t0\t6\tAspirin\tChemical\t-\n1|t|Aspirin works.\n",
-     "{path}:1: mention for PMID 1 comes before its title line. Is this a PubTator file?"),
-], ids=["no documents", "wrong offsets", "mention before title"])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("hello\n\n", "{path}: no PubTator documents found. Expected lines like 'PMID|t|title'."),
+        (
+            "1|t|Aspirin works.\n1|a|Yes.\n1\t0\t6\tAspirin\tChemical\t-\n",
+            "{path}:3: offsets 0-6 give 'Aspiri', not 'Aspirin'. Offsets must index title + ' ' + abstract.",
+        ),
+        (
+            "1\t0\t6\tAspirin\tChemical\t-\n1|t|Aspirin works.\n",
+            "{path}:1: mention for PMID 1 comes before its title line. Is this a PubTator file?",
+        ),
+    ],
+    ids=["no documents", "wrong offsets", "mention before title"],
+)
 def test_unreadable_pubtator_is_reported_with_the_line(tmp_path, text, message):
     path = tmp_path / "bad.txt"
     path.write_text(text)
@@ -79,6 +86,7 @@ def test_padded_mention_text_is_accepted(tmp_path):
 
 
 # --- scoring maths, hand-computed ---------------------------------------------------------------
+
 
 def E(start, end, label):
     return Entity(start, end, label)
@@ -104,10 +112,11 @@ def test_wrong_type_is_one_fp_and_one_fn():
 
 
 def test_hand_computed_micro_and_per_type():
-    gold = [[E(0, 5, "Chemical"), E(6, 9, "Chemical"), E(10, 20, "Disease")],
-            [E(0, 3, "Disease")]]
-    pred = [[E(0, 5, "Chemical"), E(10, 20, "Disease"), E(30, 35, "Disease")],
-            [E(0, 3, "Disease"), E(5, 8, "Chemical")]]
+    gold = [[E(0, 5, "Chemical"), E(6, 9, "Chemical"), E(10, 20, "Disease")], [E(0, 3, "Disease")]]
+    pred = [
+        [E(0, 5, "Chemical"), E(10, 20, "Disease"), E(30, 35, "Disease")],
+        [E(0, 3, "Disease"), E(5, 8, "Chemical")],
+    ]
     s = score(gold, pred)
     # Chemical: tp 1, fp 1, fn 1 -> P 0.5 R 0.5 F 0.5
     assert s["Chemical"] == Scores(1, 1, 1)
@@ -143,8 +152,9 @@ def test_documents_must_be_parallel():
         score([[E(0, 1, "Chemical")]], [])
 
 
-spans = st.lists(st.builds(E, st.integers(0, 50), st.integers(51, 99),
-                           st.sampled_from(["Chemical", "Disease"])), max_size=8)
+spans = st.lists(
+    st.builds(E, st.integers(0, 50), st.integers(51, 99), st.sampled_from(["Chemical", "Disease"])), max_size=8
+)
 
 
 @given(gold=spans, pred=spans)
@@ -161,11 +171,14 @@ from tests.support.paths import SHARED_NER, needs_shared  # noqa: E402
 
 
 @needs_shared
-@pytest.mark.parametrize("path, documents, counts", [
-    ("BC5CDR/CDR_DevelopmentSet.PubTator.txt", 500, {"Chemical": 5347, "Disease": 4244}),
-    ("BioRED/Dev.PubTator", 100, {"Chemical": 822, "Disease": 982, "Gene/Protein": 1087}),
-    ("NCBI-disease/NCBIdevelopset_corpus.txt", 100, {"Disease": 787}),
-])
+@pytest.mark.parametrize(
+    "path, documents, counts",
+    [
+        ("BC5CDR/CDR_DevelopmentSet.PubTator.txt", 500, {"Chemical": 5347, "Disease": 4244}),
+        ("BioRED/Dev.PubTator", 100, {"Chemical": 822, "Disease": 982, "Gene/Protein": 1087}),
+        ("NCBI-disease/NCBIdevelopset_corpus.txt", 100, {"Disease": 787}),
+    ],
+)
 def test_real_corpora_counts(path, documents, counts):
     docs = read_pubtator(SHARED_NER / path)
     assert len(docs) == documents

@@ -1,5 +1,6 @@
 """The small spaCy pieces on their own: tokenizer splits, gazetteer matching, normaliser rules,
 and the corpus converter used for training. No trained model needed."""
+
 from pathlib import Path
 
 import spacy
@@ -22,13 +23,17 @@ def nlp():
 
 # --- tokenizer -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, tokens", [
-    ("FK506-induced hypertension", ["FK506", "-", "induced", "hypertension"]),
-    ("Ca2+/calmodulin", ["Ca2", "+", "/", "calmodulin"]),
-    ("(S)-ketamine", ["(", "S", ")", "-", "ketamine"]),
-    ("vitamin D.", ["vitamin", "D", "."]),
-    ("5-HT(1A) receptor", ["5", "-", "HT", "(", "1A", ")", "receptor"]),
-])
+
+@pytest.mark.parametrize(
+    "text, tokens",
+    [
+        ("FK506-induced hypertension", ["FK506", "-", "induced", "hypertension"]),
+        ("Ca2+/calmodulin", ["Ca2", "+", "/", "calmodulin"]),
+        ("(S)-ketamine", ["(", "S", ")", "-", "ketamine"]),
+        ("vitamin D.", ["vitamin", "D", "."]),
+        ("5-HT(1A) receptor", ["5", "-", "HT", "(", "1A", ")", "receptor"]),
+    ],
+)
 def test_biomedical_splits(nlp, text, tokens):
     assert [t.text for t in nlp.make_doc(text)] == tokens
 
@@ -48,20 +53,28 @@ def test_tokenizer_keeps_every_character(text):
 
 # --- gazetteer -----------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def gazetteer(nlp):
     g = GazetteerFeatures(nlp)
-    g.add_terms([("ketamine", "CHEM", "ketamine"), ("Ketalar", "CHEM", "ketamine"),
-                 ("major depressive disorder", "DIS", "depressive disorder, major"),
-                 ("depressive disorder", "DIS", "depressive disorder"),
-                 ("nitric oxide", "CHEM", "nitric oxide")])
+    g.add_terms(
+        [
+            ("ketamine", "CHEM", "ketamine"),
+            ("Ketalar", "CHEM", "ketamine"),
+            ("major depressive disorder", "DIS", "depressive disorder, major"),
+            ("depressive disorder", "DIS", "depressive disorder"),
+            ("nitric oxide", "CHEM", "nitric oxide"),
+        ]
+    )
     return g
 
 
 def test_longest_leftmost_match(nlp, gazetteer):
     doc = nlp.make_doc("Ketalar in major depressive disorder and nitric acid")
     assert [(doc[s:e].text, label) for s, e, label, _ in gazetteer.matches(doc)] == [
-        ("Ketalar", "CHEM"), ("major depressive disorder", "DIS")]
+        ("Ketalar", "CHEM"),
+        ("major depressive disorder", "DIS"),
+    ]
 
 
 def test_features_are_bio_tags(nlp, gazetteer):
@@ -84,14 +97,18 @@ def test_round_trip_through_disk(nlp, gazetteer, tmp_path):
 
 # --- normaliser fallbacks ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, canonical", [
-    ("Ketamine", "ketamine"),
-    ("Panic  Disorders", "panic disorders"),
-    ("BDNF", "BDNF"),
-    ("mTOR", "mTOR"),
-    ("GluN2B subunit", "GluN2B subunit"),
-    ("Treatment-Resistant Depression", "treatment-resistant depression"),
-])
+
+@pytest.mark.parametrize(
+    "text, canonical",
+    [
+        ("Ketamine", "ketamine"),
+        ("Panic  Disorders", "panic disorders"),
+        ("BDNF", "BDNF"),
+        ("mTOR", "mTOR"),
+        ("GluN2B subunit", "GluN2B subunit"),
+        ("Treatment-Resistant Depression", "treatment-resistant depression"),
+    ],
+)
 def test_surface_canonical(text, canonical):
     assert surface_canonical(text) == canonical
 
@@ -125,11 +142,16 @@ def test_variants_include_the_term_itself(term):
 
 # --- corpus conversion for training --------------------------------------------------------------
 
+
 def test_corpus_docs_keep_gold_spans_and_mark_partial_corpora_missing(nlp, monkeypatch):
     import training.make_corpus as make_corpus
 
-    doc = PubTatorDoc("1", "Aspirin and asthma.", "None.",
-                      [Entity(0, 7, "Chemical"), Entity(12, 18, "Disease"), Entity(12, 14, "Disease")])
+    doc = PubTatorDoc(
+        "1",
+        "Aspirin and asthma.",
+        "None.",
+        [Entity(0, 7, "Chemical"), Entity(12, 18, "Disease"), Entity(12, 14, "Disease")],
+    )
     monkeypatch.setattr(make_corpus, "read_pubtator", lambda path: [doc])
     [full] = list(make_corpus.to_docs(nlp, Path("x"), partial=False))
     [partial] = list(make_corpus.to_docs(nlp, Path("x"), partial=True))

@@ -3,6 +3,7 @@
 Installed for the test process by conftest.py and for CLI subprocesses through sitecustomize.py, so
 a test that would reach NCBI (or any other host) fails loudly instead of hanging or passing by luck.
 """
+
 from __future__ import annotations
 
 import socket

@@ -1,4 +1,5 @@
 """CSV for Excel and pandas: BOM, quoting, list cells, formula-injection neutralising."""
+
 from __future__ import annotations
 
 import csv
@@ -12,33 +13,38 @@ from hypothesis import strategies as st
 from pipeline.outputs.files import csv_bytes, neutralise_formula, parquet_bytes
 
 
-@pytest.mark.parametrize("text, safe", [
-    ("=1+1", "'=1+1"),
-    ('=HYPERLINK("http://evil.example","click")', '\'=HYPERLINK("http://evil.example","click")'),
-    ("+41 22 123", "'+41 22 123"),
-    ("-2+3", "'-2+3"),
-    ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
-    ("\t=1+1", "'\t=1+1"),
-    ("\r=1+1", "'\r=1+1"),
-    ("ketamine", "ketamine"),
-    ("a=b", "a=b"),
-    (" =1", " =1"),
-    ("", ""),
-    ("'=already quoted", "'=already quoted"),
-])
+@pytest.mark.parametrize(
+    "text, safe",
+    [
+        ("=1+1", "'=1+1"),
+        ('=HYPERLINK("http://evil.example","click")', '\'=HYPERLINK("http://evil.example","click")'),
+        ("+41 22 123", "'+41 22 123"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("ketamine", "ketamine"),
+        ("a=b", "a=b"),
+        (" =1", " =1"),
+        ("", ""),
+        ("'=already quoted", "'=already quoted"),
+    ],
+)
 def test_neutralise_formula(text, safe):
     assert neutralise_formula(text) == safe
 
 
 def test_csv_bytes_exact():
-    frame = pd.DataFrame({
-        "pmid": ["1", "2"],
-        "title": ['=cmd|" /C calc"!A0', "Line one\nline two, with comma; and semicolon"],
-        "year": pd.array([2020, None], dtype="Int64"),
-        "languages": [["eng", "spa"], []],
-        "authors": [["@admin", "Rivera AM"], ["-x"]],
-        "retracted": [True, False],
-    })
+    frame = pd.DataFrame(
+        {
+            "pmid": ["1", "2"],
+            "title": ['=cmd|" /C calc"!A0', "Line one\nline two, with comma; and semicolon"],
+            "year": pd.array([2020, None], dtype="Int64"),
+            "languages": [["eng", "spa"], []],
+            "authors": [["@admin", "Rivera AM"], ["-x"]],
+            "retracted": [True, False],
+        }
+    )
     assert csv_bytes(frame) == (
         '\ufeff"pmid","title","year","languages","authors","retracted"\n'
         '"1","\'=cmd|"" /C calc""!A0",2020,"eng; spa","\'@admin; Rivera AM",True\n'
@@ -47,8 +53,13 @@ def test_csv_bytes_exact():
 
 
 def test_csv_reads_back_in_pandas_and_the_csv_module():
-    frame = pd.DataFrame({"pmid": ["1"], "title": ["Søren's α-amino study; a \"quoted\" title\nsecond line"],
-                          "year": pd.array([2019], dtype="Int64")})
+    frame = pd.DataFrame(
+        {
+            "pmid": ["1"],
+            "title": ['Søren\'s α-amino study; a "quoted" title\nsecond line'],
+            "year": pd.array([2019], dtype="Int64"),
+        }
+    )
     data = csv_bytes(frame)
     assert data.startswith(b"\xef\xbb\xbf")
     back = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)

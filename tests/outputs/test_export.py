@@ -1,4 +1,5 @@
 """export: the records that need a person's decision, as RIS and CSV for screening elsewhere."""
+
 from __future__ import annotations
 
 import io
@@ -12,8 +13,7 @@ from pipeline.models import Author, Decision, Record, ScreeningResult
 
 def test_export_needs_review_as_csv_with_abstracts_authors_and_links(invoke, outputs_copy):
     target = outputs_copy / "to-screen.csv"
-    result = invoke("export", "--out-dir", outputs_copy, "--what", "needs-review", "--format", "csv",
-                    "--out", target)
+    result = invoke("export", "--out-dir", outputs_copy, "--what", "needs-review", "--format", "csv", "--out", target)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == f"2 needs-review records written to {target}\n"
     frame = pd.read_csv(io.BytesIO(target.read_bytes()), dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -23,7 +23,7 @@ def test_export_needs_review_as_csv_with_abstracts_authors_and_links(invoke, out
     row = frame.iloc[0]
     assert row.pubmed_url == "https://pubmed.ncbi.nlm.nih.gov/30000004/"
     assert row.abstract.startswith("This review covers the clinical applications and efficacy of ketamine")
-    assert row.authors == ""        # the fixture's 30000004 names no author
+    assert row.authors == ""  # the fixture's 30000004 names no author
     assert (row.deciding_field, row.deciding_value) == ("medline_date", "2015 Dec-2016 Jan")
 
 
@@ -33,7 +33,7 @@ def test_export_all_retained_records_as_ris_by_default_in_the_output_folder(invo
     assert result.exit_code == 0, result.stderr
     assert result.stdout == f"6 all records written to {target}\n"
     text = target.read_bytes().decode("utf-8")
-    assert text.count("ER  - ") == 6      # 4 included + 2 needing review; no exclusions, no duplicates
+    assert text.count("ER  - ") == 6  # 4 included + 2 needing review; no exclusions, no duplicates
     assert "AN  - 30000004\r\n" in text and "AN  - 30000002\r\n" not in text
     assert "N1  - Screening: needs-review (date-span-ambiguous: medline_date = 2015 Dec-2016 Jan)\r\n" in text
     assert "N1  - Screening: include (meets-criteria)\r\n" in text
@@ -52,17 +52,24 @@ def test_export_through_the_config(invoke, server, review_config, tmp_path):
 def test_export_of_a_folder_without_a_run(invoke, tmp_path):
     result = invoke("export", "--out-dir", tmp_path, "--what", "all", "--format", "csv")
     assert result.exit_code == 2
-    assert result.stderr == (f"Error: {tmp_path}: no state.sqlite here, so no run has written to this folder. "
-                             "Run `python -m pipeline run --config FILE` first, or pass the folder a run "
-                             "wrote with --out-dir DIR.\n")
+    assert result.stderr == (
+        f"Error: {tmp_path}: no state.sqlite here, so no run has written to this folder. "
+        "Run `python -m pipeline run --config FILE` first, or pass the folder a run "
+        "wrote with --out-dir DIR.\n"
+    )
 
 
 def test_select_is_pure_and_ordered():
-    records = [Record("3", title="c"), Record("1", title="a", authors=(Author("Doe", "Jane", "J"),)),
-               Record("2", title="b")]
-    decisions = {"pmid:1": ScreeningResult("pmid:1", Decision.NEEDS_REVIEW, "date-missing"),
-                 "pmid:2": ScreeningResult("pmid:2", Decision.EXCLUDE, "language-not-included"),
-                 "pmid:3": ScreeningResult("pmid:3", Decision.INCLUDE, "meets-criteria")}
+    records = [
+        Record("3", title="c"),
+        Record("1", title="a", authors=(Author("Doe", "Jane", "J"),)),
+        Record("2", title="b"),
+    ]
+    decisions = {
+        "pmid:1": ScreeningResult("pmid:1", Decision.NEEDS_REVIEW, "date-missing"),
+        "pmid:2": ScreeningResult("pmid:2", Decision.EXCLUDE, "language-not-included"),
+        "pmid:3": ScreeningResult("pmid:3", Decision.INCLUDE, "meets-criteria"),
+    }
     assert [r.pmid for r, _ in export.select(records, decisions, "needs-review")] == ["1"]
     assert [r.pmid for r, _ in export.select(records, decisions, "included")] == ["3"]
     assert [r.pmid for r, _ in export.select(records, decisions, "all")] == ["1", "3"]

@@ -1,4 +1,5 @@
 """`python -m pipeline show`: the terminal summary of an output folder, in three formats."""
+
 from __future__ import annotations
 
 import csv
@@ -10,18 +11,28 @@ import pytest
 
 from pipeline.outputs.summary import top_mentions
 
+
 def expected_top(outputs_dir, label: str) -> list[dict]:
     """The top terms of a class computed independently from mentions.parquet (so the test holds
     whatever the extractor finds)."""
     m = pd.read_parquet(outputs_dir / "mentions.parquet")
     m = m[m.label == label]
-    rows = [{"term": t, "mentions": int((g.pmid.size)), "records": int(g.pmid.nunique())}
-            for t, g in m.groupby("canonical")]
+    rows = [
+        {"term": t, "mentions": int((g.pmid.size)), "records": int(g.pmid.nunique())} for t, g in m.groupby("canonical")
+    ]
     return sorted(rows, key=lambda r: (-r["mentions"], -r["records"], r["term"]))
 
 
-COUNTS = {"identified": 10, "retrieved": 10, "quarantined": 0, "duplicates": 1, "screened": 9,
-          "excluded": 3, "needs_review": 2, "included": 4}
+COUNTS = {
+    "identified": 10,
+    "retrieved": 10,
+    "quarantined": 0,
+    "duplicates": 1,
+    "screened": 9,
+    "excluded": 3,
+    "needs_review": 2,
+    "included": 4,
+}
 
 
 def test_show_table(invoke, ketamine_outputs):
@@ -31,7 +42,7 @@ def test_show_table(invoke, ketamine_outputs):
     assert lines[0].startswith("Review ketamine-depression: run ")
     assert " completed (" in lines[0]
     start = lines.index("Counts per stage")
-    assert lines[start + 1:start + 12] == [
+    assert lines[start + 1 : start + 12] == [
         "  Records identified in PubMed              10",
         "  Records retrieved                         10",
         "  Records unreadable (quarantined)           0",
@@ -47,20 +58,31 @@ def test_show_table(invoke, ketamine_outputs):
     top_start = lines.index("Top mentions per class (mentions / records)")
     shown: dict[str, str] = {}
     label = ""
-    for line in lines[top_start + 1:lines.index("", top_start)]:
+    for line in lines[top_start + 1 : lines.index("", top_start)]:
         if line.startswith(" " * 18):  # a wrapped continuation
             shown[label] += " " + line.strip()
         else:
             label, text = line.split(maxsplit=1)
             shown[label] = text
-    assert list(shown) == ["DRUG", "DISEASE", "GENE", "TREATMENT", "MECHANISM", "BRAIN_REGION", "ROUTE", "ADVERSE_EFFECT",
-                           "OUTCOME_SCALE", "STUDY_DESIGN"]
+    assert list(shown) == [
+        "DRUG",
+        "DISEASE",
+        "GENE",
+        "TREATMENT",
+        "MECHANISM",
+        "BRAIN_REGION",
+        "ROUTE",
+        "ADVERSE_EFFECT",
+        "OUTCOME_SCALE",
+        "STUDY_DESIGN",
+    ]
     for label, text in shown.items():
-        expected = ", ".join(f"{t['term']} {t['mentions']}/{t['records']}"
-                             for t in expected_top(ketamine_outputs, label)[:5])
+        expected = ", ".join(
+            f"{t['term']} {t['mentions']}/{t['records']}" for t in expected_top(ketamine_outputs, label)[:5]
+        )
         assert text == (expected or "-"), label
     newest = lines.index("Newest included records (4 of 4)")
-    assert [line.split()[0] for line in lines[newest + 1:]] == ["30000010", "30000009", "30000001", "30000005"]
+    assert [line.split()[0] for line in lines[newest + 1 :]] == ["30000010", "30000009", "30000001", "30000005"]
     assert lines[newest + 1].startswith("  30000010  2021  meta-analysis ")
 
 
@@ -73,16 +95,34 @@ def test_show_json(invoke, ketamine_outputs):
     assert summary["top_mentions"]["DRUG"] == expected_top(ketamine_outputs, "DRUG")[:2]
     assert summary["top_mentions"]["DRUG"][0]["term"] == "ketamine"
     assert all(len(terms) <= 2 for terms in summary["top_mentions"].values())
-    assert list(summary["top_mentions"]) == ["DRUG", "DISEASE", "GENE", "TREATMENT", "MECHANISM", "BRAIN_REGION", "ROUTE",
-                                             "ADVERSE_EFFECT", "OUTCOME_SCALE", "STUDY_DESIGN"]
-    assert summary["newest_included"] == [{
-        "pmid": "30000010", "year": 2021, "first_author": summary["newest_included"][0]["first_author"],
-        "design": "meta-analysis", "journal": "Journal of affective disorders",
-        "title": "Ketamine versus electroconvulsive therapy for depression: a systematic review and "
-                 "meta-analysis of efficacy.",
-    }]
-    assert summary["excluded_by_reason"] == {"language-not-included": 1, "publication-type-excluded": 1,
-                                             "published-before-range": 1}
+    assert list(summary["top_mentions"]) == [
+        "DRUG",
+        "DISEASE",
+        "GENE",
+        "TREATMENT",
+        "MECHANISM",
+        "BRAIN_REGION",
+        "ROUTE",
+        "ADVERSE_EFFECT",
+        "OUTCOME_SCALE",
+        "STUDY_DESIGN",
+    ]
+    assert summary["newest_included"] == [
+        {
+            "pmid": "30000010",
+            "year": 2021,
+            "first_author": summary["newest_included"][0]["first_author"],
+            "design": "meta-analysis",
+            "journal": "Journal of affective disorders",
+            "title": "Ketamine versus electroconvulsive therapy for depression: a systematic review and "
+            "meta-analysis of efficacy.",
+        }
+    ]
+    assert summary["excluded_by_reason"] == {
+        "language-not-included": 1,
+        "publication-type-excluded": 1,
+        "published-before-range": 1,
+    }
 
 
 def test_show_csv(invoke, ketamine_outputs):
@@ -98,6 +138,7 @@ def test_show_csv(invoke, ketamine_outputs):
 
 def test_show_reads_the_config_output_folder(invoke, review_config, ketamine_outputs):
     import shutil
+
     shutil.copytree(ketamine_outputs, review_config.parent.parent / "out")
     result = invoke("show", "--config", review_config)
     assert result.exit_code == 0, result.stderr
@@ -118,16 +159,20 @@ def test_show_without_folder_or_config(invoke):
 def test_show_on_a_missing_folder(invoke, tmp_path):
     result = invoke("show", "--out", tmp_path / "nothing")
     assert result.exit_code == 2
-    assert result.stderr == (f"Error: {tmp_path / 'nothing'}: no such output folder. Run `python -m pipeline run "
-                             "--config FILE` first, or pass the folder a run wrote with --out DIR.\n")
+    assert result.stderr == (
+        f"Error: {tmp_path / 'nothing'}: no such output folder. Run `python -m pipeline run "
+        "--config FILE` first, or pass the folder a run wrote with --out DIR.\n"
+    )
 
 
 def test_show_on_a_folder_without_run(invoke, tmp_path):
     result = invoke("show", "--out", tmp_path)
     assert result.exit_code == 2
-    assert result.stderr == (f"Error: {tmp_path}: no run.json here, so no run has written to this folder. Run "
-                             "`python -m pipeline run --config FILE` first, or pass the folder a run wrote with "
-                             "--out DIR.\n")
+    assert result.stderr == (
+        f"Error: {tmp_path}: no run.json here, so no run has written to this folder. Run "
+        "`python -m pipeline run --config FILE` first, or pass the folder a run wrote with "
+        "--out DIR.\n"
+    )
 
 
 def test_show_after_a_first_run_that_failed(invoke, tmp_path):
@@ -137,7 +182,8 @@ def test_show_after_a_first_run_that_failed(invoke, tmp_path):
     assert result.stderr == (
         f"Error: {tmp_path}: records.parquet, evidence.parquet, mentions.parquet, prisma.json missing: the last "
         "run failed (E-utilities did not answer) and no earlier run left tables here. Run `python -m pipeline "
-        "run` again once the problem is fixed.\n")
+        "run` again once the problem is fixed.\n"
+    )
 
 
 def test_show_after_a_later_run_failed(invoke, outputs_copy):
@@ -146,8 +192,9 @@ def test_show_after_a_later_run_failed(invoke, outputs_copy):
     (outputs_copy / "run.json").write_text(json.dumps(run))
     result = invoke("show", "--out", outputs_copy)
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[1] == ("  The last run did not complete (E-utilities did not answer); the "
-                                             "tables below are from the last run that did.")
+    assert result.stdout.splitlines()[1] == (
+        "  The last run did not complete (E-utilities did not answer); the tables below are from the last run that did."
+    )
 
 
 def test_show_on_a_damaged_run_json(invoke, outputs_copy):
@@ -159,11 +206,13 @@ def test_show_on_a_damaged_run_json(invoke, outputs_copy):
 
 
 def test_top_mentions_ranking():
-    mentions = pd.DataFrame({
-        "pmid": ["1", "1", "2", "3", "3", "1"],
-        "label": ["DRUG"] * 5 + ["GENE"],
-        "canonical": ["b", "b", "a", "a", "c", "BDNF"],
-    })
+    mentions = pd.DataFrame(
+        {
+            "pmid": ["1", "1", "2", "3", "3", "1"],
+            "label": ["DRUG"] * 5 + ["GENE"],
+            "canonical": ["b", "b", "a", "a", "c", "BDNF"],
+        }
+    )
     # b and a both have 2 mentions; a is in 2 records so it ranks first.
     assert top_mentions(mentions, ["DRUG", "GENE", "ROUTE"], 2) == {
         "DRUG": [{"term": "a", "mentions": 2, "records": 2}, {"term": "b", "mentions": 2, "records": 1}],
@@ -193,7 +242,7 @@ def test_show_strips_control_and_bidi_characters(invoke, outputs_copy, fmt):
     assert result.exit_code == 0, result.stderr
     for bad in ("\x1b", "\x07", "\x9b", "\u202e", "\u202c", "\u2066", "\u2069"):
         assert bad not in result.stdout
-    if fmt == "json":       # escaped, so nothing is lost
+    if fmt == "json":  # escaped, so nothing is lost
         assert json.loads(result.stdout)["newest_included"][0]["title"] == HOSTILE
     else:
         assert "Ketamine[2J]0;owned desserpeD iso31m end" in result.stdout

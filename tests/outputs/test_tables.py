@@ -1,4 +1,5 @@
 """Evidence and records tables: shape, order, study design, golden files from the fixture corpus."""
+
 from __future__ import annotations
 
 import difflib
@@ -11,8 +12,14 @@ from hypothesis import strategies as st
 
 from pipeline.models import Author, Decision, Mention, Record, ScreeningResult
 from tests.support.paths import TESTS
-from pipeline.outputs.tables import (DESIGN_BY_PUBLICATION_TYPE, EVIDENCE_BASE_COLUMNS, evidence_table,
-                                     mentions_table, records_table, study_design)
+from pipeline.outputs.tables import (
+    DESIGN_BY_PUBLICATION_TYPE,
+    EVIDENCE_BASE_COLUMNS,
+    evidence_table,
+    mentions_table,
+    records_table,
+    study_design,
+)
 
 GOLDEN = TESTS / "golden"
 CLASSES = ("DRUG", "STUDY_DESIGN")
@@ -28,11 +35,19 @@ def check_golden(name: str, actual: bytes, update: bool) -> None:
     assert path.is_file(), f"{path} is missing: run `pytest --update-golden` to create it"
     expected = path.read_bytes()
     if actual != expected:
-        diff = "\n".join(difflib.unified_diff(expected.decode("utf-8").splitlines(),
-                                              actual.decode("utf-8").splitlines(),
-                                              f"golden/{name}", "this run", lineterm=""))
-        pytest.fail(f"{name} differs from tests/golden/{name}; if the change is intended run "
-                    f"`pytest --update-golden` and commit the new file.\n{diff}")
+        diff = "\n".join(
+            difflib.unified_diff(
+                expected.decode("utf-8").splitlines(),
+                actual.decode("utf-8").splitlines(),
+                f"golden/{name}",
+                "this run",
+                lineterm="",
+            )
+        )
+        pytest.fail(
+            f"{name} differs from tests/golden/{name}; if the change is intended run "
+            f"`pytest --update-golden` and commit the new file.\n{diff}"
+        )
 
 
 @pytest.mark.parametrize("name", ["records.csv", "evidence.csv"])
@@ -52,9 +67,27 @@ def test_golden_comparison_reports_a_difference(tmp_path, monkeypatch):
 def test_evidence_csv_has_the_reviewer_columns(ketamine_outputs):
     evidence = pd.read_csv(ketamine_outputs / "evidence.csv", dtype=str, keep_default_na=False)
     assert list(evidence.columns) == [
-        "pmid", "doi", "pubmed_url", "first_author", "year", "journal", "title", "publication_types",
-        "design", "languages", "drug", "disease", "gene", "treatment", "mechanism", "brain_region", "route",
-        "adverse_effect", "outcome_scale", "study_design", "record_id",
+        "pmid",
+        "doi",
+        "pubmed_url",
+        "first_author",
+        "year",
+        "journal",
+        "title",
+        "publication_types",
+        "design",
+        "languages",
+        "drug",
+        "disease",
+        "gene",
+        "treatment",
+        "mechanism",
+        "brain_region",
+        "route",
+        "adverse_effect",
+        "outcome_scale",
+        "study_design",
+        "record_id",
     ]
     row = evidence.set_index("pmid").loc["30000010"]
     assert row.design == "meta-analysis"
@@ -101,22 +134,26 @@ def test_evidence_parquet_keeps_types(ketamine_outputs):
 
 # --- study design from publication types ------------------------------------------------------
 
-@pytest.mark.parametrize("types, design", [
-    (["Randomized Controlled Trial", "Journal Article"], "randomized controlled trial"),
-    (["Journal Article", "Meta-Analysis", "Systematic Review"], "meta-analysis"),
-    (["Systematic Review", "Review"], "systematic review"),
-    (["Clinical Trial, Phase II", "Randomized Controlled Trial"], "randomized controlled trial"),
-    (["Clinical Trial, Phase II"], "clinical trial, phase II"),
-    (["Clinical Trial, Phase III", "Multicenter Study"], "clinical trial, phase III"),
-    (["Controlled Clinical Trial"], "clinical trial"),
-    (["Observational Study", "Comparative Study"], "observational study"),
-    (["Case Reports", "Journal Article"], "case report"),
-    (["Review"], "review"),
-    (["Letter", "Comment"], "letter"),
-    (["  randomized controlled TRIAL "], "randomized controlled trial"),
-    (["Journal Article", "Research Support, N.I.H., Extramural"], ""),
-    ([], ""),
-])
+
+@pytest.mark.parametrize(
+    "types, design",
+    [
+        (["Randomized Controlled Trial", "Journal Article"], "randomized controlled trial"),
+        (["Journal Article", "Meta-Analysis", "Systematic Review"], "meta-analysis"),
+        (["Systematic Review", "Review"], "systematic review"),
+        (["Clinical Trial, Phase II", "Randomized Controlled Trial"], "randomized controlled trial"),
+        (["Clinical Trial, Phase II"], "clinical trial, phase II"),
+        (["Clinical Trial, Phase III", "Multicenter Study"], "clinical trial, phase III"),
+        (["Controlled Clinical Trial"], "clinical trial"),
+        (["Observational Study", "Comparative Study"], "observational study"),
+        (["Case Reports", "Journal Article"], "case report"),
+        (["Review"], "review"),
+        (["Letter", "Comment"], "letter"),
+        (["  randomized controlled TRIAL "], "randomized controlled trial"),
+        (["Journal Article", "Research Support, N.I.H., Extramural"], ""),
+        ([], ""),
+    ],
+)
 def test_study_design(types, design):
     assert study_design(types) == design
 
@@ -139,6 +176,7 @@ def test_study_design_is_the_strongest_declared(types):
 
 # --- evidence_table on hand-made records ------------------------------------------------------
 
+
 def _record(pmid: str, year: int | None, **kw) -> Record:
     return Record(pmid=pmid, title=f"Title {pmid}", pub_year=year, **kw)
 
@@ -148,15 +186,30 @@ def _include(*pmids: str) -> list[ScreeningResult]:
 
 
 def _mention(pmid: str, label: str, canonical: str) -> Mention:
-    return Mention(record_id=f"pmid:{pmid}", section="title", sentence=0, start=0, end=1, text=canonical, label=label,
-                   canonical=canonical)
+    return Mention(
+        record_id=f"pmid:{pmid}",
+        section="title",
+        sentence=0,
+        start=0,
+        end=1,
+        text=canonical,
+        label=label,
+        canonical=canonical,
+    )
 
 
 def test_evidence_rows_newest_first_then_pmid_undated_last():
-    records = [_record("9", 2019), _record("10", 2021), _record("2", 2021), _record("5", None),
-               _record("7", None, article_date="2020-03-01"), _record("11", 2018)]
+    records = [
+        _record("9", 2019),
+        _record("10", 2021),
+        _record("2", 2021),
+        _record("5", None),
+        _record("7", None, article_date="2020-03-01"),
+        _record("11", 2018),
+    ]
     results = _include("9", "10", "2", "5", "7") + [
-        ScreeningResult(record_id="pmid:11", decision=Decision.EXCLUDE, reason="published-before-range")]
+        ScreeningResult(record_id="pmid:11", decision=Decision.EXCLUDE, reason="published-before-range")
+    ]
     frame = evidence_table(records, results, [], CLASSES)
     assert list(frame.pmid) == ["2", "10", "7", "9", "5"]
     assert frame.year.tolist()[:4] == [2021, 2021, 2020, 2019]
@@ -164,10 +217,14 @@ def test_evidence_rows_newest_first_then_pmid_undated_last():
 
 
 def test_evidence_mentions_most_frequent_first_ties_by_name_included_only():
-    mentions = [_mention("1", "DRUG", "midazolam"), _mention("1", "DRUG", "ketamine"),
-                _mention("1", "DRUG", "ketamine"), _mention("1", "DRUG", "esketamine"),
-                _mention("1", "STUDY_DESIGN", "randomized controlled trial"),
-                _mention("2", "DRUG", "ketamine")]
+    mentions = [
+        _mention("1", "DRUG", "midazolam"),
+        _mention("1", "DRUG", "ketamine"),
+        _mention("1", "DRUG", "ketamine"),
+        _mention("1", "DRUG", "esketamine"),
+        _mention("1", "STUDY_DESIGN", "randomized controlled trial"),
+        _mention("2", "DRUG", "ketamine"),
+    ]
     results = _include("1") + [ScreeningResult(record_id="pmid:2", decision=Decision.EXCLUDE, reason="date-missing")]
     frame = evidence_table([_record("1", 2020), _record("2", 2020)], results, mentions, CLASSES)
     assert frame.pmid.tolist() == ["1"]
@@ -177,9 +234,15 @@ def test_evidence_mentions_most_frequent_first_ties_by_name_included_only():
 
 
 def test_evidence_design_first_author_and_link():
-    record = _record("1", 2020, publication_types=("Journal Article", "Randomized Controlled Trial"),
-                     authors=(Author(last_name="Rivera", initials="AM"), Author(last_name="Okafor")),
-                     doi="10.1/x", journal="J", languages=("eng",))
+    record = _record(
+        "1",
+        2020,
+        publication_types=("Journal Article", "Randomized Controlled Trial"),
+        authors=(Author(last_name="Rivera", initials="AM"), Author(last_name="Okafor")),
+        doi="10.1/x",
+        journal="J",
+        languages=("eng",),
+    )
     row = evidence_table([record], _include("1"), [], CLASSES).iloc[0]
     assert row.first_author == "Rivera AM"
     assert row.design == "randomized controlled trial"
@@ -206,7 +269,8 @@ def test_empty_tables_keep_their_columns_and_types(tmp_path):
     assert str(pq.read_schema(tmp_path / "records.parquet").field("languages").type) == "list<element: string>"
     assert (tmp_path / "evidence.csv").read_bytes() == (
         '\ufeff"pmid","doi","pubmed_url","first_author","year","journal","title","publication_types",'
-        '"design","languages","drug","study_design","record_id"\n').encode("utf-8")
+        '"design","languages","drug","study_design","record_id"\n'
+    ).encode("utf-8")
 
 
 def test_records_without_a_pmid_key_on_their_record_id_in_every_table():
@@ -215,20 +279,27 @@ def test_records_without_a_pmid_key_on_their_record_id_in_every_table():
     pubmed = _record("3", 2024)
     kept = [ScreeningResult(r.record_id, Decision.INCLUDE, "meets-criteria") for r in (preprint, imported, pubmed)]
     duplicate = Record(title="A preprint on ketamine", pub_year=2024, doi="10.1/d")
-    results = kept + [ScreeningResult("doi:10.1/d", Decision.DUPLICATE, "duplicate-title-year",
-                                      duplicate_of="europepmc:PPR5")]
+    results = kept + [
+        ScreeningResult("doi:10.1/d", Decision.DUPLICATE, "duplicate-title-year", duplicate_of="europepmc:PPR5")
+    ]
     mentions = [Mention("europepmc:PPR5", "title", 0, 16, 24, "ketamine", "DRUG", "ketamine")]
     records = records_table([imported, duplicate, pubmed, preprint], results)
     assert records[["pmid", "record_id", "duplicate_of"]].values.tolist() == [
-        ["3", "pmid:3", ""], ["", "doi:10.1/d", "europepmc:PPR5"], ["", "europepmc:PPR5", ""],
-        ["", imported.record_id, ""]]
+        ["3", "pmid:3", ""],
+        ["", "doi:10.1/d", "europepmc:PPR5"],
+        ["", "europepmc:PPR5", ""],
+        ["", imported.record_id, ""],
+    ]
     evidence = evidence_table([imported, pubmed, preprint], results, mentions, CLASSES)
     assert evidence[["pmid", "record_id", "pubmed_url"]].values.tolist() == [
-        ["3", "pmid:3", "https://pubmed.ncbi.nlm.nih.gov/3/"], ["", "europepmc:PPR5", ""],
-        ["", imported.record_id, ""]]
+        ["3", "pmid:3", "https://pubmed.ncbi.nlm.nih.gov/3/"],
+        ["", "europepmc:PPR5", ""],
+        ["", imported.record_id, ""],
+    ]
     assert evidence.drug.tolist() == [[], ["ketamine (1)"], []]
     assert mentions_table(mentions)[["pmid", "record_id", "text"]].values.tolist() == [
-        ["", "europepmc:PPR5", "ketamine"]]
+        ["", "europepmc:PPR5", "ketamine"]
+    ]
 
 
 def test_evidence_merges_spellings_of_one_identifier_and_names_the_group():
@@ -236,10 +307,29 @@ def test_evidence_merges_spellings_of_one_identifier_and_names_the_group():
     from pipeline.outputs.tables import evidence_table
 
     record = Record(pmid="5", title="t", pub_year=2020)
+
     def mention(text, canonical, identifier=""):
-        return Mention("pmid:5", "title", 0, 0, len(text), text, "DRUG", canonical, "model", identifier,
-                       "MeSH" if identifier else "")
-    mentions = [mention("Ketalar", "ketamine", "MESH:D007649"), mention("ketamine", "ketamine", "MESH:D007649"),
-                mention("ketamine HCl", "ketamine hydrochloride", "MESH:D007649"), mention("saline", "saline")]
-    frame = evidence_table([record], [ScreeningResult("pmid:5", Decision.INCLUDE, "meets-criteria")], mentions, ["DRUG"])
+        return Mention(
+            "pmid:5",
+            "title",
+            0,
+            0,
+            len(text),
+            text,
+            "DRUG",
+            canonical,
+            "model",
+            identifier,
+            "MeSH" if identifier else "",
+        )
+
+    mentions = [
+        mention("Ketalar", "ketamine", "MESH:D007649"),
+        mention("ketamine", "ketamine", "MESH:D007649"),
+        mention("ketamine HCl", "ketamine hydrochloride", "MESH:D007649"),
+        mention("saline", "saline"),
+    ]
+    frame = evidence_table(
+        [record], [ScreeningResult("pmid:5", Decision.INCLUDE, "meets-criteria")], mentions, ["DRUG"]
+    )
     assert frame.loc[0, "drug"] == ["ketamine [MESH:D007649] (3)", "saline (1)"]

@@ -1,4 +1,5 @@
 """Deduplication and whole-set screening: exact cases, then order independence (hypothesis)."""
+
 from __future__ import annotations
 
 import logging
@@ -27,12 +28,16 @@ def by_pmid(results: list[ScreeningResult]) -> dict[str, ScreeningResult]:
 
 
 def test_same_doi_in_any_case_or_form_is_a_duplicate_of_the_lowest_pmid():
-    records = [rec("30", doi="https://doi.org/10.1/ABC"), rec("10", doi="10.1/abc", title="A"),
-               rec("20", doi="doi: 10.1/Abc")]
+    records = [
+        rec("30", doi="https://doi.org/10.1/ABC"),
+        rec("10", doi="10.1/abc", title="A"),
+        rec("20", doi="doi: 10.1/Abc"),
+    ]
     got = by_pmid(screen_records(records, CFG))
     assert got["10"].decision == Decision.INCLUDE
-    assert got["20"] == ScreeningResult("pmid:20", Decision.DUPLICATE, "duplicate-doi", "doi", "doi: 10.1/Abc",
-                                        duplicate_of="pmid:10")
+    assert got["20"] == ScreeningResult(
+        "pmid:20", Decision.DUPLICATE, "duplicate-doi", "doi", "doi: 10.1/Abc", duplicate_of="pmid:10"
+    )
     assert got["30"].duplicate_of == "pmid:10"
 
 
@@ -40,19 +45,27 @@ def test_same_normalised_title_and_year_is_a_duplicate():
     records = [rec("2", title=TITLE), rec("1", title="KETAMINE for Treatment Resistant Depression - A Trial")]
     got = by_pmid(screen_records(records, CFG))
     assert got["2"] == ScreeningResult(
-        "pmid:2", Decision.DUPLICATE, "duplicate-title-year", "title+year",
-        "ketamine for treatment resistant depression a trial (2018)", duplicate_of="pmid:1")
+        "pmid:2",
+        Decision.DUPLICATE,
+        "duplicate-title-year",
+        "title+year",
+        "ketamine for treatment resistant depression a trial (2018)",
+        duplicate_of="pmid:1",
+    )
 
 
 def test_accents_are_ignored_in_titles():
     assert dedup.normalise_title("Étude de la kétamine: résultats!") == "etude de la ketamine resultats"
 
 
-@pytest.mark.parametrize("second", [
-    rec("2", title=TITLE, pub_year=2019),                          # another year
-    rec("2", title="Erratum."),                                     # too short to mean anything
-    rec("2", title=TITLE, doi="10.1/other"),                        # different DOIs: different papers
-])
+@pytest.mark.parametrize(
+    "second",
+    [
+        rec("2", title=TITLE, pub_year=2019),  # another year
+        rec("2", title="Erratum."),  # too short to mean anything
+        rec("2", title=TITLE, doi="10.1/other"),  # different DOIs: different papers
+    ],
+)
 def test_near_misses_are_not_duplicates(second):
     first = rec("1", title=TITLE if second.title != "Erratum." else "Erratum.", doi="10.1/one")
     results = screen_records([first, second], CFG)
@@ -68,7 +81,11 @@ def test_short_titles_are_not_compared():
 
 def test_a_chain_of_matches_points_to_the_kept_record():
     # 2 shares the DOI of 1; 3 shares only the title of 2. All three are one paper, kept as 1.
-    records = [rec("3", title=TITLE), rec("2", doi="10.1/x", title=TITLE), rec("1", doi="10.1/X", title="Other words here")]
+    records = [
+        rec("3", title=TITLE),
+        rec("2", doi="10.1/x", title=TITLE),
+        rec("1", doi="10.1/X", title="Other words here"),
+    ]
     got = by_pmid(screen_records(records, CFG))
     assert (got["2"].reason, got["2"].duplicate_of) == ("duplicate-doi", "pmid:1")
     assert (got["3"].reason, got["3"].duplicate_of) == ("duplicate-title-year", "pmid:1")
@@ -92,8 +109,10 @@ def test_differing_copies_of_one_pmid_are_chosen_by_content_and_logged(caplog):
     old, new = rec("5", title="Old title of the paper"), rec("5", title="New title of the paper")
     with caplog.at_level(logging.WARNING, logger="pipeline.screening.dedup"):
         assert dedup.distinct_records([old, new]) == dedup.distinct_records([new, old])
-    assert caplog.messages == [
-        "record pmid:5 was returned 2 times with different content; keeping one deterministically"] * 2
+    assert (
+        caplog.messages
+        == ["record pmid:5 was returned 2 times with different content; keeping one deterministically"] * 2
+    )
 
 
 def test_duplicates_are_flagged_retracted_too():
@@ -110,8 +129,9 @@ def test_results_are_sorted_numerically():
 
 # Small pools make collisions frequent: DOIs in two cases, a few titles, a few years.
 dois = st.sampled_from(["", "", "10.1/a", "10.1/A", "10.1/b", "https://doi.org/10.1/c", "10.1/C"])
-titles = st.sampled_from(["", "Erratum.", TITLE, TITLE.upper(), "Ketamine and the brain in mice",
-                          "Ketamine and the brain, in mice!"])
+titles = st.sampled_from(
+    ["", "Erratum.", TITLE, TITLE.upper(), "Ketamine and the brain in mice", "Ketamine and the brain, in mice!"]
+)
 
 
 # Records without a PMID: a Europe PMC preprint id, an OpenAlex work, or nothing (an imported file).
@@ -124,12 +144,16 @@ def record_sets(draw):
     records = []
     for p in pmids:
         without_pmid = draw(st.integers(0, 4)) == 0
-        records.append(Record(
-            pmid="" if without_pmid else str(p), ids=draw(other_ids) if without_pmid else {},
-            doi=draw(dois), title=draw(titles),
-            pub_year=draw(st.sampled_from([None, 2015, 2016, 2017])),
-            languages=draw(st.sampled_from([("eng",), ("ger",), ("und",)])),
-        ))
+        records.append(
+            Record(
+                pmid="" if without_pmid else str(p),
+                ids=draw(other_ids) if without_pmid else {},
+                doi=draw(dois),
+                title=draw(titles),
+                pub_year=draw(st.sampled_from([None, 2015, 2016, 2017])),
+                languages=draw(st.sampled_from([("eng",), ("ger",), ("und",)])),
+            )
+        )
     repeats = draw(st.lists(st.sampled_from(records), max_size=5))  # the same record from two pages
     return records + repeats
 
@@ -156,8 +180,9 @@ def test_every_duplicate_points_to_a_kept_record_it_matches(records):
         kept = decided[r.duplicate_of]
         assert kept.decision != Decision.DUPLICATE
         assert record_order(kept.record_id) < record_order(r.record_id)
-        group = [distinct[kept.record_id]] + [distinct[d.record_id] for d in results
-                                              if d.duplicate_of == kept.record_id]
+        group = [distinct[kept.record_id]] + [
+            distinct[d.record_id] for d in results if d.duplicate_of == kept.record_id
+        ]
         me = distinct[r.record_id]
         others = [g for g in group if g.record_id != me.record_id]
         if r.reason == "duplicate-doi":
@@ -189,8 +214,11 @@ def test_title_match_compares_dois_with_the_kept_record_itself():
     """Found by hypothesis: 1 has no DOI, 2 and 4 share its title with different DOIs. Both are
     duplicates of 1, so a second pass over the kept records finds nothing more."""
     title = "Ketamine for treatment-resistant depression: a trial."
-    records = [rec("2", title=title, doi="10.1/a", pub_year=2015), rec("1", title=title, pub_year=2015),
-               rec("4", title=title, doi="10.1/b", pub_year=2015)]
+    records = [
+        rec("2", title=title, doi="10.1/a", pub_year=2015),
+        rec("1", title=title, pub_year=2015),
+        rec("4", title=title, doi="10.1/b", pub_year=2015),
+    ]
     kept, duplicates = dedup.find_duplicates(records)
     assert [r.pmid for r in kept] == ["1"]
     assert {p: d.duplicate_of for p, d in duplicates.items()} == {"pmid:2": "pmid:1", "pmid:4": "pmid:1"}
@@ -203,7 +231,10 @@ def test_records_without_a_pmid_come_after_those_with_one_then_by_record_id():
     imported = rec("", title=TITLE.upper())
     by_doi = rec("", doi="10.1/Z", title=TITLE)
     assert [r.record_id for r in screen_records([imported, by_doi, preprint], CFG)] == [
-        "doi:10.1/z", "europepmc:PPR9", imported.record_id]
+        "doi:10.1/z",
+        "europepmc:PPR9",
+        imported.record_id,
+    ]
     got = {r.record_id: r for r in screen_records([imported, preprint, by_doi], CFG)}
     assert got["doi:10.1/z"].decision == Decision.INCLUDE
     assert (got["europepmc:PPR9"].duplicate_of, got[imported.record_id].duplicate_of) == ("doi:10.1/z",) * 2

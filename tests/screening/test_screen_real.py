@@ -4,6 +4,7 @@ The reference for PubMed's [dp]/[la] semantics is the query evaluator of tests/e
 which reads the raw XML itself (every year of PubDate and ArticleDate, every Language element), so
 these tests compare two independent readings of the same records.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,8 +26,11 @@ from pipeline.sources.pubmed import filters
 from tests.support.paths import SHARED, shared_path
 from tests.support.eutils_server import article_from_element, matcher
 
-POST_2015 = ScreeningConfig(min_year=2016, languages=("eng",), exclude_publication_types=(
-    "Retracted Publication", "Retraction of Publication", "Published Erratum", "Comment"))
+POST_2015 = ScreeningConfig(
+    min_year=2016,
+    languages=("eng",),
+    exclude_publication_types=("Retracted Publication", "Retraction of Publication", "Published Erratum", "Comment"),
+)
 UNDECIDABLE = {"date-span-ambiguous", "date-missing", "language-undetermined", "language-missing"}
 
 
@@ -128,35 +132,58 @@ def test_real_print_date_in_range_with_an_earlier_electronic_date():
     assert decided(M16, "25855685") == ("include", "meets-criteria", "", "")
     # Before 2016 only by its electronic date: [dp] still counts it in.
     assert decided(M16, "25855685", dataclasses.replace(POST_2015, min_year=None, max_year=2015)) == (
-        "include", "meets-criteria", "", "")
+        "include",
+        "meets-criteria",
+        "",
+        "",
+    )
 
 
 def test_real_electronic_date_decides_for_an_earlier_print_year():
     record = real(B26, "41601995")
     assert (record.pub_year, record.article_date) == (2025, "2026-01-12")
     assert decided(B26, "41601995", dataclasses.replace(POST_2015, min_year=2026)) == (
-        "include", "meets-criteria", "", "")
+        "include",
+        "meets-criteria",
+        "",
+        "",
+    )
     assert decided(B26, "41601995", dataclasses.replace(POST_2015, min_year=2027)) == (
-        "exclude", "published-before-range", "pub_year", "2025")
+        "exclude",
+        "published-before-range",
+        "pub_year",
+        "2025",
+    )
 
 
 @pytest.mark.parametrize("relative, pmid, year", [(U20, "31839701", 2016), (B20, "31840027", 2019)])
 def test_real_season_dates_use_their_year(relative, pmid, year):
     assert real(relative, pmid).pub_year == year
     assert decided(relative, pmid, dataclasses.replace(POST_2015, min_year=year)) == (
-        "include", "meets-criteria", "", "")
+        "include",
+        "meets-criteria",
+        "",
+        "",
+    )
     assert decided(relative, pmid, dataclasses.replace(POST_2015, min_year=year + 1))[1] == "published-before-range"
 
 
-@pytest.mark.parametrize("relative, pmid, value", [
-    (B20, "31840444", "chi"),
-    (M16, "26407462", "ita"),
-    (B26, "41605226", "ger"),       # German, with a vernacular title and an empty ArticleTitle
-    (U21, "33160472", "fre"),       # French, MedlineDate "2020 Jul - Aug"
-])
+@pytest.mark.parametrize(
+    "relative, pmid, value",
+    [
+        (B20, "31840444", "chi"),
+        (M16, "26407462", "ita"),
+        (B26, "41605226", "ger"),  # German, with a vernacular title and an empty ArticleTitle
+        (U21, "33160472", "fre"),  # French, MedlineDate "2020 Jul - Aug"
+    ],
+)
 def test_real_non_english_records_are_excluded_by_their_language(relative, pmid, value):
     assert decided(relative, pmid, dataclasses.replace(POST_2015, min_year=None)) == (
-        "exclude", "language-not-included", "languages", value)
+        "exclude",
+        "language-not-included",
+        "languages",
+        value,
+    )
 
 
 def test_real_english_record_with_a_french_vernacular_title_passes():
@@ -193,17 +220,21 @@ def test_real_records_results_are_well_formed():
             assert (result.field == "") == (result.decision == Decision.INCLUDE)
 
 
-@pytest.mark.parametrize("name, pmid, ptype", [
-    ("pmparser/72f6ff9__pubmed_sample__baseline__pubmed26n1334.xml.gz", "41578200", "Retraction Notice"),
-    ("pmparser/d47794f__data__testfiles__pubmed20n1016.xml.gz", "31839707", "Retraction of Publication"),
-])
+@pytest.mark.parametrize(
+    "name, pmid, ptype",
+    [
+        ("pmparser/72f6ff9__pubmed_sample__baseline__pubmed26n1334.xml.gz", "41578200", "Retraction Notice"),
+        ("pmparser/d47794f__data__testfiles__pubmed20n1016.xml.gz", "31839707", "Retraction of Publication"),
+    ],
+)
 def test_retraction_notices_are_excluded_by_the_shipped_config_whatever_their_name(name, pmid, ptype):
     """Real records: PubMed's current name "Retraction Notice" and the older one share UI D016440."""
     from pipeline.config import load_config
     from tests.support.paths import DEFAULT_CONFIG
 
-    record = next(r for r in pubmed_xml.parse(shared_path("data", "pubmed", name))
-                  if isinstance(r, Record) and r.pmid == pmid)
+    record = next(
+        r for r in pubmed_xml.parse(shared_path("data", "pubmed", name)) if isinstance(r, Record) and r.pmid == pmid
+    )
     assert dict(zip(record.publication_types, record.publication_type_uis))[ptype] == "D016440"
     result = screen.screen_record(record, load_config(DEFAULT_CONFIG).screening)
     assert (result.decision, result.reason, result.value) == (Decision.EXCLUDE, "publication-type-excluded", ptype)

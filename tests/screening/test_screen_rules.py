@@ -1,4 +1,5 @@
 """Screening rules, one by one: exact verdicts on hand-picked cases, then properties (hypothesis)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,71 +25,112 @@ def rec(pmid: str = "1", **fields) -> Record:
 
 # --- dates: PubMed's [dp] ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fields, expected", [
-    ({"pub_year": 2016}, None),
-    ({"pub_year": 2015}, Verdict(EXCLUDE, "published-before-range", "pub_year", "2015")),
-    # The electronic date alone puts the record in range ...
-    ({"pub_year": 2015, "article_date": "2016-01-04"}, None),
-    # ... and the print date alone too: either one is enough.
-    ({"pub_year": 2016, "article_date": "2015-11-30"}, None),
-    ({"pub_year": 2015, "article_date": "2015-11-30"},
-     Verdict(EXCLUDE, "published-before-range", "pub_year", "2015")),
-    ({"article_date": "2016-02-01"}, None),
-    ({"article_date": "2014-02-01"}, Verdict(EXCLUDE, "published-before-range", "article_date", "2014-02-01")),
-    ({"pub_year": 2015, "medline_date": "2015 Dec-2016 Jan"},
-     Verdict(REVIEW, "date-span-ambiguous", "medline_date", "2015 Dec-2016 Jan")),
-    ({"pub_year": 2015, "medline_date": "2015-2016"},
-     Verdict(REVIEW, "date-span-ambiguous", "medline_date", "2015-2016")),
-    ({"pub_year": 2015, "medline_date": "Winter 2015-2016"},
-     Verdict(REVIEW, "date-span-ambiguous", "medline_date", "Winter 2015-2016")),
-    # An electronic date in range decides the span; one out of range does not.
-    ({"pub_year": 2015, "medline_date": "2015 Dec-2016 Jan", "article_date": "2016-01-10"}, None),
-    ({"pub_year": 2015, "medline_date": "2015 Dec-2016 Jan", "article_date": "2015-10-10"},
-     Verdict(REVIEW, "date-span-ambiguous", "medline_date", "2015 Dec-2016 Jan")),
-    ({"pub_year": 2015, "medline_date": "2015 Oct-Dec"},
-     Verdict(EXCLUDE, "published-before-range", "medline_date", "2015 Oct-Dec")),
-    ({"pub_year": 2016, "medline_date": "2016 Dec-2017 Jan"}, None),
-    ({"pub_year": 2014, "medline_date": "2014-15"},
-     Verdict(EXCLUDE, "published-before-range", "medline_date", "2014-15")),
-    ({"pub_year": 2015, "medline_date": "2015-16"},
-     Verdict(REVIEW, "date-span-ambiguous", "medline_date", "2015-16")),
-    ({}, Verdict(REVIEW, "date-missing", "pub_year", "")),
-    ({"medline_date": "Spring"}, Verdict(REVIEW, "date-missing", "medline_date", "Spring")),
-])
+
+@pytest.mark.parametrize(
+    "fields, expected",
+    [
+        ({"pub_year": 2016}, None),
+        ({"pub_year": 2015}, Verdict(EXCLUDE, "published-before-range", "pub_year", "2015")),
+        # The electronic date alone puts the record in range ...
+        ({"pub_year": 2015, "article_date": "2016-01-04"}, None),
+        # ... and the print date alone too: either one is enough.
+        ({"pub_year": 2016, "article_date": "2015-11-30"}, None),
+        (
+            {"pub_year": 2015, "article_date": "2015-11-30"},
+            Verdict(EXCLUDE, "published-before-range", "pub_year", "2015"),
+        ),
+        ({"article_date": "2016-02-01"}, None),
+        ({"article_date": "2014-02-01"}, Verdict(EXCLUDE, "published-before-range", "article_date", "2014-02-01")),
+        (
+            {"pub_year": 2015, "medline_date": "2015 Dec-2016 Jan"},
+            Verdict(REVIEW, "date-span-ambiguous", "medline_date", "2015 Dec-2016 Jan"),
+        ),
+        (
+            {"pub_year": 2015, "medline_date": "2015-2016"},
+            Verdict(REVIEW, "date-span-ambiguous", "medline_date", "2015-2016"),
+        ),
+        (
+            {"pub_year": 2015, "medline_date": "Winter 2015-2016"},
+            Verdict(REVIEW, "date-span-ambiguous", "medline_date", "Winter 2015-2016"),
+        ),
+        # An electronic date in range decides the span; one out of range does not.
+        ({"pub_year": 2015, "medline_date": "2015 Dec-2016 Jan", "article_date": "2016-01-10"}, None),
+        (
+            {"pub_year": 2015, "medline_date": "2015 Dec-2016 Jan", "article_date": "2015-10-10"},
+            Verdict(REVIEW, "date-span-ambiguous", "medline_date", "2015 Dec-2016 Jan"),
+        ),
+        (
+            {"pub_year": 2015, "medline_date": "2015 Oct-Dec"},
+            Verdict(EXCLUDE, "published-before-range", "medline_date", "2015 Oct-Dec"),
+        ),
+        ({"pub_year": 2016, "medline_date": "2016 Dec-2017 Jan"}, None),
+        (
+            {"pub_year": 2014, "medline_date": "2014-15"},
+            Verdict(EXCLUDE, "published-before-range", "medline_date", "2014-15"),
+        ),
+        (
+            {"pub_year": 2015, "medline_date": "2015-16"},
+            Verdict(REVIEW, "date-span-ambiguous", "medline_date", "2015-16"),
+        ),
+        ({}, Verdict(REVIEW, "date-missing", "pub_year", "")),
+        ({"medline_date": "Spring"}, Verdict(REVIEW, "date-missing", "medline_date", "Spring")),
+    ],
+)
 def test_date_rule_post_2015(fields, expected):
     assert screen.date_rule(rec(**fields), POST_2015) == expected
 
 
-@pytest.mark.parametrize("cfg, fields, expected", [
-    (ScreeningConfig(max_year=2015), {"pub_year": 2016},
-     Verdict(EXCLUDE, "published-after-range", "pub_year", "2016")),
-    (ScreeningConfig(max_year=2015), {"pub_year": 2016, "article_date": "2015-12-02"}, None),
-    (ScreeningConfig(min_year=2016, max_year=2016), {"medline_date": "2010-2020", "pub_year": 2010},
-     Verdict(REVIEW, "date-span-ambiguous", "medline_date", "2010-2020")),
-    (ScreeningConfig(min_year=2016, max_year=2018), {"pub_year": 2019, "article_date": "2015-01-01"},
-     Verdict(EXCLUDE, "published-after-range", "pub_year", "2019")),
-    (ScreeningConfig(), {}, None),
-    (ScreeningConfig(min_year=2016, date_spans="include"), {"medline_date": "2015 Dec-2016 Jan"},
-     Verdict(Decision.INCLUDE, "date-span-included", "medline_date", "2015 Dec-2016 Jan")),
-    (ScreeningConfig(min_year=2016, date_spans="exclude"), {"medline_date": "2015 Dec-2016 Jan"},
-     Verdict(EXCLUDE, "date-span-ambiguous", "medline_date", "2015 Dec-2016 Jan")),
-    # The span policy resolves spans only: a missing date still goes to a human.
-    (ScreeningConfig(min_year=2016, date_spans="include"), {}, Verdict(REVIEW, "date-missing", "pub_year", "")),
-])
+@pytest.mark.parametrize(
+    "cfg, fields, expected",
+    [
+        (
+            ScreeningConfig(max_year=2015),
+            {"pub_year": 2016},
+            Verdict(EXCLUDE, "published-after-range", "pub_year", "2016"),
+        ),
+        (ScreeningConfig(max_year=2015), {"pub_year": 2016, "article_date": "2015-12-02"}, None),
+        (
+            ScreeningConfig(min_year=2016, max_year=2016),
+            {"medline_date": "2010-2020", "pub_year": 2010},
+            Verdict(REVIEW, "date-span-ambiguous", "medline_date", "2010-2020"),
+        ),
+        (
+            ScreeningConfig(min_year=2016, max_year=2018),
+            {"pub_year": 2019, "article_date": "2015-01-01"},
+            Verdict(EXCLUDE, "published-after-range", "pub_year", "2019"),
+        ),
+        (ScreeningConfig(), {}, None),
+        (
+            ScreeningConfig(min_year=2016, date_spans="include"),
+            {"medline_date": "2015 Dec-2016 Jan"},
+            Verdict(Decision.INCLUDE, "date-span-included", "medline_date", "2015 Dec-2016 Jan"),
+        ),
+        (
+            ScreeningConfig(min_year=2016, date_spans="exclude"),
+            {"medline_date": "2015 Dec-2016 Jan"},
+            Verdict(EXCLUDE, "date-span-ambiguous", "medline_date", "2015 Dec-2016 Jan"),
+        ),
+        # The span policy resolves spans only: a missing date still goes to a human.
+        (ScreeningConfig(min_year=2016, date_spans="include"), {}, Verdict(REVIEW, "date-missing", "pub_year", "")),
+    ],
+)
 def test_date_rule_other_ranges_and_span_policies(cfg, fields, expected):
     assert screen.date_rule(rec(**fields), cfg) == expected
 
 
-@pytest.mark.parametrize("medline_date, years", [
-    ("2015 Dec-2016 Jan", (2015, 2016)),
-    ("2019 May/June", (2019,)),
-    ("2019 May - Jun", (2019,)),
-    ("1977-78", (1977, 1978)),
-    ("1999-00", (1999, 2000)),
-    ("1998 Dec 7-21", (1998,)),
-    ("Fall 2015-Winter 2016", (2015, 2016)),
-    ("Spring", ()),
-])
+@pytest.mark.parametrize(
+    "medline_date, years",
+    [
+        ("2015 Dec-2016 Jan", (2015, 2016)),
+        ("2019 May/June", (2019,)),
+        ("2019 May - Jun", (2019,)),
+        ("1977-78", (1977, 1978)),
+        ("1999-00", (1999, 2000)),
+        ("1998 Dec 7-21", (1998,)),
+        ("Fall 2015-Winter 2016", (2015, 2016)),
+        ("Spring", ()),
+    ],
+)
 def test_print_years_of_medline_dates(medline_date, years):
     assert screen.print_years(rec(medline_date=medline_date)) == years
 
@@ -100,26 +142,33 @@ def test_print_years_without_medline_date_is_the_pub_year():
 
 # --- languages: PubMed's [la] --------------------------------------------------------------------
 
-@pytest.mark.parametrize("languages, expected", [
-    (("eng",), None),
-    (("eng", "ger"), None),
-    (("ger", "eng"), None),
-    (("ENG",), None),
-    (("ger",), Verdict(EXCLUDE, "language-not-included", "languages", "ger")),
-    (("chi", "jpn"), Verdict(EXCLUDE, "language-not-included", "languages", "chi; jpn")),
-    (("und",), Verdict(REVIEW, "language-undetermined", "languages", "und")),
-    (("und", "und"), Verdict(REVIEW, "language-undetermined", "languages", "und; und")),
-    # A determined language that is not wanted decides, even beside 'und'.
-    (("und", "ger"), Verdict(EXCLUDE, "language-not-included", "languages", "und; ger")),
-    ((), Verdict(REVIEW, "language-missing", "languages", "")),
-])
+
+@pytest.mark.parametrize(
+    "languages, expected",
+    [
+        (("eng",), None),
+        (("eng", "ger"), None),
+        (("ger", "eng"), None),
+        (("ENG",), None),
+        (("ger",), Verdict(EXCLUDE, "language-not-included", "languages", "ger")),
+        (("chi", "jpn"), Verdict(EXCLUDE, "language-not-included", "languages", "chi; jpn")),
+        (("und",), Verdict(REVIEW, "language-undetermined", "languages", "und")),
+        (("und", "und"), Verdict(REVIEW, "language-undetermined", "languages", "und; und")),
+        # A determined language that is not wanted decides, even beside 'und'.
+        (("und", "ger"), Verdict(EXCLUDE, "language-not-included", "languages", "und; ger")),
+        ((), Verdict(REVIEW, "language-missing", "languages", "")),
+    ],
+)
 def test_language_rule(languages, expected):
     assert screen.language_rule(rec(languages=languages), POST_2015) == expected
 
 
 def test_language_is_never_guessed_from_the_text():
-    english_text = rec(languages=("fre",), title="Cell death in Leishmania.",
-                       abstract_sections=(AbstractSection("", "An English abstract."),))
+    english_text = rec(
+        languages=("fre",),
+        title="Cell death in Leishmania.",
+        abstract_sections=(AbstractSection("", "An English abstract."),),
+    )
     assert screen.language_rule(english_text, POST_2015).reason == "language-not-included"
     french_vernacular = rec(languages=("eng",), vernacular_title="La mort cellulaire chez Leishmania.")
     assert screen.language_rule(french_vernacular, POST_2015) is None
@@ -134,58 +183,77 @@ def test_no_language_criterion_passes_everything():
 TYPES = ScreeningConfig(exclude_publication_types=("Retracted Publication", "Comment"))
 
 
-@pytest.mark.parametrize("types, expected", [
-    (("Journal Article",), None),
-    (("Journal Article", "Comment"),
-     Verdict(EXCLUDE, "publication-type-excluded", "publication_types", "Comment")),
-    (("comment",), Verdict(EXCLUDE, "publication-type-excluded", "publication_types", "comment")),
-    (("Retracted Publication", "Comment"),
-     Verdict(EXCLUDE, "publication-type-excluded", "publication_types", "Retracted Publication")),
-    (("Commentary",), None),
-])
+@pytest.mark.parametrize(
+    "types, expected",
+    [
+        (("Journal Article",), None),
+        (("Journal Article", "Comment"), Verdict(EXCLUDE, "publication-type-excluded", "publication_types", "Comment")),
+        (("comment",), Verdict(EXCLUDE, "publication-type-excluded", "publication_types", "comment")),
+        (
+            ("Retracted Publication", "Comment"),
+            Verdict(EXCLUDE, "publication-type-excluded", "publication_types", "Retracted Publication"),
+        ),
+        (("Commentary",), None),
+    ],
+)
 def test_publication_type_rule(types, expected):
     assert screen.publication_type_rule(rec(publication_types=types), TYPES) == expected
 
 
 # PubMed renamed "Retraction of Publication" to "Retraction Notice"; its MeSH UI stayed D016440.
-@pytest.mark.parametrize("listed", [("D016440",), ("d016440",), ("Retraction of Publication",),
-                                    ("Retraction Notice",)])
-@pytest.mark.parametrize("types, uis", [(("Retraction Notice",), ("D016440",)),
-                                        (("Retraction of Publication",), ("D016440",))])
+@pytest.mark.parametrize("listed", [("D016440",), ("d016440",), ("Retraction of Publication",), ("Retraction Notice",)])
+@pytest.mark.parametrize(
+    "types, uis", [(("Retraction Notice",), ("D016440",)), (("Retraction of Publication",), ("D016440",))]
+)
 def test_publication_types_match_by_ui_so_renamed_types_keep_matching(listed, types, uis):
     cfg = ScreeningConfig(exclude_publication_types=listed)
     record = rec(publication_types=("Journal Article",) + types, publication_type_uis=("D016428",) + uis)
     assert screen.publication_type_rule(record, cfg) == Verdict(
-        EXCLUDE, "publication-type-excluded", "publication_types", types[0])
+        EXCLUDE, "publication-type-excluded", "publication_types", types[0]
+    )
 
 
 def test_a_ui_matches_only_its_own_type():
     cfg = ScreeningConfig(exclude_publication_types=("D016440",))
-    assert screen.publication_type_rule(rec(publication_types=("Journal Article",),
-                                            publication_type_uis=("D016428",)), cfg) is None
+    assert (
+        screen.publication_type_rule(
+            rec(publication_types=("Journal Article",), publication_type_uis=("D016428",)), cfg
+        )
+        is None
+    )
     # A record without UIs (an older archive, another source) still matches by a known name.
-    assert screen.publication_type_rule(rec(publication_types=("Retraction of Publication",)), cfg).value == \
-        "Retraction of Publication"
+    assert (
+        screen.publication_type_rule(rec(publication_types=("Retraction of Publication",)), cfg).value
+        == "Retraction of Publication"
+    )
 
 
 def test_abstract_rule():
     required = ScreeningConfig(require_abstract=True)
     assert screen.abstract_rule(rec(), required) == Verdict(EXCLUDE, "abstract-missing", "abstract", "")
-    assert screen.abstract_rule(rec(abstract_sections=(AbstractSection("", "  "),)), required).reason == "abstract-missing"
+    assert (
+        screen.abstract_rule(rec(abstract_sections=(AbstractSection("", "  "),)), required).reason == "abstract-missing"
+    )
     assert screen.abstract_rule(rec(abstract_sections=(AbstractSection("METHODS", "We did."),)), required) is None
     assert screen.abstract_rule(rec(), ScreeningConfig()) is None
 
 
-@pytest.mark.parametrize("fields, retracted", [
-    ({"publication_types": ("Journal Article", "Retracted Publication")}, True),
-    ({"comments_corrections": (CommentCorrection("RetractionIn", "30000099"),)}, True),
-    # A retraction notice is not itself retracted; neither is an erratum.
-    ({"publication_types": ("Retraction of Publication",)}, False),
-    ({"publication_types": ("Retraction Notice",), "publication_type_uis": ("D016440",)}, False),
-    # Matched by UI as well: a renamed "Retracted Publication" is still retracted.
-    ({"publication_types": ("Retracted Article",), "publication_type_uis": ("D016441",)}, True),
-    ({"comments_corrections": (CommentCorrection("RetractionOf", "1"), CommentCorrection("ErratumIn", "2"))}, False),
-])
+@pytest.mark.parametrize(
+    "fields, retracted",
+    [
+        ({"publication_types": ("Journal Article", "Retracted Publication")}, True),
+        ({"comments_corrections": (CommentCorrection("RetractionIn", "30000099"),)}, True),
+        # A retraction notice is not itself retracted; neither is an erratum.
+        ({"publication_types": ("Retraction of Publication",)}, False),
+        ({"publication_types": ("Retraction Notice",), "publication_type_uis": ("D016440",)}, False),
+        # Matched by UI as well: a renamed "Retracted Publication" is still retracted.
+        ({"publication_types": ("Retracted Article",), "publication_type_uis": ("D016441",)}, True),
+        (
+            {"comments_corrections": (CommentCorrection("RetractionOf", "1"), CommentCorrection("ErratumIn", "2"))},
+            False,
+        ),
+    ],
+)
 def test_is_retracted(fields, retracted):
     assert screen.is_retracted(rec(**fields)) is retracted
 
@@ -193,24 +261,29 @@ def test_is_retracted(fields, retracted):
 def test_retracted_papers_are_flagged_whatever_the_criteria():
     paper = rec(pub_year=2019, languages=("eng",), publication_types=("Retracted Publication",))
     assert screen.screen_record(paper, ScreeningConfig()) == ScreeningResult(
-        "pmid:1", Decision.INCLUDE, "meets-criteria", flags=("retracted",))
+        "pmid:1", Decision.INCLUDE, "meets-criteria", flags=("retracted",)
+    )
     assert screen.screen_record(paper, dataclasses.replace(POST_2015, min_year=2020)).flags == ("retracted",)
 
 
 # --- combining rules -----------------------------------------------------------------------------
 
+
 def test_an_exclusion_beats_a_doubt():
     german_span = rec(medline_date="2015 Dec-2016 Jan", pub_year=2015, languages=("ger",))
     assert screen.screen_record(german_span, POST_2015) == ScreeningResult(
-        "pmid:1", EXCLUDE, "language-not-included", "languages", "ger")
+        "pmid:1", EXCLUDE, "language-not-included", "languages", "ger"
+    )
 
 
 def test_the_first_excluding_rule_in_rules_order_gives_the_reason():
     cfg = dataclasses.replace(POST_2015, exclude_publication_types=("Comment",), require_abstract=True)
     everything_wrong = rec(pub_year=2010, languages=("ger",), publication_types=("Comment",))
     assert screen.screen_record(everything_wrong, cfg).reason == "publication-type-excluded"
-    assert screen.screen_record(dataclasses.replace(everything_wrong, publication_types=()), cfg).reason == \
-        "published-before-range"
+    assert (
+        screen.screen_record(dataclasses.replace(everything_wrong, publication_types=()), cfg).reason
+        == "published-before-range"
+    )
 
 
 def test_included_records_name_no_deciding_field():
@@ -222,18 +295,33 @@ def test_a_span_let_in_by_the_policy_says_so():
     span = rec(medline_date="2015 Dec-2016 Jan", pub_year=2015, languages=("eng",))
     cfg = dataclasses.replace(POST_2015, date_spans="include")
     assert screen.screen_record(span, cfg) == ScreeningResult(
-        "pmid:1", Decision.INCLUDE, "date-span-included", "medline_date", "2015 Dec-2016 Jan")
+        "pmid:1", Decision.INCLUDE, "date-span-included", "medline_date", "2015 Dec-2016 Jan"
+    )
     # Any exclusion or doubt from another rule still wins over the policy's inclusion.
     assert screen.screen_record(dataclasses.replace(span, languages=("ger",)), cfg).reason == "language-not-included"
     assert screen.screen_record(dataclasses.replace(span, languages=("und",)), cfg).reason == "language-undetermined"
 
 
 def test_every_reason_is_documented_and_every_code_is_used():
-    used = {"meets-criteria", "duplicate-pmid", "duplicate-doi", "duplicate-title-year",
-            "duplicate-id", "duplicate-title-similar", "duplicate-preprint",      # screening/merge.py
-            "publication-type-excluded", "published-before-range", "published-after-range",
-            "date-span-ambiguous", "date-span-included", "date-missing", "language-not-included", "language-undetermined",
-            "language-missing", "abstract-missing"}
+    used = {
+        "meets-criteria",
+        "duplicate-pmid",
+        "duplicate-doi",
+        "duplicate-title-year",
+        "duplicate-id",
+        "duplicate-title-similar",
+        "duplicate-preprint",  # screening/merge.py
+        "publication-type-excluded",
+        "published-before-range",
+        "published-after-range",
+        "date-span-ambiguous",
+        "date-span-included",
+        "date-missing",
+        "language-not-included",
+        "language-undetermined",
+        "language-missing",
+        "abstract-missing",
+    }
     assert set(screen.REASONS) == used
     assert all(text.endswith(".") for text in screen.REASONS.values())
 
@@ -272,8 +360,9 @@ def dated_records(draw):
 def date_configs(draw):
     low = draw(st.none() | years)
     high = draw(st.none() | st.integers(low or 1990, 2030))
-    return ScreeningConfig(min_year=low, max_year=high,
-                           date_spans=draw(st.sampled_from(["needs-review", "include", "exclude"])))
+    return ScreeningConfig(
+        min_year=low, max_year=high, date_spans=draw(st.sampled_from(["needs-review", "include", "exclude"]))
+    )
 
 
 def _in(cfg: ScreeningConfig, year: int) -> bool:
@@ -285,7 +374,11 @@ def test_date_rule_follows_dp_semantics(case, cfg):
     record, printed, electronic = case
     verdict = screen.date_rule(record, cfg)
     ranged = cfg.min_year is not None or cfg.max_year is not None
-    if not ranged or (electronic is not None and _in(cfg, electronic)) or (printed and all(_in(cfg, y) for y in printed)):
+    if (
+        not ranged
+        or (electronic is not None and _in(cfg, electronic))
+        or (printed and all(_in(cfg, y) for y in printed))
+    ):
         assert verdict is None
     elif not printed and electronic is None:
         assert verdict.reason == "date-missing" and verdict.decision == REVIEW
@@ -320,8 +413,11 @@ def test_date_rule_agrees_with_the_test_servers_dp_evaluator(case, cfg):
 @given(dated_records(), date_configs(), st.integers(0, 5), st.integers(0, 5))
 def test_widening_the_range_never_drops_a_record(case, cfg, lower, higher):
     record = case[0]
-    wider = dataclasses.replace(cfg, min_year=None if cfg.min_year is None else cfg.min_year - lower,
-                                max_year=None if cfg.max_year is None else cfg.max_year + higher)
+    wider = dataclasses.replace(
+        cfg,
+        min_year=None if cfg.min_year is None else cfg.min_year - lower,
+        max_year=None if cfg.max_year is None else cfg.max_year + higher,
+    )
     if (screen.date_rule(record, cfg) or screen.MEETS_CRITERIA).decision == Decision.INCLUDE:
         assert (screen.date_rule(record, wider) or screen.MEETS_CRITERIA).decision == Decision.INCLUDE
 
@@ -355,8 +451,17 @@ def test_language_order_does_not_matter(languages, rnd):
     assert (a and (a.decision, a.reason)) == (b and (b.decision, b.reason))
 
 
-pub_types = st.sampled_from(["Journal Article", "Comment", "Review", "Retracted Publication",
-                             "Published Erratum", "Retraction of Publication", "Case Reports"])
+pub_types = st.sampled_from(
+    [
+        "Journal Article",
+        "Comment",
+        "Review",
+        "Retracted Publication",
+        "Published Erratum",
+        "Retraction of Publication",
+        "Case Reports",
+    ]
+)
 
 
 @given(st.lists(pub_types, max_size=4), st.lists(pub_types, max_size=3), st.booleans())
@@ -385,8 +490,10 @@ def any_records(draw):
         languages=tuple(draw(st.lists(codes, max_size=3))),
         publication_types=tuple(draw(st.lists(pub_types, max_size=3))),
         abstract_sections=tuple(AbstractSection("", t) for t in draw(st.lists(st.sampled_from(["", "x"]), max_size=2))),
-        comments_corrections=tuple(CommentCorrection(t) for t in draw(st.lists(
-            st.sampled_from(["RetractionIn", "ErratumIn", "CommentIn"]), max_size=2))),
+        comments_corrections=tuple(
+            CommentCorrection(t)
+            for t in draw(st.lists(st.sampled_from(["RetractionIn", "ErratumIn", "CommentIn"]), max_size=2))
+        ),
     )
 
 
@@ -414,7 +521,11 @@ def test_screen_record_combines_the_rules(record, cfg):
     including = [v for v in verdicts if v and v.decision == Decision.INCLUDE]
     expected = (excluding + doubting + including + [Verdict(Decision.INCLUDE, "meets-criteria", "", "")])[0]
     assert (result.decision, result.reason, result.field, result.value) == (
-        expected.decision, expected.reason, expected.field, expected.value)
+        expected.decision,
+        expected.reason,
+        expected.field,
+        expected.value,
+    )
     assert result.reason in screen.REASONS
     assert result.field in DECIDING_FIELDS
     assert result.field in RECORD_COLUMNS + ["abstract", ""]

@@ -1,4 +1,5 @@
 """Europe PMC: query translation, result parsing and the cursor-paged client against the local fake."""
+
 from __future__ import annotations
 
 import json
@@ -17,32 +18,57 @@ GROUPS = (("ketamine", "esketamine"), ("depression", "depressive disorder"), ("d
 
 
 def test_query_translation():
-    assert build_query(GROUPS) == ('(ketamine OR esketamine) AND (depression OR "depressive disorder") '
-                                   "AND (depress*)")
+    assert build_query(GROUPS) == ('(ketamine OR esketamine) AND (depression OR "depressive disorder") AND (depress*)')
     assert build_query((("ketamine",), ("treatment-resistant depression",)), "tiab") == (
-        '(TITLE_ABS:ketamine) AND (TITLE_ABS:"treatment-resistant depression")')
+        '(TITLE_ABS:ketamine) AND (TITLE_ABS:"treatment-resistant depression")'
+    )
     assert date_window("(a)", "2026-01-01", "2026-02-01") == "((a)) AND FIRST_PDATE:[2026-01-01 TO 2026-02-01]"
     with pytest.raises(ConfigError) as err:
         build_query(GROUPS, "pt")
-    assert str(err.value) == ("[search] field = 'pt' has no Europe PMC equivalent; use one of: \"tiab\", "
-                              '"ti", "ab", "mh", "majr", "au", "kw", "ot", or "".')
+    assert str(err.value) == (
+        "[search] field = 'pt' has no Europe PMC equivalent; use one of: \"tiab\", "
+        '"ti", "ab", "mh", "majr", "au", "kw", "ot", or "".'
+    )
 
 
 # A core result as Europe PMC documents it (trimmed), with the quirks: HTML in the abstract.
 CORE_RESULT = {
-    "id": "29768149", "source": "MED", "pmid": "29768149", "pmcid": "PMC6014215",
-    "doi": "10.1016/J.NEURON.2018.04.024", "title": "Ketamine: <i>NMDA</i> receptors and beyond.",
-    "authorList": {"author": [{"fullName": "Zanos P", "firstName": "Panos", "lastName": "Zanos", "initials": "P"},
-                              {"collectiveName": "Ketamine Study Group"}]},
-    "journalInfo": {"volume": "98", "issue": "5", "monthOfPublication": 6, "yearOfPublication": 2018,
-                    "journal": {"title": "Neuron", "isoabbreviation": "Neuron"}},
-    "pubYear": "2018", "pageInfo": "1011-1021",
+    "id": "29768149",
+    "source": "MED",
+    "pmid": "29768149",
+    "pmcid": "PMC6014215",
+    "doi": "10.1016/J.NEURON.2018.04.024",
+    "title": "Ketamine: <i>NMDA</i> receptors and beyond.",
+    "authorList": {
+        "author": [
+            {"fullName": "Zanos P", "firstName": "Panos", "lastName": "Zanos", "initials": "P"},
+            {"collectiveName": "Ketamine Study Group"},
+        ]
+    },
+    "journalInfo": {
+        "volume": "98",
+        "issue": "5",
+        "monthOfPublication": 6,
+        "yearOfPublication": 2018,
+        "journal": {"title": "Neuron", "isoabbreviation": "Neuron"},
+    },
+    "pubYear": "2018",
+    "pageInfo": "1011-1021",
     "abstractText": "<h4>Background</h4>Ketamine &amp; depression<sup>1</sup>.",
-    "language": "eng", "pubTypeList": {"pubType": ["review-article", "Journal Article"]},
-    "meshHeadingList": {"meshHeading": [{"majorTopic_YN": "Y", "descriptorName": "Ketamine",
-                                         "meshQualifierList": {"meshQualifier": [{"qualifierName": "pharmacology"}]}}]},
+    "language": "eng",
+    "pubTypeList": {"pubType": ["review-article", "Journal Article"]},
+    "meshHeadingList": {
+        "meshHeading": [
+            {
+                "majorTopic_YN": "Y",
+                "descriptorName": "Ketamine",
+                "meshQualifierList": {"meshQualifier": [{"qualifierName": "pharmacology"}]},
+            }
+        ]
+    },
     "keywordList": {"keyword": ["NMDA"]},
-    "firstPublicationDate": "2018-05-15", "electronicPublicationDate": "2018-05-15",
+    "firstPublicationDate": "2018-05-15",
+    "electronicPublicationDate": "2018-05-15",
 }
 
 
@@ -59,8 +85,16 @@ def test_a_core_result_maps_onto_the_record_model():
 
 
 def test_a_preprint_without_pubyear_takes_the_year_of_first_publication():
-    rec = parse_result({"id": "PPR123456", "source": "PPR", "title": "A preprint", "doi": "10.1101/2020.01.01.1",
-                        "firstPublicationDate": "2020-01-03", "pubTypeList": {"pubType": ["Preprint"]}})
+    rec = parse_result(
+        {
+            "id": "PPR123456",
+            "source": "PPR",
+            "title": "A preprint",
+            "doi": "10.1101/2020.01.01.1",
+            "firstPublicationDate": "2020-01-03",
+            "pubTypeList": {"pubType": ["Preprint"]},
+        }
+    )
     assert (rec.record_id, rec.pub_year, rec.publication_types) == ("doi:10.1101/2020.01.01.1", 2020, ("Preprint",))
     assert dict(rec.ids) == {"doi": "10.1101/2020.01.01.1", "europepmc": "PPR123456"}
     bare = parse_result({"id": "PPR9", "source": "PPR", "title": "No DOI", "firstPublicationDate": "2021-02-01"})
@@ -68,9 +102,17 @@ def test_a_preprint_without_pubyear_takes_the_year_of_first_publication():
 
 
 def test_a_malformed_result_is_set_aside_and_the_page_read():
-    body = json.dumps({"hitCount": 2, "resultList": {"result": [
-        {"id": "1", "source": "MED", "pmid": "1", "title": "Fine", "authorList": {"author": "not a list"}},
-        {"id": "2", "source": "MED", "pmid": "2", "title": "Also fine"}]}}).encode()
+    body = json.dumps(
+        {
+            "hitCount": 2,
+            "resultList": {
+                "result": [
+                    {"id": "1", "source": "MED", "pmid": "1", "title": "Fine", "authorList": {"author": "not a list"}},
+                    {"id": "2", "source": "MED", "pmid": "2", "title": "Also fine"},
+                ]
+            },
+        }
+    ).encode()
     page = parse_page(body, "page 1")
     assert [r.pmid for r in page.records] == ["2"]
     assert page.quarantined[0].reason.startswith("Europe PMC result 1 (id 1) is unreadable:")
@@ -78,8 +120,16 @@ def test_a_malformed_result_is_set_aside_and_the_page_read():
 
 
 def _works(n, **kw):
-    return [Work(f"Ketamine trial number {i} in depression", abstract=f"Abstract {i} about ketamine.",
-                 pmid=str(1000 + i), doi=f"10.5555/k{i}", **kw) for i in range(n)]
+    return [
+        Work(
+            f"Ketamine trial number {i} in depression",
+            abstract=f"Abstract {i} about ketamine.",
+            pmid=str(1000 + i),
+            doi=f"10.5555/k{i}",
+            **kw,
+        )
+        for i in range(n)
+    ]
 
 
 @pytest.fixture
@@ -87,6 +137,7 @@ def calls(monkeypatch):
     def make(server, folder=None, attempts=3):
         monkeypatch.setenv("EUROPEPMC_BASE_URL", server.base_url)
         return LiveCalls(epmc.http_client(timeout=5, max_attempts=attempts, email="tests@example.org"), folder)
+
     return make
 
 
@@ -110,8 +161,13 @@ def test_exact_multiple_of_the_page_size_and_zero_hits(calls):
 
 def test_transient_faults_are_retried(calls):
     with EuropePmcServer(_works(30)) as server:
-        for fault in (rate_limited(retry_after=0), FAULTS["500"], FAULTS["truncated"], FAULTS["maintenance"],
-                      FAULTS["reset"]):
+        for fault in (
+            rate_limited(retry_after=0),
+            FAULTS["500"],
+            FAULTS["truncated"],
+            FAULTS["maintenance"],
+            FAULTS["reset"],
+        ):
             server.inject(fault)
         got = epmc.search(calls(server, attempts=6), "ketamine")
     assert got.retrieved == 30
@@ -124,8 +180,10 @@ def test_an_api_that_keeps_failing_fails_the_run_loudly(calls):
         with pytest.raises(SourceUnavailable) as err:
             epmc.search(calls(server, attempts=3), "ketamine")
     assert err.value.exit_code == ExitCode.UNAVAILABLE
-    assert str(err.value) == (f"Europe PMC at {server.base_url} did not answer Europe PMC search page 1: "
-                              "HTTP 503 (gave up after 3 attempts). Try again later; nothing was published.")
+    assert str(err.value) == (
+        f"Europe PMC at {server.base_url} did not answer Europe PMC search page 1: "
+        "HTTP 503 (gave up after 3 attempts). Try again later; nothing was published."
+    )
 
 
 class _ShortServer(EuropePmcServer):
@@ -143,8 +201,10 @@ def test_a_shortfall_against_hitcount_is_incomplete(calls):
         with pytest.raises(IncompleteRetrieval) as err:
             epmc.search(calls(server), "ketamine")
     assert err.value.exit_code == ExitCode.INCOMPLETE
-    assert str(err.value) == ("Europe PMC reported 1501 records for the query but its pages held 1500 (1 missing) "
-                              "after 2 pages. Nothing was published; run again later.")
+    assert str(err.value) == (
+        "Europe PMC reported 1501 records for the query but its pages held 1500 (1 missing) "
+        "after 2 pages. Nothing was published; run again later."
+    )
 
 
 def test_a_long_query_goes_to_searchpost(calls):

@@ -1,4 +1,5 @@
 """The E-utilities client against the local server: pacing, retries of every fault kind, the API key."""
+
 from __future__ import annotations
 
 import logging
@@ -26,10 +27,15 @@ def client_for(server, **overrides) -> Client:
 
 
 def retry_lines(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "pipeline.sources.pubmed.eutils" and r.levelno == logging.WARNING]
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "pipeline.sources.pubmed.eutils" and r.levelno == logging.WARNING
+    ]
 
 
 # --- settings and the rate limiter ---------------------------------------------------------------
+
 
 def test_settings_from_env_reads_base_url_key_and_email():
     s = Settings.from_env({"EUTILS_BASE_URL": "http://127.0.0.1:8/e", "NCBI_API_KEY": " k ", "NCBI_EMAIL": "a@b.c"})
@@ -107,6 +113,7 @@ def test_requests_are_paced_by_the_shared_limiter(server):
 
 # --- what every request carries -------------------------------------------------------------------
 
+
 def test_every_request_sends_tool_email_and_api_key_and_efetch_posts(server):
     client = client_for(server, api_key=SECRET)
     client.esearch(QUERY)
@@ -125,7 +132,8 @@ def test_without_email_or_key_only_the_tool_is_sent_and_a_long_query_is_posted(s
     client.esearch(" OR ".join(["ketamine"] * 150))  # over 1,000 characters encoded
     assert [r["method"] for r in server.requests] == ["GET", "POST"]
     assert {k: v for k, v in server.requests[0]["params"].items() if k in ("tool", "email", "api_key")} == {
-        "tool": "literature-review-pipeline"}
+        "tool": "literature-review-pipeline"
+    }
     assert "NCBI_EMAIL is not set" in caplog.text
 
 
@@ -165,7 +173,9 @@ def test_a_stall_times_out_and_is_retried(server, caplog):
     server.inject("esearch", stall(2.5))
     client = client_for(server, timeout=1.0)
     assert parse_esearch(client.esearch(QUERY))["count"] == 10
-    assert retry_lines(caplog) == ["esearch.fcgi (term=ketamine AND depression) failed (timed out); retry 1 of 4 in 0.0 s"]
+    assert retry_lines(caplog) == [
+        "esearch.fcgi (term=ketamine AND depression) failed (timed out); retry 1 of 4 in 0.0 s"
+    ]
 
 
 def test_a_transient_in_band_error_is_retried(server, caplog):
@@ -173,13 +183,17 @@ def test_a_transient_in_band_error_is_retried(server, caplog):
     assert parse_esearch(client_for(server).esearch(QUERY))["count"] == 10
     assert retry_lines(caplog) == [
         f"esearch.fcgi (term=ketamine AND depression) failed (an error inside an HTTP 200 answer: Search "
-        f"Backend failed: read: connection reset by peer); retry {n} of 4 in 0.0 s" for n in (1, 2)]
+        f"Backend failed: read: connection reset by peer); retry {n} of 4 in 0.0 s"
+        for n in (1, 2)
+    ]
 
 
 def test_a_permanent_in_band_error_is_returned_for_the_caller_at_once(server):
     client = client_for(server)
     body = client.esearch(QUERY, retstart=10000)
-    assert parse_esearch(body)["error"].startswith("Search Backend failed: Exception: 'retstart' cannot be larger than 9998.")
+    assert parse_esearch(body)["error"].startswith(
+        "Search Backend failed: Exception: 'retstart' cannot be larger than 9998."
+    )
     assert len(server.requests) == 1
 
 
@@ -195,14 +209,17 @@ def test_429_is_retried_with_backoff_when_no_retry_after_is_sent(server, caplog)
     server.inject("esearch", rate_limited())
     client_for(server).esearch(QUERY)
     assert retry_lines(caplog) == [
-        "esearch.fcgi (term=ketamine AND depression) failed (HTTP 429 (rate limit exceeded)); retry 1 of 4 in 0.0 s"]
+        "esearch.fcgi (term=ketamine AND depression) failed (HTTP 429 (rate limit exceeded)); retry 1 of 4 in 0.0 s"
+    ]
 
 
 @pytest.mark.parametrize("header", ["7", "HTTP-date"])
 def test_retry_after_is_honoured(server, caplog, header):
     value = "7" if header == "7" else formatdate(__import__("time").time() + 7.4, usegmt=True)
-    server.inject("esearch", Fault(status=429, body=b'{"error":"API rate limit exceeded","count":"4"}',
-                                   headers={"Retry-After": value}))
+    server.inject(
+        "esearch",
+        Fault(status=429, body=b'{"error":"API rate limit exceeded","count":"4"}', headers={"Retry-After": value}),
+    )
     slept: list[float] = []
     settings = Settings(base_url=server.base_url, email="t@example.org", max_rate=200.0)
     Client(settings, sleep=slept.append).esearch(QUERY)
@@ -228,8 +245,10 @@ def test_a_4xx_other_than_429_is_not_retried(server):
     server.inject("esearch", Fault(status=400, body=b"Bad Request: unknown parameter"))
     with pytest.raises(EutilsRequestError) as info:
         client_for(server).esearch(QUERY)
-    assert str(info.value) == ("E-utilities rejected esearch.fcgi (term=ketamine AND depression): HTTP 400 Bad "
-                               "Request. Response: Bad Request: unknown parameter")
+    assert str(info.value) == (
+        "E-utilities rejected esearch.fcgi (term=ketamine AND depression): HTTP 400 Bad "
+        "Request. Response: Bad Request: unknown parameter"
+    )
     assert len(server.requests) == 1
 
 
@@ -241,6 +260,7 @@ def test_retstart_past_the_cap_answered_with_http_400_is_an_error(corpus):
 
 
 # --- the API key is never written -----------------------------------------------------------------
+
 
 def test_the_api_key_never_appears_in_logs_or_errors(server, caplog):
     server.inject("esearch", FAULTS["500"])
@@ -262,6 +282,7 @@ def test_redact_masks_the_key_and_leaves_other_text():
 
 # --- the server itself behaves like NCBI ----------------------------------------------------------
 
+
 def raw_get(url: str) -> tuple[int, dict, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -281,8 +302,7 @@ def test_server_answers_a_burst_over_the_rate_limit_with_429_json(corpus):
 
 def test_server_allows_ten_per_second_with_an_api_key(corpus):
     with EutilsServer(corpus, rate_limit=3) as srv:
-        answers = [raw_get(srv.base_url + f"esearch.fcgi?db=pubmed&term=ketamine&api_key={SECRET}")
-                   for _ in range(11)]
+        answers = [raw_get(srv.base_url + f"esearch.fcgi?db=pubmed&term=ketamine&api_key={SECRET}") for _ in range(11)]
     assert [a[0] for a in answers].count(429) == 1 and answers[-1][0] == 429
 
 
@@ -292,12 +312,15 @@ def test_server_clamps_retmax_to_the_cap(corpus):
         _, _, past = raw_get(srv.base_url + "esearch.fcgi?db=pubmed&term=ketamine&retstart=3")
     result = parse_esearch(body)
     assert result["count"] == 10 and len(result["pmids"]) == 3
-    assert parse_esearch(past)["error"].startswith("Search Backend failed: Exception: 'retstart' cannot be larger than 2.")
+    assert parse_esearch(past)["error"].startswith(
+        "Search Backend failed: Exception: 'retstart' cannot be larger than 2."
+    )
 
 
 def test_server_history_pages_a_webenv_until_it_expires(server):
     _, _, body = raw_get(server.base_url + "esearch.fcgi?db=pubmed&term=ketamine&usehistory=y")
     import xml.etree.ElementTree as ET
+
     root = ET.fromstring(body)
     webenv, key = root.findtext("WebEnv"), root.findtext("QueryKey")
     assert webenv.startswith("MCID_") and key == "1"
@@ -312,12 +335,16 @@ def test_server_history_pages_a_webenv_until_it_expires(server):
 def test_server_filters_by_date_range_and_datetype():
     articles = synthetic_articles(300, seed=3)
     with EutilsServer(articles) as srv:
-        for datetype, low, high, first, last in [("pdat", "2018", "2019", date(2018, 1, 1), date(2019, 12, 31)),
-                                                 ("edat", "2015/02", "2019/02", date(2015, 2, 1), date(2019, 2, 28)),
-                                                 ("crdt", "2000/03/05", "2010/11/30", date(2000, 3, 5), date(2010, 11, 30))]:
+        for datetype, low, high, first, last in [
+            ("pdat", "2018", "2019", date(2018, 1, 1), date(2019, 12, 31)),
+            ("edat", "2015/02", "2019/02", date(2015, 2, 1), date(2019, 2, 28)),
+            ("crdt", "2000/03/05", "2010/11/30", date(2000, 3, 5), date(2010, 11, 30)),
+        ]:
             expected = {a.pmid for a in articles if first <= getattr(a, datetype) <= last}
-            _, _, body = raw_get(srv.base_url + f"esearch.fcgi?db=pubmed&term=ketamine&retmax=1000"
-                                 f"&datetype={datetype}&mindate={low}&maxdate={high}")
+            _, _, body = raw_get(
+                srv.base_url + f"esearch.fcgi?db=pubmed&term=ketamine&retmax=1000"
+                f"&datetype={datetype}&mindate={low}&maxdate={high}"
+            )
             assert set(parse_esearch(body)["pmids"]) == expected and expected, datetype
 
 

@@ -1,4 +1,5 @@
 """Fetch: batches in order, parallel but paced, and a failure that stops the run instead of a smaller table."""
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,9 @@ class MemorySource:
         with self.lock:
             self.calls.append(list(pmids))
         if pmids[0] == self.fail_on:
-            raise EutilsUnavailable("E-utilities did not answer efetch.fcgi (10 ids): HTTP 503 (gave up after 5 attempts).")
+            raise EutilsUnavailable(
+                "E-utilities did not answer efetch.fcgi (10 ids): HTTP 503 (gave up after 5 attempts)."
+            )
         body = b"".join(BY_PMID[p].xml for p in pmids if p not in self.drop)
         return b"<PubmedArticleSet>" + body + b"</PubmedArticleSet>"
 
@@ -54,7 +57,8 @@ def test_a_batch_that_fails_after_its_retries_names_what_is_missing():
     assert str(info.value) == (
         f"30 of the 50 records found by the search were not retrieved: efetch batch 3 of 5 (PMIDs "
         f"{', '.join(pmids[20:30])}) failed. E-utilities did not answer efetch.fcgi (10 ids): HTTP 503 "
-        "(gave up after 5 attempts).")
+        "(gave up after 5 attempts)."
+    )
 
 
 def test_a_pmid_left_out_is_asked_for_again_then_reported():
@@ -63,8 +67,10 @@ def test_a_pmid_left_out_is_asked_for_again_then_reported():
     with pytest.raises(IncompleteRetrieval) as info:
         list(fetch_records(source, pmids, 5, workers=1))
     assert source.calls[:2] == [pmids[:5], [pmids[3]]]
-    assert str(info.value) == (f"PubMed did not return 1 of the 10 records found by the search (PMIDs {pmids[3]}). "
-                               "No table was published; run again later.")
+    assert str(info.value) == (
+        f"PubMed did not return 1 of the 10 records found by the search (PMIDs {pmids[3]}). "
+        "No table was published; run again later."
+    )
 
 
 def test_a_pmid_left_out_once_is_recovered():
@@ -73,6 +79,7 @@ def test_a_pmid_left_out_once_is_recovered():
         partial = b"<PubmedArticleSet>" + b"".join(BY_PMID[p].xml for p in pmids[1:5]) + b"</PubmedArticleSet>"
         srv.inject("efetch", Fault(body=partial))
         from pipeline.sources.pubmed.eutils import Client, Settings
+
         client = Client(Settings(base_url=srv.base_url, email="t@example.org", max_rate=500.0))
         items = list(fetch_records(client, pmids, 5, workers=1))
     assert sorted(i.pmid for i in items) == sorted(pmids)
@@ -91,16 +98,25 @@ def test_a_server_that_stays_down_fails_the_run_loudly_and_writes_no_table(serve
         f"Error: 10 of the 10 records found by the search were not retrieved: efetch batch 1 of 1 (PMIDs {pmids}) "
         f"failed. E-utilities at {server.base_url} did not answer efetch.fcgi (10 ids): HTTP 502 (gave up after 5 "
         "attempts). With an NCBI API key (export NCBI_API_KEY=...) NCBI allows 10 requests/s instead of 3. Try "
-        "again later; nothing was published.")
+        "again later; nothing was published."
+    )
     assert result.stderr.splitlines()[-1] == expected
     written = {p.name for p in out.iterdir()}
     assert "run.json" in written and "raw" in written
-    assert not written & {"evidence.csv", "mentions.csv", "records.parquet", "evidence.parquet", "mentions.parquet",
-                          "prisma.json", "records.ris", "report.html"}
+    assert not written & {
+        "evidence.csv",
+        "mentions.csv",
+        "records.parquet",
+        "evidence.parquet",
+        "mentions.parquet",
+        "prisma.json",
+        "records.ris",
+        "report.html",
+    }
     assert (out / "records.csv").read_text() == "pmid,decision\nprevious,run\n"
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["status"] == "failed"
-    assert manifest["error"] == expected[len("Error: "):]
+    assert manifest["error"] == expected[len("Error: ") :]
     assert len(server.calls("efetch")) == 5
 
 
@@ -108,11 +124,13 @@ def test_random_faults_of_every_kind_lose_no_record():
     articles = synthetic_articles(1500, seed=9)
     from pipeline.sources.pubmed.eutils import Client, Settings
     from pipeline.sources.pubmed.search import run_search
+
     with EutilsServer(articles, cap=400, rate_limit=400) as srv:
         srv.chaos(0.3, seed=4, stall_seconds=1.5)
-        client = Client(Settings(base_url=srv.base_url, email="t@example.org", max_rate=300.0, timeout=1.0,
-                                 max_attempts=8))
-        found = run_search(client, 'ketamine AND depression', cap=400)
+        client = Client(
+            Settings(base_url=srv.base_url, email="t@example.org", max_rate=300.0, timeout=1.0, max_attempts=8)
+        )
+        found = run_search(client, "ketamine AND depression", cap=400)
         items = list(fetch_records(client, found.pmids, 25, workers=3))
     assert sorted(i.pmid for i in items) == sorted(a.pmid for a in articles)
     kinds = {r["fault"] for r in srv.requests if r["fault"]}

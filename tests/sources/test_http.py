@@ -1,5 +1,6 @@
 """The shared HTTP client against a local scripted server: parameters, retries, Retry-After, pacing,
 refusals and the masking of secrets in every encoding."""
+
 from __future__ import annotations
 
 import logging
@@ -12,8 +13,15 @@ import pytest
 from hypothesis import given, strategies as st
 
 from pipeline.errors import ExitCode, RequestRejected, SourceUnavailable
-from pipeline.sources.http import (USER_AGENT, HttpClient, RateLimiter, Response, Secrets, limiter_for,
-                                   retry_after_seconds)
+from pipeline.sources.http import (
+    USER_AGENT,
+    HttpClient,
+    RateLimiter,
+    Response,
+    Secrets,
+    limiter_for,
+    retry_after_seconds,
+)
 from tests.support.http_server import Scripted
 
 # A key with characters that URL and form encodings change: "/", "+", "=", " ", "&" and a non-ASCII one.
@@ -27,15 +35,20 @@ def client_for(server, **options) -> HttpClient:
 
 
 def retry_lines(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "pipeline.sources.http" and r.levelno == logging.WARNING]
+    return [
+        r.getMessage() for r in caplog.records if r.name == "pipeline.sources.http" and r.levelno == logging.WARNING
+    ]
 
 
 # --- what a request carries ------------------------------------------------------------------------
 
+
 def test_get_sends_default_and_call_parameters_without_nones_and_returns_the_body(http_server):
     http_server.script("works", Scripted(body=b'{"results": [1, 2]}'))
     client = client_for(http_server, params={"format": "json", "email": None, "tool": "t"})
-    assert client.get("works", {"query": "ketamine AND depression", "page": 2, "cursor": None}) == b'{"results": [1, 2]}'
+    assert (
+        client.get("works", {"query": "ketamine AND depression", "page": 2, "cursor": None}) == b'{"results": [1, 2]}'
+    )
     [request] = http_server.requests
     assert (request["method"], request["path"]) == ("GET", "/api/works")
     assert request["params"] == {"format": "json", "tool": "t", "query": "ketamine AND depression", "page": "2"}
@@ -74,13 +87,17 @@ def test_a_custom_user_agent_and_headers_are_sent(http_server):
 
 # --- retries ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("answer, fault", [
-    (Scripted(status=500), "HTTP 500"),
-    (Scripted(status=503), "HTTP 503"),
-    (Scripted(status=429), "HTTP 429 (rate limit exceeded)"),
-    (Scripted(reset=True), "RemoteDisconnected: Remote end closed connection without response"),
-    (Scripted(short=True), "the connection closed before the whole body arrived"),
-])
+
+@pytest.mark.parametrize(
+    "answer, fault",
+    [
+        (Scripted(status=500), "HTTP 500"),
+        (Scripted(status=503), "HTTP 503"),
+        (Scripted(status=429), "HTTP 429 (rate limit exceeded)"),
+        (Scripted(reset=True), "RemoteDisconnected: Remote end closed connection without response"),
+        (Scripted(short=True), "the connection closed before the whole body arrived"),
+    ],
+)
 def test_transient_faults_are_retried_and_logged(http_server, caplog, answer, fault):
     http_server.script("works", answer)
     client = client_for(http_server)
@@ -106,9 +123,13 @@ def test_a_body_the_source_calls_transient_is_retried(http_server, caplog):
 
 
 def test_get_json_retries_what_is_not_json_and_what_check_calls_transient(http_server, caplog):
-    http_server.script("works", Scripted(body=b"<!DOCTYPE html><html>proxy error</html>"),
-                       Scripted(body=b'{"results": [1, 2'), Scripted(body=b'{"status": "busy"}'),
-                       Scripted(body=b'{"status": "ok", "results": [1, 2]}'))
+    http_server.script(
+        "works",
+        Scripted(body=b"<!DOCTYPE html><html>proxy error</html>"),
+        Scripted(body=b'{"results": [1, 2'),
+        Scripted(body=b'{"status": "busy"}'),
+        Scripted(body=b'{"status": "ok", "results": [1, 2]}'),
+    )
 
     def check(value) -> str | None:
         return "the API said it is busy" if value.get("status") == "busy" else None
@@ -128,6 +149,7 @@ def test_a_source_can_retry_another_status():
             return status == 403 or super().retryable_status(status)
 
     from tests.support.http_server import ScriptedServer
+
     with ScriptedServer() as srv:
         srv.script("x", Scripted(status=403))
         assert Flaky(srv.base_url, rate=500.0).get("x") == b'{"ok": true}'
@@ -138,8 +160,10 @@ def test_retries_are_bounded_and_the_error_names_the_request(http_server, caplog
     http_server.script("works", *[Scripted(status=502)] * 5)
     with pytest.raises(SourceUnavailable) as info:
         client_for(http_server).get("works", {"q": "x"}, describe="works (q=x)")
-    assert str(info.value) == (f"Test API at {http_server.base_url} did not answer works (q=x): HTTP 502 (gave up "
-                               "after 3 attempts). Try again later; nothing was published.")
+    assert str(info.value) == (
+        f"Test API at {http_server.base_url} did not answer works (q=x): HTTP 502 (gave up "
+        "after 3 attempts). Try again later; nothing was published."
+    )
     assert info.value.exit_code == ExitCode.UNAVAILABLE
     assert len(http_server.requests) == 3 and len(retry_lines(caplog)) == 2
 
@@ -176,17 +200,22 @@ def test_the_real_backoff_doubles_with_jitter_up_to_the_cap(monkeypatch):
 
 # --- refusals -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("status, reason", [(400, "Bad Request"), (401, "Unauthorized"), (404, "Not Found")])
 def test_a_4xx_is_refused_at_once_with_the_apis_words(http_server, status, reason):
     http_server.script("works", Scripted(status=status, body=b'{"error": "query syntax: unbalanced ("}'))
     with pytest.raises(RequestRejected) as info:
         client_for(http_server).get("works", describe="works (q=()")
-    assert str(info.value) == f'Test API rejected works (q=(): HTTP {status} {reason}. Response: {{"error": "query syntax: unbalanced ("}}'
+    assert (
+        str(info.value)
+        == f'Test API rejected works (q=(): HTTP {status} {reason}. Response: {{"error": "query syntax: unbalanced ("}}'
+    )
     assert info.value.exit_code == ExitCode.CONFIG
     assert len(http_server.requests) == 1
 
 
 # --- secrets --------------------------------------------------------------------------------------
+
 
 def test_a_secret_is_masked_in_logs_and_errors_in_every_encoding(http_server, caplog):
     """The server echoes the query string (where the key is percent-encoded) in its error bodies."""
@@ -203,15 +232,18 @@ def test_a_secret_is_masked_in_logs_and_errors_in_every_encoding(http_server, ca
 
 def test_the_unavailable_message_masks_a_secret_in_the_base_url(http_server):
     http_server.script(urllib.parse.quote(SECRET, safe="") + "/x", Scripted(status=503), Scripted(status=503))
-    client = HttpClient(http_server.base_url + urllib.parse.quote(SECRET, safe="") + "/", rate=500.0,
-                        max_attempts=2, secrets=[SECRET])
+    client = HttpClient(
+        http_server.base_url + urllib.parse.quote(SECRET, safe="") + "/", rate=500.0, max_attempts=2, secrets=[SECRET]
+    )
     with pytest.raises(SourceUnavailable) as info:
         client.get("x")
     assert "/api/***/ did not answer x: HTTP 503" in str(info.value)
 
 
-@given(st.text(st.characters(blacklist_characters="*", blacklist_categories=("Cs",)), min_size=4, max_size=20),
-       st.text(max_size=10))
+@given(
+    st.text(st.characters(blacklist_characters="*", blacklist_categories=("Cs",)), min_size=4, max_size=20),
+    st.text(max_size=10),
+)
 def test_redact_leaves_no_encoding_of_the_secret(secret, around):
     secrets = Secrets([secret])
     forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret), urllib.parse.quote(secret)}
@@ -228,6 +260,7 @@ def test_redact_lowercase_percent_escapes_and_leaves_other_text():
 
 
 # --- pacing ---------------------------------------------------------------------------------------
+
 
 def test_clients_of_one_host_and_rate_share_a_limiter_across_threads(http_server):
     a, b = client_for(http_server, rate=20.0), client_for(http_server, rate=20.0)

@@ -1,4 +1,5 @@
 """[[imports]] tables as a Source, and several sources pooled (MultiSource)."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,14 +23,18 @@ def test_an_import_table_reads_every_file_and_sets_bad_records_aside(tmp_path):
     assert got.quarantined[0].reason == f"{bad}, line 4, record 2: the record has no title"
     assert [f["records"] for f in got.manifest["files"]] == [10, 2, 1]
     assert got.current[0] == "doi:10.1016/j.jarmac.2018.03.001"
-    assert got.manifest["positions"]["doi:10.1016/j.jarmac.2018.03.001"].endswith("asreview_web_of_science_ris.txt:1 (record 1)")
+    assert got.manifest["positions"]["doi:10.1016/j.jarmac.2018.03.001"].endswith(
+        "asreview_web_of_science_ris.txt:1 (record 1)"
+    )
 
 
 def test_paths_that_name_nothing_are_config_errors(tmp_path):
     with pytest.raises(ConfigError) as err:
         expand("Scopus", [tmp_path / "exports" / "*.csv"])
-    assert str(err.value) == (f"[[imports]] 'Scopus': pattern '{tmp_path / 'exports' / '*.csv'}' matches no file. "
-                              "Check the path; paths are relative to the config file's folder.")
+    assert str(err.value) == (
+        f"[[imports]] 'Scopus': pattern '{tmp_path / 'exports' / '*.csv'}' matches no file. "
+        "Check the path; paths are relative to the config file's folder."
+    )
 
 
 def _r(**kw):
@@ -37,9 +42,13 @@ def _r(**kw):
 
 
 def test_pool_keeps_the_pubmed_copy_and_merges_identifiers():
-    records, found_in = pool([("OpenAlex", _r(pmid="1", ids={"openalex": "W1"})),
-                              ("PubMed", _r(pmid="1", journal="Lancet")),
-                              ("Europe PMC", _r(doi="10.1/x", ids={"europepmc": "PPR1"}))])
+    records, found_in = pool(
+        [
+            ("OpenAlex", _r(pmid="1", ids={"openalex": "W1"})),
+            ("PubMed", _r(pmid="1", journal="Lancet")),
+            ("Europe PMC", _r(doi="10.1/x", ids={"europepmc": "PPR1"})),
+        ]
+    )
     by_id = {r.record_id: r for r in records}
     assert by_id["pmid:1"].journal == "Lancet" and by_id["pmid:1"].ids["openalex"] == "W1"
     assert found_in == {"pmid:1": ("OpenAlex", "PubMed"), "doi:10.1/x": ("Europe PMC",)}
@@ -56,12 +65,12 @@ class _Fixed:
 
 
 def test_multisource_counts_per_database_and_keeps_unfetched_pubmed_records():
-    pubmed = _Fixed("PubMed", [_r(pmid="2")], current=["pmid:1", "pmid:2"])     # pmid:1 stored, not refetched
+    pubmed = _Fixed("PubMed", [_r(pmid="2")], current=["pmid:1", "pmid:2"])  # pmid:1 stored, not refetched
     openalex = _Fixed("OpenAlex", [_r(pmid="1", ids={"openalex": "W1"}), _r(pmid="2", ids={"openalex": "W2"})])
     multi = MultiSource([pubmed, openalex])
     got = multi.search(SearchRequest(query=""))
     assert multi.databases == {"PubMed": 2, "OpenAlex": 2}
-    assert [r.record_id for r in got.records] == ["pmid:2"]                    # pmid:1 keeps its stored version
+    assert [r.record_id for r in got.records] == ["pmid:2"]  # pmid:1 keeps its stored version
     assert got.records[0].ids["openalex"] == "W2"
     assert multi.found_in == {"pmid:1": ("OpenAlex", "PubMed"), "pmid:2": ("OpenAlex", "PubMed")}
     assert got.current == ["pmid:1", "pmid:2"] and got.count == 4

@@ -1,4 +1,5 @@
 """BibTeX as Web of Science, Scopus, ScienceDirect, Google Scholar and Publish or Perish write it."""
+
 from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
@@ -63,14 +64,26 @@ def test_every_dialect_maps_onto_the_record_model():
     assert result.format == "bibtex" and result.quarantined == []
     sd, scopus, wos, scholar = (i.record for i in result.records)
     assert (sd.record_id, sd.pub_year, sd.journal, sd.pages, sd.abstract) == (
-        "doi:10.1016/j.neuron.2016.10.006", 2016, "Neuron", "280 - 284", "Grid cells encode an animal's location.")
+        "doi:10.1016/j.neuron.2016.10.006",
+        2016,
+        "Neuron",
+        "280 - 284",
+        "Grid cells encode an animal's location.",
+    )
     assert [a.display_name for a in sd.authors] == ["Nikolaus Kriegeskorte", "Katherine R. Storrs"]
-    assert scopus.title == "Black-backed woodpecker occupancy in burned and beetle-killed forests: Disturbance agent matters"
+    assert (
+        scopus.title
+        == "Black-backed woodpecker occupancy in burned and beetle-killed forests: Disturbance agent matters"
+    )
     assert dict(scopus.ids) == {"doi": "10.1016/j.foreco.2019.117694", "scopus": "2-s2.0-85074800841"}
     assert scopus.keywords == ("Bark beetle", "Occupancy") and scopus.publication_types == ("Journal Article",)
     assert [a.display_name for a in wos.authors] == ["Kim S", "Müller J"]
     assert (wos.record_id, wos.pages, wos.languages, wos.publication_types) == (
-        "wos:000086967200001", "245-259", ("eng",), ("Congress",))
+        "wos:000086967200001",
+        "245-259",
+        ("eng",),
+        ("Congress",),
+    )
     assert scholar.title == "Did dinosaurs invent flowers? Dinosaur–angiosperm coevolution revisited"
     assert scholar.record_id.startswith("import:") and scholar.abstract == ""
     assert [i.line for i in result.records] == [5, 19, 33, 43]
@@ -81,7 +94,8 @@ def test_an_entry_that_never_closes_is_set_aside_and_the_next_read():
     result = parse_export(text, "cut.bib")
     assert [i.record.title for i in result.records] == ["A whole entry here"]
     assert [q.reason for q in result.quarantined] == [
-        "cut.bib, line 1, record 1: the entry's braces never close (the file may be cut short)"]
+        "cut.bib, line 1, record 1: the entry's braces never close (the file may be cut short)"
+    ]
 
 
 def test_latex_accents_and_escapes():

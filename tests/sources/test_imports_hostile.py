@@ -1,5 +1,6 @@
 """Malformed and hostile export files: a clear error naming the file (and line) for what cannot be
 read at all; a bad record set aside with its reason while the rest of the file is read."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,7 +22,8 @@ def test_unknown_format_names_the_file_and_what_it_starts_with(tmp_path):
         f"{path}: not a recognised export file (it starts 'Dear colleague,'). Readable formats: RIS, "
         "PubMed MEDLINE text, Web of Science plain text or tab-delimited, Ovid display text, BibTeX, and "
         'CSV with a title column. Export the records in one of them, or name the format with format = "ris" '
-        '(or "medline", "wos", "wos-tab", "ovid", "csv", "bibtex") in the file\'s [[imports]] table.')
+        '(or "medline", "wos", "wos-tab", "ovid", "csv", "bibtex") in the file\'s [[imports]] table.'
+    )
     assert isinstance(err.value, ConfigError) and err.value.exit_code == ExitCode.CONFIG
 
 
@@ -39,8 +41,10 @@ def test_empty_and_binary_files_are_refused(tmp_path):
 def test_a_csv_without_a_title_column_is_named(tmp_path):
     with pytest.raises(ExportFormatError) as err:
         parse_export("Authors,Year\nSmith J,2020\n", "x.csv", "csv")
-    assert str(err.value) == ("x.csv: the header has no title column (it has: Authors, Year). Export "
-                              "with the title column, or rename it to Title.")
+    assert str(err.value) == (
+        "x.csv: the header has no title column (it has: Authors, Year). Export "
+        "with the title column, or rename it to Title."
+    )
 
 
 def test_a_format_override_that_does_not_exist_is_named():
@@ -49,25 +53,35 @@ def test_a_format_override_that_does_not_exist_is_named():
 
 
 def test_ris_bad_records_are_set_aside_and_the_rest_read():
-    text = ("1.\nTY  - JOUR\nTI  - First paper\nER  - \n\n"
-            "AU  - Orphan, A\nTI  - Tags before any TY line\nER  - \n"
-            "TY  - JOUR\nAU  - Nobody, N\nPY  - 2020\nER  - \n"
-            "TY  - JOUR\nTI  - Fourth paper\nER  -   \n"
-            "TY  - JOUR\nTI  - Cut short\nAB  - The file stops in the middle of")
+    text = (
+        "1.\nTY  - JOUR\nTI  - First paper\nER  - \n\n"
+        "AU  - Orphan, A\nTI  - Tags before any TY line\nER  - \n"
+        "TY  - JOUR\nAU  - Nobody, N\nPY  - 2020\nER  - \n"
+        "TY  - JOUR\nTI  - Fourth paper\nER  -   \n"
+        "TY  - JOUR\nTI  - Cut short\nAB  - The file stops in the middle of"
+    )
     result = parse_export(text, "bad.ris")
-    assert [(i.number, i.line, i.record.title) for i in result.records] == [(1, 2, "First paper"), (4, 13, "Fourth paper")]
+    assert [(i.number, i.line, i.record.title) for i in result.records] == [
+        (1, 2, "First paper"),
+        (4, 13, "Fourth paper"),
+    ]
     assert result.quarantined == [
         Quarantined("", "bad.ris, line 6, record 2: record starts with AU instead of a TY line", "bad.ris"),
         Quarantined("", "bad.ris, line 9, record 3: the record has no title", "bad.ris"),
-        Quarantined("", "bad.ris, line 16, record 5: the file ends inside this record (no ER line): the "
-                        "file may be cut short", "bad.ris"),
+        Quarantined(
+            "",
+            "bad.ris, line 16, record 5: the file ends inside this record (no ER line): the file may be cut short",
+            "bad.ris",
+        ),
     ]
     assert result.read == 5
 
 
 def test_csv_rows_with_the_wrong_field_count_or_an_open_quote_are_set_aside():
-    text = ('Title,Authors,Year,DOI\n"Row one",Smith J,2020,10.1/a\n"Row two",Jones K\n'
-            '"Row three, ""quoted""",Lee M,2021,\n"Row four never ends,Kim,2022,\nmore text\n')
+    text = (
+        'Title,Authors,Year,DOI\n"Row one",Smith J,2020,10.1/a\n"Row two",Jones K\n'
+        '"Row three, ""quoted""",Lee M,2021,\n"Row four never ends,Kim,2022,\nmore text\n'
+    )
     result = parse_export(text, "bad.csv")
     assert [(i.line, i.record.title) for i in result.records] == [(2, "Row one"), (4, 'Row three, "quoted"')]
     assert [q.reason for q in result.quarantined] == [
@@ -77,22 +91,34 @@ def test_csv_rows_with_the_wrong_field_count_or_an_open_quote_are_set_aside():
 
 
 def test_wos_tab_delimited_with_trailing_tabs():
-    text = ("PT\tAU\tTI\tSO\tPY\tDI\tUT\t\n"
-            "J\tKim, S; Lee, J\tA tab title\tSYNTHESE\t2000\t10.1023/A:1\tWOS:000086967200001\t\n")
+    text = (
+        "PT\tAU\tTI\tSO\tPY\tDI\tUT\t\n"
+        "J\tKim, S; Lee, J\tA tab title\tSYNTHESE\t2000\t10.1023/A:1\tWOS:000086967200001\t\n"
+    )
     result = parse_export(text, "wos.txt")
     rec = result.records[0].record
     assert result.format == "wos-tab"
     assert (rec.title, rec.pub_year, [a.display_name for a in rec.authors], dict(rec.ids)) == (
-        "A tab title", 2000, ["Kim S", "Lee J"], {"doi": "10.1023/a:1", "wos": "000086967200001"})
+        "A tab title",
+        2000,
+        ["Kim S", "Lee J"],
+        {"doi": "10.1023/a:1", "wos": "000086967200001"},
+    )
 
 
 def test_ris_dialects_record_numbers_separators_and_dois_in_other_tags():
-    text = ("Record 1 of 2\nTY  -  JOUR\nT1  -  Spaced separators\nY1  -  2017///\n"
-            "L3  -  https://doi.org/10.5555/ABC\nN2  -  Abstract in N2\ncontinued untagged\nER  -  \n"
-            "2.\nTY  - JOUR\nTI  - PubMed RIS\nAN  - 12345678\nDB  - PubMed\nUR  - https://doi.org/10.1/Y\nER  - \n")
+    text = (
+        "Record 1 of 2\nTY  -  JOUR\nT1  -  Spaced separators\nY1  -  2017///\n"
+        "L3  -  https://doi.org/10.5555/ABC\nN2  -  Abstract in N2\ncontinued untagged\nER  -  \n"
+        "2.\nTY  - JOUR\nTI  - PubMed RIS\nAN  - 12345678\nDB  - PubMed\nUR  - https://doi.org/10.1/Y\nER  - \n"
+    )
     first, second = (i.record for i in parse_export(text, "x.ris").records)
     assert (first.title, first.pub_year, first.doi, first.abstract) == (
-        "Spaced separators", 2017, "10.5555/abc", "Abstract in N2 continued untagged")
+        "Spaced separators",
+        2017,
+        "10.5555/abc",
+        "Abstract in N2 continued untagged",
+    )
     assert (second.record_id, second.doi) == ("pmid:12345678", "10.1/y")
 
 
@@ -113,14 +139,16 @@ def test_any_text_is_read_or_refused_with_a_config_error(text):
     assert all(q.reason.startswith("fuzz.txt, line ") for q in result.quarantined)
 
 
-_words = st.text(st.characters(whitelist_categories=("Lu", "Ll", "Nd"), max_codepoint=0x24F),
-                 min_size=1, max_size=12)
+_words = st.text(st.characters(whitelist_categories=("Lu", "Ll", "Nd"), max_codepoint=0x24F), min_size=1, max_size=12)
 
 
 @settings(max_examples=100, deadline=None)
-@given(title=st.lists(_words, min_size=1, max_size=12).map(" ".join),
-       abstract=st.lists(_words, max_size=60).map(" ".join),
-       year=st.integers(1900, 2030), ending=st.sampled_from(["\n", "\r\n", "\r"]))
+@given(
+    title=st.lists(_words, min_size=1, max_size=12).map(" ".join),
+    abstract=st.lists(_words, max_size=60).map(" ".join),
+    year=st.integers(1900, 2030),
+    ending=st.sampled_from(["\n", "\r\n", "\r"]),
+)
 def test_ris_round_trip_under_any_line_ending(title, abstract, year, ending):
     lines = ["TY  - JOUR", f"TI  - {title}", f"PY  - {year}", f"AB  - {abstract}", "ER  - ", ""]
     result = parse_export(ending.join(lines).replace("\r\n", "\n").replace("\r", "\n"), "p.ris")

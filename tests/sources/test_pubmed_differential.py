@@ -9,6 +9,7 @@ Bio keeps inline markup (<i>, <sup>, MathML) in its strings; we strip tags and n
 whitespace on its side before comparing. Each mapping below is written from Bio's dict structure,
 independently of pipeline.sources.pubmed_xml.fields.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -23,18 +24,44 @@ from pipeline.sources.pubmed_xml.parser import parse
 from tests.support.expected import EXPECTED
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^>]*>")
-_PUBMED_DTD = (b'<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, 1st January 2025//EN" '
-               b'"https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">')
-_MEDLINE_DTD = (b'<!DOCTYPE MedlineCitationSet PUBLIC "-//NLM//DTD Medline Citation, 1st January, 2015//EN" '
-                b'"https://www.nlm.nih.gov/databases/dtd/nlmmedlinecitationset_150101.dtd">')
+_PUBMED_DTD = (
+    b'<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, 1st January 2025//EN" '
+    b'"https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">'
+)
+_MEDLINE_DTD = (
+    b'<!DOCTYPE MedlineCitationSet PUBLIC "-//NLM//DTD Medline Citation, 1st January, 2015//EN" '
+    b'"https://www.nlm.nih.gov/databases/dtd/nlmmedlinecitationset_150101.dtd">'
+)
 # The inline markup Bio keeps as text (MathML loses its mml: prefix), and escaped-in HTML/JATS.
 _TAG = re.compile(r"</?(?:i|b|u|sup|sub|italic|math|m[a-z]+|semantics|annotation|none)(?:\s[^<>]*)?/?>")
 _BLOCK = re.compile(r"</?p>")
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-FIELDS = ("pmid", "title", "abstract_sections", "doi", "pmcid", "journal", "journal_iso", "volume",
-          "issue", "pages", "pub_year", "pub_month", "medline_date", "article_date", "entrez_date",
-          "pubmed_date", "languages", "vernacular_title", "publication_types", "mesh_headings",
-          "chemicals", "keywords", "authors", "comments_corrections")
+FIELDS = (
+    "pmid",
+    "title",
+    "abstract_sections",
+    "doi",
+    "pmcid",
+    "journal",
+    "journal_iso",
+    "volume",
+    "issue",
+    "pages",
+    "pub_year",
+    "pub_month",
+    "medline_date",
+    "article_date",
+    "entrez_date",
+    "pubmed_date",
+    "languages",
+    "vernacular_title",
+    "publication_types",
+    "mesh_headings",
+    "chemicals",
+    "keywords",
+    "authors",
+    "comments_corrections",
+)
 
 
 def text(value) -> str:
@@ -82,14 +109,21 @@ def bio_fields(article) -> dict:
         medline = text(pub_date.get("MedlineDate", ""))
         found = re.search(r"\d{4}", medline)
         year = int(found.group()) if found else None
-        after = re.findall(r"[A-Za-z]+", medline[found.end():]) if found else []
+        after = re.findall(r"[A-Za-z]+", medline[found.end() :]) if found else []
         mon = next((month(w) for w in after if month(w)), None)
-    elocation_doi = next((str(e).strip() for e in art.get("ELocationID", [])
-                          if e.attributes.get("EIdType") == "doi" and e.attributes.get("ValidYN", "Y") == "Y"), "")
+    elocation_doi = next(
+        (
+            str(e).strip()
+            for e in art.get("ELocationID", [])
+            if e.attributes.get("EIdType") == "doi" and e.attributes.get("ValidYN", "Y") == "Y"
+        ),
+        "",
+    )
     pmc_other = next((str(o).split()[0] for o in mc.get("OtherID", []) if str(o).startswith("PMC")), "")
     pagination = art.get("Pagination", {})
     pages = text(pagination.get("MedlinePgn", "")) or "-".join(
-        text(pagination[k]) for k in ("StartPage", "EndPage") if pagination.get(k))
+        text(pagination[k]) for k in ("StartPage", "EndPage") if pagination.get(k)
+    )
     abstract = art.get("Abstract", {}).get("AbstractText", [])
     authors = []
     for author_list in [art.get("AuthorList", [])]:
@@ -98,21 +132,37 @@ def bio_fields(article) -> dict:
                 continue
             affs = [text(x["Affiliation"]) for x in a.get("AffiliationInfo", [])]
             affs += [text(a["Affiliation"])] if "Affiliation" in a else []
-            authors.append((text(a.get("LastName")), text(a.get("ForeName")), text(a.get("Initials")),
-                            text(a.get("CollectiveName")), tuple(x for x in affs if x)))
+            authors.append(
+                (
+                    text(a.get("LastName")),
+                    text(a.get("ForeName")),
+                    text(a.get("Initials")),
+                    text(a.get("CollectiveName")),
+                    tuple(x for x in affs if x),
+                )
+            )
     mesh = []
     for h in mc.get("MeshHeadingList", []):
         quals = h.get("QualifierName", [])
         major = h["DescriptorName"].attributes.get("MajorTopicYN") == "Y" or any(
-            q.attributes.get("MajorTopicYN") == "Y" for q in quals)
-        mesh.append((text(h["DescriptorName"]), major, tuple(text(q) for q in quals),
-                     h["DescriptorName"].attributes.get("UI", "")))
+            q.attributes.get("MajorTopicYN") == "Y" for q in quals
+        )
+        mesh.append(
+            (
+                text(h["DescriptorName"]),
+                major,
+                tuple(text(q) for q in quals),
+                h["DescriptorName"].attributes.get("UI", ""),
+            )
+        )
     return {
         "pmid": str(mc["PMID"]).strip(),
         "title": text(art.get("ArticleTitle", "")),
         "abstract_sections": tuple(
             (text(a.attributes.get("Label", "")), text(a), a.attributes.get("NlmCategory", ""))
-            for a in abstract if text(a) or a.attributes.get("Label")),
+            for a in abstract
+            if text(a) or a.attributes.get("Label")
+        ),
         "doi": ids.get("doi") or elocation_doi,
         "pmcid": ids.get("pmc") or pmc_other,
         "journal": text(journal.get("Title", "")),
@@ -135,7 +185,8 @@ def bio_fields(article) -> dict:
         "authors": tuple(authors),
         "comments_corrections": tuple(
             (c.attributes.get("RefType", ""), str(c.get("PMID", "")).strip(), text(c.get("RefSource", "")))
-            for c in mc.get("CommentsCorrectionsList", [])),
+            for c in mc.get("CommentsCorrectionsList", [])
+        ),
     }
 
 

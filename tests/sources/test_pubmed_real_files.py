@@ -1,4 +1,5 @@
 """Every real PubMed file in ../shared/data/pubmed parses, with the counts and fields checked."""
+
 from __future__ import annotations
 
 import re
@@ -36,7 +37,7 @@ def test_real_file_parses_completely_with_sane_fields(shared_pubmed, name):
         for date in (r.article_date, r.entrez_date, r.pubmed_date):
             assert _ISO.match(date), (r.pmid, date)
         for text in [r.title, r.vernacular_title] + [s.text for s in r.abstract_sections]:
-            assert text == " ".join(text.split()), r.pmid    # whitespace normalised
+            assert text == " ".join(text.split()), r.pmid  # whitespace normalised
             assert not re.search(r"</?(i|b|u|sup|sub|mml:\w+)>", text), r.pmid
         assert r.doi == "" or r.doi.startswith("10."), (r.pmid, r.doi)
         assert r.pmcid == "" or re.match(r"^PMC\d+(\.\d+)?$", r.pmcid)  # versioned ids occur, (r.pmid, r.pmcid)
@@ -67,7 +68,12 @@ def test_known_records(shared_pubmed):
     assert chinese.vernacular_title == "罗浮栲和米槠细根形态功能性状对短期氮添加的可塑性响应."
     assert chinese.title.startswith("[Plastic responses of fine root")
     span = records_of(shared_pubmed, "pmparser/4856ff4__data__baseline__pubmed20n1015.xml.gz")["31839731"]
-    assert (span.pub_year, span.pub_month, span.medline_date, span.entrez_date) == (2019, 9, "2019 Sep-Oct", "2019-12-17")
+    assert (span.pub_year, span.pub_month, span.medline_date, span.entrez_date) == (
+        2019,
+        9,
+        "2019 Sep-Oct",
+        "2019-12-17",
+    )
     assert span.abstract_sections[0].label == "Objective" and span.abstract_sections[0].category == "UNASSIGNED"
     notice = records_of(shared_pubmed, "pmparser/72f6ff9__pubmed_sample__baseline__pubmed26n1334.xml.gz")["41578200"]
     assert notice.publication_types == ("Journal Article", "Retraction Notice")
@@ -78,13 +84,23 @@ def test_known_records(shared_pubmed):
     assert (season.pub_year, season.pub_month, season.pages) == (1990, 3, "113-25")
 
 
-OTHER_RESPONSES = {   # the other recorded E-utilities responses: refused with the root they have
-    "efetch_pmc.xml": "pmc-articleset", "efetch_schemas.xml": "IPGReportSet",
-    "einfo1.xml": "eInfoResult", "einfo2.xml": "eInfoResult", "einfo4.xml": "eInfoResult",
-    "epost1.xml": "ePostResult", "epost2.xml": "ePostResult", "epost3.xml": "ePostResult",
-    "esearch1.xml": "eSearchResult", "esearch2.xml": "eSearchResult", "esearch3.xml": "eSearchResult",
-    "esearch5.xml": "eSearchResult", "esearch6.xml": "eSearchResult", "esearch7.xml": "eSearchResult",
-    "esearch8.xml": "eSearchResult", "espell.xml": "eSpellResult",
+OTHER_RESPONSES = {  # the other recorded E-utilities responses: refused with the root they have
+    "efetch_pmc.xml": "pmc-articleset",
+    "efetch_schemas.xml": "IPGReportSet",
+    "einfo1.xml": "eInfoResult",
+    "einfo2.xml": "eInfoResult",
+    "einfo4.xml": "eInfoResult",
+    "epost1.xml": "ePostResult",
+    "epost2.xml": "ePostResult",
+    "epost3.xml": "ePostResult",
+    "esearch1.xml": "eSearchResult",
+    "esearch2.xml": "eSearchResult",
+    "esearch3.xml": "eSearchResult",
+    "esearch5.xml": "eSearchResult",
+    "esearch6.xml": "eSearchResult",
+    "esearch7.xml": "eSearchResult",
+    "esearch8.xml": "eSearchResult",
+    "espell.xml": "eSpellResult",
 }
 
 
@@ -107,4 +123,4 @@ def test_truncating_a_real_file_anywhere_keeps_every_whole_record_before_the_cut
         items = list(parse(data[:cut], source_name="cut"))
         assert isinstance(items[-1], Quarantined) and items[-1].reason.startswith("truncated: ")
         got = [r.pmid for r in items if isinstance(r, Record)]
-        assert got == whole[:len(got)]
+        assert got == whole[: len(got)]

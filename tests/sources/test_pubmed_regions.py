@@ -1,6 +1,7 @@
 """The parser's two paths agree: runs of whole records parsed at once (the fast path) and record by
 record (what a region with any problem falls back to). Whatever the document, the items must be
 the same, quarantine reasons and byte offsets included."""
+
 from __future__ import annotations
 
 import gc
@@ -32,7 +33,7 @@ def items_both_ways(data, monkeypatch, region_size=px.REGION_SIZE):
         m.setattr(px, "_region_items", counting)
         fast = list(px.parse(data, source_name="s"))
     with monkeypatch.context() as m:
-        m.setattr(px, "REGION_SIZE", 0)   # no whole record ever fits: every record on its own
+        m.setattr(px, "REGION_SIZE", 0)  # no whole record ever fits: every record on its own
         careful = list(px.parse(data, source_name="s"))
     return fast, careful, sum(parsed_whole)
 
@@ -41,7 +42,7 @@ def items_both_ways(data, monkeypatch, region_size=px.REGION_SIZE):
 def test_both_paths_agree_on_every_real_file(shared_pubmed, name, monkeypatch):
     fast, careful, whole = items_both_ways((shared_pubmed / name).read_bytes(), monkeypatch)
     assert fast == careful
-    assert whole >= 1 or not fast   # the fast path did the work
+    assert whole >= 1 or not fast  # the fast path did the work
 
 
 @pytest.mark.parametrize("path", sorted(XML_FIXTURES.rglob("*.xml*")), ids=lambda p: p.name)
@@ -60,13 +61,21 @@ PIECES = {
     "no end tag": article("10").replace("</PubmedArticle>", ""),
     "text between": "stray text",
     "element between": "<Unexpected><PMID>11</PMID></Unexpected>",
-    "references": article("12", pubmed_data=(
-        '<ArticleIdList><ArticleId IdType="doi">10.1/own</ArticleId></ArticleIdList><ReferenceList>'
-        '<Reference><Citation>A &amp; B</Citation><ArticleIdList><ArticleId IdType="doi">10.1/ref'
-        '</ArticleId></ArticleIdList></Reference></ReferenceList>')),
-    "nested references": article("13", pubmed_data=(
-        "<ReferenceList><Title>Main</Title><ReferenceList><Reference><Citation>x</Citation></Reference>"
-        "</ReferenceList><Reference><Citation>y</Citation></Reference></ReferenceList>")),
+    "references": article(
+        "12",
+        pubmed_data=(
+            '<ArticleIdList><ArticleId IdType="doi">10.1/own</ArticleId></ArticleIdList><ReferenceList>'
+            '<Reference><Citation>A &amp; B</Citation><ArticleIdList><ArticleId IdType="doi">10.1/ref'
+            "</ArticleId></ArticleIdList></Reference></ReferenceList>"
+        ),
+    ),
+    "nested references": article(
+        "13",
+        pubmed_data=(
+            "<ReferenceList><Title>Main</Title><ReferenceList><Reference><Citation>x</Citation></Reference>"
+            "</ReferenceList><Reference><Citation>y</Citation></Reference></ReferenceList>"
+        ),
+    ),
     "comment between": "<!-- a comment -->",
     "pi between": "<?nihms ?>",
 }
@@ -87,7 +96,7 @@ def test_one_bad_record_costs_only_itself(monkeypatch):
     assert [type(i).__name__ for i in fast] == ["Record"] * 30 + ["Quarantined"] + ["Record"] * 30
     assert fast[30].reason.startswith("malformed XML in the <PubmedArticle> record at byte ")
     assert fast == careful
-    assert whole >= 4   # regions before and after the bad one were still parsed whole
+    assert whole >= 4  # regions before and after the bad one were still parsed whole
 
 
 def test_reference_lists_are_cut_before_parsing_and_nested_ones_fall_back(monkeypatch):
@@ -98,7 +107,7 @@ def test_reference_lists_are_cut_before_parsing_and_nested_ones_fall_back(monkey
     fast, careful, whole = items_both_ways(data, monkeypatch)
     assert [(i.pmid, i.doi) for i in fast] == [("12", "10.1/own"), ("13", ""), ("7", "")]
     assert fast == careful
-    assert whole == 0   # the nested list made the cut malformed: the region was read record by record
+    assert whole == 0  # the nested list made the cut malformed: the region was read record by record
 
 
 def test_processing_instructions_between_records_are_skipped_like_comments():

@@ -1,4 +1,5 @@
 """PubMed's warnings are printed once, however many searches of the run repeat them."""
+
 from __future__ import annotations
 
 import urllib.parse
@@ -14,9 +15,10 @@ def test_a_warning_the_filtered_search_repeats_is_printed_once(server, review_co
     with urllib.request.urlopen(url, timeout=5) as answer:
         body = answer.read()
     server.requests.clear()
-    warned = body.replace(b"</eSearchResult>",
-                          b"<WarningList><PhraseIgnored>of</PhraseIgnored></WarningList></eSearchResult>")
-    server.inject("esearch", Fault(body=warned), times=2)     # the search and the cross-check's search
+    warned = body.replace(
+        b"</eSearchResult>", b"<WarningList><PhraseIgnored>of</PhraseIgnored></WarningList></eSearchResult>"
+    )
+    server.inject("esearch", Fault(body=warned), times=2)  # the search and the cross-check's search
     result = invoke("run", "--config", review_config, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.stderr
     assert result.stderr.splitlines().count("WARNING PubMed: Warning PhraseIgnored: of") == 1

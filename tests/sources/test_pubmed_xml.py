@@ -1,4 +1,5 @@
 """pubmed_xml.parse on hand-written fixtures: one edge case each, exact values and messages."""
+
 from __future__ import annotations
 
 import gzip
@@ -7,7 +8,15 @@ import io
 import pytest
 
 from tests.support.paths import XML_FIXTURES
-from pipeline.models import AbstractSection, Author, CommentCorrection, DeletedCitation, MeshHeading, Quarantined, Record
+from pipeline.models import (
+    AbstractSection,
+    Author,
+    CommentCorrection,
+    DeletedCitation,
+    MeshHeading,
+    Quarantined,
+    Record,
+)
 from pipeline.sources.pubmed_xml.parser import parse
 from tests.support.xmlbuild import article, document
 
@@ -29,12 +38,17 @@ def test_title_markup_mathml_and_double_escaped_entities_become_clean_text(marku
 
 def test_structured_abstract_keeps_labels_and_categories_and_drops_copyright(markup):
     assert markup.abstract_sections == (
-        AbstractSection("BACKGROUND", "Ketamine is an NMDA antagonist (R&D, AT&T, A&notB). "
-                        "An escaped <r.m.s.d.> p<0.05 <age 18>.", "BACKGROUND"),
+        AbstractSection(
+            "BACKGROUND",
+            "Ketamine is an NMDA antagonist (R&D, AT&T, A&notB). An escaped <r.m.s.d.> p<0.05 <age 18>.",
+            "BACKGROUND",
+        ),
         AbstractSection("RESULTS", "Response rose by 20 % (p<0.05).", "RESULTS"),
     )
-    assert markup.abstract == ("Ketamine is an NMDA antagonist (R&D, AT&T, A&notB). "
-                               "An escaped <r.m.s.d.> p<0.05 <age 18>. Response rose by 20 % (p<0.05).")
+    assert markup.abstract == (
+        "Ketamine is an NMDA antagonist (R&D, AT&T, A&notB). "
+        "An escaped <r.m.s.d.> p<0.05 <age 18>. Response rose by 20 % (p<0.05)."
+    )
 
 
 def test_identifiers_come_from_the_articles_own_id_list_not_its_references(markup):
@@ -43,7 +57,12 @@ def test_identifiers_come_from_the_articles_own_id_list_not_its_references(marku
 
 def test_journal_fields_and_pages_from_start_page(markup):
     assert (markup.journal, markup.journal_iso, markup.volume, markup.issue, markup.pages) == (
-        "Journal of Tests", "J Tests", "12", "3", "e101")
+        "Journal of Tests",
+        "J Tests",
+        "12",
+        "3",
+        "e101",
+    )
 
 
 def test_dates_season_article_date_and_history(markup):
@@ -84,8 +103,12 @@ def test_book_article():
     rec = only_record((XML_FIXTURES / "book.xml").read_bytes())
     assert rec.is_book and rec.pmid == "20301295"
     assert (rec.title, rec.journal, rec.pub_year, rec.pub_month) == (
-        "Ataxia-Telangiectasia", "GeneReviews®", 1993, None)
-    assert [a.last_name for a in rec.authors] == ["Gatti"]   # not the editor
+        "Ataxia-Telangiectasia",
+        "GeneReviews®",
+        1993,
+        None,
+    )
+    assert [a.last_name for a in rec.authors] == ["Gatti"]  # not the editor
     assert rec.authors[0].affiliations == ("University of California, Los Angeles",)
     assert [s.label for s in rec.abstract_sections] == ["CLINICAL CHARACTERISTICS", "DIAGNOSIS/TESTING"]
     assert rec.abstract_sections[1].text == "The diagnosis is established by ATM testing."
@@ -113,7 +136,7 @@ def test_gzip_is_detected_by_magic_bytes_not_name(tmp_path):
 def test_sources_bytes_file_object_and_unseekable_stream_agree():
     data = gzip.compress(document(article("1"), article("2")))
 
-    class Pipe(io.RawIOBase):   # no seek, no peek: like a socket or a subprocess pipe
+    class Pipe(io.RawIOBase):  # no seek, no peek: like a socket or a subprocess pipe
         def __init__(self):
             self.inner = io.BytesIO(data)
 
@@ -122,7 +145,7 @@ def test_sources_bytes_file_object_and_unseekable_stream_agree():
 
         def readinto(self, b):
             chunk = self.inner.read(min(len(b), 7))
-            b[:len(chunk)] = chunk
+            b[: len(chunk)] = chunk
             return len(chunk)
 
     expected = list(parse(data))
@@ -133,33 +156,44 @@ def test_sources_bytes_file_object_and_unseekable_stream_agree():
 
 def test_records_across_read_buffer_boundaries(monkeypatch):
     import pipeline.sources.pubmed_xml.parser as px
-    monkeypatch.setattr(px, "READ_SIZE", 5)   # every record and tag is split between reads
+
+    monkeypatch.setattr(px, "READ_SIZE", 5)  # every record and tag is split between reads
     data = document(*(article(str(i), "<ArticleTitle>T <!-- c --></ArticleTitle>") for i in range(1, 30)))
     assert [r.pmid for r in parse(data)] == [str(i) for i in range(1, 30)]
     assert [r.pmid for r in parse(XML_FIXTURES / "medline2016.xml.gz")] == ["18621939", "26432306"]
 
 
-@pytest.mark.parametrize("pub_date, year, month, medline", [
-    ("<Year>2019</Year><Month>Mar</Month>", 2019, 3, ""),
-    ("<Year>2019</Year><Month>03</Month><Day>4</Day>", 2019, 3, ""),
-    ("<Year>2019</Year>", 2019, None, ""),
-    ("<Year>2016</Year><Season>Spring</Season>", 2016, 3, ""),
-    ("<MedlineDate>2015 Dec-2016 Jan</MedlineDate>", 2015, 12, "2015 Dec-2016 Jan"),
-    ("<MedlineDate>1998-1999</MedlineDate>", 1998, None, "1998-1999"),
-    ("<MedlineDate>2000 Fall</MedlineDate>", 2000, 9, "2000 Fall"),
-    ("<MedlineDate>Summer 2005</MedlineDate>", 2005, None, "Summer 2005"),
-    ("<MedlineDate>undated</MedlineDate>", None, None, "undated"),
-    ("", None, None, ""),
-])
+@pytest.mark.parametrize(
+    "pub_date, year, month, medline",
+    [
+        ("<Year>2019</Year><Month>Mar</Month>", 2019, 3, ""),
+        ("<Year>2019</Year><Month>03</Month><Day>4</Day>", 2019, 3, ""),
+        ("<Year>2019</Year>", 2019, None, ""),
+        ("<Year>2016</Year><Season>Spring</Season>", 2016, 3, ""),
+        ("<MedlineDate>2015 Dec-2016 Jan</MedlineDate>", 2015, 12, "2015 Dec-2016 Jan"),
+        ("<MedlineDate>1998-1999</MedlineDate>", 1998, None, "1998-1999"),
+        ("<MedlineDate>2000 Fall</MedlineDate>", 2000, 9, "2000 Fall"),
+        ("<MedlineDate>Summer 2005</MedlineDate>", 2005, None, "Summer 2005"),
+        ("<MedlineDate>undated</MedlineDate>", None, None, "undated"),
+        ("", None, None, ""),
+    ],
+)
 def test_publication_year_and_month(pub_date, year, month, medline):
     rec = only_record(document(article(pub_date=pub_date)))
     assert (rec.pub_year, rec.pub_month, rec.medline_date) == (year, month, medline)
 
 
 def test_doi_falls_back_to_elocation_and_ignores_invalid_ones():
-    rec = only_record(document(article(article=(
-        '<ELocationID EIdType="doi" ValidYN="N">10.1/bad</ELocationID>'
-        '<ELocationID EIdType="doi" ValidYN="Y">10.1/good</ELocationID>'))))
+    rec = only_record(
+        document(
+            article(
+                article=(
+                    '<ELocationID EIdType="doi" ValidYN="N">10.1/bad</ELocationID>'
+                    '<ELocationID EIdType="doi" ValidYN="Y">10.1/good</ELocationID>'
+                )
+            )
+        )
+    )
     assert rec.doi == "10.1/good"
 
 
@@ -174,24 +208,35 @@ def test_lone_record_root_without_a_set():
 
 
 def test_namespace_declared_on_the_root_reaches_each_record():
-    data = (b'<PubmedArticleSet xmlns:mml="http://www.w3.org/1998/Math/MathML">'
-            + article("5", "<ArticleTitle>x <mml:mi>y</mml:mi></ArticleTitle>").encode()
-            + b"</PubmedArticleSet>")
+    data = (
+        b'<PubmedArticleSet xmlns:mml="http://www.w3.org/1998/Math/MathML">'
+        + article("5", "<ArticleTitle>x <mml:mi>y</mml:mi></ArticleTitle>").encode()
+        + b"</PubmedArticleSet>"
+    )
     assert only_record(data).title == "x y"
 
 
 def test_malformed_records_are_quarantined_and_the_rest_of_the_file_parses():
     items = list(parse(XML_FIXTURES / "invalid" / "malformed_middle.xml", source_name="batch-7"))
     assert [type(i).__name__ for i in items] == [
-        "Record", "Quarantined", "Quarantined", "Quarantined", "Quarantined", "Record",
-        "DeletedCitation", "DeletedCitation"]
+        "Record",
+        "Quarantined",
+        "Quarantined",
+        "Quarantined",
+        "Quarantined",
+        "Record",
+        "DeletedCitation",
+        "DeletedCitation",
+    ]
     q = [i for i in items if isinstance(i, Quarantined)]
     assert [x.pmid for x in q] == ["1002", "1003", "", "1005"]
     assert {x.source for x in q} == {"batch-7"}
-    assert q[0].reason == ("malformed XML in the <PubmedArticle> record at byte 208: "
-                           "mismatched tag: line 1, column 100")
-    assert q[1].reason == ("malformed XML in the <PubmedArticle> record at byte 366: "
-                           "undefined entity: line 1, column 89")
+    assert q[0].reason == (
+        "malformed XML in the <PubmedArticle> record at byte 208: mismatched tag: line 1, column 100"
+    )
+    assert q[1].reason == (
+        "malformed XML in the <PubmedArticle> record at byte 366: undefined entity: line 1, column 89"
+    )
     assert q[2].reason == "unreadable <PubmedArticle> record at byte 537: record has no PMID"
     assert q[3].reason == "unexpected content at byte 660, skipped: '<Unexpected>junk <PMID>1005</PMID></Unex'"
     assert [i.pmid for i in items if not isinstance(i, Quarantined)] == ["1001", "1006", "2001", "2002"]
@@ -201,12 +246,15 @@ def test_truncated_document_yields_what_came_before_then_a_quarantine_naming_the
     items = list(parse(XML_FIXTURES / "invalid" / "truncated.xml", source_name="efetch-3.xml"))
     assert [i.pmid for i in items] == ["1001", "1002"]
     assert items[-1] == Quarantined(
-        "1002", "truncated: the document ends inside a <PubmedArticle> record (after 1 items)", "efetch-3.xml")
+        "1002", "truncated: the document ends inside a <PubmedArticle> record (after 1 items)", "efetch-3.xml"
+    )
 
 
 def test_document_cut_between_records():
     data = document(article("1")).replace(b"</PubmedArticleSet>\n", b"")
-    assert list(parse(data))[-1] == Quarantined("", "truncated: the document ends before </PubmedArticleSet> (after 1 items)")
+    assert list(parse(data))[-1] == Quarantined(
+        "", "truncated: the document ends before </PubmedArticleSet> (after 1 items)"
+    )
 
 
 def test_path_is_the_default_source_name():
@@ -214,26 +262,43 @@ def test_path_is_the_default_source_name():
     assert list(parse(path))[-1].source == str(path)
 
 
-@pytest.mark.parametrize("data, reason", [
-    (b"", "not XML: the document is empty"),
-    (b"   \n", "not XML: the document has no root element"),
-    (b"Internal Server Error", "not XML: the document starts with 'Internal Server Error'"),
-    (b'{"error": "API rate limit exceeded"}', "not XML: the document starts with '{\"error\": \"API rate limit exceeded\"}'"),
-    (b"<html><body>Bad gateway</body></html>", "not PubMed article XML: the root element is <html>"),
-    (b'<?xml version="1.0"?>\n<eFetchResult><ERROR>Empty id list</ERROR></eFetchResult>',
-     "not PubMed article XML: the root element is <eFetchResult>"),
-    (b"<PubmedArticleSet></PubmedArticleSet> trailing", "not XML: content after </PubmedArticleSet> at byte 38"),
-])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"", "not XML: the document is empty"),
+        (b"   \n", "not XML: the document has no root element"),
+        (b"Internal Server Error", "not XML: the document starts with 'Internal Server Error'"),
+        (
+            b'{"error": "API rate limit exceeded"}',
+            'not XML: the document starts with \'{"error": "API rate limit exceeded"}\'',
+        ),
+        (b"<html><body>Bad gateway</body></html>", "not PubMed article XML: the root element is <html>"),
+        (
+            b'<?xml version="1.0"?>\n<eFetchResult><ERROR>Empty id list</ERROR></eFetchResult>',
+            "not PubMed article XML: the root element is <eFetchResult>",
+        ),
+        (b"<PubmedArticleSet></PubmedArticleSet> trailing", "not XML: content after </PubmedArticleSet> at byte 38"),
+    ],
+)
 def test_whole_document_problems_become_one_quarantine(data, reason):
     assert list(parse(data, source_name="s")) == [Quarantined("", reason, "s")]
 
 
 def test_affiliations_with_markup_are_not_confused_with_plain_ones():
-    affs = ("<AffiliationInfo><Affiliation>Dept <i>X</i></Affiliation></AffiliationInfo>"
-            "<AffiliationInfo><Affiliation>Dept </Affiliation></AffiliationInfo>")
-    rec = only_record(document(article(article=(
-        f'<AuthorList><Author><LastName>A</LastName>{affs}</Author>'
-        f'<Author><LastName>B</LastName>{affs}</Author></AuthorList>'))))
+    affs = (
+        "<AffiliationInfo><Affiliation>Dept <i>X</i></Affiliation></AffiliationInfo>"
+        "<AffiliationInfo><Affiliation>Dept </Affiliation></AffiliationInfo>"
+    )
+    rec = only_record(
+        document(
+            article(
+                article=(
+                    f"<AuthorList><Author><LastName>A</LastName>{affs}</Author>"
+                    f"<Author><LastName>B</LastName>{affs}</Author></AuthorList>"
+                )
+            )
+        )
+    )
     assert [a.affiliations for a in rec.authors] == [("Dept X", "Dept"), ("Dept X", "Dept")]
 
 

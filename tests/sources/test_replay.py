@@ -1,4 +1,5 @@
 """Replay: `run --offline` rebuilds every table from a run's raw archive without any network."""
+
 from __future__ import annotations
 
 import gzip
@@ -12,8 +13,15 @@ from pipeline.sources.archive import INDEX, ArchiveSource, efetch_key, esearch_k
 from tests.support.paths import REPO, subprocess_env
 from tests.support.eutils_server import FAULTS
 
-TABLES = ["records.csv", "evidence.csv", "mentions.csv", "records.parquet", "evidence.parquet",
-          "mentions.parquet", "prisma.json"]
+TABLES = [
+    "records.csv",
+    "evidence.csv",
+    "mentions.csv",
+    "records.parquet",
+    "evidence.parquet",
+    "mentions.parquet",
+    "prisma.json",
+]
 SECRET = "feedface-SECRET-API-KEY"
 
 
@@ -59,7 +67,8 @@ def test_from_run_with_an_unknown_id_lists_the_archived_runs(online_run, review_
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == (
         f"Error: --from-run 20990101T000000Z: no archived run of that id in {out / 'raw'}. "
-        f"Archived runs: {first['run_id']}.")
+        f"Archived runs: {first['run_id']}."
+    )
 
 
 def test_offline_without_an_archive_says_how_to_make_one(review_config, invoke, tmp_path):
@@ -68,7 +77,8 @@ def test_offline_without_an_archive_says_how_to_make_one(review_config, invoke, 
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == (
         f"Error: No archived run to replay in {out / 'raw'}: run once online first (python -m pipeline run "
-        "--config ...), or pass --out with the folder of a past run.")
+        "--config ...), or pass --out with the folder of a past run."
+    )
     # A usage error, found before the run begins: no run.json is written (none is overwritten).
     assert not (out / "run.json").exists()
 
@@ -83,7 +93,8 @@ def test_replaying_a_failed_runs_archive_names_the_missing_answer(server, review
     assert result.stderr.splitlines()[-1] == (
         f"Error: The archive {archive} holds no answer to the efetch of 10 PMIDs (30000010 ... 30000001): that "
         "run stopped before it, or used another config. Nothing was published; replay a completed run with "
-        "--from-run RUN_ID, or run online.")
+        "--from-run RUN_ID, or run online."
+    )
     assert not (out / "records.csv").exists()
 
 
@@ -94,7 +105,12 @@ def test_offline_run_in_a_subprocess_opens_no_connection(online_run, review_conf
     env.pop("EUTILS_BASE_URL", None)
     proc = subprocess.run(
         [sys.executable, "-m", "pipeline", "run", "--config", str(review_config), "--out", str(out), "--offline"],
-        env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "NetworkAccessBlocked" not in proc.stderr
     assert (out / "evidence.csv").read_text().count("\n") == 5
@@ -105,12 +121,17 @@ def test_the_archive_index_names_each_request_without_caller_details(online_run)
     folder = out / first["raw_archive"]
     entries = [json.loads(line) for line in (folder / INDEX).read_text().splitlines()]
     assert [(e["name"], e["utility"]) for e in entries] == [
-        ("esearch-00001", "esearch"), ("esearch-00002", "esearch"), ("efetch-00001", "efetch")]
+        ("esearch-00001", "esearch"),
+        ("esearch-00002", "esearch"),
+        ("efetch-00001", "efetch"),
+    ]
     assert entries[0]["params"] == {"term": first["query"], "retmax": 9999}
     assert entries[1]["params"]["term"].startswith(f"({first['query']}) AND ")  # PubMed's own filters: the cross-check
     assert entries[2]["params"] == {"ids": 10, "first": "30000010", "last": "30000001"}
     source = ArchiveSource(folder)
-    assert source.esearch(first["query"], retmax=9999) == gzip.decompress((folder / "esearch-00001.xml.gz").read_bytes())
+    assert source.esearch(first["query"], retmax=9999) == gzip.decompress(
+        (folder / "esearch-00001.xml.gz").read_bytes()
+    )
 
 
 def test_request_keys_ignore_who_asked_but_not_what():
@@ -139,8 +160,10 @@ def test_an_answer_that_echoes_the_api_key_is_archived_masked(server, tmp_path):
     from pipeline.sources.pubmed.eutils import Client, Settings
     from tests.support.eutils_server import Fault
 
-    body = (b"<eSearchResult><Count>0</Count><RetMax>0</RetMax><RetStart>0</RetStart><IdList/><QueryTranslation>"
-            b"api_key=" + SECRET.encode() + b"</QueryTranslation></eSearchResult>")
+    body = (
+        b"<eSearchResult><Count>0</Count><RetMax>0</RetMax><RetStart>0</RetStart><IdList/><QueryTranslation>"
+        b"api_key=" + SECRET.encode() + b"</QueryTranslation></eSearchResult>"
+    )
     server.inject("esearch", Fault(body=body))
     client = Client(Settings(base_url=server.base_url, email="tests@example.org", api_key=SECRET, max_rate=500.0))
     source = RecordingSource(client, RawArchive(tmp_path / "raw"))
@@ -177,7 +200,7 @@ def test_keep_raw_runs_removes_the_oldest_archives(server, review_config, invoke
         ids.append(json.loads((out / "run.json").read_text())["run_id"])
     assert sorted(p.name for p in (out / "raw").iterdir()) == ids[1:]
     assert json.loads((out / "run.json").read_text())["raw_archives_removed"] == [ids[0]]
-    assert invoke("run", "--config", review_config, "--offline").exit_code == 0   # the newest still replays
+    assert invoke("run", "--config", review_config, "--offline").exit_code == 0  # the newest still replays
 
 
 def test_keep_raw_runs_must_keep_at_least_one(tmp_path, review_config, invoke):

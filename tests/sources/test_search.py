@@ -1,4 +1,5 @@
 """Search: esearch parsing, PubMed's messages, and date slicing past the 9,999 cap."""
+
 from __future__ import annotations
 
 import json
@@ -28,23 +29,33 @@ def client_for(server) -> Client:
 
 # --- parsing --------------------------------------------------------------------------------------
 
+
 def test_parse_esearch_reads_phrase_not_found_from_a_real_response():
     result = parse_esearch(shared_path("data", "pubmed", "biopython", "esearch8.xml").read_bytes())
-    assert result == {"count": 0, "pmids": [], "translation": "(abcXYZ[All Fields])",
-                      "messages": ["Error PhraseNotFound: abcXYZ", "Warning OutputMessage: No items found."],
-                      "error": ""}
+    assert result == {
+        "count": 0,
+        "pmids": [],
+        "translation": "(abcXYZ[All Fields])",
+        "messages": ["Error PhraseNotFound: abcXYZ", "Warning OutputMessage: No items found."],
+        "error": "",
+    }
 
 
 def test_parse_esearch_reads_field_not_found_and_quoted_phrase_warnings():
-    body = (b"<eSearchResult><Count>3</Count><RetMax>3</RetMax><RetStart>0</RetStart><IdList><Id>3</Id><Id>2</Id>"
-            b"<Id>1</Id></IdList><QueryTranslation>ketamine[tiab]</QueryTranslation><ErrorList>"
-            b"<FieldNotFound>tiabx</FieldNotFound></ErrorList><WarningList><QuotedPhraseNotFound>\"x y\""
-            b"</QuotedPhraseNotFound><OutputMessage>Quoted phrase not found.</OutputMessage></WarningList>"
-            b"</eSearchResult>")
+    body = (
+        b"<eSearchResult><Count>3</Count><RetMax>3</RetMax><RetStart>0</RetStart><IdList><Id>3</Id><Id>2</Id>"
+        b"<Id>1</Id></IdList><QueryTranslation>ketamine[tiab]</QueryTranslation><ErrorList>"
+        b'<FieldNotFound>tiabx</FieldNotFound></ErrorList><WarningList><QuotedPhraseNotFound>"x y"'
+        b"</QuotedPhraseNotFound><OutputMessage>Quoted phrase not found.</OutputMessage></WarningList>"
+        b"</eSearchResult>"
+    )
     result = parse_esearch(body)
     assert result["pmids"] == ["3", "2", "1"]
-    assert result["messages"] == ["Error FieldNotFound: tiabx", 'Warning QuotedPhraseNotFound: "x y"',
-                                  "Warning OutputMessage: Quoted phrase not found."]
+    assert result["messages"] == [
+        "Error FieldNotFound: tiabx",
+        'Warning QuotedPhraseNotFound: "x y"',
+        "Warning OutputMessage: Quoted phrase not found.",
+    ]
 
 
 def test_parse_esearch_rejects_another_document():
@@ -54,11 +65,13 @@ def test_parse_esearch_rejects_another_document():
 
 # --- split_by_date, pure --------------------------------------------------------------------------
 
+
 def fake_search(day_counts: dict[date, int], calls: list | None = None):
     def search_range(lo: date, hi: date) -> DateSlice:
         if calls is not None:
             calls.append((lo, hi))
         return DateSlice(lo, hi, sum(n for d, n in day_counts.items() if lo <= d <= hi))
+
     return search_range
 
 
@@ -89,7 +102,8 @@ def test_halving_stops_as_soon_as_a_range_fits():
 def test_a_range_that_fits_is_searched_once_even_with_a_known_total():
     counts = {date(2000, 1, 5): 3}
     assert split_by_date(fake_search(counts), date(2000, 1, 1), date(2000, 1, 9), 30, total=3) == [
-        DateSlice(date(2000, 1, 1), date(2000, 1, 9), 3)]
+        DateSlice(date(2000, 1, 1), date(2000, 1, 9), 3)
+    ]
 
 
 def test_a_single_day_over_the_cap_cannot_be_split():
@@ -99,10 +113,12 @@ def test_a_single_day_over_the_cap_cannot_be_split():
     assert str(info.value) == (
         "PubMed lists 50 records published on 2020/03/04 alone, more than the 40 one esearch can return, so "
         "they cannot all be retrieved by date slicing. Nothing was published; narrow the query (add a term) "
-        "until that day matches fewer records.")
+        "until that day matches fewer records."
+    )
 
 
 # --- slicing against the server -------------------------------------------------------------------
+
 
 def leaf_ranges(server, articles, cap) -> list[tuple[date, date]]:
     """The date ranges esearch was asked for that fit under the cap, oldest first (from the request log)."""
@@ -147,22 +163,25 @@ def test_a_record_outside_every_slice_is_a_shortfall_not_a_smaller_table():
         f"PubMed reports 130 records for the query, but its {slices} publication-date slices from 1781/01/01 "
         "to 2028/12/31 hold only 129: 1 records have no publication date in that range, or PubMed's index "
         "changed during the search. Nothing was published; run again later, or narrow the query below "
-        "9999 records.")
+        "9999 records."
+    )
 
 
 def test_a_slice_listing_fewer_pmids_than_its_count_is_an_error():
-    body = (b"<eSearchResult><Count>2</Count><RetMax>1</RetMax><RetStart>0</RetStart><IdList><Id>7</Id>"
-            b"</IdList><QueryTranslation/></eSearchResult>")
+    body = (
+        b"<eSearchResult><Count>2</Count><RetMax>1</RetMax><RetStart>0</RetStart><IdList><Id>7</Id>"
+        b"</IdList><QueryTranslation/></eSearchResult>"
+    )
     with pytest.raises(IncompleteRetrieval) as info:
-        search.reconcile(QUERY, 2, [DateSlice(date(2001, 1, 1), date(2001, 6, 30), 2, ("7",))],
-                         START, END)
-    assert str(info.value) == ("esearch reported 2 records published 2001/01/01-2001/06/30 but listed 1 PMIDs; "
-                               "nothing was published. Run again; if it persists, PubMed's index may be updating.")
+        search.reconcile(QUERY, 2, [DateSlice(date(2001, 1, 1), date(2001, 6, 30), 2, ("7",))], START, END)
+    assert str(info.value) == (
+        "esearch reported 2 records published 2001/01/01-2001/06/30 but listed 1 PMIDs; "
+        "nothing was published. Run again; if it persists, PubMed's index may be updating."
+    )
     assert parse_esearch(body)["count"] == 2
 
 
-def test_the_cli_slices_a_search_over_the_cap_and_loses_no_record(corpus, review_config, invoke, tmp_path,
-                                                                  monkeypatch):
+def test_the_cli_slices_a_search_over_the_cap_and_loses_no_record(corpus, review_config, invoke, tmp_path, monkeypatch):
     monkeypatch.setattr(search, "ESEARCH_CAP", 4)
     with EutilsServer(corpus, cap=4) as srv:
         monkeypatch.setenv("EUTILS_BASE_URL", srv.base_url)
@@ -191,13 +210,16 @@ def test_phrase_not_found_goes_to_run_json_and_is_shown_as_a_warning(server, rev
 
 
 def test_an_esearch_error_is_a_usage_error_with_pubmeds_message(server, review_config, invoke, tmp_path):
-    server.inject("esearch", Fault(body=b"<?xml version=\"1.0\" ?><eSearchResult><ERROR>Invalid query syntax"
-                                        b"</ERROR></eSearchResult>"))
+    server.inject(
+        "esearch",
+        Fault(body=b'<?xml version="1.0" ?><eSearchResult><ERROR>Invalid query syntax</ERROR></eSearchResult>'),
+    )
     result = invoke("run", "--config", review_config, "--out", tmp_path / "bad")
     assert result.exit_code == 2, result.stderr
     assert result.stderr.splitlines()[-1] == (
         f"Error: esearch refused the query {QUERY!r}: Invalid query syntax. Fix the search terms in the "
-        "config's [search] section (python -m pipeline query --config FILE prints the query).")
+        "config's [search] section (python -m pipeline query --config FILE prints the query)."
+    )
 
 
 def test_an_http_400_on_esearch_is_a_usage_error_with_pubmeds_message(server, review_config, invoke, tmp_path):
@@ -206,7 +228,8 @@ def test_an_http_400_on_esearch_is_a_usage_error_with_pubmeds_message(server, re
     assert result.exit_code == 2, result.stderr
     assert result.stderr.splitlines()[-1] == (
         f"Error: E-utilities rejected esearch.fcgi (term={QUERY}, retmax=9999): HTTP 400 Bad Request. "
-        'Response: {"error":"Invalid query: unbalanced parentheses"}')
+        'Response: {"error":"Invalid query: unbalanced parentheses"}'
+    )
     assert "Internal error" not in result.stderr
 
 
@@ -226,12 +249,14 @@ def server_esearch_with_warning(server) -> bytes:
     """The server's own answer to the review's query, with a WarningList added."""
     import urllib.parse
     import urllib.request
+
     url = server.base_url + "esearch.fcgi?" + urllib.parse.urlencode({"db": "pubmed", "term": QUERY, "retmax": 9999})
     with urllib.request.urlopen(url, timeout=5) as answer:
         body = answer.read()
     server.requests.clear()
-    return body.replace(b"</eSearchResult>", b"<WarningList><PhraseIgnored>of</PhraseIgnored></WarningList>"
-                                             b"</eSearchResult>")
+    return body.replace(
+        b"</eSearchResult>", b"<WarningList><PhraseIgnored>of</PhraseIgnored></WarningList></eSearchResult>"
+    )
 
 
 def test_an_entry_window_over_the_cap_is_sliced_not_refused():

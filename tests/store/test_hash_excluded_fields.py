@@ -1,4 +1,5 @@
 """Fields added by a later release do not make every stored record look revised."""
+
 import dataclasses
 
 from pipeline.models import Record

@@ -111,7 +111,9 @@ def test_migration_3_adds_the_log_to_a_previous_release_store(tmp_path):
     shutil.copyfile(FIXTURES / "previous_release" / "state.sqlite", tmp_path / "state.sqlite")
     with StateStore.open(tmp_path) as state:
         assert 3 in migrations.MIGRATIONS
-        assert state.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(migrations.LATEST),)
+        assert state.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            str(migrations.LATEST),
+        )
         assert read_log(state.db) == []
     with DecisionLog.open(tmp_path) as log:
         log.append(decision("pmid:30000001"))

@@ -1,4 +1,5 @@
 """One run at a time per review: refusal naming the running process, waiting, stale locks."""
+
 from __future__ import annotations
 
 import json
@@ -20,12 +21,13 @@ from tests.support.eutils_server import Fault
 HOST = socket.gethostname()
 
 
-
 @pytest.fixture(autouse=True)
 def _unpaced(monkeypatch):
     """Runs against the local server need no pacing."""
     from pipeline.sources.pubmed import eutils
+
     monkeypatch.setattr(eutils, "RATE_WITHOUT_KEY", 1000.0)
+
 
 class FakeClock:
     def __init__(self):
@@ -48,7 +50,8 @@ def test_a_second_lock_is_refused_naming_the_holder(tmp_path):
         f"Review 'my-review' is already being processed by process {os.getpid()} on {HOST} (refresh, "
         f"started 2026-11-21T10:00:00+00:00); lock file {tmp_path / LOCK_FILE}. Only one run of a review "
         "can write its output folder at a time: wait for it to finish, or pass --wait SECONDS to queue "
-        "behind it.")
+        "behind it."
+    )
     assert info.value.exit_code == ExitCode.LOCKED == 5
 
 
@@ -70,26 +73,38 @@ def test_the_lock_is_released_and_emptied_on_exit(tmp_path):
 
 
 def test_a_lock_left_by_a_killed_process_is_detected_and_cleared(tmp_path):
-    code = ("import os, signal, pathlib; from pipeline.store.lock import ReviewLock; "
-            f"ReviewLock(pathlib.Path({str(tmp_path)!r}), 'my-review', 'refresh', started_at='S').acquire(); "
-            "os.kill(os.getpid(), signal.SIGKILL)")
+    code = (
+        "import os, signal, pathlib; from pipeline.store.lock import ReviewLock; "
+        f"ReviewLock(pathlib.Path({str(tmp_path)!r}), 'my-review', 'refresh', started_at='S').acquire(); "
+        "os.kill(os.getpid(), signal.SIGKILL)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], env=subprocess_env(), cwd=REPO, timeout=60)
     assert proc.returncode == -signal.SIGKILL
     dead = read_holder(tmp_path / LOCK_FILE)["pid"]
     with ReviewLock(tmp_path, "my-review", "run") as lock:
-        assert lock.cleared == {"pid": dead, "host": HOST, "review": "my-review", "command": "refresh",
-                                "started_at": "S"}
+        assert lock.cleared == {
+            "pid": dead,
+            "host": HOST,
+            "review": "my-review",
+            "command": "refresh",
+            "started_at": "S",
+        }
 
 
 # --- through the CLI, with a real second process --------------------------------------------------
+
 
 def start_slow_refresh(server, review_config) -> subprocess.Popen:
     server.inject("esearch", Fault(delay=3.0))  # the running refresh stalls on its first search
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline", "refresh", "--config", str(review_config)],
-        env=subprocess_env(EUTILS_BASE_URL=server.base_url, NCBI_EMAIL="tests@example.org",
-                           NCBI_API_KEY="local-test-key"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+        env=subprocess_env(
+            EUTILS_BASE_URL=server.base_url, NCBI_EMAIL="tests@example.org", NCBI_API_KEY="local-test-key"
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
 
 
 def wait_for_holder(path, pid: int) -> dict:
@@ -115,7 +130,8 @@ def test_a_concurrent_refresh_is_refused_clearly(server, review_config, invoke):
         f"Error: Review 'ketamine-depression' is already being processed by process {first.pid} on {HOST} "
         f"(refresh, started {holder['started_at']}); lock file {out / LOCK_FILE}. Only one run of a review "
         "can write its output folder at a time: wait for it to finish, or pass --wait SECONDS to queue "
-        "behind it.")
+        "behind it."
+    )
     assert first.returncode == 0, err.decode()
     # The refused run touched nothing: the running one's manifest and state are its own.
     assert json.loads((out / "run.json").read_text())["status"] == "completed"

@@ -1,5 +1,6 @@
 """Store migrations: a state.sqlite of the previous release upgrades in place, in one transaction,
 then gives the tables of a fresh run; a store newer than the code is refused (exit 2)."""
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ from pipeline.store import migrations
 from pipeline.store.state import STATE_FILE, StateStore
 from tests.support.paths import FIXTURES
 
-PREVIOUS = FIXTURES / "previous_release"   # state.sqlite made by commit e05de80 (see make_state.py)
+PREVIOUS = FIXTURES / "previous_release"  # state.sqlite made by commit e05de80 (see make_state.py)
 TABLES = ("records.csv", "evidence.csv", "mentions.csv", "records.ris", "prisma.json")
 
 
@@ -45,27 +46,31 @@ def test_the_fixture_was_written_by_the_previous_release():
     path = PREVIOUS / STATE_FILE
     assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
     assert [r[0] for r in rows(path, "SELECT name FROM pragma_table_info('records')")][0] == "pmid"
-    assert rows(path, "SELECT kind, status FROM runs ORDER BY run_id") == [("run", "completed"),
-                                                                          ("refresh", "completed")]
+    assert rows(path, "SELECT kind, status FROM runs ORDER BY run_id") == [
+        ("run", "completed"),
+        ("refresh", "completed"),
+    ]
 
 
 def test_a_previous_release_store_upgrades_on_the_first_refresh_and_matches_a_fresh_run(tmp_path):
     config = review(tmp_path / "old")
     path = old_store(tmp_path / "old")
-    before = {table: rows(path, f"SELECT COUNT(*) FROM {table}")[0][0]
-              for table in ("records", "decisions", "extractions", "mentions", "runs", "changes")}
+    before = {
+        table: rows(path, f"SELECT COUNT(*) FROM {table}")[0][0]
+        for table in ("records", "decisions", "extractions", "mentions", "runs", "changes")
+    }
     old_changes = rows(path, "SELECT run_id, pmid, change, why FROM changes ORDER BY run_id, pmid")
     old_mentions = rows(path, 'SELECT pmid, seq, section, start, "end", text, label FROM mentions ORDER BY pmid, seq')
     old_manifest = json.loads(rows(path, "SELECT manifest FROM runs ORDER BY run_id DESC LIMIT 1")[0][0])
 
     manifest = refresh(config)
 
-    assert manifest["mode"] == "incremental"         # the old runs were read: their watermark and query
+    assert manifest["mode"] == "incremental"  # the old runs were read: their watermark and query
     # The 4 included records are extracted again: the extractor changed since that release (concept
     # linking, the junk filter, the vocabularies are part of its fingerprint).
     assert manifest["fetched"] == {"requested": 10, "new": 0, "changed": 0, "unchanged": 10, "extracted": 4}
     assert manifest["changes"]["new"] == manifest["changes"]["updated"] == 0
-    assert set(old_manifest) <= set(manifest)           # run.json keeps every key the old release wrote
+    assert set(old_manifest) <= set(manifest)  # run.json keeps every key the old release wrote
     assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [(str(migrations.LATEST),)]
     # Nothing lost: every row is still there (plus the new run), keyed on record_id.
     after = {table: rows(path, f"SELECT COUNT(*) FROM {table}")[0][0] for table in before}
@@ -75,9 +80,11 @@ def test_a_previous_release_store_upgrades_on_the_first_refresh_and_matches_a_fr
     assert rows(path, "SELECT COUNT(*) FROM changes WHERE record_id != 'pmid:' || pmid") == [(0,)]
     # The mentions were re-extracted (above): mentions.csv is compared with a fresh run's below.
     assert {r[0] for r in rows(path, "SELECT DISTINCT substr(record_id, 6) FROM mentions")} == {
-        r[0] for r in old_mentions}
+        r[0] for r in old_mentions
+    }
     assert rows(path, "SELECT record_id, duplicate_of FROM decisions WHERE duplicate_of != ''") == [
-        ("pmid:30000007", "pmid:30000001")]
+        ("pmid:30000007", "pmid:30000001")
+    ]
 
     fresh = review(tmp_path / "fresh")
     run_pipeline(fresh)
@@ -104,7 +111,7 @@ def test_an_upgrade_that_fails_leaves_the_store_as_it_was(tmp_path, monkeypatch)
     assert [r[0] for r in rows(path, "SELECT name FROM pragma_table_info('records')")][0] == "pmid"
     assert rows(path, "SELECT name FROM sqlite_master WHERE name LIKE '%_v2'") == []
     monkeypatch.undo()
-    with StateStore.open(path.parent) as state:      # and the real upgrade still works afterwards
+    with StateStore.open(path.parent) as state:  # and the real upgrade still works afterwards
         assert state.schema_version() == migrations.LATEST
         assert len(state.active_records()) == 10
     assert path.read_bytes() != original
@@ -115,11 +122,14 @@ def test_a_new_store_and_an_upgraded_one_have_the_same_schema(tmp_path):
     upgraded = old_store(tmp_path / "old")
     StateStore.open(upgraded.parent).close()
     StateStore.open(tmp_path / "new").close()
-    schema = "SELECT m.name, p.name, p.type, p.pk FROM sqlite_master m, pragma_table_info(m.name) p " \
-             "WHERE m.type = 'table' ORDER BY m.name, p.cid"
+    schema = (
+        "SELECT m.name, p.name, p.type, p.pk FROM sqlite_master m, pragma_table_info(m.name) p "
+        "WHERE m.type = 'table' ORDER BY m.name, p.cid"
+    )
     assert rows(upgraded, schema) == rows(tmp_path / "new" / STATE_FILE, schema)
     assert rows(tmp_path / "new" / STATE_FILE, "SELECT value FROM meta WHERE key = 'schema_version'") == [
-        (str(migrations.LATEST),)]
+        (str(migrations.LATEST),)
+    ]
 
 
 def test_a_store_newer_than_the_code_is_refused_with_exit_2(tmp_path, invoke):
@@ -135,9 +145,11 @@ def test_a_store_newer_than_the_code_is_refused_with_exit_2(tmp_path, invoke):
     assert result.stderr == (
         f"Error: {tmp_path / 'out' / STATE_FILE} has schema version {migrations.LATEST + 1}, but this pipeline "
         f"({migrations._pipeline_version()}) knows versions up to {migrations.LATEST}. Use pipeline 9.1.0 (which "
-        "brought it to that version) or newer with this output folder, or choose another [output] dir.\n")
+        "brought it to that version) or newer with this output folder, or choose another [output] dir.\n"
+    )
     assert rows(tmp_path / "out" / STATE_FILE, "SELECT value FROM meta WHERE key = 'schema_version'") == [
-        (str(migrations.LATEST + 1),)]
+        (str(migrations.LATEST + 1),)
+    ]
     assert rows(tmp_path / "out" / STATE_FILE, "SELECT COUNT(*) FROM runs") == [(0,)]
 
 

@@ -1,4 +1,5 @@
 """The state store: record serialisation, transactions, run statuses."""
+
 from __future__ import annotations
 
 import json
@@ -8,10 +9,28 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.sources.pubmed_xml import parser as pubmed_xml
-from pipeline.models import (AbstractSection, Author, CommentCorrection, CommitPlan, Decision, MeshHeading,
-                             Mention, Record, ScreeningResult)
-from pipeline.store.state import (COMMITTED, COMPLETED, CRASHED, FAILED, RUNNING, StateStore, content_hash,
-                            record_from_json, record_to_json)
+from pipeline.models import (
+    AbstractSection,
+    Author,
+    CommentCorrection,
+    CommitPlan,
+    Decision,
+    MeshHeading,
+    Mention,
+    Record,
+    ScreeningResult,
+)
+from pipeline.store.state import (
+    COMMITTED,
+    COMPLETED,
+    CRASHED,
+    FAILED,
+    RUNNING,
+    StateStore,
+    content_hash,
+    record_from_json,
+    record_to_json,
+)
 from tests.support.paths import FIXTURES
 
 texts = st.text(max_size=30)
@@ -20,20 +39,20 @@ records = st.builds(
     Record,
     pmid=st.from_regex(r"[0-9]{1,9}", fullmatch=True),
     title=texts,
-    abstract_sections=st.lists(st.builds(AbstractSection, label=texts, text=texts, category=texts),
-                               max_size=3).map(tuple),
+    abstract_sections=st.lists(st.builds(AbstractSection, label=texts, text=texts, category=texts), max_size=3).map(
+        tuple
+    ),
     doi=texts,
     pub_year=st.none() | st.integers(1800, 2100),
     pub_month=st.none() | st.integers(1, 12),
     medline_date=texts,
     languages=words,
     publication_types=words,
-    mesh_headings=st.lists(st.builds(MeshHeading, descriptor=texts, major_topic=st.booleans(),
-                                     qualifiers=words, ui=texts), max_size=2).map(tuple),
-    authors=st.lists(st.builds(Author, last_name=texts, fore_name=texts, affiliations=words),
-                     max_size=2).map(tuple),
-    comments_corrections=st.lists(st.builds(CommentCorrection, ref_type=texts, pmid=texts),
-                                  max_size=2).map(tuple),
+    mesh_headings=st.lists(
+        st.builds(MeshHeading, descriptor=texts, major_topic=st.booleans(), qualifiers=words, ui=texts), max_size=2
+    ).map(tuple),
+    authors=st.lists(st.builds(Author, last_name=texts, fore_name=texts, affiliations=words), max_size=2).map(tuple),
+    comments_corrections=st.lists(st.builds(CommentCorrection, ref_type=texts, pmid=texts), max_size=2).map(tuple),
     is_book=st.booleans(),
 )
 
@@ -68,11 +87,17 @@ def test_content_hash_changes_with_the_content():
 
 
 def commit(state: StateStore, run_id: str, upserts=(), decisions=(), hook=None, **extra) -> None:
-    plan = dict(seen=[], upserts={r.record_id: r for r in upserts}, withdrawn={}, decisions=list(decisions),
-                extracted={}, fingerprint="fp", changes=[])
+    plan = dict(
+        seen=[],
+        upserts={r.record_id: r for r in upserts},
+        withdrawn={},
+        decisions=list(decisions),
+        extracted={},
+        fingerprint="fp",
+        changes=[],
+    )
     plan.update(extra)
-    state.commit_run(run_id, CommitPlan(**plan), watermark="2026-01-01", finished_at="F", manifest={"m": 1},
-                     hook=hook)
+    state.commit_run(run_id, CommitPlan(**plan), watermark="2026-01-01", finished_at="F", manifest={"m": 1}, hook=hook)
 
 
 def test_the_store_is_in_wal_mode_and_creates_its_tables(tmp_path):
@@ -80,8 +105,17 @@ def test_the_store_is_in_wal_mode_and_creates_its_tables(tmp_path):
         assert state.db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         names = {r[0] for r in state.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     # human_decisions: the reviewers' decision log (migration 3; its AUTOINCREMENT adds sqlite_sequence).
-    assert names == {"meta", "records", "decisions", "extractions", "mentions", "runs", "changes",
-                     "human_decisions", "sqlite_sequence"}
+    assert names == {
+        "meta",
+        "records",
+        "decisions",
+        "extractions",
+        "mentions",
+        "runs",
+        "changes",
+        "human_decisions",
+        "sqlite_sequence",
+    }
 
 
 def test_a_committed_run_is_read_back(tmp_path):
@@ -90,10 +124,27 @@ def test_a_committed_run_is_read_back(tmp_path):
     mention = Mention("pmid:7", "title", 0, 0, 8, "Ketamine", "DRUG", "ketamine", "lexicon", "MESH:D007649", "MeSH")
     with StateStore.open(tmp_path) as state:
         state.begin_run("r1", "run", "S", "q", 1)
-        commit(state, "r1", [rec], [decision], extracted={"pmid:7": ("h", [mention])},
-               changes=[{"run_id": "r1", "record_id": "pmid:7", "change": "new", "newly_included": True,
-                         "old_decision": "", "new_decision": "include", "old_reason": "",
-                         "new_reason": "meets-criteria", "why": "w", "title": "Ketamine"}])
+        commit(
+            state,
+            "r1",
+            [rec],
+            [decision],
+            extracted={"pmid:7": ("h", [mention])},
+            changes=[
+                {
+                    "run_id": "r1",
+                    "record_id": "pmid:7",
+                    "change": "new",
+                    "newly_included": True,
+                    "old_decision": "",
+                    "new_decision": "include",
+                    "old_reason": "",
+                    "new_reason": "meets-criteria",
+                    "why": "w",
+                    "title": "Ketamine",
+                }
+            ],
+        )
     with StateStore.open(tmp_path) as state:
         assert state.active_records() == {"pmid:7": (rec, content_hash(record_to_json(rec)))}
         assert state.decisions() == {"pmid:7": decision}
@@ -102,8 +153,13 @@ def test_a_committed_run_is_read_back(tmp_path):
         assert state.extraction_keys() == {"pmid:7": ("h", "fp")}
         assert state.changes(["r1"])[0]["newly_included"] is True
         assert state.changes(["r1"])[0]["pmid"] == "7"  # derived from the record_id
-        assert state.last_good_run() == {"run_id": "r1", "kind": "run", "watermark": "2026-01-01",
-                                         "query": "q", "manifest": {"m": 1}}
+        assert state.last_good_run() == {
+            "run_id": "r1",
+            "kind": "run",
+            "watermark": "2026-01-01",
+            "query": "q",
+            "manifest": {"m": 1},
+        }
         assert state.unpublished_runs() == ["r1"]
         state.mark_published(["r1"])
         assert [r["status"] for r in state.runs()] == [COMPLETED]
@@ -113,6 +169,7 @@ def test_a_store_from_before_linking_gains_empty_identifier_columns(tmp_path):
     import sqlite3
 
     from pipeline.store import migrations
+
     db = sqlite3.connect(tmp_path / "state.sqlite")
     migrations.MIGRATIONS[1](db)
     migrations.MIGRATIONS[2](db)
@@ -122,8 +179,9 @@ def test_a_store_from_before_linking_gains_empty_identifier_columns(tmp_path):
     db.close()
     with StateStore.open(tmp_path) as state:
         assert state.schema_version() == migrations.LATEST
-        assert state.mentions(["pmid:7"]) == [Mention("pmid:7", "title", 0, 0, 8, "Ketamine", "DRUG", "ketamine",
-                                                      "lexicon", "", "")]
+        assert state.mentions(["pmid:7"]) == [
+            Mention("pmid:7", "title", 0, 0, 8, "Ketamine", "DRUG", "ketamine", "lexicon", "", "")
+        ]
 
 
 def test_a_transaction_that_fails_half_way_leaves_nothing(tmp_path):
@@ -161,7 +219,10 @@ def test_run_statuses_failed_crashed_and_last_good_run(tmp_path):
         state.begin_run("r3", "refresh", "S", "q", 3)
         assert state.mark_crashed() == ["r3"]
         assert [(r["run_id"], r["status"]) for r in state.runs()] == [
-            ("r1", COMMITTED), ("r2", FAILED), ("r3", CRASHED)]
+            ("r1", COMMITTED),
+            ("r2", FAILED),
+            ("r3", CRASHED),
+        ]
         assert state.last_good_run()["run_id"] == "r1"
         assert state.run_manifest("r2") == {"status": "failed"}
 

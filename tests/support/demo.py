@@ -7,6 +7,7 @@ every output into outputs/demo/; the server is stopped and the demo prints where
 
     python -m tests.support.demo [--out DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,13 +31,16 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.cli import main as pipeline_main
 
     saved = {k: os.environ.get(k) for k in ("EUTILS_BASE_URL", "NCBI_EMAIL", "NCBI_API_KEY")}
-    print(f"Demo: serving the sample corpus {CORPUS.relative_to(REPO)} (records written for the demo, "
-          "not real PubMed data) from a local E-utilities server; no network is used.", flush=True)
+    print(
+        f"Demo: serving the sample corpus {CORPUS.relative_to(REPO)} (records written for the demo, "
+        "not real PubMed data) from a local E-utilities server; no network is used.",
+        flush=True,
+    )
     try:
         with EutilsServer(load_corpus(CORPUS)) as server:
             os.environ["EUTILS_BASE_URL"] = server.base_url
             os.environ["NCBI_EMAIL"] = "demo@example.org"
-            os.environ.pop("NCBI_API_KEY", None)     # never sent anywhere, not even to the local server
+            os.environ.pop("NCBI_API_KEY", None)  # never sent anywhere, not even to the local server
             try:
                 pipeline_main(["run", "--config", str(CONFIG), "--out", str(args.out)])
                 code = 0
@@ -49,14 +53,16 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 os.environ[key] = value
     if code == 0:
-        print(f"\nDemo finished. Look in {args.out}/:\n"
-              f"  report.html        open it in a browser: counts, PRISMA flow, terms, evidence table\n"
-              f"  prisma.svg         the PRISMA 2020 flow diagram (prisma.json holds the counts)\n"
-              f"  evidence.csv       one row per included record with its entity mentions\n"
-              f"  records.csv        every record with its decision, reason, field and value\n"
-              f"  records.ris        the included records for Rayyan, ASReview, Covidence, Zotero\n"
-              f"  run.json           what ran, with which versions\n"
-              f"`make run` runs the same review against NCBI's real PubMed (it needs the network).")
+        print(
+            f"\nDemo finished. Look in {args.out}/:\n"
+            f"  report.html        open it in a browser: counts, PRISMA flow, terms, evidence table\n"
+            f"  prisma.svg         the PRISMA 2020 flow diagram (prisma.json holds the counts)\n"
+            f"  evidence.csv       one row per included record with its entity mentions\n"
+            f"  records.csv        every record with its decision, reason, field and value\n"
+            f"  records.ris        the included records for Rayyan, ASReview, Covidence, Zotero\n"
+            f"  run.json           what ran, with which versions\n"
+            f"`make run` runs the same review against NCBI's real PubMed (it needs the network)."
+        )
     return code
 
 

@@ -17,6 +17,7 @@ What it reproduces of NCBI (each one a documented limit or a fault seen in the w
 - faults: 500/502/503 with HTML bodies, a maintenance page in HTTP 200, connection resets, bodies
   shorter than their Content-Length, stalls, in-band <ERROR> (see `FAULTS`).
 """
+
 from __future__ import annotations
 
 import random
@@ -39,14 +40,14 @@ LANGUAGE_NAMES = {"english": "eng", "german": "ger", "french": "fre", "spanish":
 class Article:
     pmid: str
     xml: bytes
-    text: str             # lower-cased title, abstract, keywords and MeSH terms, for matching
-    years: set[int]       # print and electronic publication years ([dp])
+    text: str  # lower-cased title, abstract, keywords and MeSH terms, for matching
+    years: set[int]  # print and electronic publication years ([dp])
     languages: set[str]
-    pdat: date | None = None   # publication date (datetype=pdat, PubMed's [dp])
-    edat: date | None = None   # Entrez date (datetype=edat, [edat])
-    crdt: date | None = None   # create date (datetype=crdt, [crdt])
-    entrez_date: str = ""     # PubMedPubDate[@PubStatus="entrez"] as YYYY/MM/DD: esearch datetype=edat
-    modified_date: str = ""   # MedlineCitation/DateRevised, else the entrez date: datetype=mdat
+    pdat: date | None = None  # publication date (datetype=pdat, PubMed's [dp])
+    edat: date | None = None  # Entrez date (datetype=edat, [edat])
+    crdt: date | None = None  # create date (datetype=crdt, [crdt])
+    entrez_date: str = ""  # PubMedPubDate[@PubStatus="entrez"] as YYYY/MM/DD: esearch datetype=edat
+    modified_date: str = ""  # MedlineCitation/DateRevised, else the entrez date: datetype=mdat
 
 
 def article_from_element(elem: ET.Element) -> Article:
@@ -76,8 +77,10 @@ def article_from_element(elem: ET.Element) -> Article:
     )
 
 
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)
+}
 
 
 def _date_of(elem: ET.Element | None) -> date | None:
@@ -209,27 +212,34 @@ def _leaf(term: str):
 
 # --- the server ----------------------------------------------------------------------------------
 
+
 @dataclass
 class Fault:
     status: int = 200
     body: bytes = b""
     headers: dict = field(default_factory=dict)
-    truncate: bool = False      # announce the full Content-Length, send half, close
-    reset: bool = False         # close the connection without an answer
-    delay: float = 0.0          # stall before answering
-    kind: str = ""              # a name for logs and reports
+    truncate: bool = False  # announce the full Content-Length, send half, close
+    reset: bool = False  # close the connection without an answer
+    delay: float = 0.0  # stall before answering
+    kind: str = ""  # a name for logs and reports
 
 
 def _html(status: int, title: str) -> bytes:
-    return (f"<!DOCTYPE html>\n<html><head><title>{status} {title}</title></head><body><h1>{title}</h1>"
-            "<p>The server encountered an internal error or misconfiguration.</p></body></html>\n").encode()
+    return (
+        f"<!DOCTYPE html>\n<html><head><title>{status} {title}</title></head><body><h1>{title}</h1>"
+        "<p>The server encountered an internal error or misconfiguration.</p></body></html>\n"
+    ).encode()
 
 
-MAINTENANCE_PAGE = (b"<!DOCTYPE html>\n<html lang=\"en\"><head><title>NCBI Maintenance</title></head><body>"
-                    b"<h1>NCBI is undergoing maintenance</h1><p>Please try again later.</p></body></html>\n")
+MAINTENANCE_PAGE = (
+    b'<!DOCTYPE html>\n<html lang="en"><head><title>NCBI Maintenance</title></head><body>'
+    b"<h1>NCBI is undergoing maintenance</h1><p>Please try again later.</p></body></html>\n"
+)
 RATE_LIMIT_BODY = b'{"error":"API rate limit exceeded","count":"4"}'
-HISTORY_EXPIRED = (b'<?xml version="1.0" encoding="UTF-8" ?>\n<eFetchResult>\n'
-                   b"\t<ERROR>Unable to obtain query #1</ERROR>\n</eFetchResult>\n")
+HISTORY_EXPIRED = (
+    b'<?xml version="1.0" encoding="UTF-8" ?>\n<eFetchResult>\n'
+    b"\t<ERROR>Unable to obtain query #1</ERROR>\n</eFetchResult>\n"
+)
 
 
 def stall(seconds: float) -> Fault:
@@ -254,7 +264,9 @@ def rate_limited(retry_after: float | None = None) -> Fault:
 
 # Every fault kind seen in the wild, by name (HTML bodies are sent as text/html, as NCBI does).
 FAULTS: dict[str, Fault] = {
-    "500": Fault(status=500, body=_html(500, "Internal Server Error"), headers={"Content-Type": "text/html"}, kind="500"),
+    "500": Fault(
+        status=500, body=_html(500, "Internal Server Error"), headers={"Content-Type": "text/html"}, kind="500"
+    ),
     "502": Fault(status=502, body=_html(502, "Bad Gateway"), headers={"Content-Type": "text/html"}, kind="502"),
     "503": Fault(status=503, body=_html(503, "Service Unavailable"), headers={"Content-Type": "text/html"}, kind="503"),
     "maintenance": Fault(status=200, body=MAINTENANCE_PAGE, headers={"Content-Type": "text/html"}, kind="maintenance"),
@@ -286,17 +298,24 @@ class _StampingServer(ThreadingHTTPServer):
 class EutilsServer:
     """Start with `with EutilsServer(articles) as server:`; point clients at `server.base_url`."""
 
-    def __init__(self, articles: list[Article], rate_limit: float | None = None,
-                 key_rate_limit: float | None = None, retry_after: float | None = None,
-                 cap: int = ESEARCH_CAP, retstart_error_status: int = 200,
-                 history_ttl: float | None = None, cache_queries: bool = False):
+    def __init__(
+        self,
+        articles: list[Article],
+        rate_limit: float | None = None,
+        key_rate_limit: float | None = None,
+        retry_after: float | None = None,
+        cap: int = ESEARCH_CAP,
+        retstart_error_status: int = 200,
+        history_ttl: float | None = None,
+        cache_queries: bool = False,
+    ):
         self.articles = {a.pmid: a for a in articles}
-        self.rate_limit = rate_limit                    # requests/s without an api_key (None: no limit)
+        self.rate_limit = rate_limit  # requests/s without an api_key (None: no limit)
         self.key_rate_limit = key_rate_limit or (rate_limit * 10 / 3 if rate_limit else None)
-        self.retry_after = retry_after                  # seconds sent in Retry-After with a 429, if set
+        self.retry_after = retry_after  # seconds sent in Retry-After with a 429, if set
         self.cap = cap
         self.retstart_error_status = retstart_error_status
-        self.history_ttl = history_ttl                  # seconds a WebEnv lives (None: until expire_history)
+        self.history_ttl = history_ttl  # seconds a WebEnv lives (None: until expire_history)
         self.requests: list[dict] = []
         self._faults: dict[str, list[Fault]] = {}
         self._lock = threading.Lock()
@@ -328,8 +347,9 @@ class EutilsServer:
         with self._lock:
             self._faults.setdefault(utility, []).extend([fault] * times)
 
-    def chaos(self, probability: float, seed: int = 0, kinds: list[str] | None = None,
-              stall_seconds: float = 0.0) -> None:
+    def chaos(
+        self, probability: float, seed: int = 0, kinds: list[str] | None = None, stall_seconds: float = 0.0
+    ) -> None:
         """From now on, answer each request with a random fault (of `kinds`, default all) with `probability`.
 
         Every kind comes up in turn, in a random order (a shuffled deck), so a long enough run meets each.
@@ -388,26 +408,31 @@ class EutilsServer:
         webenv = ""
         if params.get("usehistory") == "y":
             with self._lock:
-                webenv = f"MCID_{len(self._history) + 1:04d}_{random.randrange(16 ** 8):08x}"
+                webenv = f"MCID_{len(self._history) + 1:04d}_{random.randrange(16**8):08x}"
                 self._history[webenv] = (list(hits), time.monotonic())
-        ids = hits[retstart:retstart + retmax]
+        ids = hits[retstart : retstart + retmax]
         return 200, _esearch_xml(count=len(hits), ids=ids, retstart=retstart, translation=term, webenv=webenv)
 
     def efetch(self, params: dict) -> bytes:
         if params.get("WebEnv"):
             with self._lock:
                 stored = self._history.get(params["WebEnv"])
-            if stored is None or params.get("query_key", "1") != "1" or (
-                    self.history_ttl is not None and time.monotonic() - stored[1] > self.history_ttl):
+            if (
+                stored is None
+                or params.get("query_key", "1") != "1"
+                or (self.history_ttl is not None and time.monotonic() - stored[1] > self.history_ttl)
+            ):
                 return HISTORY_EXPIRED
             retstart = int(params.get("retstart", 0))
-            ids = stored[0][retstart:retstart + int(params.get("retmax", 20))]
+            ids = stored[0][retstart : retstart + int(params.get("retmax", 20))]
         else:
             ids = [i for i in params.get("id", "").split(",") if i]
         body = b"".join(self.articles[i].xml for i in ids if i in self.articles)
-        return (b'<?xml version="1.0" ?>\n<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, '
-                b'1st January 2025//EN" "https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">\n'
-                b"<PubmedArticleSet>\n" + body + b"\n</PubmedArticleSet>\n")
+        return (
+            b'<?xml version="1.0" ?>\n<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, '
+            b'1st January 2025//EN" "https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">\n'
+            b"<PubmedArticleSet>\n" + body + b"\n</PubmedArticleSet>\n"
+        )
 
     def _over_rate(self, now: float, with_key: bool) -> bool:
         limit = self.key_rate_limit if with_key else self.rate_limit
@@ -464,9 +489,16 @@ class EutilsServer:
                 with server._lock:
                     over = server._over_rate(now, bool(params.get("api_key")))
                     fault = None if over else server._pick_fault(utility)
-                    server.requests.append({"utility": utility, "method": self.command, "params": params,
-                                            "time": now, "status": 429 if over else None,
-                                            "fault": fault.kind if fault else ("429" if over else "")})
+                    server.requests.append(
+                        {
+                            "utility": utility,
+                            "method": self.command,
+                            "params": params,
+                            "time": now,
+                            "status": 429 if over else None,
+                            "fault": fault.kind if fault else ("429" if over else ""),
+                        }
+                    )
                 if over:
                     headers = {"Content-Type": "application/json"}
                     if server.retry_after is not None:
@@ -509,19 +541,24 @@ class EutilsServer:
         return Handler
 
 
-def _esearch_xml(count: int = 0, ids: list[str] = (), retstart: int = 0, translation: str = "",
-                 error: str = "", webenv: str = "") -> bytes:
+def _esearch_xml(
+    count: int = 0, ids: list[str] = (), retstart: int = 0, translation: str = "", error: str = "", webenv: str = ""
+) -> bytes:
     if error:
         inner = f"<ERROR>{_escape(error)}</ERROR>"
     else:
         id_list = "".join(f"<Id>{i}</Id>" for i in ids)
         history = f"<QueryKey>1</QueryKey><WebEnv>{webenv}</WebEnv>" if webenv else ""
-        inner = (f"<Count>{count}</Count><RetMax>{len(ids)}</RetMax><RetStart>{retstart}</RetStart>"
-                 f"{history}<IdList>{id_list}</IdList><TranslationSet/>"
-                 f"<QueryTranslation>{_escape(translation)}</QueryTranslation>")
-    return ('<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE eSearchResult PUBLIC "-//NLM//DTD esearch '
-            '20060628//EN" "https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20060628/esearch.dtd">\n'
-            f"<eSearchResult>{inner}</eSearchResult>\n").encode()
+        inner = (
+            f"<Count>{count}</Count><RetMax>{len(ids)}</RetMax><RetStart>{retstart}</RetStart>"
+            f"{history}<IdList>{id_list}</IdList><TranslationSet/>"
+            f"<QueryTranslation>{_escape(translation)}</QueryTranslation>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE eSearchResult PUBLIC "-//NLM//DTD esearch '
+        '20060628//EN" "https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20060628/esearch.dtd">\n'
+        f"<eSearchResult>{inner}</eSearchResult>\n"
+    ).encode()
 
 
 def _escape(text: str) -> str:
@@ -544,6 +581,7 @@ class ServerProcess:
 
     def __enter__(self) -> "ServerProcess":
         import multiprocessing
+
         context = multiprocessing.get_context("fork")
         self._conn, child = context.Pipe()
         self._proc = context.Process(target=_serve, args=(child, *self._args), daemon=True)

@@ -49,5 +49,15 @@ EXPECTED_DECISIONS = {
     "30000010": ("include", "meets-criteria"),
 }
 
-OUTPUTS = ["records.csv", "evidence.csv", "mentions.csv", "records.parquet", "evidence.parquet",
-           "mentions.parquet", "prisma.json", "run.json", "records.ris", "report.html"]
+OUTPUTS = [
+    "records.csv",
+    "evidence.csv",
+    "mentions.csv",
+    "records.parquet",
+    "evidence.parquet",
+    "mentions.parquet",
+    "prisma.json",
+    "run.json",
+    "records.ris",
+    "report.html",
+]

@@ -5,6 +5,7 @@ Parsing is strict where a hand-written page should be: an end tag that does not 
 that is open, or an element left open at the end, raises MalformedHTML (void elements such as
 <meta>, <input>, <br> need no end tag; `<line ... />` closes itself).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -60,8 +61,12 @@ class Element:
         for el in self.iter():
             if el is self or (tag and el.tag != tag) or (class_ and class_ not in el.classes):
                 continue
-            if all((name.rstrip("_").replace("_", "-") in el.attrs) == want if isinstance(want, bool)
-                   else el.attrs.get(name.rstrip("_").replace("_", "-")) == want for name, want in attrs.items()):
+            if all(
+                (name.rstrip("_").replace("_", "-") in el.attrs) == want
+                if isinstance(want, bool)
+                else el.attrs.get(name.rstrip("_").replace("_", "-")) == want
+                for name, want in attrs.items()
+            ):
                 found.append(el)
         return found
 
@@ -98,8 +103,9 @@ class _Builder(HTMLParser):
         if tag in VOID:
             return
         if self.open.tag != tag:
-            raise MalformedHTML(f"line {self.getpos()[0]}: </{tag}> closes <{self.open.tag}> "
-                                f"(opened on line {self.open.line})")
+            raise MalformedHTML(
+                f"line {self.getpos()[0]}: </{tag}> closes <{self.open.tag}> (opened on line {self.open.line})"
+            )
         self.open = self.open.parent
 
     def handle_data(self, data):

@@ -4,6 +4,7 @@ Each path answers from a queue of `Scripted` answers (status, headers, body, a s
 connection, a short body), then with its default 200. Every request is recorded: method, path,
 query and form parameters, headers, arrival time.
 """
+
 from __future__ import annotations
 
 import threading
@@ -82,9 +83,17 @@ class ScriptedServer:
                 params = dict(urllib.parse.parse_qsl(split.query, keep_blank_values=True))
                 params.update(urllib.parse.parse_qsl(data.decode(), keep_blank_values=True))
                 with server._lock:
-                    server.requests.append({"method": self.command, "path": split.path, "params": params,
-                                            "query": split.query, "data": data, "time": time.monotonic(),
-                                            "headers": dict(self.headers.items())})
+                    server.requests.append(
+                        {
+                            "method": self.command,
+                            "path": split.path,
+                            "params": params,
+                            "query": split.query,
+                            "data": data,
+                            "time": time.monotonic(),
+                            "headers": dict(self.headers.items()),
+                        }
+                    )
                 answer = server._next(split.path)
                 if answer.stall:
                     time.sleep(answer.stall)

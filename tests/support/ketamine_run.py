@@ -3,6 +3,7 @@
 Running the review once per session (not per test) keeps the suite fast; tests that read the
 output folder must not modify it (copy it first, see `outputs_copy`).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -26,8 +27,7 @@ def ketamine_outputs(tmp_path_factory) -> Path:
     config = load_config(folder / "ketamine-depression.toml")
     out = tmp_path_factory.mktemp("ketamine-out")
     with EutilsServer(load_corpus(FIXTURES / "ketamine_corpus.xml")) as server:
-        run_pipeline(config, out_dir=out,
-                     settings=Settings(base_url=server.base_url, email="tests@example.org"))
+        run_pipeline(config, out_dir=out, settings=Settings(base_url=server.base_url, email="tests@example.org"))
     return out
 
 

@@ -22,6 +22,7 @@ Both: `inject(fault, times)` scripts faults (tests.support.eutils_server.FAULTS:
 maintenance page, reset, truncated body; `rate_limited(retry_after)`), and `requests` logs every
 request's path and parameters.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,14 @@ import pytest
 from tests.support.eutils_server import Fault
 
 ISO1 = {"eng": "en", "ger": "de", "fre": "fr", "spa": "es", "chi": "zh", "jpn": "ja"}
-OPENALEX_TYPES = {"Journal Article": "article", "Review": "review", "Preprint": "preprint",
-                  "Published Erratum": "erratum", "Letter": "letter", "Editorial": "editorial"}
+OPENALEX_TYPES = {
+    "Journal Article": "article",
+    "Review": "review",
+    "Preprint": "preprint",
+    "Published Erratum": "erratum",
+    "Letter": "letter",
+    "Editorial": "editorial",
+}
 
 
 @dataclass
@@ -47,18 +54,18 @@ class Work:
     title: str
     abstract: str = ""
     year: int | None = 2020
-    date: str = ""                     # publication date, ISO (default: year-01-15)
+    date: str = ""  # publication date, ISO (default: year-01-15)
     pmid: str = ""
-    pmcid: str = ""                    # 'PMC123'
+    pmcid: str = ""  # 'PMC123'
     doi: str = ""
-    language: str = "eng"              # ISO 639-2, as Europe PMC gives it
+    language: str = "eng"  # ISO 639-2, as Europe PMC gives it
     types: tuple[str, ...] = ("Journal Article",)
     journal: str = "Journal of Tests"
     authors: tuple[tuple[str, str], ...] = (("Smith", "John"),)
-    preprint: str = ""                 # Europe PMC id of a preprint (source PPR), e.g. 'PPR12345'
-    openalex: str = ""                 # OpenAlex id, e.g. 'W123' (default: derived)
-    created: str = ""                  # OpenAlex created_date / Europe PMC firstIndexDate, ISO
-    omit_pub_year: bool = False        # Europe PMC leaves pubYear out (use firstPublicationDate)
+    preprint: str = ""  # Europe PMC id of a preprint (source PPR), e.g. 'PPR12345'
+    openalex: str = ""  # OpenAlex id, e.g. 'W123' (default: derived)
+    created: str = ""  # OpenAlex created_date / Europe PMC firstIndexDate, ISO
+    omit_pub_year: bool = False  # Europe PMC leaves pubYear out (use firstPublicationDate)
     in_europepmc: bool = True
     in_openalex: bool = True
 
@@ -148,11 +155,13 @@ def _leaf(fieldname, phrase, span, word, strip_wildcards):
     else:
         pattern = re.compile(r"(?<![a-z0-9])" + re.escape(text).replace(r"\ ", r"[\s-]+") + r"(?![a-z0-9])")
     where = {"TITLE": lambda w: w.title, "ABSTRACT": lambda w: w.abstract}.get(
-        fieldname, lambda w: f"{w.title} {w.abstract}")
+        fieldname, lambda w: f"{w.title} {w.abstract}"
+    )
     return lambda w: bool(pattern.search(where(w).lower()))
 
 
 # --- the servers -------------------------------------------------------------------------------
+
 
 class _Server:
     """A threaded HTTP server on 127.0.0.1 with scripted faults and a request log."""
@@ -205,8 +214,15 @@ class _Server:
                 params = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
                 with server._lock:
                     fault = server._faults.pop(0) if server._faults else None
-                    server.requests.append({"path": path, "method": self.command, "params": params,
-                                            "raw": raw, "fault": fault.kind if fault else ""})
+                    server.requests.append(
+                        {
+                            "path": path,
+                            "method": self.command,
+                            "params": params,
+                            "raw": raw,
+                            "fault": fault.kind if fault else "",
+                        }
+                    )
                 try:
                     if fault is not None:
                         return self._fault(fault, path, params, raw)
@@ -219,8 +235,9 @@ class _Server:
                     self.close_connection = True
                     self.connection.close()
                     return
-                status, body, headers = (fault.status, fault.body, fault.headers) if fault.body else \
-                    server.answer(path, params, raw)
+                status, body, headers = (
+                    (fault.status, fault.body, fault.headers) if fault.body else server.answer(path, params, raw)
+                )
                 if fault.truncate:
                     self.send_response(status)
                     self.send_header("Content-Length", str(len(body)))
@@ -271,10 +288,19 @@ class EuropePmcServer(_Server):
             start = self._cursors[cursor]
         else:
             return _json(400, {"errCode": 400, "errMsg": f"Invalid cursorMark: {cursor}"})
-        page = hits[start:start + size]
-        data = {"version": "6.9", "hitCount": len(hits),
-                "request": {"queryString": params.get("query"), "resultType": params.get("resultType", "lite"),
-                            "cursorMark": cursor, "pageSize": size, "sort": "", "synonym": False}}
+        page = hits[start : start + size]
+        data = {
+            "version": "6.9",
+            "hitCount": len(hits),
+            "request": {
+                "queryString": params.get("query"),
+                "resultType": params.get("resultType", "lite"),
+                "cursorMark": cursor,
+                "pageSize": size,
+                "sort": "",
+                "synonym": False,
+            },
+        }
         if start + size < len(hits):
             token = _cursor(start + size, "epmc")
             self._cursors[token] = start + size
@@ -285,9 +311,13 @@ class EuropePmcServer(_Server):
     @staticmethod
     def result(w: Work, result_type: str) -> dict:
         source, ident = ("PPR", w.preprint) if w.preprint else ("MED", w.pmid) if w.pmid else ("PMC", w.pmcid)
-        r = {"id": ident, "source": source, "title": w.title,
-             "authorString": ", ".join(f"{last} {first[:1]}" for last, first in w.authors) + ".",
-             "firstPublicationDate": w.iso_date}
+        r = {
+            "id": ident,
+            "source": source,
+            "title": w.title,
+            "authorString": ", ".join(f"{last} {first[:1]}" for last, first in w.authors) + ".",
+            "firstPublicationDate": w.iso_date,
+        }
         if w.pmid:
             r["pmid"] = w.pmid
         if w.pmcid:
@@ -297,8 +327,12 @@ class EuropePmcServer(_Server):
         if w.year and not w.omit_pub_year:
             r["pubYear"] = str(w.year)
         if result_type == "core":
-            r["authorList"] = {"author": [{"fullName": f"{last} {first[:1]}", "firstName": first,
-                                           "lastName": last, "initials": first[:1]} for last, first in w.authors]}
+            r["authorList"] = {
+                "author": [
+                    {"fullName": f"{last} {first[:1]}", "firstName": first, "lastName": last, "initials": first[:1]}
+                    for last, first in w.authors
+                ]
+            }
             r["journalInfo"] = {"journal": {"title": w.journal}, "yearOfPublication": w.year}
             if w.abstract:
                 r["abstractText"] = w.abstract
@@ -321,19 +355,35 @@ class OpenAlexServer(_Server):
         if self.keys:
             key = params.get("api_key", "")
             if not key:
-                return _json(401, {"error": "Unauthorized", "message": "An API key is required. Get one free at https://openalex.org/settings/api"})
+                return _json(
+                    401,
+                    {
+                        "error": "Unauthorized",
+                        "message": "An API key is required. Get one free at https://openalex.org/settings/api",
+                    },
+                )
             if key not in self.keys:
                 return _json(403, {"error": "Forbidden", "message": "Invalid API key."})
             self._spent[key] = self._spent.get(key, 0) + 1
             if self.daily_budget is not None and self._spent[key] > self.daily_budget:
-                status, body, _ = _json(429, {"error": "Too Many Requests",
-                                              "message": "Daily budget exceeded for this API key. Resets at midnight UTC."})
+                status, body, _ = _json(
+                    429,
+                    {
+                        "error": "Too Many Requests",
+                        "message": "Daily budget exceeded for this API key. Resets at midnight UTC.",
+                    },
+                )
                 return status, body, {"Retry-After": "43200"}
         per_page = int(params.get("per_page", 25))
         if per_page > 200 or per_page < 1:
-            return _json(400, {"error": "Invalid query parameters error.", "message": "per-page parameter must be between 1 and 200"})
+            return _json(
+                400,
+                {"error": "Invalid query parameters error.", "message": "per-page parameter must be between 1 and 200"},
+            )
         if "page" in params and "cursor" in params:
-            return _json(400, {"error": "Invalid query parameters error.", "message": "cannot use page and cursor together"})
+            return _json(
+                400, {"error": "Invalid query parameters error.", "message": "cannot use page and cursor together"}
+            )
         try:
             match = self._match(params)
         except ValueError as exc:
@@ -346,14 +396,26 @@ class OpenAlexServer(_Server):
             start = self._cursors[cursor]
         else:
             return _json(400, {"error": "Invalid query parameters error.", "message": f"invalid cursor: {cursor}"})
-        page = hits[start:start + per_page]
+        page = hits[start : start + per_page]
         token = None
         if page:
             token = _cursor(start + len(page), "oa")
             self._cursors[token] = start + len(page)
-        return _json(200, {"meta": {"count": len(hits), "db_response_time_ms": 12, "page": None,
-                                    "per_page": per_page, "next_cursor": token, "groups_count": None},
-                           "results": [self.work(w, i) for i, w in enumerate(page, start)], "group_by": []})
+        return _json(
+            200,
+            {
+                "meta": {
+                    "count": len(hits),
+                    "db_response_time_ms": 12,
+                    "page": None,
+                    "per_page": per_page,
+                    "next_cursor": token,
+                    "groups_count": None,
+                },
+                "results": [self.work(w, i) for i, w in enumerate(page, start)],
+                "group_by": [],
+            },
+        )
 
     def _match(self, params):
         tests = []
@@ -392,16 +454,23 @@ class OpenAlexServer(_Server):
         return {
             "id": f"https://openalex.org/{openalex}",
             "doi": f"https://doi.org/{w.doi}" if w.doi else None,
-            "title": w.title, "display_name": w.title,
-            "publication_year": w.year, "publication_date": w.iso_date,
+            "title": w.title,
+            "display_name": w.title,
+            "publication_year": w.year,
+            "publication_date": w.iso_date,
             "created_date": w.created or w.iso_date,
             "language": ISO1.get(w.language, w.language[:2]),
             "type": OPENALEX_TYPES.get(w.types[0], "article") if w.types else "article",
             "ids": ids,
             "primary_location": {"source": {"display_name": w.journal} if w.journal else None},
-            "authorships": [{"author_position": "first" if i == 0 else "middle",
-                             "author": {"id": f"https://openalex.org/A{i}", "display_name": f"{first} {last}"},
-                             "raw_author_name": f"{first} {last}"} for i, (last, first) in enumerate(w.authors)],
+            "authorships": [
+                {
+                    "author_position": "first" if i == 0 else "middle",
+                    "author": {"id": f"https://openalex.org/A{i}", "display_name": f"{first} {last}"},
+                    "raw_author_name": f"{first} {last}",
+                }
+                for i, (last, first) in enumerate(w.authors)
+            ],
             "biblio": {"volume": "1", "issue": "2", "first_page": "10", "last_page": "20"},
             "is_retracted": "Retracted Publication" in w.types,
             "abstract_inverted_index": positions or None,

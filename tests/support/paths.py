@@ -1,4 +1,5 @@
 """Where the tests find the repo, the fixtures and ../shared; how CLI subprocesses are started."""
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,8 @@ BC5CDR_DEV = SHARED_NER / "BC5CDR" / "CDR_DevelopmentSet.PubTator.txt"
 
 needs_shared = pytest.mark.skipif(
     not BC5CDR_DEV.is_file(),
-    reason=f"{BC5CDR_DEV} not found: the corpora live in ../shared beside the checkout, never in the repo")
+    reason=f"{BC5CDR_DEV} not found: the corpora live in ../shared beside the checkout, never in the repo",
+)
 
 
 def shared_path(*parts: str) -> Path:

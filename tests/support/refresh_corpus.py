@@ -1,4 +1,5 @@
 """Corpora that change between runs, for the refresh tests: dated, cloned and revised articles."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET

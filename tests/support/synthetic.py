@@ -5,6 +5,7 @@ DOI, MeSH, languages, publication types; publication years 1990-2026) whose titl
 match the ketamine review's query, so a local server holding them answers that query with exactly `n`
 PMIDs. The same seed always gives the same corpus.
 """
+
 from __future__ import annotations
 
 import random
@@ -16,25 +17,70 @@ from tests.support.eutils_server import Article
 FIRST_PMID = 20_000_000
 YEARS = (1990, 2026)
 FACETS = ("mechanism of action", "clinical applications", "efficacy")
-DESIGNS = ("a randomized controlled trial", "an open-label study", "a cohort study", "a meta-analysis",
-           "a case series", "a crossover trial")
-POPULATIONS = ("treatment-resistant depression", "major depressive disorder", "bipolar depression",
-               "postpartum depression", "late-life depression", "adolescent depression")
-MECHANISMS = ("NMDA receptor antagonism", "AMPA receptor activation", "BDNF release",
-              "mTOR signalling", "synaptogenesis in the prefrontal cortex", "GABAergic interneuron inhibition")
+DESIGNS = (
+    "a randomized controlled trial",
+    "an open-label study",
+    "a cohort study",
+    "a meta-analysis",
+    "a case series",
+    "a crossover trial",
+)
+POPULATIONS = (
+    "treatment-resistant depression",
+    "major depressive disorder",
+    "bipolar depression",
+    "postpartum depression",
+    "late-life depression",
+    "adolescent depression",
+)
+MECHANISMS = (
+    "NMDA receptor antagonism",
+    "AMPA receptor activation",
+    "BDNF release",
+    "mTOR signalling",
+    "synaptogenesis in the prefrontal cortex",
+    "GABAergic interneuron inhibition",
+)
 ROUTES = ("intravenous", "intranasal", "oral", "intramuscular", "subcutaneous")
 SCALES = ("MADRS", "HAM-D", "BDI-II", "QIDS-SR", "CGI-S")
-JOURNALS = (("J Affect Disord", "Journal of affective disorders", "0165-0327"),
-            ("Am J Psychiatry", "The American journal of psychiatry", "0002-953X"),
-            ("Neuropsychopharmacology", "Neuropsychopharmacology", "0893-133X"),
-            ("Biol Psychiatry", "Biological psychiatry", "0006-3223"),
-            ("Psychopharmacology (Berl)", "Psychopharmacology", "0033-3158"))
-SURNAMES = ("Zarate", "Murrough", "Duman", "Krystal", "Sanacora", "Abdallah", "Berman", "Daly",
-            "Wilkinson", "Popova", "Fava", "Singh", "Chen", "Garcia", "Müller", "Rossi", "Kowalski")
+JOURNALS = (
+    ("J Affect Disord", "Journal of affective disorders", "0165-0327"),
+    ("Am J Psychiatry", "The American journal of psychiatry", "0002-953X"),
+    ("Neuropsychopharmacology", "Neuropsychopharmacology", "0893-133X"),
+    ("Biol Psychiatry", "Biological psychiatry", "0006-3223"),
+    ("Psychopharmacology (Berl)", "Psychopharmacology", "0033-3158"),
+)
+SURNAMES = (
+    "Zarate",
+    "Murrough",
+    "Duman",
+    "Krystal",
+    "Sanacora",
+    "Abdallah",
+    "Berman",
+    "Daly",
+    "Wilkinson",
+    "Popova",
+    "Fava",
+    "Singh",
+    "Chen",
+    "Garcia",
+    "Müller",
+    "Rossi",
+    "Kowalski",
+)
 LANGUAGES = ("eng",) * 18 + ("ger", "chi")
 TYPES = ("Journal Article", "Randomized Controlled Trial", "Review", "Clinical Trial", "Meta-Analysis")
-MESH = ("Ketamine", "Depressive Disorder, Major", "Depression", "Antidepressive Agents",
-        "Receptors, N-Methyl-D-Aspartate", "Humans", "Treatment Outcome", "Esketamine")
+MESH = (
+    "Ketamine",
+    "Depressive Disorder, Major",
+    "Depression",
+    "Antidepressive Agents",
+    "Receptors, N-Methyl-D-Aspartate",
+    "Humans",
+    "Treatment Outcome",
+    "Esketamine",
+)
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -63,16 +109,21 @@ def _article(number: int, rng: random.Random) -> Article:
     iso, journal, issn = rng.choice(JOURNALS)
     language = rng.choice(LANGUAGES)
     authors = "".join(
-        f"<Author ValidYN=\"Y\"><LastName>{escape(rng.choice(SURNAMES))}</LastName>"
+        f'<Author ValidYN="Y"><LastName>{escape(rng.choice(SURNAMES))}</LastName>'
         f"<ForeName>{rng.choice('ACDJKMPRS')}.</ForeName><Initials>{rng.choice('ACDJKMPRS')}</Initials></Author>"
-        for _ in range(rng.randint(1, 6)))
-    types = "".join(f"<PublicationType UI=\"D0{rng.randint(10000, 99999)}\">{t}</PublicationType>"
-                    for t in dict.fromkeys(("Journal Article", rng.choice(TYPES))))
+        for _ in range(rng.randint(1, 6))
+    )
+    types = "".join(
+        f'<PublicationType UI="D0{rng.randint(10000, 99999)}">{t}</PublicationType>'
+        for t in dict.fromkeys(("Journal Article", rng.choice(TYPES)))
+    )
     headings = rng.sample(MESH, 4)
-    mesh = "".join(f"<MeshHeading><DescriptorName UI=\"D00{i:04d}\" MajorTopicYN=\"{'Y' if i < 2 else 'N'}\">"
-                   f"{escape(m)}</DescriptorName></MeshHeading>" for i, m in enumerate(headings))
-    vernacular = (f"<VernacularTitle>Ketamin bei Depression: {facet}</VernacularTitle>" if language == "ger"
-                  else "")
+    mesh = "".join(
+        f'<MeshHeading><DescriptorName UI="D00{i:04d}" MajorTopicYN="{"Y" if i < 2 else "N"}">'
+        f"{escape(m)}</DescriptorName></MeshHeading>"
+        for i, m in enumerate(headings)
+    )
+    vernacular = f"<VernacularTitle>Ketamin bei Depression: {facet}</VernacularTitle>" if language == "ger" else ""
     xml = (
         f'<PubmedArticle><MedlineCitation Status="MEDLINE" Owner="NLM" IndexingMethod="Automated">'
         f'<PMID Version="1">{pmid}</PMID>'
@@ -97,9 +148,18 @@ def _article(number: int, rng: random.Random) -> Article:
         f"</ArticleIdList></PubmedData></PubmedArticle>"
     )
     text = " ".join((title, abstract, *headings)).lower()
-    return Article(pmid=pmid, xml=xml.encode("utf-8"), text=text, years={pdat.year, edat.year},
-                   languages={language}, pdat=pdat, edat=edat, crdt=edat,
-                   entrez_date=edat.strftime("%Y/%m/%d"), modified_date=edat.strftime("%Y/%m/%d"))
+    return Article(
+        pmid=pmid,
+        xml=xml.encode("utf-8"),
+        text=text,
+        years={pdat.year, edat.year},
+        languages={language},
+        pdat=pdat,
+        edat=edat,
+        crdt=edat,
+        entrez_date=edat.strftime("%Y/%m/%d"),
+        modified_date=edat.strftime("%Y/%m/%d"),
+    )
 
 
 def _ymd(day: date) -> str:

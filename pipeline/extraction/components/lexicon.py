@@ -21,6 +21,7 @@ Limits: plurals follow spelling rules only (no irregular plurals such as "criter
 already ending in "s" gets no plural; variants are exact token sequences, not fuzzy matches; a term
 with more than MAX_SEPARATORS separators gets its hyphen/space variants all-or-nothing.
 """
+
 import difflib
 import re
 import tomllib
@@ -29,7 +30,6 @@ from typing import Iterable
 
 from pipeline.config import ENTITY_CLASSES
 from pipeline.errors import ConfigError
-
 
 
 class Synonyms(tuple):
@@ -66,8 +66,10 @@ def load_lexicon(path: str | Path) -> Lexicon:
             hint = f"Did you mean {close[0]!r}?" if close else "Use one of: " + ", ".join(ENTITY_CLASSES) + "."
             raise ConfigError(f"{path}: [{label}] is not an entity class. {hint}")
         if not isinstance(table, dict):
-            raise ConfigError(f"{path}: {label} must be a table of terms, e.g. [{label}] followed by "
-                              f"\"term\" = [\"synonym\"], not {type(table).__name__}.")
+            raise ConfigError(
+                f"{path}: {label} must be a table of terms, e.g. [{label}] followed by "
+                f'"term" = ["synonym"], not {type(table).__name__}.'
+            )
         terms: dict[str, tuple[str, ...]] = {}
         for canonical, synonyms in table.items():
             if not canonical.strip():
@@ -76,24 +78,33 @@ def load_lexicon(path: str | Path) -> Lexicon:
             if isinstance(synonyms, dict):
                 unknown = sorted(set(synonyms) - {"id", "synonyms"})
                 if unknown:
-                    raise ConfigError(f"{path}: [{label}] \"{canonical}\" has unknown key {unknown[0]!r}. "
-                                      "A term's table may hold only id and synonyms.")
+                    raise ConfigError(
+                        f'{path}: [{label}] "{canonical}" has unknown key {unknown[0]!r}. '
+                        "A term's table may hold only id and synonyms."
+                    )
                 identifier = synonyms.get("id", "")
                 if not isinstance(identifier, str) or not _IDENTIFIER.match(identifier.strip()):
-                    raise ConfigError(f"{path}: [{label}] \"{canonical}\" id must be PREFIX:VALUE such as "
-                                      f"\"MESH:D007649\" or \"NCBIGene:627\", not {_kind(identifier)}.")
+                    raise ConfigError(
+                        f'{path}: [{label}] "{canonical}" id must be PREFIX:VALUE such as '
+                        f'"MESH:D007649" or "NCBIGene:627", not {_kind(identifier)}.'
+                    )
                 identifier = identifier.strip()
                 synonyms = synonyms.get("synonyms", [])
             if isinstance(synonyms, str):
-                raise ConfigError(f"{path}: [{label}] \"{canonical}\" must be a list of synonyms, not a string. "
-                                  f"Write \"{canonical}\" = [\"{synonyms}\"].")
+                raise ConfigError(
+                    f'{path}: [{label}] "{canonical}" must be a list of synonyms, not a string. '
+                    f'Write "{canonical}" = ["{synonyms}"].'
+                )
             if not isinstance(synonyms, list):
-                raise ConfigError(f"{path}: [{label}] \"{canonical}\" must be a list of synonyms, "
-                                  f"not {_kind(synonyms)}. Write \"{canonical}\" = [] when there are none.")
+                raise ConfigError(
+                    f'{path}: [{label}] "{canonical}" must be a list of synonyms, '
+                    f'not {_kind(synonyms)}. Write "{canonical}" = [] when there are none.'
+                )
             for i, synonym in enumerate(synonyms, start=1):
                 if not isinstance(synonym, str) or not synonym.strip():
-                    raise ConfigError(f"{path}: [{label}] \"{canonical}\" synonym {i} must be a non-empty "
-                                      f"string, not {_kind(synonym)}.")
+                    raise ConfigError(
+                        f'{path}: [{label}] "{canonical}" synonym {i} must be a non-empty string, not {_kind(synonym)}.'
+                    )
             terms[canonical.strip()] = Synonyms((s.strip() for s in synonyms), identifier)
         lexicon.setdefault(label, {}).update(terms)
     return lexicon
@@ -122,13 +133,13 @@ def plural(term: str) -> str | None:
     """The regular plural of the term's last word, or None when it should not get one."""
     last = re.split(r"[\s\-]", term)[-1]
     if not last or not last[-1].isalpha():
-        return None                     # "(R,S)-ketamine)" or "GSK-3": nothing to pluralise
+        return None  # "(R,S)-ketamine)" or "GSK-3": nothing to pluralise
     if last.isupper():
-        return term + "s"               # acronyms: RCT -> RCTs
+        return term + "s"  # acronyms: RCT -> RCTs
     if last.lower().endswith("sis"):
         return term[:-3] + ("SES" if last.isupper() else "ses")  # analysis -> analyses
     if last.lower().endswith("s"):
-        return None                     # already plural, or an -s word (dizziness)
+        return None  # already plural, or an -s word (dizziness)
     if _SIBILANT.search(last):
         return term + "es"
     if _CONSONANT_Y.search(last):
@@ -136,7 +147,7 @@ def plural(term: str) -> str | None:
     return term + "s"
 
 
-MAX_SEPARATORS = 8   # 2**8 hyphen/space combinations at most per name
+MAX_SEPARATORS = 8  # 2**8 hyphen/space combinations at most per name
 _GREEK_LETTERS = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "μ": "mu"}
 _SEPARATOR = re.compile(r"(?<=\S)([\s\-]+)(?=\S)")
 
@@ -195,8 +206,12 @@ def lexicon_patterns(lexicon: Lexicon) -> list[dict]:
 
 def identifier_table(lexicon: Lexicon) -> dict[tuple[str, str], str]:
     """(class, term) -> identifier for the terms whose lexicon entry gives one."""
-    return {(label, canonical): synonyms.id for label, terms in lexicon.items()
-            for canonical, synonyms in terms.items() if getattr(synonyms, "id", "")}
+    return {
+        (label, canonical): synonyms.id
+        for label, terms in lexicon.items()
+        for canonical, synonyms in terms.items()
+        if getattr(synonyms, "id", "")
+    }
 
 
 def lookup_table(lexicon: Lexicon) -> dict[tuple[str, str], str]:

@@ -15,6 +15,7 @@ concept group together in the evidence table ("Ketalar", "ketamine hydrochloride
 Lexicon entities keep their term. Abbreviations run after this component and copy the long form's
 identifier to the short form.
 """
+
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -22,8 +23,14 @@ from pipeline.extraction.components.normaliser import surface_canonical
 from pipeline.extraction.linking import Linker, default_linker, species_of, vocabulary_of
 
 # Review classes and model labels -> the linker's types.
-LINK_TYPES = {"DRUG": "Chemical", "DISEASE": "Disease", "GENE": "Gene/Protein",
-              "Chemical": "Chemical", "Disease": "Disease", "Gene/Protein": "Gene/Protein"}
+LINK_TYPES = {
+    "DRUG": "Chemical",
+    "DISEASE": "Disease",
+    "GENE": "Gene/Protein",
+    "Chemical": "Chemical",
+    "Disease": "Disease",
+    "Gene/Protein": "Gene/Protein",
+}
 EXTENSIONS = ("canonical", "source", "identifier", "vocabulary")
 
 
@@ -39,8 +46,8 @@ class ConceptLinker:
     def __init__(self, nlp: Language, name: str = "linker", linker: Linker | None = None):
         self.name = name
         self._linker = linker
-        self.term_ids: dict[tuple[str, str], str] = {}   # (class, lexicon term) -> id
-        self.id_terms: dict[str, str] = {}               # id -> lexicon term
+        self.term_ids: dict[tuple[str, str], str] = {}  # (class, lexicon term) -> id
+        self.id_terms: dict[str, str] = {}  # id -> lexicon term
         register_extensions()
 
     @property

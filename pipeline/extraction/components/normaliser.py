@@ -18,6 +18,7 @@ Canonical form and source are stored as `span._.canonical` and `span._.source` o
 Limits: no concept ids (no UMLS/MeSH linking offline); diseases outside the lexicon are grouped by
 surface form only, so "depressive disorder" and "depressive disorders" differ unless listed.
 """
+
 import re
 
 from spacy.language import Language

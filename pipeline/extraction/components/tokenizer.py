@@ -7,6 +7,7 @@ on hyphens, slashes, plus signs, brackets, commas, colons and semicolons whereve
 inside a token. The splits are serialised with the model (tokenizer file), so loading the model
 needs no code from here; `customize_tokenizer` is called once, when training initialises.
 """
+
 from __future__ import annotations
 
 import spacy
@@ -28,8 +29,9 @@ def customize_tokenizer(nlp: Language) -> Language:
     nlp.tokenizer.suffix_search = compile_suffix_regex(tuple(defaults.suffixes) + EXTRA_SUFFIXES).search
     # Tokenizer exceptions such as "e.g." or "a.m." stay whole only when they need no splitting;
     # special cases containing our split characters (":)", "o_O") would undo the rules above.
-    nlp.tokenizer.rules = {k: v for k, v in nlp.tokenizer.rules.items()
-                           if not any(c in k for c in "-/+()[]{},:;=<>~'\"*%")}
+    nlp.tokenizer.rules = {
+        k: v for k, v in nlp.tokenizer.rules.items() if not any(c in k for c in "-/+()[]{},:;=<>~'\"*%")
+    }
     return nlp
 
 

@@ -6,6 +6,7 @@ id (`PPR123456`, `AGR:IND4432`), so every record has an identity. The year is `p
 of `firstPublicationDate` when `pubYear` is missing (some preprints); `electronicPublicationDate`
 becomes the electronic date. `abstractText` carries HTML (<h4>, <i>, <sup>), which is removed.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,10 @@ DATABASE = "Europe PMC"
 @dataclass
 class Page:
     hit_count: int
-    next_cursor: str | None          # None on the last page and on a zero-hit answer
+    next_cursor: str | None  # None on the last page and on a zero-hit answer
     records: list[Record] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
-    result_count: int = 0            # results on the page, readable or not
+    result_count: int = 0  # results on the page, readable or not
 
 
 class MalformedAnswer(ValueError):
@@ -55,9 +56,13 @@ def parse_page(body: bytes, where: str = "") -> Page:
             page.records.append(parse_result(result))
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             ident = result.get("id", "?") if isinstance(result, dict) else "?"
-            page.quarantined.append(Quarantined(
-                pmid=str(result.get("pmid", "")) if isinstance(result, dict) else "",
-                reason=f"Europe PMC result {index + 1} (id {ident}) is unreadable: {exc}", source=where))
+            page.quarantined.append(
+                Quarantined(
+                    pmid=str(result.get("pmid", "")) if isinstance(result, dict) else "",
+                    reason=f"Europe PMC result {index + 1} (id {ident}) is unreadable: {exc}",
+                    source=where,
+                )
+            )
     return page
 
 
@@ -70,9 +75,11 @@ def _dig(data: dict, *path: str):
 def parse_result(r: dict) -> Record:
     """One `resultType=core` result as a Record."""
     source, ident = str(r.get("source", "")), str(r.get("id", ""))
-    ids = {"pmid": norm.normalise_pmid(str(r.get("pmid", ""))),
-           "pmcid": norm.normalise_pmcid(str(r.get("pmcid", ""))) if r.get("pmcid") else "",
-           "doi": norm.normalise_doi(str(r.get("doi", "")))}
+    ids = {
+        "pmid": norm.normalise_pmid(str(r.get("pmid", ""))),
+        "pmcid": norm.normalise_pmcid(str(r.get("pmcid", ""))) if r.get("pmcid") else "",
+        "doi": norm.normalise_doi(str(r.get("doi", ""))),
+    }
     if source and ident and source != "MED":
         ids["europepmc"] = ident if source in ("PPR", "PMC") else f"{source}:{ident}"
     year_text = str(r.get("pubYear") or "") or str(r.get("firstPublicationDate") or "")
@@ -87,8 +94,13 @@ def parse_result(r: dict) -> Record:
     mesh = []
     for heading in _dig(r, "meshHeadingList", "meshHeading") or []:
         qualifiers = _dig(heading, "meshQualifierList", "meshQualifier") or []
-        mesh.append(MeshHeading(heading.get("descriptorName", ""), heading.get("majorTopic_YN") == "Y",
-                                tuple(q.get("qualifierName", "") for q in qualifiers)))
+        mesh.append(
+            MeshHeading(
+                heading.get("descriptorName", ""),
+                heading.get("majorTopic_YN") == "Y",
+                tuple(q.get("qualifierName", "") for q in qualifiers),
+            )
+        )
     journal = _dig(r, "journalInfo", "journal") or {}
     return Record(
         title=norm.clean_text(str(r.get("title") or "")),

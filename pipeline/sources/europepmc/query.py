@@ -6,14 +6,24 @@ maps to Europe PMC's fields: `tiab` → TITLE_ABS, `ti` → TITLE, `ab` → ABST
 `au` → AUTH, `kw`/`ot` → KW. With no field Europe PMC searches every field it indexes, which for its
 open-access articles includes the full text: a search can find more there than in PubMed.
 """
+
 from __future__ import annotations
 
 import re
 
 from pipeline.errors import ConfigError
 
-FIELDS = {"": "", "tiab": "TITLE_ABS", "ti": "TITLE", "ab": "ABSTRACT", "mh": "MESH",
-          "majr": "MESH", "au": "AUTH", "kw": "KW", "ot": "KW"}
+FIELDS = {
+    "": "",
+    "tiab": "TITLE_ABS",
+    "ti": "TITLE",
+    "ab": "ABSTRACT",
+    "mh": "MESH",
+    "majr": "MESH",
+    "au": "AUTH",
+    "kw": "KW",
+    "ot": "KW",
+}
 _PLAIN = re.compile(r"[\w\-]+\*?", re.UNICODE)
 
 
@@ -26,8 +36,11 @@ def term(text: str, field: str = "") -> str:
 def build_query(all_of, field: str = "") -> str:
     """`(ketamine) AND (depression OR "depressive disorder")`, with `FIELD:` on every term."""
     if field.lower() not in FIELDS:
-        raise ConfigError(f"[search] field = {field!r} has no Europe PMC equivalent; use one of: "
-                          + ", ".join(f'"{f}"' for f in FIELDS if f) + ', or "".')
+        raise ConfigError(
+            f"[search] field = {field!r} has no Europe PMC equivalent; use one of: "
+            + ", ".join(f'"{f}"' for f in FIELDS if f)
+            + ', or "".'
+        )
     epmc_field = FIELDS[field.lower()]
     groups = []
     for group in all_of:

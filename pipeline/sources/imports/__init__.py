@@ -6,6 +6,7 @@ splits the records, maps each to a Record and sets aside (as `Quarantined`, with
 reason) any record that cannot be used, reading on to the end. A file that is no recognisable export
 is an `ExportFormatError` (a ConfigError, exit 2) naming the file and what it starts with.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,13 @@ log = logging.getLogger(__name__)
 
 FORMATS = ("ris", "medline", "wos", "wos-tab", "ovid", "csv", "bibtex")
 FORMAT_NAMES = {
-    "ris": "RIS", "medline": "PubMed MEDLINE text", "wos": "Web of Science plain text",
-    "wos-tab": "Web of Science tab-delimited", "ovid": "Ovid display text", "csv": "CSV", "bibtex": "BibTeX",
+    "ris": "RIS",
+    "medline": "PubMed MEDLINE text",
+    "wos": "Web of Science plain text",
+    "wos-tab": "Web of Science tab-delimited",
+    "ovid": "Ovid display text",
+    "csv": "CSV",
+    "bibtex": "BibTeX",
 }
 
 
@@ -41,8 +47,8 @@ class Imported:
 
     record: Record
     file: str
-    number: int          # its position among the file's records (1-based)
-    line: int            # the line it starts on
+    number: int  # its position among the file's records (1-based)
+    line: int  # the line it starts on
 
 
 @dataclass
@@ -70,13 +76,15 @@ def detect_format(text: str, name: str) -> str:
     head = text[:20000]
     lines = [line for line in head.split("\n") if line.strip()]
     if not lines:
-        raise ExportFormatError(f"{name}: the file is empty. Export the records again, or remove it "
-                                "from [[imports]] paths.")
+        raise ExportFormatError(
+            f"{name}: the file is empty. Export the records again, or remove it from [[imports]] paths."
+        )
     first = lines[0]
     if _WOS_TAB_HEADER.match(first):
         return "wos-tab"
-    if first.startswith(("FN ", "VR ")) or (first.startswith("PT ") and any(
-            line[:3] in ("AU ", "TI ", "UT ", "ER") for line in lines[1:40])):
+    if first.startswith(("FN ", "VR ")) or (
+        first.startswith("PT ") and any(line[:3] in ("AU ", "TI ", "UT ", "ER") for line in lines[1:40])
+    ):
         return "wos"
     if _RIS.search(head):
         return "ris"
@@ -86,7 +94,7 @@ def detect_format(text: str, name: str) -> str:
         return "ovid"
     if _BIBTEX.search(head) and re.search(r"^\s*[A-Za-z][\w-]*\s*=", head, re.M):
         return "bibtex"
-    if ("," in first or "\t" in first or ";" in first):
+    if "," in first or "\t" in first or ";" in first:
         header = re.split(r"[,\t;]", first)
         known = set(table.header_fields([h.strip().strip('"') for h in header]).values())
         if "title" in known:
@@ -95,8 +103,9 @@ def detect_format(text: str, name: str) -> str:
     raise ExportFormatError(
         f"{name}: not a recognised export file (it starts {shown!r}). Readable formats: RIS, PubMed "
         "MEDLINE text, Web of Science plain text or tab-delimited, Ovid display text, BibTeX, and CSV "
-        "with a title column. Export the records in one of them, or name the format with format = \"ris\" "
-        "(or " + ", ".join(f'"{f}"' for f in FORMATS[1:]) + ") in the file's [[imports]] table.")
+        'with a title column. Export the records in one of them, or name the format with format = "ris" '
+        "(or " + ", ".join(f'"{f}"' for f in FORMATS[1:]) + ") in the file's [[imports]] table."
+    )
 
 
 _PARSERS: dict[str, tuple[Callable[[str], Iterator[Entry]], Callable[[Entry], Record]]] = {
@@ -116,9 +125,11 @@ def _entries(text: str, fmt: str, name: str) -> Iterator[Entry]:
         return rows
     known = set(table.header_fields(header).values())
     if "title" not in known:
-        raise ExportFormatError(f"{name}: the header has no title column (it has: "
-                                f"{', '.join(header[:12])}). Export with the title column, or rename "
-                                "it to Title.")
+        raise ExportFormatError(
+            f"{name}: the header has no title column (it has: "
+            f"{', '.join(header[:12])}). Export with the title column, or rename "
+            "it to Title."
+        )
     return rows
 
 
@@ -126,10 +137,10 @@ def parse_export(text: str, name: str, fmt: str | None = None) -> ImportResult:
     """Every record of an export file's text (see the module docstring). Pure."""
     fmt = fmt or detect_format(text, name)
     if fmt not in FORMATS:
-        raise ExportFormatError(f"{name}: format {fmt!r} is unknown; use one of: "
-                                + ", ".join(f'"{f}"' for f in FORMATS) + ".")
-    to_record = _PARSERS[fmt][1] if fmt in _PARSERS else (
-        mapping.from_wos if fmt == "wos-tab" else mapping.from_table)
+        raise ExportFormatError(
+            f"{name}: format {fmt!r} is unknown; use one of: " + ", ".join(f'"{f}"' for f in FORMATS) + "."
+        )
+    to_record = _PARSERS[fmt][1] if fmt in _PARSERS else (mapping.from_wos if fmt == "wos-tab" else mapping.from_table)
     result = ImportResult(name, fmt)
     for entry in _entries(text, fmt, name):
         problem = entry.problem
@@ -137,7 +148,7 @@ def parse_export(text: str, name: str, fmt: str | None = None) -> ImportResult:
         if not problem:
             try:
                 rec = to_record(entry)
-            except (ValueError, IndexError, KeyError) as exc:   # defensive: a field no rule expected
+            except (ValueError, IndexError, KeyError) as exc:  # defensive: a field no rule expected
                 problem = f"unreadable fields ({exc})"
         if rec is not None and not rec.title:
             problem = "the record has no title"
@@ -158,12 +169,16 @@ def read_export(path: Path | str, fmt: str | None = None) -> ImportResult:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the import file ({exc.strerror}).") from None
     if b"\x00" in data[:4096] and not _utf16(data):
-        raise ExportFormatError(f"{path}: a binary file, not an export. Export the records as RIS, "
-                                "MEDLINE, Web of Science text or CSV.")
+        raise ExportFormatError(
+            f"{path}: a binary file, not an export. Export the records as RIS, MEDLINE, Web of Science text or CSV."
+        )
     return parse_export(decode(data, str(path)), str(path), fmt)
 
 
 def _utf16(data: bytes) -> bool:
     head = data[:4096]
-    return head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[1::2].count(0) > len(head) // 4 \
+    return (
+        head.startswith((b"\xff\xfe", b"\xfe\xff"))
+        or head[1::2].count(0) > len(head) // 4
         or head[0::2].count(0) > len(head) // 4
+    )

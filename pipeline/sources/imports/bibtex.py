@@ -6,6 +6,7 @@ quoted or bare (numbers, month macros); `@comment`, `@preamble` and `@string` ar
 accents and escapes (`{\\"u}`, `\\'e`, `\\&`, `--`) become the characters they stand for, braces are
 dropped. An entry whose braces never close is returned with a problem, and reading goes on after it.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,17 +17,47 @@ from pipeline.sources.imports.tagged import Entry
 
 _START = re.compile(r"@\s*([A-Za-z]+)\s*([{(])")
 _SKIP = {"comment", "preamble", "string"}
-_ACCENTS = {"'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304",
-            ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328"}
-_SYMBOLS = {"\\&": "&", "\\%": "%", "\\$": "$", "\\#": "#", "\\_": "_", "\\ss": "ß", "\\o": "ø", "\\O": "Ø",
-            "\\ae": "æ", "\\AE": "Æ", "\\aa": "å", "\\AA": "Å", "\\l": "ł", "\\L": "Ł", "---": "—", "--": "–",
-            "~": " "}
+_ACCENTS = {
+    "'": "\u0301",
+    "`": "\u0300",
+    "^": "\u0302",
+    '"': "\u0308",
+    "~": "\u0303",
+    "=": "\u0304",
+    ".": "\u0307",
+    "u": "\u0306",
+    "v": "\u030c",
+    "H": "\u030b",
+    "c": "\u0327",
+    "k": "\u0328",
+}
+_SYMBOLS = {
+    "\\&": "&",
+    "\\%": "%",
+    "\\$": "$",
+    "\\#": "#",
+    "\\_": "_",
+    "\\ss": "ß",
+    "\\o": "ø",
+    "\\O": "Ø",
+    "\\ae": "æ",
+    "\\AE": "Æ",
+    "\\aa": "å",
+    "\\AA": "Å",
+    "\\l": "ł",
+    "\\L": "Ł",
+    "---": "—",
+    "--": "–",
+    "~": " ",
+}
 
 
 def latex_to_text(value: str) -> str:
     """'M{\\"u}ller \\& Co --- {RNA}' → 'Müller & Co — RNA'."""
+
     def accent(m: re.Match) -> str:
         return unicodedata.normalize("NFC", m.group(2) + _ACCENTS[m.group(1)])
+
     text = re.sub(r"\\([`'^\"~=.uvHck])\s*\{?\s*([A-Za-z])\}?", accent, value)
     for latex, char in _SYMBOLS.items():
         text = text.replace(latex, char)
@@ -51,15 +82,15 @@ def _close(text: str, start: int, opener: str) -> int:
             depth -= 1
         elif c == closer and depth == 0:
             return i
-        elif c == "@" and depth == 0 and _START.match(text, i) and text[i - 1:i] in ("\n", ""):
-            return -1                       # the next entry starts: this one never closed
+        elif c == "@" and depth == 0 and _START.match(text, i) and text[i - 1 : i] in ("\n", ""):
+            return -1  # the next entry starts: this one never closed
         i += 1
     return -1
 
 
 def _fields(body: str) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
-    _, _, rest = body.partition(",")        # the citation key
+    _, _, rest = body.partition(",")  # the citation key
     i, n = 0, len(rest)
     while i < n:
         m = re.compile(r"\s*,?\s*([A-Za-z][\w\-:.]*)\s*=\s*").match(rest, i)
@@ -78,19 +109,19 @@ def _fields(body: str) -> dict[str, list[str]]:
                     if depth == 0:
                         break
                     j += 1
-                parts.append(rest[i + 1:j])
+                parts.append(rest[i + 1 : j])
                 i = j + 1
             elif rest[i] == '"':
                 j = i + 1
                 while j < n and (rest[j] != '"' or rest[j - 1] == "\\"):
                     j += 1
-                parts.append(rest[i + 1:j])
+                parts.append(rest[i + 1 : j])
                 i = j + 1
             else:
                 bare = re.compile(r"[^,#\s]+").match(rest, i)
                 parts.append(bare.group(0) if bare else "")
                 i = bare.end() if bare else i + 1
-            hash_ = re.compile(r"\s*#\s*").match(rest, i)   # concatenation
+            hash_ = re.compile(r"\s*#\s*").match(rest, i)  # concatenation
             if not hash_:
                 break
             i = hash_.end()
@@ -119,7 +150,7 @@ def parse_bibtex(text: str) -> Iterator[Entry]:
                 return
             pos = nxt.start()
             continue
-        entry = Entry(number, line, _fields(text[m.end():end]))
+        entry = Entry(number, line, _fields(text[m.end() : end]))
         entry.add("@type", kind)
         yield entry
         pos = end + 1

@@ -5,6 +5,7 @@ publication types, markup) apply to all of them, and every identifier an export 
 `Record.ids`: pmid, pmcid, doi, and the database's own accession number (wos, scopus, embase,
 central, ebscohost, ovid).
 """
+
 from __future__ import annotations
 
 import re
@@ -14,14 +15,29 @@ from pipeline.models import CommentCorrection, MeshHeading, Record
 from pipeline.sources import normalise as norm
 from pipeline.sources.imports.tagged import Entry
 
-_MONTHS = {m: i for i, m in enumerate(
-    "jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
 
 
-def record(*, title: str, ids: dict[str, str], abstract: str = "", year: int | None = None,
-           article_date: str = "", journal: str = "", journal_iso: str = "", volume: str = "",
-           issue: str = "", pages: str = "", languages=(), types=(), keywords=(), authors=(),
-           mesh=(), corrections=(), month: int | None = None) -> Record:
+def record(
+    *,
+    title: str,
+    ids: dict[str, str],
+    abstract: str = "",
+    year: int | None = None,
+    article_date: str = "",
+    journal: str = "",
+    journal_iso: str = "",
+    volume: str = "",
+    issue: str = "",
+    pages: str = "",
+    languages=(),
+    types=(),
+    keywords=(),
+    authors=(),
+    mesh=(),
+    corrections=(),
+    month: int | None = None,
+) -> Record:
     """The one place an imported record is built: text cleaned, codes mapped, ids normalised."""
     clean_ids = {}
     for scheme, value in ids.items():
@@ -123,6 +139,7 @@ def _ris_doi(e: Entry) -> str:
 
 # --- PubMed MEDLINE ---------------------------------------------------------------------------------
 
+
 def _iso_date(yyyymmdd: str) -> str:
     digits = re.sub(r"\D", "", yyyymmdd)
     return f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}" if len(digits) >= 8 else ""
@@ -171,18 +188,18 @@ def from_medline(entry: Entry) -> Record:
 
 # --- Web of Science plain text and tab-delimited ----------------------------------------------------
 
+
 def from_wos(entry: Entry) -> Record:
     """A Web of Science record (plain-text tags; the tab-delimited export uses the same tags)."""
     e = entry
     ut = e.first("UT")
     month = _MONTHS.get(e.first("PD")[:3].lower())
     authors = e.all("AF") or e.all("AU")
-    if len(authors) == 1 and ";" in authors[0]:            # tab-delimited: one cell, '; ' between
+    if len(authors) == 1 and ";" in authors[0]:  # tab-delimited: one cell, '; ' between
         authors = authors[0].split(";")
     return record(
         title=e.first("TI"),
-        ids={"doi": e.first("DI"), "pmid": e.first("PM"),
-             "wos": ut[4:] if ut.upper().startswith("WOS:") else ut},
+        ids={"doi": e.first("DI"), "pmid": e.first("PM"), "wos": ut[4:] if ut.upper().startswith("WOS:") else ut},
         abstract=e.first("AB"),
         year=norm.first_year(e.first("PY") or e.first("PD") or e.first("EA")),
         month=month,
@@ -210,11 +227,10 @@ def from_ovid(entry: Entry) -> Record:
     title = e.first("Title", "Original Title")
     types = [t for v in e.all("Publication Type", "Document Type") for t in re.split(r"[:;]", v)]
     if match := _OVID_TYPE_SUFFIX.search(title):
-        title = title[:match.start()]
+        title = title[: match.start()]
         types.append(match.group(1))
     source = e.first("Source")
-    year = norm.first_year(e.first("Year of Publication", "Publication Year", "Date of Publication")
-                           or source)
+    year = norm.first_year(e.first("Year of Publication", "Publication Year", "Date of Publication") or source)
     article_date = ""
     status = e.first("Status")
     if match := re.search(r"(\d{1,2}) ([A-Z][a-z]+) (\d{4})", status):
@@ -222,8 +238,10 @@ def from_ovid(entry: Entry) -> Record:
         if month:
             article_date = f"{match.group(3)}-{month:02d}-{int(match.group(1)):02d}"
     database = " ".join(e.all("Database")).lower()
-    ids = {"doi": e.first("DOI Number", "Digital Object Identifier", "DOI"),
-           "pmid": e.first("PubMed Unique Identifier", "PMID", "PubMed ID")}
+    ids = {
+        "doi": e.first("DOI Number", "Digital Object Identifier", "DOI"),
+        "pmid": e.first("PubMed Unique Identifier", "PMID", "PubMed ID"),
+    }
     accession = e.first("Unique Identifier", "Accession Number", "Embase Accession Number")
     if accession and "medline" in database and accession.isdigit():
         ids["pmid"] = ids["pmid"] or accession
@@ -249,7 +267,8 @@ def from_ovid(entry: Entry) -> Record:
 
 _EMBASE_SOURCE = re.compile(
     r"^(?P<journal>.+?) \((?P<year>\d{4})\)(?: (?P<volume>[^\s:(]+))?(?::(?P<issue>[^\s(]+))?"
-    r"(?: \((?P<pages>[^)]*)\))?\.?(?: Date of Publication: (?P<date>.*))?$")
+    r"(?: \((?P<pages>[^)]*)\))?\.?(?: Date of Publication: (?P<date>.*))?$"
+)
 
 
 def split_authors(cell: str) -> list[str]:
@@ -267,14 +286,19 @@ def from_table(entry: Entry) -> Record:
     e = entry
     journal, year_text = e.first("journal"), e.first("year")
     volume, issue, pages = e.first("volume"), e.first("issue"), e.first("pages")
-    if match := _EMBASE_SOURCE.match(journal):          # Embase: 'Cancer (2004) 102:4 (253-258). ...'
+    if match := _EMBASE_SOURCE.match(journal):  # Embase: 'Cancer (2004) 102:4 (253-258). ...'
         journal = match.group("journal")
         year_text = year_text or match.group("year")
         volume, issue = volume or (match.group("volume") or ""), issue or (match.group("issue") or "")
         pages = pages or (match.group("pages") or "")
-    ids = {"doi": e.first("doi"), "pmid": e.first("pmid"), "pmcid": e.first("pmcid"),
-           "scopus": e.first("scopus"), "central": e.first("central"),
-           "embase": re.sub(r"^EMBASE\s*", "", e.first("embase"), flags=re.I)}
+    ids = {
+        "doi": e.first("doi"),
+        "pmid": e.first("pmid"),
+        "pmcid": e.first("pmcid"),
+        "scopus": e.first("scopus"),
+        "central": e.first("central"),
+        "embase": re.sub(r"^EMBASE\s*", "", e.first("embase"), flags=re.I),
+    }
     wos = e.first("wos")
     if wos:
         ids["wos"] = wos[4:] if wos.upper().startswith("WOS:") else wos
@@ -304,10 +328,17 @@ def from_table(entry: Entry) -> Record:
 
 # --- BibTeX ------------------------------------------------------------------------------------------
 
-_BIBTEX_TYPES = {"article": "Journal Article", "inproceedings": "Congress", "conference": "Congress",
-                 "proceedings": "Congress", "book": "Book", "incollection": "Book Chapter",
-                 "inbook": "Book Chapter", "phdthesis": "Academic Dissertation",
-                 "mastersthesis": "Academic Dissertation"}
+_BIBTEX_TYPES = {
+    "article": "Journal Article",
+    "inproceedings": "Congress",
+    "conference": "Congress",
+    "proceedings": "Congress",
+    "book": "Book",
+    "incollection": "Book Chapter",
+    "inbook": "Book Chapter",
+    "phdthesis": "Academic Dissertation",
+    "mastersthesis": "Academic Dissertation",
+}
 
 
 def from_bibtex(entry: Entry) -> Record:

@@ -1,4 +1,5 @@
 """The export files of one [[imports]] table as a `Source`: every run reads them all again."""
+
 from __future__ import annotations
 
 import glob
@@ -31,8 +32,9 @@ def expand(database: str, paths) -> list[Path]:
             found = [Path(text)] if Path(text).is_file() else []
             problem = f"file {text!r} does not exist"
         if not found:
-            raise ConfigError(f"[[imports]] {database!r}: {problem}. Check the path; paths are relative to "
-                              "the config file's folder.")
+            raise ConfigError(
+                f"[[imports]] {database!r}: {problem}. Check the path; paths are relative to the config file's folder."
+            )
         files.extend(f for f in found if f not in files)
     return files
 
@@ -57,17 +59,33 @@ class ImportSource:
         records = [i.record for r in self.results for i in r.records]
         quarantined = [q for r in self.results for q in r.quarantined]
         shown = [self._shown(p) for p in files]
-        log.info("%s: %d records read from %d files (%d set aside)", self.name, len(records), len(files),
-                 len(quarantined))
+        log.info(
+            "%s: %d records read from %d files (%d set aside)", self.name, len(records), len(files), len(quarantined)
+        )
         return Harvest(
-            query=", ".join(shown), count=len(records) + len(quarantined),
-            current=list(dict.fromkeys(r.record_id for r in records)), records=records,
-            quarantined=quarantined, requested=len(records) + len(quarantined),
+            query=", ".join(shown),
+            count=len(records) + len(quarantined),
+            current=list(dict.fromkeys(r.record_id for r in records)),
+            records=records,
+            quarantined=quarantined,
+            requested=len(records) + len(quarantined),
             searched={"import": len(records) + len(quarantined)},
-            manifest={"files": [{"file": self._shown(Path(r.file)), "format": r.format, "records": len(r.records),
-                                 "set_aside": len(r.quarantined)} for r in self.results],
-                      "positions": {i.record.record_id: f"{self._shown(Path(i.file))}:{i.line} (record {i.number})"
-                                    for r in self.results for i in r.records}},
+            manifest={
+                "files": [
+                    {
+                        "file": self._shown(Path(r.file)),
+                        "format": r.format,
+                        "records": len(r.records),
+                        "set_aside": len(r.quarantined),
+                    }
+                    for r in self.results
+                ],
+                "positions": {
+                    i.record.record_id: f"{self._shown(Path(i.file))}:{i.line} (record {i.number})"
+                    for r in self.results
+                    for i in r.records
+                },
+            },
         )
 
     def _shown(self, path: Path) -> str:

@@ -7,6 +7,7 @@ Web of Science's tags ('TI', 'AU', 'PY', 'DI', 'UT') and any CSV whose header na
 optionally authors, year, DOI, abstract, journal and PMID. Every entry's fields are keyed by the
 canonical names below, whatever the file called them.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,8 +25,17 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "year": ("year", "publicationyear", "py", "pubyear", "yearpublished", "pubdate", "date"),
     "doi": ("doi", "di", "digitalobjectidentifier"),
     "abstract": ("abstract", "ab", "originalabstract"),
-    "journal": ("sourcetitle", "journal", "journaltitle", "so", "publicationtitle", "secondarytitle",
-                "journal/book", "publication", "source"),
+    "journal": (
+        "sourcetitle",
+        "journal",
+        "journaltitle",
+        "so",
+        "publicationtitle",
+        "secondarytitle",
+        "journal/book",
+        "publication",
+        "source",
+    ),
     "pmid": ("pubmedid", "pmid", "pm", "pubmed"),
     "pmcid": ("pmcid", "pmc"),
     "volume": ("volume", "vl"),
@@ -79,7 +89,7 @@ def parse_table(text: str, raw: bool = False) -> tuple[list[str], Iterator[Entry
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quoting=quoting, strict=True)
     header = next(reader, [])
     if sep == "\t":
-        while header and not header[-1].strip():    # WoS ends every line with a tab
+        while header and not header[-1].strip():  # WoS ends every line with a tab
             header = header[:-1]
     columns = {i: h.strip() for i, h in enumerate(header)} if raw else header_fields(header)
     return header, _rows(reader, header, sep, columns)

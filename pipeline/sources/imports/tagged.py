@@ -10,6 +10,7 @@ Tolerated quirks: record-number lines between records ('1.', '<1>'), untagged co
 trailing spaces, '  -  ' separators, blank lines anywhere. A record that never reaches its end tag
 because the file stops is still returned, flagged so the caller can set it aside.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,10 +22,10 @@ from typing import Iterator
 class Entry:
     """One record as the file wrote it."""
 
-    number: int                    # 1-based position of the record in its file
-    line: int                      # the line it starts on (1-based)
+    number: int  # 1-based position of the record in its file
+    line: int  # the line it starts on (1-based)
     fields: dict[str, list[str]] = field(default_factory=dict)
-    problem: str = ""              # why the record cannot be used as is ("" when it can)
+    problem: str = ""  # why the record cannot be used as is ("" when it can)
 
     def add(self, tag: str, value: str) -> None:
         self.fields.setdefault(tag, []).append(value)
@@ -116,7 +117,8 @@ def parse_medline(text: str) -> Iterator[Entry]:
 WOS_TAGS = frozenset(
     "FN VR PT AU AF BA BF CA GP BE TI SO SE BS LA DT CT CY CL SP HO DE ID AB C1 C3 RP EM RI OI FU FP "
     "FX CR NR TC Z8 Z9 ZB ZR ZA ZS U1 U2 PU PI PA SN EI BN J9 JI PD PY VL IS PN SU SI MA BP EP AR DI "
-    "DL D2 EA EY PG P2 WC WE SC GA UT PM OA HC HP DA ER EF".split())
+    "DL D2 EA EY PG P2 WC WE SC GA UT PM OA HC HP DA ER EF".split()
+)
 # Fields whose continuation lines are further values (one author per line), not wrapped text.
 _WOS_LIST_TAGS = frozenset("AU AF BA BF CA GP BE CR C1 C3 RI OI EM".split())
 
@@ -137,8 +139,9 @@ def parse_wos(text: str) -> Iterator[Entry]:
                     entry.problem = entry.problem or f"record has no ER line before the next PT at line {lineno}"
                     yield entry
                 number += 1
-                entry = Entry(number, lineno, problem="" if tag == "PT" else
-                              f"record starts with {tag} instead of a PT line")
+                entry = Entry(
+                    number, lineno, problem="" if tag == "PT" else f"record starts with {tag} instead of a PT line"
+                )
             if tag == "ER":
                 yield entry
                 entry, last_tag = None, ""

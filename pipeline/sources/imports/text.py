@@ -5,6 +5,7 @@ tools Windows-1252. Line endings are LF, CRLF, CRLF with bare LF inside abstract
 become LF here, so every parser sees one shape. A bare LF inside a field then starts a line with no
 tag, which the tagged parsers read as a continuation of the field before it.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -17,11 +18,11 @@ log = logging.getLogger(__name__)
 def decode(data: bytes, name: str = "") -> str:
     """The text of an export file, byte-order mark removed, line endings normalised to LF."""
     if data.startswith(codecs.BOM_UTF8):
-        text = data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace")
+        text = data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         text = data.decode("utf-16", errors="replace")
     elif len(data) >= 4 and data[1] == 0 and data[3] == 0 and data[0] != 0:
-        text = data.decode("utf-16-le", errors="replace")     # UTF-16 without a mark
+        text = data.decode("utf-16-le", errors="replace")  # UTF-16 without a mark
     elif len(data) >= 4 and data[0] == 0 and data[2] == 0 and data[1] != 0:
         text = data.decode("utf-16-be", errors="replace")
     else:

@@ -9,6 +9,7 @@
   adds 'Retracted Publication'.
 - `primary_location.source` is often null (no journal then); `authorships` is capped at 100 by OpenAlex.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,18 +64,22 @@ def _tail(url: str | None) -> str:
 def parse_work(w: dict) -> Record:
     ids_in = w.get("ids") or {}
     pmcid = _tail(ids_in.get("pmcid"))
-    ids = {"openalex": _tail(w.get("id")),
-           "doi": norm.normalise_doi(str(w.get("doi") or ids_in.get("doi") or "")),
-           "pmid": norm.normalise_pmid(_tail(ids_in.get("pmid"))) if ids_in.get("pmid") else "",
-           "pmcid": norm.normalise_pmcid(pmcid) if pmcid else ""}
-    source = ((w.get("primary_location") or {}).get("source") or {})
+    ids = {
+        "openalex": _tail(w.get("id")),
+        "doi": norm.normalise_doi(str(w.get("doi") or ids_in.get("doi") or "")),
+        "pmid": norm.normalise_pmid(_tail(ids_in.get("pmid"))) if ids_in.get("pmid") else "",
+        "pmcid": norm.normalise_pmcid(pmcid) if pmcid else "",
+    }
+    source = (w.get("primary_location") or {}).get("source") or {}
     biblio = w.get("biblio") or {}
     first, last = biblio.get("first_page") or "", biblio.get("last_page") or ""
     types = [str(w.get("type") or "")]
     if w.get("is_retracted"):
         types.append("Retracted Publication")
-    authors = [(a.get("author") or {}).get("display_name") or a.get("raw_author_name") or ""
-               for a in w.get("authorships") or []]
+    authors = [
+        (a.get("author") or {}).get("display_name") or a.get("raw_author_name") or ""
+        for a in w.get("authorships") or []
+    ]
     date = str(w.get("publication_date") or "")
     return Record(
         title=norm.clean_text(str(w.get("title") or w.get("display_name") or "")),
@@ -104,13 +109,11 @@ def parse_page(body: bytes, where: str = "") -> Page:
         raise MalformedAnswer(problem)
     data = json.loads(body)
     results = data.get("results") or []
-    page = Page(int(data["meta"].get("count") or 0), data["meta"].get("next_cursor") or None,
-                result_count=len(results))
+    page = Page(int(data["meta"].get("count") or 0), data["meta"].get("next_cursor") or None, result_count=len(results))
     for index, work in enumerate(results):
         try:
             page.records.append(parse_work(work))
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             ident = work.get("id", "?") if isinstance(work, dict) else "?"
-            page.quarantined.append(Quarantined("", f"OpenAlex work {index + 1} ({ident}) is unreadable: {exc}",
-                                                where))
+            page.quarantined.append(Quarantined("", f"OpenAlex work {index + 1} ({ident}) is unreadable: {exc}", where))
     return page

@@ -9,6 +9,7 @@ translate as for PubMed. What does not carry over, and is reported as a note by 
   abstract and full text (`search=`); any other tag is refused.
 OpenAlex also stems and ignores stop words, so a phrase matches its stemmed words in order.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,9 +23,9 @@ _PLAIN = re.compile(r"\w+", re.UNICODE)
 
 @dataclass(frozen=True)
 class Translation:
-    text: str                      # the boolean search text
-    params: dict                   # what is sent: search= or filter=
-    notes: tuple[str, ...] = ()    # what did not carry over
+    text: str  # the boolean search text
+    params: dict  # what is sent: search= or filter=
+    notes: tuple[str, ...] = ()  # what did not carry over
 
     @property
     def shown(self) -> str:
@@ -34,8 +35,10 @@ class Translation:
 def translate(all_of, field: str = "") -> Translation:
     """`(ketamine) AND (depression OR "depressive disorder")` as OpenAlex search parameters."""
     if field.lower() not in FIELDS:
-        raise ConfigError(f"[search] field = {field!r} has no OpenAlex equivalent; use \"tiab\", \"ti\" "
-                          'or "" (OpenAlex searches titles, abstracts and full text only).')
+        raise ConfigError(
+            f'[search] field = {field!r} has no OpenAlex equivalent; use "tiab", "ti" '
+            'or "" (OpenAlex searches titles, abstracts and full text only).'
+        )
     notes = []
     groups = []
     for group in all_of:
@@ -45,7 +48,7 @@ def translate(all_of, field: str = "") -> Translation:
             if "*" in text:
                 text = text.replace("*", "")
                 notes.append(f"OpenAlex strips wildcards: {term!r} is searched as {text!r}")
-            text = text.replace(",", " ")    # a comma would end an OpenAlex filter value
+            text = text.replace(",", " ")  # a comma would end an OpenAlex filter value
             terms.append(text if _PLAIN.fullmatch(text) else f'"{text.strip()}"')
         groups.append("(" + " OR ".join(terms) + ")")
     text = " AND ".join(groups)

@@ -1,4 +1,5 @@
 """OpenAlex as a `Source`: the review's query translated, every work read, raw answers archived."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,16 +26,31 @@ class OpenAlexSource:
         t = translate(self.config.search.all_of, self.config.search.field)
         replay_from = find_archive(self.out, self.from_run) if self.replay else None
         archive_dir = replay_from or self.out / "raw" / self.run_id
-        calls = ReplayedCalls(replay_from) if replay_from else LiveCalls(
-            oa.http_client(self.config.retrieval.timeout, self.config.retrieval.max_attempts), archive_dir)
+        calls = (
+            ReplayedCalls(replay_from)
+            if replay_from
+            else LiveCalls(
+                oa.http_client(self.config.retrieval.timeout, self.config.retrieval.max_attempts), archive_dir
+            )
+        )
         request.progress("search", 0, 1)
         got = oa.search(calls, t.params, t.shown, self.page_size, t.notes)
         request.progress("search", 1, 1)
         return Harvest(
-            query=t.shown, count=got.hit_count, current=[r.record_id for r in got.records], records=got.records,
-            quarantined=got.quarantined, requested=got.retrieved, searched={"openalex": got.hit_count},
+            query=t.shown,
+            count=got.hit_count,
+            current=[r.record_id for r in got.records],
+            records=got.records,
+            quarantined=got.quarantined,
+            requested=got.retrieved,
+            searched={"openalex": got.hit_count},
             as_of=replayed_date(replay_from) if replay_from else None,
-            manifest={"query": t.shown, "notes": list(t.notes), "hit_count": got.hit_count,
-                      "retrieved": got.retrieved, "pages": got.pages,
-                      "requests": {"made": calls.requests_made, "retried": calls.retries}},
+            manifest={
+                "query": t.shown,
+                "notes": list(t.notes),
+                "hit_count": got.hit_count,
+                "retrieved": got.retrieved,
+                "pages": got.pages,
+                "requests": {"made": calls.requests_made, "retried": calls.retries},
+            },
         )

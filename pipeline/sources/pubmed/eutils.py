@@ -11,6 +11,7 @@ before their closing tag, and in-band `<ERROR>`s that NCBI's backends send insid
 The API key is sent as a parameter but never written anywhere: log lines and error messages go
 through `Client.redact`, and request descriptions leave it out.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,16 @@ from typing import Callable, Mapping
 from pipeline.errors import EutilsUnavailable, ExitCode, PipelineError, RequestRejected
 from pipeline.sources.http import RATE_MARGIN, HttpClient, RateLimiter, TransientBody
 
-__all__ = ["Client", "EutilsAnswerError", "EutilsRequestError", "RATE_MARGIN", "RateLimiter", "Settings",
-           "TransientBody", "in_band_error"]
+__all__ = [
+    "Client",
+    "EutilsAnswerError",
+    "EutilsRequestError",
+    "RATE_MARGIN",
+    "RateLimiter",
+    "Settings",
+    "TransientBody",
+    "in_band_error",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +43,11 @@ RATE_WITHOUT_KEY = 3.0
 RATE_WITH_KEY = 10.0
 # In-band <ERROR> texts that say the request itself is wrong; any other <ERROR> is treated as a
 # passing backend fault and retried ("Search Backend failed: ...", "Unable to connect ...").
-PERMANENT_ERRORS = re.compile(r"cannot be larger than|invalid|not supported|unknown|"
-                              r"unable to obtain query", re.IGNORECASE)
+PERMANENT_ERRORS = re.compile(
+    r"cannot be larger than|invalid|not supported|unknown|"
+    r"unable to obtain query",
+    re.IGNORECASE,
+)
 _IN_BAND_ERROR = re.compile(rb"<ERROR>(.*?)</ERROR>", re.DOTALL)
 
 
@@ -62,17 +74,21 @@ class Settings:
     email: str = ""
     timeout: float = 30.0
     max_attempts: int = 5
-    backoff_base: float = 1.0     # seconds before the first retry; doubled each time
+    backoff_base: float = 1.0  # seconds before the first retry; doubled each time
     backoff_cap: float = 30.0
-    max_rate: float = 0.0         # requests/s; 0 means NCBI's limit (3, or 10 with an API key)
+    max_rate: float = 0.0  # requests/s; 0 means NCBI's limit (3, or 10 with an API key)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides) -> "Settings":
         base = environ.get("EUTILS_BASE_URL", "").strip() or DEFAULT_BASE_URL
         if not base.endswith("/"):
             base += "/"
-        return cls(base_url=base, api_key=environ.get("NCBI_API_KEY", "").strip(),
-                   email=environ.get("NCBI_EMAIL", "").strip(), **overrides)
+        return cls(
+            base_url=base,
+            api_key=environ.get("NCBI_API_KEY", "").strip(),
+            email=environ.get("NCBI_EMAIL", "").strip(),
+            **overrides,
+        )
 
     @property
     def rate(self) -> float:
@@ -84,28 +100,46 @@ class Client(HttpClient):
 
     def __init__(self, settings: Settings, sleep: Callable[[float], None] | None = None):
         super().__init__(
-            settings.base_url, name="E-utilities", rate=settings.rate, timeout=settings.timeout,
-            max_attempts=settings.max_attempts, backoff_base=settings.backoff_base,
-            backoff_cap=settings.backoff_cap, secrets=[settings.api_key],
+            settings.base_url,
+            name="E-utilities",
+            rate=settings.rate,
+            timeout=settings.timeout,
+            max_attempts=settings.max_attempts,
+            backoff_base=settings.backoff_base,
+            backoff_cap=settings.backoff_cap,
+            secrets=[settings.api_key],
             # NCBI asks every request to name the tool and a contact; the key raises the rate limit.
             params={"tool": TOOL, "email": settings.email or None, "api_key": settings.api_key or None},
-            log=log, **({"sleep": sleep} if sleep else {}))
+            log=log,
+            **({"sleep": sleep} if sleep else {}),
+        )
         self.settings = settings
         if not settings.email:
-            log.warning("NCBI_EMAIL is not set: NCBI asks for a contact address on every request "
-                        "(export NCBI_EMAIL=you@example.org).")
+            log.warning(
+                "NCBI_EMAIL is not set: NCBI asks for a contact address on every request "
+                "(export NCBI_EMAIL=you@example.org)."
+            )
 
     def esearch(self, term: str, **params) -> bytes:
         """Raw esearch XML for `term` in PubMed (POSTed when the query is very long)."""
         params = {"db": "pubmed", "term": term, **params}
-        return self.request(None, "esearch.fcgi", params, validate=_looks_like("</eSearchResult>"),
-                            describe=f"esearch.fcgi ({_describe_params(params)})").body
+        return self.request(
+            None,
+            "esearch.fcgi",
+            params,
+            validate=_looks_like("</eSearchResult>"),
+            describe=f"esearch.fcgi ({_describe_params(params)})",
+        ).body
 
     def efetch(self, pmids: list[str], validate: Callable[[bytes], str | None] | None = None) -> bytes:
         """Raw PubMed XML for `pmids` (POSTed, so long lists are safe)."""
         params = {"db": "pubmed", "id": ",".join(pmids), "retmode": "xml"}
-        body = self.post("efetch.fcgi", params, validate=validate or _looks_like("</PubmedArticleSet>"),
-                         describe=f"efetch.fcgi ({_describe_params(params)})")
+        body = self.post(
+            "efetch.fcgi",
+            params,
+            validate=validate or _looks_like("</PubmedArticleSet>"),
+            describe=f"efetch.fcgi ({_describe_params(params)})",
+        )
         error = in_band_error(body)
         if error:
             raise EutilsAnswerError(self.redact(f"efetch.fcgi ({len(pmids)} ids) answered with an error: {error}"))
@@ -115,19 +149,20 @@ class Client(HttpClient):
         message = f"E-utilities rejected {described}: HTTP {status} {reason}. {excerpt}".rstrip()
         if self.settings.api_key and _API_KEY_REFUSED.search(excerpt):
             # NCBI answers a wrong key with HTTP 400 {"error":"API key invalid",...}: say which setting.
-            message += (" NCBI refused the API key: check NCBI_API_KEY (a key from your NCBI account settings), "
-                        "or unset it to run without one at 3 requests/s.")
+            message += (
+                " NCBI refused the API key: check NCBI_API_KEY (a key from your NCBI account settings), "
+                "or unset it to run without one at 3 requests/s."
+            )
         return EutilsRequestError(self.redact(message))
 
     def unavailable(self, described: str, fault: str, attempts: int) -> PipelineError:
         s = self.settings
-        hint = (
-            f"E-utilities at {s.base_url} did not answer {described}: {fault} "
-            f"(gave up after {attempts} attempts)."
-        )
+        hint = f"E-utilities at {s.base_url} did not answer {described}: {fault} (gave up after {attempts} attempts)."
         if s.base_url == DEFAULT_BASE_URL:
-            hint += (" Check the network connection to NCBI, or set EUTILS_BASE_URL to reach another "
-                     "E-utilities server (a mirror or a local test server).")
+            hint += (
+                " Check the network connection to NCBI, or set EUTILS_BASE_URL to reach another "
+                "E-utilities server (a mirror or a local test server)."
+            )
         if not s.api_key:
             hint += " With an NCBI API key (export NCBI_API_KEY=...) NCBI allows 10 requests/s instead of 3."
         return EutilsUnavailable(self.redact(hint + " Try again later; nothing was published."))
@@ -150,6 +185,7 @@ def _looks_like(closing_tag: str) -> Callable[[bytes], str | None]:
         if body.lstrip()[:200].lower().startswith((b"<!doctype html", b"<html")):
             return "an HTML page instead of XML (NCBI maintenance?)"
         return f"an incomplete or unexpected body ({len(body)} bytes, no {closing_tag})"
+
     return check
 
 

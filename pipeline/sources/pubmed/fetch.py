@@ -5,6 +5,7 @@ checked against the PMIDs it must contain, and a long run cannot be broken by an
 A few batches are in flight at once (`workers`) so NCBI's slow answers do not hold the pace below
 its rate limit; the client's rate limiter is shared, so the pace never exceeds it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,12 +31,16 @@ class Source(Protocol):
 
 def batches(pmids: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(pmids), size):
-        yield pmids[start:start + size]
+        yield pmids[start : start + size]
 
 
-def fetch_records(source: Source, pmids: Iterable[str], batch_size: int,
-                  progress: Callable[[int], None] | None = None,
-                  workers: int = DEFAULT_WORKERS) -> Iterator[ParsedItem]:
+def fetch_records(
+    source: Source,
+    pmids: Iterable[str],
+    batch_size: int,
+    progress: Callable[[int], None] | None = None,
+    workers: int = DEFAULT_WORKERS,
+) -> Iterator[ParsedItem]:
     """Yield the parsed items of every PMID, batch by batch, in the order of `pmids`.
 
     A PMID that a response leaves out is asked for once more on its own batch; if it is still missing
@@ -103,14 +108,20 @@ def _fetch_batch(source: Source, batch: list[str], name: str) -> list[ParsedItem
         if isinstance(item, Quarantined) and not item.pmid and item.reason.startswith("refused"):
             raise IncompleteRetrieval(
                 f"{name}'s answer was {item.reason}. Running again will not help: check that EUTILS_BASE_URL "
-                "points at NCBI's E-utilities. No table was published.")
+                "points at NCBI's E-utilities. No table was published."
+            )
     asked = set(batch)
     extra = [item.pmid for item in items if isinstance(item, (Record, DeletedCitation)) and item.pmid not in asked]
     if extra:
-        log.warning("%s returned %d PMID%s that %s not asked for, ignored: %s", name, len(extra),
-                    "" if len(extra) == 1 else "s", "was" if len(extra) == 1 else "were", _shown(extra))
-        items = [item for item in items
-                 if not (isinstance(item, (Record, DeletedCitation)) and item.pmid not in asked)]
+        log.warning(
+            "%s returned %d PMID%s that %s not asked for, ignored: %s",
+            name,
+            len(extra),
+            "" if len(extra) == 1 else "s",
+            "was" if len(extra) == 1 else "were",
+            _shown(extra),
+        )
+        items = [item for item in items if not (isinstance(item, (Record, DeletedCitation)) and item.pmid not in asked)]
     return items
 
 

@@ -2,6 +2,7 @@
 
 The cross-check (screening/crosscheck.py) compares what PubMed's filters return with our rules.
 """
+
 from __future__ import annotations
 
 from pipeline.config import ScreeningConfig
@@ -9,14 +10,46 @@ from pipeline.config import ScreeningConfig
 # PubMed's [la] takes language names; the config holds ISO 639-2 codes as PubMed's Language element
 # writes them. Codes missing here are sent as they are (PubMed also accepts most codes).
 LANGUAGE_NAMES = {
-    "eng": "english", "ger": "german", "fre": "french", "spa": "spanish", "ita": "italian",
-    "por": "portuguese", "dut": "dutch", "rus": "russian", "chi": "chinese", "jpn": "japanese",
-    "kor": "korean", "pol": "polish", "swe": "swedish", "dan": "danish", "nor": "norwegian",
-    "fin": "finnish", "cze": "czech", "hun": "hungarian", "tur": "turkish", "gre": "greek",
-    "heb": "hebrew", "ara": "arabic", "per": "persian", "ukr": "ukrainian", "hrv": "croatian",
-    "slv": "slovenian", "slo": "slovak", "rum": "romanian", "bul": "bulgarian", "srp": "serbian",
-    "lit": "lithuanian", "lav": "latvian", "est": "estonian", "ice": "icelandic", "afr": "afrikaans",
-    "tha": "thai", "vie": "vietnamese", "ind": "indonesian", "mal": "malay", "hin": "hindi",
+    "eng": "english",
+    "ger": "german",
+    "fre": "french",
+    "spa": "spanish",
+    "ita": "italian",
+    "por": "portuguese",
+    "dut": "dutch",
+    "rus": "russian",
+    "chi": "chinese",
+    "jpn": "japanese",
+    "kor": "korean",
+    "pol": "polish",
+    "swe": "swedish",
+    "dan": "danish",
+    "nor": "norwegian",
+    "fin": "finnish",
+    "cze": "czech",
+    "hun": "hungarian",
+    "tur": "turkish",
+    "gre": "greek",
+    "heb": "hebrew",
+    "ara": "arabic",
+    "per": "persian",
+    "ukr": "ukrainian",
+    "hrv": "croatian",
+    "slv": "slovenian",
+    "slo": "slovak",
+    "rum": "romanian",
+    "bul": "bulgarian",
+    "srp": "serbian",
+    "lit": "lithuanian",
+    "lav": "latvian",
+    "est": "estonian",
+    "ice": "icelandic",
+    "afr": "afrikaans",
+    "tha": "thai",
+    "vie": "vietnamese",
+    "ind": "indonesian",
+    "mal": "malay",
+    "hin": "hindi",
 }
 # The widest dates PubMed holds: open ends of a year range are written with these.
 EARLIEST_YEAR, LATEST_YEAR = 1000, 3000

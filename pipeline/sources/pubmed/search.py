@@ -3,6 +3,7 @@
 One esearch lists at most 9,999 PMIDs (and `retstart` may not pass 9,998), so a larger result is split
 into publication-date slices, halved until each fits; the union is reconciled with the total Count.
 """
+
 from __future__ import annotations
 
 import logging
@@ -92,8 +93,9 @@ class DateSlice:
         return f"{_eutils_date(self.start)}-{_eutils_date(self.end)}"
 
 
-def run_search(source: Source, query: str, cap: int | None = None, today: date | None = None,
-               warn: bool = True) -> SearchResult:
+def run_search(
+    source: Source, query: str, cap: int | None = None, today: date | None = None, warn: bool = True
+) -> SearchResult:
     """All PMIDs PubMed holds for `query`; raises rather than returning fewer than Count.
 
     PubMed's messages are logged as warnings unless `warn` is False (they are in the result either
@@ -115,17 +117,34 @@ def run_search(source: Source, query: str, cap: int | None = None, today: date |
             )
     else:
         start, end = EARLIEST_DATE, date((today or date.today()).year + 2, 12, 31)
-        log.info("PubMed: %d records, more than the %d one esearch lists: splitting %s-%s by publication "
-                 "date", count, cap, _eutils_date(start), _eutils_date(end))
-        slices = split_by_date(lambda lo, hi: _slice(source, query, cap, lo, hi), start, end, cap,
-                               workers=SEARCH_WORKERS, total=count)
+        log.info(
+            "PubMed: %d records, more than the %d one esearch lists: splitting %s-%s by publication date",
+            count,
+            cap,
+            _eutils_date(start),
+            _eutils_date(end),
+        )
+        slices = split_by_date(
+            lambda lo, hi: _slice(source, query, cap, lo, hi), start, end, cap, workers=SEARCH_WORKERS, total=count
+        )
         pmids = reconcile(query, count, slices, start, end)
-    return SearchResult(query=query, count=count, pmids=tuple(pmids),
-                        query_translation=first["translation"], warnings=tuple(first["messages"]))
+    return SearchResult(
+        query=query,
+        count=count,
+        pmids=tuple(pmids),
+        query_translation=first["translation"],
+        warnings=tuple(first["messages"]),
+    )
 
 
-def split_by_date(search: Callable[[date, date], DateSlice], start: date, end: date, cap: int,
-                  workers: int = 1, total: int | None = None) -> list[DateSlice]:
+def split_by_date(
+    search: Callable[[date, date], DateSlice],
+    start: date,
+    end: date,
+    cap: int,
+    workers: int = 1,
+    total: int | None = None,
+) -> list[DateSlice]:
     """Search `start`..`end` (inclusive), halving every range that holds more than `cap` records.
 
     Returns the slices that fit, oldest first: consecutive, disjoint and covering the whole range.
@@ -181,27 +200,34 @@ def reconcile(query: str, count: int, slices: list[DateSlice], start: date, end:
             f"{ESEARCH_CAP} records."
         )
     if len(pmids) > count:
-        log.warning("PubMed: the date slices hold %d records, %d more than the %d it reported for %s "
-                    "(records added during the search); keeping them all", len(pmids), len(pmids) - count,
-                    count, query)
+        log.warning(
+            "PubMed: the date slices hold %d records, %d more than the %d it reported for %s "
+            "(records added during the search); keeping them all",
+            len(pmids),
+            len(pmids) - count,
+            count,
+            query,
+        )
     log.info("PubMed: %d records in %d date slices", len(pmids), len(slices))
     return pmids
 
 
-def run_window_search(source: Source, query: str, datetype: str, start: date, end: date,
-                      cap: int | None = None) -> list[str]:
+def run_window_search(
+    source: Source, query: str, datetype: str, start: date, end: date, cap: int | None = None
+) -> list[str]:
     """PMIDs matching `query` whose `datetype` date (edat: entry, mdat: modification) is in
     `start`..`end`: one esearch when they fit, date slices reconciled as in `run_search` otherwise."""
     cap = cap or ESEARCH_CAP
-    slices = split_by_date(lambda lo, hi: _slice(source, query, cap, lo, hi, datetype), start, end, cap,
-                           workers=SEARCH_WORKERS)
+    slices = split_by_date(
+        lambda lo, hi: _slice(source, query, cap, lo, hi, datetype), start, end, cap, workers=SEARCH_WORKERS
+    )
     return reconcile(query, sum(piece.count for piece in slices), slices, start, end)
 
 
-def _slice(source: Source, query: str, cap: int, start: date, end: date,
-           datetype: str = SLICE_DATETYPE) -> DateSlice:
-    result = _esearch(source, query, retmax=cap, datetype=datetype,
-                      mindate=_eutils_date(start), maxdate=_eutils_date(end))
+def _slice(source: Source, query: str, cap: int, start: date, end: date, datetype: str = SLICE_DATETYPE) -> DateSlice:
+    result = _esearch(
+        source, query, retmax=cap, datetype=datetype, mindate=_eutils_date(start), maxdate=_eutils_date(end)
+    )
     log.debug("PubMed: %d records with %s %s-%s", result["count"], datetype, start, end)
     return DateSlice(start, end, result["count"], tuple(result["pmids"]) if result["count"] <= cap else ())
 
@@ -210,8 +236,9 @@ def _eutils_date(day: date) -> str:
     return f"{day.year:04d}/{day.month:02d}/{day.day:02d}"
 
 
-_FIX_QUERY = ("Fix the search terms in the config's [search] section (python -m pipeline query --config FILE "
-              "prints the query).")
+_FIX_QUERY = (
+    "Fix the search terms in the config's [search] section (python -m pipeline query --config FILE prints the query)."
+)
 
 
 def _esearch(source: Source, query: str, **params) -> dict:
@@ -219,8 +246,9 @@ def _esearch(source: Source, query: str, **params) -> dict:
     try:
         result = parse_esearch(body)
     except (ET.ParseError, ValueError) as exc:
-        raise EutilsUnavailable(f"esearch returned an unreadable response for {query!r}: {exc}. "
-                                "Try again later; nothing was published.") from None
+        raise EutilsUnavailable(
+            f"esearch returned an unreadable response for {query!r}: {exc}. Try again later; nothing was published."
+        ) from None
     if result["error"]:
         raise QueryRejected(f"esearch refused the query {query!r}: {result['error']}. {_FIX_QUERY}")
     return result

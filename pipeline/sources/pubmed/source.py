@@ -11,6 +11,7 @@ Every raw answer is archived under <out>/raw/<run_id>/, or comes from a past run
 replaying (`replay_from`). The cross-check capability: the search PubMed runs with its own [dp]
 and [la] filters (see screening/crosscheck.py).
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,15 @@ class PubMedSource:
 
     name = "PubMed"
 
-    def __init__(self, config: Config, settings: Settings, out: Path, run_id: str, replay: bool = False,
-                 from_run: str | None = None):
+    def __init__(
+        self,
+        config: Config,
+        settings: Settings,
+        out: Path,
+        run_id: str,
+        replay: bool = False,
+        from_run: str | None = None,
+    ):
         """replay: answer from the raw archive of run `from_run` in `out` (default: the newest)."""
         self.config = config
         self.settings = settings
@@ -57,10 +65,13 @@ class PubMedSource:
         # A replay holds PubMed as of the replayed run: its date is what the run searched up to.
         as_of = replayed_date(replay_from) if replay_from else None
         archive_dir = replay_from or self.out / "raw" / self.run_id
-        client = (ArchiveSource(replay_from) if replay_from
-                  else RecordingSource(Client(self.settings), RawArchive(archive_dir)))
+        client = (
+            ArchiveSource(replay_from)
+            if replay_from
+            else RecordingSource(Client(self.settings), RawArchive(archive_dir))
+        )
         progress, query, window = request.progress, request.query, request.window
-        stored = {pmid_of(r) for r in request.stored} - {""}   # the stored PubMed records' PMIDs
+        stored = {pmid_of(r) for r in request.stored} - {""}  # the stored PubMed records' PMIDs
         progress("search", 0, 1)
         found = run_search(client, query)
         self._filtered = run_filtered_search(client, query, self.config.screening)
@@ -75,8 +86,12 @@ class PubMedSource:
             searched.update(entered=len(entered), modified=len(modified))
             outside = sorted(set(entered) - current_set, key=lambda p: record_order(pmid_record_id(p)))
             if outside:
-                log.warning("%d PMIDs entered since %s are not in the full search (PubMed updating?): %s",
-                            len(outside), window.start.strftime("%Y/%m/%d"), ", ".join(outside[:10]))
+                log.warning(
+                    "%d PMIDs entered since %s are not in the full search (PubMed updating?): %s",
+                    len(outside),
+                    window.start.strftime("%Y/%m/%d"),
+                    ", ".join(outside[:10]),
+                )
             revised = set(modified) & current_set & stored
             to_fetch = [p for p in current if p not in stored or p in revised]
         progress("search", 1, 1)
@@ -100,9 +115,15 @@ class PubMedSource:
             elif isinstance(item, DeletedCitation):
                 deleted.add(pmid_record_id(item.pmid))
         return Harvest(
-            query=query, count=found.count,
-            current=[pmid_record_id(p) for p in current], records=records, deleted=deleted,
-            quarantined=quarantined, requested=len(to_fetch), searched=searched, as_of=as_of,
+            query=query,
+            count=found.count,
+            current=[pmid_record_id(p) for p in current],
+            records=records,
+            deleted=deleted,
+            quarantined=quarantined,
+            requested=len(to_fetch),
+            searched=searched,
+            as_of=as_of,
             manifest={
                 "source": "pubmed",
                 "query_translation": found.query_translation,

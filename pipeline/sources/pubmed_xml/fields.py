@@ -5,6 +5,7 @@ already in memory. Element paths are always relative to the record and anchored 
 parent, because several names recur deeper down: `ArticleIdList` also sits in every
 `ReferenceList/Reference`, and `AuthorList` in a book's `Book` lists editors, not authors.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,18 @@ from html import unescape
 from pipeline.models import AbstractSection, Author, CommentCorrection, MeshHeading, Record
 
 _MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
-    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
 }
 # A season names no month; we take one inside the same year so the year never changes
 # ("Winter 2016" stays in 2016 rather than guessing December 2015).
@@ -29,8 +40,9 @@ _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]
 # "&lt;italic&gt;", which parse to the text "<p>". Only these lower-case names, with at most
 # quoted attributes, count as tags, so "<r.m.s.d.>", "p<0.05" or "<age 18>" stay as written.
 _LEFTOVER_TAG = re.compile(
-    r'<(/?)(p|br|div|li|ul|ol|list|list-item|i|b|u|em|strong|sup|sub|sc|span|italic|bold|underline)'
-    r'((?:\s+[\w:\-]+="[^"<>]*")*)\s*/?>')
+    r"<(/?)(p|br|div|li|ul|ol|list|list-item|i|b|u|em|strong|sup|sub|sc|span|italic|bold|underline)"
+    r'((?:\s+[\w:\-]+="[^"<>]*")*)\s*/?>'
+)
 _BLOCK_TAGS = {"p", "br", "div", "li", "ul", "ol", "list", "list-item"}
 
 
@@ -49,8 +61,14 @@ def clean_text(elem: ET.Element | None) -> str:
     if not text:
         return ""
     # The common case, inlined because it runs ~40 times a record: clean text without markup.
-    if ("&" not in text and "<" not in text and text.isprintable() and "  " not in text
-            and text[0] != " " and text[-1] != " "):
+    if (
+        "&" not in text
+        and "<" not in text
+        and text.isprintable()
+        and "  " not in text
+        and text[0] != " "
+        and text[-1] != " "
+    ):
         return text
     return tidy(text)
 
@@ -62,7 +80,7 @@ def tidy(text: str) -> str:
     if "<" in text:
         text = _LEFTOVER_TAG.sub(lambda m: " " if m.group(2) in _BLOCK_TAGS else "", text)
     if _is_normalised(text):
-        return text   # the common case, and a cheap test: split/join costs far more on long text
+        return text  # the common case, and a cheap test: split/join costs far more on long text
     return " ".join(text.split())
 
 
@@ -92,7 +110,7 @@ def year_month_of_medline_date(text: str) -> tuple[int | None, int | None]:
     match = _YEAR.search(text)
     if not match:
         return None, None
-    for word in _WORD.findall(text[match.end():]):
+    for word in _WORD.findall(text[match.end() :]):
         month = month_number(word)
         if month:
             return int(match.group(1)), month
@@ -173,7 +191,7 @@ def authors(author_list: ET.Element | None) -> tuple[Author, ...]:
                 names[i] = clean_text(part)
             elif part.tag == "AffiliationInfo":
                 for aff in part.findall("Affiliation"):
-                    if len(aff):   # inline markup: its .text is only the start, so no caching
+                    if len(aff):  # inline markup: its .text is only the start, so no caching
                         cleaned = clean_text(aff)
                     else:
                         cleaned = seen.get(aff.text)
@@ -181,7 +199,7 @@ def authors(author_list: ET.Element | None) -> tuple[Author, ...]:
                             cleaned = seen[aff.text] = clean_text(aff)
                     if cleaned:
                         affiliations.append(cleaned)
-            elif part.tag == "Affiliation":   # pre-2014 DTDs put it straight in Author
+            elif part.tag == "Affiliation":  # pre-2014 DTDs put it straight in Author
                 cleaned = clean_text(part)
                 if cleaned:
                     affiliations.append(cleaned)
@@ -200,12 +218,14 @@ def mesh_headings(citation: ET.Element) -> tuple[MeshHeading, ...]:
             continue
         qualifiers = heading.findall("QualifierName")
         major = descriptor.get("MajorTopicYN") == "Y" or any(q.get("MajorTopicYN") == "Y" for q in qualifiers)
-        result.append(MeshHeading(
-            descriptor=clean_text(descriptor),
-            major_topic=major,
-            qualifiers=tuple(clean_text(q) for q in qualifiers),
-            ui=descriptor.get("UI", ""),
-        ))
+        result.append(
+            MeshHeading(
+                descriptor=clean_text(descriptor),
+                major_topic=major,
+                qualifiers=tuple(clean_text(q) for q in qualifiers),
+                ui=descriptor.get("UI", ""),
+            )
+        )
     return tuple(result)
 
 
@@ -381,8 +401,7 @@ def book_record(elem: ET.Element) -> Record:
     book_title = clean_text(book.find("BookTitle")) if book is not None else ""
     year, month, medline_date = pub_date_fields(book.find("PubDate") if book is not None else None)
     book_data = elem.find("PubmedBookData")
-    ids = article_ids(doc.find("ArticleIdList"),
-                      book_data.find("ArticleIdList") if book_data is not None else None)
+    ids = article_ids(doc.find("ArticleIdList"), book_data.find("ArticleIdList") if book_data is not None else None)
     history = history_dates(book_data.find("History") if book_data is not None else None)
     return Record(
         pmid=pmid,

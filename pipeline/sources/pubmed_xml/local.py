@@ -7,6 +7,7 @@ keywords and MeSH headings. Pure apart from reading the files named; no network.
 `LocalXmlSource` is this as a `Source`: every run reads every file (the files are their own raw
 archive, so there is nothing to replay), and the engine's content hashes tell what changed.
 """
+
 from __future__ import annotations
 
 import glob
@@ -25,7 +26,7 @@ from pipeline.sources.pubmed_xml.parser import parse
 
 log = logging.getLogger(__name__)
 
-DATABASE = "PubMed (local XML files)"   # how PRISMA names this source
+DATABASE = "PubMed (local XML files)"  # how PRISMA names this source
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _XML_SUFFIXES = (".xml", ".xml.gz")
 
@@ -42,8 +43,10 @@ def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
         if _GLOB_CHARS.search(text):
             matches = sorted(Path(m) for m in glob.glob(text, recursive=True) if Path(m).is_file())
             if not matches:
-                raise ConfigError(f"[search.paths] pattern {text!r} matches no file. "
-                                  "Check the pattern; paths are relative to the config file's folder.")
+                raise ConfigError(
+                    f"[search.paths] pattern {text!r} matches no file. "
+                    "Check the pattern; paths are relative to the config file's folder."
+                )
             files.extend(matches)
         elif Path(text).is_dir():
             matches = sorted(p for p in Path(text).iterdir() if p.name.endswith(_XML_SUFFIXES) and p.is_file())
@@ -53,8 +56,9 @@ def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
         elif Path(text).is_file():
             files.append(Path(text))
         else:
-            raise ConfigError(f"[search.paths] file {text!r} does not exist. "
-                              "Paths are relative to the config file's folder.")
+            raise ConfigError(
+                f"[search.paths] file {text!r} does not exist. Paths are relative to the config file's folder."
+            )
     return files
 
 
@@ -100,14 +104,15 @@ def _term_regex(term: str) -> str:
 class LocalSelection:
     """What a local source contributes to a review: the matching records and the bookkeeping."""
 
-    records: dict[str, Record] = field(default_factory=dict)   # PMID -> latest matching version
-    deleted: set[str] = field(default_factory=set)             # PMIDs deleted by an update file
+    records: dict[str, Record] = field(default_factory=dict)  # PMID -> latest matching version
+    deleted: set[str] = field(default_factory=set)  # PMIDs deleted by an update file
     quarantined: list[Quarantined] = field(default_factory=list)
-    read: int = 0                                              # records read, matching or not
+    read: int = 0  # records read, matching or not
 
 
-def select_local(items: Iterable[ParsedItem], search: SearchConfig,
-                 into: LocalSelection | None = None) -> LocalSelection:
+def select_local(
+    items: Iterable[ParsedItem], search: SearchConfig, into: LocalSelection | None = None
+) -> LocalSelection:
     """Apply a sequence of baseline and update files the way NCBI means them to be applied.
 
     Files are read in order (name order, for globs: baseline before updates, updates by number).
@@ -157,9 +162,12 @@ class LocalXmlSource:
         return Harvest(
             # Identified: every record read for the review, the unreadable ones too (PRISMA counts
             # them as removed before screening, so the counts add up).
-            query=request.query, count=len(chosen) + len(selection.quarantined),
-            current=[r.record_id for r in chosen], records=chosen,
-            deleted={f"pmid:{p}" for p in selection.deleted}, quarantined=selection.quarantined,
+            query=request.query,
+            count=len(chosen) + len(selection.quarantined),
+            current=[r.record_id for r in chosen],
+            records=chosen,
+            deleted={f"pmid:{p}" for p in selection.deleted},
+            quarantined=selection.quarantined,
             requested=len(chosen),
             searched={"current": len(chosen), "records_read": selection.read, "files": len(files)},
             manifest={
@@ -168,7 +176,6 @@ class LocalXmlSource:
                 "pubmed_messages": [],
                 "local_files": [{"path": str(f), "bytes": f.stat().st_size} for f in files],
                 "deleted_citations": len(selection.deleted),
-                "pubmed_cross_check": {"skipped": "the records come from local PubMed XML files, "
-                                                  "not a PubMed search"},
+                "pubmed_cross_check": {"skipped": "the records come from local PubMed XML files, not a PubMed search"},
             },
         )

@@ -26,6 +26,7 @@ Quarantines are logged at DEBUG only: the caller receives each one as an item an
 The one exception that does propagate is OSError from reading the source (e.g. a missing file or a
 corrupt gzip stream): that is the caller's I/O problem, not a property of the XML.
 """
+
 from __future__ import annotations
 
 import gc
@@ -48,8 +49,8 @@ log = logging.getLogger(__name__)
 Source = bytes | bytearray | memoryview | BinaryIO | str | Path
 
 READ_SIZE = 1 << 20
-REGION_SIZE = 1 << 17      # bytes of whole records parsed at once (64 KiB to 512 KiB measure alike)
-PROLOG_LIMIT = 1 << 20     # a prolog longer than this is not PubMed output
+REGION_SIZE = 1 << 17  # bytes of whole records parsed at once (64 KiB to 512 KiB measure alike)
+PROLOG_LIMIT = 1 << 20  # a prolog longer than this is not PubMed output
 _GZIP_MAGIC = b"\x1f\x8b"
 
 # Root element -> the direct children that are records.
@@ -68,8 +69,14 @@ _XML_DECL = re.compile(rb"<\?xml\s[^>]*?\?>")
 _ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._\-]+)["']""")
 _QUOTED = rb"""(?:"[^"]*"|'[^']*')"""
 _DOCTYPE = re.compile(
-    rb"<!DOCTYPE\s+([^\s>\[]+)(?:\s+(?:SYSTEM\s+" + _QUOTED + rb"|PUBLIC\s+" + _QUOTED + rb"(?:\s+"
-    + _QUOTED + rb")?))?\s*([\[>])")
+    rb"<!DOCTYPE\s+([^\s>\[]+)(?:\s+(?:SYSTEM\s+"
+    + _QUOTED
+    + rb"|PUBLIC\s+"
+    + _QUOTED
+    + rb"(?:\s+"
+    + _QUOTED
+    + rb")?))?\s*([\[>])"
+)
 _START_TAG = re.compile(rb"<([A-Za-z_][\w.\-]*(?::[\w.\-]+)?)((?:\s+[^\s=>/]+\s*=\s*" + _QUOTED + rb")*)\s*(/?)>")
 _XMLNS = re.compile(rb"""\sxmlns(?::[\w.\-]+)?\s*=\s*(?:"[^"]*"|'[^']*')""")
 _PMID = re.compile(rb"<PMID[^>]*>\s*([0-9]+)\s*</PMID>")
@@ -128,7 +135,7 @@ class _Prepended(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         data = self.read(len(buffer))
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         return len(data)
 
     def close(self) -> None:
@@ -143,11 +150,11 @@ class _Reader:
         self.stream = stream
         self.source = source_name
         self.buf = b""
-        self.pos = 0          # cursor into buf
-        self.base = 0         # offset in the document of buf[0], for messages
+        self.pos = 0  # cursor into buf
+        self.base = 0  # offset in the document of buf[0], for messages
         self.eof = False
         self.encoding: str | None = None
-        self.wrap = b""       # namespace declarations of the root, re-applied to each record
+        self.wrap = b""  # namespace declarations of the root, re-applied to each record
 
     # -- buffer -------------------------------------------------------------------------------
     def fill(self) -> bool:
@@ -159,7 +166,7 @@ class _Reader:
             self.eof = True
             return False
         self.base += self.pos
-        self.buf = self.buf[self.pos:] + data
+        self.buf = self.buf[self.pos :] + data
         self.pos = 0
         return True
 
@@ -214,15 +221,16 @@ class _Reader:
         if self.buf.startswith(b"\xef\xbb\xbf"):
             self.pos = 3
         self.need(4)
-        head = self.buf[self.pos:self.pos + 4]
+        head = self.buf[self.pos : self.pos + 4]
         if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head:
             raise DocumentProblem("refused: the document is not UTF-8 (PubMed XML always is)")
         m = self.match(_XML_DECL, 1024)
         if m:
             enc = _ENCODING.search(m.group(0))
             if enc and enc.group(1).decode().lower() not in _ENCODINGS:
-                raise DocumentProblem(f"refused: encoding {enc.group(1).decode()!r} is not supported "
-                                      "(PubMed XML is UTF-8)")
+                raise DocumentProblem(
+                    f"refused: encoding {enc.group(1).decode()!r} is not supported (PubMed XML is UTF-8)"
+                )
             self.encoding = enc.group(1).decode() if enc else None
             self.pos = m.end()
         while True:
@@ -238,7 +246,8 @@ class _Reader:
                 if m.group(2) == b"[":
                     raise DocumentProblem(
                         "refused: the DOCTYPE has an internal subset, which PubMed XML never has; it "
-                        "can declare entities (entity expansion, external files), so it is not read")
+                        "can declare entities (entity expansion, external files), so it is not read"
+                    )
                 self.pos = m.end()
             elif self.buf.startswith(b"<!", self.pos):
                 raise DocumentProblem("refused: markup declarations are only allowed inside a DOCTYPE")
@@ -248,11 +257,11 @@ class _Reader:
     def read_root(self) -> tuple[str | None, bool]:
         m = self.match(_START_TAG, 65536)
         if not m:
-            snippet = self.buf[self.pos:self.pos + 40].decode("utf-8", "replace")
+            snippet = self.buf[self.pos : self.pos + 40].decode("utf-8", "replace")
             raise DocumentProblem(f"not XML: the document starts with {snippet!r}")
         root = m.group(1).decode()
         if root in _RECORD_ROOTS:
-            return root, True   # a lone record: leave the cursor on it
+            return root, True  # a lone record: leave the cursor on it
         if root not in _SET_ROOTS:
             raise DocumentProblem(f"not PubMed article XML: the root element is <{root}>")
         self.wrap = b"".join(_XMLNS.findall(m.group(2)))
@@ -267,7 +276,7 @@ class _Reader:
             if root is None:
                 return
             tags = (root,) if lone else _SET_ROOTS[root]
-            careful_until = 0   # document offset up to which records are read one by one
+            careful_until = 0  # document offset up to which records are read one by one
             while True:
                 self.skip_misc()
                 if not self.need(1):
@@ -309,14 +318,14 @@ class _Reader:
         self.need(REGION_SIZE)
         limit = min(len(self.buf), self.pos + REGION_SIZE)
         end = self.pos
-        for tag in tags:   # the usual record tag comes first: the others are looked for after it
+        for tag in tags:  # the usual record tag comes first: the others are looked for after it
             close = _end_tag(tag)
             hit = self.buf.rfind(close, end, limit)
             if hit >= 0:
                 end = hit + len(close)
-        if end == self.pos:   # not one whole record in REGION_SIZE bytes (a huge record, or a cut file)
+        if end == self.pos:  # not one whole record in REGION_SIZE bytes (a huge record, or a cut file)
             return None, self.base + self.pos + 1
-        items = _region_items(self.buf[self.pos:end], tags, self.encoding, self.wrap)
+        items = _region_items(self.buf[self.pos : end], tags, self.encoding, self.wrap)
         if items is not None:
             self.pos = end
         return items, self.base + end
@@ -325,7 +334,10 @@ class _Reader:
         if not self.buf.startswith(b"</", self.pos):
             return False
         self.need(len(root) + 16)
-        return re.match(rb"</" + re.escape(root.encode()) + rb"\s*>", self.buf[self.pos:self.pos + len(root) + 16]) is not None
+        return (
+            re.match(rb"</" + re.escape(root.encode()) + rb"\s*>", self.buf[self.pos : self.pos + len(root) + 16])
+            is not None
+        )
 
     def check_trailer(self, root: str) -> None:
         self.pos = self.buf.index(b">", self.pos) + 1
@@ -336,7 +348,7 @@ class _Reader:
     def record(self, tag: str, start: re.Match) -> Iterator[ParsedItem]:
         """Cut out one record, parse it alone, and turn it into items."""
         offset = self.base + self.pos
-        if start.group(3):   # <PubmedArticle/>
+        if start.group(3):  # <PubmedArticle/>
             end = start.end()
         else:
             close = b"</" + tag.encode()
@@ -346,9 +358,9 @@ class _Reader:
                     rel = self.find_rel(close, rel, f"a <{tag}> record")
                 except DocumentProblem as exc:
                     if self.next_record_start(tag, start.end(), len(self.buf)) is None:
-                        exc.pmid = _pmid_in(self.buf[self.pos:])  # type: ignore[attr-defined]
+                        exc.pmid = _pmid_in(self.buf[self.pos :])  # type: ignore[attr-defined]
                         raise
-                    rel = len(self.buf) - self.pos   # the record lost its end tag; see below
+                    rel = len(self.buf) - self.pos  # the record lost its end tag; see below
                     end = len(self.buf)
                     break
                 rel += len(close)
@@ -356,7 +368,7 @@ class _Reader:
                 k = self.pos + rel
                 while k < len(self.buf) and self.buf[k] in _WS:
                     k += 1
-                if self.buf[k:k + 1] == b">":
+                if self.buf[k : k + 1] == b">":
                     end = k + 1
                     break
                 # "</PubmedArticleX": not our end tag; look further.
@@ -364,13 +376,13 @@ class _Reader:
             # the next record's start tag, quarantine it, and carry on from there.
             nested = self.next_record_start(tag, start.end(), end)
             if nested is not None:
-                chunk = self.buf[self.pos:nested]
+                chunk = self.buf[self.pos : nested]
                 self.pos = nested
                 reason = f"malformed XML in the <{tag}> record at byte {offset}: no </{tag}> before the next <{tag}>"
                 log.debug("%s: %s", self.source or "PubMed XML", reason)
                 yield Quarantined(pmid=_pmid_in(chunk), reason=reason, source=self.source)
                 return
-        chunk = self.buf[self.pos:end]
+        chunk = self.buf[self.pos : end]
         self.pos = end
         yield from _items_of(chunk, tag, offset, self.encoding, self.wrap, self.source)
 
@@ -382,20 +394,19 @@ class _Reader:
     def skip_unexpected(self, tags: tuple[str, ...], root: str) -> Quarantined:
         """Quarantine whatever sits between records and move to the next record or the root's end."""
         offset = self.base + self.pos
-        snippet = self.buf[self.pos:self.pos + 40].decode("utf-8", "replace")
-        pattern = re.compile(rb"<(?:" + b"|".join(t.encode() for t in tags) + rb")[\s>/]|</"
-                             + root.encode() + rb"\s*>")
+        snippet = self.buf[self.pos : self.pos + 40].decode("utf-8", "replace")
+        pattern = re.compile(rb"<(?:" + b"|".join(t.encode() for t in tags) + rb")[\s>/]|</" + root.encode() + rb"\s*>")
         search_from = self.pos + 1
         while True:
             m = pattern.search(self.buf, search_from)
             if m:
-                skipped = self.buf[self.pos:m.start()]
+                skipped = self.buf[self.pos : m.start()]
                 self.pos = m.start()
                 break
             search_from = max(self.pos + 1, len(self.buf) - 64)
             before = self.pos
             if not self.fill():
-                skipped = self.buf[self.pos:]
+                skipped = self.buf[self.pos :]
                 self.pos = len(self.buf)
                 break
             search_from -= before
@@ -419,8 +430,9 @@ def _pmid_in(data: bytes) -> str:
     return m.group(1).decode() if m else ""
 
 
-def _items_of(chunk: bytes, tag: str, offset: int, encoding: str | None, wrap: bytes,
-              source: str) -> Iterator[ParsedItem]:
+def _items_of(
+    chunk: bytes, tag: str, offset: int, encoding: str | None, wrap: bytes, source: str
+) -> Iterator[ParsedItem]:
     """Parse one record's bytes and extract it; any failure quarantines just this record."""
     try:
         elem = _parse_record(chunk, encoding, wrap)
@@ -439,8 +451,7 @@ def _items_of(chunk: bytes, tag: str, offset: int, encoding: str | None, wrap: b
         yield Quarantined(pmid=_pmid_in(chunk), reason=reason, source=source)
 
 
-def _region_items(chunk: bytes, tags: tuple[str, ...], encoding: str | None,
-                  wrap: bytes) -> list[ParsedItem] | None:
+def _region_items(chunk: bytes, tags: tuple[str, ...], encoding: str | None, wrap: bytes) -> list[ParsedItem] | None:
     """The items of a run of whole records, or None if any part of it is not a readable record
     (malformed XML, an unreadable record, text or another element between records)."""
     with _gc_paused():
@@ -458,7 +469,7 @@ def _region_items(chunk: bytes, tags: tuple[str, ...], encoding: str | None,
                 items.extend(_extract(elem, elem.tag))
         except _UNREADABLE:
             return None
-        del root   # freed while the collector still rests
+        del root  # freed while the collector still rests
         return items
 
 
