@@ -19,6 +19,7 @@ from typing import Callable, Protocol
 from pipeline.errors import ConfigError, IncompleteRetrieval
 from pipeline.models import Quarantined, Record
 from pipeline.outputs.files import atomic_write
+from pipeline.sources.archive import find_archive
 
 INDEX = "requests.jsonl"
 CALLER_PARAMS = frozenset({"api_key", "mailto", "email", "tool"})
@@ -120,6 +121,17 @@ class ReplayedCalls:
             )
         self.replayed += 1
         return gzip.decompress((self.folder / f"{name}.json.gz").read_bytes())
+
+
+def open_calls(
+    out: Path, run_id: str, replay: bool, from_run: str | None, make_client: Callable[[], object]
+) -> tuple[Calls, Path | None]:
+    """Live calls archived under <out>/raw/<run_id>/, or with `replay` (--offline, --from-run) the
+    answers of a past run's archive; returns the calls and the replayed folder (None when live)."""
+    replay_from = find_archive(out, from_run) if replay else None
+    if replay_from:
+        return ReplayedCalls(replay_from), replay_from
+    return LiveCalls(make_client(), out / "raw" / run_id), None
 
 
 @dataclass

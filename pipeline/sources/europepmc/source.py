@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.sources.archive import find_archive, replayed_date
+from pipeline.sources.archive import replayed_date
 from pipeline.sources.base import Harvest, SearchRequest
 from pipeline.sources.europepmc import client as epmc
 from pipeline.sources.europepmc.query import build_query
-from pipeline.sources.recorded import LiveCalls, ReplayedCalls
+from pipeline.sources.recorded import open_calls
 
 
 class EuropePmcSource:
@@ -25,14 +25,12 @@ class EuropePmcSource:
 
     def search(self, request: SearchRequest) -> Harvest:
         query = build_query(self.config.search.all_of, self.config.search.field)
-        replay_from = find_archive(self.out, self.from_run) if self.replay else None
-        archive_dir = replay_from or self.out / "raw" / self.run_id
-        calls = (
-            ReplayedCalls(replay_from)
-            if replay_from
-            else LiveCalls(
-                epmc.http_client(self.config.retrieval.timeout, self.config.retrieval.max_attempts), archive_dir
-            )
+        calls, replay_from = open_calls(
+            self.out,
+            self.run_id,
+            self.replay,
+            self.from_run,
+            lambda: epmc.http_client(self.config.retrieval.timeout, self.config.retrieval.max_attempts),
         )
         request.progress("search", 0, 1)
         got = epmc.search(calls, query, self.page_size)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.sources.archive import find_archive, replayed_date
+from pipeline.sources.archive import replayed_date
 from pipeline.sources.base import Harvest, SearchRequest
 from pipeline.sources.openalex import client as oa
 from pipeline.sources.openalex.query import translate
-from pipeline.sources.recorded import LiveCalls, ReplayedCalls
+from pipeline.sources.recorded import open_calls
 
 
 class OpenAlexSource:
@@ -24,14 +24,12 @@ class OpenAlexSource:
 
     def search(self, request: SearchRequest) -> Harvest:
         t = translate(self.config.search.all_of, self.config.search.field)
-        replay_from = find_archive(self.out, self.from_run) if self.replay else None
-        archive_dir = replay_from or self.out / "raw" / self.run_id
-        calls = (
-            ReplayedCalls(replay_from)
-            if replay_from
-            else LiveCalls(
-                oa.http_client(self.config.retrieval.timeout, self.config.retrieval.max_attempts), archive_dir
-            )
+        calls, replay_from = open_calls(
+            self.out,
+            self.run_id,
+            self.replay,
+            self.from_run,
+            lambda: oa.http_client(self.config.retrieval.timeout, self.config.retrieval.max_attempts),
         )
         request.progress("search", 0, 1)
         got = oa.search(calls, t.params, t.shown, self.page_size, t.notes)
