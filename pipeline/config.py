@@ -20,7 +20,7 @@ from pipeline.errors import ConfigError
 SOURCES = ("pubmed", "pubmed-xml")
 # Every database a review can search: PubMed (online or local XML files) and the open APIs.
 SEARCH_SOURCES = ("pubmed", "pubmed-xml", "europepmc", "openalex")
-IMPORT_FORMATS = ("ris", "medline", "wos", "wos-tab", "ovid", "csv", "bibtex")  # pipeline.sources.imports.FORMATS
+IMPORT_FORMATS = ("ris", "medline", "wos", "wos-tab", "ovid", "csv", "bibtex")  # read by pipeline.sources.imports
 SPAN_POLICIES = ("needs-review", "include", "exclude")
 ENGINES = ("local", "dask")
 SCHEDULER_SCHEMES = ("tcp://", "tls://", "ws://", "wss://")

@@ -20,10 +20,12 @@ from pipeline.models import Quarantined, Record
 from pipeline.sources.imports import bibtex, mapping, table, tagged
 from pipeline.sources.imports.tagged import Entry
 from pipeline.sources.imports.text import decode
+from pipeline.config import IMPORT_FORMATS
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("ris", "medline", "wos", "wos-tab", "ovid", "csv", "bibtex")
+# The formats a config may name; defined once in config.py, which validates [[imports]] format.
+FORMATS = IMPORT_FORMATS
 FORMAT_NAMES = {
     "ris": "RIS",
     "medline": "PubMed MEDLINE text",
