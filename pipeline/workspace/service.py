@@ -149,6 +149,10 @@ class Workspace:
         ).fetchone()
         return tuple(row)
 
+    def log_version(self) -> int:
+        """Changes whenever anyone (this server, an import, another workspace) stores a decision."""
+        return self.log.version()
+
     def entries(self) -> list[HumanDecision]:
         return self.log.rows()
 
