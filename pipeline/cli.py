@@ -731,8 +731,9 @@ def decisions_import(config_path: Path, out_dir: Path | None, file: Path, review
         click.echo(f"  {line}", err=True)
     if report.problems:
         raise WorkspaceError(
-            f"{len(report.problems)} {report.unit} of {file} were not imported (listed above); fix "
-            f"them and import the file again (nothing from the file was imported)."
+            f"{len(report.problems)} {report.unit if len(report.problems) != 1 else report.unit[:-1]} of {file} "
+            f"{'was' if len(report.problems) == 1 else 'were'} not imported (listed above); fix them and import "
+            "the file again (nothing from the file was imported)."
         )
     if report.imported:
         try:
