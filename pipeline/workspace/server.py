@@ -32,7 +32,7 @@ import jinja2
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.workspace import highlight
 from pipeline.workspace.publisher import Publisher
-from pipeline.workspace.service import Workspace
+from pipeline.workspace.service import LIST_PAGE, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ class Settings:
     csrf: str  # the forms' token; pages from other sites cannot read it
     publish: Callable[[], str] | None = None  # rebuilds the outputs; returns a message
     publish_timeout: float = 600.0  # the Publish button waits this long for the rebuild
+    list_page: int = LIST_PAGE  # records per page of the list view
 
 
 def environment() -> jinja2.Environment:
@@ -306,9 +307,10 @@ class Handler(BaseHTTPRequestHandler):
 
         rid = unquote(record_id)
         self.server.workspace.record(rid)
-        self._record_page(reviewer, rid, revisit=True)
+        back = self.query.get("back", "")
+        self._record_page(reviewer, rid, revisit=True, back=back if back.startswith("/list") else "")
 
-    def _record_page(self, reviewer: str, rid: str | None, revisit: bool = False) -> None:
+    def _record_page(self, reviewer: str, rid: str | None, revisit: bool = False, back: str = "") -> None:
         ws = self.server.workspace
         saved = self.query.get("saved", "")
         undone = self.query.get("undone", "")
@@ -349,6 +351,8 @@ class Handler(BaseHTTPRequestHandler):
             shared=shared,
             revised=revised,
             revisit=revisit,
+            back=back,
+            assigned=ws.assigned(rid),
             saved=saved,
             undone=undone,
             labels=sorted({m.label for m in mentions}),
@@ -373,7 +377,8 @@ class Handler(BaseHTTPRequestHandler):
         if f.get("resolve"):
             self.server.workspace.resolve(reviewer, rid, decision, reason, f.get("note", ""))
             self.server.decided()
-            return self._redirect("/conflicts?" + urlencode({"saved": rid}))
+            settled = self.server.workspace.outcomes()[rid].decision != "conflict"
+            return self._redirect("/conflicts?" + urlencode({"saved": rid, "settled": int(settled)}))
         saved = self.server.workspace.decide(reviewer, rid, decision, reason, f.get("note", ""))
         self.server.decided()
         back = f.get("back", "")
@@ -395,14 +400,34 @@ class Handler(BaseHTTPRequestHandler):
         if reviewer is None:
             return
         q = self.query.get("q", "")
-        rows = self.server.workspace.listing(reviewer, q)
-        self._render("list.html", rows=rows, q=q)
+        page = self.query.get("page", "1")
+        number = int(page) if page.lstrip("-").isdigit() else 1
+        listed = self.server.workspace.listing_page(reviewer, q, number, self.server.settings.list_page)
+
+        def link(number: int) -> str:
+            return "/list?" + urlencode({**({"q": q} if q else {}), "page": number})
+
+        self._render(
+            "list.html",
+            listed=listed,
+            rows=listed.rows,
+            q=q,
+            link=link,
+            here=link(listed.page),
+            saved=self.query.get("saved", ""),
+            undone="",
+        )
 
     def page_conflicts(self) -> None:
         reviewer = self._need_reviewer()
         if reviewer is None:
             return
-        self._render("conflicts.html", rows=self.server.workspace.conflicts(), saved=self.query.get("saved", ""))
+        self._render(
+            "conflicts.html",
+            rows=self.server.workspace.conflicts(),
+            saved=self.query.get("saved", ""),
+            settled=self.query.get("settled", "1") == "1",
+        )
 
     def post_publish(self) -> None:
         reviewer = self._need_reviewer()
