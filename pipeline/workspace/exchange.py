@@ -181,6 +181,8 @@ def _from_csv(workspace: Workspace, path: Path, text: str, reviewer: str | None)
     for line, row in enumerate(rows, start=2):
         get = _getter(row, columns)
         where = f"line {line}"
+        if rayyan and not _rayyan_votes(get("notes")):
+            continue  # nobody decided this record in Rayyan
         rid, tried = matcher.find(
             get("record_id"),
             get("pmid") or get("pubmed_id"),

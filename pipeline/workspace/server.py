@@ -252,6 +252,7 @@ class Handler(BaseHTTPRequestHandler):
         reviewer = self.reviewer()
         context.setdefault("progress", ws.progress(reviewer) if reviewer else None)
         context.setdefault("published", self.query.get("published", ""))
+        context.setdefault("notice", self.query.get("notice", ""))
         html = self.server.templates.get_template(template).render(
             review=ws.config.review,
             people=ws.people,
@@ -437,10 +438,13 @@ class Handler(BaseHTTPRequestHandler):
         if publisher is None:
             return self._render("error.html", status=HTTPStatus.BAD_REQUEST, message="publishing is not available.")
         if not publisher.wait(publisher.request(), self.server.settings.publish_timeout):
-            return self._redirect("/screen?" + urlencode({"published": "still updating; the page shows when done"}))
+            return self._redirect(
+                "/screen?" + urlencode({"notice": "The tables are still updating; the page shows when done."})
+            )
         status = publisher.status()
-        message = status.message if status.state == "idle" else status.text
-        self._redirect("/screen?" + urlencode({"published": message}))
+        if status.state == "idle":
+            return self._redirect("/screen?" + urlencode({"published": status.message}))
+        self._redirect("/screen?" + urlencode({"notice": status.text}))
 
     def page_status(self) -> None:
         """The background publisher's state, for the page's script to follow (JSON)."""

@@ -170,5 +170,7 @@ def test_a_refresh_holding_the_lock_is_waited_for(screening_review):
             assert read_csv(out / "records.csv")["pmid:30000001"]["human_decision"] == ""  # nothing written
             _, _, html = client.request("/screen")
             assert "tables wait for the review&#39;s lock (" in html
+            status, headers, _ = client.request("/publish", {"csrf": token})  # "update now" says so too
+            assert status == 303 and "notice=tables+wait+for+the+review" in headers["Location"]
         wait_for(lambda: server.publisher.status().runs == 1, 120, "the publish once the lock is free")
         assert read_csv(out / "records.csv")["pmid:30000001"]["human_decision"] == "exclude"
