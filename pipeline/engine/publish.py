@@ -173,15 +173,19 @@ def published_message(manifest: RunManifest) -> str:
 
 def publish_in_child(config: Config, out_dir: Path | None = None, timeout: float = 600.0):
     """A callable that runs `python -m pipeline publish` for this review in a child process (no
-    lock wait) and returns its one-line message: the workspace's background publisher uses it, so
-    rebuilding the tables never competes with page requests for this process's interpreter. A
-    refused lock raises RunLocked; any other failure WorkspaceError with the command's own error."""
+    lock wait, at a lower CPU priority) and returns its one-line message: the workspace's background
+    publisher uses it, so rebuilding the tables never competes with page requests for this process's
+    interpreter. A refused lock raises RunLocked; any other failure WorkspaceError with the
+    command's own error."""
+    import shutil
     import subprocess
     import sys
 
     from pipeline.errors import ExitCode, RunLocked, WorkspaceError
 
     command = [sys.executable, "-m", "pipeline", "-q", "publish", "--config", str(config.path), "--wait", "0"]
+    if shutil.which("nice"):  # background work: page requests keep priority over the rebuild
+        command = [shutil.which("nice"), "-n", "10", *command]
     if out_dir is not None:
         command += ["--out", str(out_dir)]
 
