@@ -75,7 +75,10 @@ class Publisher:
 
     def start(self) -> Publisher:
         if self._version is not None:
-            self._published_version = self._safe_version()  # what the outputs were built from at start
+            # Decisions stored while no workspace ran (or just before a crash) may not be published
+            # yet: with any decision in the log, the first publish runs at once.
+            self._published_version = self._safe_version()
+            self._pending = bool(self._published_version)
         self._thread = threading.Thread(target=self._loop, name="workspace-publisher", daemon=True)
         self._thread.start()
         return self

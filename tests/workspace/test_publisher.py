@@ -113,14 +113,27 @@ def test_a_locked_review_is_retried_until_the_lock_is_free():
 
 
 def test_decisions_stored_elsewhere_are_noticed_by_polling():
-    version = [3]
+    version = [0]
     publish = SlowPublish(0.01)
     publisher = Publisher(publish, version=lambda: version[0], settle=0, poll=0.05).start()
     try:
         time.sleep(0.3)
-        assert publish.runs == 0  # the outputs were built from version 3
+        assert publish.runs == 0  # an empty log: nothing to publish
         version[0] = 4  # e.g. `decisions import` in another process
         wait_for(lambda: publish.runs == 1, 10, "the publish after the log changed")
+        time.sleep(0.3)
+        assert publish.runs == 1
+    finally:
+        publisher.stop()
+
+
+def test_a_workspace_starting_on_a_log_with_decisions_publishes_once():
+    publish = SlowPublish(0.01)
+    publisher = Publisher(publish, version=lambda: 7, settle=0, poll=0.05).start()
+    try:
+        wait_for(lambda: publish.runs == 1, 10, "the publish at start")  # a crash may have left it unpublished
+        time.sleep(0.3)
+        assert publish.runs == 1
     finally:
         publisher.stop()
 
