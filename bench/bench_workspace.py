@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from pipeline.config import load_config
+from pipeline.engine.publish import publish_in_child
 from pipeline.models import CommitPlan, Decision, Record, ScreeningResult
 from pipeline.sources.pubmed_xml import parser as pubmed_xml
 from pipeline.store.state import StateStore
@@ -102,48 +103,68 @@ def main() -> None:
             f"per decision (commit + re-rank + progress with stopping estimate), {DECISIONS} decisions: "
             f"median {1000 * statistics.median(waits):.0f} ms, max {1000 * max(waits):.0f} ms"
         )
-        server = WorkspaceServer(ws, "127.0.0.1", 0)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            import http.client
-            import re
+        for label, publish in (("", None), (" with the background publisher on", publish_in_child(config))):
+            trips, listed, published = _http(ws, publish)
+            print(
+                f"through HTTP{label} (POST /decide + GET /screen, page rendered), {len(trips)} decisions: "
+                f"median {1000 * statistics.median(trips):.0f} ms, max {1000 * max(trips):.0f} ms"
+                + (f"; {published}" if published else "")
+            )
+        print(f"list view searched over every record (first page of matches): {1000 * listed:.0f} ms")
+        ws.close()
 
-            host, port = server.server_address[:2]
 
-            def call(method: str, path: str, body: str = "", cookie: str = "") -> tuple[int, dict, str]:
-                conn = http.client.HTTPConnection(host, port, timeout=60)
-                headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
-                conn.request(method, path, body=body, headers=headers)
-                resp = conn.getresponse()
-                data = resp.read().decode()
-                conn.close()
-                return resp.status, dict(resp.getheaders()), data
+def _http(ws: Workspace, publish) -> tuple[list[float], float, str]:
+    """Decide DECISIONS // 2 records through HTTP as ben; returns the round trips, the time of one
+    list search, and (with a publisher) what it did."""
+    server = WorkspaceServer(ws, "127.0.0.1", 0, publish=publish)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    published = ""
+    try:
+        import http.client
+        import re
 
-            _, _, home = call("GET", "/")
-            csrf = re.search(r'name="csrf" value="([^"]+)"', home).group(1)
-            cookie = "ws_reviewer=ben"
-            trips = []
-            _, _, page = call("GET", "/screen", cookie=cookie)
-            for i in range(DECISIONS // 2):
-                rid = re.search(r'data-record-id="([^"]+)"', page).group(1)
-                start = time.perf_counter()
-                status, _, _ = call("POST", "/decide", f"csrf={csrf}&record_id={rid}&choice=exclude%3A1", cookie)
-                assert status == 303, status
-                _, _, page = call("GET", "/screen", cookie=cookie)
-                trips.append(time.perf_counter() - start)
+        host, port = server.server_address[:2]
+
+        def call(method: str, path: str, body: str = "", cookie: str = "") -> tuple[int, dict, str]:
+            conn = http.client.HTTPConnection(host, port, timeout=60)
+            headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read().decode()
+            conn.close()
+            return resp.status, dict(resp.getheaders()), data
+
+        _, _, home = call("GET", "/")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', home).group(1)
+        cookie = "ws_reviewer=ben"
+        trips = []
+        _, _, page = call("GET", "/screen", cookie=cookie)
+        for i in range(DECISIONS // 2):
+            rid = re.search(r'data-record-id="([^"]+)"', page).group(1)
             start = time.perf_counter()
-            call("GET", "/list?q=depression", cookie=cookie)
-            listed = time.perf_counter() - start
-        finally:
-            server.shutdown()
-            server.server_close()
-            ws.close()
-        print(
-            f"through HTTP (POST /decide + GET /screen, page rendered), {len(trips)} decisions: "
-            f"median {1000 * statistics.median(trips):.0f} ms, max {1000 * max(trips):.0f} ms"
-        )
-        print(f"list view searched over every record: {1000 * listed:.0f} ms")
+            status, _, _ = call("POST", "/decide", f"csrf={csrf}&record_id={rid}&choice=exclude%3A1", cookie)
+            assert status == 303, status
+            _, _, page = call("GET", "/screen", cookie=cookie)
+            trips.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        call("GET", "/list?q=depression", cookie=cookie)
+        listed = time.perf_counter() - start
+        if server.publisher is not None:
+            start = time.perf_counter()
+            server.publisher.wait(server.publisher.request(), 900)
+            status = server.publisher.status()
+            published = (
+                f"publishes run in the background: {status.runs} (the last caught up "
+                f"{time.perf_counter() - start:.1f} s after the last decision; state {status.state}"
+                + (f": {status.error}" if status.error else "")
+                + ")"
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+    return trips, listed, published
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from pipeline.config import Config, load_config, with_engine
-from pipeline.errors import ExitCode, PipelineError, WorkspaceError
+from pipeline.errors import ExitCode, PipelineError, RunLocked, WorkspaceError
 from pipeline.sources.pubmed.search import build_query
 from pipeline.sources.queries import translated as translated_queries
 
@@ -631,14 +631,15 @@ def screen(config_path: Path, out_dir: Path | None, host: str, port: int, token:
     """Serve the screening workspace: reviewers screen titles and abstracts in the browser.
 
     Needs a [screening.human] table in the config and a completed run. Decisions are committed to
-    the review's state store as they are made; `publish` puts them into the tables and PRISMA.
+    the review's state store as they are made, and the tables, PRISMA and the report follow them in
+    the background (a `publish` in a child process after each burst of decisions).
 
     \b
     Example:
         python -m pipeline screen --config config/ketamine-depression.toml
         python -m pipeline screen --config review.toml --host 0.0.0.0 --port 8800 --token s3cret
     """
-    from pipeline.engine.publish import publish_review, published_message
+    from pipeline.engine.publish import publish_in_child
     from pipeline.workspace.server import WorkspaceServer, check_bind
     from pipeline.workspace.service import Workspace
 
@@ -648,11 +649,8 @@ def screen(config_path: Path, out_dir: Path | None, host: str, port: int, token:
     log.info("loading and ranking the screening queue")
     queued = workspace.prepare()
 
-    def publish() -> str:
-        return published_message(publish_review(config, out_dir))
-
     try:
-        server = WorkspaceServer(workspace, host, port, token, publish=publish)
+        server = WorkspaceServer(workspace, host, port, token, publish=publish_in_child(config, out_dir))
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}. Pick another --port.") from None
     click.echo(
@@ -718,10 +716,12 @@ def decisions_import(config_path: Path, out_dir: Path | None, file: Path, review
     Example:
         python -m pipeline decisions import --config review.toml --file decisions.csv --reviewer ana
     """
+    from pipeline.engine.publish import publish_review, published_message
     from pipeline.workspace.exchange import import_decisions
     from pipeline.workspace.service import Workspace
 
-    workspace = Workspace(load_config(config_path), out_dir)
+    config = load_config(config_path)
+    workspace = Workspace(config, out_dir)
     try:
         report = import_decisions(workspace, file, reviewer)
     finally:
@@ -731,9 +731,21 @@ def decisions_import(config_path: Path, out_dir: Path | None, file: Path, review
         click.echo(f"  {line}", err=True)
     if report.problems:
         raise WorkspaceError(
-            f"{len(report.problems)} rows of {file} were not imported (listed above); fix "
-            "them and import the file again (no row of the file was imported)."
+            f"{len(report.problems)} {report.unit if len(report.problems) != 1 else report.unit[:-1]} of {file} "
+            f"{'was' if len(report.problems) == 1 else 'were'} not imported (listed above); fix them and import "
+            "the file again (nothing from the file was imported)."
         )
+    if report.imported:
+        try:
+            manifest = publish_review(config, out_dir)
+        except RunLocked as exc:
+            click.echo(
+                f"The decisions are stored, but the tables were not rebuilt: {exc} Run `python -m pipeline "
+                f"publish --config {config_path}` afterwards (a running workspace catches up by itself).",
+                err=True,
+            )
+        else:
+            click.echo(f"Tables updated: {published_message(manifest)}.")
 
 
 @decisions.command("export")

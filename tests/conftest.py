@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.support.literature_apis",
     "tests.support.screening_sets",
     "tests.support.workspace_review",
+    "tests.support.asreview_projects",
     "tests.support.browser",
     "tests.support.dask_cluster",
 ]

@@ -169,3 +169,38 @@ def published_message(manifest: RunManifest) -> str:
             f"table, {people['records_awaiting_screening']} awaiting screening"
         )
     return f"outputs rebuilt: {(manifest.counts or {}).get('included', 0)} records in the evidence table"
+
+
+def publish_in_child(config: Config, out_dir: Path | None = None, timeout: float = 600.0):
+    """A callable that runs `python -m pipeline publish` for this review in a child process (no
+    lock wait, at a lower CPU priority) and returns its one-line message: the workspace's background
+    publisher uses it, so rebuilding the tables never competes with page requests for this process's
+    interpreter. A refused lock raises RunLocked; any other failure WorkspaceError with the
+    command's own error."""
+    import shutil
+    import subprocess
+    import sys
+
+    from pipeline.errors import ExitCode, RunLocked, WorkspaceError
+
+    command = [sys.executable, "-m", "pipeline", "-q", "publish", "--config", str(config.path), "--wait", "0"]
+    if shutil.which("nice"):  # background work: page requests keep priority over the rebuild
+        command = [shutil.which("nice"), "-n", "10", *command]
+    if out_dir is not None:
+        command += ["--out", str(out_dir)]
+
+    def publish() -> str:
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise WorkspaceError(f"publish took longer than {timeout:.0f} s and was stopped.") from None
+        if done.returncode == 0:
+            line = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+            return line.partition(": ")[2].rstrip(".") or line
+        errors = [x.removeprefix("Error: ") for x in done.stderr.strip().splitlines() if x.strip()]
+        reason = errors[-1] if errors else f"exit code {done.returncode}"
+        if done.returncode == ExitCode.LOCKED:
+            raise RunLocked(reason)
+        raise WorkspaceError(f"publish failed (exit code {done.returncode}): {reason}")
+
+    return publish

@@ -3,15 +3,21 @@
 The log (store/human.py) is append-only; these functions read it. A reviewer's decision on a record
 is their latest entry not withdrawn by an undo. In single mode the latest decision by anyone is the
 record's outcome; in dual mode a record needs two reviewers: the same decision is the outcome,
-different ones are a conflict until someone resolves it (a resolution always wins).
+different ones are a conflict until it is resolved, either by a reviewer who is not one of the two
+(their resolution wins at once) or by the two together (both resolve it the same way).
+
+Dual mode with more than two reviewers: each record is assigned to exactly two of them
+(`assigned_pair`), and only they are shown it to screen.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 
 from pipeline.models import Decision, HumanDecision, Record, ScreeningResult
@@ -64,18 +70,19 @@ class Outcome:
 def outcomes(log: Iterable[HumanDecision], mode: str) -> dict[str, Outcome]:
     """record_id -> Outcome for every record anyone decided (see the module docstring)."""
     log = in_force(log)
-    resolutions: dict[str, HumanDecision] = {}
+    resolutions: dict[str, dict[str, HumanDecision]] = {}  # record -> resolver -> latest resolution
     for e in log:
         if e.role == "resolve":
-            resolutions[e.record_id] = e
+            resolutions.setdefault(e.record_id, {})[e.reviewer] = e
     out = {}
     for record_id, decided in by_reviewer(log).items():
         people = tuple(sorted(decided))
         hashes = tuple(decided[p].content_hash for p in people)
         latest = max(decided.values(), key=lambda e: e.seq)
-        if record_id in resolutions:
-            r = resolutions[record_id]
-            out[record_id] = Outcome(r.decision, r.reason, people, r.reviewer, hashes)
+        settled = settlement(resolutions.get(record_id, {}), people)
+        if settled is not None:
+            decision, reason, by = settled
+            out[record_id] = Outcome(decision, reason, people, by, hashes)
         elif mode == "single":
             out[record_id] = Outcome(latest.decision, latest.reason, (latest.reviewer,), "", (latest.content_hash,))
         elif len(people) < 2:
@@ -86,17 +93,58 @@ def outcomes(log: Iterable[HumanDecision], mode: str) -> dict[str, Outcome]:
         else:
             said = "; ".join(f"{p}: {decided[p].decision}" for p in people)
             out[record_id] = Outcome(CONFLICT, said, people, "", hashes)
-    for record_id, r in resolutions.items():
+    for record_id, resolved in resolutions.items():
         if record_id not in out:  # resolved without screening entries (e.g. both were undone)
+            r = max(resolved.values(), key=lambda e: e.seq)
             out[record_id] = Outcome(r.decision, r.reason, (), r.reviewer, (r.content_hash,))
     return out
 
 
-def needs(record_id: str, reviewer: str, decided: Mapping[str, Mapping[str, HumanDecision]], mode: str) -> bool:
-    """Whether `reviewer` should be shown `record_id`: not decided by them, and still short of
-    reviewers (one in single mode, two in dual mode)."""
+def settlement(resolved: Mapping[str, HumanDecision], people: Sequence[str]) -> tuple[str, str, str] | None:
+    """(decision, reason, resolved by) when the resolutions settle the record: the latest one by a
+    reviewer who did not screen it, or the same one by every reviewer who did; else None."""
+    outsiders = [e for r, e in resolved.items() if r not in people]
+    if outsiders:
+        r = max(outsiders, key=lambda e: e.seq)
+        return r.decision, r.reason, r.reviewer
+    if len(people) >= 2 and all(p in resolved for p in people):
+        if len({resolved[p].decision for p in people}) == 1:
+            reasons = sorted({resolved[p].reason for p in people if resolved[p].reason})
+            return resolved[people[0]].decision, "; ".join(reasons), " and ".join(people)
+    return None
+
+
+@lru_cache(maxsize=None)
+def _pairs(reviewers: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple(combinations(sorted(reviewers), 2))
+
+
+@lru_cache(maxsize=1 << 20)
+def assigned_pair(record_id: str, reviewers: tuple[str, ...]) -> tuple[str, ...]:
+    """Dual mode: the two reviewers who screen `record_id`. With two reviewers, both; with more, one
+    of the C(n, 2) pairs (names sorted, so the config's order does not matter) chosen by the record
+    id's SHA-256: deterministic, stable when records are added or removed, and balanced (every pair
+    gets 1/C(n, 2) of the records and every reviewer 2/n, up to sampling noise)."""
+    if len(reviewers) <= 2:
+        return tuple(sorted(reviewers))
+    pairs = _pairs(reviewers)
+    digest = int.from_bytes(hashlib.sha256(record_id.encode("utf-8")).digest()[:8], "big")
+    return pairs[digest % len(pairs)]
+
+
+def needs(
+    record_id: str,
+    reviewer: str,
+    decided: Mapping[str, Mapping[str, HumanDecision]],
+    mode: str,
+    assigned: Sequence[str] | None = None,
+) -> bool:
+    """Whether `reviewer` should be shown `record_id`: assigned to it (dual mode, when `assigned`
+    is given), not decided by them, and still short of reviewers (one in single mode, two in dual)."""
     people = decided.get(record_id, {})
     if reviewer in people:
+        return False
+    if assigned is not None and reviewer not in assigned:
         return False
     return len(people) < (2 if mode == "dual" else 1)
 

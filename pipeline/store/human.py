@@ -99,6 +99,12 @@ class DecisionLog:
                 raise
             self.db.execute("COMMIT")
 
+    def version(self) -> int:
+        """The latest entry's seq (0 for an empty log): changes with every entry appended, by any
+        process."""
+        with self._lock:
+            return self.db.execute("SELECT coalesce(max(seq), 0) FROM human_decisions").fetchone()[0]
+
     def rows(self) -> list[HumanDecision]:
         with self._lock:
             return read_log(self.db)

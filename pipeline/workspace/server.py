@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import logging
 import mimetypes
 import secrets
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -31,12 +31,14 @@ import jinja2
 
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.workspace import highlight
-from pipeline.workspace.service import Workspace
+from pipeline.workspace.publisher import Publisher
+from pipeline.workspace.service import LIST_PAGE, Workspace
 
 log = logging.getLogger(__name__)
 
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 HEADERS = {
@@ -75,6 +77,8 @@ class Settings:
     token: str | None
     csrf: str  # the forms' token; pages from other sites cannot read it
     publish: Callable[[], str] | None = None  # rebuilds the outputs; returns a message
+    publish_timeout: float = 600.0  # the Publish button waits this long for the rebuild
+    list_page: int = LIST_PAGE  # records per page of the list view
 
 
 def environment() -> jinja2.Environment:
@@ -106,8 +110,21 @@ class WorkspaceServer(ThreadingHTTPServer):
         self.workspace = workspace
         self.settings = Settings(token=token, csrf=secrets.token_urlsafe(32), publish=publish)
         self.templates = environment()
-        self.publish_lock = threading.Lock()
+        self.publisher: Publisher | None = None
         super().__init__((host, port), Handler)
+        # Every decision brings the outputs up to date in the background (publisher.py).
+        if publish is not None:
+            self.publisher = Publisher(publish, version=workspace.log_version).start()
+
+    def server_close(self) -> None:
+        super().server_close()
+        if self.publisher is not None:
+            self.publisher.stop()
+
+    def decided(self) -> None:
+        """A decision (or undo, resolution) was committed: ask for the outputs to follow."""
+        if self.publisher is not None:
+            self.publisher.request()
 
     @property
     def url(self) -> str:
@@ -235,12 +252,14 @@ class Handler(BaseHTTPRequestHandler):
         reviewer = self.reviewer()
         context.setdefault("progress", ws.progress(reviewer) if reviewer else None)
         context.setdefault("published", self.query.get("published", ""))
+        context.setdefault("notice", self.query.get("notice", ""))
         html = self.server.templates.get_template(template).render(
             review=ws.config.review,
             people=ws.people,
             reviewer=reviewer,
             csrf=self.server.settings.csrf,
-            can_publish=self.server.settings.publish is not None,
+            can_publish=self.server.publisher is not None,
+            tables=self.server.publisher.status() if self.server.publisher else None,
             **context,
         )
         self._send(status, html.encode("utf-8"), "text/html; charset=utf-8")
@@ -289,9 +308,10 @@ class Handler(BaseHTTPRequestHandler):
 
         rid = unquote(record_id)
         self.server.workspace.record(rid)
-        self._record_page(reviewer, rid, revisit=True)
+        back = self.query.get("back", "")
+        self._record_page(reviewer, rid, revisit=True, back=back if back.startswith("/list") else "")
 
-    def _record_page(self, reviewer: str, rid: str | None, revisit: bool = False) -> None:
+    def _record_page(self, reviewer: str, rid: str | None, revisit: bool = False, back: str = "") -> None:
         ws = self.server.workspace
         saved = self.query.get("saved", "")
         undone = self.query.get("undone", "")
@@ -332,6 +352,8 @@ class Handler(BaseHTTPRequestHandler):
             shared=shared,
             revised=revised,
             revisit=revisit,
+            back=back,
+            assigned=ws.assigned(rid),
             saved=saved,
             undone=undone,
             labels=sorted({m.label for m in mentions}),
@@ -355,8 +377,11 @@ class Handler(BaseHTTPRequestHandler):
         rid = f.get("record_id", "")
         if f.get("resolve"):
             self.server.workspace.resolve(reviewer, rid, decision, reason, f.get("note", ""))
-            return self._redirect("/conflicts?" + urlencode({"saved": rid}))
+            self.server.decided()
+            settled = self.server.workspace.outcomes()[rid].decision != "conflict"
+            return self._redirect("/conflicts?" + urlencode({"saved": rid, "settled": int(settled)}))
         saved = self.server.workspace.decide(reviewer, rid, decision, reason, f.get("note", ""))
+        self.server.decided()
         back = f.get("back", "")
         target = back if back.startswith("/list") else "/screen"
         self._redirect(target + ("&" if "?" in target else "?") + urlencode({"saved": saved.seq}))
@@ -368,6 +393,7 @@ class Handler(BaseHTTPRequestHandler):
         undone = self.server.workspace.undo(reviewer)
         if undone is None:
             return self._redirect("/screen?" + urlencode({"undone": "none"}))
+        self.server.decided()
         self._redirect(f"/record/{quote(undone.record_id, safe='')}?" + urlencode({"undone": undone.decision}))
 
     def page_list(self) -> None:
@@ -375,25 +401,59 @@ class Handler(BaseHTTPRequestHandler):
         if reviewer is None:
             return
         q = self.query.get("q", "")
-        rows = self.server.workspace.listing(reviewer, q)
-        self._render("list.html", rows=rows, q=q)
+        page = self.query.get("page", "1")
+        number = int(page) if page.lstrip("-").isdigit() else 1
+        listed = self.server.workspace.listing_page(reviewer, q, number, self.server.settings.list_page)
+
+        def link(number: int) -> str:
+            return "/list?" + urlencode({**({"q": q} if q else {}), "page": number})
+
+        self._render(
+            "list.html",
+            listed=listed,
+            rows=listed.rows,
+            q=q,
+            link=link,
+            here=link(listed.page),
+            saved=self.query.get("saved", ""),
+            undone="",
+        )
 
     def page_conflicts(self) -> None:
         reviewer = self._need_reviewer()
         if reviewer is None:
             return
-        self._render("conflicts.html", rows=self.server.workspace.conflicts(), saved=self.query.get("saved", ""))
+        self._render(
+            "conflicts.html",
+            rows=self.server.workspace.conflicts(),
+            saved=self.query.get("saved", ""),
+            settled=self.query.get("settled", "1") == "1",
+        )
 
     def post_publish(self) -> None:
         reviewer = self._need_reviewer()
         if reviewer is None:
             return
-        publish = self.server.settings.publish
-        if publish is None:
+        publisher = self.server.publisher
+        if publisher is None:
             return self._render("error.html", status=HTTPStatus.BAD_REQUEST, message="publishing is not available.")
-        with self.server.publish_lock:
-            message = publish()
-        self._redirect("/screen?" + urlencode({"published": message}))
+        if not publisher.wait(publisher.request(), self.server.settings.publish_timeout):
+            return self._redirect(
+                "/screen?" + urlencode({"notice": "The tables are still updating; the page shows when done."})
+            )
+        status = publisher.status()
+        if status.state == "idle":
+            return self._redirect("/screen?" + urlencode({"published": status.message}))
+        self._redirect("/screen?" + urlencode({"notice": status.text}))
+
+    def page_status(self) -> None:
+        """The background publisher's state, for the page's script to follow (JSON)."""
+        publisher = self.server.publisher
+        body = {"state": "off", "text": ""}
+        if publisher is not None:
+            status = publisher.status()
+            body = {"state": status.state, "text": status.text, "updated_at": status.updated_at}
+        self._send(HTTPStatus.OK, json.dumps(body).encode(), "application/json")
 
 
 ROUTES: dict[tuple[str, str], Callable[[Handler], None]] = {
@@ -406,4 +466,5 @@ ROUTES: dict[tuple[str, str], Callable[[Handler], None]] = {
     ("GET", "/list"): Handler.page_list,
     ("GET", "/conflicts"): Handler.page_conflicts,
     ("POST", "/publish"): Handler.post_publish,
+    ("GET", "/status"): Handler.page_status,
 }

@@ -33,6 +33,7 @@ from pipeline.workspace.ranking import (
 log = logging.getLogger(__name__)
 
 MAX_NOTE = 2000
+LIST_PAGE = 50  # records per page of the list view
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,28 @@ class Progress:
     stopping: Stopping | None
     ranker: str
     agreement: tuple[human.Agreement, ...]
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One page of the list view."""
+
+    rows: list[dict]
+    total: int  # records matching the search (all pages)
+    page: int  # 1-based, clamped to 1..pages
+    pages: int
+    per_page: int  # 0: everything on one page
+    first: int  # 0-based index of the page's first row among the matches
+    decided: int  # matches this reviewer decided
+    queued: int  # records in the whole queue
+
+    @property
+    def start(self) -> int:
+        return self.first + 1 if self.rows else 0
+
+    @property
+    def end(self) -> int:
+        return self.first + len(self.rows)
 
 
 class Workspace:
@@ -102,6 +125,7 @@ class Workspace:
         self._items: list[RankItem] = []
         self._order_key: object = None
         self._order: list[str] = []
+        self._search: dict[str, tuple[str, str]] = {}  # record_id -> (content hash, casefolded text)
 
     def prepare(self) -> int:
         """Load the queue and rank it once (decoding the records, building the ranker's features),
@@ -149,6 +173,10 @@ class Workspace:
         ).fetchone()
         return tuple(row)
 
+    def log_version(self) -> int:
+        """Changes whenever anyone (this server, an import, another workspace) stores a decision."""
+        return self.log.version()
+
     def entries(self) -> list[HumanDecision]:
         return self.log.rows()
 
@@ -181,9 +209,16 @@ class Workspace:
             if mine and rid in queue and mine.content_hash != queue[rid].content_hash:
                 return rid
         for rid in self.ranked():
-            if human.needs(rid, reviewer, decided, self.people.mode):
+            if human.needs(rid, reviewer, decided, self.people.mode, self.assigned(rid)):
                 return rid
         return None
+
+    def assigned(self, record_id: str) -> tuple[str, ...]:
+        """The reviewers who screen `record_id`: in dual mode its two (human.assigned_pair), in
+        single mode everyone."""
+        if self.people.mode != "dual":
+            return self.people.reviewers
+        return human.assigned_pair(record_id, self.people.reviewers)
 
     def record(self, record_id: str) -> QueueRecord:
         queue = self.queue()
@@ -209,7 +244,9 @@ class Workspace:
         }
         final = len(outcomes) - counts[""]
         mine = sum(1 for rid, p in decided.items() if reviewer in p and rid in queue)
-        mine_remaining = sum(1 for rid in queue if human.needs(rid, reviewer, decided, self.people.mode))
+        mine_remaining = sum(
+            1 for rid in queue if human.needs(rid, reviewer, decided, self.people.mode, self.assigned(rid))
+        )
         return Progress(
             reviewer=reviewer,
             mode=self.people.mode,
@@ -242,36 +279,44 @@ class Workspace:
         return self.prioritiser.stopping(items, screened, self.people.target_recall, self.people.confidence)
 
     def listing(self, reviewer: str, query: str = "") -> list[dict]:
-        """Every queued record with this reviewer's decision (dual mode: never the other's, except
-        that a conflict or the agreed outcome shows once both decided), filtered by `query` words."""
+        """Every record of `reviewer`'s list matching `query` (see listing_page), on one page."""
+        return self.listing_page(reviewer, query, page=1, per_page=0).rows
+
+    def listing_page(self, reviewer: str, query: str = "", page: int = 1, per_page: int = LIST_PAGE) -> ListPage:
+        """One page of the list view: the queued records (dual mode: those assigned to `reviewer`)
+        whose text holds every word of `query`, in store order, with this reviewer's decision
+        (dual mode: never the other's, except that a conflict or the agreed outcome shows once both
+        decided). `page` is clamped to the pages there are; per_page 0 puts everything on one page."""
         self.check_reviewer(reviewer)
         queue = self.queue()
         entries = self.entries()
         decided = human.by_reviewer(entries)
         outcomes = human.outcomes(entries, self.people.mode)
         words = [w for w in re.split(r"\s+", query.strip().casefold()) if w]
-        rows = []
+        mine_only = self.people.mode == "dual"
+        matches = []
         for rid, q in queue.items():
+            if mine_only and reviewer not in self.assigned(rid):
+                continue
             if words:
-                text = " ".join(
-                    (
-                        rid,
-                        q.record.pmid,
-                        q.record.doi,
-                        q.record.title,
-                        q.record.abstract,
-                        q.record.journal,
-                        *(a.display_name for a in q.record.authors),
-                    )
-                ).casefold()
+                text = self._search_text(q)
                 if not all(w in text for w in words):
                     continue
+            matches.append(rid)
+        total = len(matches)
+        pages = max(1, -(-total // per_page)) if per_page else 1
+        page = min(max(1, page), pages)
+        first = (page - 1) * per_page if per_page else 0
+        shown = matches[first : first + per_page] if per_page else matches
+        rows = []
+        for rid in shown:
+            q = queue[rid]
             mine = decided.get(rid, {}).get(reviewer)
             outcome = outcomes.get(rid)
             if self.people.mode == "single":
-                shown = outcome
+                visible = outcome
             else:
-                shown = outcome if outcome and outcome.decision else None
+                visible = outcome if outcome and outcome.decision else None
             rows.append(
                 {
                     "record_id": rid,
@@ -281,33 +326,62 @@ class Workspace:
                     "mine": mine.decision if mine else "",
                     "my_reason": mine.reason if mine else "",
                     "note": mine.note if mine else "",
-                    "outcome": shown.decision if shown else "",
-                    "by": ", ".join(shown.screened_by) if shown else "",
+                    "outcome": visible.decision if visible else "",
+                    "by": ", ".join(visible.screened_by) if visible else "",
                     "revised": bool(outcome and human.revised_since(outcome, q.content_hash)),
                 }
             )
-        return rows
+        mine_decided = sum(1 for rid in matches if reviewer in decided.get(rid, {}))
+        return ListPage(rows, total, page, pages, per_page, first, mine_decided, len(queue))
+
+    def _search_text(self, q: QueueRecord) -> str:
+        with self._lock:
+            cached = self._search.get(q.record_id)
+            if cached is not None and cached[0] == q.content_hash:
+                return cached[1]
+        text = " ".join(
+            (
+                q.record_id,
+                q.record.pmid,
+                q.record.doi,
+                q.record.title,
+                q.record.abstract,
+                q.record.journal,
+                *(a.display_name for a in q.record.authors),
+            )
+        ).casefold()
+        with self._lock:
+            self._search[q.record_id] = (q.content_hash, text)
+        return text
 
     def conflicts(self) -> list[dict]:
-        """Dual mode: records the reviewers decided differently, open ones first, with who said what."""
+        """Dual mode: records the reviewers decided differently, open ones first, with who said what
+        and, while the two settle it together, what each of them proposed."""
         queue = self.queue()
         entries = self.entries()
         decided = human.by_reviewer(entries)
-        resolutions = {e.record_id: e for e in human.in_force(entries) if e.role == "resolve"}
+        outcomes = human.outcomes(entries, self.people.mode)
+        resolutions: dict[str, dict[str, HumanDecision]] = {}
+        for e in human.in_force(entries):
+            if e.role == "resolve":
+                resolutions.setdefault(e.record_id, {})[e.reviewer] = e
         rows = []
         for rid, people in decided.items():
             if rid not in queue or len(people) < 2 or len({p.decision for p in people.values()}) == 1:
                 continue
-            res = resolutions.get(rid)
+            outcome = outcomes[rid]
+            settled = outcome.decision != human.CONFLICT
             rows.append(
                 {
                     "record_id": rid,
                     "pmid": queue[rid].record.pmid,
                     "title": queue[rid].record.title,
+                    "pair": tuple(sorted(people)),
                     "decisions": [people[p] for p in sorted(people)],
-                    "resolved": res.decision if res else "",
-                    "resolved_by": res.reviewer if res else "",
-                    "resolved_reason": res.reason if res else "",
+                    "resolved": outcome.decision if settled else "",
+                    "resolved_by": outcome.resolved_by if settled else "",
+                    "resolved_reason": outcome.reason if settled else "",
+                    "proposals": [] if settled else [resolutions[rid][p] for p in sorted(resolutions.get(rid, {}))],
                 }
             )
         rows.sort(key=lambda r: (bool(r["resolved"]), queue[r["record_id"]].position))
@@ -354,13 +428,22 @@ class Workspace:
         )
 
     def decide(self, reviewer: str, record_id: str, decision: str, reason: str = "", note: str = "") -> HumanDecision:
-        """Record `reviewer`'s decision; returns it once committed."""
+        """Record `reviewer`'s decision; returns it once committed. In dual mode only the record's
+        two assigned reviewers screen it (or someone who already did, before the reviewers changed)."""
+        assigned = self.assigned(record_id)
+        if reviewer not in assigned and reviewer in self.people.reviewers:
+            if reviewer not in human.by_reviewer(self.entries()).get(record_id, {}):
+                raise WorkspaceError(
+                    f"record {record_id!r} is assigned to {' and '.join(assigned)} (dual mode); {reviewer} "
+                    "may resolve a conflict on it but not screen it."
+                )
         saved = self.log.append(self._entry(reviewer, record_id, decision, reason, note, "screen"))
         log.info("%s: %s %s %s", reviewer, decision, record_id, reason)
         return saved
 
     def resolve(self, reviewer: str, record_id: str, decision: str, reason: str = "", note: str = "") -> HumanDecision:
-        """Settle a dual-mode disagreement (any configured reviewer may, a third person or either of the two)."""
+        """Settle a dual-mode disagreement: a reviewer who did not screen the record settles it at
+        once; one of the two who did proposes, and it is settled when both propose the same."""
         if self.people.mode != "dual":
             raise WorkspaceError('conflicts are resolved only in dual mode (mode = "dual").')
         people = human.by_reviewer(self.entries()).get(record_id, {})

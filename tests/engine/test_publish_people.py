@@ -19,15 +19,17 @@ def test_publish_puts_dual_mode_outcomes_into_every_output(invoke, screening_rev
     review = screening_review.with_mode("dual", ["ana", "ben", "cy"])
     ws = Workspace(load_config(review.config))
     try:
-        for name in ("ana", "ben"):
+        # each record goes to two of the three (human.assigned_pair): 01, 04 and 10 to ben and cy,
+        # 08 to ana and cy, 09 to ana and ben
+        for name in ("ben", "cy"):
             ws.decide(name, "pmid:30000001", "include")
             ws.decide(name, "pmid:30000010", "exclude", "wrong design")
         ws.decide("ana", "pmid:30000009", "include")
         ws.decide("ben", "pmid:30000009", "exclude", "wrong population")
-        ws.decide("ana", "pmid:30000004", "include")  # awaiting ben
+        ws.decide("ben", "pmid:30000004", "include")  # awaiting cy
         ws.decide("ana", "pmid:30000008", "include")
-        ws.decide("ben", "pmid:30000008", "exclude", "wrong population")
-        ws.resolve("cy", "pmid:30000008", "include", note="the case report is in scope")
+        ws.decide("cy", "pmid:30000008", "exclude", "wrong population")
+        ws.resolve("ben", "pmid:30000008", "include", note="the case report is in scope")
     finally:
         ws.close()
     result = invoke("publish", "--config", review.config)
@@ -60,11 +62,11 @@ def test_publish_puts_dual_mode_outcomes_into_every_output(invoke, screening_rev
         r["pmid"]: (r["decision"], r["human_decision"], r["human_reason"], r["screened_by"])
         for r in read_csv(out / "records.csv")
     }
-    assert rows["30000001"] == ("include", "include", "", "ana; ben")
-    assert rows["30000010"] == ("include", "exclude", "wrong design", "ana; ben")
+    assert rows["30000001"] == ("include", "include", "", "ben; cy")
+    assert rows["30000010"] == ("include", "exclude", "wrong design", "ben; cy")
     assert rows["30000009"] == ("include", "conflict", "ana: include; ben: exclude", "ana; ben")
-    assert rows["30000004"] == ("needs-review", "", "", "ana")
-    assert rows["30000008"] == ("needs-review", "include", "", "ana; ben; resolved by cy")
+    assert rows["30000004"] == ("needs-review", "", "", "ben")
+    assert rows["30000008"] == ("needs-review", "include", "", "ana; cy; resolved by ben")
     assert rows["30000002"][1:] == ("", "", "")
     changes = [r for r in read_csv(out / "changes.csv") if r["change"] == "screened-by-people"]
     assert [(r["pmid"], r["old_decision"], r["new_decision"], r["new_reason"]) for r in changes] == [
@@ -73,7 +75,7 @@ def test_publish_puts_dual_mode_outcomes_into_every_output(invoke, screening_rev
         ("30000009", "include", "conflict", "ana: include; ben: exclude"),
         ("30000010", "include", "exclude", "wrong design"),
     ]
-    assert changes[1]["why"].startswith("screened by ana, ben; resolved by cy (last decision 20")
+    assert changes[1]["why"].startswith("screened by ana, cy; resolved by ben (last decision 20")
     flow = json.loads((out / "prisma.json").read_text())
     assert (
         flow["screening"]["records_screened"],

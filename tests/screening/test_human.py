@@ -171,3 +171,53 @@ def test_outcomes_only_come_from_decisions_in_force(ops):
         for record, o in out.items():
             assert o.decision in ("include", "exclude", "maybe", "conflict", "")
             assert set(o.screened_by) <= {e.reviewer for e in live if e.record_id == record}
+
+
+def test_one_of_the_two_alone_does_not_settle_a_conflict_both_together_do():
+    disagree = [entry(1, "a", "ana", "include"), entry(2, "a", "ben", "exclude", "wrong population")]
+    ana = disagree + [entry(3, "a", "ana", "include", role="resolve")]
+    assert human.outcomes(ana, "dual")["a"].decision == "conflict"
+    differ = ana + [entry(4, "a", "ben", "exclude", "wrong design", role="resolve")]
+    assert human.outcomes(differ, "dual")["a"].decision == "conflict"
+    agree = differ + [entry(5, "a", "ben", "include", role="resolve")]  # ben's latest resolution counts
+    assert human.outcomes(agree, "dual")["a"] == human.Outcome(
+        "include", "", ("ana", "ben"), "ana and ben", ("h1", "h1")
+    )
+    withdrawn = agree + [entry(6, "a", "ben", "undo", role="resolve", undoes=5)]
+    assert human.outcomes(withdrawn, "dual")["a"].decision == "conflict"  # back to ben's exclude proposal
+
+
+def test_an_assigned_pair_is_never_shown_to_the_third_reviewer():
+    decided = human.by_reviewer([entry(1, "a", "ana", "include")])
+    assert human.needs("a", "ben", decided, "dual", ("ana", "ben"))
+    assert not human.needs("a", "cy", decided, "dual", ("ana", "ben"))
+    assert not human.needs("b", "cy", decided, "dual", ("ana", "ben"))
+
+
+names = st.lists(st.text("abcdefghij", min_size=1, max_size=6), min_size=2, max_size=7, unique=True)
+
+
+@given(st.text(min_size=1, max_size=30), names)
+def test_each_record_goes_to_exactly_two_of_the_reviewers_whatever_their_order(record_id, reviewers):
+    pair = human.assigned_pair(record_id, tuple(reviewers))
+    assert len(pair) == 2 and len(set(pair)) == 2 and set(pair) <= set(reviewers)
+    assert pair == human.assigned_pair(record_id, tuple(reversed(reviewers)))  # the config's order does not matter
+    assert list(pair) == sorted(pair)
+
+
+@pytest.mark.parametrize("n", [3, 4, 5, 6])
+def test_the_assignment_is_balanced(n):
+    reviewers = tuple(f"r{i}" for i in range(n))
+    records = [f"pmid:{30000000 + i}" for i in range(12000)]
+    load = {r: 0 for r in reviewers}
+    pairs: dict[tuple, int] = {}
+    for rid in records:
+        pair = human.assigned_pair(rid, reviewers)
+        pairs[pair] = pairs.get(pair, 0) + 1
+        for r in pair:
+            load[r] += 1
+    assert len(pairs) == math.comb(n, 2)  # every pair screens some records
+    for r in reviewers:  # each reviewer gets 2/n of the records, within 2 points
+        assert abs(load[r] / len(records) - 2 / n) < 0.02, (r, load[r])
+    for count in pairs.values():  # each pair 1/C(n, 2), within 2 points
+        assert abs(count / len(records) - 1 / math.comb(n, 2)) < 0.02

@@ -113,17 +113,14 @@ def screening_review(screened_run, tmp_path) -> ScreeningReview:
 def served(review: ScreeningReview, token: str | None = None, host: str = "127.0.0.1", with_publish: bool = True):
     """The workspace of `review` served on a free port in a thread; yields the server (its .url)."""
     from pipeline.config import load_config
-    from pipeline.engine.publish import publish_review, published_message
+    from pipeline.engine.publish import publish_in_child
     from pipeline.workspace.server import WorkspaceServer
     from pipeline.workspace.service import Workspace
 
     config = load_config(review.config)
     workspace = Workspace(config)
-
-    def publish() -> str:
-        return published_message(publish_review(config))
-
-    server = WorkspaceServer(workspace, host, 0, token, publish=publish if with_publish else None)
+    publish = publish_in_child(config) if with_publish else None
+    server = WorkspaceServer(workspace, host, 0, token, publish=publish)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -133,6 +130,20 @@ def served(review: ScreeningReview, token: str | None = None, host: str = "127.0
         server.server_close()
         thread.join(5)
         workspace.close()
+
+
+def wait_for(condition, timeout: float = 90.0, what: str = "the condition"):
+    """Poll `condition()` until it returns something truthy (returned); fail after `timeout` s."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.1)
 
 
 class Client:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 from pipeline.config import load_config
 from pipeline.engine.run import run_pipeline
@@ -61,7 +62,7 @@ def test_screening_by_keyboard_with_undo_and_reload(screening_review, new_page):
         page.keyboard.type("spravato")
         with page.expect_navigation():
             page.keyboard.press("Enter")
-        assert text(page, "#count") == "1 record"
+        assert text(page, "#count") == "1 record matching “spravato” (of 7 in the queue); you decided 0"
         assert page.problems == []
         live = [(e.record_id, e.decision, e.reason, e.note) for e in ws.entries()]
     assert live == [
@@ -84,29 +85,37 @@ def test_hostile_record_never_runs_script(screening_review, new_page):
         assert page.problems == []
 
 
-def test_two_reviewers_produce_a_conflict_and_resolve_it(screening_review, new_page):
+def decide_on(page, url: str, record_id: str, *keys: str) -> None:
+    page.goto(url.rstrip("/") + "/record/" + record_id)
+    key(page, *keys)
+
+
+def test_two_reviewers_produce_a_conflict_and_a_third_resolves_it(screening_review, new_page):
     review = screening_review.with_mode("dual", ["ana", "ben", "cy"])
     with served(review) as server:
-        ana, ben = new_page(), new_page()
-        sign_in(ana, server.url, "ana")
-        sign_in(ben, server.url, "ben")
-        record = ana.get_attribute("#record", "data-record-id")
-        assert ben.get_attribute("#record", "data-record-id") == record
-        key(ana, "i")
-        ben.reload()  # ana's decision is never shown to ben
-        assert ben.query_selector("#mine") is None and "ana" not in text(ben, "main")
+        ws = server.workspace
+        ana, ben, cy = new_page(), new_page(), new_page()
+        for page, name in ((ana, "ana"), (ben, "ben"), (cy, "cy")):
+            sign_in(page, server.url, name)
+            # each reviewer is shown only records assigned to them (two reviewers per record)
+            assert name in ws.assigned(page.get_attribute("#record", "data-record-id"))
+        record, other = "pmid:30000009", f"pmid:{HOSTILE_PMID}"  # both assigned to ana and ben
+        assert ws.assigned(record) == ws.assigned(other) == ("ana", "ben")
+        decide_on(ana, server.url, record, "i")
+        ben.goto(server.url.rstrip("/") + "/record/" + record)  # ana's decision is never shown to ben
+        assert ben.query_selector("#mine") is None and not re.search(r"\bana\b", text(ben, "main"))
         assert text(ben, "#p-awaiting") == "1"
         key(ben, "e", "1")
-        other = ana.get_attribute("#record", "data-record-id")
-        assert ben.get_attribute("#record", "data-record-id") == other
-        key(ana, "e", "3")
-        key(ben, "e", "3")
+        decide_on(ana, server.url, other, "e", "3")
+        decide_on(ben, server.url, other, "e", "3")
+        cy.goto(server.url.rstrip("/") + "/record/" + record)
+        assert text(cy, "#not-assigned") == (
+            "This record is screened by ana and ben; you may resolve a conflict on it in the conflicts view."
+        )
         ana.reload()
         assert text(ana, "#p-conflicts") == "1"
         # ana: include, exclude; ben: exclude, exclude -> p_o = 1/2, p_e = 1/2, kappa = 0.00
-        assert text(ana, ".kappa") == "κ ana/ben: 0.00 (1/2 agree)"
-        cy = new_page()
-        sign_in(cy, server.url, "cy")
+        assert text(ana, '.kappa[data-pair="ana-ben"]') == "κ ana/ben: 0.00 (1/2 agree)"
         cy.keyboard.press("c")
         cy.wait_for_selector("section.conflict")
         conflict = cy.query_selector("section.conflict")
@@ -122,6 +131,67 @@ def test_two_reviewers_produce_a_conflict_and_resolve_it(screening_review, new_p
         assert text(cy, "#p-conflicts") == "0" and text(cy, "#p-included") == "1" and text(cy, "#p-excluded") == "1"
         for page in (ana, ben, cy):
             assert page.problems == []
+
+
+def test_the_two_reviewers_resolve_their_conflict_together(screening_review, new_page):
+    review = screening_review.with_mode("dual", ["ana", "ben"])
+    with served(review) as server:
+        ana, ben = new_page(), new_page()
+        sign_in(ana, server.url, "ana")
+        sign_in(ben, server.url, "ben")
+        record = ana.get_attribute("#record", "data-record-id")
+        assert ben.get_attribute("#record", "data-record-id") == record  # two reviewers: both get every record
+        key(ana, "i")
+        key(ben, "e", "2")
+        for page in (ana, ben):
+            page.goto(server.url.rstrip("/") + "/conflicts")
+        with ana.expect_navigation():
+            ana.click('section.conflict button[value="include"]')
+        assert text(ana, "#flash").startswith("Your resolution is saved; it settles the conflict when the other")
+        assert text(ana, "section.conflict .proposals") == (
+            "ana resolves: include — waiting for the other reviewer (or a third one)."
+        )
+        ben.reload()
+        with ben.expect_navigation():
+            ben.click('section.conflict button[value="include"]')
+        assert text(ben, "#flash") == "Resolution saved."
+        assert text(ben, "section.conflict .resolved") == "Resolved by ana and ben: include"
+        assert text(ben, "#p-conflicts") == "0" and text(ben, "#p-included") == "1"
+        for page in (ana, ben):
+            assert page.problems == []
+
+
+def test_the_list_is_paged_and_its_address_can_be_shared(screening_review, new_page):
+    with served(screening_review) as server:
+        server.settings.list_page = 3
+        page = new_page()
+        sign_in(page, server.url, "ana")
+        base = server.url.rstrip("/")
+        page.goto(base + "/list?page=2")
+        assert text(page, "#count") == "records 4–6 of 7; you decided 0"
+        assert text(page, "#pager-top .pages") == "page 2 of 3"
+        second = [r.get_attribute("data-record-id") for r in page.query_selector_all("#records tbody tr")]
+        with page.expect_navigation():
+            page.click("#pager-top a[rel=next]")
+        assert page.url == base + "/list?page=3"
+        assert len(page.query_selector_all("#records tbody tr")) == 1
+        # open a record from page 2, decide it: back on page 2 with the decision shown
+        page.goto(base + "/list?page=2")
+        with page.expect_navigation():
+            page.click(f'#records tr[data-record-id="{second[1]}"] a')
+        key(page, "i")
+        assert page.url.startswith(base + "/list?page=2&saved=")
+        assert text(page, f'#records tr[data-record-id="{second[1]}"] td.mine') == "include"
+        # search spans every page; the address carries the search and the page
+        page.keyboard.press("/")
+        page.keyboard.type("ketamine")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert text(page, "#count") == "records 1–3 of 7 matching “ketamine” (of 7 in the queue); you decided 1"
+        with page.expect_navigation():
+            page.click("#pager-bottom a[rel=last]")
+        assert page.url == base + "/list?q=ketamine&page=3"
+        assert page.problems == []
 
 
 def read_csv(path):
@@ -140,8 +210,14 @@ def test_decisions_reach_the_evidence_table_and_prisma(screening_review, new_pag
             if keys == ["i"]:
                 included.append(page.get_attribute("#record", "data-record-id"))
             key(page, *keys)
+        # nobody publishes: the tables follow in the background and the page says when they are done
+        page.wait_for_selector('#tables[data-state="idle"]', timeout=120_000)
+        assert text(page, "#tables").startswith("tables updated ")
+        assert server.publisher.status().message == (
+            "outputs rebuilt: 2 records included by people in the evidence table, 4 awaiting screening"
+        )
         with page.expect_navigation():
-            page.click("#publish")
+            page.click("#publish")  # "update now" waits for a rebuild and says what it wrote
         assert text(page, "#flash") == (
             "Published: outputs rebuilt: 2 records included by people in the evidence table, 4 awaiting screening."
         )

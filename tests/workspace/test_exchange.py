@@ -27,7 +27,10 @@ def test_import_our_csv_by_record_id_pmid_and_doi(invoke, screening_review, tmp_
     )
     result = invoke("decisions", "import", "--config", screening_review.config, "--file", f)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == f"{f}: 3 decisions imported (csv format).\n"
+    assert result.stdout == (
+        f"{f}: 3 decisions imported (csv format).\n"
+        "Tables updated: outputs rebuilt: 1 records included by people in the evidence table, 5 awaiting screening.\n"
+    )
     assert stored(screening_review) == [
         ("pmid:30000001", "ana", "include", "", "clear RCT", "import"),
         ("pmid:30000005", "ben", "exclude", "wrong design", "", "import"),
@@ -46,7 +49,7 @@ def test_unknown_identifiers_are_reported_and_nothing_is_imported(invoke, screen
         "  line 4: PMID 30000002 is not a record of this review's screening queue\n"
         "  line 5: decision 'perhaps' is not include or exclude\n"
         f"Error: 3 rows of {f} were not imported (listed above); fix them and import the file again "
-        "(no row of the file was imported).\n"
+        "(nothing from the file was imported).\n"
     )
     assert stored(screening_review) == []
 
@@ -68,7 +71,7 @@ def test_import_an_asreview_export(invoke, screening_review, tmp_path):
         "2,Unscreened,x,,30000009,\n",
     )
     result = invoke("decisions", "import", "--config", screening_review.config, "--file", f, "--reviewer", "ana")
-    assert result.stdout == f"{f}: 2 decisions imported (asreview format).\n"
+    assert result.stdout.splitlines()[0] == f"{f}: 2 decisions imported (asreview format)."
     assert stored(screening_review) == [
         ("pmid:30000001", "ana", "include", "", "", "import"),
         ("pmid:30000005", "ana", "exclude", "", "", "import"),
@@ -93,12 +96,12 @@ def test_import_a_rayyan_export_with_each_members_vote(invoke, screening_review,
     f = tmp_path / "rayyan.csv"
     result = invoke("decisions", "import", "--config", screening_review.config, "--file", f)
     assert result.exit_code == 2  # r2 names no record this review knows
-    assert "line 3: no identifier is not a record of this review's screening queue" in result.stderr
+    assert "line 3: title 'Spravato' is not a record of this review's screening queue" in result.stderr
     rows[2][2] = "https://pubmed.ncbi.nlm.nih.gov/30000009/"
     with open(f, "w", newline="", encoding="utf-8") as out:
         csv.writer(out).writerows(rows)
     result = invoke("decisions", "import", "--config", screening_review.config, "--file", f)
-    assert result.stdout == f"{f}: 3 decisions imported (rayyan format).\n"
+    assert result.stdout.splitlines()[0] == f"{f}: 3 decisions imported (rayyan format)."
     assert stored(screening_review) == [
         ("pmid:30000001", "ana", "include", "", "", "import"),
         ("pmid:30000001", "ben", "exclude", "wrong population", "", "import"),

@@ -67,5 +67,20 @@
     }
     if (handled) event.preventDefault();
   });
+  // The tables follow every decision in the background; show when they are up to date again.
+  var tables = document.getElementById("tables");
+  function follow() {
+    if (!tables || tables.dataset.state === "idle" || tables.dataset.state === "off") return;
+    window.setTimeout(function () {
+      fetch("/status", {credentials: "same-origin", cache: "no-store"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) {
+          if (s) { tables.textContent = s.text; tables.dataset.state = s.state; }
+          follow();
+        })
+        .catch(function () { window.setTimeout(follow, 5000); });
+    }, 1000);
+  }
+  follow();
   document.body.dataset.ready = "1";
 })();
