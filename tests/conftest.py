@@ -27,6 +27,7 @@ pytest_plugins = [
     "tests.support.workspace_review",
     "tests.support.browser",
     "tests.support.dask_cluster",
+    "tests.support.table_types",
 ]
 
 

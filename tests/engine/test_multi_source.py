@@ -145,7 +145,7 @@ def _rows(out: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def test_every_record_of_every_source_once_with_prisma_per_database(review):
+def test_every_record_of_every_source_once_with_prisma_per_database(review, same_types_in_pandas):
     from pipeline.config import load_config
     from pipeline.engine.run import refresh, run_pipeline
     from pipeline.sources.pubmed.eutils import Settings
@@ -214,6 +214,7 @@ def test_every_record_of_every_source_once_with_prisma_per_database(review):
     assert sources["OpenAlex"]["query"] == "search=(ketamine) AND (depression)"
     assert KEY not in (out / "run.json").read_text()
     assert KEY not in "".join(p.read_text() for p in out.glob("raw/*/requests.jsonl"))
+    same_types_in_pandas(out)  # records without a PMID (preprints, imports) included
     svg = (out / "prisma.svg").read_text()
     assert "Europe PMC" in svg and "Web of Science" in svg
 
