@@ -64,7 +64,7 @@ def cli(verbose: int, quiet: bool) -> None:
 @config_option
 def validate(config_path: Path) -> None:
     """Check a config file and everything `run` would refuse (lexicons, output folder, local paths,
-    $EUTILS_BASE_URL); exit 0 when all is well, 2 with the problem otherwise.
+    [[imports]] files, $EUTILS_BASE_URL); exit 0 when all is well, 2 with the problem otherwise.
 
     \b
     Example:
