@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import date
 import shutil
 from pathlib import Path
 
@@ -218,7 +219,7 @@ def test_every_record_of_every_source_once_with_prisma_per_database(review, same
     svg = (out / "prisma.svg").read_text()
     assert "Europe PMC" in svg and "Web of Science" in svg
 
-    # A refresh searches every database again: a work OpenAlex gained since is new, nothing else changed.
+    # A refresh asks every API for its date window: a work OpenAlex created since is new, nothing else changed.
     first, first_run = (out / "records.csv").read_bytes(), run["run_id"]
     oa.works.append(
         Work(
@@ -227,6 +228,7 @@ def test_every_record_of_every_source_once_with_prisma_per_database(review, same
             year=2024,
             doi="10.5555/oa-new",
             authors=(("Lee", "Min"),),
+            created=date.today().isoformat(),
         )
     )
     refresh(config, out_dir=out, settings=Settings(base_url=eutils.base_url, email="tests@example.org"))
