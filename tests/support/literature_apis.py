@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import zlib
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -477,7 +478,8 @@ class OpenAlexServer(_Server):
 
     @staticmethod
     def work(w: Work, index: int) -> dict:
-        openalex = w.openalex or f"W{4000000000 + index + sum(map(ord, w.title))}"
+        # A work keeps its id whatever the query or page (derived from what identifies it).
+        openalex = w.openalex or f"W{4000000000 + zlib.crc32(f'{w.title}|{w.doi}|{w.pmid}'.encode()) % 10**9}"
         positions: dict[str, list[int]] = {}
         for i, word in enumerate(w.abstract.split()):
             positions.setdefault(word, []).append(i)

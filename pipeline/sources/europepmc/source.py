@@ -51,9 +51,9 @@ class EuropePmcSource:
         if before is not None:
             current, n_carried = windows.carried(current, before, request.stored)
             searched = {"window": got.hit_count, "carried": n_carried}
-            extra = {"window": {"query": sent, "hit_count": got.hit_count, "carried": n_carried}}
+            extra = {"date_window": {"query": sent, "hit_count": got.hit_count, "carried": n_carried}}
         elif request.window is not None:
-            extra = {"full_because": "no record of what Europe PMC returned at the last run"}
+            extra = {"full_search_because": "no record of what Europe PMC returned at the last run"}
         return Harvest(
             query=query,
             # PRISMA's identified: every record the database holds for the query as far as this run

@@ -54,7 +54,7 @@ class OpenAlexSource:
             got = oa.search(calls, t.params, t.shown, self.page_size, t.notes)
             searches = [got]
             if request.window is not None:
-                extra = {"full_because": "no record of what OpenAlex returned at the last run"}
+                extra = {"full_search_because": "no record of what OpenAlex returned at the last run"}
         else:
             searches, filters = self._window(calls, t, request.window.start.isoformat())
             got = _pooled(searches, t.shown)
@@ -65,14 +65,14 @@ class OpenAlexSource:
             current, n_carried = windows.carried(current, before, request.stored)
             searched = {f: s.hit_count for f, s in zip(filters, searches)} | {"carried": n_carried}
             extra = {
-                "window": {
+                "date_window": {
                     "filters": [f"{f}:{request.window.start.isoformat()}" for f in filters],
                     "hit_count": {f: s.hit_count for f, s in zip(filters, searches)},
                     "carried": n_carried,
                 }
             }
             if filters == [FALLBACK_FILTER]:
-                extra["window"]["note"] = (
+                extra["date_window"]["note"] = (
                     "OpenAlex refused from_created_date/from_updated_date for this key: works published "
                     "since the window's start were asked for instead (no revisions, no older works newly added)"
                 )
