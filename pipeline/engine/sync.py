@@ -321,6 +321,7 @@ def _execute(
         set(plan.upserts),
         titles,
         revised_in=_revised_in(harvests, set(plan.upserts) & set(stored)),
+        returned_before=_returned_before(request.returned_by, plan.withdrawn),
     )
     manifest.source = dict(got.manifest)
     manifest.identified = got.count
@@ -362,6 +363,15 @@ def _execute(
     return commit, got.as_of
 
 
+def _returned_before(returned_by, withdrawn) -> dict[str, str]:
+    """record_id -> the databases (joined by " and ") that returned a withdrawn record at the last run."""
+    by: dict[str, list[str]] = {}
+    for name, ids in sorted((returned_by or {}).items()):
+        for record_id in set(ids) & set(withdrawn):
+            by.setdefault(record_id, []).append(name)
+    return {record_id: " and ".join(names) for record_id, names in by.items()}
+
+
 def _revised_in(harvests: dict, revised: set[str]) -> dict[str, str]:
     """record_id -> the databases (joined by " and ") that returned a revised record's new copy."""
     by: dict[str, list[str]] = {}
@@ -401,12 +411,15 @@ def compute_changes(
     updated: set[str],
     titles: dict[str, str],
     revised_in: dict[str, str] | None = None,
+    returned_before: dict[str, str] | None = None,
 ) -> list[dict]:
     """One row per record whose presence, content or decision changed in this run (pure).
 
     change: new, withdrawn, decision-changed (decision, reason or kept duplicate differ) or updated
     (revised in PubMed, same decision). newly_included: included now and not before.
     revised_in: record_id -> the database whose revised copy it is ("PubMed" when not given).
+    returned_before: record_id -> the databases that returned a withdrawn record before (named in
+    `why` when other than PubMed).
     All inputs are keyed on record_id; rows carry record_id and pmid.
     """
     rows = []
@@ -418,7 +431,12 @@ def compute_changes(
         if record_id not in old_hashes:
             change, why = "new", "first returned by the search; " + _describe(new)
         elif record_id not in new_hashes:
-            change, why = "withdrawn", WITHDRAWN_REASONS[withdrawn.get(record_id, "no-longer-returned")]
+            reason = withdrawn.get(record_id, "no-longer-returned")
+            why = WITHDRAWN_REASONS[reason]
+            databases = (returned_before or {}).get(record_id, "PubMed")
+            if reason == "no-longer-returned" and databases != "PubMed":
+                why = f"no longer returned by the {databases} search"
+            change = "withdrawn"
         elif _key(old) != _key(new):
             cause = (
                 f"record revised in {where}"

@@ -162,7 +162,7 @@ def test_refresh_asks_each_api_for_its_window_only(review, same_types_in_pandas)
         # old one is found.
         run_pipeline(config, out_dir=out)
         assert _changes(out) == [
-            ("doi:10.5555/w4", "withdrawn", "no longer returned by the PubMed search"),
+            ("doi:10.5555/w4", "withdrawn", "no longer returned by the Europe PMC search"),
             ("doi:10.5555/w7", "new", "first returned by the search"),
         ]
 
