@@ -311,6 +311,8 @@ def _execute(
 
     titles = {i: rec.title for i, rec in before.items()} | {i: r.title for i, r in records.items()}
     harvests = getattr(source, "harvests", None) or {source.name: got}
+    # What the databases that search a date window returned, for the next refresh to carry forward.
+    windowed = {s.name for s in getattr(source, "sources", [source]) if getattr(s, "searches_windows", False)}
     changes = compute_changes(
         manifest.run_id,
         stored,
@@ -358,7 +360,9 @@ def _execute(
         extracted=extracted,
         fingerprint=fingerprint,
         changes=changes,
-        returned_by={name: sorted(set(h.current), key=record_order) for name, h in harvests.items()},
+        returned_by={
+            name: sorted(set(h.current), key=record_order) for name, h in harvests.items() if name in windowed
+        },
     )
     return commit, got.as_of
 

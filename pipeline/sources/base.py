@@ -16,7 +16,8 @@ Records the engine has stored but that are absent from `Harvest.current` are wit
 longer returned"; `Harvest.deleted` lists those the database itself withdrew. A source that searches
 only a date window (Europe PMC, OpenAlex) cannot tell that a record is gone: its `current` is what
 the window returned plus what it returned before (`SearchRequest.returned_by`, kept in the store by
-the engine), so only a full search (`run`) withdraws its records.
+the engine for the sources whose `searches_windows` is true), so only a full search (`run`)
+withdraws its records.
 
 Progress: a source reports ("search", done, total) and, while fetching, ("fetch", done, total) or
 ("read", files done, files); the engine's crash-test checkpoints hang on these.

@@ -23,6 +23,7 @@ class EuropePmcSource:
     """Europe PMC's REST search (see the module docstring)."""
 
     name = epmc.DATABASE
+    searches_windows = True  # a refresh carries forward what it returned (sources/window.py)
 
     def __init__(self, config: Config, out: Path, run_id: str, replay: bool = False, from_run: str | None = None):
         self.config, self.out, self.run_id, self.replay, self.from_run = config, out, run_id, replay, from_run

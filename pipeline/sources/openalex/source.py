@@ -32,6 +32,7 @@ class OpenAlexSource:
     """OpenAlex's /works (see the module docstring)."""
 
     name = oa.DATABASE
+    searches_windows = True  # a refresh carries forward what it returned (sources/window.py)
 
     def __init__(self, config: Config, out: Path, run_id: str, replay: bool = False, from_run: str | None = None):
         self.config, self.out, self.run_id, self.replay, self.from_run = config, out, run_id, replay, from_run
