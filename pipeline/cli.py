@@ -64,7 +64,7 @@ def cli(verbose: int, quiet: bool) -> None:
 @config_option
 def validate(config_path: Path) -> None:
     """Check a config file and everything `run` would refuse (lexicons, output folder, local paths,
-    $EUTILS_BASE_URL); exit 0 when all is well, 2 with the problem otherwise.
+    [[imports]] files, $EUTILS_BASE_URL); exit 0 when all is well, 2 with the problem otherwise.
 
     \b
     Example:
@@ -200,10 +200,12 @@ def refresh(
     scheduler: str | None,
     workers: int | None,
 ) -> None:
-    """Update the review with what PubMed added or changed since the last completed run.
+    """Update the review with what its databases added or changed since the last completed run.
 
-    Searches by entry date from the last completed run (minus [refresh] overlap_days), fetches only
-    records not yet stored or revised, screens, extracts, rebuilds the tables and writes changes.csv.
+    Searches each database's date window from the last completed run (minus [refresh] overlap_days:
+    PubMed's entry and modification dates, Europe PMC's index and update dates, OpenAlex's created
+    and updated dates), re-reads import files, fetches only records not yet stored or revised,
+    screens, extracts, rebuilds the tables and writes changes.csv.
     With no completed run yet it runs in full. Exit codes for schedulers: 0 done, 2 config error,
     3 PubMed unavailable (retry later), 4 incomplete retrieval, 5 another run in progress, 1 bug.
 

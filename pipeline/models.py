@@ -354,6 +354,7 @@ class CommitPlan:
     extracted: dict[str, tuple[str, list[Mention]]]  # record_id -> (content hash, mentions)
     fingerprint: str  # the extractor the mentions came from
     changes: list[dict]  # changes.csv rows of this run
+    returned_by: dict[str, list[str]] | None = None  # database -> record ids it returned (for windowed refreshes)
 
 
 # run.json's layout. Version 1: the first release (run.json had no manifest_version).

@@ -28,6 +28,7 @@ pytest_plugins = [
     "tests.support.asreview_projects",
     "tests.support.browser",
     "tests.support.dask_cluster",
+    "tests.support.table_types",
 ]
 
 

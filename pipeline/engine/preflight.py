@@ -3,7 +3,8 @@
 `validate` runs the same checks, so a config that validates does not fail later for a reason it
 could have named: the lexicon files (TOML syntax, classes, shapes, value types), the output folder
 (a file, not writable, read-only, a system folder, another review's or someone's non-empty folder),
-local paths that match nothing, and an EUTILS_BASE_URL that is not an http(s) URL with a host and
+local paths that match nothing, [[imports]] files (paths that match nothing, unreadable files,
+files that are no recognisable export), and an EUTILS_BASE_URL that is not an http(s) URL with a host and
 a valid port. Each problem is a ConfigError (exit 2) naming what is wrong and the fix.
 """
 
@@ -16,6 +17,8 @@ from urllib.parse import urlsplit
 
 from pipeline.config import Config
 from pipeline.errors import ConfigError
+from pipeline.sources.imports import check_export
+from pipeline.sources.imports.source import expand as expand_imports
 from pipeline.sources.pubmed_xml import local as local_source
 from pipeline.store.state import STATE_FILE, stored_review
 
@@ -53,6 +56,15 @@ def check(config: Config, out: Path, base_url: str | None) -> None:
         local_source.expand_paths(config.search.paths)
     elif base_url is not None:
         check_base_url(base_url)
+    check_imports(config)
+
+
+def check_imports(config: Config) -> None:
+    """Every [[imports]] path names files, each readable and a recognisable export (the format found
+    from its content as the run finds it, or the table's `format`); the records are read by the run."""
+    for table in config.imports:
+        for path in expand_imports(table.database, table.paths):
+            check_export(path, table.format or None)
 
 
 def check_lexicons(config: Config) -> None:

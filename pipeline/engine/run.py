@@ -67,8 +67,9 @@ def refresh(
     wait: float | None = None,
     engine: Engine | None = None,
 ) -> dict:
-    """Bring the review up to date incrementally: only what PubMed entered or changed since the last
-    completed run (minus [refresh] overlap_days) is fetched; the outputs and changes.csv are rewritten.
+    """Bring the review up to date incrementally: only what each database entered or changed since the
+    last completed run (minus [refresh] overlap_days) is fetched (import files are read again); the
+    outputs and changes.csv are rewritten. A refresh withdraws no Europe PMC or OpenAlex record.
 
     With no completed run yet it is a full run. Same failures as run_pipeline.
     """

@@ -268,8 +268,14 @@ def _execute(
 ) -> tuple[CommitPlan, date | None]:
     """Search, screen and extract; fills in the manifest and returns what to commit."""
     stored = state.active_hashes()
+    before = {record_id: rec for record_id, (rec, _) in state.active_records().items()}
     request = SearchRequest(
-        query=query, stored=stored, window=_search_window(manifest.window), progress=_with_checkpoints(progress)
+        query=query,
+        stored=stored,
+        window=_search_window(manifest.window),
+        progress=_with_checkpoints(progress),
+        returned_by=state.returned_by(),
+        stored_records=before,
     )
     got = source.search(request)
     for item in got.quarantined:
@@ -279,7 +285,6 @@ def _execute(
     fetched = dedup.distinct_records(copies)
 
     plan = plan_update(stored, current_set, fetched, deleted)
-    before = {record_id: rec for record_id, (rec, _) in state.active_records().items()}
     records = {record_id: rec for record_id, rec in before.items() if record_id not in plan.withdrawn}
     records.update(plan.upserts)
     hashes = {record_id: h for record_id, h in stored.items() if record_id not in plan.withdrawn}
@@ -305,8 +310,20 @@ def _execute(
     checkpoint("after-extract")
 
     titles = {i: rec.title for i, rec in before.items()} | {i: r.title for i, r in records.items()}
+    harvests = getattr(source, "harvests", None) or {source.name: got}
+    # What the databases that search a date window returned, for the next refresh to carry forward.
+    windowed = {s.name for s in getattr(source, "sources", [source]) if getattr(s, "searches_windows", False)}
     changes = compute_changes(
-        manifest.run_id, stored, state.decisions(), hashes, new_decisions, plan.withdrawn, set(plan.upserts), titles
+        manifest.run_id,
+        stored,
+        state.decisions(),
+        hashes,
+        new_decisions,
+        plan.withdrawn,
+        set(plan.upserts),
+        titles,
+        revised_in=_revised_in(harvests, set(plan.upserts) & set(stored)),
+        returned_before=_returned_before(request.returned_by, plan.withdrawn),
     )
     manifest.source = dict(got.manifest)
     manifest.identified = got.count
@@ -343,8 +360,29 @@ def _execute(
         extracted=extracted,
         fingerprint=fingerprint,
         changes=changes,
+        returned_by={
+            name: sorted(set(h.current), key=record_order) for name, h in harvests.items() if name in windowed
+        },
     )
     return commit, got.as_of
+
+
+def _returned_before(returned_by, withdrawn) -> dict[str, str]:
+    """record_id -> the databases (joined by " and ") that returned a withdrawn record at the last run."""
+    by: dict[str, list[str]] = {}
+    for name, ids in sorted((returned_by or {}).items()):
+        for record_id in set(ids) & set(withdrawn):
+            by.setdefault(record_id, []).append(name)
+    return {record_id: " and ".join(names) for record_id, names in by.items()}
+
+
+def _revised_in(harvests: dict, revised: set[str]) -> dict[str, str]:
+    """record_id -> the databases (joined by " and ") that returned a revised record's new copy."""
+    by: dict[str, list[str]] = {}
+    for name, harvest in harvests.items():
+        for record_id in {r.record_id for r in harvest.records} & revised:
+            by.setdefault(record_id, []).append(name)
+    return {record_id: " and ".join(names) for record_id, names in by.items()}
 
 
 def plan_update(stored: dict[str, str], current: set[str], fetched: dict[str, Record], deleted: set[str]) -> UpdatePlan:
@@ -376,11 +414,16 @@ def compute_changes(
     withdrawn: dict[str, str],
     updated: set[str],
     titles: dict[str, str],
+    revised_in: dict[str, str] | None = None,
+    returned_before: dict[str, str] | None = None,
 ) -> list[dict]:
     """One row per record whose presence, content or decision changed in this run (pure).
 
     change: new, withdrawn, decision-changed (decision, reason or kept duplicate differ) or updated
     (revised in PubMed, same decision). newly_included: included now and not before.
+    revised_in: record_id -> the database whose revised copy it is ("PubMed" when not given).
+    returned_before: record_id -> the databases that returned a withdrawn record before (named in
+    `why` when other than PubMed).
     All inputs are keyed on record_id; rows carry record_id and pmid.
     """
     rows = []
@@ -388,17 +431,25 @@ def compute_changes(
         old = old_decisions.get(record_id) if record_id in old_hashes else None
         new = new_decisions.get(record_id) if record_id in new_hashes else None
         revised = record_id in updated and record_id in old_hashes
+        where = (revised_in or {}).get(record_id, "PubMed")
         if record_id not in old_hashes:
             change, why = "new", "first returned by the search; " + _describe(new)
         elif record_id not in new_hashes:
-            change, why = "withdrawn", WITHDRAWN_REASONS[withdrawn.get(record_id, "no-longer-returned")]
+            reason = withdrawn.get(record_id, "no-longer-returned")
+            why = WITHDRAWN_REASONS[reason]
+            databases = (returned_before or {}).get(record_id, "PubMed")
+            if reason == "no-longer-returned" and databases != "PubMed":
+                why = f"no longer returned by the {databases} search"
+            change = "withdrawn"
         elif _key(old) != _key(new):
             cause = (
-                "record revised in PubMed" if revised else "screening outcome changed (rules, config or other records)"
+                f"record revised in {where}"
+                if revised
+                else "screening outcome changed (rules, config or other records)"
             )
             change, why = "decision-changed", f"{cause}; now {_describe(new)}"
         elif revised:
-            change, why = "updated", "record revised in PubMed; decision unchanged"
+            change, why = "updated", f"record revised in {where}; decision unchanged"
         else:
             continue
         rows.append(

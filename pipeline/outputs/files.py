@@ -149,7 +149,31 @@ def arrow_schema(frame: pd.DataFrame) -> pa.Schema:
     return pa.schema(fields)
 
 
+# Columns that name records by PMID. pandas reads the CSV's all-digit cells as numbers whatever the
+# quoting, so the Parquet twin stores them as nullable integers too ("Int64": a record without a PMID
+# is <NA>, where the CSV cell is empty), and both files give the same types in pandas.
+# `pmid` is always a PMID or empty; `duplicate_of` names the kept record by its PMID, else by its
+# record_id ("doi:10.1/x"), so it is numeric only when every kept record it names has a PMID, which
+# is when pandas reads the CSV's column as numbers too; otherwise it is text in both.
+IDENTIFIER_COLUMNS = ("pmid", "duplicate_of")
+
+
+def typed_identifiers(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its IDENTIFIER_COLUMNS as nullable integers ("Int64", empty -> <NA>) when every
+    cell is digits or empty, as pandas reads them from the CSV; other columns unchanged."""
+    typed = frame.copy()
+    for column in IDENTIFIER_COLUMNS:
+        if column not in typed.columns or pd.api.types.is_integer_dtype(typed[column].dtype):
+            continue
+        values = typed[column].tolist()
+        if all(v is None or v == "" or (isinstance(v, str) and v.isascii() and v.isdigit()) for v in values):
+            typed[column] = pd.array([int(v) if v else None for v in values], dtype="Int64")
+    typed.attrs = dict(frame.attrs)
+    return typed
+
+
 def write_table(out_dir: Path, name: str, frame: pd.DataFrame) -> None:
-    """`name`.csv and its Parquet twin `name`.parquet."""
+    """`name`.csv and its Parquet twin `name`.parquet; identifiers as typed_identifiers gives them
+    in the Parquet file (the CSV's bytes do not depend on it)."""
     atomic_write(out_dir / f"{name}.csv", csv_bytes(frame))
-    atomic_write(out_dir / f"{name}.parquet", parquet_bytes(frame))
+    atomic_write(out_dir / f"{name}.parquet", parquet_bytes(typed_identifiers(frame)))

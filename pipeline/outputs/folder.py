@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.errors import OutputsNotFound
+from pipeline.outputs.files import IDENTIFIER_COLUMNS
 
 TABLES = ("records", "evidence", "mentions")
 
@@ -53,7 +54,7 @@ def read_outputs(folder: Path) -> Outputs:
             f"{folder}: {', '.join(missing)} missing: {why} and no earlier run left "
             "tables here. Run `python -m pipeline run` again once the problem is fixed."
         )
-    frames = {name: _lists(pd.read_parquet(folder / f"{name}.parquet")) for name in TABLES}
+    frames = {name: _identifiers(_lists(pd.read_parquet(folder / f"{name}.parquet"))) for name in TABLES}
     return Outputs(folder=folder, run=run, prisma=_json(folder, "prisma.json"), **frames)
 
 
@@ -71,6 +72,15 @@ def _json(folder: Path, name: str) -> dict:
         raise OutputsNotFound(
             f"{path}: not a JSON file the pipeline wrote ({exc}). Run the review again to rewrite it."
         ) from None
+
+
+def _identifiers(frame: pd.DataFrame) -> pd.DataFrame:
+    """PMIDs stored as nullable integers (files.IDENTIFIER_COLUMNS) as the text the summary and the
+    report show: "29768149", and "" for a record without one (folders of older releases hold text)."""
+    for column in IDENTIFIER_COLUMNS:
+        if column in frame.columns and pd.api.types.is_integer_dtype(frame[column].dtype):
+            frame[column] = [str(v) if not pd.isna(v) else "" for v in frame[column]]
+    return frame
 
 
 def _lists(frame: pd.DataFrame) -> pd.DataFrame:

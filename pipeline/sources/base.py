@@ -13,7 +13,11 @@ that can search by date fetches only what is new or revised (PubMed); one that c
 everything (local files), and the engine's content hashes tell changed records from unchanged.
 
 Records the engine has stored but that are absent from `Harvest.current` are withdrawn as "no
-longer returned"; `Harvest.deleted` lists those the database itself withdrew.
+longer returned"; `Harvest.deleted` lists those the database itself withdrew. A source that searches
+only a date window (Europe PMC, OpenAlex) cannot tell that a record is gone: its `current` is what
+the window returned plus what it returned before (`SearchRequest.returned_by`, kept in the store by
+the engine for the sources whose `searches_windows` is true), so only a full search (`run`)
+withdraws its records.
 
 Progress: a source reports ("search", done, total) and, while fetching, ("fetch", done, total) or
 ("read", files done, files); the engine's crash-test checkpoints hang on these.
@@ -26,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
 from pipeline.models import Quarantined, Record, SearchResult
 
@@ -55,6 +59,12 @@ class SearchRequest:
     stored: Mapping[str, str] = field(default_factory=dict)  # record_id -> content hash held now
     window: Window | None = None  # None: a full run, fetch everything the query returns
     progress: Progress = no_progress
+    # database name -> the record ids it returned at the last committed run (None: not known, e.g.
+    # a store of an older release): what a windowed source carries into `current`.
+    returned_by: Mapping[str, Sequence[str]] | None = None
+    # record_id -> the stored record (None: not given): MultiSource pools it with the other databases'
+    # fresh copies of a record that a refresh did not fetch again, as a full run would pool them.
+    stored_records: Mapping[str, Record] | None = None
 
 
 @dataclass

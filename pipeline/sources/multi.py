@@ -79,16 +79,22 @@ class MultiSource:
             copies.extend((source.name, r) for r in got.records)
             current_by[source.name] = got.current
             log.info("%s: %d identified, %d records read", source.name, got.count, len(got.records))
+        # A record a database still returns but did not fetch again (a refresh fetches only what is
+        # new or revised: PubMed, and the date windows of Europe PMC and OpenAlex) is held in its
+        # stored version. When another database sent a fresh copy of it, the stored record is pooled
+        # with that copy under the holding database's name, as a full run pools the two; when none
+        # did, it stays as stored. (Without the stored records, a held record is left as stored.)
+        held: dict[str, str] = {}
+        for name, h in self.harvests.items():
+            for record_id in sorted(set(h.current) - {r.record_id for r in h.records}):
+                held.setdefault(record_id, name)
+        fresh = {r.record_id for _, r in copies}
+        stored = request.stored_records
+        if stored is not None:
+            copies.extend((held[k], stored[k]) for k in sorted(held) if k in fresh and k in stored)
         records, _ = pool(copies)
-        # A record PubMed still returns but did not fetch again (a refresh fetches only what changed)
-        # keeps its stored PubMed version: another database's copy must not replace it.
-        held = {
-            record_id
-            for name, h in self.harvests.items()
-            if name in PUBMED_DATABASES
-            for record_id in set(h.current) - {r.record_id for r in h.records}
-        }
-        records = [r for r in records if r.record_id not in held]
+        if stored is None:
+            records = [r for r in records if r.record_id not in held]
         # found_in from what each database answers now (a PubMed refresh fetches only what changed).
         found: dict[str, set[str]] = {}
         for name, current in current_by.items():

@@ -226,6 +226,12 @@ class StateStore:
             out[record_id] = (cached[1], digest)
         return out
 
+    def returned_by(self) -> dict[str, list[str]] | None:
+        """Database name -> the record ids it returned, as the last committed run left it (None when
+        no run of this release committed yet). A refresh's windowed sources carry these forward."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'returned_by'").fetchone()
+        return json.loads(row[0]) if row else None
+
     def active_hashes(self) -> dict[str, str]:
         """record_id -> content hash of every record not withdrawn."""
         return dict(self.db.execute("SELECT record_id, content_hash FROM records WHERE withdrawn IS NULL"))
@@ -290,6 +296,7 @@ class StateStore:
         plan.decisions: the complete new set of decisions (replaces the old one).
         plan.extracted: record_id -> (content hash, mentions) for records extracted in this run.
         plan.changes: rows with record_id (pmid is derived from it when missing).
+        plan.returned_by: database -> record ids it returned (kept in `meta` for the next refresh).
         manifest: run.json's content, kept with the run.
         hook: called with "mid-commit" inside the open transaction (the crash tests' hook).
         """
@@ -351,6 +358,11 @@ class StateStore:
                     for c in changes
                 ],
             )
+            if plan.returned_by is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('returned_by', ?)",
+                    (json.dumps(plan.returned_by, sort_keys=True),),
+                )
             db.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, watermark = ?, manifest = ? WHERE run_id = ?",
                 (COMMITTED, finished_at, watermark, json.dumps(manifest), run_id),

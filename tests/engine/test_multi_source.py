@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import date
 import shutil
 from pathlib import Path
 
@@ -145,7 +146,7 @@ def _rows(out: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def test_every_record_of_every_source_once_with_prisma_per_database(review):
+def test_every_record_of_every_source_once_with_prisma_per_database(review, same_types_in_pandas):
     from pipeline.config import load_config
     from pipeline.engine.run import refresh, run_pipeline
     from pipeline.sources.pubmed.eutils import Settings
@@ -214,10 +215,11 @@ def test_every_record_of_every_source_once_with_prisma_per_database(review):
     assert sources["OpenAlex"]["query"] == "search=(ketamine) AND (depression)"
     assert KEY not in (out / "run.json").read_text()
     assert KEY not in "".join(p.read_text() for p in out.glob("raw/*/requests.jsonl"))
+    same_types_in_pandas(out)  # records without a PMID (preprints, imports) included
     svg = (out / "prisma.svg").read_text()
     assert "Europe PMC" in svg and "Web of Science" in svg
 
-    # A refresh searches every database again: a work OpenAlex gained since is new, nothing else changed.
+    # A refresh asks every API for its date window: a work OpenAlex created since is new, nothing else changed.
     first, first_run = (out / "records.csv").read_bytes(), run["run_id"]
     oa.works.append(
         Work(
@@ -226,6 +228,7 @@ def test_every_record_of_every_source_once_with_prisma_per_database(review):
             year=2024,
             doi="10.5555/oa-new",
             authors=(("Lee", "Min"),),
+            created=date.today().isoformat(),
         )
     )
     refresh(config, out_dir=out, settings=Settings(base_url=eutils.base_url, email="tests@example.org"))

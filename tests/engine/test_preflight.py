@@ -208,3 +208,112 @@ def test_a_full_disk_is_exit_3_naming_the_folder(invoke, review_config, server, 
         "and run again; the previous outputs were left as they were.\n"
     )
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+# --- [[imports]]: validate rejects what run would, with the same message and exit code -----------
+
+RIS = "TY  - JOUR\nTI  - Ketamine for depression\nAU  - Rossi, Anna\nPY  - 2021\nER  - \n"
+
+
+def _imports(review_config, paths: str, fmt: str = "") -> None:
+    extra = f'\nformat = "{fmt}"' if fmt else ""
+    text = review_config.read_text()
+    review_config.write_text(text + f'\n[[imports]]\ndatabase = "Scopus"\npaths = {paths}{extra}\n')
+
+
+def _exports(review_config):
+    folder = review_config.parent / "exports"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _both_refuse(invoke, review_config, server, message: str) -> None:
+    for command in ("validate", "run"):
+        result = invoke(command, "--config", review_config)
+        assert (command, result.exit_code) == (command, 2), result.stderr
+        assert result.stderr == f"Error: {message}\n", command
+    assert server.requests == []
+
+
+def test_imports_that_are_readable_exports_pass_validate(review_config, invoke):
+    (_exports(review_config) / "scopus.ris").write_text(RIS)
+    _imports(review_config, '["exports/*.ris"]')
+    result = invoke("validate", "--config", review_config)
+    assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "paths, problem",
+    [
+        ('["exports/*.ris"]', "pattern '{folder}/*.ris' matches no file"),
+        ('["exports/scopus.ris"]', "file '{folder}/scopus.ris' does not exist"),
+        ('["exports"]', "folder '{folder}' holds no file"),
+    ],
+)
+def test_import_paths_that_match_nothing(review_config, invoke, server, paths, problem):
+    folder = _exports(review_config)
+    _imports(review_config, paths)
+    _both_refuse(
+        invoke,
+        review_config,
+        server,
+        f"[[imports]] 'Scopus': {problem.format(folder=folder)}. Check the path; paths are relative to the "
+        "config file's folder.",
+    )
+
+
+def test_an_unreadable_import_file(review_config, invoke, server, monkeypatch):
+    from pathlib import Path
+
+    path = _exports(review_config) / "scopus.ris"
+    path.write_text(RIS)
+    _imports(review_config, '["exports/scopus.ris"]')
+    real = Path.read_bytes
+
+    def denied(self):  # the tests run as root, which chmod cannot lock out
+        if self == path:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    _both_refuse(
+        invoke,
+        review_config,
+        server,
+        f"{path}: cannot read the import file (Permission denied). Make it readable, or remove it from "
+        "the [[imports]] paths of the config.",
+    )
+
+
+@pytest.mark.parametrize(
+    "content, fmt, problem",
+    [
+        (
+            b"Dear colleague,\nplease find the references attached.\n",
+            "",
+            "not a recognised export file (it starts 'Dear colleague,'). Readable formats: RIS, PubMed "
+            "MEDLINE text, Web of Science plain text or tab-delimited, Ovid display text, BibTeX, and CSV with a "
+            'title column. Export the records in one of them, or name the format with format = "ris" (or '
+            '"medline", "wos", "wos-tab", "ovid", "csv", "bibtex") in the file\'s [[imports]] table.',
+        ),
+        (
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00",
+            "",
+            "a binary file, not an export. Export the records as RIS, MEDLINE, Web of Science text or CSV.",
+        ),
+        (b"\n  \n", "", "the file is empty. Export the records again, or remove it from [[imports]] paths."),
+        (
+            b"Authors,Year,Source\nRossi A.,2021,J Tests\n",
+            "csv",
+            "the header has no title column (it has: Authors, Year, Source). Export with the title column, "
+            "or rename it to Title.",
+        ),
+    ],
+)
+def test_an_import_file_that_is_not_an_export(review_config, invoke, server, content, fmt, problem):
+    folder = _exports(review_config)
+    (folder / "good.ris").write_text(RIS)
+    (folder / "scopus.txt").write_bytes(content)
+    # After a good file (the problem is found file by file); `format` holds for every file of a table.
+    _imports(review_config, '["exports/scopus.txt"]' if fmt else '["exports/good.ris", "exports/scopus.txt"]', fmt)
+    _both_refuse(invoke, review_config, server, f"{folder / 'scopus.txt'}: {problem}")

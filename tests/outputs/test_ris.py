@@ -149,7 +149,7 @@ def test_run_writes_the_included_records(ketamine_outputs):
         text = handle.read()
     entries = rispy.loads(text)
     evidence = pd.read_parquet(ketamine_outputs / "evidence.parquet")
-    assert [e["accession_number"] for e in entries] == list(evidence.pmid)
+    assert [e["accession_number"] for e in entries] == [str(p) for p in evidence.pmid]
     assert [e["title"] for e in entries] == list(evidence.title)
     assert entries[0]["type_of_work"] == "Meta-Analysis; Systematic Review"
     assert all(e["abstract"] for e in entries)

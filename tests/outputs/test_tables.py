@@ -94,7 +94,7 @@ def test_evidence_csv_has_the_reviewer_columns(ketamine_outputs):
     assert row.publication_types == "Meta-Analysis; Systematic Review"
     assert row.languages == "eng; spa"
     mentions = pd.read_parquet(ketamine_outputs / "mentions.parquet")
-    found = mentions[(mentions.pmid == "30000010") & (mentions.label == "STUDY_DESIGN")].canonical.value_counts()
+    found = mentions[(mentions.pmid == 30000010) & (mentions.label == "STUDY_DESIGN")].canonical.value_counts()
     ranked = sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))
     assert row.study_design == "; ".join(f"{name} ({n})" for name, n in ranked)
     assert "meta-analysis" in row.study_design
@@ -126,10 +126,11 @@ def test_evidence_parquet_keeps_types(ketamine_outputs):
         assert str(schema.field(column).type) == "list<element: string>", column
     frame = pd.read_parquet(ketamine_outputs / "evidence.parquet")
     assert str(frame.year.dtype) == "Int64"
-    assert list(frame.set_index("pmid").loc["30000010"].languages) == ["eng", "spa"]
+    assert list(frame.set_index("pmid").loc[30000010].languages) == ["eng", "spa"]
     records = pq.read_schema(ketamine_outputs / "records.parquet")
     assert str(records.field("pub_year").type) == "int64"
     assert str(records.field("retracted").type) == "bool"
+    assert str(records.field("pmid").type) == str(records.field("duplicate_of").type) == "int64"
 
 
 # --- study design from publication types ------------------------------------------------------

@@ -22,7 +22,9 @@ def test_query_translation():
     assert build_query((("ketamine",), ("treatment-resistant depression",)), "tiab") == (
         '(TITLE_ABS:ketamine) AND (TITLE_ABS:"treatment-resistant depression")'
     )
-    assert date_window("(a)", "2026-01-01", "2026-02-01") == "((a)) AND FIRST_PDATE:[2026-01-01 TO 2026-02-01]"
+    assert date_window("(a)", "2026-01-01", "2026-02-01") == (
+        "((a)) AND (FIRST_IDATE:[2026-01-01 TO 2026-02-01] OR UPDATE_DATE:[2026-01-01 TO 2026-02-01])"
+    )
     with pytest.raises(ConfigError) as err:
         build_query(GROUPS, "pt")
     assert str(err.value) == (

@@ -4,7 +4,9 @@ Both serve one corpus of `Work`s, each in its own API's JSON shape, and reproduc
 behaviours the clients depend on:
 
 Europe PMC (`/search`, `/searchPOST`): `query` with AND/OR/NOT, parentheses, quoted phrases,
-`word*` truncation and the fields TITLE, ABSTRACT, TITLE_ABS, FIRST_PDATE:[a TO b], PUB_YEAR:[a TO b];
+`word*` truncation and the fields TITLE, ABSTRACT, TITLE_ABS, PUB_YEAR:[a TO b] and the date fields
+FIRST_PDATE (first publication), FIRST_IDATE (first indexed in Europe PMC: `Work.created`) and
+UPDATE_DATE (last updated: `Work.updated`, else created), each [YYYY-MM-DD TO YYYY-MM-DD] inclusive;
 `pageSize` (default 25, at most 1000); `cursorMark=*` then `nextCursorMark` (opaque, holding '+', '/'
 and '=' so a cursor encoded twice, or not at all, is refused with 400); no `nextCursorMark` on the
 last page or a zero-hit answer; `resultType=lite` without abstract, language, publication types or
@@ -12,7 +14,9 @@ MeSH; records with no `pubYear` (`omit_pub_year`) keep `firstPublicationDate`.
 
 OpenAlex (`/works`): `search=` with the same boolean syntax, wildcards stripped; `filter=` with
 `title_and_abstract.search:`, `title.search:`, `publication_year:`, `from_publication_date:`,
-`from_created_date:`; `per_page` at most 200; `cursor=*` then `meta.next_cursor`, the end being a page
+`from_created_date:` (`Work.created`), `from_updated_date:` (`Work.updated`, else created), each
+date YYYY-MM-DD inclusive (another shape is a 400); with `premium_filters`, the created/updated
+filters are refused with 403 as OpenAlex documented them for Premium keys only; `per_page` at most 200; `cursor=*` then `meta.next_cursor`, the end being a page
 with `results: []` and `next_cursor: null`; `api_key` required (401 without, 403 with an unknown one)
 when `keys` is given; a daily budget per key (`daily_budget` requests, then 429 with a budget
 message and a long Retry-After); work objects with URL ids, `ids.pmcid` without 'PMC', the abstract
@@ -28,6 +32,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import zlib
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -64,7 +69,8 @@ class Work:
     authors: tuple[tuple[str, str], ...] = (("Smith", "John"),)
     preprint: str = ""  # Europe PMC id of a preprint (source PPR), e.g. 'PPR12345'
     openalex: str = ""  # OpenAlex id, e.g. 'W123' (default: derived)
-    created: str = ""  # OpenAlex created_date / Europe PMC firstIndexDate, ISO
+    created: str = ""  # OpenAlex created_date / Europe PMC firstIndexDate, ISO (default: iso_date)
+    updated: str = ""  # OpenAlex updated_date / Europe PMC's last update, ISO (default: created)
     omit_pub_year: bool = False  # Europe PMC leaves pubYear out (use firstPublicationDate)
     in_europepmc: bool = True
     in_openalex: bool = True
@@ -73,8 +79,18 @@ class Work:
     def iso_date(self) -> str:
         return self.date or (f"{self.year}-01-15" if self.year else "")
 
+    @property
+    def created_date(self) -> str:
+        return self.created or self.iso_date
+
+    @property
+    def updated_date(self) -> str:
+        return self.updated or self.created_date
+
 
 # --- query evaluation --------------------------------------------------------------------------
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _TOKEN = re.compile(r'\s*(?:(\()|(\))|(?:([A-Z_]+):)?(?:"([^"]*)"|\[([^\]]*)\]|([^\s()"\[]+)))')
 
@@ -142,8 +158,15 @@ def _combine(op, left, right):
 def _leaf(fieldname, phrase, span, word, strip_wildcards):
     if span is not None:
         low, _, high = span.partition(" TO ")
-        if fieldname == "FIRST_PDATE":
-            return lambda w: low <= (w.created or w.iso_date) <= high
+        dates = {
+            "FIRST_PDATE": lambda w: w.iso_date,
+            "FIRST_IDATE": lambda w: w.created_date,
+            "UPDATE_DATE": lambda w: w.updated_date,
+        }
+        if fieldname in dates:
+            if not all(_ISO_DAY.fullmatch(d) for d in (low, high)):
+                raise ValueError(f"{fieldname} needs [YYYY-MM-DD TO YYYY-MM-DD], not [{span}]")
+            return lambda w: low <= dates[fieldname](w) <= high
         return lambda w: w.year is not None and int(low[:4]) <= w.year <= int(high[:4])
     if fieldname == "LANG":
         return lambda w: w.language == (phrase or word).lower()
@@ -317,6 +340,7 @@ class EuropePmcServer(_Server):
             "title": w.title,
             "authorString": ", ".join(f"{last} {first[:1]}" for last, first in w.authors) + ".",
             "firstPublicationDate": w.iso_date,
+            "firstIndexDate": w.created_date,
         }
         if w.pmid:
             r["pmid"] = w.pmid
@@ -343,9 +367,15 @@ class EuropePmcServer(_Server):
 
 
 class OpenAlexServer(_Server):
-    def __init__(self, works: list[Work], keys: tuple[str, ...] = (), daily_budget: int | None = None):
+    def __init__(
+        self,
+        works: list[Work],
+        keys: tuple[str, ...] = (),
+        daily_budget: int | None = None,
+        premium_filters: bool = False,
+    ):
         super().__init__([w for w in works if w.in_openalex])
-        self.keys, self.daily_budget = set(keys), daily_budget
+        self.keys, self.daily_budget, self.premium_filters = set(keys), daily_budget, premium_filters
         self._spent: dict[str, int] = {}
         self._cursors: dict[str, int] = {}
 
@@ -384,6 +414,9 @@ class OpenAlexServer(_Server):
             return _json(
                 400, {"error": "Invalid query parameters error.", "message": "cannot use page and cursor together"}
             )
+        premium = [f for f in ("from_created_date", "from_updated_date") if f"{f}:" in (params.get("filter") or "")]
+        if self.premium_filters and premium:
+            return _json(403, {"error": "Forbidden", "message": f"{premium[0]} requires a Premium API key."})
         try:
             match = self._match(params)
         except ValueError as exc:
@@ -430,17 +463,23 @@ class OpenAlexServer(_Server):
             elif name == "publication_year":
                 low, _, high = value.partition("-")
                 tests.append(lambda w, lo=int(low), hi=int(high or 9999): w.year is not None and lo <= w.year <= hi)
-            elif name == "from_publication_date":
-                tests.append(lambda w, v=value: w.iso_date >= v)
-            elif name == "from_created_date":
-                tests.append(lambda w, v=value: (w.created or w.iso_date) >= v)
+            elif name in ("from_publication_date", "from_created_date", "from_updated_date"):
+                if not _ISO_DAY.fullmatch(value):
+                    raise ValueError(f"{name} must be a date YYYY-MM-DD, not {value!r}")
+                when = {
+                    "from_publication_date": lambda w: w.iso_date,
+                    "from_created_date": lambda w: w.created_date,
+                    "from_updated_date": lambda w: w.updated_date,
+                }[name]
+                tests.append(lambda w, v=value, when=when: when(w) >= v)
             else:
                 raise ValueError(f"{name} is not a valid filter")
         return lambda w: all(t(w) for t in tests)
 
     @staticmethod
     def work(w: Work, index: int) -> dict:
-        openalex = w.openalex or f"W{4000000000 + index + sum(map(ord, w.title))}"
+        # A work keeps its id whatever the query or page (derived from what identifies it).
+        openalex = w.openalex or f"W{4000000000 + zlib.crc32(f'{w.title}|{w.doi}|{w.pmid}'.encode()) % 10**9}"
         positions: dict[str, list[int]] = {}
         for i, word in enumerate(w.abstract.split()):
             positions.setdefault(word, []).append(i)
@@ -458,7 +497,8 @@ class OpenAlexServer(_Server):
             "display_name": w.title,
             "publication_year": w.year,
             "publication_date": w.iso_date,
-            "created_date": w.created or w.iso_date,
+            "created_date": w.created_date,
+            "updated_date": w.updated_date + "T00:00:00.000000",
             "language": ISO1.get(w.language, w.language[:2]),
             "type": OPENALEX_TYPES.get(w.types[0], "article") if w.types else "article",
             "ids": ids,

@@ -50,6 +50,7 @@ def build_query(all_of, field: str = "") -> str:
 
 
 def date_window(query: str, start: str, end: str) -> str:
-    """The query restricted to records first published in Europe PMC from `start` to `end`
-    (ISO dates): FIRST_PDATE, the date a refresh searches by."""
-    return f"({query}) AND FIRST_PDATE:[{start} TO {end}]"
+    """The query restricted to what Europe PMC indexed for the first time (FIRST_IDATE: new records,
+    old papers newly added included) or updated (UPDATE_DATE: revised records) from `start` to `end`
+    (ISO dates, both inclusive): what a refresh asks for."""
+    return f"({query}) AND (FIRST_IDATE:[{start} TO {end}] OR UPDATE_DATE:[{start} TO {end}])"

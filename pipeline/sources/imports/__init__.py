@@ -166,15 +166,38 @@ def parse_export(text: str, name: str, fmt: str | None = None) -> ImportResult:
 def read_export(path: Path | str, fmt: str | None = None) -> ImportResult:
     """parse_export over a file's bytes (any encoding and line endings, see text.decode)."""
     path = Path(path)
+    return parse_export(_text(path), str(path), fmt)
+
+
+def check_export(path: Path | str, fmt: str | None = None) -> str:
+    """The format of an export file, found as read_export finds it, without mapping its records:
+    raises the ConfigError read_export would raise for a file that cannot be read, is binary or empty,
+    or is no recognisable export (`validate` and the run's preflight call it)."""
+    path = Path(path)
+    text = _text(path)
+    found = fmt or detect_format(text, str(path))
+    if found not in FORMATS:
+        raise ExportFormatError(
+            f"{path}: format {found!r} is unknown; use one of: " + ", ".join(f'"{f}"' for f in FORMATS) + "."
+        )
+    if found == "csv":
+        _entries(text, found, str(path))  # a CSV needs a title column
+    return found
+
+
+def _text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the import file ({exc.strerror}).") from None
+        raise ConfigError(
+            f"{path}: cannot read the import file ({exc.strerror}). Make it readable, or remove it "
+            "from the [[imports]] paths of the config."
+        ) from None
     if b"\x00" in data[:4096] and not _utf16(data):
         raise ExportFormatError(
             f"{path}: a binary file, not an export. Export the records as RIS, MEDLINE, Web of Science text or CSV."
         )
-    return parse_export(decode(data, str(path)), str(path), fmt)
+    return decode(data, str(path))
 
 
 def _utf16(data: bytes) -> bool:
