@@ -152,10 +152,8 @@ def arrow_schema(frame: pd.DataFrame) -> pa.Schema:
 # Columns that name records by PMID. pandas reads the CSV's all-digit cells as numbers whatever the
 # quoting, so the Parquet twin stores them as nullable integers too ("Int64": a record without a PMID
 # is <NA>, where the CSV cell is empty), and both files give the same types in pandas.
-# `pmid` is always a PMID or empty; `duplicate_of` names the kept record by its PMID, else by its
-# record_id ("doi:10.1/x"), so it is numeric only when every kept record it names has a PMID, which
-# is when pandas reads the CSV's column as numbers too; otherwise it is text in both.
-IDENTIFIER_COLUMNS = ("pmid", "duplicate_of")
+# (`duplicate_of` holds record_ids such as "pmid:123", text in both files.)
+IDENTIFIER_COLUMNS = ("pmid",)
 
 
 def typed_identifiers(frame: pd.DataFrame) -> pd.DataFrame:

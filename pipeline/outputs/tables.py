@@ -16,7 +16,7 @@ from typing import Iterable, Mapping
 
 import pandas as pd
 
-from pipeline.models import Decision, Mention, Record, ScreeningResult, display_id, pmid_of, record_order
+from pipeline.models import Decision, Mention, Record, ScreeningResult, pmid_of, record_order
 
 RECORD_COLUMNS = [
     "pmid",
@@ -128,9 +128,8 @@ def records_table(
     found_in: Mapping[str, Iterable[str]] | None = None,
     database: str = "PubMed",
 ) -> pd.DataFrame:
-    """One row per distinct record with its decision, reason, deciding field and value.
-
-    duplicate_of names the kept record as people do: its PMID, else its record_id."""
+    """One row per distinct record with its decision, reason, deciding field and value;
+    a duplicate's duplicate_of is the kept record's record_id."""
     by_id = {r.record_id: r for r in records}
     ordered = sorted(results, key=lambda r: record_order(r.record_id))
     recs = [by_id[res.record_id] for res in ordered]
@@ -141,7 +140,7 @@ def records_table(
         "reason": [res.reason for res in ordered],
         "deciding_field": [res.field for res in ordered],
         "deciding_value": [res.value for res in ordered],
-        "duplicate_of": [display_id(res.duplicate_of) if res.duplicate_of else "" for res in ordered],
+        "duplicate_of": [res.duplicate_of for res in ordered],
         "retracted": ["retracted" in res.flags for res in ordered],
         "title": [rec.title for rec in recs],
         "pub_year": [rec.pub_year for rec in recs],

@@ -43,7 +43,7 @@ def test_every_record_has_its_decision_and_reason(completed_run):
     got = {row.pmid: (row.decision, row.reason) for row in records.itertuples()}
     assert got == EXPECTED_DECISIONS
     dup = records.set_index("pmid").loc["30000007"]
-    assert dup.duplicate_of == "30000001"
+    assert dup.duplicate_of == "pmid:30000001"
     assert records.set_index("pmid").loc["30000006"].retracted == "True"
     assert list(records.pmid) == sorted(records.pmid, key=int)
 

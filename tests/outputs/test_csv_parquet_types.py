@@ -1,5 +1,5 @@
-"""CSV and Parquet give the same types in pandas (issue 13, item 9): `pmid` and `duplicate_of` as
-nullable integers or text, the same in both files, for runs with and without records lacking a PMID.
+"""CSV and Parquet give the same types in pandas (issue 13, item 9): `pmid` as nullable integers,
+`duplicate_of` (record ids) as text, the same in both files, for runs with and without records lacking a PMID.
 
 pandas reads the CSV's all-digit cells as numbers whatever their quoting, so the Parquet twin stores
 PMIDs as nullable integers ("Int64"); with dtype_backend="numpy_nullable" both files then give the
@@ -50,9 +50,9 @@ def _mixed_review():
 def test_a_pubmed_run_reads_the_same_from_csv_and_parquet(ketamine_outputs, same_types_in_pandas):
     same_types_in_pandas(ketamine_outputs)
     records = pd.read_parquet(ketamine_outputs / "records.parquet")
-    assert str(records.pmid.dtype) == str(records.duplicate_of.dtype) == "Int64"
-    assert records.duplicate_of.dropna().tolist() == [30000001]
-    assert pd.read_csv(ketamine_outputs / "records.csv").duplicate_of.dropna().tolist() == [30000001.0]
+    assert str(records.pmid.dtype) == "Int64" and pd.api.types.is_string_dtype(records.duplicate_of.dtype)
+    assert [v for v in records.duplicate_of if v] == ["pmid:30000001"]
+    assert pd.read_csv(ketamine_outputs / "records.csv").duplicate_of.dropna().tolist() == ["pmid:30000001"]
 
 
 def test_records_without_a_pmid_read_the_same_from_csv_and_parquet(tmp_path, same_types_in_pandas):
@@ -60,25 +60,25 @@ def test_records_without_a_pmid_read_the_same_from_csv_and_parquet(tmp_path, sam
     same_types_in_pandas(tmp_path)
     records = pd.read_parquet(tmp_path / "records.parquet")
     assert records.pmid.tolist()[:2] == [29768149, 31000001] and records.pmid.isna().sum() == 3
-    # duplicate_of names the preprint by its record_id: text in both files.
+    # duplicate_of names the kept record by its record_id: text in both files.
     assert pd.api.types.is_string_dtype(records.duplicate_of.dtype)
-    assert pd.read_csv(tmp_path / "records.csv").duplicate_of.dropna().tolist() == ["29768149", "europepmc:PPR5"]
+    assert pd.read_csv(tmp_path / "records.csv").duplicate_of.dropna().tolist() == ["pmid:29768149", "europepmc:PPR5"]
     mentions = pd.read_parquet(tmp_path / "mentions.parquet")
     assert str(mentions.pmid.dtype) == "Int64" and mentions.pmid.isna().tolist() == [False, True]
 
 
-def test_duplicate_of_is_a_number_when_every_kept_record_has_a_pmid(tmp_path, same_types_in_pandas):
+def test_duplicate_of_is_text_even_when_every_kept_record_has_a_pmid(tmp_path, same_types_in_pandas):
     records, results, mentions = _mixed_review()
     _tables(tmp_path, records[:4], results[:4], mentions)
     same_types_in_pandas(tmp_path)
-    assert pd.read_parquet(tmp_path / "records.parquet").duplicate_of.dropna().tolist() == [29768149]
+    assert [v for v in pd.read_parquet(tmp_path / "records.parquet").duplicate_of if v] == ["pmid:29768149"]
 
 
 def test_csv_bytes_do_not_change(tmp_path):
     """The CSV keeps its quoted text cells: only the Parquet twin's types changed."""
     _tables(tmp_path, *_mixed_review())
     lines = (tmp_path / "records.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert lines[1].startswith('"29768149","include"') and lines[2].split(",")[5] == '"29768149"'
+    assert lines[1].startswith('"29768149","include"') and lines[2].split(",")[5] == '"pmid:29768149"'
     assert lines[3].startswith('"","duplicate","duplicate-title-year","title+year","x","europepmc:PPR5",False')
 
 
@@ -88,4 +88,4 @@ def test_show_and_report_read_pmids_back_as_text(tmp_path):
     _tables(tmp_path, *_mixed_review())
     records = _identifiers(pd.read_parquet(tmp_path / "records.parquet"))
     assert records.pmid.tolist() == ["29768149", "31000001", "", "", ""]
-    assert records.duplicate_of.tolist() == ["", "29768149", "europepmc:PPR5", "", ""]
+    assert records.duplicate_of.tolist() == ["", "pmid:29768149", "europepmc:PPR5", "", ""]

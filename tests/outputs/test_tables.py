@@ -130,7 +130,7 @@ def test_evidence_parquet_keeps_types(ketamine_outputs):
     records = pq.read_schema(ketamine_outputs / "records.parquet")
     assert str(records.field("pub_year").type) == "int64"
     assert str(records.field("retracted").type) == "bool"
-    assert str(records.field("pmid").type) == str(records.field("duplicate_of").type) == "int64"
+    assert str(records.field("pmid").type) == "int64" and str(records.field("duplicate_of").type) == "string"
 
 
 # --- study design from publication types ------------------------------------------------------

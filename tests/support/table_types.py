@@ -12,7 +12,7 @@ import pytest
 from pipeline.outputs.files import neutralise_formula
 
 TABLES = ("records", "evidence", "mentions")
-IDENTIFIERS = ("pmid", "duplicate_of")
+IDENTIFIERS = ("pmid",)
 
 
 def differences(folder: Path, name: str) -> list[str]:
@@ -21,7 +21,7 @@ def differences(folder: Path, name: str) -> list[str]:
     With dtype_backend="numpy_nullable" every column must have the same dtype in both files and the
     same values: a missing CSV cell is an empty text or <NA> in Parquet, a list cell is its items
     joined with "; ". A text column with no value at all has no type to compare (pandas reads it
-    from the CSV as Int64, all <NA>); the identifiers always have one. A plain read must agree on the identifiers: `pmid` and `duplicate_of` as the
+    from the CSV as Int64, all <NA>); the identifiers always have one. A plain read must agree on the identifier `pmid`: the
     same numbers (int64, or float64 when some cells are empty, against Int64) or the same text."""
     problems = []
     csv = pd.read_csv(folder / f"{name}.csv", dtype_backend="numpy_nullable")
