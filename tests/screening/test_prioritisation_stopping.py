@@ -74,6 +74,7 @@ def test_decay_stops_after_a_long_dry_run_not_after_a_short_one():
 def test_decay_needs_an_include_in_the_fitted_stretch():
     estimate = stopping_from_labels([1, 0] + [0] * 500, 600, fit_from=2)
     assert not estimate.stop and estimate.p_value == 1.0
+    assert 0 < estimate.expected_remaining and estimate.estimated_recall < 1  # the prior's guess, shown
 
 
 def test_unknown_rule_is_refused():
