@@ -13,7 +13,9 @@ On the four labelled datasets of ../shared/data/screening, seeds 0-4, priors 1 r
 
 Reports WSS@95, WSS@100, recall@10%, the stopping rule's position and recall (ours), and seconds
 per simulation (wall clock and CPU: the machine is shared, CPU time is the steadier measure). Then
-the stopping rule's recall over those runs (BENCH_STOP_SEEDS adds seeds) and the time one ranking
+both stopping rules (decay, the default, and buscar) on the same screening orders, per dataset: how
+often the recall at the stop reached the 95% target (95% confidence) and where they stopped, over
+seeds 0-4 plus BENCH_STOP_SEEDS more (default 15: 20 runs per dataset); and the time one ranking
 update takes for 10,000 records.
 
     python -m bench prioritise
@@ -34,6 +36,7 @@ import numpy as np
 from pipeline.screening.prioritisation import ASREVIEW_DEFAULT, Document, Ranker, RankerSettings, read_dataset
 from pipeline.screening.prioritisation import metrics
 from pipeline.screening.prioritisation.simulation import choose_priors, simulate
+from pipeline.screening.prioritisation.stopping import RULES, first_stop
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "screening"
 SEEDS = range(5)
@@ -53,6 +56,7 @@ def _ours(data, settings: RankerSettings, seed: int) -> dict:
     result["seconds"] = time.perf_counter() - wall
     result["cpu_seconds"] = time.process_time() - cpu
     result["priors"] = sim.order[:2].tolist()
+    result["ordered_labels"] = sim.labels
     return result
 
 
@@ -135,47 +139,47 @@ def main() -> None:
                 f"cpu s/sim {_mean(r, 'cpu_seconds'):6.2f}{stop}",
                 flush=True,
             )
-    print("\n| dataset | N / R | " + " | ".join(f"{c} WSS@95 | {c} recall@10%" for c in contenders) + " |")
-    print("|---" * (2 + 2 * len(contenders)) + "|")
-    for name, rows in table.items():
-        first = rows["ours"][0]
-        print(
-            f"| {name} | {first['records']} / {first['includes']} | "
-            + " | ".join(f"{_mean(rows[c], 'wss@95'):.3f} | {_mean(rows[c], 'recall@10%'):.3f}" for c in contenders)
-            + " |"
-        )
-    print(
-        "| **mean** | | "
-        + " | ".join(
-            f"{np.mean([_mean(r[c], 'wss@95') for r in table.values()]):.3f} | "
-            f"{np.mean([_mean(r[c], 'recall@10%') for r in table.values()]):.3f}"
-            for c in contenders
-        )
-        + " |"
-    )
+    for key in ("wss@95", "recall@10%", "wss@100", "cpu_seconds"):
+        print(f"\n{key}\n| dataset | N / R | " + " | ".join(contenders) + " |")
+        print("|---" * (2 + len(contenders)) + "|")
+        for name, rows in table.items():
+            first = rows["ours"][0]
+            cells = " | ".join(f"{_mean(rows[c], key):.3f}" for c in contenders)
+            print(f"| {name} | {first['records']} / {first['includes']} | {cells} |")
+        means = " | ".join(f"{np.mean([_mean(r[c], key) for r in table.values()]):.3f}" for c in contenders)
+        print(f"| **mean** | | {means} |")
     for c in contenders:
         every = [x for r in table.values() for x in r[c]]
         print(
             f"{c}: mean WSS@100 {_mean(every, 'wss@100'):.3f}, {_mean(every, 'seconds'):.2f} s and "
             f"{_mean(every, 'cpu_seconds'):.2f} CPU s per simulation"
         )
-    _stopping_coverage(paths, [x for r in table.values() for x in r["ours"]])
+    _stopping_coverage(paths, table)
     _update_time(paths)
 
 
-def _stopping_coverage(paths: list[Path], runs: list[dict]) -> None:
-    """The rule's recall over the runs above, plus BENCH_STOP_SEEDS more seeds per dataset (default 0)."""
-    extra = range(len(SEEDS), len(SEEDS) + int(os.environ.get("BENCH_STOP_SEEDS", "0")))
-    for path in paths if extra else []:
+def _stopping_coverage(paths: list[Path], table: dict[str, dict[str, list[dict]]]) -> None:
+    """Both rules on the orders above plus BENCH_STOP_SEEDS more seeds per dataset (default 15)."""
+    extra = range(len(SEEDS), len(SEEDS) + int(os.environ.get("BENCH_STOP_SEEDS", "15")))
+    every: dict[str, list[tuple[bool, float]]] = {rule: [] for rule in RULES}
+    print("\nstopping rules, 95% recall target with 95% confidence (same orders for both rules)")
+    print("| dataset | runs | " + " | ".join(f"{r} target met | {r} stops after" for r in RULES) + " |")
+    print("|---" * (2 + 2 * len(RULES)) + "|")
+    for path in paths:
         data = read_dataset(path)
-        for seed in extra:
-            runs.append(simulate(Ranker(data.documents, seed=seed), data.labels, seed=seed).result())
-    hits = [r["recall_at_stop"] >= 0.95 for r in runs]
-    fractions = [r["stop_position"] / r["records"] for r in runs]
-    print(
-        f"stopping rule (95% recall, 95% confidence): target met in {sum(hits)}/{len(hits)} runs "
-        f"({np.mean(hits):.1%}); stops after {np.mean(fractions):.1%} of the records on average"
-    )
+        orders = [run["ordered_labels"] for run in table[path.stem]["ours"]]
+        orders += [simulate(Ranker(data.documents, seed=seed), data.labels, seed=seed).labels for seed in extra]
+        cells = []
+        for rule in RULES:
+            runs = []
+            for labels in orders:
+                stop, _ = first_stop(labels, recall_target=0.95, confidence=0.95, rule=rule, fit_from=2)
+                runs.append((labels[:stop].sum() / labels.sum() >= 0.95, stop / len(labels)))
+            every[rule] += runs
+            cells.append(f"{sum(h for h, _ in runs)}/{len(runs)} | {np.mean([f for _, f in runs]):.1%}")
+        print(f"| {path.stem} | {len(orders)} | " + " | ".join(cells) + " |", flush=True)
+    cells = [f"{sum(h for h, _ in r)}/{len(r)} | {np.mean([f for _, f in r]):.1%}" for r in every.values()]
+    print(f"| **all** | {len(every['decay'])} | " + " | ".join(cells) + " |")
 
 
 def _update_time(paths: list[Path]) -> None:

@@ -345,6 +345,14 @@ def _print_scores(scores: dict) -> None:
     help="The confidence with which the stopping rule meets the target.",
 )
 @click.option(
+    "--stopping-rule",
+    type=click.Choice(["decay", "buscar"]),
+    default="decay",
+    show_default=True,
+    help="decay: a model of how includes thin out along the ranking (stops early); buscar: the "
+    "hypergeometric test of Callaghan & Mueller-Hansen (assumes only a better-than-random ranking).",
+)
+@click.option(
     "--order-out",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the screening order as CSV: position,row,label (row = 0-based data row of the input).",
@@ -363,6 +371,7 @@ def simulate(
     prior_excluded: int,
     recall_target: float,
     confidence: float,
+    stopping_rule: str,
     order_out: Path | None,
     plot_path: Path | None,
     as_json: bool,
@@ -390,6 +399,7 @@ def simulate(
         prior_excluded=prior_excluded,
         recall_target=recall_target,
         confidence=confidence,
+        stopping_rule=stopping_rule,
     )
     result = sim.result()
     if order_out is not None:

@@ -83,7 +83,9 @@ class LibraryPrioritiser:
 
         ids = {i.record_id for i in items}
         decided = {rid: included for rid, included in screened if rid in ids}
-        est = stopping_estimate(decided, total=len(items), recall_target=target_recall, confidence=confidence)
+        est = stopping_estimate(
+            decided, total=len(items), recall_target=target_recall, confidence=confidence, rule="buscar"
+        )
         return Stopping(
             target_recall,
             confidence,

@@ -30,6 +30,20 @@ def test_json_result_has_every_metric(invoke, labelled_csv):
     assert 1 <= data["n95"] <= data["n100"] <= 48
 
 
+def test_stopping_rule_can_be_chosen(invoke, labelled_csv):
+    runs = {}
+    for rule in ("decay", "buscar"):
+        result = invoke("simulate", "--dataset", labelled_csv, "--stopping-rule", rule, "--json")
+        assert result.exit_code == 0, result.stderr
+        runs[rule] = json.loads(result.stdout)
+    assert {k: v for k, v in runs["decay"].items() if k.startswith(("wss", "n"))} == {
+        k: v for k, v in runs["buscar"].items() if k.startswith(("wss", "n"))
+    }  # the same order: the rule only says where to stop
+    assert 1 <= runs["decay"]["stop_position"] <= 48 and 1 <= runs["buscar"]["stop_position"] <= 48
+    bad = invoke("simulate", "--dataset", labelled_csv, "--stopping-rule", "knee")
+    assert bad.exit_code == 2 and "'knee' is not one of 'decay', 'buscar'" in bad.stderr
+
+
 def test_same_seed_same_order_file(invoke, labelled_csv, tmp_path):
     for name in ("a.csv", "b.csv"):
         assert (

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from pipeline.models import AbstractSection, MeshHeading, Record
-from pipeline.screening.prioritisation import Document, Ranker, RankerSettings, record_text
+from pipeline.screening.prioritisation import ASREVIEW_DEFAULT, Document, Ranker, RankerSettings, record_text
+from pipeline.screening.prioritisation.features import texts_of, tfidf_matrix
 from tests.support.screening_sets import OTHER, TOPIC
 
 
@@ -91,3 +92,17 @@ def test_asreview_settings_use_the_svm():
     ranker = Ranker(_documents(), ASREVIEW_DEFAULT)
     scores = ranker.scores_for_rows(np.array([0, 5]), np.array([1, 0]))
     assert scores.shape == (16,) and scores[1] > scores[6]
+
+
+def test_the_title_counts_twice_by_default():
+    doc = Document("d1", "Ketamine for depression", "A trial.", ("esketamine",))
+    assert record_text(doc) == "Ketamine for depression A trial. esketamine"
+    assert record_text(doc, title_weight=2) == "Ketamine for depression Ketamine for depression A trial. esketamine"
+    assert RankerSettings().title_weight == 2
+    # the weighted text is what the default ranker's TF-IDF reads; ASReview's settings read it once
+    docs = [doc, Document("d2", "Other", "ketamine"), Document("d3", "Other", "depression")]
+    assert (Ranker(docs).matrix != tfidf_matrix(texts_of(docs, 2))).nnz == 0
+    assert (Ranker(docs, ASREVIEW_DEFAULT).matrix != tfidf_matrix(texts_of(docs, 1))).nnz == 0
+    twice, once = tfidf_matrix(texts_of(docs, 2)), tfidf_matrix(texts_of(docs, 1))
+    assert twice[0].nnz == once[0].nnz + 1  # one more bigram, across the repeat: "depression ketamine"
+    assert max(twice[0].data) > max(once[0].data)  # the title's words weigh more

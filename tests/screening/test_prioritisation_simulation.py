@@ -7,6 +7,7 @@ from hypothesis import given, settings, strategies as st
 from pipeline.errors import DatasetError
 from pipeline.screening.prioritisation import Document, Ranker, RankerSettings, read_dataset, simulate
 from pipeline.screening.prioritisation.simulation import order_csv
+from pipeline.screening.prioritisation.stopping import first_stop
 
 
 def test_every_record_once_priors_first(labelled_csv):
@@ -52,6 +53,14 @@ def test_the_ranker_beats_reading_top_down_on_a_shuffled_set(labelled_csv):
     data = read_dataset(labelled_csv)
     result = simulate(Ranker(data.documents), data.labels, seed=0).result()
     assert result["n100"] <= 20  # 12 includes among 48: found within 20 records
+
+
+@pytest.mark.parametrize("rule", ["decay", "buscar"])
+def test_the_stopping_point_is_the_rules_first_stop_fitted_after_the_priors(labelled_csv, rule):
+    data = read_dataset(labelled_csv)
+    sim = simulate(Ranker(data.documents), data.labels, seed=1, prior_included=2, stopping_rule=rule)
+    assert (sim.stop_position, sim.stop) == first_stop(sim.labels, rule=rule, fit_from=3)
+    assert sim.stop.rule == rule and sim.stop.stop
 
 
 def test_order_csv_lists_position_row_label(labelled_csv):

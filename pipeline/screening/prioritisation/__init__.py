@@ -12,6 +12,8 @@ For the screening workspace (and anything else that shows records to a reviewer)
     ranker.rank(decisions)            # every unscreened id, most likely relevant first
     ranker.fit(decisions)             # {record id: score} for every record, higher = more relevant
     est = stopping_estimate(decisions, total=len(ranker), recall_target=0.95, confidence=0.95)
+                                      # rule="decay" (default: a model of the include rate along the
+                                      # ranking) or "buscar" (hypergeometric test); see stopping.py
     est.stop, est.p_value, est.expected_remaining, est.estimated_recall
 
 Records are keyed by `record.record_id` (the core contract) or, for records without one, `pmid`.

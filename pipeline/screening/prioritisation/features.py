@@ -35,9 +35,11 @@ def record_key(record: Any) -> str:
     return str(key)
 
 
-def record_text(record: Any) -> str:
-    """Title, abstract, author keywords and MeSH descriptors as one text (empty parts skipped)."""
-    parts = [getattr(record, "title", "") or "", getattr(record, "abstract", "") or ""]
+def record_text(record: Any, title_weight: int = 1) -> str:
+    """Title, abstract, author keywords and MeSH descriptors as one text (empty parts skipped); the
+    title `title_weight` times, so its terms count more than the abstract's."""
+    title = getattr(record, "title", "") or ""
+    parts = [title] * max(1, title_weight) + [getattr(record, "abstract", "") or ""]
     parts += list(getattr(record, "keywords", ()) or ())
     parts += [m.descriptor for m in getattr(record, "mesh_headings", ()) or ()]
     return " ".join(p for p in parts if p)
@@ -81,8 +83,8 @@ def tfidf_matrix(
     return TfidfTransformer(sublinear_tf=sublinear_tf).fit_transform(counts).tocsr()
 
 
-def texts_of(records: Iterable[Any]) -> list[str]:
-    return [record_text(r) for r in records]
+def texts_of(records: Iterable[Any], title_weight: int = 1) -> list[str]:
+    return [record_text(r, title_weight) for r in records]
 
 
 def with_lsa(matrix: sparse.csr_matrix, components: int, weight: float, *, seed: int = 0) -> sparse.csr_matrix:

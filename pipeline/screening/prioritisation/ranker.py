@@ -34,6 +34,7 @@ class RankerSettings:
     min_df: int = 1
     max_df: float = 0.95
     stop_words: str | None = None
+    title_weight: int = 2  # the title counts this many times in the text (its words say most)
     char_ngrams: bool = False  # add character 3-5 grams (within words) beside the word n-grams
     lsa_components: int = 0  # add this many latent semantic (truncated SVD) dimensions
     lsa_weight: float = 0.5  # their weight beside the TF-IDF part (both L2-normalised)
@@ -66,7 +67,13 @@ class RankerSettings:
 # ASReview LAB's default model, reimplemented for the benchmark: same features and classifier,
 # retrained after every decision.
 ASREVIEW_DEFAULT = RankerSettings(
-    model="asreview-svm", ngram_max=2, min_df=1, max_df=0.95, retrain_fraction=0.0, retrain_on_include=False
+    model="asreview-svm",
+    ngram_max=2,
+    min_df=1,
+    max_df=0.95,
+    title_weight=1,
+    retrain_fraction=0.0,
+    retrain_on_include=False,
 )
 
 
@@ -105,11 +112,12 @@ class Ranker:
             dup = next(k for k in self.ids if k in seen or seen.add(k))
             raise ValueError(f"record id {dup!r} appears more than once; give every record its own id")
         self._classifier = settings.classifier()
+        texts = texts_of(records, settings.title_weight) if matrix is None else []
         self.matrix = (
             matrix
             if matrix is not None
             else tfidf_matrix(
-                texts_of(records),
+                texts,
                 ngram_max=settings.ngram_max,
                 min_df=settings.min_df,
                 max_df=settings.max_df,
@@ -117,7 +125,7 @@ class Ranker:
             )
         )
         if matrix is None and settings.char_ngrams:
-            self.matrix = with_char_ngrams(self.matrix, texts_of(records))
+            self.matrix = with_char_ngrams(self.matrix, texts)
         if matrix is None and settings.lsa_components:
             self.matrix = with_lsa(self.matrix, settings.lsa_components, settings.lsa_weight, seed=0)
 

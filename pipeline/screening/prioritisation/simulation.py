@@ -65,8 +65,10 @@ def simulate(
     prior_excluded: int = 1,
     recall_target: float = 0.95,
     confidence: float = 0.95,
+    stopping_rule: str = "decay",
 ) -> Simulation:
-    """Screen every record in the ranker's order; see the module docstring."""
+    """Screen every record in the ranker's order; see the module docstring. The stopping rule's model
+    is fitted to the decisions after the priors (they were chosen at random, not by the ranker)."""
     started = time.perf_counter()
     check_target(recall_target, confidence)
     labels = np.asarray(labels, dtype=np.int64)
@@ -124,7 +126,9 @@ def simulate(
         )
     # The rule reads only decisions already made and never changes the order, so replaying the
     # finished order finds the same stopping point as evaluating it after each decision.
-    stop_position, stop_estimate = first_stop(labels[order], recall_target=recall_target, confidence=confidence)
+    stop_position, stop_estimate = first_stop(
+        labels[order], recall_target=recall_target, confidence=confidence, rule=stopping_rule, fit_from=len(priors)
+    )
     return Simulation(
         order=order,
         labels=labels[order],
@@ -146,6 +150,7 @@ def simulate_dataset(
     prior_excluded: int = 1,
     recall_target: float = 0.95,
     confidence: float = 0.95,
+    stopping_rule: str = "decay",
 ) -> Simulation:
     """Build the ranker for `documents` and simulate; `seconds` covers both (features included)."""
     from pipeline.screening.prioritisation.ranker import RankerSettings
@@ -161,6 +166,7 @@ def simulate_dataset(
         prior_excluded=prior_excluded,
         recall_target=recall_target,
         confidence=confidence,
+        stopping_rule=stopping_rule,
     )
     return Simulation(
         order=sim.order,
