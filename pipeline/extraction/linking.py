@@ -16,13 +16,19 @@ Lookup of one mention, first rule that applies (see `Linker.link`):
    disease dictionary; genes: HGNC, train-split names); the first one that knows the name decides;
 3. within a source, a name with one identifier links to it; a name with several links to the one
    the source clearly prefers (the corpus linked it that way at least `DOMINANCE` of the time);
-   for genes, a human gene (HGNC) wins unless the document names other organisms more often than
-   people and the corpus knows a non-human gene of that name; anything else is left unlinked — an ambiguous
-   name is never linked at random.
+   for genes, the species the document names most decides (`species_of`: "human" unless mice, rats
+   or another organism outnumber people). In a human document a human gene (HGNC) wins. In a mouse or
+   rat document the gene of that species is taken: a name the train split linked to that species'
+   gene (`species_genes`), else the mouse or rat ortholog of the human gene the name means
+   (`gene_orthologs`: pairs the train split shows, "Dll4" in mice is 54485 where human DLL4 is
+   54567); in another organism's document, a non-human gene the train split linked the name to.
+   When the species' gene is unknown the mention stays unlinked rather than take the human id;
+   anything else ambiguous is left unlinked too — a name is never linked at random.
 
 Limits: exact matches of normalised names only (no fuzzy or embedding similarity); a name never seen
 in the train splits or the dictionaries stays unlinked; species are guessed from words in the
-document ("mice", "rat"), not from a species tagger.
+document ("mice", "rat"), not from a species tagger; mouse and rat genes are known only through
+BioRED's train split (no MGI or RGD table can be installed here).
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ SOURCES = {
 }
 DOMINANCE = 0.75
 # Bumped whenever extraction code changes what it finds, so stored mentions are recomputed.
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 VOCABULARY_NAMES = {"MESH": "MeSH", "NCBIGene": "NCBI Gene", "OMIM": "OMIM", "DrugBank": "DrugBank"}
 
 GREEK = {
@@ -78,7 +84,17 @@ GREEK = {
 }
 _GREEK_RE = re.compile("|".join(GREEK))
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015_/,]+")
-_NON_HUMAN = re.compile(r"\b(mice|mouse|murine|rats?|rodents?|zebrafish|drosophila|yeast|xenopus)\b", re.IGNORECASE)
+# Words naming each organism (`species_of`); "other" is any organism without a gene table here.
+_ORGANISMS = {
+    "mouse": re.compile(r"\b(mice|mouse|murine)\b", re.IGNORECASE),
+    "rat": re.compile(r"\b(rats?)\b", re.IGNORECASE),
+    "other": re.compile(
+        r"\b(zebrafish|drosophila|yeast|xenopus|E\. coli|Escherichia|Saccharomyces|bacteri(?:a|al|um)|rabbits?)\b",
+        re.IGNORECASE,
+    ),
+}
+# Per-species vocabularies the gene rule reads besides SOURCES (their `type` column is the species).
+SPECIES_VOCABULARIES = ("species_genes", "gene_orthologs")
 _HUMAN = re.compile(r"\b(human|humans|patients?|participants?|subjects|women|men|children|adults?)\b", re.IGNORECASE)
 
 
@@ -190,6 +206,12 @@ class Linker:
                 vocabulary.add(row[0], row[1], row[2], float(row[3]), keyed=True)
             self.vocabularies[name] = vocabulary
         self.names = {row[0]: row[1] for row in read_tsv(folder / "names.tsv.gz")}
+        for name in SPECIES_VOCABULARIES:  # optional: a folder without them links genes human-first only
+            if (folder / f"{name}.tsv.gz").is_file():
+                vocabulary = Vocabulary(name)
+                for row in read_tsv(folder / f"{name}.tsv.gz"):
+                    vocabulary.add(row[0], row[1], row[2], float(row[3]), keyed=True)
+                self.vocabularies[name] = vocabulary
         human = self.vocabularies.get("hgnc_genes")
         self.human_genes = human.identifiers() if human else set()
         log.info("linker: %s", ", ".join(f"{n} {len(v.entries)} names" for n, v in self.vocabularies.items()))
@@ -223,22 +245,23 @@ class Linker:
     def _lookup(self, type_: str, key: str, species: str) -> str | None:
         if not key:
             return None
+        found: dict[str, float] = {}
         for source in self.sources.get(type_, ()):
             found = self.vocabularies[source].candidates(type_, key)
-            if not found:
-                continue
-            if type_ == "Gene/Protein":
-                return self._gene(key, found, species)
-            return _dominant(found)
-        return None
+            if found:
+                break
+        if type_ == "Gene/Protein" and (found or species != "human"):
+            return self._gene(key, found, species)
+        return _dominant(found) if found else None
 
     def _gene(self, key: str, found: dict[str, float], species: str) -> str | None:
         corpus = self.vocabularies.get("corpus_train")
         seen = corpus.candidates("Gene/Protein", key) if corpus else {}
-        if species == "other":
-            other = {i: w for i, w in seen.items() if i not in self.human_genes}
-            if other:
-                return _dominant(other)
+        if species != "human":
+            return self._non_human_gene(key, found, seen, species)
+        return self._human_gene(found, seen)
+
+    def _human_gene(self, found: dict[str, float], seen: dict[str, float]) -> str | None:
         human = {i: w for i, w in found.items() if i in self.human_genes}
         if len(human) == 1:
             return next(iter(human))
@@ -247,6 +270,24 @@ class Linker:
             # 3 and 1); failing that, the corpus's choice if it made one among them.
             return _dominant(human) or _dominant({i: w for i, w in seen.items() if i in human})
         return _dominant(found)
+
+    def _non_human_gene(self, key: str, found: dict[str, float], seen: dict[str, float], species: str) -> str | None:
+        own = self.vocabularies.get("species_genes")
+        named = own.candidates(species, key) if own else {}
+        if named:
+            return _dominant(named)
+        if species == "other" or "species_genes" not in self.vocabularies:
+            other = {i: w for i, w in seen.items() if i not in self.human_genes}
+            if other:
+                return _dominant(other)
+            if "species_genes" not in self.vocabularies:  # no species tables: human first, as before
+                return self._human_gene(found, seen)
+            return None
+        orthologs = self.vocabularies.get("gene_orthologs")
+        human = self._human_gene(found, seen)
+        if human and orthologs:
+            return _dominant(orthologs.candidates(species, human))
+        return None
 
 
 def _dominant(found: dict[str, float]) -> str | None:
@@ -258,9 +299,12 @@ def _dominant(found: dict[str, float]) -> str | None:
 
 
 def species_of(context: str) -> str:
-    """ "other" when the text names non-human organisms more often than people, else "human"."""
-    if len(_NON_HUMAN.findall(context)) > len(_HUMAN.findall(context)):
-        return "other"
+    """The organism whose genes a text means: "mouse", "rat" or "other" when the words naming
+    that organism ("mice", "rats", "zebrafish") outnumber those naming people and the other
+    organisms' (ties go to mouse, then rat), else "human"."""
+    counts = {name: len(pattern.findall(context)) for name, pattern in _ORGANISMS.items()}
+    if sum(counts.values()) > len(_HUMAN.findall(context)):
+        return max(counts, key=lambda name: counts[name])
     return "human"
 
 

