@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable
@@ -26,7 +27,8 @@ from pipeline.errors import OutputsNotFound
 from pipeline.store.lock import ReviewLock
 from pipeline.store.state import StateStore
 from pipeline.engine.people import people_stage
-from pipeline.outputs.files import atomic_write, csv_bytes, write_json, write_table
+from pipeline.outputs.datasets import write_sized_table
+from pipeline.outputs.files import atomic_write, csv_bytes, write_json
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,12 @@ def republish(state: StateStore, out: Path, config: Config) -> list[str]:
 
 def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest, run_ids: list[str]) -> RunManifest:
     """Write the tables, PRISMA, records.ris, changes.csv, run.json and the report from the
-    committed state; returns the manifest as written (with its counts and changes)."""
+    committed state; returns the manifest as written (with its counts and changes).
+
+    A table past [output] dataset_rows rows is written as a Parquet dataset with a CSV of its first
+    rows (outputs/datasets.py); run.json "tables" says which, "stage_seconds" where the time went."""
+    seconds = dict(manifest.stage_seconds or {})
+    clock = time.perf_counter()
     by_id = {record_id: rec for record_id, (rec, _) in state.active_records().items()}
     records = list(by_id.values())
     decisions = list(state.decisions().values())
@@ -69,6 +76,8 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     evidence_results = people.evidence_results(decisions) if people else decisions
     included = {r.record_id for r in evidence_results if r.decision == Decision.INCLUDE}
     mentions = state.mentions(included)
+    seconds["publish_read_state"] = _lap(clock)
+    clock = time.perf_counter()
     frames = {
         "records": tables.records_table(
             records, decisions, manifest.found_in, next(iter(manifest.databases or {"PubMed": 0}))
@@ -78,9 +87,14 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     }
     if people:
         frames["records"] = people.records_columns(frames["records"])
+    seconds["publish_build_tables"] = _lap(clock)
+    clock = time.perf_counter()
+    written = {}
     for name in TABLE_NAMES:
-        write_table(out, name, frames[name])
+        written[name] = write_sized_table(out, name, frames[name], config.output.dataset_rows)
         checkpoint("mid-publish")
+    seconds["publish_write_tables"] = _lap(clock)
+    clock = time.perf_counter()
     identified = len(records) if manifest.identified is None else manifest.identified
     repeats = manifest.pmid_repeats or 0
     summary = prisma.summarise(identified, records, decisions, len(mentions))
@@ -112,11 +126,17 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
         counts=asdict(summary),
         changes=change_summary(changes, run_ids),
         human_screening=people.summary(decisions) if people else None,
+        tables=written,
+        stage_seconds={**seconds, "publish_other": _lap(clock)},  # PRISMA, RIS, changes.csv
     )
     write_json(out / "run.json", manifest.to_json())
     # Built from the files just written, so `python -m pipeline report` rebuilds the same page.
     write_report(out)
     return manifest
+
+
+def _lap(started: float) -> float:
+    return round(time.perf_counter() - started, 3)
 
 
 def changes_table(rows: Iterable[dict]) -> pd.DataFrame:

@@ -29,6 +29,7 @@ import json
 import logging
 import os
 import platform
+import time
 from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 from importlib import metadata
@@ -189,6 +190,7 @@ def sync(
             # A replay holds the database as of the replayed run: its date is the watermark, so a
             # later refresh still asks for everything entered since then.
             watermark = as_of or started.date()
+            clock = time.perf_counter()
             state.commit_run(
                 run_id,
                 plan,
@@ -197,6 +199,8 @@ def sync(
                 manifest=manifest.to_json(),
                 hook=checkpoint,
             )
+            # After the commit: the stored manifest lacks its own commit's time (run.json has it).
+            manifest.stage_seconds["commit"] = round(time.perf_counter() - clock, 3)
             checkpoint("after-commit")
         except BaseException as exc:
             manifest.status = "failed"
@@ -212,6 +216,10 @@ def sync(
         checkpoint("after-publish")
         state.mark_published([run_id])
     return manifest.to_json()
+
+
+def _lap(started: float) -> float:
+    return round(time.perf_counter() - started, 3)
 
 
 def _mode(incremental: bool, previous: dict | None, query: str) -> tuple[str, str]:
@@ -267,11 +275,17 @@ def _execute(
     extract: Extractor,
 ) -> tuple[CommitPlan, date | None]:
     """Search, screen and extract; fills in the manifest and returns what to commit."""
+    seconds = manifest.stage_seconds = {}
+    clock = time.perf_counter()
     stored = state.active_hashes()
+    seconds["read_state"] = _lap(clock)
     request = SearchRequest(
         query=query, stored=stored, window=_search_window(manifest.window), progress=_with_checkpoints(progress)
     )
+    clock = time.perf_counter()
     got = source.search(request)
+    seconds["search"] = _lap(clock)  # searching, fetching or reading files (the Dask map and reduce)
+    clock = time.perf_counter()
     for item in got.quarantined:
         log.warning("quarantined record %s from %s: %s", item.pmid or "?", item.source, item.reason)
     checkpoint("after-fetch")
@@ -291,6 +305,7 @@ def _execute(
     else:
         results = screen_records(records.values(), config.screening)
     new_decisions = {r.record_id: r for r in results}
+    seconds["screen"] = _lap(clock)  # the plan, the stored records read back, deduplication, the rules
 
     fingerprint = extractor_fingerprint(config.extraction)
     keys = state.extraction_keys()
@@ -301,8 +316,11 @@ def _execute(
         for r in results
         if r.decision in extract_for and keys.get(r.record_id) != (hashes[r.record_id], fingerprint)
     ]
+    clock = time.perf_counter()
     extracted, set_aside = extract(config, to_extract, hashes, progress)
+    seconds["extract"] = _lap(clock)
     checkpoint("after-extract")
+    clock = time.perf_counter()
 
     titles = {i: rec.title for i, rec in before.items()} | {i: r.title for i, r in records.items()}
     changes = compute_changes(
@@ -335,6 +353,7 @@ def _execute(
     # Records extraction could not process: still screened and published, without mentions; no
     # extraction is stored for them, so the next run tries again.
     manifest.extraction_set_aside = [asdict(q) for q in set_aside] or None  # in run.json only when any
+    seconds["changes"] = _lap(clock)
     commit = CommitPlan(
         seen=sorted(current_set & (set(stored) | set(plan.upserts))),
         upserts=plan.upserts,
