@@ -6,6 +6,7 @@ joined with --scheduler, as a separately started `dask scheduler` would be.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -82,6 +83,12 @@ def test_dask_gives_the_local_engine_tables_byte_for_byte_and_resumes(tmp_path, 
     second = invoke("run", "--config", config, "--out", cluster, "--scheduler", dask_scheduler)
     assert second.exit_code == 0, second.stderr
     assert second.stdout == first.stdout.replace(str(local), str(cluster))
+    # Progress counts files and the records read so far; the scheduler is named, with its dashboard if any.
+    assert "INFO read: 5/5 files, 112 records\n" in second.stderr
+    dashboard = (
+        "no dashboard (it needs `pip install bokeh`)" if importlib.util.find_spec("bokeh") is None else "dashboard"
+    )
+    assert f"INFO Dask scheduler {dask_scheduler}, {dashboard}" in second.stderr
 
     records = pd.read_csv(local / "records.csv", dtype=str, keep_default_na=False)
     assert set(records.decision) == {"include", "exclude"}  # the rules had work to do
