@@ -432,6 +432,12 @@ def _print_run_summary(config: Config, out_dir: Path | None, manifest: dict) -> 
             "screened and published without mentions; tried again on the next run."
         )
     click.echo(f"Tables written to {out}")
+    for name, table in (manifest.get("tables") or {}).items():
+        if table["csv_rows"] < table["rows"]:  # past [output] dataset_rows: never cut short silently
+            click.echo(
+                f"{name}: {table['rows']:,} rows, in the Parquet dataset {out / name}/ "
+                f"({table['parts']} parts); {name}.csv holds only the first {table['csv_rows']:,}."
+            )
     click.echo(f"Report: {out / 'report.html'}; included records for screening tools: {out / 'records.ris'}")
 
 

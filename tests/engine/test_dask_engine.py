@@ -286,6 +286,13 @@ def test_past_dataset_rows_both_engines_write_the_same_parquet_datasets_and_cut_
     result = invoke("run", "--config", config, "--out", cluster, "--scheduler", dask_scheduler)
     assert result.exit_code == 0, result.stderr
     tables = json.loads((local / "run.json").read_text())["tables"]
+    said = [line for line in result.stdout.splitlines() if "holds only" in line]
+    assert said == [
+        f"{name}: {tables[name]['rows']:,} rows, in the Parquet dataset {cluster / name}/ ({tables[name]['parts']} "
+        f"parts); {name}.csv holds only the first 40."
+        for name in ("records", "evidence", "mentions")
+        if tables[name]["rows"] > 40
+    ]
     assert json.loads((cluster / "run.json").read_text())["tables"] == tables
     assert tables["mentions"]["rows"] > 500 and tables["records"]["rows"] > 40  # both past the limit
     for name in ("records", "mentions"):

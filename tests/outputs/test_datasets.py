@@ -99,3 +99,31 @@ def test_duckdb_reads_the_dataset(tmp_path):
     glob = str(tmp_path / "mentions" / "*.parquet")
     got = duckdb.sql(f"SELECT record_id, count(*) FROM read_parquet('{glob}') GROUP BY record_id ORDER BY 1").fetchall()
     assert got == sorted(frame.groupby("record_id").size().items())
+
+
+def test_the_report_lists_at_most_max_rows_evidence_rows_and_says_how_many_it_left_out():
+    from pipeline.outputs import report
+
+    evidence = pd.DataFrame(
+        {
+            "pmid": [str(i) for i in range(1, 6)],
+            "pubmed_url": "",
+            "first_author": "Doe J",
+            "year": pd.array([2020] * 5, dtype="Int64"),
+            "journal": "J",
+            "title": [f"Title {i}" for i in range(1, 6)],
+            "doi": "",
+            "design": "",
+            "drug": [["ketamine (1)"]] * 5,
+            "record_id": [f"pmid:{i}" for i in range(1, 6)],
+        }
+    )
+    table = report.evidence_table(evidence, max_rows=3)
+    assert (table.total, table.omitted, [row.pmid for row in table.rows]) == (3, 2, ["1", "2", "3"])
+    html = report._template("evidence.html.j2").render(table=table)
+    assert (
+        '<p class="warning" id="truncated">This page lists the first 3 of 5 included records (newest first); '
+        "every row is in the evidence table's Parquet files (evidence.parquet, or the folder evidence/ for a "
+        "large review).</p>"
+    ) in html
+    assert 'id="truncated"' not in report._template("evidence.html.j2").render(table=report.evidence_table(evidence))
