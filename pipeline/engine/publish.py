@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable
@@ -27,6 +26,7 @@ from pipeline.errors import OutputsNotFound
 from pipeline.store.lock import ReviewLock
 from pipeline.store.state import StateStore
 from pipeline.engine.people import people_stage
+from pipeline.engine.stages import StageClock
 from pipeline.outputs.datasets import write_sized_table
 from pipeline.outputs.files import atomic_write, csv_bytes, write_json
 
@@ -66,8 +66,7 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
 
     A table past [output] dataset_rows rows is written as a Parquet dataset with a CSV of its first
     rows (outputs/datasets.py); run.json "tables" says which, "stage_seconds" where the time went."""
-    seconds = dict(manifest.stage_seconds or {})
-    clock = time.perf_counter()
+    clock = StageClock(manifest.stage_seconds)
     by_id = {record_id: rec for record_id, (rec, _) in state.active_records().items()}
     records = list(by_id.values())
     decisions = list(state.decisions().values())
@@ -76,8 +75,7 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     evidence_results = people.evidence_results(decisions) if people else decisions
     included = {r.record_id for r in evidence_results if r.decision == Decision.INCLUDE}
     mentions = state.mentions(included)
-    seconds["publish_read_state"] = _lap(clock)
-    clock = time.perf_counter()
+    clock.lap("publish_read_state")
     frames = {
         "records": tables.records_table(
             records, decisions, manifest.found_in, next(iter(manifest.databases or {"PubMed": 0}))
@@ -87,14 +85,12 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     }
     if people:
         frames["records"] = people.records_columns(frames["records"])
-    seconds["publish_build_tables"] = _lap(clock)
-    clock = time.perf_counter()
+    clock.lap("publish_build_tables")
     written = {}
     for name in TABLE_NAMES:
         written[name] = write_sized_table(out, name, frames[name], config.output.dataset_rows)
         checkpoint("mid-publish")
-    seconds["publish_write_tables"] = _lap(clock)
-    clock = time.perf_counter()
+    clock.lap("publish_write_tables")
     identified = len(records) if manifest.identified is None else manifest.identified
     repeats = manifest.pmid_repeats or 0
     summary = prisma.summarise(identified, records, decisions, len(mentions))
@@ -121,22 +117,19 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     if people and run_ids:
         changes += people.change_rows(decisions, run_ids[-1], {i: r.title for i, r in by_id.items()})
     atomic_write(out / "changes.csv", csv_bytes(changes_table(changes)))
+    clock.lap("publish_other")  # PRISMA, RIS, changes.csv
     manifest = dataclasses.replace(
         manifest,
         counts=asdict(summary),
         changes=change_summary(changes, run_ids),
         human_screening=people.summary(decisions) if people else None,
         tables=written,
-        stage_seconds={**seconds, "publish_other": _lap(clock)},  # PRISMA, RIS, changes.csv
+        stage_seconds=clock.to_json(),
     )
     write_json(out / "run.json", manifest.to_json())
     # Built from the files just written, so `python -m pipeline report` rebuilds the same page.
     write_report(out)
     return manifest
-
-
-def _lap(started: float) -> float:
-    return round(time.perf_counter() - started, 3)
 
 
 def changes_table(rows: Iterable[dict]) -> pd.DataFrame:

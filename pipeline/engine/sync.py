@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import platform
-import time
 from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 from importlib import metadata
@@ -40,6 +39,7 @@ from pipeline.config import Config, ExtractionConfig
 from pipeline.engine import preflight
 from pipeline.engine.crashpoints import checkpoint
 from pipeline.engine.publish import publish, republish
+from pipeline.engine.stages import StageClock
 from pipeline.models import (
     CommitPlan,
     Decision,
@@ -180,8 +180,16 @@ def sync(
         state.begin_run(run_id, command, started_iso, query, os.getpid())
         checkpoint("after-begin")
         try:
+            clock = StageClock()
             plan, as_of = _execute(
-                config, state, source, manifest, query, progress, engine.extract if engine is not None else _extract
+                config,
+                state,
+                source,
+                manifest,
+                query,
+                progress,
+                engine.extract if engine is not None else _extract,
+                clock,
             )
             if engine is not None:
                 manifest.source["engine"] = engine.summary()
@@ -190,7 +198,7 @@ def sync(
             # A replay holds the database as of the replayed run: its date is the watermark, so a
             # later refresh still asks for everything entered since then.
             watermark = as_of or started.date()
-            clock = time.perf_counter()
+            clock.restart()
             state.commit_run(
                 run_id,
                 plan,
@@ -200,7 +208,8 @@ def sync(
                 hook=checkpoint,
             )
             # After the commit: the stored manifest lacks its own commit's time (run.json has it).
-            manifest.stage_seconds["commit"] = round(time.perf_counter() - clock, 3)
+            clock.lap("commit")
+            manifest.stage_seconds = clock.to_json()
             checkpoint("after-commit")
         except BaseException as exc:
             manifest.status = "failed"
@@ -216,10 +225,6 @@ def sync(
         checkpoint("after-publish")
         state.mark_published([run_id])
     return manifest.to_json()
-
-
-def _lap(started: float) -> float:
-    return round(time.perf_counter() - started, 3)
 
 
 def _mode(incremental: bool, previous: dict | None, query: str) -> tuple[str, str]:
@@ -273,19 +278,17 @@ def _execute(
     query: str,
     progress: Progress,
     extract: Extractor,
+    clock: StageClock,
 ) -> tuple[CommitPlan, date | None]:
-    """Search, screen and extract; fills in the manifest and returns what to commit."""
-    seconds = manifest.stage_seconds = {}
-    clock = time.perf_counter()
+    """Search, screen and extract; fills in the manifest and returns what to commit; `clock`
+    times the stages."""
     stored = state.active_hashes()
-    seconds["read_state"] = _lap(clock)
+    clock.lap("read_state")
     request = SearchRequest(
         query=query, stored=stored, window=_search_window(manifest.window), progress=_with_checkpoints(progress)
     )
-    clock = time.perf_counter()
     got = source.search(request)
-    seconds["search"] = _lap(clock)  # searching, fetching or reading files (the Dask map and reduce)
-    clock = time.perf_counter()
+    clock.lap("search")  # searching, fetching or reading files (the Dask map and reduce)
     for item in got.quarantined:
         log.warning("quarantined record %s from %s: %s", item.pmid or "?", item.source, item.reason)
     checkpoint("after-fetch")
@@ -293,10 +296,9 @@ def _execute(
     fetched = dedup.distinct_records(copies)
 
     plan = plan_update(stored, current_set, fetched, deleted)
-    reading = time.perf_counter()
+    clock.lap("screen")
     before = {record_id: rec for record_id, (rec, _) in state.active_records().items()}
-    seconds["read_state"] += _lap(reading)
-    clock += time.perf_counter() - reading  # "screen" leaves the state store's part out
+    clock.lap("read_state")
     records = {record_id: rec for record_id, rec in before.items() if record_id not in plan.withdrawn}
     records.update(plan.upserts)
     hashes = {record_id: h for record_id, h in stored.items() if record_id not in plan.withdrawn}
@@ -308,10 +310,11 @@ def _execute(
     else:
         results = screen_records(records.values(), config.screening)
     new_decisions = {r.record_id: r for r in results}
-    seconds["screen"] = _lap(clock)  # the update plan, deduplication, the rules
+    clock.lap("screen")  # the update plan, deduplication, the rules
 
     fingerprint = extractor_fingerprint(config.extraction)
     keys = state.extraction_keys()
+    clock.lap("read_state")
     # With people screening, needs-review records may be included by them: extract those too.
     extract_for = (Decision.INCLUDE, Decision.NEEDS_REVIEW) if config.screening.people else (Decision.INCLUDE,)
     to_extract = [
@@ -319,11 +322,10 @@ def _execute(
         for r in results
         if r.decision in extract_for and keys.get(r.record_id) != (hashes[r.record_id], fingerprint)
     ]
-    clock = time.perf_counter()
+    clock.lap("screen")
     extracted, set_aside = extract(config, to_extract, hashes, progress)
-    seconds["extract"] = _lap(clock)
+    clock.lap("extract")
     checkpoint("after-extract")
-    clock = time.perf_counter()
 
     titles = {i: rec.title for i, rec in before.items()} | {i: r.title for i, r in records.items()}
     changes = compute_changes(
@@ -356,7 +358,7 @@ def _execute(
     # Records extraction could not process: still screened and published, without mentions; no
     # extraction is stored for them, so the next run tries again.
     manifest.extraction_set_aside = [asdict(q) for q in set_aside] or None  # in run.json only when any
-    seconds["changes"] = _lap(clock)
+    clock.lap("changes")
     commit = CommitPlan(
         seen=sorted(current_set & (set(stored) | set(plan.upserts))),
         upserts=plan.upserts,

@@ -315,6 +315,14 @@ def test_past_dataset_rows_both_engines_write_the_same_parquet_datasets_and_cut_
             assert all(a.iloc[-1] != b.iloc[0] for a, b in zip(ends, ends[1:]))
     for name in ("records.csv", "evidence.csv", "mentions.csv", "prisma.json"):
         assert (cluster / name).read_bytes() == (local / name).read_bytes(), name
+    # Where the time went, wall and this process's CPU, per stage, for both engines.
+    stages = ["read_state", "search", "screen", "extract", "changes", "commit"]
+    stages += ["publish_read_state", "publish_build_tables", "publish_write_tables", "publish_other"]
+    for out in (local, cluster):
+        seconds = json.loads((out / "run.json").read_text())["stage_seconds"]
+        assert list(seconds) == ["wall", "cpu"]
+        assert list(seconds["wall"]) == list(seconds["cpu"]) == stages
+        assert all(v >= 0 for part in seconds.values() for v in part.values())
     duckdb = pytest.importorskip("duckdb", reason="duckdb is a test dependency (pyproject [test])")
     glob = str(local / "mentions" / "*.parquet")
     assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{glob}')").fetchall() == [(tables["mentions"]["rows"],)]
