@@ -1,6 +1,7 @@
 """Where a run's time goes at scale: state store vs parse vs extract vs writing the tables.
 
-Run: python -m bench scale [--copies N] [--engines local,dask-2] [--dataset-rows R] [--json]
+Run: python -m bench.bench_scale [--copies N] [--engines local,dask-2] [--dataset-rows R] [--rerun] [--json]
+(`python -m bench scale` runs it with the defaults: 10 copies, local and dask-2.)
 
 Input: the 22 real PubMed files of ../shared/data/pubmed/pmparser (1,987 records with versions and
 DeleteCitations), written N times into a temporary folder as distinct records: copy k adds
@@ -168,7 +169,8 @@ def report(r: dict) -> None:
         s = x["stage_seconds"]
         cpu = f", {x['cpu_s']:.0f} s CPU (children)" if "cpu_s" in x else ""
         print(f"{name}: {x['wall_s']:.0f} s wall{cpu}, state.sqlite {x['state_mb']} MB")
-        print("  run stages (wall s): " + ", ".join(f"{k} {v:.1f}" for k, v in s.items()))
+        wall, cpu = s["wall"], s["cpu"]
+        print("  run stages (wall / CPU s): " + ", ".join(f"{k} {wall[k]:.1f} / {cpu[k]:.1f}" for k in wall))
         if "task_seconds" in x:
             print("  Dask tasks (s, summed): " + ", ".join(f"{k} {v:.1f}" for k, v in x["task_seconds"].items()))
             print("  Dask client (s): " + ", ".join(f"{k} {v:.1f}" for k, v in x["engine_seconds"].items()))
