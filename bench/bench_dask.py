@@ -62,7 +62,7 @@ name = "bench-dask"
 [search]
 source = "pubmed-xml"
 paths = [{", ".join(json.dumps(str(f)) for f in files)}]
-all_of = [["the", "of", "and", "in", "a", "with", "to", "for"]]
+all_of = [["the", "of", "in", "a", "with", "to", "for"]]  # not "and": a bare operator is refused
 [extraction]
 lexicons = ["lexicons/ketamine-review.toml"]
 [output]

@@ -444,20 +444,35 @@ def _print_run_summary(config: Config, out_dir: Path | None, manifest: dict) -> 
             "screened and published without mentions; tried again on the next run."
         )
     click.echo(f"Tables written to {out}")
+    for name, table in (manifest.get("tables") or {}).items():
+        if table["csv_rows"] < table["rows"]:  # past [output] dataset_rows: never cut short silently
+            click.echo(
+                f"{name}: {table['rows']:,} rows, in the Parquet dataset {out / name}/ "
+                f"({table['parts']} parts); {name}.csv holds only the first {table['csv_rows']:,}."
+            )
     click.echo(f"Report: {out / 'report.html'}; included records for screening tools: {out / 'records.ris'}")
 
 
 def _progress_printer():
-    """Progress on stderr: a rewritten line on a terminal, a log line per stage elsewhere."""
+    """Progress on stderr: a rewritten line on a terminal, a log line per stage elsewhere.
+
+    A count without a total (total < 0, e.g. ("records", 1234, -1) from the Dask engine) is not a
+    line of its own: it is shown beside the next stage's, "read: 3/22 files, 4,512 records"."""
     interactive = sys.stderr.isatty()
     last: dict[str, int] = {}
+    counts: dict[str, int] = {}
 
     def show(stage: str, done: int, total: int) -> None:
+        if total < 0:
+            counts[stage] = done
+            return
+        extra = (" files" if stage == "read" else "") + "".join(f", {n:,} {name}" for name, n in counts.items())
+        counts.clear()
         if interactive:
-            click.echo(f"\r{stage}: {done}/{total}", nl=done >= total, err=True)
+            click.echo(f"\r{stage}: {done}/{total}{extra}", nl=done >= total, err=True)
         elif done >= total or done - last.get(stage, 0) >= max(1, total // 10):
             last[stage] = done
-            log.info("%s: %d/%d", stage, done, total)
+            log.info("%s: %d/%d%s", stage, done, total, extra)
 
     return show
 

@@ -137,6 +137,9 @@ class EngineConfig:
 class OutputConfig:
     dir: Path
     keep_raw_runs: int = 0  # raw E-utilities archives kept (newest first); 0 keeps them all
+    # A table with more rows is written as a Parquet dataset (<name>/part-*.parquet) and its CSV
+    # keeps only this many rows (outputs/datasets.py); Excel opens at most 1,048,576 rows.
+    dataset_rows: int = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -586,7 +589,8 @@ class _Validator:
     def output(self, t: dict) -> OutputConfig:
         d = self.get(t, "output", "dir", str, required=True)
         keep = self.get(t, "output", "keep_raw_runs", int, 0, check=_between(0, 100000))
-        return OutputConfig(dir=self.base / d, keep_raw_runs=keep)
+        rows = self.get(t, "output", "dataset_rows", int, 1_000_000, check=_between(1, 1_000_000_000))
+        return OutputConfig(dir=self.base / d, keep_raw_runs=keep, dataset_rows=rows)
 
 
 _TABLES = {
@@ -604,7 +608,7 @@ _TABLES = {
     ),
     "extraction": ("classes", "lexicons", "model"),
     "retrieval": ("batch_size", "timeout", "max_attempts"),
-    "output": ("dir", "keep_raw_runs"),
+    "output": ("dir", "keep_raw_runs", "dataset_rows"),
     "refresh": ("overlap_days", "lock_wait"),
     "engine": ("kind", "scheduler", "workers"),
 }

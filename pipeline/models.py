@@ -378,6 +378,8 @@ _TAIL_KEYS = (
     "counts",
     "changes",
     "human_screening",
+    "tables",
+    "stage_seconds",
 )
 
 
@@ -422,6 +424,8 @@ class RunManifest:
     counts: dict | None = None  # set when published
     changes: dict | None = None  # set when published
     human_screening: dict | None = None  # set when published with [screening.human]: people's stage
+    tables: dict | None = None  # set when published: per table its rows, the CSV's rows, Parquet file or dataset
+    stage_seconds: dict | None = None  # wall seconds per stage of the run (search, screen, extract, commit, publish)
 
     def to_json(self) -> dict:
         """run.json in the current layout (MANIFEST_VERSION): every key the first release wrote,

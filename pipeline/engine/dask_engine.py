@@ -103,7 +103,11 @@ class DaskEngine:
         self.address = self.client.scheduler.address
         self.dashboard = _dashboard(self.client)
         self.timings["cluster_start"] = time.perf_counter() - started
-        log.info("Dask scheduler %s%s", self.address, f", dashboard {self.dashboard}" if self.dashboard else "")
+        log.info(
+            "Dask scheduler %s, %s",
+            self.address,
+            f"dashboard {self.dashboard}" if self.dashboard else "no dashboard (it needs `pip install bokeh`)",
+        )
         return self
 
     def __exit__(self, *exc) -> None:
@@ -213,7 +217,7 @@ class DaskEngine:
         index = {f.key: i for i, f in enumerate(futures)}
         results: list[PartInfo | None] = [None] * len(tasks)
         failures: list[tuple[int, str]] = []
-        done = 0
+        done = records = 0
         try:
             for future in as_completed(futures):
                 i = index[future.key]
@@ -222,7 +226,10 @@ class DaskEngine:
                     failures.append((i, f"{type(exc).__name__}: {exc}"))
                 else:
                     results[i] = future.result()
+                    records += results[i].records
                 done += 1
+                # Records are known file by file, as each part is done: a count without a total.
+                progress("records", records, -1)
                 progress("read", done, len(tasks))
         finally:
             for future in futures:

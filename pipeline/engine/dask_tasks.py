@@ -48,6 +48,7 @@ import pandas as pd
 from distributed import WorkerPlugin, get_worker
 
 from pipeline.config import ExtractionConfig, ScreeningConfig, SearchConfig
+from pipeline.engine.crashpoints import checkpoint
 from pipeline.models import Decision, DeletedCitation, Mention, Record, SetAside
 from pipeline.outputs.files import atomic_write, parquet_bytes
 from pipeline.screening.rules import screen_record
@@ -242,6 +243,7 @@ def process_file(task: FileTask) -> PartInfo:
                 row = ["quarantined", item.pmid, "", False, False, "", "", item.reason, item.source]
             items.append(row)
     timings["parse"] = clock() - t
+    checkpoint("mid-task")  # crash tests: the worker dies with its file half done
 
     t = clock()
     # Only a PMID's last item in the file can reach the tables (a later version, a non-matching

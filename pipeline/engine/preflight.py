@@ -36,6 +36,10 @@ REVIEW_FILES = (
     "prisma.svg",
     "records.csv",
     "records.parquet",
+    "records",  # the tables as Parquet datasets, past [output] dataset_rows
+    "evidence",
+    "mentions",
+    "parts",  # --engine dask: the input files' parts
     "records.ris",
     "evidence.csv",
     "evidence.parquet",

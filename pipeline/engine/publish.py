@@ -26,7 +26,9 @@ from pipeline.errors import OutputsNotFound
 from pipeline.store.lock import ReviewLock
 from pipeline.store.state import StateStore
 from pipeline.engine.people import people_stage
-from pipeline.outputs.files import atomic_write, csv_bytes, write_json, write_table
+from pipeline.engine.stages import StageClock
+from pipeline.outputs.datasets import write_sized_table
+from pipeline.outputs.files import atomic_write, csv_bytes, write_json
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,11 @@ def republish(state: StateStore, out: Path, config: Config) -> list[str]:
 
 def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest, run_ids: list[str]) -> RunManifest:
     """Write the tables, PRISMA, records.ris, changes.csv, run.json and the report from the
-    committed state; returns the manifest as written (with its counts and changes)."""
+    committed state; returns the manifest as written (with its counts and changes).
+
+    A table past [output] dataset_rows rows is written as a Parquet dataset with a CSV of its first
+    rows (outputs/datasets.py); run.json "tables" says which, "stage_seconds" where the time went."""
+    clock = StageClock(manifest.stage_seconds)
     by_id = {record_id: rec for record_id, (rec, _) in state.active_records().items()}
     records = list(by_id.values())
     decisions = list(state.decisions().values())
@@ -69,6 +75,7 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     evidence_results = people.evidence_results(decisions) if people else decisions
     included = {r.record_id for r in evidence_results if r.decision == Decision.INCLUDE}
     mentions = state.mentions(included)
+    clock.lap("publish_read_state")
     frames = {
         "records": tables.records_table(
             records, decisions, manifest.found_in, next(iter(manifest.databases or {"PubMed": 0}))
@@ -78,9 +85,12 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     }
     if people:
         frames["records"] = people.records_columns(frames["records"])
+    clock.lap("publish_build_tables")
+    written = {}
     for name in TABLE_NAMES:
-        write_table(out, name, frames[name])
+        written[name] = write_sized_table(out, name, frames[name], config.output.dataset_rows)
         checkpoint("mid-publish")
+    clock.lap("publish_write_tables")
     identified = len(records) if manifest.identified is None else manifest.identified
     repeats = manifest.pmid_repeats or 0
     summary = prisma.summarise(identified, records, decisions, len(mentions))
@@ -107,11 +117,14 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     if people and run_ids:
         changes += people.change_rows(decisions, run_ids[-1], {i: r.title for i, r in by_id.items()})
     atomic_write(out / "changes.csv", csv_bytes(changes_table(changes)))
+    clock.lap("publish_other")  # PRISMA, RIS, changes.csv
     manifest = dataclasses.replace(
         manifest,
         counts=asdict(summary),
         changes=change_summary(changes, run_ids),
         human_screening=people.summary(decisions) if people else None,
+        tables=written,
+        stage_seconds=clock.to_json(),
     )
     write_json(out / "run.json", manifest.to_json())
     # Built from the files just written, so `python -m pipeline report` rebuilds the same page.

@@ -39,6 +39,7 @@ from pipeline.config import Config, ExtractionConfig
 from pipeline.engine import preflight
 from pipeline.engine.crashpoints import checkpoint
 from pipeline.engine.publish import publish, republish
+from pipeline.engine.stages import StageClock
 from pipeline.models import (
     CommitPlan,
     Decision,
@@ -179,8 +180,16 @@ def sync(
         state.begin_run(run_id, command, started_iso, query, os.getpid())
         checkpoint("after-begin")
         try:
+            clock = StageClock()
             plan, as_of = _execute(
-                config, state, source, manifest, query, progress, engine.extract if engine is not None else _extract
+                config,
+                state,
+                source,
+                manifest,
+                query,
+                progress,
+                engine.extract if engine is not None else _extract,
+                clock,
             )
             if engine is not None:
                 manifest.source["engine"] = engine.summary()
@@ -189,6 +198,7 @@ def sync(
             # A replay holds the database as of the replayed run: its date is the watermark, so a
             # later refresh still asks for everything entered since then.
             watermark = as_of or started.date()
+            clock.restart()
             state.commit_run(
                 run_id,
                 plan,
@@ -197,6 +207,9 @@ def sync(
                 manifest=manifest.to_json(),
                 hook=checkpoint,
             )
+            # After the commit: the stored manifest lacks its own commit's time (run.json has it).
+            clock.lap("commit")
+            manifest.stage_seconds = clock.to_json()
             checkpoint("after-commit")
         except BaseException as exc:
             manifest.status = "failed"
@@ -265,10 +278,13 @@ def _execute(
     query: str,
     progress: Progress,
     extract: Extractor,
+    clock: StageClock,
 ) -> tuple[CommitPlan, date | None]:
-    """Search, screen and extract; fills in the manifest and returns what to commit."""
+    """Search, screen and extract; fills in the manifest and returns what to commit; `clock`
+    times the stages."""
     stored = state.active_hashes()
     before = {record_id: rec for record_id, (rec, _) in state.active_records().items()}
+    clock.lap("read_state")
     request = SearchRequest(
         query=query,
         stored=stored,
@@ -278,6 +294,7 @@ def _execute(
         stored_records=before,
     )
     got = source.search(request)
+    clock.lap("search")  # searching, fetching or reading files (the Dask map and reduce)
     for item in got.quarantined:
         log.warning("quarantined record %s from %s: %s", item.pmid or "?", item.source, item.reason)
     checkpoint("after-fetch")
@@ -296,9 +313,11 @@ def _execute(
     else:
         results = screen_records(records.values(), config.screening)
     new_decisions = {r.record_id: r for r in results}
+    clock.lap("screen")  # the update plan, deduplication, the rules
 
     fingerprint = extractor_fingerprint(config.extraction)
     keys = state.extraction_keys()
+    clock.lap("read_state")
     # With people screening, needs-review records may be included by them: extract those too.
     extract_for = (Decision.INCLUDE, Decision.NEEDS_REVIEW) if config.screening.people else (Decision.INCLUDE,)
     to_extract = [
@@ -306,7 +325,9 @@ def _execute(
         for r in results
         if r.decision in extract_for and keys.get(r.record_id) != (hashes[r.record_id], fingerprint)
     ]
+    clock.lap("screen")
     extracted, set_aside = extract(config, to_extract, hashes, progress)
+    clock.lap("extract")
     checkpoint("after-extract")
 
     titles = {i: rec.title for i, rec in before.items()} | {i: r.title for i, r in records.items()}
@@ -352,6 +373,7 @@ def _execute(
     # Records extraction could not process: still screened and published, without mentions; no
     # extraction is stored for them, so the next run tries again.
     manifest.extraction_set_aside = [asdict(q) for q in set_aside] or None  # in run.json only when any
+    clock.lap("changes")
     commit = CommitPlan(
         seen=sorted(current_set & (set(stored) | set(plan.upserts))),
         upserts=plan.upserts,

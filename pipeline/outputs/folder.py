@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.errors import OutputsNotFound
+from pipeline.outputs.datasets import read_table
 from pipeline.outputs.files import IDENTIFIER_COLUMNS
 
 TABLES = ("records", "evidence", "mentions")
@@ -43,7 +44,12 @@ def read_outputs(folder: Path) -> Outputs:
             "first, or pass the folder a run wrote with --out DIR."
         )
     run = _json(folder, "run.json")
-    missing = [f"{name}.parquet" for name in TABLES if not (folder / f"{name}.parquet").is_file()]
+    # A table past [output] dataset_rows is the Parquet dataset <name>/ (outputs/datasets.py).
+    missing = [
+        f"{name}.parquet"
+        for name in TABLES
+        if not (folder / f"{name}.parquet").is_file() and not (folder / name).is_dir()
+    ]
     if not (folder / "prisma.json").is_file():
         missing.append("prisma.json")
     if missing:
@@ -54,7 +60,7 @@ def read_outputs(folder: Path) -> Outputs:
             f"{folder}: {', '.join(missing)} missing: {why} and no earlier run left "
             "tables here. Run `python -m pipeline run` again once the problem is fixed."
         )
-    frames = {name: _identifiers(_lists(pd.read_parquet(folder / f"{name}.parquet"))) for name in TABLES}
+    frames = {name: _identifiers(_lists(read_table(folder, name))) for name in TABLES}
     return Outputs(folder=folder, run=run, prisma=_json(folder, "prisma.json"), **frames)
 
 

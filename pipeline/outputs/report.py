@@ -35,6 +35,9 @@ REPORT_NAME = "report.html"
 TEMPLATE = "report.html.j2"
 TOP_TERMS = 10
 PAGE_SIZE = 100  # evidence-table rows per page
+# The most evidence rows the page holds: past this a browser struggles (~1 kB of HTML a row), so the
+# page lists the first ones and says so; the evidence table's files have every row.
+MAX_ROWS = 20_000
 # Evidence-table columns shown in the report (key, heading, numeric); entity classes follow.
 TABLE_COLUMNS = (
     ("pmid", "PMID", True),
@@ -247,10 +250,15 @@ class EvidenceTable:
     pages: int
     page_size: int
     first_page: str  # the pager's text before the script runs
+    omitted: int = 0  # rows of the evidence table past MAX_ROWS, not in the page
 
 
-def evidence_table(evidence: pd.DataFrame) -> EvidenceTable:
-    """The evidence table's columns and cell texts, in the evidence table's order."""
+def evidence_table(evidence: pd.DataFrame, max_rows: int = MAX_ROWS) -> EvidenceTable:
+    """The evidence table's columns and cell texts, in the evidence table's order (its first
+    `max_rows` rows; `omitted` counts the rest)."""
+    omitted = max(0, len(evidence) - max_rows)
+    if omitted:
+        evidence = evidence.iloc[:max_rows]
     classes = [c.lower() for c in entity_classes(evidence)]
     columns = list(TABLE_COLUMNS) + [(c, c.replace("_", " ").capitalize(), False) for c in classes]
     total = len(evidence)
@@ -282,7 +290,13 @@ def evidence_table(evidence: pd.DataFrame) -> EvidenceTable:
     pages = max(1, -(-total // PAGE_SIZE))
     first_page = f"rows 1–{min(total, PAGE_SIZE)}, page 1 of {pages}" if total else ""
     return EvidenceTable(
-        columns=columns, rows=rows, total=total, pages=pages, page_size=PAGE_SIZE, first_page=first_page
+        columns=columns,
+        rows=rows,
+        total=total,
+        pages=pages,
+        page_size=PAGE_SIZE,
+        first_page=first_page,
+        omitted=omitted,
     )
 
 

@@ -146,3 +146,14 @@ def test_engine_dask_on_a_pubmed_review_exits_2(tmp_path, invoke):
     result = invoke("refresh", "--config", write(tmp_path, PUBMED), "--engine", "dask")
     assert result.exit_code == 2
     assert result.stderr == f"Error: --engine dask {DASK_ONLY_LOCAL} Use --engine local for it.\n"
+
+
+def test_dataset_rows_defaults_to_a_million_and_must_be_a_positive_count(tmp_path):
+    assert load_config(write(tmp_path, LOCAL_FILES)).output.dataset_rows == 1_000_000
+    assert load_config(write(tmp_path, LOCAL_FILES + "dataset_rows = 50000\n")).output.dataset_rows == 50_000
+    assert error_for(tmp_path, LOCAL_FILES + "dataset_rows = 0\n") == (
+        "FILE: [output.dataset_rows] is 0; use a value from 1 to 1000000000."
+    )
+    assert error_for(tmp_path, LOCAL_FILES + 'dataset_rows = "1e6"\n') == (
+        "FILE: [output.dataset_rows] must be an integer, not a string ('1e6')."
+    )

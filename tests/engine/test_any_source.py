@@ -156,8 +156,17 @@ FIRST_RELEASE_KEYS = [
 def test_run_json_keeps_every_key_of_the_first_release_and_gains_its_version(ketamine_outputs):
     manifest = json.loads((ketamine_outputs / "run.json").read_text())
     # Keys later releases add: manifest_version and databases (core), extraction_set_aside and
-    # raw_archives_removed (trust), human_screening (workspace, only with [screening.human]).
-    later = ("manifest_version", "databases", "extraction_set_aside", "raw_archives_removed", "human_screening")
+    # raw_archives_removed (trust), human_screening (workspace, only with [screening.human]),
+    # tables and stage_seconds (dask).
+    later = (
+        "manifest_version",
+        "databases",
+        "extraction_set_aside",
+        "raw_archives_removed",
+        "human_screening",
+        "tables",
+        "stage_seconds",
+    )
     assert [k for k in manifest if k not in later] == FIRST_RELEASE_KEYS
     assert (manifest["manifest_version"], manifest["databases"]) == (2, {"PubMed": 10})
     assert RunManifest.from_json(manifest).to_json() == manifest

@@ -6,6 +6,7 @@ joined with --scheduler, as a separately started `dask scheduler` would be.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -13,10 +14,11 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.dataset as ds
 import pytest
 
 from pipeline.store.state import StateStore
-from tests.support.paths import REPO, subprocess_env
+from tests.support.paths import REPO, shared_path, subprocess_env
 
 # Two samples of the same baseline file (shared records, some in several versions), two samples of
 # the next update file (new versions and ~260 DeleteCitations each), and an E-utilities answer that
@@ -81,6 +83,12 @@ def test_dask_gives_the_local_engine_tables_byte_for_byte_and_resumes(tmp_path, 
     second = invoke("run", "--config", config, "--out", cluster, "--scheduler", dask_scheduler)
     assert second.exit_code == 0, second.stderr
     assert second.stdout == first.stdout.replace(str(local), str(cluster))
+    # Progress counts files and the records read so far; the scheduler is named, with its dashboard if any.
+    assert "INFO read: 5/5 files, 112 records\n" in second.stderr
+    dashboard = (
+        "no dashboard (it needs `pip install bokeh`)" if importlib.util.find_spec("bokeh") is None else "dashboard"
+    )
+    assert f"INFO Dask scheduler {dask_scheduler}, {dashboard}" in second.stderr
 
     records = pd.read_csv(local / "records.csv", dtype=str, keep_default_na=False)
     assert set(records.decision) == {"include", "exclude"}  # the rules had work to do
@@ -253,3 +261,93 @@ def test_a_cluster_started_with_the_dask_commands_gives_the_same_tables(tmp_path
     for name in TABLES:
         assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
     assert engine_of(tmp_path / "dask")["workers"] == 2
+
+
+@pytest.fixture(scope="module")
+def local_datasets(tmp_path_factory) -> tuple[Path, Path]:
+    """The config with [output] dataset_rows = 40 and its run by the local engine (once per module)."""
+    shared_pubmed = shared_path("data", "pubmed")
+    folder = tmp_path_factory.mktemp("datasets")
+    config = review_config(folder / "config", [shared_pubmed / name for name in FILES])
+    config.write_text(config.read_text().replace('dir = "out"', 'dir = "out"\ndataset_rows = 40'))
+    from pipeline.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["-q", "run", "--config", str(config), "--out", str(folder / "local")])
+    assert exit_info.value.code == 0
+    return config, folder / "local"
+
+
+def test_past_dataset_rows_both_engines_write_the_same_parquet_datasets_and_cut_csvs(
+    tmp_path, local_datasets, invoke, dask_scheduler
+):
+    config, local = local_datasets
+    cluster = tmp_path / "dask"
+    result = invoke("run", "--config", config, "--out", cluster, "--scheduler", dask_scheduler)
+    assert result.exit_code == 0, result.stderr
+    tables = json.loads((local / "run.json").read_text())["tables"]
+    said = [line for line in result.stdout.splitlines() if "holds only" in line]
+    assert said == [
+        f"{name}: {tables[name]['rows']:,} rows, in the Parquet dataset {cluster / name}/ ({tables[name]['parts']} "
+        f"parts); {name}.csv holds only the first 40."
+        for name in ("records", "evidence", "mentions")
+        if tables[name]["rows"] > 40
+    ]
+    assert json.loads((cluster / "run.json").read_text())["tables"] == tables
+    assert tables["mentions"]["rows"] > 500 and tables["records"]["rows"] > 40  # both past the limit
+    for name in ("records", "mentions"):
+        info = tables[name]
+        assert (info["csv_rows"], info["parquet"]) == (40, f"{name}/")
+        parts = sorted(p.name for p in (local / name).iterdir())
+        assert parts == [f"part-{i:05d}.parquet" for i in range(info["parts"])]
+        assert sorted(p.name for p in (cluster / name).iterdir()) == parts
+        assert not (local / f"{name}.parquet").exists() and not (cluster / f"{name}.parquet").exists()
+        for part in parts:  # the same rows in the same parts, whatever the engine
+            pd.testing.assert_frame_equal(pd.read_parquet(cluster / name / part), pd.read_parquet(local / name / part))
+        # The whole table reads back from the folder as one frame, in the table's order.
+        whole = pd.read_parquet(local / name)
+        assert len(whole) == info["rows"] and ds.dataset(local / name).count_rows() == info["rows"]
+        csv = pd.read_csv(local / f"{name}.csv", dtype=str, keep_default_na=False)
+        assert csv["pmid"].tolist()[:40] == whole["pmid"].astype(str).tolist()[:40]
+        assert csv["pmid"].iloc[-1].startswith(f"# TRUNCATED: this file holds the first 40 of {info['rows']:,} rows.")
+        if name == "mentions":  # a record's mentions are never split between two parts
+            ends = [pd.read_parquet(local / name / p)["record_id"] for p in parts]
+            assert all(a.iloc[-1] != b.iloc[0] for a, b in zip(ends, ends[1:]))
+    for name in ("records.csv", "evidence.csv", "mentions.csv", "prisma.json"):
+        assert (cluster / name).read_bytes() == (local / name).read_bytes(), name
+    # Where the time went, wall and this process's CPU, per stage, for both engines.
+    stages = ["read_state", "search", "screen", "extract", "changes", "commit"]
+    stages += ["publish_read_state", "publish_build_tables", "publish_write_tables", "publish_other"]
+    for out in (local, cluster):
+        seconds = json.loads((out / "run.json").read_text())["stage_seconds"]
+        assert list(seconds) == ["wall", "cpu"]
+        assert list(seconds["wall"]) == list(seconds["cpu"]) == stages
+        assert all(v >= 0 for part in seconds.values() for v in part.values())
+    duckdb = pytest.importorskip("duckdb", reason="duckdb is a test dependency (pyproject [test])")
+    glob = str(local / "mentions" / "*.parquet")
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{glob}')").fetchall() == [(tables["mentions"]["rows"],)]
+    # show and the report read the datasets.
+    shown = invoke("show", "--out", cluster, "--format", "json")
+    assert shown.exit_code == 0, shown.stderr
+    assert json.loads(shown.stdout)["counts"]["mentions"] == tables["mentions"]["rows"]
+
+
+def test_a_worker_killed_mid_task_is_replaced_and_the_run_gives_the_local_tables(
+    tmp_path, local_datasets, invoke, monkeypatch
+):
+    """A 2-worker local cluster with nannies; the first task to reach "mid-task" kills its worker
+    process (SIGKILL, once: the marker file); Dask runs the task again on a live worker."""
+    config, local = local_datasets
+    marker = tmp_path / "killed-one-worker"
+    monkeypatch.setenv("PIPELINE_TEST_CRASH_AT", "mid-task")
+    monkeypatch.setenv("PIPELINE_TEST_CRASH_ONCE", str(marker))
+    cluster = tmp_path / "dask"
+    result = invoke("run", "--config", config, "--out", cluster, "--engine", "dask", "--workers", "2")
+    assert result.exit_code == 0, result.stderr
+    assert marker.is_file()  # a worker did die mid-task
+    engine = engine_of(cluster)
+    assert (engine["files"], engine["files_processed"], engine["files_reused"]) == (5, 5, 0)
+    for name in TABLES:
+        assert (cluster / name).read_bytes() == (local / name).read_bytes(), name
+    for name in ("records", "mentions"):
+        pd.testing.assert_frame_equal(pd.read_parquet(cluster / name), pd.read_parquet(local / name))
