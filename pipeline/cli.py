@@ -433,7 +433,7 @@ def _print_run_summary(config: Config, out_dir: Path | None, manifest: dict) -> 
     counts = manifest["counts"]
     out = out_dir or config.output.dir
     click.echo(
-        f"{counts['identified']} identified, {counts['duplicates']} duplicates, {counts['screened']} screened: "
+        f"{counts['identified']} identified, {counts['duplicates']} duplicates, {counts['screened']} screened by the rules: "
         f"{counts['included']} included, {counts['excluded']} excluded, {counts['needs_review']} need review; "
         f"{counts['mentions']} entity mentions."
     )

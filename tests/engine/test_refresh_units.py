@@ -230,7 +230,7 @@ def test_refresh_prints_what_changed(server, review_config, invoke):
         "Incremental refresh: 0 records fetched; 0 new, 0 newly included, 0 decisions changed, 0 revised, "
         "0 withdrawn (see changes.csv)."
     )
-    assert again.stdout.splitlines()[1].startswith("10 identified, 1 duplicates, 9 screened: 4 included")
+    assert again.stdout.splitlines()[1].startswith("10 identified, 1 duplicates, 9 screened by the rules: 4 included")
 
 
 def test_refresh_with_pubmed_unreachable_exits_3_for_retry(review_config, invoke, monkeypatch, tmp_path):
