@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.outputs.tables import in_table_order
 from pipeline.outputs.files import atomic_write, csv_bytes, parquet_bytes, typed_identifiers, write_table
 
 PART_NAME = "part-{:05d}.parquet"
@@ -162,8 +163,9 @@ def _marker_row(note: str, columns: int) -> bytes:
 
 
 def read_table(folder: Path, name: str) -> pd.DataFrame:
-    """The table `name` an output folder holds: `name`.parquet, or the dataset `name`/."""
+    """The table `name` an output folder holds: `name`.parquet, or the dataset `name`/ (its rows
+    in the table's order, as in `name`.csv, whichever parts they are in)."""
     dataset = Path(folder) / name
-    if dataset.is_dir():
-        return pd.read_parquet(dataset)
+    if dataset.is_dir():  # parts in the files' order: the rows back in the table's order
+        return in_table_order(name, pd.read_parquet(dataset))
     return pd.read_parquet(Path(folder) / f"{name}.parquet")

@@ -126,9 +126,32 @@ def test_past_the_limit_the_parts_follow_the_input_files(tmp_path):
     # The CSV keeps the table's order: the first 5 rows of the table, then the marker.
     csv = pd.read_csv(tmp_path / "mentions.csv", dtype=str, keep_default_na=False)
     assert csv["record_id"].tolist()[:5] == frame["record_id"].tolist()[:5]
+    # read_table (show, the report) gives the rows back in the table's order.
+    again = read_table(tmp_path, "mentions")
+    pd.testing.assert_frame_equal(again.drop(columns="tags"), typed_identifiers(frame).drop(columns="tags"))
     # Without files (an API's records) the same table is cut by rows.
     write_sized_table(tmp_path, "mentions", frame, 5, FileParts([], {}))
     assert sorted(p.name for p in (tmp_path / "mentions").iterdir()) == [f"part-{i:05d}.parquet" for i in range(4)]
+
+
+def test_an_evidence_dataset_by_files_reads_back_newest_first(tmp_path):
+    from pipeline.outputs.tables import in_table_order
+
+    frame = pd.DataFrame(
+        {
+            "pmid": ["9", "30", "4", "12", ""],
+            "year": pd.array([2024, 2024, 2019, None, None], dtype="Int64"),
+            "title": ["a", "b", "c", "d", "e"],
+            "record_id": ["pmid:9", "pmid:30", "pmid:4", "pmid:12", "doi:10.1/z"],
+        }
+    )
+    assert in_table_order("evidence", frame.iloc[::-1]).equals(frame)  # the builder's order, from any
+    files = FileParts(["old.xml", "new.xml"], {"pmid:9": "new.xml", "pmid:4": "new.xml", "pmid:12": "old.xml"})
+    write_sized_table(tmp_path, "evidence", frame, 2, files)
+    names = sorted(p.name for p in (tmp_path / "evidence").iterdir())
+    assert names == ["part-00000-old.parquet", "part-00001-new.parquet", "part-00002.parquet"]
+    assert pd.read_parquet(tmp_path / "evidence")["title"].tolist() == ["d", "a", "c", "b", "e"]
+    assert read_table(tmp_path, "evidence")["title"].tolist() == ["a", "b", "c", "d", "e"]
 
 
 def test_a_table_within_the_limit_is_one_parquet_file_and_a_full_csv(tmp_path):
