@@ -355,6 +355,10 @@ class CommitPlan:
     fingerprint: str  # the extractor the mentions came from
     changes: list[dict]  # changes.csv rows of this run
     returned_by: dict[str, list[str]] | None = None  # database -> record ids it returned (for windowed refreshes)
+    # record_id -> the input file that gave its current version ("": none, an API's record), for
+    # every record the run read; the files in their order. None: the source reads no files.
+    source_files: dict[str, str] | None = None
+    file_order: list[str] | None = None
 
 
 # run.json's layout. Version 1: the first release (run.json had no manifest_version).

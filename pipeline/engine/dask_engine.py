@@ -270,6 +270,7 @@ class DaskEngine:
                     selection.read += 1
                     if matched:
                         latest[pmid] = (text, digest, record_id, bool(included))
+                        selection.files[pmid] = info.path
                         selection.deleted.discard(pmid)
                     else:
                         latest.pop(pmid, None)

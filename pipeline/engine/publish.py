@@ -27,7 +27,7 @@ from pipeline.store.lock import ReviewLock
 from pipeline.store.state import StateStore
 from pipeline.engine.people import people_stage
 from pipeline.engine.stages import StageClock
-from pipeline.outputs.datasets import write_sized_table
+from pipeline.outputs.datasets import FileParts, write_sized_table
 from pipeline.outputs.files import atomic_write, csv_bytes, write_json
 
 log = logging.getLogger(__name__)
@@ -87,8 +87,10 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
         frames["records"] = people.records_columns(frames["records"])
     clock.lap("publish_build_tables")
     written = {}
+    order, file_of = state.source_files()  # past dataset_rows, the parts follow the input files
+    files = FileParts(order, file_of)
     for name in TABLE_NAMES:
-        written[name] = write_sized_table(out, name, frames[name], config.output.dataset_rows)
+        written[name] = write_sized_table(out, name, frames[name], config.output.dataset_rows, files)
         checkpoint("mid-publish")
     clock.lap("publish_write_tables")
     identified = len(records) if manifest.identified is None else manifest.identified

@@ -385,6 +385,9 @@ def _execute(
         returned_by={
             name: sorted(set(h.current), key=record_order) for name, h in harvests.items() if name in windowed
         },
+        # Which input file gave each record read now (its dataset part: outputs/datasets.py).
+        source_files={record_id: got.file_of.get(record_id, "") for record_id in fetched if record_id not in deleted},
+        file_order=list(got.files),
     )
     return commit, got.as_of
 

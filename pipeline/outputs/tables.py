@@ -231,3 +231,24 @@ def evidence_table(
     frame = pd.DataFrame(data, columns=columns).astype({"year": "Int64"})
     frame.attrs["list_columns"] = ["publication_types", "languages"] + [c.lower() for c in classes]
     return frame
+
+
+def in_table_order(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of table `name` ("records", "evidence" or "mentions") put back in the order its
+    builder above gives them, from any order that keeps a record's rows in their order (a Parquet
+    dataset whose parts follow the input files: outputs/datasets.py). A frame without record_id
+    (an older release's) or of another table is returned as it is."""
+    if "record_id" not in frame.columns or name not in ("records", "evidence", "mentions") or frame.empty:
+        return frame
+    ids = frame["record_id"].astype(str)
+    ranks = {record_id: i for i, record_id in enumerate(sorted(set(ids), key=record_order))}
+    keys = pd.DataFrame({"rank": ids.map(ranks).to_numpy()})
+    columns = ["rank"]
+    if name == "evidence":  # newest first, a record without a year last
+        year = pd.to_numeric(frame["year"], errors="coerce").reset_index(drop=True)
+        keys["no_year"], keys["minus_year"] = year.isna(), -year.fillna(0)
+        columns = ["no_year", "minus_year", "rank"]
+    order = keys.sort_values(columns, kind="stable").index.to_numpy()
+    ordered = frame.iloc[order].reset_index(drop=True)
+    ordered.attrs = dict(frame.attrs)
+    return ordered

@@ -81,6 +81,8 @@ class Harvest:
     searched: dict[str, int] = field(default_factory=dict)  # run.json "searched": counts per search
     manifest: dict[str, Any] = field(default_factory=dict)  # the source's own run.json keys
     as_of: date | None = None  # the day the answers are from, when not today (a replay)
+    files: list[str] = field(default_factory=list)  # the input files read (local sources), in their order
+    file_of: dict[str, str] = field(default_factory=dict)  # record_id -> the file that gave its kept version
 
 
 @runtime_checkable

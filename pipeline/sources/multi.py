@@ -27,14 +27,19 @@ def _richness(database: str, r: Record) -> tuple:
     return (database in PUBMED_DATABASES, bool(r.abstract), len(r.ids), len(r.authors), len(r.abstract), repr(r))
 
 
-def pool(copies: Sequence[tuple[str, Record]]) -> tuple[list[Record], dict[str, tuple[str, ...]]]:
-    """One record per record_id (see the module docstring) and the databases of each. Pure."""
+def pool(
+    copies: Sequence[tuple[str, Record]], chosen: dict[str, str] | None = None
+) -> tuple[list[Record], dict[str, tuple[str, ...]]]:
+    """One record per record_id (see the module docstring) and the databases of each. Pure, but
+    for `chosen`, which (when given) is filled with record_id -> the database whose copy was kept."""
     groups: dict[str, list[tuple[str, Record]]] = {}
     for database, record in copies:
         groups.setdefault(record.record_id, []).append((database, record))
     records, found_in = [], {}
     for record_id, group in groups.items():
         database, best = max(group, key=lambda c: _richness(*c))
+        if chosen is not None:
+            chosen[record_id] = database
         ids = dict(best.ids)
         for _, other in sorted(group, key=lambda c: (c[0], repr(c[1]))):
             for scheme, value in other.ids.items():
@@ -92,7 +97,8 @@ class MultiSource:
         stored = request.stored_records
         if stored is not None:
             copies.extend((held[k], stored[k]) for k in sorted(held) if k in fresh and k in stored)
-        records, _ = pool(copies)
+        kept_from: dict[str, str] = {}
+        records, _ = pool(copies, kept_from)
         if stored is None:
             records = [r for r in records if r.record_id not in held]
         # found_in from what each database answers now (a PubMed refresh fetches only what changed).
@@ -142,4 +148,8 @@ class MultiSource:
                 }
             },
             as_of=next((h.as_of for h in harvests if h.as_of), None),
+            # The files of the local sources, in the sources' order; a record's file is that of the
+            # database whose copy was kept ("" when it came from an API).
+            files=list(dict.fromkeys(f for h in harvests for f in h.files)),
+            file_of={r.record_id: self.harvests[kept_from[r.record_id]].file_of.get(r.record_id, "") for r in records},
         )

@@ -18,6 +18,10 @@ Migrations are append-only: once released, a migration is never edited; a change
      UPDATE and DELETE), one row per decision people make in the screening workspace or import
   4  concept linking: mentions gain `identifier` and `vocabulary` (empty for mentions stored before;
      the extractor fingerprint changed with linking, so the next run re-extracts them)
+  5  dataset parts by input file: records gain `source_file`, the local input file that gave the
+     record's current version ("" for records from an API, and for records stored before: the next
+     run of a local source fills it in for every record it reads); the files' order of the last
+     run is kept in `meta` as "source_files"
 """
 
 from __future__ import annotations
@@ -120,12 +124,17 @@ def _v4_mention_identifiers(db: sqlite3.Connection) -> None:
         db.execute(f"ALTER TABLE mentions ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
 
 
+def _v5_source_files(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE records ADD COLUMN source_file TEXT NOT NULL DEFAULT ''")
+
+
 # Number -> migration. Append only.
 MIGRATIONS: dict[int, Migration] = {
     1: _v1_initial,
     2: _v2_record_ids,
     3: _v3_human_decisions,
     4: _v4_mention_identifiers,
+    5: _v5_source_files,
 }
 LATEST = max(MIGRATIONS)
 

@@ -17,6 +17,9 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
+from pipeline.models import record_order
+from pipeline.outputs.datasets import part_name
+from pipeline.sources.pubmed_xml.parser import parse
 from pipeline.store.state import StateStore
 from tests.support.paths import REPO, shared_path, subprocess_env
 
@@ -295,18 +298,37 @@ def test_past_dataset_rows_both_engines_write_the_same_parquet_datasets_and_cut_
     ]
     assert json.loads((cluster / "run.json").read_text())["tables"] == tables
     assert tables["mentions"]["rows"] > 500 and tables["records"]["rows"] > 40  # both past the limit
+    files = [shared_path("data", "pubmed") / f for f in FILES]
+    # Independently of the pipeline: the PMIDs each file holds (records and DeleteCitations).
+    in_file = [{item.pmid for item in parse(f, source_name=str(f)) if item.pmid} for f in files]
     for name in ("records", "mentions"):
         info = tables[name]
         assert (info["csv_rows"], info["parquet"]) == (40, f"{name}/")
         parts = sorted(p.name for p in (local / name).iterdir())
-        assert parts == [f"part-{i:05d}.parquet" for i in range(info["parts"])]
+        # One part per input file that gave the table a row, named after it, in the files' order.
+        numbered = {int(p[5:10]): p for p in parts}
+        assert parts == [numbered[i] for i in sorted(numbered)] and len(parts) == info["parts"]
+        assert {i: numbered[i] for i in numbered} == {i: part_name(i, str(files[i])) for i in numbered}
+        assert parts[0] == "part-00000-4ab1502__pubmed_sample__baseline__pubmed20n1015.parquet"
         assert sorted(p.name for p in (cluster / name).iterdir()) == parts
         assert not (local / f"{name}.parquet").exists() and not (cluster / f"{name}.parquet").exists()
         for part in parts:  # the same rows in the same parts, whatever the engine
             pd.testing.assert_frame_equal(pd.read_parquet(cluster / name / part), pd.read_parquet(local / name / part))
-        # The whole table reads back from the folder as one frame, in the table's order.
+        # A record lives in the part of the file that gave its current version: that file holds
+        # its PMID and no later file does (a later version would have replaced it, a DeleteCitation
+        # removed it).
+        for i, part in numbered.items():
+            pmids = set(pd.read_parquet(local / name / part)["pmid"].astype(str))
+            assert pmids <= in_file[i], part
+            assert not pmids & set().union(*in_file[i + 1 :]), part
+        if name == "records":  # the records of the baseline samples moved by the update files
+            assert len(parts) == 4 and 2 <= sum("updatefiles" in p for p in parts)
+        # The whole table reads back from the folder as one frame, in the parts' order; sorted
+        # back into record order (stable: a record's rows keep their order) it is the table.
         whole = pd.read_parquet(local / name)
         assert len(whole) == info["rows"] and ds.dataset(local / name).count_rows() == info["rows"]
+        ids = whole["record_id"].tolist()
+        whole = whole.iloc[sorted(range(len(ids)), key=lambda i: record_order(ids[i]))]
         csv = pd.read_csv(local / f"{name}.csv", dtype=str, keep_default_na=False)
         assert csv["pmid"].tolist()[:40] == whole["pmid"].astype(str).tolist()[:40]
         assert csv["pmid"].iloc[-1].startswith(f"# TRUNCATED: this file holds the first 40 of {info['rows']:,} rows.")

@@ -75,3 +75,33 @@ def test_multisource_counts_per_database_and_keeps_unfetched_pubmed_records():
     assert multi.found_in == {"pmid:1": ("OpenAlex", "PubMed"), "pmid:2": ("OpenAlex", "PubMed")}
     assert got.current == ["pmid:1", "pmid:2"] and got.count == 4
     assert multi.run_info == {"PubMed_url": "x", "OpenAlex_url": "x"}
+
+
+def test_an_import_tables_records_are_attributed_to_the_last_file_holding_them(tmp_path):
+    first, second = tmp_path / "a.ris", tmp_path / "b.ris"
+    first.write_text(
+        "TY  - JOUR\nTI  - Only in the first\nDO  - 10.1/one\nER  - \n"
+        "TY  - JOUR\nTI  - In both files\nDO  - 10.1/both\nER  - \n"
+    )
+    second.write_text("TY  - JOUR\nTI  - In both files\nDO  - 10.1/both\nER  - \n")
+    got = ImportSource(ImportConfig("Scopus", (tmp_path / "*.ris",))).search(SearchRequest(query=""))
+    assert got.files == [str(first), str(second)]
+    assert got.file_of == {"doi:10.1/one": str(first), "doi:10.1/both": str(second)}
+
+
+def test_multisource_attributes_a_record_to_the_file_of_the_copy_it_kept():
+    pubmed = _Fixed("PubMed", [_r(pmid="1", journal="Lancet")])  # an API: no file
+    local = _Fixed("Scopus", [_r(pmid="1"), _r(doi="10.1/x")])
+    local_search = local.search
+
+    def search(request):
+        got = local_search(request)
+        got.files = ["/in/scopus.ris"]
+        got.file_of = {"pmid:1": "/in/scopus.ris", "doi:10.1/x": "/in/scopus.ris"}
+        return got
+
+    local.search = search
+    got = MultiSource([pubmed, local]).search(SearchRequest(query=""))
+    assert got.files == ["/in/scopus.ris"]
+    # pmid:1 kept PubMed's copy (richer: PubMed first): it came from no file.
+    assert got.file_of == {"pmid:1": "", "doi:10.1/x": "/in/scopus.ris"}

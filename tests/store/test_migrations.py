@@ -161,3 +161,50 @@ def test_an_old_manifest_reads_back_with_its_database_and_every_key(tmp_path):
     assert {k: written[k] for k in stored} == stored
     assert written["manifest_version"] == 2
     assert RunManifest.from_json(written) == manifest
+
+
+def with_datasets(folder, paths=("corpus.xml",)):
+    """The previous release's review with [output] dataset_rows = 3 (its tables become datasets)."""
+    review(folder)
+    text = (folder / "review.toml").read_text()
+    text = text.replace('paths = ["corpus.xml"]', f"paths = {json.dumps(list(paths))}")
+    (folder / "review.toml").write_text(text.replace('dir = "out"', 'dir = "out"\ndataset_rows = 3'))
+    return load_config(folder / "review.toml")
+
+
+def parts_of(out) -> dict[str, bytes]:
+    return {f"{t}/{p.name}": p.read_bytes() for t in ("records", "evidence", "mentions") for p in (out / t).iterdir()}
+
+
+def test_an_upgraded_store_learns_the_records_files_and_gives_a_fresh_runs_dataset_parts(tmp_path):
+    config = with_datasets(tmp_path / "old")
+    path = old_store(tmp_path / "old")
+    with StateStore.open(path.parent) as state:  # upgraded: no record knows its file yet
+        assert state.source_files() == ([], {})
+    refresh(config)
+    corpus = str((tmp_path / "old" / "corpus.xml").resolve())
+    assert rows(path, "SELECT DISTINCT source_file FROM records") == [(corpus,)]
+    assert rows(path, "SELECT value FROM meta WHERE key = 'source_files'") == [(json.dumps([corpus]),)]
+    run_pipeline(with_datasets(tmp_path / "fresh"))
+    upgraded, fresh = parts_of(tmp_path / "old" / "out"), parts_of(tmp_path / "fresh" / "out")
+    assert sorted(upgraded) == [f"{t}/part-00000-corpus.parquet" for t in ("evidence", "mentions", "records")]
+    assert upgraded == fresh
+
+
+def test_a_record_read_again_from_a_later_file_moves_to_that_files_part(tmp_path):
+    config = with_datasets(tmp_path / "review")
+    out = tmp_path / "review" / "out"
+    run_pipeline(config)
+    assert sorted(parts_of(out)) == [f"{t}/part-00000-corpus.parquet" for t in ("evidence", "mentions", "records")]
+    # The same records again in a later file: unchanged (nothing to store again), but their current
+    # version now comes from that file, as in a fresh run over both files.
+    shutil.copyfile(FIXTURES / "ketamine_corpus.xml", tmp_path / "review" / "later.xml")
+    manifest = refresh(with_datasets(tmp_path / "review", ["corpus.xml", "later.xml"]))
+    assert manifest["fetched"]["new"] == manifest["fetched"]["changed"] == 0
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    shutil.copyfile(FIXTURES / "ketamine_corpus.xml", fresh / "later.xml")
+    run_pipeline(with_datasets(fresh, ["corpus.xml", "later.xml"]))
+    moved = parts_of(out)
+    assert sorted(moved) == [f"{t}/part-00001-later.parquet" for t in ("evidence", "mentions", "records")]
+    assert moved == parts_of(fresh / "out")

@@ -184,6 +184,53 @@ def test_a_store_from_before_linking_gains_empty_identifier_columns(tmp_path):
         ]
 
 
+def test_a_store_of_schema_4_gains_empty_source_files_and_a_run_fills_them(tmp_path):
+    import sqlite3
+
+    from pipeline.store import migrations
+
+    db = sqlite3.connect(tmp_path / "state.sqlite")
+    for number in range(1, 5):
+        migrations.MIGRATIONS[number](db)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '4')")
+    rec = Record(pmid="7", title="Ketamine")
+    text = record_to_json(rec)
+    db.execute(
+        "INSERT INTO records VALUES ('pmid:7', '7', ?, ?, 'r0', 'r0', 'r0', NULL, NULL)", (text, content_hash(text))
+    )
+    db.commit()
+    db.close()
+    with StateStore.open(tmp_path) as state:
+        assert state.schema_version() == migrations.LATEST == 5
+        assert state.source_files() == ([], {})  # stored before: from no known file
+        assert state.active_records() == {"pmid:7": (rec, content_hash(text))}
+        state.begin_run("r1", "run", "S", "q", 1)
+        # The record is unchanged (no upsert) but now read from b.xml: its file moves there.
+        commit(
+            state, "r1", seen=["pmid:7"], source_files={"pmid:7": "/in/b.xml"}, file_order=["/in/a.xml", "/in/b.xml"]
+        )
+        assert state.source_files() == (["/in/a.xml", "/in/b.xml"], {"pmid:7": "/in/b.xml"})
+
+
+def test_a_records_source_file_follows_the_run_that_read_it_and_withdrawn_ones_drop_out(tmp_path):
+    a, b = Record(pmid="1", title="A"), Record(pmid="2", title="B")
+    with StateStore.open(tmp_path) as state:
+        state.begin_run("r1", "run", "S", "q", 1)
+        commit(state, "r1", [a, b], source_files={"pmid:1": "x.xml", "pmid:2": "y.xml"}, file_order=["x.xml", "y.xml"])
+        assert state.source_files() == (["x.xml", "y.xml"], {"pmid:1": "x.xml", "pmid:2": "y.xml"})
+        state.begin_run("r2", "refresh", "S", "q", 1)
+        # pmid:2 now comes from an API (""); pmid:1 is withdrawn.
+        commit(state, "r2", withdrawn={"pmid:1": "no-longer-returned"}, source_files={"pmid:2": ""}, file_order=[])
+        assert state.source_files() == ([], {})
+        state.begin_run("r3", "refresh", "S", "q", 1)
+        commit(state, "r3")  # a plan without source files leaves them as they were
+        assert state.source_files() == ([], {})
+        assert state.db.execute("SELECT record_id, source_file FROM records ORDER BY 1").fetchall() == [
+            ("pmid:1", "x.xml"),
+            ("pmid:2", ""),
+        ]
+
+
 def test_a_transaction_that_fails_half_way_leaves_nothing(tmp_path):
     def explode(point: str) -> None:
         raise RuntimeError(point)

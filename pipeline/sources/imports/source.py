@@ -86,6 +86,9 @@ class ImportSource:
                     for i in r.records
                 },
             },
+            files=[str(p) for p in files],
+            # The last file holding a record id: copies in several files are normally the same record.
+            file_of={i.record.record_id: str(path) for path, r in zip(files, self.results) for i in r.records},
         )
 
     def _shown(self, path: Path) -> str:

@@ -108,16 +108,18 @@ class LocalSelection:
     deleted: set[str] = field(default_factory=set)  # PMIDs deleted by an update file
     quarantined: list[Quarantined] = field(default_factory=list)
     read: int = 0  # records read, matching or not
+    files: dict[str, str] = field(default_factory=dict)  # PMID -> the file its kept version came from
 
 
 def select_local(
-    items: Iterable[ParsedItem], search: SearchConfig, into: LocalSelection | None = None
+    items: Iterable[ParsedItem], search: SearchConfig, into: LocalSelection | None = None, file: str = ""
 ) -> LocalSelection:
     """Apply a sequence of baseline and update files the way NCBI means them to be applied.
 
     Files are read in order (name order, for globs: baseline before updates, updates by number).
     A later version of a PMID replaces the earlier one; a DeleteCitation removes the PMID; a later
-    version that no longer matches the query removes it too. `into` continues an earlier selection.
+    version that no longer matches the query removes it too. `into` continues an earlier selection;
+    `file` names the file the items come from (LocalSelection.files).
     """
     sel = into if into is not None else LocalSelection()
     for item in items:
@@ -125,6 +127,7 @@ def select_local(
             sel.read += 1
             if query_matches(item, search):
                 sel.records[item.pmid] = item
+                sel.files[item.pmid] = file
                 sel.deleted.discard(item.pmid)
             else:
                 sel.records.pop(item.pmid, None)
@@ -151,7 +154,7 @@ class LocalXmlSource:
         files = expand_paths(self.search_config.paths)
         selection = LocalSelection()
         for number, path in enumerate(files, start=1):
-            select_local(iter_local_records([path]), self.search_config, into=selection)
+            select_local(iter_local_records([path]), self.search_config, into=selection, file=str(path))
             request.progress("read", number, len(files))
         return self.harvest(request, files, selection)
 
@@ -178,4 +181,6 @@ class LocalXmlSource:
                 "deleted_citations": len(selection.deleted),
                 "pubmed_cross_check": {"skipped": "the records come from local PubMed XML files, not a PubMed search"},
             },
+            files=[str(f) for f in files],
+            file_of={r.record_id: selection.files.get(r.pmid, "") for r in chosen},
         )
