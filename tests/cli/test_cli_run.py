@@ -27,7 +27,9 @@ def test_run_writes_every_output(completed_run):
     for name in OUTPUTS:
         assert (out / name).is_file(), name
     assert "10 identified, 0 duplicates" not in result.stdout
-    assert result.stdout.startswith("10 identified, 1 duplicates, 9 screened by the rules: 4 included, 3 excluded, 2 need review;")
+    assert result.stdout.startswith(
+        "10 identified, 1 duplicates, 9 screened by the rules: 4 included, 3 excluded, 2 need review;"
+    )
     report, ris = re.fullmatch(
         r"Report: (.+); included records for screening tools: (.+)", result.stdout.splitlines()[-1]
     ).groups()
