@@ -29,11 +29,11 @@ import os
 import re
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from bench import bench_dask
 
 REPO = Path(__file__).resolve().parent.parent
 FILES = REPO.parent / "shared" / "data" / "pubmed" / "pmparser"
@@ -94,17 +94,8 @@ dataset_rows = {dataset_rows}
 
 
 def run_one(config: Path, out: Path, args: list[str]) -> dict:
-    started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipeline", "-q", "run", "--config", str(config), "--out", str(out), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
-    wall = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
-    manifest = json.loads((out / "run.json").read_text())
+    ran = bench_dask.run_one(config, out, args)
+    wall, manifest = ran["wall_s"], ran["manifest"]
     result = {
         "wall_s": round(wall, 1),
         "records": manifest["searched"]["records_read"],
@@ -123,14 +114,10 @@ def run_one(config: Path, out: Path, args: list[str]) -> dict:
 
 
 def identical(a: Path, b: Path) -> bool:
-    import pandas as pd
+    from pipeline.outputs.datasets import read_table
 
     same = all((a / n).read_bytes() == (b / n).read_bytes() for n in ("records.csv", "evidence.csv", "mentions.csv"))
-    for name in ("records", "evidence", "mentions"):
-        left = pd.read_parquet(a / name) if (a / name).is_dir() else pd.read_parquet(a / f"{name}.parquet")
-        right = pd.read_parquet(b / name) if (b / name).is_dir() else pd.read_parquet(b / f"{name}.parquet")
-        same = same and left.equals(right)
-    return same
+    return same and all(read_table(a, n).equals(read_table(b, n)) for n in ("records", "evidence", "mentions"))
 
 
 def run(copies: int, engines: list[str], dataset_rows: int, rerun: bool = False) -> dict:

@@ -139,6 +139,14 @@ def display_id(record_id: str) -> str:
     return pmid_of(record_id) or record_id
 
 
+def shared_id_reason(record_id: str) -> str:
+    """The reason code for copies of a record that share its record_id (the identifier it is
+    keyed on): duplicate-pmid, duplicate-doi, or duplicate-id for any other scheme."""
+    if record_id.startswith("pmid:"):
+        return "duplicate-pmid"
+    return "duplicate-doi" if record_id.startswith("doi:") else "duplicate-id"
+
+
 def record_order(record_id: str) -> tuple[int, int, str]:
     """The order of records in tables and deduplication: PMIDs numerically, then every other
     record_id by text (so a record with a PMID comes before one without)."""

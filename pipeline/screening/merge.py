@@ -41,7 +41,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
-from pipeline.models import Decision, Record, ScreeningResult, normalise_doi, normalise_title, record_order
+from pipeline.models import (
+    Decision,
+    Record,
+    ScreeningResult,
+    normalise_doi,
+    normalise_title,
+    record_order,
+    shared_id_reason,
+)
 
 MIN_TITLE_WORDS = 3
 SIMILARITY = 0.95
@@ -228,14 +236,7 @@ def _collapse(copies: Iterable[Copy]) -> tuple[dict[str, Record], dict[str, set[
         records[record_id] = merged
         found[record_id] = {c.database for c in group}
         if len(group) > 1:
-            reason = (
-                "duplicate-pmid"
-                if record_id.startswith("pmid:")
-                else "duplicate-doi"
-                if record_id.startswith("doi:")
-                else "duplicate-id"
-            )
-            repeats[reason] += len(group) - 1
+            repeats[shared_id_reason(record_id)] += len(group) - 1
     return records, found, repeats
 
 

@@ -35,14 +35,30 @@ _CALLER_PARAMS = {"tool", "email", "api_key"}
 
 
 class RawArchive:
-    """Every raw E-utilities response of one run, gzip-compressed, so the run can be replayed."""
+    """Every raw answer of one run, so the run can be replayed: each utility's answers numbered in
+    order (`esearch-00001.xml.gz`), gzip-compressed, and one line per answer appended to the index.
+    Used by every API source (`suffix` and the caller parameters kept out of the index differ).
+    Safe to share between threads."""
 
-    def __init__(self, folder: Path):
-        self.folder = folder
+    def __init__(self, folder: Path, suffix: str = ".xml.gz", caller_params=frozenset(_CALLER_PARAMS)):
+        self.folder, self.suffix, self.caller_params = folder, suffix, caller_params
+        self._lock = threading.Lock()
+        self._numbers: dict[str, int] = {}
 
-    def __call__(self, name: str, body: bytes) -> None:
-        # mtime=0: the same response archives to the same bytes.
-        atomic_write(self.folder / f"{name}.xml.gz", gzip.compress(body, mtime=0))
+    def add(self, utility: str, key: str, params: dict, body: bytes, client) -> None:
+        """Archive `body`, the answer to the request `key` made of `utility`; `client` redacts the
+        API key from the body and the index line (an echoed key is never archived)."""
+        with self._lock:
+            number = self._numbers[utility] = self._numbers.get(utility, 0) + 1
+            name = f"{utility}-{number:05d}"
+            self.folder.mkdir(parents=True, exist_ok=True)
+            # mtime=0: the same response archives to the same bytes.
+            atomic_write(self.folder / f"{name}{self.suffix}", gzip.compress(client.redact_bytes(body), mtime=0))
+            shown = {k: v for k, v in params.items() if k not in self.caller_params and v is not None}
+            line = json.dumps({"name": name, "utility": utility, "key": key, "params": shown}, ensure_ascii=False)
+            # Appended, not rewritten: the index of a run that fails part-way still lists what it got.
+            with open(self.folder / INDEX, "a", encoding="utf-8") as index:
+                index.write(client.redact(line) + "\n")
 
 
 def esearch_key(term: str, params: dict) -> str:
@@ -61,8 +77,6 @@ class RecordingSource:
 
     def __init__(self, client: Client, archive: RawArchive):
         self.client, self.archive = client, archive
-        self._lock = threading.Lock()
-        self._numbers: dict[str, int] = {}
 
     @property
     def requests_made(self) -> int:
@@ -74,29 +88,14 @@ class RecordingSource:
 
     def esearch(self, term: str, **params) -> bytes:
         body = self.client.esearch(term, **params)
-        self._record("esearch", esearch_key(term, params), body, {"term": term, **params})
+        self.archive.add("esearch", esearch_key(term, params), {"term": term, **params}, body, self.client)
         return body
 
     def efetch(self, pmids: list[str]) -> bytes:
         body = self.client.efetch(pmids)
-        self._record(
-            "efetch",
-            efetch_key(pmids),
-            body,
-            {"ids": len(pmids), "first": pmids[0] if pmids else "", "last": pmids[-1] if pmids else ""},
-        )
+        shown = {"ids": len(pmids), "first": pmids[0] if pmids else "", "last": pmids[-1] if pmids else ""}
+        self.archive.add("efetch", efetch_key(pmids), shown, body, self.client)
         return body
-
-    def _record(self, utility: str, key: str, body: bytes, params: dict) -> None:
-        with self._lock:
-            number = self._numbers[utility] = self._numbers.get(utility, 0) + 1
-            name = f"{utility}-{number:05d}"
-            self.archive(name, self.client.redact_bytes(body))  # an echoed API key is never archived
-            shown = {k: v for k, v in params.items() if k not in _CALLER_PARAMS and v is not None}
-            line = json.dumps({"name": name, "utility": utility, "key": key, "params": shown}, ensure_ascii=False)
-            # Appended, not rewritten: the index of a run that fails part-way still lists what it got.
-            with open(self.archive.folder / INDEX, "a", encoding="utf-8") as index:
-                index.write(self.client.redact(line) + "\n")
 
 
 class ArchiveSource:

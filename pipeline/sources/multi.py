@@ -16,7 +16,7 @@ import dataclasses
 import logging
 from typing import Sequence
 
-from pipeline.models import Record
+from pipeline.models import Record, shared_id_reason
 from pipeline.sources.base import Harvest, SearchRequest, Source
 
 log = logging.getLogger(__name__)
@@ -113,13 +113,7 @@ class MultiSource:
         copies_of = {record_id: len(names) for record_id, names in found.items()}
         by_reason: dict[str, int] = {}
         for record_id, n in copies_of.items():
-            reason = (
-                "duplicate-pmid"
-                if record_id.startswith("pmid:")
-                else "duplicate-doi"
-                if record_id.startswith("doi:")
-                else "duplicate-id"
-            )
+            reason = shared_id_reason(record_id)
             by_reason[reason] = by_reason.get(reason, 0) + n - 1
         # Repeats within one database (a record on two pages) count as the same identifier again.
         within = self.repeats - sum(by_reason.values())

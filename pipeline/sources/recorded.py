@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
 
 from pipeline.errors import ConfigError, IncompleteRetrieval
 from pipeline.models import Quarantined, Record
-from pipeline.outputs.files import atomic_write
-from pipeline.sources.archive import find_archive
+from pipeline.sources.archive import RawArchive, find_archive
 
 INDEX = "requests.jsonl"
 CALLER_PARAMS = frozenset({"api_key", "mailto", "email", "tool"})
@@ -51,9 +49,8 @@ class LiveCalls:
     folder is given. Safe to share between threads."""
 
     def __init__(self, client, folder: Path | None = None):
-        self.client, self.folder = client, folder
-        self._lock = threading.Lock()
-        self._numbers: dict[str, int] = {}
+        self.client = client
+        self.archive = RawArchive(folder, ".json.gz", CALLER_PARAMS) if folder is not None else None
 
     @property
     def requests_made(self) -> int:
@@ -70,23 +67,9 @@ class LiveCalls:
             ).body
         else:
             body = self.client.get(path, params, validate=validate, describe=describe or path)
-        if self.folder is not None:
-            self._archive(utility, params, body)
+        if self.archive is not None:
+            self.archive.add(utility, request_key(utility, params), params, body, self.client)
         return body
-
-    def _archive(self, utility: str, params: dict, body: bytes) -> None:
-        with self._lock:
-            number = self._numbers[utility] = self._numbers.get(utility, 0) + 1
-            name = f"{utility}-{number:05d}"
-            self.folder.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.folder / f"{name}.json.gz", gzip.compress(body, mtime=0))
-            shown = {k: v for k, v in params.items() if k not in CALLER_PARAMS and v is not None}
-            line = json.dumps(
-                {"name": name, "utility": utility, "key": request_key(utility, params), "params": shown},
-                ensure_ascii=False,
-            )
-            with open(self.folder / INDEX, "a", encoding="utf-8") as index:
-                index.write(self.client.redact(line) + "\n")
 
 
 class ReplayedCalls:
