@@ -145,6 +145,7 @@ def run_plain(config: Path, parts: Path, processes: int) -> dict:
         "pool_wall_s": plain["wall_s"],
         "cpu_s": usage["cpu_s"],
         "records": plain["records"],
+        "extracted": plain["extracted"],
         "task_cpu_s": plain["task_cpu_s"],
         "peak_rss_mb_per_worker": [p["peak_rss_mb"] for p in plain["per_process"]],
         "files_per_worker": [p["files"] for p in plain["per_process"]],
@@ -186,6 +187,9 @@ def run(copies: int = 1, n_files: int | None = None) -> dict:
                     r["peak_rss_mb_per_worker"] = list(e["peak_rss_mb_per_worker"].values())
                     r["workers"] = e["workers"]
                     r["steal_requests"] = e.get("steal_requests")
+                    r["extracted"] = e.get("records_extracted")
+                else:
+                    r["extracted"] = m["counts"]["included"]  # a first run extracts every included record
             r["load_average_at_start"] = load
             r["records_per_s"] = r["records"] / r["wall_s"]
             results[name] = r
@@ -252,7 +256,7 @@ def report(r: dict) -> None:
     )
     print(
         f"{'':8} {'load':>5} {'wall s':>7} {'rec/s':>6} {'CPU s':>6} {'start s':>7} {'map s':>6} {'load s':>6} "
-        f"{'task CPU s':>10} {'steals':>6}  peak MB/worker"
+        f"{'task CPU s':>10} {'extracted':>9} {'steals':>6}  peak MB/worker"
     )
     for name in ROWS:
         x = r[name]
@@ -261,7 +265,7 @@ def report(r: dict) -> None:
         print(
             f"{name:8} {x['load_average_at_start']:5.2f} {x['wall_s']:7.1f} {x['records_per_s']:6.1f} "
             f"{x['cpu_s']:6.1f} {_cell(x.get('cluster_start_s'), 7)} {_cell(map_s, 6)} "
-            f"{_cell(x.get('load_parts_s'), 6)} {_cell(x.get('task_cpu_s'), 10)} "
+            f"{_cell(x.get('load_parts_s'), 6)} {_cell(x.get('task_cpu_s'), 10)} {_cell(x.get('extracted'), 9, '.0f')} "
             f"{_cell(x.get('steal_requests'), 6, '.0f')}  {peaks}"
         )
     q = r["ratios"]

@@ -82,6 +82,7 @@ def run(config_path: Path, parts: Path, processes: int) -> dict:
         "processes": processes,
         "files": len(infos),
         "records": sum(i.records for i in infos),
+        "extracted": sum(i.included for i in infos),
         "wall_s": wall,
         "cpu_s": own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
         "task_cpu_s": sum(i.timings.get("cpu", 0.0) for i in infos),

@@ -175,6 +175,9 @@ class DaskEngine:
             "files_processed": len(processed),
             "files_reused": len(self.parts_infos) - len(processed),
             "records_read": sum(p.records for p in self.parts_infos),
+            # Extracted by the tasks: each file's last version of every PMID the rules include, so a
+            # PMID in several files (an update revising it) is extracted once per file.
+            "records_extracted": sum(p.included for p in processed),
             "extracted_on_client": self.extracted_on_client,
             "task_seconds": stages,
             "seconds": {k: round(v, 3) for k, v in self.timings.items()},
