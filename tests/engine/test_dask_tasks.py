@@ -94,6 +94,29 @@ def test_a_task_writes_its_part_and_extracts_only_what_can_reach_the_tables(xml_
     assert other.model_loads == 1  # ... and its own pipeline, built once
 
 
+def test_the_client_loads_a_part_as_the_reduce_applies_it(xml_file, tmp_path):
+    from pipeline.engine.dask_tasks import ITEM_COLUMNS, load_part, read_mentions
+
+    info = process_file(task_for(xml_file, tmp_path / "parts"))
+    part = tmp_path / "parts" / info.key
+    loaded = load_part(part, info.path)
+    items = pd.read_parquet(part / "items.parquet")
+    assert loaded.path == str(xml_file) and loaded.set_aside == []
+    assert loaded.items == [tuple(row) for row in items[ITEM_COLUMNS].itertuples(index=False)]
+    assert [(kind, pmid, included) for kind, pmid, _, _, included, *_ in loaded.items] == [
+        ("record", "1", False),
+        ("record", "2", False),
+        ("record", "1", True),
+        ("record", "4", False),
+        ("deleted", "3", False),
+        ("record", "5", True),
+    ]
+    assert all(type(item[3]) is bool and type(item[4]) is bool for item in loaded.items)
+    # Mentions grouped by record version, each group in extraction order.
+    assert [m for group in loaded.mentions.values() for m in group] == [m for _, _, m in read_mentions(part)]
+    assert set(loaded.mentions) == {(r, h) for _, _, r, _, included, h, *_ in loaded.items if included}
+
+
 def test_the_plugin_travels_without_its_model():
     plugin = ExtractorPlugin(ExtractionConfig(), "f" * 64)
     plugin._nlp = object()  # as if loaded
@@ -136,7 +159,7 @@ def test_a_record_extraction_sets_aside_keeps_no_mentions_and_its_reason(xml_fil
     assert item == SetAside("pmid:5", "normaliser failed", "extraction")
 
     engine = DaskEngine(EngineConfig(kind="dask"))
-    selection = engine.reduce([info], tmp_path / "parts")
+    selection = engine.reduce([dask_tasks.load_part(part, info.path)])
     records = [selection.records["1"], selection.records["5"]]
     hashes = {"pmid:1": engine_hash(part, "1"), "pmid:5": digest}
     found, set_aside = engine.extract(None, records, hashes, lambda *a: None)
