@@ -80,6 +80,7 @@ def test_pipeline_components_in_order(nlp):
         "gazetteer_features",
         "tok2vec",
         "ner",
+        "gene_names",
         "sentencizer",
         "lexicon_ruler",
         "normaliser",
@@ -217,11 +218,12 @@ def test_offsets_on_real_abstracts(nlp):
     assert count > 500
 
 
-def test_ner_for_eval_is_model_sentences_linker_abbreviations_and_junk_filter(ner):
+def test_ner_for_eval_is_model_gene_names_sentences_linker_abbreviations_and_junk_filter(ner):
     assert ner.pipe_names == [
         "gazetteer_features",
         "tok2vec",
         "ner",
+        "gene_names",
         "sentencizer",
         "linker",
         "abbreviations",

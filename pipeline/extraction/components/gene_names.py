@@ -29,11 +29,13 @@ from pathlib import Path
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from pipeline.errors import ConfigError
 from pipeline.extraction.linking import VOCABULARY_DIR, name_key, read_tsv
 
 GENE = "Gene/Protein"
 RELABELLED = ("Chemical", "Disease")  # the model's labels this component may change
 MIN_SYMBOL_LENGTH = 4  # shorter symbols only when they hold a digit ("IL6", "C3")
+TABLES = ("hgnc_approved.tsv.gz", "corpus_train.tsv.gz")
 
 
 def symbol_allowed(symbol: str) -> bool:
@@ -61,7 +63,13 @@ class GeneVocabulary:
 
 
 def load_gene_vocabulary(folder: Path = VOCABULARY_DIR) -> GeneVocabulary:
-    """Read hgnc_approved.tsv.gz and corpus_train.tsv.gz from `folder`."""
+    """Read hgnc_approved.tsv.gz and corpus_train.tsv.gz from `folder`. Raises ConfigError when one
+    is missing."""
+    for table in TABLES:
+        if not (folder / table).is_file():
+            raise ConfigError(
+                f"{folder / table}: vocabulary table not found. Rebuild the vocabularies with `make vocabularies`."
+            )
     symbols, names = set(), set()
     for kind, name, *_ in read_tsv(folder / "hgnc_approved.tsv.gz"):
         if kind == "symbol" and symbol_allowed(name):
