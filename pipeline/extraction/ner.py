@@ -6,6 +6,7 @@ Mentions with offsets into each section's clean text.
 The pipeline, in order (see pipeline/nlp/ for each component's algorithm and limits):
 
     gazetteer_features -> tok2vec -> ner      the trained model (package data: pipeline/extraction/model/ner-biomed)
+    gene_names                                a Chemical/Disease that is an HGNC gene name becomes Gene/Protein
     sentencizer                               rule-based sentence boundaries
     lexicon_ruler                             spaCy EntityRuler with the review's lexicon terms
     normaliser                                review classes, canonical form, source
@@ -37,7 +38,14 @@ from spacy.language import Language
 from pipeline.config import ExtractionConfig
 from pipeline.errors import ConfigError
 from pipeline.models import Mention, Record, SetAside
-from pipeline.extraction.components import abbreviations, gazetteer, junk, linker, normaliser  # noqa: F401  (register the factories)
+from pipeline.extraction.components import (  # noqa: F401  (register the factories)
+    abbreviations,
+    gazetteer,
+    gene_names,
+    junk,
+    linker,
+    normaliser,
+)
 from pipeline.extraction.components.lexicon import (
     identifier_table,
     lexicon_patterns,
@@ -65,14 +73,14 @@ def load_model(path: Path | None = None) -> Language:
 
 
 def load_ner(path: Path | None = None) -> Language:
-    """The statistical part of the shipped pipeline: model, sentences and abbreviations.
+    """The statistical part of the shipped pipeline: model, gene names, sentences and abbreviations.
 
     This is what `eval-ner` scores: it predicts the corpus types (Chemical, Disease, Gene/Protein)
     with no review lexicon, and links them to identifiers. Abbreviation propagation and the junk
     filter are part of it because they are part of every run; abbreviations make short forms agree
     with their definitions (+1 F1 on BC5CDR dev) and inherit their identifiers.
     """
-    nlp = load_model(path)
+    nlp = add_gene_names(load_model(path))
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("linker").linker  # noqa: B018  (load the vocabularies now)
     nlp.add_pipe("abbreviations")
@@ -84,10 +92,17 @@ def load_nlp(cfg: ExtractionConfig) -> Language:
     """Build the whole extraction pipeline once: model, sentences, lexicons, normaliser, abbreviations."""
     # Lexicons first: a typo in a reviewer's file should fail in milliseconds, not after the model loads.
     lexicon = merge_lexicons(load_lexicon(p) for p in cfg.lexicons)
-    nlp = add_review_components(load_model(cfg.model), lexicon)
+    nlp = add_review_components(add_gene_names(load_model(cfg.model)), lexicon)
     # The tok2vec output (doc.tensor) is not needed once the entities are set; dropping it keeps
     # memory flat and makes docs cheaper to send back from worker processes (n_process > 1).
     nlp.add_pipe("doc_cleaner", config={"attrs": {"tensor": None}})
+    return nlp
+
+
+def add_gene_names(nlp: Language) -> Language:
+    """The gene_names component, right after the model's `ner` (relabels gene names the model
+    called Chemical or Disease; components/gene_names.py), its tables loaded now."""
+    nlp.add_pipe("gene_names", after="ner" if "ner" in nlp.pipe_names else None).vocabulary  # noqa: B018
     return nlp
 
 

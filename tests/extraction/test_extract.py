@@ -64,6 +64,13 @@ def test_model_reads_gene_dictionary_features_and_finds_genes(model):
     assert gazetteer.terms[("catalase",)] == ("GENE", "CAT")
     assert gazetteer.terms[("glun2b",)] == ("GENE", "GRIN2B")
     assert {("sgk1",), ("cat",)} <= gazetteer.cased
+    # Drug-dictionary names HGNC gives a gene carry the gene feature; other drugs keep theirs.
+    assert gazetteer.terms[("bdnf",)] == ("GENE", "BDNF")
+    assert gazetteer.terms[("il", "-", "6")] == ("GENE", "IL6")
+    assert gazetteer.terms[("interleukin", "-", "6")] == ("GENE", "IL6")
+    assert gazetteer.terms[("ketamine",)][0] == "CHEM"
+    doc = model("Ketamine raised BDNF and lowered IL-6.")
+    assert [t.tag_ for t in doc if t.text in ("Ketamine", "BDNF", "IL")] == ["B-CHEM", "B-GENE", "B-GENE"]
     doc = model("Serum SGK1 and catalase were measured; the cat was fed. GluN2B and mTOR in rats.")
     assert [t.tag_ for t in doc if t.text in ("SGK1", "catalase", "cat", "GluN2B")] == [
         "B-GENE",
@@ -80,6 +87,7 @@ def test_pipeline_components_in_order(nlp):
         "gazetteer_features",
         "tok2vec",
         "ner",
+        "gene_names",
         "sentencizer",
         "lexicon_ruler",
         "normaliser",
@@ -217,11 +225,12 @@ def test_offsets_on_real_abstracts(nlp):
     assert count > 500
 
 
-def test_ner_for_eval_is_model_sentences_linker_abbreviations_and_junk_filter(ner):
+def test_ner_for_eval_is_model_gene_names_sentences_linker_abbreviations_and_junk_filter(ner):
     assert ner.pipe_names == [
         "gazetteer_features",
         "tok2vec",
         "ner",
+        "gene_names",
         "sentencizer",
         "linker",
         "abbreviations",

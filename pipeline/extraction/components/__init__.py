@@ -1,3 +1,3 @@
 """spaCy components for entity extraction, one per module. Importing this package registers them."""
 
-from . import abbreviations, gazetteer, normaliser, tokenizer  # noqa: F401
+from . import abbreviations, gazetteer, gene_names, normaliser, tokenizer  # noqa: F401

@@ -17,7 +17,10 @@ the normaliser uses to map brand names (Ketalar -> ketamine); gene entries keep 
 
 Limits: matching is exact on lower-cased tokens (no stemming, no fuzzy matching); the longest
 match starting leftmost wins; stop words and entries of one or two characters are dropped at
-build time; a name in two dictionaries keeps the first label (drugs, then diseases, then genes).
+build time; a name in two dictionaries keeps the first label (drugs, then diseases, then genes),
+except a drug name that HGNC gives a gene (approved symbol, alias, previous symbol or approved
+name): it is marked GENE, since the corpora annotate it as a gene (`BDNF`, `IL-6`, `TNF-alpha` and
+`interleukin-6` are in the drug dictionary).
 Gene symbols and aliases are *cased* entries: they match only where their first token has a
 capital letter or a digit, so the symbols CAT, SET or MAX never mark the words "cat", "set" or "max".
 
@@ -28,6 +31,7 @@ factory arguments from their type hints at runtime, and string annotations break
 import bz2
 import gzip
 import importlib.resources
+import logging
 import pickle
 from pathlib import Path
 from typing import Iterable
@@ -37,6 +41,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc
 
+log = logging.getLogger(__name__)
 TERMS_FILE = "terms.json.gz"
 MAX_TERM_TOKENS = 12
 
@@ -51,30 +56,44 @@ class GazetteerFeatures:
         self.prefixes: set[tuple[str, ...]] = set()
         self.cased: set[tuple[str, ...]] = set()  # entries that match only text with a capital or digit
 
-    def add_terms(self, entries: Iterable[tuple[str, str, str]], cased: bool = False) -> None:
+    def add_terms(
+        self, entries: Iterable[tuple[str, str, str]], cased: bool = False, overrides: str | None = None
+    ) -> int:
         """Add (name, label, canonical) entries, tokenised with the pipeline's own tokenizer.
 
         `cased` entries (gene symbols) match only text holding a capital letter or a digit; a name
-        already present keeps its first label, and stays uncased if any of its entries is."""
+        already present keeps its first label, and stays uncased if any of its entries is, except
+        that a name held with the label `overrides` takes the new entry's label and canonical (the
+        gene entries take over drug names HGNC names as genes: BDNF, interleukin-6). Returns how
+        many names changed label that way."""
+        relabelled = 0
         for name, label, canonical in entries:
             tokens = tuple(t.lower_ for t in self.nlp.make_doc(name))
             if not tokens or len(tokens) > MAX_TERM_TOKENS:
                 continue
-            if tokens not in self.terms:
+            held = self.terms.get(tokens)
+            if held is None:
                 self.terms[tokens] = (label, canonical)
                 if cased:
                     self.cased.add(tokens)
-            elif not cased:
-                self.cased.discard(tokens)
+            else:
+                if overrides is not None and held[0] == overrides and label != overrides:
+                    self.terms[tokens] = (label, canonical)
+                    relabelled += 1
+                if not cased:
+                    self.cased.discard(tokens)
             for i in range(1, len(tokens) + 1):
                 self.prefixes.add(tokens[:i])
+        return relabelled
 
     def initialize(self, get_examples=None, *, nlp: Language | None = None) -> None:
-        """Build the dictionaries from the two packages (training time only)."""
+        """Build the dictionaries from the packages (training time only). A drug name that HGNC
+        gives a gene as its symbol, an alias or its name is marked GENE, not CHEM."""
         self.add_terms(load_package_terms())
         names, symbols = load_gene_terms()
-        self.add_terms(names)
-        self.add_terms(symbols, cased=True)
+        relabelled = self.add_terms(names, overrides="CHEM")
+        relabelled += self.add_terms(symbols, cased=True, overrides="CHEM")
+        log.info("gazetteer: %d names, %d drug names marked as genes", len(self.terms), relabelled)
 
     def matches(self, doc: Doc) -> list[tuple[int, int, str, str]]:
         """Longest leftmost matches as (start token, end token, label, canonical)."""

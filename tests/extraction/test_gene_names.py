@@ -1,0 +1,226 @@
+"""gene_names: Chemical/Disease entities that are HGNC gene names become Gene/Protein, unless the
+train splits annotate the name as that type; 3-letter symbols without a digit are never relabelled."""
+
+import gzip
+
+import pytest
+import spacy
+from spacy.tokens import Span
+
+from pipeline.errors import ConfigError
+from pipeline.extraction.components.gene_names import (
+    GENE,
+    GeneNames,
+    GeneVocabulary,
+    default_gene_vocabulary,
+    load_gene_vocabulary,
+    symbol_allowed,
+)
+from pipeline.extraction.components.tokenizer import customize_tokenizer
+from pipeline.extraction.linking import VOCABULARY_DIR, name_key, read_tsv
+
+
+@pytest.fixture(scope="module")
+def blank():
+    return customize_tokenizer(spacy.blank("en"))
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return default_gene_vocabulary()
+
+
+def labelled(nlp, text: str, entities: list[tuple[str, str]]):
+    """A doc of `text` whose entities are the first occurrence of each (text, label), as the model
+    would set them."""
+    doc = nlp.make_doc(text)
+    spans = []
+    for mention, label in entities:
+        start = text.index(mention)
+        span = doc.char_span(start, start + len(mention), label=label)
+        assert span is not None, mention
+        spans.append(span)
+    doc.ents = spans
+    return doc
+
+
+def relabel(nlp, vocabulary, text, entities):
+    doc = GeneNames(nlp, vocabulary=vocabulary)(labelled(nlp, text, entities))
+    return [(e.text, e.label_) for e in doc.ents]
+
+
+def test_drug_dictionary_proteins_the_model_calls_chemicals_become_genes(blank, shipped):
+    text = (
+        "Ketamine increased serum BDNF and lowered IL-6 and interleukin-1 beta, while "
+        "brain-derived neurotrophic factor rose in the hippocampus."
+    )
+    found = relabel(
+        blank,
+        shipped,
+        text,
+        [
+            ("Ketamine", "Chemical"),
+            ("BDNF", "Chemical"),
+            ("IL-6", "Chemical"),
+            ("interleukin-1 beta", "Chemical"),
+            ("brain-derived neurotrophic factor", "Chemical"),
+        ],
+    )
+    assert found == [
+        ("Ketamine", "Chemical"),
+        ("BDNF", GENE),
+        ("IL-6", GENE),
+        ("interleukin-1 beta", GENE),
+        ("brain-derived neurotrophic factor", GENE),
+    ]
+
+
+def test_a_gene_the_model_calls_a_disease_becomes_a_gene(blank, shipped):
+    text = "Carriers of APOE and PSEN1 variants developed Alzheimer's disease earlier."
+    found = relabel(
+        blank, shipped, text, [("APOE", "Disease"), ("PSEN1", "Disease"), ("Alzheimer's disease", "Disease")]
+    )
+    assert found == [("APOE", GENE), ("PSEN1", GENE), ("Alzheimer's disease", "Disease")]
+
+
+def test_a_gene_name_the_train_splits_annotate_as_a_chemical_stays_a_chemical(blank, shipped):
+    # "insulin" is the approved name of INS, but BC5CDR's curators annotate it as a Chemical.
+    assert "insulin" in shipped.names
+    assert "insulin" in shipped.annotated["Chemical"]
+    text = "Insulin and leptin were measured after the glucose load."
+    found = relabel(blank, shipped, text, [("Insulin", "Chemical"), ("leptin", "Chemical"), ("glucose", "Chemical")])
+    assert found == [("Insulin", "Chemical"), ("leptin", GENE), ("glucose", "Chemical")]
+
+
+def test_three_letter_symbols_without_a_digit_are_not_relabelled(blank, shipped):
+    # ACE, TNF and CAT are approved symbols, but too often something else to relabel.
+    text = "ACE inhibitors, TNF blockers and CAT activity; C3 and IL6 were raised."
+    found = relabel(
+        blank,
+        shipped,
+        text,
+        [("ACE", "Chemical"), ("TNF", "Chemical"), ("CAT", "Chemical"), ("C3", "Chemical"), ("IL6", "Chemical")],
+    )
+    assert found == [("ACE", "Chemical"), ("TNF", "Chemical"), ("CAT", "Chemical"), ("C3", GENE), ("IL6", GENE)]
+
+
+def test_symbols_are_case_sensitive_and_names_are_not(blank, shipped):
+    text = "bdnf and Bdnf differ from Brain-Derived Neurotrophic Factor."
+    found = relabel(
+        blank,
+        shipped,
+        text,
+        [("bdnf", "Chemical"), ("Bdnf", "Chemical"), ("Brain-Derived Neurotrophic Factor", "Chemical")],
+    )
+    assert found == [("bdnf", "Chemical"), ("Bdnf", "Chemical"), ("Brain-Derived Neurotrophic Factor", GENE)]
+
+
+def test_only_chemical_and_disease_entities_are_relabelled(blank, shipped):
+    text = "BDNF and BDNF and BDNF."
+    doc = blank.make_doc(text)
+    doc.ents = [Span(doc, 0, 1, "Gene/Protein"), Span(doc, 2, 3, "DRUG"), Span(doc, 4, 5, "Chemical")]
+    doc = GeneNames(blank, vocabulary=shipped)(doc)
+    assert [e.label_ for e in doc.ents] == ["Gene/Protein", "DRUG", GENE]
+
+
+def test_a_doc_without_gene_names_is_returned_unchanged(blank, shipped):
+    doc = labelled(blank, "Ketamine for depression.", [("Ketamine", "Chemical"), ("depression", "Disease")])
+    before = list(doc.ents)
+    assert list(GeneNames(blank, vocabulary=shipped)(doc).ents) == before
+
+
+@pytest.mark.parametrize(
+    "symbol, allowed",
+    [("BDNF", True), ("IL6", True), ("C3", True), ("HLA-A", True), ("ACE", False), ("TNF", False), ("CAT", False)],
+)
+def test_symbol_allowed(symbol, allowed):
+    assert symbol_allowed(symbol) is allowed
+
+
+def test_relabels_by_rule():
+    vocabulary = GeneVocabulary(
+        symbols=frozenset({"GENE1", "ABCD"}),
+        names=frozenset({"made up factor"}),
+        annotated={"Chemical": frozenset({"abcd"}), "Disease": frozenset()},
+    )
+    assert vocabulary.relabels("GENE1", "Chemical")
+    assert vocabulary.relabels("GENE-1", "Disease")  # hyphens left out
+    assert vocabulary.relabels("Made-up factor", "Chemical")
+    assert vocabulary.relabels("ABCD", "Disease")
+    assert not vocabulary.relabels("ABCD", "Chemical")  # the train splits call "abcd" a Chemical
+    assert not vocabulary.relabels("gene1", "Chemical")  # symbols are case-sensitive
+    assert not vocabulary.relabels("GENE1", "Gene/Protein")
+    assert not vocabulary.relabels("", "Chemical")
+
+
+def write_table(path, header, rows):
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write(header + "\n" + "".join("\t".join(row) + "\n" for row in rows))
+
+
+def test_load_gene_vocabulary_reads_the_two_tables(tmp_path):
+    write_table(
+        tmp_path / "hgnc_approved.tsv.gz",
+        "# kind\tname\tidentifier",
+        [
+            ("symbol", "BDNF", "NCBIGene:627"),
+            ("symbol", "ACE", "NCBIGene:1636"),
+            ("symbol", "IL6", "NCBIGene:3569"),
+            ("name", "brain derived neurotrophic factor", "NCBIGene:627"),
+        ],
+    )
+    write_table(
+        tmp_path / "corpus_train.tsv.gz",
+        "# type\tname\tidentifier\tweight",
+        [
+            ("Chemical", "insulin", "MESH:D007328", "2"),
+            ("Disease", "angioedema", "MESH:D000799", "3"),
+            ("Gene/Protein", "bdnf", "NCBIGene:627", "9"),
+        ],
+    )
+    vocabulary = load_gene_vocabulary(tmp_path)
+    assert vocabulary == GeneVocabulary(
+        symbols=frozenset({"BDNF", "IL6"}),
+        names=frozenset({"brain derived neurotrophic factor"}),
+        annotated={"Chemical": frozenset({"insulin"}), "Disease": frozenset({"angioedema"})},
+    )
+
+
+def test_a_missing_table_names_the_file_and_the_fix(tmp_path):
+    write_table(tmp_path / "hgnc_approved.tsv.gz", "# kind\tname\tidentifier", [])
+    with pytest.raises(ConfigError) as exc:
+        load_gene_vocabulary(tmp_path)
+    assert str(exc.value) == (
+        f"{tmp_path / 'corpus_train.tsv.gz'}: vocabulary table not found. "
+        "Rebuild the vocabularies with `make vocabularies`."
+    )
+
+
+def test_no_name_the_train_splits_annotate_as_a_chemical_or_disease_is_relabelled(shipped):
+    # The guard that keeps BC5CDR's chemicals and diseases: every train-split name of each type.
+    rows = [(t, n) for t, n, *_ in read_tsv(VOCABULARY_DIR / "corpus_train.tsv.gz") if t in ("Chemical", "Disease")]
+    assert len(rows) > 4000
+    assert not [(t, n) for t, n in rows if shipped.relabels(n, t)]
+
+
+def test_shipped_table_holds_approved_symbols_as_written_and_names_keyed(shipped):
+    rows = list(read_tsv(VOCABULARY_DIR / "hgnc_approved.tsv.gz"))
+    symbols = {name for kind, name, _ in rows if kind == "symbol"}
+    names = {name for kind, name, _ in rows if kind == "name"}
+    assert {"BDNF", "IL6", "HLA-A", "ACE", "TP53"} <= symbols
+    assert "IL-6" not in symbols  # an alias, not the approved symbol
+    assert {"brain derived neurotrophic factor", "interleukin 6", "tumor protein p53"} <= names
+    assert all(name == name_key(name) for name in names)
+    assert {kind for kind, _, _ in rows} == {"symbol", "name"}
+    assert shipped.symbols == {s for s in symbols if symbol_allowed(s)}
+
+
+def test_the_shipped_ner_reports_bdnf_as_a_gene(ner):
+    doc = ner(
+        "Ketamine rapidly increased BDNF and decreased interleukin-6 in patients with treatment-resistant depression."
+    )
+    ents = [(e.text, e.label_) for e in doc.ents]
+    assert ("BDNF", GENE) in ents
+    assert ("interleukin-6", GENE) in ents
+    assert ("Ketamine", "Chemical") in ents
+    assert [e._.identifier for e in doc.ents if e.text == "BDNF"] == ["NCBIGene:627"]
