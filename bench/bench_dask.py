@@ -77,20 +77,6 @@ def sample_files(folder: Path = SAMPLES) -> list[Path]:
     return found
 
 
-def build_input(folder: Path, files: list[Path], copies: int) -> list[Path]:
-    """`copies` distinct copies of `files` (copy 0 as they are), gzip-compressed, in copy order."""
-    from bench.bench_scale import copy_file
-
-    folder.mkdir(parents=True)
-    out = []
-    for k in range(copies):
-        for i, f in enumerate(files):
-            target = folder / f"copy{k:03d}-{i:02d}.xml.gz"
-            copy_file(f, target, k)
-            out.append(target)
-    return out
-
-
 def write_config(folder: Path, files: list[Path]) -> Path:
     shutil.copytree(LEXICONS, folder / "lexicons")
     path = folder / "review.toml"
@@ -154,12 +140,14 @@ def run_plain(config: Path, parts: Path, processes: int) -> dict:
 
 
 def run(copies: int = 1, n_files: int | None = None) -> dict:
+    from bench.bench_scale import write_copies  # bench_scale imports this module
+
     files = sample_files()[:n_files]
     if not files:
         raise SystemExit(f"{SAMPLES}: no PubMed sample files (the shared data is not checked out beside the repo)")
     results: dict = {"files": len(files) * copies, "copies": copies, "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="bench-dask-") as tmp:
-        data = build_input(Path(tmp) / "data", files, copies)
+        data = write_copies(Path(tmp) / "data", files, copies)
         config = write_config(Path(tmp), data)
         results["input_mb"] = round(sum(f.stat().st_size for f in data) / 1e6, 1)
         outs = {}

@@ -64,6 +64,11 @@ def build_input(folder: Path, copies: int) -> list[Path]:
     files = sorted(FILES.glob("*.xml*"))
     if not files:
         raise SystemExit(f"{FILES}: no PubMed sample files (the shared data is not checked out beside the repo)")
+    return write_copies(folder, files, copies)
+
+
+def write_copies(folder: Path, files: list[Path], copies: int) -> list[Path]:
+    """`copies` distinct copies of `files` (copy 0 as they are), gzip-compressed, in copy order."""
     folder.mkdir(parents=True)
     out = []
     for k in range(copies):

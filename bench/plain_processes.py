@@ -29,26 +29,14 @@ def tasks_for(config_path: Path, parts: Path) -> list:
     """The FileTask of every input file, in the order the Dask map submits them (largest first)."""
     from pipeline.config import load_config
     from pipeline.engine.dask_engine import submission_order
-    from pipeline.engine.dask_tasks import FileTask, rules_fingerprint
+    from pipeline.engine.dask_tasks import file_tasks
     from pipeline.engine.sync import extractor_fingerprint
     from pipeline.sources.pubmed_xml.local import expand_paths
 
     config = load_config(config_path)
     files = expand_paths(config.search.paths)
-    fingerprint = extractor_fingerprint(config.extraction)
-    rules = rules_fingerprint(config.search, config.screening)
-    return [
-        FileTask(
-            path=str(files[i]),
-            parts=str(parts),
-            search=config.search,
-            screening=config.screening,
-            extraction=config.extraction,
-            fingerprint=fingerprint,
-            rules=rules,
-        )
-        for i in submission_order(files)
-    ]
+    ordered = [files[i] for i in submission_order(files)]
+    return file_tasks(config, ordered, parts, extractor_fingerprint(config.extraction))
 
 
 def _run_task(task):

@@ -34,12 +34,11 @@ from pipeline.config import Config, EngineConfig
 from pipeline.errors import ClusterUnavailable, FilesFailed
 from pipeline.engine.dask_tasks import (
     ExtractorPlugin,
-    FileTask,
     LoadedPart,
     PartInfo,
+    file_tasks,
     load_part,
     process_file,
-    rules_fingerprint,
 )
 from pipeline.engine.sync import Progress, extractor_fingerprint
 from pipeline.models import Mention, Quarantined, Record, SetAside, record_order
@@ -205,19 +204,7 @@ class DaskEngine:
         plugin = ExtractorPlugin(config.extraction, fingerprint)
         self.client.register_plugin(plugin, name=plugin.name)
         self.workers = len(self.client.scheduler_info(n_workers=-1)["workers"])
-        rules = rules_fingerprint(config.search, config.screening)
-        tasks = [
-            FileTask(
-                path=str(f),
-                parts=str(parts),
-                search=config.search,
-                screening=config.screening,
-                extraction=config.extraction,
-                fingerprint=fingerprint,
-                rules=rules,
-            )
-            for f in files
-        ]
+        tasks = file_tasks(config, files, parts, fingerprint)
         _clear_unfinished(parts)
         started = time.perf_counter()
         run_token = uuid.uuid4().hex[:12]  # two reviews sharing a cluster never share a task key

@@ -41,13 +41,14 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from distributed import WorkerPlugin, get_worker
 
-from pipeline.config import ExtractionConfig, ScreeningConfig, SearchConfig
+from pipeline.config import Config, ExtractionConfig, ScreeningConfig, SearchConfig
 from pipeline.engine.crashpoints import checkpoint
 from pipeline.models import Decision, DeletedCitation, Mention, Record, SetAside
 from pipeline.outputs.files import atomic_write, parquet_bytes
@@ -196,6 +197,23 @@ def rules_fingerprint(search: SearchConfig, screening: ScreeningConfig) -> str:
         default=str,
     )
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_tasks(config: Config, files: Iterable[Path], parts: Path, fingerprint: str) -> list[FileTask]:
+    """The task of each file, in the order given; `fingerprint` is extractor_fingerprint(config.extraction)."""
+    rules = rules_fingerprint(config.search, config.screening)
+    return [
+        FileTask(
+            path=str(f),
+            parts=str(parts),
+            search=config.search,
+            screening=config.screening,
+            extraction=config.extraction,
+            fingerprint=fingerprint,
+            rules=rules,
+        )
+        for f in files
+    ]
 
 
 def file_sha256(path: str | Path) -> str:
