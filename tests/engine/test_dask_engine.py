@@ -186,6 +186,18 @@ def test_a_local_cluster_of_n_workers_is_started_when_no_scheduler_is_given(tmp_
     assert (engine["scheduler"], engine["workers"], engine["files_processed"]) == ("local cluster", 1, 1)
 
 
+def test_the_local_clusters_workers_run_without_the_statistical_profiler():
+    # It samples every thread's stack every 10 ms: 12% of the tasks' CPU in bench dask.
+    from pipeline.config import EngineConfig
+    from pipeline.engine.dask_engine import DaskEngine
+
+    def profiling(dask_worker=None) -> bool:
+        return "profile" in dask_worker.periodic_callbacks
+
+    with DaskEngine(EngineConfig(kind="dask", workers=1)) as engine:
+        assert list(engine.client.run(profiling).values()) == [False]
+
+
 def test_an_unreachable_scheduler_exits_3_naming_it(tmp_path, real_files, invoke, monkeypatch):
     from pipeline.engine import dask_engine
 
