@@ -25,18 +25,20 @@ import time
 from pathlib import Path
 
 
-def tasks_for(config_path: Path, parts: Path) -> list:
-    """The FileTask of every input file, in the order the Dask map submits them (largest first)."""
+def tasks_for(config_path: Path, parts: Path, pool) -> list:
+    """The FileTask of every input file, in the order the Dask map submits them (largest first),
+    knowing what later files supersede from the files' scans, made in `pool` as the map makes them."""
     from pipeline.config import load_config
     from pipeline.engine.dask_engine import submission_order
-    from pipeline.engine.dask_tasks import file_tasks
+    from pipeline.engine.dask_tasks import file_tasks, scan_file, superseded_pmids
     from pipeline.engine.sync import extractor_fingerprint
     from pipeline.sources.pubmed_xml.local import expand_paths
 
     config = load_config(config_path)
     files = expand_paths(config.search.paths)
-    ordered = [files[i] for i in submission_order(files)]
-    return file_tasks(config, ordered, parts, extractor_fingerprint(config.extraction))
+    superseded = superseded_pmids(pool.starmap(scan_file, [(str(f), str(parts)) for f in files], chunksize=1))
+    tasks = file_tasks(config, files, parts, extractor_fingerprint(config.extraction), superseded)
+    return [tasks[i] for i in submission_order(files)]
 
 
 def _run_task(task):
@@ -46,10 +48,10 @@ def _run_task(task):
 
 
 def run(config_path: Path, parts: Path, processes: int) -> dict:
-    tasks = tasks_for(config_path, parts)
     started = time.perf_counter()
     pool = multiprocessing.get_context("spawn").Pool(processes)
     try:
+        tasks = tasks_for(config_path, parts, pool)
         infos = list(pool.imap_unordered(_run_task, tasks, chunksize=1))
         pool.close()
     except BaseException:

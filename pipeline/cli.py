@@ -467,7 +467,9 @@ def _progress_printer():
         if total < 0:
             counts[stage] = done
             return
-        extra = (" files" if stage == "read" else "") + "".join(f", {n:,} {name}" for name, n in counts.items())
+        extra = (" files" if stage in ("scan", "read") else "") + "".join(
+            f", {n:,} {name}" for name, n in counts.items()
+        )
         counts.clear()
         if interactive:
             click.echo(f"\r{stage}: {done}/{total}{extra}", nl=done >= total, err=True)

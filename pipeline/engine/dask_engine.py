@@ -1,5 +1,9 @@
 """`--engine dask`: a review over local PubMed XML files, read and extracted file by file on a cluster.
 
+Scan: one task per input file lists its PMIDs, so that each file's task knows which of its
+records a later file replaces (those are neither screened nor extracted: at baseline scale the
+update files revise many baseline records).
+
 Map: one task per input file (engine/dask_tasks.py) parses it, keeps the records matching the
 query, applies the screening rules and extracts mentions from those the rules include, and writes
 the file's part (Parquet, atomically, keyed by the file's content hash and the fingerprints).
@@ -30,6 +34,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.config import Config, EngineConfig
 from pipeline.errors import ClusterUnavailable, FilesFailed
 from pipeline.engine.dask_tasks import (
@@ -39,6 +45,8 @@ from pipeline.engine.dask_tasks import (
     file_tasks,
     load_part,
     process_file,
+    scan_file,
+    superseded_pmids,
 )
 from pipeline.engine.sync import Progress, extractor_fingerprint
 from pipeline.models import Mention, Quarantined, Record, SetAside, record_order
@@ -183,9 +191,10 @@ class DaskEngine:
             "files_processed": len(processed),
             "files_reused": len(self.parts_infos) - len(processed),
             "records_read": sum(p.records for p in self.parts_infos),
-            # Extracted by the tasks: each file's last version of every PMID the rules include, so a
-            # PMID in several files (an update revising it) is extracted once per file.
+            # Extracted by the tasks: the version of every PMID the files' order keeps, when the
+            # rules include it; the versions later files replace are skipped (records_superseded).
             "records_extracted": sum(p.included for p in processed),
+            "records_superseded": sum(p.superseded for p in processed),
             "extracted_on_client": self.extracted_on_client,
             "task_seconds": stages,
             "seconds": {k: round(v, 3) for k, v in self.timings.items()},
@@ -213,11 +222,14 @@ class DaskEngine:
         plugin = ExtractorPlugin(config.extraction, fingerprint)
         self.client.register_plugin(plugin, name=plugin.name)
         self.workers = len(self.client.scheduler_info(n_workers=-1)["workers"])
-        tasks = file_tasks(config, files, parts, fingerprint)
         _clear_unfinished(parts)
-        started = time.perf_counter()
         run_token = uuid.uuid4().hex[:12]  # two reviews sharing a cluster never share a task key
         order = submission_order(files)
+        started = time.perf_counter()
+        superseded = superseded_pmids(self._scan(files, parts, order, run_token, progress))
+        self.timings["scan"] = time.perf_counter() - started
+        tasks = file_tasks(config, files, parts, fingerprint, superseded)
+        started = time.perf_counter()
         steals = _steal_requests(self.client)
         # client.map gives its tasks priorities in the order of its list: the scheduler starts them so.
         futures = self.client.map(
@@ -268,6 +280,32 @@ class DaskEngine:
                 f"{parts} and reused when the run is started again."
             )
         return results, loaded  # type: ignore[return-value]
+
+    def _scan(self, files: list[Path], parts: Path, order: list[int], run_token: str, progress: Progress) -> list:
+        """Every file's PMIDs (scan_file), in the files' order. A file whose scan fails counts as
+        holding none (its task then fails and is reported with the reason): nothing is skipped for
+        it, so a failed scan costs extraction, never a record's mentions."""
+        from distributed import as_completed
+
+        futures = self.client.map(
+            scan_file,
+            [str(files[i]) for i in order],
+            parts=str(parts),
+            key=[f"pipeline-scan-{run_token}-{i}" for i in order],
+            retries=TASK_RETRIES,
+            pure=False,
+        )
+        index = {f.key: i for f, i in zip(futures, order)}
+        scans = [np.empty(0, dtype=np.int64)] * len(files)
+        try:
+            for done, future in enumerate(as_completed(futures), 1):
+                if future.status != "error":
+                    scans[index[future.key]] = future.result()
+                progress("scan", done, len(files))
+        finally:
+            for future in futures:
+                future.release()
+        return scans
 
     def reduce(self, loaded: list[LoadedPart]) -> LocalSelection:
         """The parts applied in the files' order (see apply_parts); keeps what extract() needs."""

@@ -15,6 +15,13 @@ fingerprint, so a rerun finds the parts it can reuse whatever the file is called
 lexicon, model or rule makes new parts. A part is written in a temporary folder renamed into
 place: it is either complete or absent, so an interrupted run leaves nothing half-written.
 
+Only versions that can reach the tables are screened and extracted. Before the map, `scan_file`
+lists each file's PMIDs (kept under `<parts>/pmids/` by the file's content hash) and
+`superseded_pmids` gives each task the PMIDs of its file that a later file holds again (an
+update revising a record, a DeleteCitation): their versions here are replaced whatever they say.
+part.json records which PMIDs a part skipped so; a rerun reuses the part while those are still
+superseded (adding files only adds to them) and makes it again otherwise.
+
 Workers done right:
 - the NER pipeline is built once per worker process, on its first use, by `ExtractorPlugin` (a
   distributed WorkerPlugin registered by the client; every worker, including one that joins or is
@@ -34,6 +41,7 @@ import contextlib
 import dataclasses
 import gc
 import hashlib
+import io
 import json
 import os
 import resource
@@ -41,10 +49,10 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from distributed import WorkerPlugin, get_worker
 
@@ -166,6 +174,7 @@ class FileTask:
     extraction: ExtractionConfig
     fingerprint: str  # extractor_fingerprint(extraction), computed once by the client
     rules: str  # rules_fingerprint(search, screening)
+    superseded: frozenset[str] = frozenset()  # PMIDs of this file a later file holds (superseded_pmids)
 
 
 @dataclass
@@ -177,7 +186,8 @@ class PartInfo:
     reused: bool
     records: int = 0  # records read (matching or not)
     matched: int = 0
-    included: int = 0  # included by the rules (before deduplication)
+    included: int = 0  # included by the rules (before deduplication): the records extracted
+    superseded: int = 0  # matching versions not screened nor extracted: a later file replaces them
     deleted: int = 0
     quarantined: int = 0
     mentions: int = 0
@@ -199,8 +209,15 @@ def rules_fingerprint(search: SearchConfig, screening: ScreeningConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def file_tasks(config: Config, files: Iterable[Path], parts: Path, fingerprint: str) -> list[FileTask]:
-    """The task of each file, in the order given; `fingerprint` is extractor_fingerprint(config.extraction)."""
+def file_tasks(
+    config: Config,
+    files: list[Path],
+    parts: Path,
+    fingerprint: str,
+    superseded: list[frozenset[str]] | None = None,
+) -> list[FileTask]:
+    """The task of each file, in the files' order; `fingerprint` is extractor_fingerprint(config.extraction),
+    `superseded` the files' superseded_pmids (none skipped without it)."""
     rules = rules_fingerprint(config.search, config.screening)
     return [
         FileTask(
@@ -211,8 +228,53 @@ def file_tasks(config: Config, files: Iterable[Path], parts: Path, fingerprint: 
             extraction=config.extraction,
             fingerprint=fingerprint,
             rules=rules,
+            superseded=superseded[i] if superseded is not None else frozenset(),
         )
-        for f in files
+        for i, f in enumerate(files)
+    ]
+
+
+PMID_SCANS = "pmids"  # under the parts folder: each file's PMIDs, named by the file's content hash
+
+
+def scan_file(path: str, parts: str) -> np.ndarray:
+    """The PMIDs of the records and DeleteCitations in `path` (the items that replace a version an
+    earlier file holds), sorted int64. Read with the parser itself, so the scan never disagrees
+    with the task on what a file holds, and kept under <parts>/pmids/ by the file's content hash:
+    a rerun does not parse the file twice. A PMID that is not a number is left out: its earlier
+    versions are then extracted for nothing, never wrongly skipped. About 2% of the extraction's
+    CPU when everything is extracted (bench dask's input: 0.35 ms per record to parse)."""
+    target = Path(parts) / PMID_SCANS / f"{file_sha256(path)[:24]}.npy"
+    if target.is_file():
+        return np.load(target)
+    pmids = []
+    with contextlib.closing(parse(path, source_name=path)) as parsed:
+        for item in parsed:
+            if isinstance(item, (Record, DeletedCitation)) and item.pmid.isascii() and item.pmid.isdigit():
+                pmids.append(int(item.pmid))
+    found = np.unique(np.array(pmids, dtype=np.int64))
+    buffer = io.BytesIO()
+    np.save(buffer, found)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(target, buffer.getvalue())
+    return found
+
+
+def superseded_pmids(scans: list[np.ndarray]) -> list[frozenset[str]]:
+    """For each file (scans in the files' order, as scan_file gives them), the PMIDs it shares with
+    a later file: that file's item replaces (or deletes) every version this one holds."""
+    if not scans:
+        return []
+    lengths = [len(scan) for scan in scans]
+    pmids = np.concatenate(scans).astype(np.int64, copy=False)
+    files = np.repeat(np.arange(len(scans)), lengths)
+    unique, inverse = np.unique(pmids, return_inverse=True)
+    last = np.full(len(unique), -1)
+    np.maximum.at(last, inverse, files)
+    later = files < last[inverse]
+    bounds = np.cumsum(lengths)[:-1]
+    return [
+        frozenset(map(str, own[mask].tolist())) for own, mask in zip(np.split(pmids, bounds), np.split(later, bounds))
     ]
 
 
@@ -237,7 +299,7 @@ def process_file(task: FileTask) -> PartInfo:
     key = part_key(file_hash, task.fingerprint, task.rules)
     folder = Path(task.parts) / key
     timings = {"hash": clock() - t0}
-    if (folder / "part.json").is_file():
+    if _reusable(folder, task):
         info = PartInfo(**{k: v for k, v in json.loads((folder / "part.json").read_text())["info"].items()})
         timings["cpu"] = time.process_time() - cpu0
         info.reused, info.path, info.timings = True, task.path, timings
@@ -266,10 +328,16 @@ def process_file(task: FileTask) -> PartInfo:
     t = clock()
     # Only a PMID's last item in the file can reach the tables (a later version, a non-matching
     # version or a DeleteCitation in the same file replaces it): only that version is extracted.
+    # Nor is a version a later file replaces (task.superseded): neither screened nor extracted.
     last = {row[1]: row for row in items if row[0] in ("record", "deleted")}
     included = []
+    superseded = set()
     for record, digest, row in matched:
-        if last[record.pmid] is row and screen_record(record, task.screening).decision == Decision.INCLUDE:
+        if last[record.pmid] is not row:
+            continue
+        if record.pmid in task.superseded:
+            superseded.add(record.pmid)
+        elif screen_record(record, task.screening).decision == Decision.INCLUDE:
             row[4] = True
             included.append((record, digest))
     timings["screen"] = clock() - t
@@ -308,16 +376,27 @@ def process_file(task: FileTask) -> PartInfo:
         records=sum(1 for i in items if i[0] == "record"),
         matched=len(matched),
         included=len(included),
+        superseded=len(superseded),
         deleted=sum(1 for i in items if i[0] == "deleted"),
         quarantined=sum(1 for i in items if i[0] == "quarantined"),
         mentions=len(mentions),
     )
     t = clock()
-    _write_part(folder, items, mentions, set_aside_rows, info, file_hash, task)
+    _write_part(folder, items, mentions, set_aside_rows, sorted(superseded), info, file_hash, task)
     timings["write"] = clock() - t
     timings["cpu"] = time.process_time() - cpu0
     info.timings = timings
     return _stamp(info, plugin)
+
+
+def _reusable(folder: Path, task: FileTask) -> bool:
+    """Whether the finished part in `folder` serves `task`: every version it skipped is still
+    superseded (a file removed from the input can bring one back into the tables)."""
+    try:
+        meta = json.loads((folder / "part.json").read_text())
+    except FileNotFoundError:
+        return False
+    return set(meta.get("superseded", ())) <= task.superseded
 
 
 def _stamp(info: PartInfo, plugin: ExtractorPlugin | None) -> PartInfo:
@@ -342,11 +421,14 @@ def _write_part(
     items: list[list],
     mentions: list[tuple],
     set_aside: list[dict],
+    superseded: list[str],
     info: PartInfo,
     file_hash: str,
     task: FileTask,
 ) -> None:
-    """The part's files in a temporary folder beside it, renamed into place when complete."""
+    """The part's files in a temporary folder beside it, renamed into place when complete; a part
+    already there is kept if it serves the task (another attempt of it finished first), else
+    replaced (moved aside under a name _clear_unfinished removes, should the run die meanwhile)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
@@ -361,15 +443,22 @@ def _write_part(
             "extractor_fingerprint": task.fingerprint,
             "rules_fingerprint": task.rules,
             "set_aside": set_aside,
+            "superseded": superseded,
             "info": {k: v for k, v in asdict(info).items() if k not in ("timings",)},
         }
         atomic_write(tmp / "part.json", json.dumps(meta, indent=2, sort_keys=True).encode())
         try:
             os.rename(tmp, folder)
         except OSError:
-            if not (folder / "part.json").is_file():  # not another attempt's complete part: a real error
+            if not (folder / "part.json").is_file():  # not a complete part in the way: a real error
                 raise
-            shutil.rmtree(tmp, ignore_errors=True)
+            if _reusable(folder, task):
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                stale = Path(tempfile.mkdtemp(prefix=f".{folder.name}.stale.", dir=folder.parent))
+                os.rename(folder, stale / "part")
+                os.rename(tmp, folder)
+                shutil.rmtree(stale, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -6,8 +6,11 @@ import gc
 import json
 import pickle
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.config import ExtractionConfig, ScreeningConfig, SearchConfig
 from pipeline.engine.dask_tasks import ExtractorPlugin, FileTask, process_file, rules_fingerprint
@@ -44,7 +47,7 @@ def xml_file(tmp_path):
     return path
 
 
-def task_for(path, parts, lexicons=(LEXICON,)) -> FileTask:
+def task_for(path, parts, lexicons=(LEXICON,), superseded=frozenset()) -> FileTask:
     search = SearchConfig(source="pubmed-xml", all_of=(("ketamine",),), paths=(path,))
     screening = ScreeningConfig(exclude_publication_types=("Comment",))
     extraction = ExtractionConfig(lexicons=tuple(lexicons))
@@ -56,6 +59,7 @@ def task_for(path, parts, lexicons=(LEXICON,)) -> FileTask:
         extraction=extraction,
         fingerprint=extractor_fingerprint(extraction),
         rules=rules_fingerprint(search, screening),
+        superseded=frozenset(superseded),
     )
 
 
@@ -169,3 +173,71 @@ def test_a_record_extraction_sets_aside_keeps_no_mentions_and_its_reason(xml_fil
 def engine_hash(part, pmid: str) -> str:
     items = pd.read_parquet(part / "items.parquet")
     return items[(items.pmid == pmid) & items.included].content_hash.iloc[0]
+
+
+def test_a_version_a_later_file_replaces_is_neither_screened_nor_extracted(xml_file, tmp_path):
+    parts = tmp_path / "parts"
+    info = process_file(task_for(xml_file, parts, superseded={"5", "3"}))
+    assert (info.included, info.superseded) == (1, 1)  # 3 is a DeleteCitation here: nothing to skip
+    part = parts / info.key
+    items = pd.read_parquet(part / "items.parquet")
+    assert list(zip(items.pmid, items.matched, items.included))[-1] == ("5", True, False)
+    assert set(pd.read_parquet(part / "mentions.parquet").record_id) == {"pmid:1"}
+    assert json.loads((part / "part.json").read_text())["superseded"] == ["5"]
+
+    # Reused while what it skipped is still superseded (files added to the input only add to it) ...
+    assert process_file(task_for(xml_file, parts, superseded={"5", "1"})).reused
+    # ... and made again, in place, when a version it skipped can now reach the tables.
+    again = process_file(task_for(xml_file, parts))
+    assert (again.reused, again.key, again.included, again.superseded) == (False, info.key, 2, 0)
+    assert set(pd.read_parquet(part / "mentions.parquet").record_id) == {"pmid:1", "pmid:5"}
+    assert json.loads((part / "part.json").read_text())["superseded"] == []
+    assert [p.name for p in parts.iterdir()] == [info.key]  # the replaced part is gone, nothing left aside
+    assert process_file(task_for(xml_file, parts, superseded={"5"})).reused
+
+
+def test_the_scan_lists_a_files_record_and_deletion_pmids_once_and_keeps_them(xml_file, tmp_path, monkeypatch):
+    from pipeline.engine import dask_tasks
+
+    with_bad = tmp_path / "with-bad.xml"
+    with_bad.write_bytes(
+        xml_file.read_bytes().replace(b"</PubmedArticleSet>", b"<PubmedArticle><MedlineCitation><PMID>7</PMID>")
+        + b"</PubmedArticleSet>"
+    )
+    found = dask_tasks.scan_file(str(with_bad), str(tmp_path / "parts"))
+    assert found.dtype == np.int64 and found.tolist() == [1, 2, 3, 4, 5]  # 7 is quarantined: never a version
+    [kept] = (tmp_path / "parts" / "pmids").iterdir()
+    assert kept.name == dask_tasks.file_sha256(with_bad)[:24] + ".npy"
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(dask_tasks, "parse", no_parsing)
+    assert dask_tasks.scan_file(str(with_bad), str(tmp_path / "parts")).tolist() == [1, 2, 3, 4, 5]
+
+
+def test_superseded_pmids_are_those_a_later_file_holds():
+    from pipeline.engine.dask_tasks import superseded_pmids
+
+    scans = [np.array(pmids, dtype=np.int64) for pmids in ([1, 2, 3], [2, 9], [], [3, 4], [2])]
+    assert superseded_pmids(scans) == [
+        frozenset({"2", "3"}),
+        frozenset({"2"}),
+        frozenset(),
+        frozenset(),
+        frozenset(),
+    ]
+    assert superseded_pmids([]) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sets(st.integers(1, 40)), max_size=8))
+def test_superseded_pmids_agree_with_the_files_order_applied_one_by_one(files):
+    from pipeline.engine.dask_tasks import superseded_pmids
+
+    last = {}
+    for i, pmids in enumerate(files):
+        for pmid in pmids:
+            last[pmid] = i
+    expected = [frozenset(str(p) for p in pmids if last[p] > i) for i, pmids in enumerate(files)]
+    assert superseded_pmids([np.array(sorted(f), dtype=np.int64) for f in files]) == expected
