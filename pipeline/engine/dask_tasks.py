@@ -62,8 +62,8 @@ from pipeline.models import Decision, DeletedCitation, Mention, Record, SetAside
 from pipeline.outputs.files import atomic_write, parquet_bytes
 from pipeline.screening.rules import screen_record
 from pipeline.sources.pubmed_xml.local import query_matches
-from pipeline.sources.pubmed_xml.parser import parse
-from pipeline.store.codec import content_hash, record_to_json
+from pipeline.sources.pubmed_xml.parser import parse, pmids
+from pipeline.store.codec import encode_record
 
 PART_VERSION = 2  # 2: every Mention field (identifier, vocabulary), set-asides in part.json
 ITEM_COLUMNS = ["kind", "pmid", "record_id", "matched", "included", "content_hash", "record_json", "reason", "source"]
@@ -239,20 +239,18 @@ PMID_SCANS = "pmids"  # under the parts folder: each file's PMIDs, named by the 
 
 def scan_file(path: str, parts: str) -> np.ndarray:
     """The PMIDs of the records and DeleteCitations in `path` (the items that replace a version an
-    earlier file holds), sorted int64. Read with the parser itself, so the scan never disagrees
-    with the task on what a file holds, and kept under <parts>/pmids/ by the file's content hash:
-    a rerun does not parse the file twice. A PMID that is not a number is left out: its earlier
-    versions are then extracted for nothing, never wrongly skipped. About 2% of the extraction's
-    CPU when everything is extracted (bench dask's input: 0.35 ms per record to parse)."""
+    earlier file holds), sorted int64. Read by the parser itself (parser.pmids: the PMIDs only), so
+    the scan agrees with the task on what a file holds, and kept under <parts>/pmids/ by the
+    file's content hash: a rerun does not read the file for it again. A PMID that is not a number
+    is left out: its earlier versions are then extracted for nothing, never wrongly skipped. A
+    record the parser quarantines for a field other than its PMID is listed: an earlier version of
+    it is skipped, then found missing by the engine and extracted on the client (DaskEngine.extract).
+    About 1% of the extraction's CPU when everything is extracted (bench dask's input)."""
     target = Path(parts) / PMID_SCANS / f"{file_sha256(path)[:24]}.npy"
     if target.is_file():
         return np.load(target)
-    pmids = []
-    with contextlib.closing(parse(path, source_name=path)) as parsed:
-        for item in parsed:
-            if isinstance(item, (Record, DeletedCitation)) and item.pmid.isascii() and item.pmid.isdigit():
-                pmids.append(int(item.pmid))
-    found = np.unique(np.array(pmids, dtype=np.int64))
+    with contextlib.closing(pmids(path)) as listed:
+        found = np.unique(np.array([int(p) for p in listed if p.isascii() and p.isdigit()], dtype=np.int64))
     buffer = io.BytesIO()
     np.save(buffer, found)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -312,8 +310,8 @@ def process_file(task: FileTask) -> PartInfo:
         for item in parsed:
             if isinstance(item, Record):
                 if query_matches(item, task.search):
-                    text = record_to_json(item)
-                    row = ["record", item.pmid, item.record_id, True, False, content_hash(text), text, "", ""]
+                    text, digest = encode_record(item)
+                    row = ["record", item.pmid, item.record_id, True, False, digest, text, "", ""]
                     matched.append((item, row[5], row))
                 else:
                     row = ["record", item.pmid, item.record_id, False, False, "", "", "", ""]

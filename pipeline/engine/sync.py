@@ -63,7 +63,8 @@ from pipeline.sources.pubmed.eutils import Settings
 from pipeline.sources.pubmed.search import build_query
 from pipeline.sources.registry import open_source
 from pipeline.store.lock import ReviewLock
-from pipeline.store.state import StateStore, content_hash, record_to_json
+from pipeline.store.codec import encode_record
+from pipeline.store.state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -422,7 +423,7 @@ def plan_update(stored: dict[str, str], current: set[str], fetched: dict[str, Re
     for record_id, record in fetched.items():
         if record_id in deleted:
             continue
-        digest = content_hash(record_to_json(record))
+        digest = encode_record(record)[1]
         if stored.get(record_id) != digest:
             upserts[record_id], hashes[record_id] = record, digest
     withdrawn = {p: "no-longer-returned" for p in stored if p not in current}

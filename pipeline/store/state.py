@@ -28,7 +28,7 @@ from typing import Callable, Iterable, Iterator
 
 from pipeline.models import CommitPlan, Decision, Mention, Record, ScreeningResult, pmid_of
 from pipeline.store import migrations
-from pipeline.store.codec import content_hash, record_from_json, record_to_json
+from pipeline.store.codec import content_hash, encode_record, record_from_json, record_to_json
 
 __all__ = [
     "COMMITTED",
@@ -319,13 +319,13 @@ class StateStore:
         with _transaction(db):
             db.executemany("UPDATE records SET last_seen = ? WHERE record_id = ?", [(run_id, r) for r in seen])
             for record_id, record in upserts.items():
-                text = record_to_json(record)
+                text, digest = encode_record(record)
                 db.execute(
                     "INSERT INTO records (record_id, pmid, data, content_hash, first_seen, last_seen, updated) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (record_id) DO UPDATE SET pmid = excluded.pmid, "
                     "data = excluded.data, content_hash = excluded.content_hash, last_seen = excluded.last_seen, "
                     "updated = excluded.updated, withdrawn = NULL, withdrawn_reason = NULL",
-                    (record_id, record.pmid, text, content_hash(text), run_id, run_id, run_id),
+                    (record_id, record.pmid, text, digest, run_id, run_id, run_id),
                 )
             db.executemany(
                 "UPDATE records SET withdrawn = ?, withdrawn_reason = ? WHERE record_id = ?",

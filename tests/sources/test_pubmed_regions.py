@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pipeline.sources.pubmed_xml.parser as px
-from pipeline.models import Quarantined, Record
+from pipeline.models import DeletedCitation, Quarantined, Record
 from tests.support.paths import XML_FIXTURES
 from tests.support.expected import EXPECTED
 from tests.support.xmlbuild import article, document
@@ -152,3 +152,39 @@ def test_a_record_bigger_than_a_region_is_read_on_its_own(monkeypatch):
     assert [len(i.authors) for i in fast] == [0, 500, 0]
     assert fast == careful
     assert not any(isinstance(i, Quarantined) for i in fast)
+
+
+def parsed_pmids(data) -> list[str]:
+    return [i.pmid for i in px.parse(data) if isinstance(i, (Record, DeletedCitation))]
+
+
+@pytest.mark.parametrize("path", sorted(XML_FIXTURES.rglob("*.xml*")), ids=lambda p: p.name)
+def test_pmids_lists_what_parse_gives_as_records_and_deletions_on_every_fixture(path):
+    assert list(px.pmids(path)) == parsed_pmids(path.read_bytes())
+
+
+def test_pmids_lists_what_parse_gives_on_every_real_file(shared_pubmed):
+    for name in sorted(EXPECTED):
+        data = (shared_pubmed / name).read_bytes()
+        assert list(px.pmids(data)) == parsed_pmids(data), name
+
+
+@settings(max_examples=150, deadline=None)
+@given(pieces=st.lists(st.sampled_from(sorted(PIECES)), max_size=12), region_size=st.integers(1, 3000))
+def test_pmids_agree_with_parse_on_any_mix_of_good_and_bad_records(pieces, region_size):
+    data = document(*(PIECES[p] for p in pieces))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(px, "REGION_SIZE", region_size)
+        assert list(px.pmids(data)) == parsed_pmids(data)
+
+
+def test_pmids_list_a_record_parse_quarantines_for_a_field_other_than_its_pmid(monkeypatch):
+    """The one documented difference: pmids reads nothing but the PMID."""
+
+    def unreadable(elem):
+        raise ValueError("a shape not foreseen")
+
+    monkeypatch.setattr(px, "article_record", unreadable)
+    data = document(GOOD, PIECES["deleted"], PIECES["no PMID"])
+    assert parsed_pmids(data) == ["901", "902"]
+    assert list(px.pmids(data)) == ["7", "901", "902"]  # "no PMID" is quarantined by both

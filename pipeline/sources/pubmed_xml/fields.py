@@ -330,6 +330,19 @@ def _pmid(parent: ET.Element) -> str:
     return pmid
 
 
+def record_pmid(elem: ET.Element) -> str:
+    """The PMID article_record or book_record gives the record `elem`, reading nothing else."""
+    if elem.tag == "PubmedBookArticle":
+        parent = elem.find("BookDocument")
+    else:
+        parent = elem if elem.tag == "MedlineCitation" else elem.find("MedlineCitation")
+    if parent is None:
+        raise MissingPMID(
+            f"record has no {'BookDocument' if elem.tag == 'PubmedBookArticle' else 'MedlineCitation'} element"
+        )
+    return _pmid(parent)
+
+
 def article_record(elem: ET.Element) -> Record:
     """A PubmedArticle (current format) or a bare MedlineCitation (2016 format) -> Record."""
     citation = elem if elem.tag == "MedlineCitation" else elem.find("MedlineCitation")

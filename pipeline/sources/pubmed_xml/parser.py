@@ -39,14 +39,17 @@ import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator, NamedTuple
 
 from pipeline.models import DeletedCitation, ParsedItem, Quarantined
-from pipeline.sources.pubmed_xml.fields import MissingPMID, article_record, book_record
+from pipeline.sources.pubmed_xml.fields import MissingPMID, article_record, book_record, record_pmid
 
 log = logging.getLogger(__name__)
 
 Source = bytes | bytearray | memoryview | BinaryIO | str | Path
+
+# What a record element becomes: its items (parse: a Record or DeletedCitations; pmids: less).
+Extractor = Callable[[ET.Element, str], Iterator]
 
 READ_SIZE = 1 << 20
 REGION_SIZE = 1 << 17  # bytes of whole records parsed at once (64 KiB to 512 KiB measure alike)
@@ -104,6 +107,21 @@ def parse(source: Source, source_name: str = "") -> Iterator[ParsedItem]:
             stream.close()
 
 
+def pmids(source: Source) -> Iterator[str]:
+    """The PMID of every Record and DeletedCitation `parse` gives, in document order, reading only
+    the PMIDs: ~45% of parse's CPU, for finding which records a later file replaces. The reading is
+    parse's own (regions, quarantines, whole-document problems); only a record that parse would
+    quarantine for a field other than its PMID is listed here."""
+    stream, owned = _open(source)
+    try:
+        for item in _Reader(stream, "", extract=_extract_pmid).items():
+            if not isinstance(item, Quarantined):
+                yield item.pmid
+    finally:
+        if owned:
+            stream.close()
+
+
 def _open(source: Source) -> tuple[BinaryIO, bool]:
     """A binary stream of the decompressed document, and whether we must close it."""
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -146,9 +164,10 @@ class _Prepended(io.RawIOBase):
 class _Reader:
     """Walks one document: prolog checks, then region by region through a sliding byte buffer."""
 
-    def __init__(self, stream: BinaryIO, source_name: str):
+    def __init__(self, stream: BinaryIO, source_name: str, extract: Extractor | None = None):
         self.stream = stream
         self.source = source_name
+        self.extract = extract or _extract  # what each readable record element becomes
         self.buf = b""
         self.pos = 0  # cursor into buf
         self.base = 0  # offset in the document of buf[0], for messages
@@ -325,7 +344,7 @@ class _Reader:
                 end = hit + len(close)
         if end == self.pos:  # not one whole record in REGION_SIZE bytes (a huge record, or a cut file)
             return None, self.base + self.pos + 1
-        items = _region_items(self.buf[self.pos : end], tags, self.encoding, self.wrap)
+        items = _region_items(self.buf[self.pos : end], tags, self.encoding, self.wrap, self.extract)
         if items is not None:
             self.pos = end
         return items, self.base + end
@@ -384,7 +403,7 @@ class _Reader:
                 return
         chunk = self.buf[self.pos : end]
         self.pos = end
-        yield from _items_of(chunk, tag, offset, self.encoding, self.wrap, self.source)
+        yield from _items_of(chunk, tag, offset, self.encoding, self.wrap, self.source, self.extract)
 
     def next_record_start(self, tag: str, start: int, end: int) -> int | None:
         """Index in buf of a `<tag` start tag between start and end, if any."""
@@ -431,7 +450,7 @@ def _pmid_in(data: bytes) -> str:
 
 
 def _items_of(
-    chunk: bytes, tag: str, offset: int, encoding: str | None, wrap: bytes, source: str
+    chunk: bytes, tag: str, offset: int, encoding: str | None, wrap: bytes, source: str, extract: Extractor
 ) -> Iterator[ParsedItem]:
     """Parse one record's bytes and extract it; any failure quarantines just this record."""
     try:
@@ -442,7 +461,7 @@ def _items_of(
         yield Quarantined(pmid=_pmid_in(chunk), reason=reason, source=source)
         return
     try:
-        yield from _extract(elem, tag)
+        yield from extract(elem, tag)
     except _UNREADABLE as exc:
         # A well-formed record we cannot read (no PMID, or a shape we did not foresee): keep it
         # visible rather than stopping the file.
@@ -451,7 +470,9 @@ def _items_of(
         yield Quarantined(pmid=_pmid_in(chunk), reason=reason, source=source)
 
 
-def _region_items(chunk: bytes, tags: tuple[str, ...], encoding: str | None, wrap: bytes) -> list[ParsedItem] | None:
+def _region_items(
+    chunk: bytes, tags: tuple[str, ...], encoding: str | None, wrap: bytes, extract: Extractor
+) -> list[ParsedItem] | None:
     """The items of a run of whole records, or None if any part of it is not a readable record
     (malformed XML, an unreadable record, text or another element between records)."""
     with _gc_paused():
@@ -466,7 +487,7 @@ def _region_items(chunk: bytes, tags: tuple[str, ...], encoding: str | None, wra
             for elem in root:
                 if elem.tag not in tags or (elem.tail and not elem.tail.isspace()):
                     return None
-                items.extend(_extract(elem, elem.tag))
+                items.extend(extract(elem, elem.tag))
         except _UNREADABLE:
             return None
         del root  # freed while the collector still rests
@@ -515,6 +536,19 @@ def _parse_record(chunk: bytes, encoding: str | None, wrap: bytes) -> ET.Element
 
 # What a well-formed record that cannot be read raises: no PMID, or a shape we did not foresee.
 _UNREADABLE = (MissingPMID, ValueError, TypeError, AttributeError)
+
+
+class ListedPmid(NamedTuple):
+    """A record that `pmids` lists: only its PMID was read."""
+
+    pmid: str
+
+
+def _extract_pmid(elem: ET.Element, tag: str) -> Iterator[ListedPmid | DeletedCitation]:
+    if tag == "DeleteCitation":
+        yield from _extract(elem, tag)
+    else:
+        yield ListedPmid(record_pmid(elem))
 
 
 def _extract(elem: ET.Element, tag: str) -> Iterator[ParsedItem]:
