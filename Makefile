@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed
 CONFIG ?= config/ketamine-depression.toml
 OUT    ?=
 PYTEST_ARGS ?=
+TEST_PROCESSES ?= auto
 BENCH  ?=
 
 .DEFAULT_GOAL := help
@@ -32,8 +33,8 @@ run: $(STAMP) ## Run the review in CONFIG (default: the ketamine review) into it
 refresh: $(STAMP) ## Update CONFIG's review with what PubMed added or changed since its last run
 	$(PY) -m pipeline refresh --config $(CONFIG) $(if $(OUT),--out $(OUT))
 
-test: $(STAMP) ## Run the test suite (offline: a local E-utilities server stands in for NCBI)
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: $(STAMP) ## Run the test suite (offline: a local E-utilities server stands in for NCBI), one process per core
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP) ## Lint: ruff check, the import-linter layering contracts, ruff format --check
 	$(VENV)/bin/ruff check .
