@@ -145,8 +145,10 @@ class DaskEngine:
         """The mentions the local engine would extract for `records`, taken from the parts.
 
         Every record the engine asks for was included by the rules in its file's task, so its
-        mentions are in that file's part under (record_id, content hash). Should one be missing
-        (a bug), it is extracted here rather than published without mentions."""
+        mentions are in that file's part under (record_id, content hash). One can be missing when
+        the task skipped it as replaced by a later file whose version of that PMID the parser then
+        quarantined (scan_file lists PMIDs only): it is extracted here rather than published
+        without mentions."""
         found: dict[str, tuple[str, list[Mention]]] = {}
         set_aside: list[SetAside] = []
         missing = []

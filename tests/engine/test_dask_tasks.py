@@ -241,3 +241,29 @@ def test_superseded_pmids_agree_with_the_files_order_applied_one_by_one(files):
             last[pmid] = i
     expected = [frozenset(str(p) for p in pmids if last[p] > i) for i, pmids in enumerate(files)]
     assert superseded_pmids([np.array(sorted(f), dtype=np.int64) for f in files]) == expected
+
+
+def test_a_skipped_version_no_later_part_replaces_is_extracted_on_the_client(xml_file, tmp_path, caplog):
+    """scan_file lists PMIDs only, so a later file's record that parse() quarantines for another
+    field still counts as replacing (test_pubmed_regions): the earlier version, skipped by its task,
+    is then the kept one with no extraction in its part, and the engine extracts it on the client
+    rather than publish it without mentions."""
+    from pipeline.config import load_config
+    from pipeline.engine import dask_tasks
+    from pipeline.engine.dask_engine import DaskEngine
+
+    info = process_file(task_for(xml_file, tmp_path / "parts", superseded={"5"}))
+    config_path = tmp_path / "review.toml"
+    config_path.write_text(
+        f'[review]\nname = "skipped"\n[search]\nsource = "pubmed-xml"\npaths = ["{xml_file}"]\nall_of = [["ketamine"]]\n'
+        f'[extraction]\nlexicons = ["{LEXICON}"]\n[output]\ndir = "out"\n'
+    )
+    config = load_config(config_path)
+    engine = DaskEngine(config.engine)
+    selection = engine.reduce([dask_tasks.load_part(tmp_path / "parts" / info.key, info.path)])
+    record = selection.records["5"]  # no later part: this version is kept
+    hashes = {"pmid:5": dask_tasks.encode_record(record)[1]}
+    found, set_aside = engine.extract(config, [record], hashes, lambda *a: None)
+    assert engine.extracted_on_client == 1 and set_aside == []
+    assert "esketamine" in {m.text.lower() for m in found["pmid:5"][1]}
+    assert "1 records had no extraction in their file's part; extracting them here" in caplog.text
