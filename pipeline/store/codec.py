@@ -22,9 +22,7 @@ def encode_record(record: Record) -> tuple[str, str]:
     """(record_to_json(record), its content_hash), building the record's JSON data once."""
     data = _plain(record)
     text = _dumps(data)
-    for key in HASH_EXCLUDED_FIELDS:
-        data.pop(key, None)
-    return text, hashlib.sha256(_dumps(data).encode("utf-8")).hexdigest()
+    return text, _hash_without_excluded(data)
 
 
 def record_from_json(text: str) -> Record:
@@ -47,10 +45,15 @@ def content_hash(record_json: str) -> str:
     """sha256 of a record's canonical JSON, without HASH_EXCLUDED_FIELDS: "changed" means this differs."""
     data = json.loads(record_json)
     if any(key in data for key in HASH_EXCLUDED_FIELDS):
-        for key in HASH_EXCLUDED_FIELDS:
-            data.pop(key, None)
-        record_json = _dumps(data)
+        return _hash_without_excluded(data)
     return hashlib.sha256(record_json.encode("utf-8")).hexdigest()
+
+
+def _hash_without_excluded(data: dict) -> str:
+    """sha256 of the canonical JSON of `data` less HASH_EXCLUDED_FIELDS (removed from `data`)."""
+    for key in HASH_EXCLUDED_FIELDS:
+        data.pop(key, None)
+    return hashlib.sha256(_dumps(data).encode("utf-8")).hexdigest()
 
 
 @functools.lru_cache(maxsize=None)

@@ -330,24 +330,28 @@ def _pmid(parent: ET.Element) -> str:
     return pmid
 
 
+def _pmid_holder(elem: ET.Element) -> ET.Element:
+    """The element holding a record's PMID: a book's BookDocument, else the MedlineCitation (of a
+    PubmedArticle, or the record itself in the 2016 format)."""
+    if elem.tag == "PubmedBookArticle":
+        doc = elem.find("BookDocument")
+        if doc is None:
+            raise MissingPMID("book record has no BookDocument element")
+        return doc
+    citation = elem if elem.tag == "MedlineCitation" else elem.find("MedlineCitation")
+    if citation is None:
+        raise MissingPMID("record has no MedlineCitation element")
+    return citation
+
+
 def record_pmid(elem: ET.Element) -> str:
     """The PMID article_record or book_record gives the record `elem`, reading nothing else."""
-    if elem.tag == "PubmedBookArticle":
-        parent = elem.find("BookDocument")
-    else:
-        parent = elem if elem.tag == "MedlineCitation" else elem.find("MedlineCitation")
-    if parent is None:
-        raise MissingPMID(
-            f"record has no {'BookDocument' if elem.tag == 'PubmedBookArticle' else 'MedlineCitation'} element"
-        )
-    return _pmid(parent)
+    return _pmid(_pmid_holder(elem))
 
 
 def article_record(elem: ET.Element) -> Record:
     """A PubmedArticle (current format) or a bare MedlineCitation (2016 format) -> Record."""
-    citation = elem if elem.tag == "MedlineCitation" else elem.find("MedlineCitation")
-    if citation is None:
-        raise MissingPMID("record has no MedlineCitation element")
+    citation = _pmid_holder(elem)
     pmid = _pmid(citation)
     article = citation.find("Article")
     if article is None:
@@ -406,9 +410,7 @@ def book_record(elem: ET.Element) -> Record:
     book title is its title too. Only BookDocument/AuthorList (the authors) is read, never
     Book/AuthorList (the editors).
     """
-    doc = elem.find("BookDocument")
-    if doc is None:
-        raise MissingPMID("book record has no BookDocument element")
+    doc = _pmid_holder(elem)
     pmid = _pmid(doc)
     book = doc.find("Book")
     book_title = clean_text(book.find("BookTitle")) if book is not None else ""

@@ -538,17 +538,17 @@ def _parse_record(chunk: bytes, encoding: str | None, wrap: bytes) -> ET.Element
 _UNREADABLE = (MissingPMID, ValueError, TypeError, AttributeError)
 
 
-class ListedPmid(NamedTuple):
+class _ListedPmid(NamedTuple):
     """A record that `pmids` lists: only its PMID was read."""
 
     pmid: str
 
 
-def _extract_pmid(elem: ET.Element, tag: str) -> Iterator[ListedPmid | DeletedCitation]:
+def _extract_pmid(elem: ET.Element, tag: str) -> Iterator[_ListedPmid | DeletedCitation]:
     if tag == "DeleteCitation":
         yield from _extract(elem, tag)
     else:
-        yield ListedPmid(record_pmid(elem))
+        yield _ListedPmid(record_pmid(elem))
 
 
 def _extract(elem: ET.Element, tag: str) -> Iterator[ParsedItem]:
