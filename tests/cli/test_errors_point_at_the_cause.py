@@ -69,7 +69,12 @@ def test_pmids_not_requested_are_ignored_and_logged(caplog):
     assert "efetch batch 1 returned 1 PMID that was not asked for, ignored: 999" in caplog.messages
 
 
-@pytest.mark.parametrize("content", [gzip.compress(b"1|t|title\n"), "caf\xe9|t|x\n".encode("latin-1")])
+# mtime=0 and ids: test ids must be the same in every xdist worker, whatever second it collects in
+@pytest.mark.parametrize(
+    "content",
+    [gzip.compress(b"1|t|title\n", mtime=0), "caf\xe9|t|x\n".encode("latin-1")],
+    ids=["gzip", "latin-1"],
+)
 def test_eval_ner_on_a_file_that_is_not_pubtator_text_exits_2(invoke, tmp_path, content):
     corpus = tmp_path / "corpus.txt"
     corpus.write_bytes(content)
