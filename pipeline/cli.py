@@ -451,6 +451,12 @@ def _print_run_summary(config: Config, out_dir: Path | None, manifest: dict) -> 
                 f"{name}: {table['rows']:,} rows, in the Parquet dataset {out / name}/ "
                 f"({table['parts']} parts); {name}.csv holds only the first {table['csv_rows']:,}."
             )
+    ris = manifest.get("ris") or {}
+    if ris.get("references", 0) < ris.get("included", 0):
+        click.echo(
+            f"records.ris: the first {ris['references']:,} of {ris['included']:,} included records "
+            "(the evidence table's order); every one is in the tables."
+        )
     click.echo(f"Report: {out / 'report.html'}; included records for screening tools: {out / 'records.ris'}")
 
 

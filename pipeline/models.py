@@ -391,6 +391,7 @@ _TAIL_KEYS = (
     "changes",
     "human_screening",
     "tables",
+    "ris",
     "stage_seconds",
 )
 
@@ -437,6 +438,7 @@ class RunManifest:
     changes: dict | None = None  # set when published
     human_screening: dict | None = None  # set when published with [screening.human]: people's stage
     tables: dict | None = None  # set when published: per table its rows, the CSV's rows, Parquet file or dataset
+    ris: dict | None = None  # set when published: records.ris's references and the included records
     stage_seconds: dict | None = None  # wall seconds per stage of the run (search, screen, extract, commit, publish)
 
     def to_json(self) -> dict:

@@ -65,7 +65,8 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     committed state; returns the manifest as written (with its counts and changes).
 
     A table past [output] dataset_rows rows is written as a Parquet dataset with a CSV of its first
-    rows (outputs/datasets.py); run.json "tables" says which, "stage_seconds" where the time went."""
+    rows (outputs/datasets.py), and records.ris holds at most that many references; run.json
+    "tables" and "ris" say which, "stage_seconds" where the time went."""
     clock = StageClock(manifest.stage_seconds)
     by_id = {record_id: rec for record_id, (rec, _) in state.active_records().items()}
     records = list(by_id.values())
@@ -113,8 +114,12 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
         flow = people.prisma(flow, decisions)
     write_json(out / "prisma.json", flow)
     atomic_write(out / "prisma.svg", prisma.prisma_svg(flow).encode("utf-8"))
-    included_records = [by_id[record_id] for record_id in frames["evidence"]["record_id"]]
-    atomic_write(out / "records.ris", ris.ris_text(included_records).encode("utf-8"))
+    # At most dataset_rows references, like the CSVs: screening tools import a file a person can
+    # work through; every included record is in the tables.
+    included_ids = frames["evidence"]["record_id"].tolist()
+    shown = included_ids[: config.output.dataset_rows]
+    atomic_write(out / "records.ris", ris.ris_chunks(by_id[record_id] for record_id in shown))
+    ris_written = {"file": "records.ris", "references": len(shown), "included": len(included_ids)}
     changes = state.changes(run_ids)
     if people and run_ids:
         changes += people.change_rows(decisions, run_ids[-1], {i: r.title for i, r in by_id.items()})
@@ -126,6 +131,7 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
         changes=change_summary(changes, run_ids),
         human_screening=people.summary(decisions) if people else None,
         tables=written,
+        ris=ris_written,
         stage_seconds=clock.to_json(),
     )
     write_json(out / "run.json", manifest.to_json())

@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import pandas as pd
 import pyarrow as pa
@@ -22,8 +22,9 @@ import pyarrow.parquet as pq
 from pipeline.errors import DiskFull, OutputFolderError
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that `path` holds either the old or the new content, never a mix.
+def atomic_write(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Write `data` (bytes, or chunks of bytes written as they come, so a large file is never
+    whole in memory) to `path` so that `path` holds either the old or the new content, never a mix.
 
     The file gets the permissions the user's umask gives new files (mkstemp alone makes them 0600).
     A full disk raises DiskFull, a folder that cannot be written OutputFolderError, each naming it.
@@ -35,7 +36,10 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise output_error(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if isinstance(data, bytes):
+                handle.write(data)
+            else:
+                handle.writelines(data)
             handle.flush()
             os.fchmod(handle.fileno(), 0o666 & ~_umask())
             os.fsync(handle.fileno())

@@ -10,7 +10,7 @@ line of an abstract for a tag.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from pipeline.models import Record, display_id
 
@@ -19,9 +19,10 @@ EOL = "\r\n"
 _SPACE = re.compile(r"\s+")
 
 
-def ris_text(records: Iterable[Record]) -> str:
-    """RIS for `records`; an empty string for no records."""
-    return "".join(ris_entry(r) for r in records)
+def ris_chunks(records: Iterable[Record]) -> Iterator[bytes]:
+    """RIS for `records` as UTF-8, one reference at a time (for atomic_write: a large file is
+    never whole in memory)."""
+    return (ris_entry(r).encode("utf-8") for r in records)
 
 
 def ris_entry(record: Record, notes: Iterable[str] = ()) -> str:

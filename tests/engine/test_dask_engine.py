@@ -355,8 +355,18 @@ def test_past_dataset_rows_both_engines_write_the_same_parquet_datasets_and_cut_
         if name == "mentions":  # a record's mentions are never split between two parts
             ends = [pd.read_parquet(local / name / p)["record_id"] for p in parts]
             assert all(a.iloc[-1] != b.iloc[0] for a, b in zip(ends, ends[1:]))
-    for name in ("records.csv", "evidence.csv", "mentions.csv", "prisma.json"):
+    for name in ("records.csv", "evidence.csv", "mentions.csv", "records.ris", "prisma.json"):
         assert (cluster / name).read_bytes() == (local / name).read_bytes(), name
+    ris = json.loads((cluster / "run.json").read_text())["ris"]
+    assert ris == json.loads((local / "run.json").read_text())["ris"]
+    assert [line for line in result.stdout.splitlines() if line.startswith("records.ris:")] == (
+        [
+            f"records.ris: the first 40 of {ris['included']:,} included records (the evidence table's "
+            "order); every one is in the tables."
+        ]
+        if ris["included"] > 40
+        else []
+    )
     # Where the time went, wall and this process's CPU, per stage, for both engines.
     stages = ["read_state", "search", "screen", "extract", "changes", "commit"]
     stages += ["publish_read_state", "publish_build_tables", "publish_write_tables", "publish_other"]
@@ -372,6 +382,22 @@ def test_past_dataset_rows_both_engines_write_the_same_parquet_datasets_and_cut_
     shown = invoke("show", "--out", cluster, "--format", "json")
     assert shown.exit_code == 0, shown.stderr
     assert json.loads(shown.stdout)["counts"]["mentions"] == tables["mentions"]["rows"]
+
+
+def test_past_dataset_rows_records_ris_holds_the_evidence_tables_first_records(local_datasets):
+    _, local = local_datasets
+    rispy = pytest.importorskip("rispy", reason="rispy is a test dependency (pyproject [test])")
+    evidence = pd.read_csv(local / "evidence.csv", dtype=str, keep_default_na=False)["pmid"].tolist()
+    included = json.loads((local / "run.json").read_text())["tables"]["evidence"]["rows"]
+    assert included > 40  # the cut is exercised
+    assert json.loads((local / "run.json").read_text())["ris"] == {
+        "file": "records.ris",
+        "references": 40,
+        "included": included,
+    }
+    with open(local / "records.ris", encoding="utf-8", newline="") as handle:
+        references = rispy.load(handle)
+    assert [r["accession_number"] for r in references] == evidence[:40]
 
 
 def test_a_worker_killed_mid_task_is_replaced_and_the_run_gives_the_local_tables(

@@ -8,7 +8,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.models import AbstractSection, Author, MeshHeading, Record
-from pipeline.outputs.ris import ris_entry, ris_text
+from pipeline.outputs.ris import ris_chunks, ris_entry
+
+
+def ris_text(records) -> str:
+    """What publish writes to records.ris for `records`, as text."""
+    return b"".join(ris_chunks(records)).decode("utf-8")
+
 
 rispy = pytest.importorskip("rispy", reason="rispy is a test dependency: run `make install`")
 
