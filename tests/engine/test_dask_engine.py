@@ -360,8 +360,8 @@ def test_past_dataset_rows_both_engines_write_the_same_parquet_datasets_and_cut_
     ris = json.loads((cluster / "run.json").read_text())["ris"]
     assert ris == json.loads((local / "run.json").read_text())["ris"]
     assert ris["included"] > 40
-    said = [line for line in result.stdout.splitlines() if line.startswith("records.ris:")]
-    assert said == [
+    ris_lines = [line for line in result.stdout.splitlines() if line.startswith("records.ris:")]
+    assert ris_lines == [
         f"records.ris: the first 40 of {ris['included']:,} included records (the evidence table's order); every "
         "one is in the tables."
     ]
