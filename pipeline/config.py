@@ -141,7 +141,8 @@ class OutputConfig:
     dir: Path
     keep_raw_runs: int = 0  # raw E-utilities archives kept (newest first); 0 keeps them all
     # A table with more rows is written as a Parquet dataset (<name>/part-*.parquet) and its CSV
-    # keeps only this many rows (outputs/datasets.py); Excel opens at most 1,048,576 rows.
+    # keeps only this many rows (outputs/datasets.py), records.ris this many references; Excel
+    # opens at most 1,048,576 rows.
     dataset_rows: int = 1_000_000
 
 
