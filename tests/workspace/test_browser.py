@@ -15,7 +15,9 @@ from tests.support.workspace_review import HOSTILE_PMID, served
 
 def sign_in(page, url: str, name: str) -> None:
     page.goto(url)
-    page.click(f"button[value={name}]")
+    # Until the page's load event the deferred app.js may not listen yet, and a key pressed then is lost.
+    with page.expect_navigation():
+        page.click(f"button[value={name}]")
     page.wait_for_selector("#record, #done")
 
 
