@@ -11,10 +11,10 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AbstractSection:
     """One part of an abstract. Unstructured abstracts have a single section with an empty label."""
 
@@ -23,7 +23,7 @@ class AbstractSection:
     category: str = ""  # NlmCategory (BACKGROUND, METHODS, ...) when NCBI gives one
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Author:
     last_name: str = ""
     fore_name: str = ""
@@ -38,7 +38,7 @@ class Author:
         return " ".join(p for p in (self.last_name, self.initials or self.fore_name) if p)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MeshHeading:
     descriptor: str
     major_topic: bool = False
@@ -46,7 +46,7 @@ class MeshHeading:
     ui: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CommentCorrection:
     """A CommentsCorrections link, e.g. ref_type 'RetractionIn' or 'ErratumIn'."""
 
@@ -265,7 +265,7 @@ class ScreeningResult:
     flags: tuple[str, ...] = ()  # e.g. ("retracted",): shown whatever the decision
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mention:
     """One entity mention, with the offsets that support it."""
 
@@ -280,6 +280,15 @@ class Mention:
     source: str = "lexicon"  # "model", "lexicon" or "abbreviation"
     identifier: str = ""  # concept id, e.g. "MESH:D007649", "NCBIGene:627"; "" when none applies
     vocabulary: str = ""  # the identifier's vocabulary: "MeSH", "NCBI Gene", "OMIM", "DrugBank"
+
+
+def mentions_from_rows(rows: Iterable[Sequence]) -> list[Mention]:
+    """Mentions from rows of their field values (in Mention's field order), each distinct value
+    held once: a review's mentions repeat record ids, sections, labels, sources and concepts, and
+    one string per occurrence was most of the client's memory for them (issue 17)."""
+    shared: dict = {}
+    share = shared.setdefault
+    return [Mention(*[share(value, value) for value in row]) for row in rows]
 
 
 @dataclass(frozen=True)

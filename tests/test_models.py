@@ -9,7 +9,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.models import Author, Record, RecordIds, display_id, make_record_id, pmid_of, record_order
+from pipeline.models import (
+    Author,
+    Mention,
+    Record,
+    RecordIds,
+    display_id,
+    make_record_id,
+    mentions_from_rows,
+    pmid_of,
+    record_order,
+)
 from pipeline.sources.pubmed_xml.parser import parse
 from pipeline.store.codec import record_from_json, record_to_json
 from tests.support.paths import FIXTURES
@@ -95,3 +105,45 @@ def test_pubmed_parsing_fills_pmid_doi_and_pmcid():
     assert parsed["30000009"].ids == {"doi": "10.4088/JCP.19m12891", "pmcid": "PMC7000009", "pmid": "30000009"}
     assert parsed["30000002"].ids == {"pmid": "30000002"}
     assert all(r.record_id == f"pmid:{p}" for p, r in parsed.items())
+
+
+def _fresh(value):
+    """An equal value in a new object, as each row read from a database or Parquet file is."""
+    return "".join(list(value)) if isinstance(value, str) else value
+
+
+MENTION_ROWS = st.lists(
+    st.tuples(
+        st.sampled_from(["pmid:1", "pmid:22", "doi:10.1/x"]),
+        st.sampled_from(["title", "abstract", "METHODS"]),
+        st.integers(0, 3),
+        st.integers(0, 10**6),
+        st.integers(0, 10**6),
+        st.text(min_size=2, max_size=12),
+        st.sampled_from(["DRUG", "GENE", "DISEASE"]),
+        st.sampled_from(["ketamine", "depression", "NMDA receptor"]),
+        st.sampled_from(["model", "lexicon", "abbreviation"]),
+        st.sampled_from(["", "MESH:D007649", "NCBIGene:2903"]),
+        st.sampled_from(["", "MeSH", "NCBI Gene"]),
+    ),
+    max_size=40,
+)
+
+
+@given(MENTION_ROWS)
+def test_mentions_from_rows_are_the_rows_mentions_with_each_distinct_value_held_once(rows):
+    mentions = mentions_from_rows([tuple(_fresh(v) for v in row) for row in rows])
+    assert mentions == [Mention(*row) for row in rows]
+    held: dict = {}
+    for mention in mentions:
+        for field in dataclasses.fields(Mention):
+            value = getattr(mention, field.name)
+            assert held.setdefault(value, value) is value, field.name
+
+
+def test_mentions_and_authors_hold_no_per_object_dict_and_pickle():
+    mention = Mention("pmid:7", "title", 0, 0, 8, "Ketamine", "DRUG", "ketamine", "lexicon", "MESH:D007649", "MeSH")
+    author = Author(last_name="Doe", initials="J", affiliations=("Oslo",))
+    for value in (mention, author):
+        assert not hasattr(value, "__dict__")  # slots: a review holds hundreds of thousands
+        assert pickle.loads(pickle.dumps(value)) == value  # the local engine's processes return them so

@@ -171,6 +171,8 @@ class DaskEngine:
             log.warning("record %s set aside by entity extraction: %s", item.record_id, item.reason)
         if missing:
             set_aside += extra
+        # Handed over: the run keeps them until the commit; a copy here would outlive it.
+        self.mentions, self._included, self.set_aside = {}, set(), {}
         progress("extract", len(records), len(records))
         return found, sorted(set_aside, key=lambda item: record_order(item.record_id))
 

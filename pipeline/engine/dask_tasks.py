@@ -58,7 +58,7 @@ from distributed import WorkerPlugin, get_worker
 
 from pipeline.config import Config, ExtractionConfig, ScreeningConfig, SearchConfig
 from pipeline.engine.crashpoints import checkpoint
-from pipeline.models import Decision, DeletedCitation, Mention, Record, SetAside
+from pipeline.models import Decision, DeletedCitation, Mention, Record, SetAside, mentions_from_rows
 from pipeline.outputs.files import atomic_write, parquet_bytes
 from pipeline.screening.rules import screen_record
 from pipeline.sources.pubmed_xml.local import query_matches
@@ -491,13 +491,9 @@ def load_part(part: Path, path: str) -> LoadedPart:
 
 def read_mentions(part: Path) -> list[tuple[str, str, Mention]]:
     """(record_id, content hash, Mention) of a part, in extraction order."""
-    frame = pd.read_parquet(part / "mentions.parquet")
-    columns = [frame[name].tolist() for name in MENTION_COLUMNS]
-    out = []
-    for row in zip(*columns):
-        values = {name: (int(v) if name in _INT_FIELDS else v) for name, v in zip(MENTION_FIELDS, row[1:])}
-        out.append((values["record_id"], row[0], Mention(**values)))
-    return out
+    frame = pd.read_parquet(part / "mentions.parquet")  # tolist(): Python ints, as Mention holds
+    mentions = mentions_from_rows(zip(*(frame[name].tolist() for name in MENTION_FIELDS)))
+    return [(m.record_id, digest, m) for m, digest in zip(mentions, frame["content_hash"].tolist())]
 
 
 def read_set_aside(part: Path) -> list[tuple[str, SetAside]]:

@@ -67,6 +67,18 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
     A table past [output] dataset_rows rows is written as a Parquet dataset with a CSV of its first
     rows (outputs/datasets.py), and records.ris holds at most that many references; run.json
     "tables" and "ris" say which, "stage_seconds" where the time went."""
+    manifest = _write_outputs(state, out, config, manifest, run_ids)
+    write_json(out / "run.json", manifest.to_json())
+    # Built from the files just written, so `python -m pipeline report` rebuilds the same page;
+    # after _write_outputs has returned, so the records and tables it held are freed first.
+    write_report(out)
+    return manifest
+
+
+def _write_outputs(
+    state: StateStore, out: Path, config: Config, manifest: RunManifest, run_ids: list[str]
+) -> RunManifest:
+    """Every output but run.json and the report; returns the manifest to write to run.json."""
     clock = StageClock(manifest.stage_seconds)
     by_id = {record_id: rec for record_id, (rec, _) in state.active_records().items()}
     records = list(by_id.values())
@@ -125,7 +137,7 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
         changes += people.change_rows(decisions, run_ids[-1], {i: r.title for i, r in by_id.items()})
     atomic_write(out / "changes.csv", csv_bytes(changes_table(changes)))
     clock.lap("publish_other")  # PRISMA, RIS, changes.csv
-    manifest = dataclasses.replace(
+    return dataclasses.replace(
         manifest,
         counts=asdict(summary),
         changes=change_summary(changes, run_ids),
@@ -134,10 +146,6 @@ def publish(state: StateStore, out: Path, config: Config, manifest: RunManifest,
         ris=ris_written,
         stage_seconds=clock.to_json(),
     )
-    write_json(out / "run.json", manifest.to_json())
-    # Built from the files just written, so `python -m pipeline report` rebuilds the same page.
-    write_report(out)
-    return manifest
 
 
 def changes_table(rows: Iterable[dict]) -> pd.DataFrame:

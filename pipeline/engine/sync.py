@@ -210,6 +210,9 @@ def sync(
             )
             # After the commit: the stored manifest lacks its own commit's time (run.json has it).
             clock.lap("commit")
+            # Publishing reads everything back from the store: holding the plan's records and
+            # mentions meanwhile would double the client's memory at scale.
+            plan = None
             manifest.stage_seconds = clock.to_json()
             checkpoint("after-commit")
         except BaseException as exc:

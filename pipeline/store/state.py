@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from pipeline.models import CommitPlan, Decision, Mention, Record, ScreeningResult, pmid_of
+from pipeline.models import CommitPlan, Decision, Mention, Record, ScreeningResult, mentions_from_rows, pmid_of
 from pipeline.store import migrations
 from pipeline.store.codec import content_hash, encode_record, record_from_json, record_to_json
 
@@ -274,8 +274,8 @@ class StateStore:
         rows = self.db.execute(
             f"SELECT m.record_id, {cols} FROM mentions m JOIN wanted w "
             "ON w.record_id = m.record_id ORDER BY m.record_id, m.seq"
-        ).fetchall()
-        return [Mention(*row) for row in rows]
+        )
+        return mentions_from_rows(rows)  # row by row: never every row and every mention at once
 
     def changes(self, run_ids: Iterable[str]) -> list[dict]:
         ids = list(run_ids)

@@ -6,6 +6,7 @@ joined with --scheduler, as a separately started `dask scheduler` would be.
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import shutil
@@ -417,3 +418,28 @@ def test_a_worker_killed_mid_task_is_replaced_and_the_run_gives_the_local_tables
         assert (cluster / name).read_bytes() == (local / name).read_bytes(), name
     for name in ("records", "mentions"):
         pd.testing.assert_frame_equal(pd.read_parquet(cluster / name), pd.read_parquet(local / name))
+
+
+def test_publishing_holds_none_of_the_runs_own_records_or_mentions(
+    tmp_path, real_files, invoke, dask_scheduler, monkeypatch
+):
+    """The outputs are rebuilt from the store, so the run's own records and mentions (the commit
+    plan's, the Dask engine's) are released before publishing reads them back: holding both
+    would double the client's memory at scale."""
+    from pipeline.engine import sync
+    from pipeline.models import Mention, Record
+
+    def alive() -> int:
+        gc.collect()
+        return sum(isinstance(o, (Record, Mention)) for o in gc.get_objects())
+
+    at_publish = []
+    publish = sync.publish
+    monkeypatch.setattr(sync, "publish", lambda *a, **k: at_publish.append(alive()) or publish(*a, **k))
+    config = review_config(tmp_path / "config", real_files)
+    before = alive()  # whatever other tests' fixtures hold
+    assert invoke("run", "--config", config, "--out", tmp_path / "local").exit_code == 0
+    assert invoke("run", "--config", config, "--out", tmp_path / "dask", "--scheduler", dask_scheduler).exit_code == 0
+    assert len(at_publish) == 2 and max(at_publish) <= before
+    mentions = pd.read_csv(tmp_path / "dask" / "mentions.csv")
+    assert len(mentions) > 500  # there were mentions to hold

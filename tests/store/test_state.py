@@ -294,3 +294,19 @@ def test_a_store_opened_twice_sees_only_committed_data(tmp_path):
         writer.db.execute("INSERT INTO meta VALUES ('x', 'y')")
         assert reader.db.execute("SELECT value FROM meta WHERE key = 'x'").fetchone() is None
         writer.db.execute("ROLLBACK")
+
+
+def test_stored_mentions_read_back_share_each_distinct_value(tmp_path):
+    mentions = [
+        Mention(
+            "pmid:7", "abstract", i, 10 * i, 10 * i + 8, "ketamine", "DRUG", "ketamine", "model", "MESH:D007649", "MeSH"
+        )
+        for i in range(3)
+    ]
+    with StateStore.open(tmp_path) as state:
+        state.begin_run("r1", "run", "S", "q", 1)
+        commit(state, "r1", [Record(pmid="7", title="T")], [], extracted={"pmid:7": ("h", mentions)})
+        back = state.mentions(["pmid:7"])
+    assert back == mentions
+    for name in ("record_id", "section", "text", "label", "canonical", "source", "identifier", "vocabulary"):
+        assert len({id(getattr(m, name)) for m in back}) == 1, name
