@@ -26,7 +26,8 @@ machine's other work disturbed least), every round's wall time listed:
 
 Per row: wall time, records/s (records read / wall), CPU seconds of every process of the row,
 peak memory per worker (the Dask tasks' and plain processes' ru_maxrss; for local the largest
-process), the machine's 1-minute load average when the row started, and for Dask the cluster's
+process), the run process's own peak ("run MB": the local engine's process, with the model it
+forks from, or the Dask client; run.json stage_seconds.peak_rss_mb), the machine's 1-minute load average when the row started, and for Dask the cluster's
 start-up, map (with the scan of the files' PMIDs before it), part loading and reduce time and the scheduler's work-stealing requests. Ratios
 from the same run: plain-2 vs plain-1 (the machine's ceiling), dask-2 vs dask-1 (goal >= 1.8x),
 local-2 vs local-1, dask-1 vs local-1 (goal within 10%), and whether the tables of the four
@@ -193,6 +194,8 @@ def _row(config: Path, out: Path, name: str) -> dict:
         r["records"] = m["searched"]["records_read"]
         r["included"] = m["counts"]["included"]
         r["mentions"] = m["counts"]["mentions"]
+        # The run's own process (for Dask, the client): what holds every selected record.
+        r["client_peak_mb"] = max(m["stage_seconds"]["peak_rss_mb"].values())
         if "engine" in m:
             e = m["engine"]
             r["cluster_start_s"] = e["seconds"]["cluster_start"]
@@ -264,7 +267,7 @@ def report(r: dict) -> None:
     )
     print(
         f"{'':8} {'load':>5} {'wall s':>7} {'rec/s':>6} {'CPU s':>6} {'start s':>7} {'map s':>6} {'load s':>6} "
-        f"{'task CPU s':>10} {'extracted':>9} {'steals':>6}  peak MB/worker"
+        f"{'task CPU s':>10} {'extracted':>9} {'steals':>6} {'run MB':>6}  peak MB/worker"
     )
     for name in ROWS:
         x = r[name]
@@ -274,7 +277,7 @@ def report(r: dict) -> None:
             f"{name:8} {x['load_average_at_start']:5.2f} {x['wall_s']:7.1f} {x['records_per_s']:6.1f} "
             f"{x['cpu_s']:6.1f} {_cell(x.get('cluster_start_s'), 7)} {_cell(map_s, 6)} "
             f"{_cell(x.get('load_parts_s'), 6)} {_cell(x.get('task_cpu_s'), 10)} {_cell(x.get('extracted'), 9, '.0f')} "
-            f"{_cell(x.get('steal_requests'), 6, '.0f')}  {peaks}"
+            f"{_cell(x.get('steal_requests'), 6, '.0f')} {_cell(x.get('client_peak_mb'), 6, '.0f')}  {peaks}"
         )
     if r.get("rounds", 1) > 1:
         print("wall s of every round: " + "; ".join(f"{n} {', '.join(map(str, r[n]['walls']))}" for n in ROWS))

@@ -448,7 +448,7 @@ class RunManifest:
     human_screening: dict | None = None  # set when published with [screening.human]: people's stage
     tables: dict | None = None  # set when published: per table its rows, the CSV's rows, Parquet file or dataset
     ris: dict | None = None  # set when published: records.ris's references and the included records
-    stage_seconds: dict | None = None  # wall seconds per stage of the run (search, screen, extract, commit, publish)
+    stage_seconds: dict | None = None  # per stage (search, screen, ..., publish): wall and CPU seconds, peak memory
 
     def to_json(self) -> dict:
         """run.json in the current layout (MANIFEST_VERSION): every key the first release wrote,

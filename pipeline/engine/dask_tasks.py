@@ -44,7 +44,6 @@ import hashlib
 import io
 import json
 import os
-import resource
 import shutil
 import tempfile
 import threading
@@ -58,6 +57,7 @@ from distributed import WorkerPlugin, get_worker
 
 from pipeline.config import Config, ExtractionConfig, ScreeningConfig, SearchConfig
 from pipeline.engine.crashpoints import checkpoint
+from pipeline.engine.stages import peak_rss_mb
 from pipeline.models import Decision, DeletedCitation, Mention, Record, SetAside, mentions_from_rows
 from pipeline.outputs.files import atomic_write, parquet_bytes
 from pipeline.screening.rules import screen_record
@@ -404,7 +404,7 @@ def _stamp(info: PartInfo, plugin: ExtractorPlugin | None) -> PartInfo:
     except ValueError:
         info.worker = "client"
     info.pid = os.getpid()
-    info.peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    info.peak_rss_mb = peak_rss_mb()
     # The parser pauses the collector only inside a region's parse and always restores it; a task
     # that ended with it off would slow every later task of this worker (and leak cycles).
     info.gc_enabled = gc.isenabled()

@@ -366,14 +366,17 @@ def test_past_dataset_rows_both_engines_write_the_same_parquet_datasets_and_cut_
         f"records.ris: the first 40 of {ris['included']:,} included records (the evidence table's order); every "
         "one is in the tables."
     ]
-    # Where the time went, wall and this process's CPU, per stage, for both engines.
+    # Where the time went, wall and this process's CPU, per stage, for both engines; and the
+    # process's peak memory by the end of each stage (it only grows: publishing, last, holds it).
     stages = ["read_state", "search", "screen", "extract", "changes", "commit"]
     stages += ["publish_read_state", "publish_build_tables", "publish_write_tables", "publish_other"]
     for out in (local, cluster):
         seconds = json.loads((out / "run.json").read_text())["stage_seconds"]
-        assert list(seconds) == ["wall", "cpu"]
-        assert list(seconds["wall"]) == list(seconds["cpu"]) == stages
+        assert list(seconds) == ["wall", "cpu", "peak_rss_mb"]
+        assert list(seconds["wall"]) == list(seconds["cpu"]) == list(seconds["peak_rss_mb"]) == stages
         assert all(v >= 0 for part in seconds.values() for v in part.values())
+        peaks = seconds["peak_rss_mb"]
+        assert 50 < peaks["search"] <= peaks["publish_read_state"] <= peaks["publish_other"] == max(peaks.values())
     duckdb = pytest.importorskip("duckdb", reason="duckdb is a test dependency (pyproject [test])")
     glob = str(local / "mentions" / "*.parquet")
     assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{glob}')").fetchall() == [(tables["mentions"]["rows"],)]
