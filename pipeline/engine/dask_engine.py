@@ -30,7 +30,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -331,20 +331,21 @@ class Reduced:
     set_aside: dict[tuple[str, str], SetAside]  # of those versions
 
 
-def apply_parts(parts: Iterable[LoadedPart]) -> Reduced:
+def apply_parts(parts: Sequence[LoadedPart]) -> Reduced:
     """The parts applied in the files' order, as select_local applies the files' items: a later
     version of a PMID replaces an earlier one, a later version that no longer matches the query
-    removes it, a DeleteCitation removes it (until a later version comes back)."""
-    latest: dict[str, tuple[str, str, str, bool]] = {}  # pmid -> (JSON, content hash, record_id, included)
+    removes it, a DeleteCitation removes it (until a later version comes back). Only the versions
+    kept are read from their parts' files and decoded, part by part."""
+    latest: dict[str, tuple[int, int, str, str, bool]] = {}  # pmid -> (part, row, content hash, record_id, included)
     selection = LocalSelection()
     mentions: dict[tuple[str, str], list[Mention]] = {}
     set_aside: dict[tuple[str, str], SetAside] = {}
-    for part in parts:
-        for kind, pmid, record_id, matched, included, digest, text, reason, source in part.items:
+    for index, part in enumerate(parts):
+        for row, (kind, pmid, record_id, matched, included, digest, _, reason, source) in enumerate(part.items):
             if kind == "record":
                 selection.read += 1
                 if matched:
-                    latest[pmid] = (text, digest, record_id, bool(included))
+                    latest[pmid] = (index, row, digest, record_id, bool(included))
                     selection.files[pmid] = part.path
                     selection.deleted.discard(pmid)
                 else:
@@ -359,8 +360,15 @@ def apply_parts(parts: Iterable[LoadedPart]) -> Reduced:
         for digest, item in part.set_aside:
             set_aside[(item.record_id, digest)] = item
     # What the tasks extracted, mentions or none, for the versions the files' order kept.
-    included = {(record_id, digest) for _, digest, record_id, ok in latest.values() if ok}
-    selection.records = {pmid: record_from_json(text) for pmid, (text, *_) in latest.items()}
+    included = {(record_id, digest) for _, _, digest, record_id, ok in latest.values() if ok}
+    kept: dict[int, list[tuple[int, str]]] = {}
+    for pmid, (index, row, *_) in latest.items():
+        kept.setdefault(index, []).append((row, pmid))
+    decoded = {}
+    for index, wanted in kept.items():
+        texts = parts[index].record_texts([row for row, _ in wanted])
+        decoded.update((pmid, record_from_json(text)) for (_, pmid), text in zip(wanted, texts))
+    selection.records = {pmid: decoded[pmid] for pmid in latest}
     return Reduced(
         selection=selection,
         included=included,

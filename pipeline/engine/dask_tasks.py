@@ -53,6 +53,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from distributed import WorkerPlugin, get_worker
 
 from pipeline.config import Config, ExtractionConfig, ScreeningConfig, SearchConfig
@@ -462,31 +464,45 @@ def _write_part(
         raise
 
 
-def read_items(part: Path) -> pd.DataFrame:
-    return pd.read_parquet(part / "items.parquet")
+ITEMS_READ = [name for name in ITEM_COLUMNS if name != "record_json"]
 
 
 @dataclass
 class LoadedPart:
     """A finished part as the reduce applies it: read by the client as soon as its task completes,
-    so reading overlaps the tasks still running and the reduce only applies the files' order."""
+    so reading overlaps the tasks still running and the reduce only applies the files' order.
+
+    The records' JSON stays in the part's file until the reduce knows which versions the files'
+    order keeps (`record_texts`): the client never holds the versions a later file replaces, nor
+    every part's text at once (client memory at scale)."""
 
     path: str  # the input file
-    # Every item of the file in document order: ITEM_COLUMNS as plain Python values.
+    # Every item of the file in document order: ITEM_COLUMNS as plain Python values, record_json
+    # "" when the part was read from its folder.
     items: list[tuple] = field(default_factory=list)
     # (record_id, content hash) -> the mentions extracted from that version, in extraction order
     mentions: dict[tuple[str, str], list[Mention]] = field(default_factory=dict)
     set_aside: list[tuple[str, SetAside]] = field(default_factory=list)  # (content hash, SetAside)
+    folder: Path | None = None  # the part's folder; None: the items hold their JSON
+
+    def record_texts(self, rows: list[int]) -> list[str]:
+        """The canonical JSON of the items at `rows` (indexes into `items`)."""
+        if self.folder is None:
+            return [self.items[row][ITEM_COLUMNS.index("record_json")] for row in rows]
+        column = pq.read_table(self.folder / "items.parquet", columns=["record_json"]).column(0)
+        return column.take(pa.array(rows, type=pa.int64())).to_pylist()
 
 
 def load_part(part: Path, path: str) -> LoadedPart:
-    """The part in folder `part` (written by process_file for the input file `path`)."""
-    frame = read_items(part)
+    """The part in folder `part` (written by process_file for the input file `path`), its records'
+    JSON left in the file."""
+    frame = pd.read_parquet(part / "items.parquet", columns=ITEMS_READ)
+    frame.insert(ITEM_COLUMNS.index("record_json"), "record_json", "")
     items = list(zip(*(frame[name].tolist() for name in ITEM_COLUMNS)))
     mentions: dict[tuple[str, str], list[Mention]] = {}
     for record_id, digest, mention in read_mentions(part):
         mentions.setdefault((record_id, digest), []).append(mention)
-    return LoadedPart(path=path, items=items, mentions=mentions, set_aside=read_set_aside(part))
+    return LoadedPart(path=path, items=items, mentions=mentions, set_aside=read_set_aside(part), folder=part)
 
 
 def read_mentions(part: Path) -> list[tuple[str, str, Mention]]:

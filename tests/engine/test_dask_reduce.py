@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from pipeline.engine.dask_engine import apply_parts, submission_order
-from pipeline.engine.dask_tasks import LoadedPart
+from pipeline.engine.dask_tasks import MENTION_COLUMNS, LoadedPart
 from pipeline.models import Mention, Quarantined, Record, SetAside
 from pipeline.store.codec import content_hash, record_to_json
 
@@ -66,6 +67,33 @@ def test_a_later_files_version_replaces_the_earlier_one_with_its_mentions():
         key("1", "Ketamine v2"): [mention("1", "K2")],
         key("2", "Esketamine"): [mention("2", "Esk")],
     }
+
+
+def test_only_the_kept_versions_are_read_from_their_parts(tmp_path):
+    """Parts read from their folders: the records' JSON is read for the versions the files' order
+    keeps, never for those a later file replaces or deletes."""
+    from pipeline.engine.dask_tasks import ITEM_COLUMNS, load_part
+    from pipeline.outputs.files import parquet_bytes
+
+    def written(name: str, *items: tuple):
+        folder = tmp_path / name
+        folder.mkdir()
+        frame = pd.DataFrame(list(items), columns=ITEM_COLUMNS)
+        (folder / "items.parquet").write_bytes(parquet_bytes(frame))
+        pd.DataFrame(columns=MENTION_COLUMNS).to_parquet(folder / "mentions.parquet")
+        (folder / "part.json").write_text("{}")
+        return load_part(folder, f"{name}.xml")
+
+    base = written("base", record("1", "Old"), record("2", "Kept"), record("3", "Deleted later"))
+    update = written("update", record("1", "New"), deleted("3"))
+    asked = []
+    for loaded in (base, update):
+        assert all(item[ITEM_COLUMNS.index("record_json")] == "" for item in loaded.items)
+        read = loaded.record_texts
+        loaded.record_texts = lambda rows, read=read, name=loaded.path: asked.append((name, rows)) or read(rows)
+    reduced = apply_parts([base, update])
+    assert {p: r.title for p, r in reduced.selection.records.items()} == {"1": "New", "2": "Kept"}
+    assert sorted(asked) == [("base.xml", [1]), ("update.xml", [0])]
 
 
 def test_the_files_order_decides_not_the_order_the_parts_came_in():

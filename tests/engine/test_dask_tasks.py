@@ -106,7 +106,12 @@ def test_the_client_loads_a_part_as_the_reduce_applies_it(xml_file, tmp_path):
     loaded = load_part(part, info.path)
     items = pd.read_parquet(part / "items.parquet")
     assert loaded.path == str(xml_file) and loaded.set_aside == []
-    assert loaded.items == [tuple(row) for row in items[ITEM_COLUMNS].itertuples(index=False)]
+    # The records' JSON stays in the file until the reduce asks for the versions it keeps.
+    json_at = ITEM_COLUMNS.index("record_json")
+    rows = [tuple(row) for row in items[ITEM_COLUMNS].itertuples(index=False)]
+    assert loaded.items == [row[:json_at] + ("",) + row[json_at + 1 :] for row in rows]
+    assert loaded.record_texts([5, 0, 2]) == [rows[5][json_at], rows[0][json_at], rows[2][json_at]]
+    assert loaded.record_texts([4]) == [""] and rows[2][json_at].startswith("{")  # a DeleteCitation; a record
     assert [(kind, pmid, included) for kind, pmid, _, _, included, *_ in loaded.items] == [
         ("record", "1", False),
         ("record", "2", False),
