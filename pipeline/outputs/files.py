@@ -13,8 +13,9 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -108,19 +109,43 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     joined with "; ". Text cells that a spreadsheet would run as a formula are neutralised
     (neutralise_formula); the Parquet twin keeps the original values.
     """
-    flat = frame.copy()
-    for column in flat.columns:
-        if flat[column].dtype != object and not pd.api.types.is_string_dtype(flat[column].dtype):
-            continue
-        flat[column] = flat[column].map(_csv_text, na_action="ignore").astype(object)
-    text = flat.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
-    return (CSV_BOM + text).encode("utf-8")
+    return b"".join(csv_chunks(frame))
+
+
+CSV_CHUNK_ROWS = 20_000
+
+
+def csv_chunks(frame: pd.DataFrame, rows: int = CSV_CHUNK_ROWS) -> Iterator[bytes]:
+    """csv_bytes(frame) in pieces of `rows` rows: the same bytes, never the whole text at once (a
+    review's mentions table is hundreds of MB of text at scale, held three times over when whole)."""
+    yield CSV_BOM.encode("utf-8")
+    for start in range(0, max(len(frame), 1), rows):
+        flat = frame.iloc[start : start + rows].copy()
+        for column in flat.columns:
+            if flat[column].dtype == object or pd.api.types.is_string_dtype(flat[column].dtype):
+                flat[column] = _csv_cells(flat[column])
+        text = flat.to_csv(index=False, header=start == 0, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+        yield text.encode("utf-8")
+
+
+def _csv_cells(column: pd.Series) -> np.ndarray:
+    """_csv_text of every present cell, as objects: no type is inferred from the values (pandas'
+    map would write a column holding only missing values and 0 as 0.0), so a piece of a column is
+    written as the whole column is."""
+    cells = column.to_numpy(dtype=object, copy=True)
+    present = ~column.isna().to_numpy()
+    if present.any():
+        cells[present] = _csv_texts(cells[present])
+    return cells
 
 
 def _csv_text(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         value = "; ".join(map(str, value))
     return neutralise_formula(value) if isinstance(value, str) else value
+
+
+_csv_texts = np.frompyfunc(_csv_text, 1, 1)  # over an object array, giving one: no inference
 
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:
@@ -177,5 +202,5 @@ def typed_identifiers(frame: pd.DataFrame) -> pd.DataFrame:
 def write_table(out_dir: Path, name: str, frame: pd.DataFrame) -> None:
     """`name`.csv and its Parquet twin `name`.parquet; identifiers as typed_identifiers gives them
     in the Parquet file (the CSV's bytes do not depend on it)."""
-    atomic_write(out_dir / f"{name}.csv", csv_bytes(frame))
+    atomic_write(out_dir / f"{name}.csv", csv_chunks(frame))
     atomic_write(out_dir / f"{name}.parquet", parquet_bytes(typed_identifiers(frame)))

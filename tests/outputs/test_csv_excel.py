@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.outputs.files import csv_bytes, neutralise_formula, parquet_bytes
+from pipeline.outputs.files import csv_bytes, csv_chunks, neutralise_formula, parquet_bytes
 
 
 @pytest.mark.parametrize(
@@ -86,3 +86,20 @@ def test_no_csv_cell_can_start_a_formula(texts):
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
         expected = "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
         assert row[0] == expected
+
+
+CELLS = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=12),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.none(),
+    st.lists(st.text(max_size=5), max_size=3),
+)
+
+
+@given(st.lists(st.tuples(CELLS, st.text(max_size=8), st.integers(0, 9)), max_size=12), st.integers(1, 5))
+def test_the_csv_written_in_pieces_is_the_csv_written_whole(rows, piece_rows):
+    frame = pd.DataFrame(rows, columns=["mixed", "text", "number"])
+    whole = csv_bytes(frame)  # one piece: CSV_CHUNK_ROWS is far above these tables
+    assert b"".join(csv_chunks(frame, rows=piece_rows)) == whole
+    assert whole.count(b"\n") >= len(rows) + 1  # the header once, every row
