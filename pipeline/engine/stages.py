@@ -15,9 +15,18 @@ import time
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MB."""
+    """This process's peak resident memory so far, in MB: Linux's VmHWM, since ru_maxrss keeps the
+    size of the process that started this one (a fork's copy is counted before exec replaces it),
+    so a run started by a large process (a test, a scheduler's agent) would report that."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)  # kB
+    except OSError:  # no /proc: not Linux
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)  # bytes on macOS, KB on Linux
+    return round(peak / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)  # bytes on macOS
 
 
 class StageClock:
@@ -28,6 +37,8 @@ class StageClock:
         self.wall: dict[str, float] = dict(previous.get("wall", {}))
         self.cpu: dict[str, float] = dict(previous.get("cpu", {}))
         self.peak: dict[str, float] = dict(previous.get("peak_rss_mb", {}))
+        # The kernel's counters lag by a few pages: this clock's peak is kept from falling between laps.
+        self._peak = 0.0
         self.restart()
 
     def restart(self) -> None:
@@ -38,7 +49,7 @@ class StageClock:
         wall, cpu = time.perf_counter(), time.process_time()
         self.wall[stage] = self.wall.get(stage, 0.0) + wall - self._wall
         self.cpu[stage] = self.cpu.get(stage, 0.0) + cpu - self._cpu
-        self.peak[stage] = peak_rss_mb()
+        self._peak = self.peak[stage] = max(self._peak, peak_rss_mb())
         self._wall, self._cpu = wall, cpu
 
     def to_json(self) -> dict:

@@ -28,7 +28,10 @@ def test_laps_add_up_per_stage_and_a_later_clock_carries_them_on():
 
 
 def test_the_peak_rises_at_the_lap_of_the_stage_that_needed_the_memory():
-    # A fresh process: the peak is a maximum over the process's life, and a test worker's is high.
+    # A fresh process: the peak is a maximum over the process's life. It is started by a process
+    # holding more than it will (a test worker is large anyway): the peak is the run's own, not
+    # its parent's (ru_maxrss would report the parent's size from the start).
+    ballast = bytearray(600 << 20)  # zero-filled: every page resident
     code = (
         "import json\n"
         "from pipeline.engine.stages import StageClock\n"
@@ -43,5 +46,6 @@ def test_the_peak_rises_at_the_lap_of_the_stage_that_needed_the_memory():
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=subprocess_env(), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     peaks = json.loads(done.stdout)
-    assert peaks["large"] >= 400 and peaks["large"] - peaks["small"] >= 200
-    assert peaks["after"] == peaks["large"]  # a peak, not the memory held now
+    del ballast
+    assert peaks["small"] < 300 and peaks["large"] - peaks["small"] >= 380
+    assert peaks["after"] >= peaks["large"]  # a peak, not the memory held now (400 MB less)
