@@ -41,21 +41,18 @@ _BUNDLED = {
 }
 _BODY = re.compile(rb"<PubmedArticleSet>(.*)</PubmedArticleSet>", re.S)
 
-# VmHWM, not ru_maxrss: Linux carries the parent's high-water mark into ru_maxrss across
-# fork+exec, so a child of this (large) process would report at least the parent's size.
+# peak_rss_mb reads VmHWM, not ru_maxrss: Linux carries the parent's high-water mark into
+# ru_maxrss across fork+exec, so a child of this (large) process would report at least its size.
 _CHILD = """
 import sys, time
+from pipeline.engine.stages import peak_rss_mb
 from pipeline.sources.pubmed_xml.parser import parse
 from pipeline.models import Record
 
-def peak_kb():
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
-
-base = peak_kb()
+base = peak_rss_mb()
 started = time.process_time()
 n = sum(1 for item in parse(sys.argv[1]) if isinstance(item, Record))
-print(n, time.process_time() - started, peak_kb(), base)
+print(n, time.process_time() - started, peak_rss_mb(), base)
 """
 
 
@@ -117,12 +114,12 @@ def best_times(funcs: dict, docs, rounds=REPEATS) -> dict[str, tuple[int, float]
     return best
 
 
-def peak_memory(path: Path) -> tuple[int, float, int, int]:
-    """(records, CPU seconds, peak RSS kB, RSS kB after imports) of a child parsing `path`."""
+def peak_memory(path: Path) -> tuple[int, float, float, float]:
+    """(records, CPU seconds, peak RSS MB, peak RSS MB after imports) of a child parsing `path`."""
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, check=True, cwd=REPO
     ).stdout.split()
-    return int(out[0]), float(out[1]), int(out[2]), int(out[3])
+    return int(out[0]), float(out[1]), float(out[2]), float(out[3])
 
 
 def write_repeated(path: Path, body: bytes, times: int) -> None:
@@ -181,17 +178,17 @@ def main() -> None:
         for times in (1, 10):
             path = Path(tmp) / f"corpus_{times}x.xml.gz"
             write_repeated(path, body, times)
-            n, seconds, rss_kb, base_kb = peak_memory(path)
-            rows.append((times, n, path.stat().st_size / 1e6, len(body) * times / 1e6, seconds, rss_kb, base_kb))
+            n, seconds, rss_mb, base_mb = peak_memory(path)
+            rows.append((times, n, path.stat().st_size / 1e6, len(body) * times / 1e6, seconds, rss_mb, base_mb))
         print("child process parsing one gzip file from disk (CPU seconds, gunzip included):")
         print(
             f"{'input':<7}{'records':>9}{'gz MB':>8}{'XML MB':>9}{'seconds':>9}{'records/s':>11}"
             f"{'peak RSS MB':>13}{'after imports':>15}"
         )
-        for times, n, gz_mb, xml_mb, seconds, rss_kb, base_kb in rows:
+        for times, n, gz_mb, xml_mb, seconds, rss_mb, base_mb in rows:
             print(
                 f"{str(times) + 'x':<7}{n:>9}{gz_mb:>8.1f}{xml_mb:>9.1f}{seconds:>9.2f}{n / seconds:>11.0f}"
-                f"{rss_kb / 1024:>13.1f}{base_kb / 1024:>15.1f}"
+                f"{rss_mb:>13.1f}{base_mb:>15.1f}"
             )
         growth = rows[1][5] / rows[0][5]
         print(f"peak memory 10x / 1x: {growth:.2f} (goal: flat, i.e. ~1.0)")

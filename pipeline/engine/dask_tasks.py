@@ -464,7 +464,8 @@ def _write_part(
         raise
 
 
-ITEMS_READ = [name for name in ITEM_COLUMNS if name != "record_json"]
+ITEMS_READ = [name for name in ITEM_COLUMNS if name != "record_json"]  # what load_part reads
+_JSON_AT = ITEM_COLUMNS.index("record_json")
 
 
 @dataclass
@@ -488,7 +489,7 @@ class LoadedPart:
     def record_texts(self, rows: list[int]) -> list[str]:
         """The canonical JSON of the items at `rows` (indexes into `items`)."""
         if self.folder is None:
-            return [self.items[row][ITEM_COLUMNS.index("record_json")] for row in rows]
+            return [self.items[row][_JSON_AT] for row in rows]
         column = pq.read_table(self.folder / "items.parquet", columns=["record_json"]).column(0)
         return column.take(pa.array(rows, type=pa.int64())).to_pylist()
 
@@ -497,7 +498,7 @@ def load_part(part: Path, path: str) -> LoadedPart:
     """The part in folder `part` (written by process_file for the input file `path`), its records'
     JSON left in the file."""
     frame = pd.read_parquet(part / "items.parquet", columns=ITEMS_READ)
-    frame.insert(ITEM_COLUMNS.index("record_json"), "record_json", "")
+    frame.insert(_JSON_AT, "record_json", "")
     items = list(zip(*(frame[name].tolist() for name in ITEM_COLUMNS)))
     mentions: dict[tuple[str, str], list[Mention]] = {}
     for record_id, digest, mention in read_mentions(part):
