@@ -25,7 +25,7 @@ machine's other work disturbed least), every round's wall time listed:
     plain-2      ... in 2 plain processes: what two cores give on this machine without Dask
 
 Per row: wall time, records/s (records read / wall), CPU seconds of every process of the row,
-peak memory per worker (the Dask tasks' and plain processes' ru_maxrss; for local the largest
+peak memory per worker (what the Dask tasks and plain processes report, peak_rss_mb; for local the largest
 process), the run process's own peak ("run MB": the local engine's process, with the model it
 forks from, or the Dask client; run.json stage_seconds.peak_rss_mb), the machine's 1-minute load average when the row started, and for Dask the cluster's
 start-up, map (with the scan of the files' PMIDs before it), part loading and reduce time and the scheduler's work-stealing requests. Ratios
