@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -88,6 +89,7 @@ class DaskEngine:
         self.steal_requests: int | None = None
         self.address = ""
         self.dashboard = ""
+        self._closing: threading.Thread | None = None
 
     # -- the cluster ----------------------------------------------------------------------------
     def __enter__(self) -> "DaskEngine":
@@ -129,11 +131,26 @@ class DaskEngine:
         return self
 
     def __exit__(self, *exc) -> None:
+        if self._closing is not None:
+            self._closing.join()
+        self._close()
+
+    def _close(self) -> None:
         if self.client is not None:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
         self.client = self.cluster = None
+
+    def release_cluster(self) -> None:
+        """Once the map is done the rest of the run is the client's own (reduce, store, tables):
+        close the connection, and the local cluster this engine started, in the background. Its
+        workers hold the model (~0.8 GB each) and would otherwise sit beside the client's largest
+        allocations, publishing's; their shutdown (~1 s) runs while the client works. A cluster
+        started elsewhere is its owner's to stop."""
+        if self.client is not None and self._closing is None:
+            self._closing = threading.Thread(target=self._close, name="dask-engine-close", daemon=True)
+            self._closing.start()
 
     # -- sync.Engine ----------------------------------------------------------------------------
     def open_source(self, config: Config, out: Path, run_id: str) -> "DaskXmlSource":
@@ -416,6 +433,7 @@ class DaskXmlSource(LocalXmlSource):
     def search(self, request: SearchRequest) -> Harvest:
         files = expand_paths(self.search_config.paths)
         infos, loaded = self.engine.map_files(self.config, files, self.parts, request.progress)
+        self.engine.release_cluster()
         self.engine.parts_infos = infos
         selection = self.engine.reduce(loaded)
         return self.harvest(request, files, selection)
@@ -437,10 +455,3 @@ def _dashboard(client) -> str:
     if importlib.util.find_spec("bokeh") is None or "dashboard" not in client.scheduler_info().get("services", {}):
         return ""
     return client.dashboard_link or ""
-
-
-def engine_for(config: Config):
-    """The engine `config` asks for: None for the local one, else a DaskEngine (a context manager)."""
-    if config.engine.kind != "dask":
-        return None
-    return DaskEngine(config.engine)

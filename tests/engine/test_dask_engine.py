@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -188,6 +189,37 @@ def test_a_local_cluster_of_n_workers_is_started_when_no_scheduler_is_given(tmp_
     assert result.exit_code == 0, result.stderr
     engine = engine_of(tmp_path / "out")
     assert (engine["scheduler"], engine["workers"], engine["files_processed"]) == ("local cluster", 1, 1)
+
+
+def test_the_local_clusters_workers_are_gone_while_the_client_publishes(tmp_path, real_files, invoke, monkeypatch):
+    """The workers hold the model (~0.8 GB each) and have nothing left to do once the map is done:
+    the cluster the run started is closed then, not after the tables."""
+    import psutil
+
+    from pipeline.engine import sync
+
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+
+    def cluster_processes() -> set[int]:
+        return {p.pid for p in me.children(recursive=True)} - before
+
+    at_publish: list[set[int]] = []
+
+    def publish(*args, **kwargs):
+        deadline = time.monotonic() + 60  # the close runs in the background while the client works
+        while cluster_processes() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        at_publish.append(cluster_processes())
+        return publishing(*args, **kwargs)
+
+    publishing = sync.publish
+    monkeypatch.setattr(sync, "publish", publish)
+    config = review_config(tmp_path / "config", real_files[:1])
+    result = invoke("run", "--config", config, "--out", tmp_path / "out", "--engine", "dask", "--workers", "1")
+    assert result.exit_code == 0, result.stderr
+    assert engine_of(tmp_path / "out")["files_processed"] == 1
+    assert at_publish == [set()]
 
 
 def test_the_local_clusters_workers_run_without_the_statistical_profiler():
