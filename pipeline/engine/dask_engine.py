@@ -149,8 +149,16 @@ class DaskEngine:
         allocations, publishing's; their shutdown (~1 s) runs while the client works. A cluster
         started elsewhere is its owner's to stop."""
         if self.client is not None and self._closing is None:
-            self._closing = threading.Thread(target=self._close, name="dask-engine-close", daemon=True)
+            self._closing = threading.Thread(target=self._close_quietly, name="dask-engine-close", daemon=True)
             self._closing.start()
+
+    def _close_quietly(self) -> None:
+        try:
+            self._close()
+        except Exception as exc:  # noqa: BLE001  (the run goes on; __exit__ tries once more and reports)
+            log.warning(
+                "closing the Dask cluster failed (%s: %s); trying again at the end of the run", type(exc).__name__, exc
+            )
 
     # -- sync.Engine ----------------------------------------------------------------------------
     def open_source(self, config: Config, out: Path, run_id: str) -> "DaskXmlSource":

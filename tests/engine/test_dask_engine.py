@@ -194,32 +194,66 @@ def test_a_local_cluster_of_n_workers_is_started_when_no_scheduler_is_given(tmp_
 def test_the_local_clusters_workers_are_gone_while_the_client_publishes(tmp_path, real_files, invoke, monkeypatch):
     """The workers hold the model (~0.8 GB each) and have nothing left to do once the map is done:
     the cluster the run started is closed then, not after the tables."""
+    import os
+
     import psutil
 
     from pipeline.engine import sync
+    from pipeline.engine.dask_engine import DaskEngine
 
-    me = psutil.Process()
-    before = {p.pid for p in me.children(recursive=True)}
+    workers: list[int] = []
+    release = DaskEngine.release_cluster
 
-    def cluster_processes() -> set[int]:
-        return {p.pid for p in me.children(recursive=True)} - before
+    def releasing(engine):
+        workers.extend(engine.client.run(os.getpid).values())
+        release(engine)
 
-    at_publish: list[set[int]] = []
+    def alive() -> list[int]:
+        return [pid for pid in workers if psutil.pid_exists(pid)]
+
+    at_publish: list[list[int]] = []
 
     def publish(*args, **kwargs):
         deadline = time.monotonic() + 60  # the close runs in the background while the client works
-        while cluster_processes() and time.monotonic() < deadline:
+        while alive() and time.monotonic() < deadline:
             time.sleep(0.1)
-        at_publish.append(cluster_processes())
+        at_publish.append(alive())
         return publishing(*args, **kwargs)
 
     publishing = sync.publish
+    monkeypatch.setattr(DaskEngine, "release_cluster", releasing)
     monkeypatch.setattr(sync, "publish", publish)
     config = review_config(tmp_path / "config", real_files[:1])
     result = invoke("run", "--config", config, "--out", tmp_path / "out", "--engine", "dask", "--workers", "1")
     assert result.exit_code == 0, result.stderr
-    assert engine_of(tmp_path / "out")["files_processed"] == 1
-    assert at_publish == [set()]
+    assert len(workers) == 1 and at_publish == [[]]
+
+
+def test_a_cluster_that_fails_to_close_in_the_background_is_closed_again_at_the_end(caplog):
+    from pipeline.config import EngineConfig
+    from pipeline.engine.dask_engine import DaskEngine
+
+    class Closing:
+        def __init__(self, failures: int):
+            self.failures, self.closed = failures, False
+
+        def close(self):
+            if self.failures:
+                self.failures -= 1
+                raise TimeoutError("the nanny did not answer")
+            self.closed = True
+
+    engine = DaskEngine(EngineConfig(kind="dask", workers=1))
+    engine.client, engine.cluster = client, cluster = Closing(failures=1), Closing(failures=0)
+    engine.release_cluster()
+    engine._closing.join()
+    assert (
+        "closing the Dask cluster failed (TimeoutError: the nanny did not answer); trying again at the end of the run"
+        in caplog.text
+    )
+    assert engine.client is client and not cluster.closed
+    engine.__exit__(None, None, None)
+    assert client.closed and cluster.closed and engine.client is None
 
 
 def test_the_local_clusters_workers_run_without_the_statistical_profiler():
