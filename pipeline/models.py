@@ -358,7 +358,6 @@ class UpdatePlan:
     upserts: dict[str, Record] = field(default_factory=dict)  # new or changed records
     hashes: dict[str, str] = field(default_factory=dict)  # their content hashes
     withdrawn: dict[str, str] = field(default_factory=dict)  # record_id -> reason code
-    texts: dict[str, str] = field(default_factory=dict)  # their canonical JSON, as the store keeps it
 
 
 @dataclass
@@ -377,9 +376,6 @@ class CommitPlan:
     # every record the run read; the files in their order. None: the source reads no files.
     source_files: dict[str, str] | None = None
     file_order: list[str] | None = None
-    # record_id -> (canonical JSON, content hash) of upserts the planning already encoded: encoding
-    # is ~0.15 ms per record on the client's serial path, done once.
-    encoded: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 # run.json's layout. Version 1: the first release (run.json had no manifest_version).

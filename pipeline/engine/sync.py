@@ -392,7 +392,6 @@ def _execute(
         # Which input file gave each record read now (its dataset part: outputs/datasets.py).
         source_files={record_id: got.file_of.get(record_id, "") for record_id in fetched if record_id not in deleted},
         file_order=list(got.files),
-        encoded={record_id: (plan.texts[record_id], plan.hashes[record_id]) for record_id in plan.upserts},
     )
     return commit, got.as_of
 
@@ -421,19 +420,18 @@ def plan_update(stored: dict[str, str], current: set[str], fetched: dict[str, Re
     stored: record_id -> content hash of the active stored records; current: the record ids the
     search returns now; fetched: record_id -> what was fetched; deleted: record ids the source
     withdrew (PubMed's DeleteCitation).
-    Returns upserts (new or changed records), their hashes and canonical JSON, and withdrawn
-    (record_id -> reason).
+    Returns upserts (new or changed records), their hashes, and withdrawn (record_id -> reason).
     """
-    upserts, hashes, texts = {}, {}, {}
+    upserts, hashes = {}, {}
     for record_id, record in fetched.items():
         if record_id in deleted:
             continue
-        text, digest = encode_record(record)
+        digest = encode_record(record)[1]
         if stored.get(record_id) != digest:
-            upserts[record_id], hashes[record_id], texts[record_id] = record, digest, text
+            upserts[record_id], hashes[record_id] = record, digest
     withdrawn = {p: "no-longer-returned" for p in stored if p not in current}
     withdrawn.update({p: "deleted-citation" for p in deleted if p in stored})
-    return UpdatePlan(upserts=upserts, hashes=hashes, withdrawn=withdrawn, texts=texts)
+    return UpdatePlan(upserts=upserts, hashes=hashes, withdrawn=withdrawn)
 
 
 def compute_changes(

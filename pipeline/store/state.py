@@ -303,8 +303,7 @@ class StateStore:
         """Write everything run `run_id` learned (`plan`), in one transaction, and mark it committed.
 
         plan.seen: record ids the run's search returned (their last_seen moves to this run).
-        plan.upserts: record_id -> new or changed record (written as plan.encoded gives it, when it
-        does). plan.withdrawn: record_id -> reason.
+        plan.upserts: record_id -> new or changed record. plan.withdrawn: record_id -> reason.
         plan.decisions: the complete new set of decisions (replaces the old one).
         plan.extracted: record_id -> (content hash, mentions) for records extracted in this run.
         plan.changes: rows with record_id (pmid is derived from it when missing).
@@ -320,7 +319,7 @@ class StateStore:
         with _transaction(db):
             db.executemany("UPDATE records SET last_seen = ? WHERE record_id = ?", [(run_id, r) for r in seen])
             for record_id, record in upserts.items():
-                text, digest = plan.encoded.get(record_id) or encode_record(record)
+                text, digest = encode_record(record)
                 db.execute(
                     "INSERT INTO records (record_id, pmid, data, content_hash, first_seen, last_seen, updated) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (record_id) DO UPDATE SET pmid = excluded.pmid, "

@@ -15,7 +15,6 @@ import pytest
 from pipeline.config import load_config
 from pipeline.errors import EutilsUnavailable
 from pipeline.engine.run import refresh, run_pipeline
-from pipeline.store.codec import record_to_json
 from pipeline.store.state import StateStore
 from tests.support.eutils_server import EutilsServer, Fault
 from tests.support.refresh_corpus import base_corpus, clone, read_changes, read_tables, with_publication_type
@@ -114,28 +113,6 @@ def test_refresh_fetches_only_new_and_revised_records_and_equals_a_full_run(live
         )
     assert manifest["counts"] == full["counts"]
     assert json.loads((out / "prisma.json").read_text()) == json.loads((tmp_path / "full" / "prisma.json").read_text())
-
-
-def test_each_record_is_encoded_once_in_a_run(live, config, tmp_path, monkeypatch):
-    """A record's canonical JSON and content hash (~0.15 ms each) are on the client's serial path:
-    the plan encodes each fetched record and the commit writes what the plan encoded."""
-    from pipeline.engine import sync
-    from pipeline.store import codec, state
-
-    encoded = []
-
-    def counting(record):
-        encoded.append(record.record_id)
-        return codec.encode_record(record)
-
-    monkeypatch.setattr(sync, "encode_record", counting)
-    monkeypatch.setattr(state, "encode_record", counting)
-    manifest = refresh(config, tmp_path / "out", now=at(D0))
-    assert manifest["changes"]["new"] == 10
-    assert len(encoded) == len(set(encoded)) == 10
-    with StateStore.open(tmp_path / "out") as store:
-        for record_id, (record, digest) in store.active_records().items():
-            assert (record_to_json(record), digest) == codec.encode_record(record)
 
 
 def title_of(article) -> str:
