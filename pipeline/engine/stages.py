@@ -26,7 +26,7 @@ def peak_rss_mb() -> float:
     except OSError:  # no /proc: not Linux
         pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)  # bytes on macOS
+    return round(peak / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)  # bytes on macOS, kB elsewhere
 
 
 class StageClock:
