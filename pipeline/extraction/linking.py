@@ -10,12 +10,16 @@ entries). `names.tsv.gz` gives each identifier's preferred name.
 Lookup of one mention, first rule that applies (see `Linker.link`):
 
 1. the name is normalised (`name_key`: case, Greek letters spelled out, hyphens, dashes and spaces
-   unified, a trailing plural "s" tried second);
+   unified, British spellings in their American form: "anaemia", "tumours", "sulphate");
 2. the vocabularies are consulted in the order `SOURCES` gives for the type (chemicals: train-split
    names, MeSH descriptor names, drugs; diseases: train-split names, MeSH descriptor names, the
-   disease dictionary; genes: HGNC, train-split names); the first one that knows the name decides;
+   disease dictionary; genes: HGNC, train-split names); the first one that knows the name decides.
+   The name as written is looked up in every source before its other grammatical number
+   (`number_forms`: "nitrite" finds MeSH's "Nitrites", "anomalies" "anomaly"; genes only singular);
 3. within a source, a name with one identifier links to it; a name with several links to the one
-   the source clearly prefers (the corpus linked it that way at least `DOMINANCE` of the time);
+   the source clearly prefers (the corpus linked it that way at least `DOMINANCE` of the time),
+   else to the one of them a later source gives that name, if it gives exactly one (the curators
+   split "hypothermia" between two headings; MeSH's own name settles it);
    for genes, the species the document names most decides (`species_of`: "human" unless mice, rats
    or another organism outnumber people). In a human document a human gene (HGNC) wins. In a mouse or
    rat document the gene of that species is taken: a name the train split linked to that species'
@@ -55,7 +59,7 @@ SOURCES = {
 }
 DOMINANCE = 0.75
 # Bumped whenever extraction code changes what it finds, so stored mentions are recomputed.
-EXTRACTOR_VERSION = "4"
+EXTRACTOR_VERSION = "5"
 VOCABULARY_NAMES = {"MESH": "MeSH", "NCBIGene": "NCBI Gene", "OMIM": "OMIM", "DrugBank": "DrugBank"}
 
 GREEK = {
@@ -83,6 +87,31 @@ GREEK = {
     "ψ": "psi",
 }
 _GREEK_RE = re.compile("|".join(GREEK))
+# British spellings in their American form, the one MeSH and the dictionaries use ("anaemia",
+# "tumours", "oestrogen", "sulphate", "leucocytoclastic"); rules that only shorten a word or swap a
+# letter, applied until nothing changes, so `name_key` stays idempotent.
+_BRITISH = {
+    "haem": "hem",
+    "aemi": "emi",
+    "anaesth": "anesth",
+    "paed": "ped",
+    "gynaec": "gynec",
+    "caesar": "cesar",
+    "aetiol": "etiol",
+    "oedem": "edem",
+    "oesophag": "esophag",
+    "oestr": "estr",
+    "foet": "fet",
+    "rhoea": "rhea",
+    "noea": "nea",
+    "coeliac": "celiac",
+    "sulph": "sulf",
+    "leucocyt": "leukocyt",
+    "leucopen": "leukopen",
+    "aluminium": "aluminum",
+    "isation": "ization",
+}
+_BRITISH_RE = re.compile("|".join(sorted(_BRITISH, key=len, reverse=True)) + r"|(?<=[a-z]{3})our(?=s?\b)")
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015_/,]+")
 # Words naming each organism (`species_of`); "other" is any organism without a gene table here.
 _ORGANISMS = {
@@ -109,7 +138,29 @@ def name_key(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
     text = _GREEK_RE.sub(lambda m: GREEK[m.group(0)], text)
     text = text.replace("'", "").replace("’", "")
-    return _SEPARATORS.sub(" ", text).strip(" .;:")
+    text = _SEPARATORS.sub(" ", text).strip(" .;:")
+    while True:
+        american = _BRITISH_RE.sub(lambda m: _BRITISH.get(m.group(0), "or"), text)
+        if american == text:
+            return text
+        text = american
+
+
+def number_forms(key: str, type_: str) -> list[str]:
+    """The forms a name is looked up in: as written, then singular ("anomalies" -> "anomaly",
+    "metastases" -> "metastasis", "nitrites" -> "nitrite") or, for chemicals and diseases, plural:
+    MeSH names many headings in the plural ("Nitrites", "Placebos"). Gene symbols are never
+    pluralised ("ca" does not find "CAS")."""
+    forms = [key]
+    if len(key) > 3 and key.endswith("s"):
+        if key.endswith("ies"):
+            forms.append(key[:-3] + "y")
+        elif key.endswith("ses"):
+            forms.append(key[:-2] + "is")
+        forms.append(key[:-1])
+    elif type_ in ("Chemical", "Disease") and len(key) > 3:
+        forms.append(key[:-1] + "ies" if key.endswith("y") else key + "s")
+    return forms
 
 
 def vocabulary_of(identifier: str) -> str:
@@ -174,9 +225,14 @@ class Vocabulary:
         self.entries[slot] = bucket
 
     def candidates(self, type_: str, key: str) -> dict[str, float]:
+        """The identifiers of `key` as written, else of its other grammatical number."""
+        for form in number_forms(key, type_):
+            if hit := self.exact(type_, form):
+                return hit
+        return {}
+
+    def exact(self, type_: str, key: str) -> dict[str, float]:
         hit = self.entries.get(f"{type_}\t{key}")
-        if hit is None and len(key) > 3 and key.endswith("s"):
-            hit = self.entries.get(f"{type_}\t{key[:-1]}")
         if isinstance(hit, str):
             return {hit: 1.0}
         return hit or {}
@@ -245,14 +301,32 @@ class Linker:
     def _lookup(self, type_: str, key: str, species: str) -> str | None:
         if not key:
             return None
-        found: dict[str, float] = {}
-        for source in self.sources.get(type_, ()):
-            found = self.vocabularies[source].candidates(type_, key)
-            if found:
-                break
+        form, found, later = self._first_known(type_, key)
         if type_ == "Gene/Protein" and (found or species != "human"):
             return self._gene(key, found, species)
-        return _dominant(found) if found else None
+        if not found:
+            return None
+        return _dominant(found) or self._settled_later(type_, form, found, later)
+
+    def _first_known(self, type_: str, key: str) -> tuple[str, dict[str, float], tuple[str, ...]]:
+        """The form found, its identifiers in the first source that knows it, and the sources after
+        that one. The name as written is looked up in every source before its other number in any
+        ("bromide" is the drug dictionary's before it is MeSH's "Bromides")."""
+        sources = self.sources.get(type_, ())
+        for form in number_forms(key, type_):
+            for position, source in enumerate(sources):
+                if found := self.vocabularies[source].exact(type_, form):
+                    return form, found, sources[position + 1 :]
+        return key, {}, ()
+
+    def _settled_later(self, type_: str, key: str, found: dict[str, float], later: tuple[str, ...]) -> str | None:
+        """Of a name the curators linked several ways ("hypothermia": D007035 and D007036), the one a
+        later source gives that name, if it gives exactly one of them (MeSH's own heading)."""
+        for source in later:
+            among = set(self.vocabularies[source].exact(type_, key)) & set(found)
+            if len(among) == 1:
+                return next(iter(among))
+        return None
 
     def _gene(self, key: str, found: dict[str, float], species: str) -> str | None:
         corpus = self.vocabularies.get("corpus_train")

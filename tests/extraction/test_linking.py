@@ -35,6 +35,26 @@ def test_name_key_unifies_case_greek_letters_and_separators():
     assert name_key("Alzheimer's disease") == "alzheimers disease"
 
 
+def test_name_key_writes_british_spellings_the_american_way():
+    assert name_key("anaemia") == "anemia"
+    assert name_key("Hypokalaemia") == "hypokalemia"
+    assert name_key("haemorrhagic cystitis") == "hemorrhagic cystitis"
+    assert name_key("histiocytic tumours") == "histiocytic tumors"
+    assert name_key("oestrogen") == "estrogen"
+    assert name_key("pregnenolone sulphate") == "pregnenolone sulfate"
+    assert name_key("leucocytoclastic vasculitis") == "leukocytoclastic vasculitis"
+    assert name_key("diarrhoea and oedema") == "diarrhea and edema"
+    assert name_key("paediatric anaesthesia") == "pediatric anesthesia"
+    # words that only look British keep their spelling
+    assert name_key("four hours") == "four hours"
+    assert name_key("leucine") == "leucine"
+
+
+@given(st.text(alphabet="haemousrlcit ", max_size=30))
+def test_name_key_is_idempotent_on_spelling_rewrites(text):
+    assert name_key(name_key(text)) == name_key(text)
+
+
 @given(st.text(max_size=40))
 def test_name_key_is_idempotent(text):
     assert name_key(name_key(text)) == name_key(text)
@@ -74,22 +94,41 @@ def small(tmp_path):
             ("Gene/Protein", "bdnf", "NCBIGene:12064", 5),  # mouse Bdnf
             ("Disease", "depression", "MESH:D003866", 30),
             ("Disease", "depression", "MESH:D003863", 2),
+            ("Disease", "hypothermia", "MESH:D007036", 5),
+            ("Disease", "hypothermia", "MESH:D007035", 3),
         ],
     )
     write_vocabulary(
         tmp_path,
         "drugs",
-        [("Chemical", "ketalar", "DrugBank:DB01221", 1), ("Chemical", "myalgia", "DrugBank:DB00000", 1)],
+        [
+            ("Chemical", "ketalar", "DrugBank:DB01221", 1),
+            ("Chemical", "myalgia", "DrugBank:DB00000", 1),
+            ("Chemical", "bromide", "DrugBank:DB11111", 1),
+            ("Chemical", "da", "MESH:D000001", 1),
+        ],
     )
     write_vocabulary(
         tmp_path,
         "mesh_descriptors",
-        [("Disease", "myalgia", "MESH:D063806", 1), ("Chemical", "myalgia", "MESH:D063806", 1)],
+        [
+            ("Disease", "myalgia", "MESH:D063806", 1),
+            ("Chemical", "myalgia", "MESH:D063806", 1),
+            ("Chemical", "nitrites", "MESH:D009573", 1),
+            ("Chemical", "bromides", "MESH:D001965", 1),
+            ("Disease", "hypothermia", "MESH:D007035", 1),
+            ("Disease", "metastasis", "MESH:D009362", 1),
+        ],
     )
     write_vocabulary(
         tmp_path,
         "mesh_diseases",
-        [("Disease", "migraine", "MESH:D008881", 1), ("Disease", "myalgia", "MESH:D000001", 1)],
+        [
+            ("Disease", "migraine", "MESH:D008881", 1),
+            ("Disease", "myalgia", "MESH:D000001", 1),
+            ("Disease", "developmental anomalies", "MESH:D000013", 1),
+            ("Disease", "cardiac anomaly", "MESH:D000014", 1),
+        ],
     )
     write_vocabulary(
         tmp_path,
@@ -100,6 +139,7 @@ def small(tmp_path):
             ("Gene/Protein", "cat", "NCBIGene:999", 1),
             ("Gene/Protein", "p40", "NCBIGene:1", 1),
             ("Gene/Protein", "p40", "NCBIGene:2", 1),
+            ("Gene/Protein", "cas", "NCBIGene:3", 1),
         ],
     )
     with gzip.open(tmp_path / "names.tsv.gz", "wt", encoding="utf-8") as handle:
@@ -120,6 +160,24 @@ def test_dictionary_is_the_fallback_and_plural_s_is_tried(small):
 def test_mesh_descriptor_names_come_before_the_dictionaries(small):
     assert small.link("Disease", "Myalgia").identifier == "MESH:D063806"
     assert small.link("Chemical", "myalgia").identifier == "MESH:D063806"
+
+
+def test_singular_mentions_find_plural_headings_but_never_before_an_exact_name(small):
+    assert small.link("Chemical", "nitrite").identifier == "MESH:D009573"  # MeSH "Nitrites"
+    assert small.link("Disease", "developmental anomaly").identifier == "MESH:D000013"
+    assert small.link("Disease", "cardiac anomalies").identifier == "MESH:D000014"
+    assert small.link("Disease", "metastases").identifier == "MESH:D009362"
+    # "bromide" as written in the drug dictionary beats MeSH's "Bromides", a source before it
+    assert small.link("Chemical", "bromide").identifier == "DrugBank:DB11111"
+    assert small.link("Gene/Protein", "bdnfs").identifier == "NCBIGene:627"
+    assert small.link("Gene/Protein", "ca") is None  # gene symbols are not pluralised ("CAs")
+
+
+def test_a_name_the_curators_split_on_is_settled_by_a_later_source(small):
+    # the train split has hypothermia 5 times as D007036 and 3 as D007035; MeSH names D007035
+    assert small.link("Disease", "hypothermia").identifier == "MESH:D007035"
+    # a later source naming an identifier the curators never chose settles nothing
+    assert small.link("Chemical", "DA") is None
 
 
 def test_a_dominant_choice_links_an_ambiguous_name_does_not(small):
