@@ -194,6 +194,19 @@ def test_normaliser_uses_the_drug_dictionary_for_brands_outside_the_lexicon(nlp)
     assert normaliser.canonical("Bipolar Disorders", "DISEASE") == "bipolar disorder"  # lexicon term, plural
 
 
+def test_loading_the_lexicon_tokenises_its_phrases_without_running_the_model(monkeypatch, extraction_config):
+    from spacy.pipeline.tok2vec import Tok2Vec
+
+    runs = []
+    original = Tok2Vec.predict
+    monkeypatch.setattr(Tok2Vec, "predict", lambda self, docs: runs.append(len(docs)) or original(self, docs))
+    nlp = load_nlp(extraction_config)
+    assert runs == []  # ~2,500 lexicon phrases used to go through the model at every load
+    assert nlp.disabled == []
+    assert [m.text for m in extract_mentions(nlp, [KETAMINE], ["MECHANISM"])] == ["NMDA receptor antagonist"]
+    assert runs  # the model runs on the records, as before
+
+
 def test_missing_model_folder(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load_model(tmp_path)
