@@ -14,14 +14,18 @@ Lookup of one mention, first rule that applies (see `Linker.link`):
 2. the vocabularies are consulted in the order `SOURCES` gives for the type (chemicals: train-split
    names, MeSH descriptor names, drugs; diseases: train-split names, MeSH descriptor names, the
    disease dictionary; genes: HGNC, train-split names); the first one that knows the name decides.
-   The name as written is looked up in every source before its other grammatical number
-   (`number_forms`: "nitrite" finds MeSH's "Nitrites", "anomalies" "anomaly"; genes only singular);
+   The name's forms are tried in turn (`lookup_forms`): as written in every source, then its
+   other grammatical number ("nitrite" finds MeSH's "Nitrites", "anomalies" "anomaly"; genes
+   only singular), then a letter and a number joined ("ADAM-10" finds HGNC's "ADAM10"). The first
+   form known decides for a chemical or a disease; a gene takes the first form that gives it a
+   gene of the document's species;
 3. within a source, a name with one identifier links to it; a name with several links to the one
    the source clearly prefers (the corpus linked it that way at least `DOMINANCE` of the time),
    else to the one of them a later source gives that name, if it gives exactly one (the curators
    split "hypothermia" between two headings; MeSH's own name settles it);
    for genes, the species the document names most decides (`species_of`: "human" unless mice, rats
-   or another organism outnumber people). In a human document a human gene (HGNC) wins. In a mouse or
+   or another organism outnumber people). In a human document a human gene (HGNC) wins, and a name
+   only the train split links, to a mouse or rat gene, stays unlinked. In a mouse or
    rat document the gene of that species is taken: a name the train split linked to that species'
    gene (`species_genes`), else the mouse or rat ortholog of the human gene the name means
    (`gene_orthologs`: pairs the train split shows, "Dll4" in mice is 54485 where human DLL4 is
@@ -59,7 +63,7 @@ SOURCES = {
 }
 DOMINANCE = 0.75
 # Bumped whenever extraction code changes what it finds, so stored mentions are recomputed.
-EXTRACTOR_VERSION = "5"
+EXTRACTOR_VERSION = "6"
 VOCABULARY_NAMES = {"MESH": "MeSH", "NCBIGene": "NCBI Gene", "OMIM": "OMIM", "DrugBank": "DrugBank"}
 
 GREEK = {
@@ -112,6 +116,7 @@ _BRITISH = {
     "isation": "ization",
 }
 _BRITISH_RE = re.compile("|".join(sorted(_BRITISH, key=len, reverse=True)) + r"|(?<=[a-z]{3})our(?=s?\b)")
+_LETTER_DIGIT_SPACE = re.compile(r"(?<=[a-z]) (?=[0-9])")
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015_/,]+")
 # Words naming each organism (`species_of`); "other" is any organism without a gene table here.
 _ORGANISMS = {
@@ -161,6 +166,14 @@ def number_forms(key: str, type_: str) -> list[str]:
     elif type_ in ("Chemical", "Disease") and len(key) > 3:
         forms.append(key[:-1] + "ies" if key.endswith("y") else key + "s")
     return forms
+
+
+def lookup_forms(key: str, type_: str) -> list[str]:
+    """The forms of a name the linker tries, in order: `number_forms`, then, when the name has a
+    letter followed by a number, the two joined ("adam 10" -> "adam10", "hif 1a" -> "hif1a": the
+    text's "ADAM-10" is HGNC's "ADAM10")."""
+    joined = _LETTER_DIGIT_SPACE.sub("", key)
+    return number_forms(key, type_) + ([joined] if joined != key else [])
 
 
 def vocabulary_of(identifier: str) -> str:
@@ -299,25 +312,29 @@ class Linker:
         return found
 
     def _lookup(self, type_: str, key: str, species: str) -> str | None:
+        """The name's forms (`lookup_forms`) in turn; in each, the first source that knows it
+        decides. For chemicals and diseases the first form known decides; a gene takes the first
+        form that gives the document's species a gene ("HIF-1a" is a mouse gene in BioRED's train
+        split, so in a human text its joined form "hif1a" finds human HIF1A)."""
         if not key:
             return None
-        form, found, later = self._first_known(type_, key)
-        if type_ == "Gene/Protein" and (found or species != "human"):
-            return self._gene(key, found, species)
-        if not found:
-            return None
-        return _dominant(found) or self._settled_later(type_, form, found, later)
-
-    def _first_known(self, type_: str, key: str) -> tuple[str, dict[str, float], tuple[str, ...]]:
-        """The form found, its identifiers in the first source that knows it, and the sources after
-        that one. The name as written is looked up in every source before its other number in any
-        ("bromide" is the drug dictionary's before it is MeSH's "Bromides")."""
         sources = self.sources.get(type_, ())
-        for form in number_forms(key, type_):
-            for position, source in enumerate(sources):
-                if found := self.vocabularies[source].exact(type_, form):
-                    return form, found, sources[position + 1 :]
-        return key, {}, ()
+        for form in lookup_forms(key, type_):
+            found, later = self._first_known(type_, form, sources)
+            if type_ == "Gene/Protein":
+                identifier = self._gene(form, found, species) if found or species != "human" else None
+                if identifier:
+                    return identifier
+            elif found:
+                return _dominant(found) or self._settled_later(type_, form, found, later)
+        return None
+
+    def _first_known(self, type_: str, form: str, sources: tuple[str, ...]) -> tuple[dict[str, float], tuple[str, ...]]:
+        """The identifiers of `form` in the first source that knows it, and the sources after it."""
+        for position, source in enumerate(sources):
+            if found := self.vocabularies[source].exact(type_, form):
+                return found, sources[position + 1 :]
+        return {}, ()
 
     def _settled_later(self, type_: str, key: str, found: dict[str, float], later: tuple[str, ...]) -> str | None:
         """Of a name the curators linked several ways ("hypothermia": D007035 and D007036), the one a
@@ -343,7 +360,7 @@ class Linker:
             # A name shared by several human genes: the approved symbol outweighs aliases (weights
             # 3 and 1); failing that, the corpus's choice if it made one among them.
             return _dominant(human) or _dominant({i: w for i, w in seen.items() if i in human})
-        return _dominant(found)
+        return None  # a human text takes no mouse or rat id, even one the corpus gave the name
 
     def _non_human_gene(self, key: str, found: dict[str, float], seen: dict[str, float], species: str) -> str | None:
         own = self.vocabularies.get("species_genes")

@@ -92,6 +92,8 @@ def small(tmp_path):
             ("Chemical", "da", "MESH:D004298", 3),
             ("Chemical", "da", "MESH:D003000", 3),  # ambiguous: 50/50
             ("Gene/Protein", "bdnf", "NCBIGene:12064", 5),  # mouse Bdnf
+            ("Gene/Protein", "hif 1a", "NCBIGene:15251", 7),  # mouse Hif1a, as "HIF-1a"
+            ("Gene/Protein", "cb", "NCBIGene:12307", 2),  # mouse Calb1, a name HGNC lacks
             ("Disease", "depression", "MESH:D003866", 30),
             ("Disease", "depression", "MESH:D003863", 2),
             ("Disease", "hypothermia", "MESH:D007036", 5),
@@ -140,6 +142,8 @@ def small(tmp_path):
             ("Gene/Protein", "p40", "NCBIGene:1", 1),
             ("Gene/Protein", "p40", "NCBIGene:2", 1),
             ("Gene/Protein", "cas", "NCBIGene:3", 1),
+            ("Gene/Protein", "adam10", "NCBIGene:102", 3),
+            ("Gene/Protein", "hif1a", "NCBIGene:3091", 3),
         ],
     )
     with gzip.open(tmp_path / "names.tsv.gz", "wt", encoding="utf-8") as handle:
@@ -171,6 +175,15 @@ def test_singular_mentions_find_plural_headings_but_never_before_an_exact_name(s
     assert small.link("Chemical", "bromide").identifier == "DrugBank:DB11111"
     assert small.link("Gene/Protein", "bdnfs").identifier == "NCBIGene:627"
     assert small.link("Gene/Protein", "ca") is None  # gene symbols are not pluralised ("CAs")
+
+
+def test_a_letter_and_a_number_are_tried_joined_and_a_human_text_takes_a_human_gene(small):
+    assert small.link("Gene/Protein", "ADAM-10", "in patients").identifier == "NCBIGene:102"
+    # the train split knows "HIF-1a" only as the mouse gene: a human text takes HGNC's HIF1A
+    assert small.link("Gene/Protein", "HIF-1a", "in patients").identifier == "NCBIGene:3091"
+    assert small.link("Gene/Protein", "HIF-1a", "in mice and mice").identifier == "NCBIGene:15251"
+    assert small.link("Gene/Protein", "CB", "in patients") is None  # no human gene of that name
+    assert small.link("Chemical", "vitamin B-12") is None
 
 
 def test_a_name_the_curators_split_on_is_settled_by_a_later_source(small):
