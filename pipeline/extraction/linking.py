@@ -16,7 +16,7 @@ Lookup of one mention, first rule that applies (see `Linker.link`):
    disease dictionary; genes: HGNC, train-split names); the first one that knows the name decides.
    The name's forms are tried in turn (`lookup_forms`): as written in every source, then its
    other grammatical number ("nitrite" finds MeSH's "Nitrites", "anomalies" "anomaly"; genes
-   only singular), then a letter and a number joined ("ADAM-10" finds HGNC's "ADAM10"). The first
+   only singular; diseases not among MeSH's descriptor names, `AS_WRITTEN_ONLY`), then a letter and a number joined ("ADAM-10" finds HGNC's "ADAM10"). The first
    form known decides for a chemical or a disease; a gene takes the first form that gives it a
    gene of the document's species;
 3. within a source, a name with one identifier links to it; a name with several links to the one
@@ -62,6 +62,10 @@ SOURCES = {
     "Gene/Protein": ("hgnc_genes", "corpus_train"),
 }
 DOMINANCE = 0.75
+# mesh_descriptors holds every MeSH heading under both types (the package gives no tree), so a
+# disease is looked up there only as written: another form of it finds drug classes and procedures
+# ("hemostatic" -> Hemostatics, "injection" -> Injections).
+AS_WRITTEN_ONLY = {("Disease", "mesh_descriptors")}
 # Bumped whenever extraction code changes what it finds, so stored mentions are recomputed.
 EXTRACTOR_VERSION = "6"
 VOCABULARY_NAMES = {"MESH": "MeSH", "NCBIGene": "NCBI Gene", "OMIM": "OMIM", "DrugBank": "DrugBank"}
@@ -320,7 +324,7 @@ class Linker:
             return None
         sources = self.sources.get(type_, ())
         for form in lookup_forms(key, type_):
-            found, later = self._first_known(type_, form, sources)
+            found, later = self._first_known(type_, form, sources, as_written=form == key)
             if type_ == "Gene/Protein":
                 identifier = self._gene(form, found, species) if found or species != "human" else None
                 if identifier:
@@ -329,9 +333,13 @@ class Linker:
                 return _dominant(found) or self._settled_later(type_, form, found, later)
         return None
 
-    def _first_known(self, type_: str, form: str, sources: tuple[str, ...]) -> tuple[dict[str, float], tuple[str, ...]]:
+    def _first_known(
+        self, type_: str, form: str, sources: tuple[str, ...], as_written: bool
+    ) -> tuple[dict[str, float], tuple[str, ...]]:
         """The identifiers of `form` in the first source that knows it, and the sources after it."""
         for position, source in enumerate(sources):
+            if not as_written and (type_, source) in AS_WRITTEN_ONLY:
+                continue
             if found := self.vocabularies[source].exact(type_, form):
                 return found, sources[position + 1 :]
         return {}, ()

@@ -117,9 +117,10 @@ def small(tmp_path):
             ("Disease", "myalgia", "MESH:D063806", 1),
             ("Chemical", "myalgia", "MESH:D063806", 1),
             ("Chemical", "nitrites", "MESH:D009573", 1),
+            ("Chemical", "hemostatics", "MESH:D006490", 1),
+            ("Disease", "hemostatics", "MESH:D006490", 1),
             ("Chemical", "bromides", "MESH:D001965", 1),
             ("Disease", "hypothermia", "MESH:D007035", 1),
-            ("Disease", "metastasis", "MESH:D009362", 1),
         ],
     )
     write_vocabulary(
@@ -130,6 +131,7 @@ def small(tmp_path):
             ("Disease", "myalgia", "MESH:D000001", 1),
             ("Disease", "developmental anomalies", "MESH:D000013", 1),
             ("Disease", "cardiac anomaly", "MESH:D000014", 1),
+            ("Disease", "metastasis", "MESH:D009362", 1),
         ],
     )
     write_vocabulary(
@@ -175,6 +177,10 @@ def test_singular_mentions_find_plural_headings_but_never_before_an_exact_name(s
     assert small.link("Chemical", "bromide").identifier == "DrugBank:DB11111"
     assert small.link("Gene/Protein", "bdnfs").identifier == "NCBIGene:627"
     assert small.link("Gene/Protein", "ca") is None  # gene symbols are not pluralised ("CAs")
+    # MeSH's descriptor names hold drug classes too: a disease finds them only as written
+    assert small.link("Disease", "hemostatics").identifier == "MESH:D006490"
+    assert small.link("Disease", "hemostatic") is None
+    assert small.link("Chemical", "hemostatic").identifier == "MESH:D006490"
 
 
 def test_a_letter_and_a_number_are_tried_joined_and_a_human_text_takes_a_human_gene(small):
