@@ -67,7 +67,7 @@ DOMINANCE = 0.75
 # ("hemostatic" -> Hemostatics, "injection" -> Injections).
 AS_WRITTEN_ONLY = {("Disease", "mesh_descriptors")}
 # Bumped whenever extraction code changes what it finds, so stored mentions are recomputed.
-EXTRACTOR_VERSION = "6"
+EXTRACTOR_VERSION = "7"
 VOCABULARY_NAMES = {"MESH": "MeSH", "NCBIGene": "NCBI Gene", "OMIM": "OMIM", "DrugBank": "DrugBank"}
 
 GREEK = {
