@@ -368,7 +368,9 @@ class Linker:
             # A name shared by several human genes: the approved symbol outweighs aliases (weights
             # 3 and 1); failing that, the corpus's choice if it made one among them.
             return _dominant(human) or _dominant({i: w for i, w in seen.items() if i in human})
-        return None  # a human text takes no mouse or rat id, even one the corpus gave the name
+        # A human text takes no mouse or rat id, even one the corpus gave the name; without a human
+        # gene table (a corpus-only linker) the ids cannot be told apart and the corpus decides.
+        return None if self.human_genes else _dominant(found)
 
     def _non_human_gene(self, key: str, found: dict[str, float], seen: dict[str, float], species: str) -> str | None:
         own = self.vocabularies.get("species_genes")

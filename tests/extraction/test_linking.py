@@ -192,6 +192,11 @@ def test_a_letter_and_a_number_are_tried_joined_and_a_human_text_takes_a_human_g
     assert small.link("Chemical", "vitamin B-12") is None
 
 
+def test_a_linker_without_a_human_gene_table_takes_the_corpus_choice(small, tmp_path):
+    corpus_only = Linker(tmp_path, sources={"Gene/Protein": ("corpus_train",)})  # bench linking's baseline
+    assert corpus_only.link("Gene/Protein", "CB", "in patients").identifier == "NCBIGene:12307"
+
+
 def test_a_name_the_curators_split_on_is_settled_by_a_later_source(small):
     # the train split has hypothermia 5 times as D007036 and 3 as D007035; MeSH names D007035
     assert small.link("Disease", "hypothermia").identifier == "MESH:D007035"
