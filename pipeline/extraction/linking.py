@@ -16,7 +16,8 @@ Lookup of one mention, first rule that applies (see `Linker.link`):
    disease dictionary; genes: HGNC, train-split names); the first one that knows the name decides.
    The name's forms are tried in turn (`lookup_forms`): as written in every source, then its
    other grammatical number ("nitrite" finds MeSH's "Nitrites", "anomalies" "anomaly"; genes
-   only singular; diseases not among MeSH's descriptor names, `AS_WRITTEN_ONLY`), then a letter and a number joined ("ADAM-10" finds HGNC's "ADAM10"). The first
+   only singular; diseases not among MeSH's descriptor names, `AS_WRITTEN_ONLY`), then, for a
+   gene, a letter and a number joined ("ADAM-10" finds HGNC's "ADAM10"). The first
    form known decides for a chemical or a disease; a gene takes the first form that gives it a
    gene of the document's species;
 3. within a source, a name with one identifier links to it; a name with several links to the one
@@ -67,7 +68,7 @@ DOMINANCE = 0.75
 # ("hemostatic" -> Hemostatics, "injection" -> Injections).
 AS_WRITTEN_ONLY = {("Disease", "mesh_descriptors")}
 # Bumped whenever extraction code changes what it finds, so stored mentions are recomputed.
-EXTRACTOR_VERSION = "7"
+EXTRACTOR_VERSION = "8"
 VOCABULARY_NAMES = {"MESH": "MeSH", "NCBIGene": "NCBI Gene", "OMIM": "OMIM", "DrugBank": "DrugBank"}
 
 GREEK = {
@@ -173,11 +174,12 @@ def number_forms(key: str, type_: str) -> list[str]:
 
 
 def lookup_forms(key: str, type_: str) -> list[str]:
-    """The forms of a name the linker tries, in order: `number_forms`, then, when the name has a
-    letter followed by a number, the two joined ("adam 10" -> "adam10", "hif 1a" -> "hif1a": the
-    text's "ADAM-10" is HGNC's "ADAM10")."""
-    joined = _LETTER_DIGIT_SPACE.sub("", key)
-    return number_forms(key, type_) + ([joined] if joined != key else [])
+    """The forms of a name the linker tries, in order: `number_forms`, then, for a gene whose name
+    has a letter followed by a number, the two joined ("adam 10" -> "adam10", "hif 1a" -> "hif1a":
+    the text's "ADAM-10" is HGNC's "ADAM10"; chemicals and diseases gained nothing from it)."""
+    forms = number_forms(key, type_)
+    joined = _LETTER_DIGIT_SPACE.sub("", key) if type_ == "Gene/Protein" else key
+    return forms + ([joined] if joined != key else [])
 
 
 def vocabulary_of(identifier: str) -> str:

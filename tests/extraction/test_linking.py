@@ -118,6 +118,7 @@ def small(tmp_path):
             ("Chemical", "myalgia", "MESH:D063806", 1),
             ("Chemical", "nitrites", "MESH:D009573", 1),
             ("Chemical", "hemostatics", "MESH:D006490", 1),
+            ("Chemical", "vitamin b12", "MESH:D014805", 1),
             ("Disease", "hemostatics", "MESH:D006490", 1),
             ("Chemical", "bromides", "MESH:D001965", 1),
             ("Disease", "hypothermia", "MESH:D007035", 1),
@@ -189,7 +190,8 @@ def test_a_letter_and_a_number_are_tried_joined_and_a_human_text_takes_a_human_g
     assert small.link("Gene/Protein", "HIF-1a", "in patients").identifier == "NCBIGene:3091"
     assert small.link("Gene/Protein", "HIF-1a", "in mice and mice").identifier == "NCBIGene:15251"
     assert small.link("Gene/Protein", "CB", "in patients") is None  # no human gene of that name
-    assert small.link("Chemical", "vitamin B-12") is None
+    assert small.link("Chemical", "vitamin B-12") is None  # only genes are joined
+    assert small.link("Chemical", "vitamin B12").identifier == "MESH:D014805"
 
 
 def test_a_linker_without_a_human_gene_table_takes_the_corpus_choice(small, tmp_path):
