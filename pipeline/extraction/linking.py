@@ -32,7 +32,15 @@ Lookup of one mention, first rule that applies (see `Linker.link`):
    (`gene_orthologs`: pairs the train split shows, "Dll4" in mice is 54485 where human DLL4 is
    54567); in another organism's document, a non-human gene the train split linked the name to.
    When the species' gene is unknown the mention stays unlinked rather than take the human id;
-   anything else ambiguous is left unlinked too — a name is never linked at random.
+   anything else ambiguous is left unlinked too — a name is never linked at random;
+4. a chemical or disease name the train split annotates as one mention of several concepts links
+   to all of them, as the curators did ("hemorrhagic cystitis" -> "MESH:D006470|MESH:D003556",
+   Hemorrhage and Cystitis), through the same rules (the corpus's composite is one identifier);
+   a chemical or disease name still unknown that coordinates several ("ovarian and breast
+   carcinoma", "cleft lip and palate", "nausea and vomiting") links to the identifiers of its
+   conjuncts, joined with "|" as PubTator writes composite mentions ("MESH:D010051|MESH:D001943"),
+   when each conjunct links (`coordination_readings`; a conjunct is not looked up among MeSH's
+   descriptor names as a disease, which would make "liver" in "liver and skin" one).
 
 Limits: exact matches of normalised names only (no fuzzy or embedding similarity); a name never seen
 in the train splits or the dictionaries stays unlinked; species are guessed from words in the
@@ -67,8 +75,11 @@ DOMINANCE = 0.75
 # disease is looked up there only as written: another form of it finds drug classes and procedures
 # ("hemostatic" -> Hemostatics, "injection" -> Injections).
 AS_WRITTEN_ONLY = {("Disease", "mesh_descriptors")}
+# Sources a conjunct of a coordinated name is not looked up in: MeSH's descriptor names hold organs
+# too, so "liver and skin" or "breast or ovarian cancer" would link "liver" or "breast" as diseases.
+NOT_FOR_CONJUNCTS = {("Disease", "mesh_descriptors")}
 # Bumped whenever extraction code changes what it finds, so stored mentions are recomputed.
-EXTRACTOR_VERSION = "8"
+EXTRACTOR_VERSION = "9"
 VOCABULARY_NAMES = {"MESH": "MeSH", "NCBIGene": "NCBI Gene", "OMIM": "OMIM", "DrugBank": "DrugBank"}
 
 GREEK = {
@@ -121,6 +132,10 @@ _BRITISH = {
     "isation": "ization",
 }
 _BRITISH_RE = re.compile("|".join(sorted(_BRITISH, key=len, reverse=True)) + r"|(?<=[a-z]{3})our(?=s?\b)")
+_CONJUNCTIONS = {"and", "or", "and/or", ",", "/", "&"}
+_COORDINATION_SPLIT = re.compile(r"(,|(?<=[^\W\d])/(?=[^\W\d]))")
+COMPOSITE_SEPARATOR = "|"  # between the identifiers of a coordinated mention, as PubTator writes them
+COMPOSITE_NAME_SEPARATOR = " | "
 _LETTER_DIGIT_SPACE = re.compile(r"(?<=[a-z]) (?=[0-9])")
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015_/,]+")
 # Words naming each organism (`species_of`); "other" is any organism without a gene table here.
@@ -182,10 +197,41 @@ def lookup_forms(key: str, type_: str) -> list[str]:
     return forms + ([joined] if joined != key else [])
 
 
+def coordination_readings(text: str) -> Iterator[list[str]]:
+    """The ways a coordinated name ("A and B", "A, B or C", "A/B") may be read as several names:
+    first sharing the last conjunct's final words ("ovarian and breast carcinoma" -> "ovarian
+    carcinoma", "breast carcinoma"; "diabetic and toxic neuropathy"), then the first conjunct's
+    leading words ("cleft lip and palate" -> "cleft lip", "cleft palate"), fewest shared words
+    first; last the conjuncts as written ("nausea and vomiting"). Nothing for a name with no
+    "and", "or", comma or slash between words."""
+    words = _COORDINATION_SPLIT.sub(r" \1 ", text).split()
+    conjuncts: list[list[str]] = [[]]
+    for word in words:
+        if word.lower() in _CONJUNCTIONS:
+            if conjuncts[-1]:
+                conjuncts.append([])
+        else:
+            conjuncts[-1].append(word)
+    if len(conjuncts) < 2 or not all(conjuncts):
+        return
+    first, last = conjuncts[0], conjuncts[-1]
+    for shared in range(1, len(last)):
+        head = last[-shared:]
+        yield [" ".join(c + head) for c in conjuncts[:-1]] + [" ".join(last)]
+    for shared in range(1, len(first)):
+        modifier = first[:shared]
+        yield [" ".join(first)] + [" ".join(modifier + c) for c in conjuncts[1:]]
+    yield [" ".join(c) for c in conjuncts]
+
+
 def vocabulary_of(identifier: str) -> str:
-    """The vocabulary an identifier belongs to, from its prefix ("MESH:D007649" -> "MeSH")."""
-    prefix = identifier.split(":", 1)[0] if ":" in identifier else ""
-    return VOCABULARY_NAMES.get(prefix, prefix)
+    """The vocabulary an identifier belongs to, from its prefix ("MESH:D007649" -> "MeSH"); of a
+    composite identifier, each vocabulary once ("MESH:D1|OMIM:2" -> "MeSH|OMIM")."""
+    vocabularies = []
+    for part in identifier.split(COMPOSITE_SEPARATOR):
+        prefix = part.split(":", 1)[0] if ":" in part else ""
+        vocabularies.append(VOCABULARY_NAMES.get(prefix, prefix))
+    return COMPOSITE_SEPARATOR.join(dict.fromkeys(vocabularies))
 
 
 def corpus_identifier(raw: str, corpus_type: str) -> str:
@@ -273,7 +319,7 @@ class Linker:
 
     def __init__(self, folder: Path = VOCABULARY_DIR, sources: dict[str, tuple[str, ...]] | None = None):
         self.sources = sources or SOURCES
-        self._cache: dict[tuple[str, str, str], str | None] = {}
+        self._cache: dict[tuple[str, str, str, bool], str | None] = {}
         self.vocabularies: dict[str, Vocabulary] = {}
         for name in sorted({s for names in self.sources.values() for s in names}):
             vocabulary = Vocabulary(name)
@@ -304,27 +350,44 @@ class Linker:
         elif species is None:
             species = species_of(context) if context else "human"
         identifier = self._identifier(type_, name_key(text), species)
+        if identifier is None and type_ != "Gene/Protein":
+            identifier = COMPOSITE_SEPARATOR.join(self._coordinated(type_, text, species)) or None
         if identifier is None:
             return None
-        return Link(identifier, self.names.get(identifier, text))
+        if COMPOSITE_SEPARATOR not in identifier:
+            return Link(identifier, self.names.get(identifier, text))
+        parts = identifier.split(COMPOSITE_SEPARATOR)
+        return Link(identifier, COMPOSITE_NAME_SEPARATOR.join(self.names.get(i, i) for i in parts))
 
-    def _identifier(self, type_: str, key: str, species: str) -> str | None:
-        cache_key = (type_, key, species)
+    def _coordinated(self, type_: str, text: str, species: str) -> list[str]:
+        """The distinct identifiers of a coordinated name whose whole is unknown: those of the first
+        of its `coordination_readings` whose every conjunct links, else none (a mention is never
+        given an identifier that names only part of it)."""
+        for reading in coordination_readings(text):
+            found = [self._identifier(type_, name_key(part), species, conjunct=True) for part in reading]
+            if all(found):
+                return list(dict.fromkeys(i for f in found for i in f.split(COMPOSITE_SEPARATOR)))
+        return []
+
+    def _identifier(self, type_: str, key: str, species: str, conjunct: bool = False) -> str | None:
+        cache_key = (type_, key, species, conjunct)
         if cache_key in self._cache:
             return self._cache[cache_key]
         if len(self._cache) > 100_000:
             self._cache.clear()
-        found = self._cache[cache_key] = self._lookup(type_, key, species)
+        sources = self.sources.get(type_, ())
+        if conjunct:
+            sources = tuple(s for s in sources if (type_, s) not in NOT_FOR_CONJUNCTS)
+        found = self._cache[cache_key] = self._lookup(type_, key, species, sources)
         return found
 
-    def _lookup(self, type_: str, key: str, species: str) -> str | None:
+    def _lookup(self, type_: str, key: str, species: str, sources: tuple[str, ...]) -> str | None:
         """The name's forms (`lookup_forms`) in turn; in each, the first source that knows it
         decides. For chemicals and diseases the first form known decides; a gene takes the first
         form that gives the document's species a gene ("HIF-1a" is a mouse gene in BioRED's train
         split, so in a human text its joined form "hif1a" finds human HIF1A)."""
         if not key:
             return None
-        sources = self.sources.get(type_, ())
         for form in lookup_forms(key, type_):
             found, later = self._first_known(type_, form, sources, as_written=form == key)
             if type_ == "Gene/Protein":

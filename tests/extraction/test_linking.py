@@ -17,6 +17,7 @@ from pipeline.extraction.evaluation import (
 )
 from pipeline.extraction.linking import (
     Linker,
+    coordination_readings,
     corpus_identifier,
     default_linker,
     name_key,
@@ -60,6 +61,34 @@ def test_name_key_is_idempotent(text):
     assert name_key(name_key(text)) == name_key(text)
 
 
+def test_coordinated_names_are_read_sharing_a_head_then_a_modifier_then_as_written():
+    assert list(coordination_readings("ovarian and breast carcinoma")) == [
+        ["ovarian carcinoma", "breast carcinoma"],
+        ["ovarian", "breast carcinoma"],
+    ]
+    assert list(coordination_readings("cleft lip and palate")) == [
+        ["cleft lip", "cleft palate"],
+        ["cleft lip", "palate"],
+    ]
+    assert list(coordination_readings("Myoclonic, atonic, and absence seizures"))[0] == [
+        "Myoclonic seizures",
+        "atonic seizures",
+        "absence seizures",
+    ]
+    assert list(coordination_readings("hematologic/oncologic disorder"))[0] == [
+        "hematologic disorder",
+        "oncologic disorder",
+    ]
+    assert list(coordination_readings("renal and/or hepatic impairment"))[0] == [
+        "renal impairment",
+        "hepatic impairment",
+    ]
+    # no conjunction between words: nothing to read
+    assert list(coordination_readings("5/10 mg")) == []
+    assert list(coordination_readings("Parkinson's disease")) == []
+    assert list(coordination_readings("and vomiting")) == []
+
+
 def test_corpus_identifiers_get_their_vocabulary_prefix():
     assert corpus_identifier("D007649", "Chemical") == "MESH:D007649"
     assert corpus_identifier("2903", "Gene/Protein") == "NCBIGene:2903"
@@ -67,6 +96,8 @@ def test_corpus_identifiers_get_their_vocabulary_prefix():
     assert corpus_identifier("-1", "Disease") == ""
     assert vocabulary_of("NCBIGene:2903") == "NCBI Gene"
     assert vocabulary_of("MESH:D007649") == "MeSH"
+    assert vocabulary_of("MESH:D010051|MESH:D001943") == "MeSH"
+    assert vocabulary_of("MESH:D010051|OMIM:612446") == "MeSH|OMIM"
 
 
 def test_composite_ids_split_on_each_corpus_separator():
@@ -98,6 +129,7 @@ def small(tmp_path):
             ("Disease", "depression", "MESH:D003863", 2),
             ("Disease", "hypothermia", "MESH:D007036", 5),
             ("Disease", "hypothermia", "MESH:D007035", 3),
+            ("Disease", "hemorrhagic cystitis", "MESH:D006470|MESH:D003556", 2),
         ],
     )
     write_vocabulary(
@@ -122,6 +154,8 @@ def small(tmp_path):
             ("Disease", "hemostatics", "MESH:D006490", 1),
             ("Chemical", "bromides", "MESH:D001965", 1),
             ("Disease", "hypothermia", "MESH:D007035", 1),
+            ("Disease", "liver", "MESH:D008099", 1),
+            ("Disease", "palate", "MESH:D010159", 1),
         ],
     )
     write_vocabulary(
@@ -133,6 +167,18 @@ def small(tmp_path):
             ("Disease", "developmental anomalies", "MESH:D000013", 1),
             ("Disease", "cardiac anomaly", "MESH:D000014", 1),
             ("Disease", "metastasis", "MESH:D009362", 1),
+            ("Disease", "ovarian carcinoma", "MESH:D010051", 1),
+            ("Disease", "breast carcinoma", "MESH:D001943", 1),
+            ("Disease", "cleft lip", "MESH:D002971", 1),
+            ("Disease", "cleft palate", "MESH:D002972", 1),
+            ("Disease", "nausea", "MESH:D009325", 1),
+            ("Disease", "vomiting", "MESH:D014839", 1),
+            ("Disease", "diabetic", "MESH:D003920", 1),
+            ("Disease", "diabetic neuropathy", "MESH:D003929", 1),
+            ("Disease", "toxic neuropathy", "MESH:D010523", 1),
+            ("Disease", "glomerular injury", "MESH:D007674", 1),
+            ("Disease", "tubular injury", "MESH:D007674", 1),
+            ("Disease", "skin", "MESH:D012871", 1),
         ],
     )
     write_vocabulary(
@@ -150,7 +196,9 @@ def small(tmp_path):
         ],
     )
     with gzip.open(tmp_path / "names.tsv.gz", "wt", encoding="utf-8") as handle:
-        handle.write("MESH:D007649\tketamine\nNCBIGene:627\tBDNF\n")
+        handle.write(
+            "MESH:D007649\tketamine\nNCBIGene:627\tBDNF\nMESH:D002971\tCleft Lip\nMESH:D002972\tCleft Palate\n"
+        )
     return Linker(tmp_path)
 
 
@@ -204,6 +252,32 @@ def test_a_name_the_curators_split_on_is_settled_by_a_later_source(small):
     assert small.link("Disease", "hypothermia").identifier == "MESH:D007035"
     # a later source naming an identifier the curators never chose settles nothing
     assert small.link("Chemical", "DA") is None
+
+
+def test_a_coordinated_name_links_to_each_conjunct_when_every_one_links(small):
+    link = small.link("Disease", "ovarian and breast carcinoma")
+    assert (link.identifier, link.vocabulary) == ("MESH:D010051|MESH:D001943", "MeSH")
+    link = small.link("Disease", "cleft lip and palate")
+    assert (link.identifier, link.name) == ("MESH:D002971|MESH:D002972", "Cleft Lip | Cleft Palate")
+    assert small.link("Disease", "nausea and vomiting").identifier == "MESH:D009325|MESH:D014839"
+    # the shared head is read before the conjuncts as written ("diabetic" alone is diabetes)
+    assert small.link("Disease", "diabetic and toxic neuropathy").identifier == "MESH:D003929|MESH:D010523"
+    # one identifier once
+    assert small.link("Disease", "glomerular and tubular injury").identifier == "MESH:D007674"
+    # MeSH's descriptor names (organs too) are not a disease conjunct's source: no "Liver" disease
+    assert small.link("Disease", "liver and skin") is None
+    # a conjunct that links to nothing leaves the whole unlinked, never linked to a part
+    assert small.link("Disease", "nausea and zzzfoo") is None
+    # genes are not read as coordinations
+    assert small.link("Gene/Protein", "BDNF and CAT") is None
+
+
+def test_a_name_the_curators_linked_to_several_concepts_links_to_all_of_them(small):
+    link = small.link("Disease", "Hemorrhagic cystitis")
+    assert (link.identifier, link.vocabulary) == ("MESH:D006470|MESH:D003556", "MeSH")
+    assert link.name == "MESH:D006470 | MESH:D003556"  # no preferred names in this vocabulary
+    link = small.link("Disease", "haemorrhagic cystitis and nausea")
+    assert link.identifier == "MESH:D006470|MESH:D003556|MESH:D009325"
 
 
 def test_a_dominant_choice_links_an_ambiguous_name_does_not(small):
@@ -362,6 +436,7 @@ def test_predictions_are_written_in_pubtator_format():
                     Entity(0, 8, "Chemical", "Ketamine", ("MESH:D007649",)),
                     Entity(13, 17, "Gene/Protein", "BDNF", ("NCBIGene:627",)),
                     Entity(13, 17, "Disease", "BDNF", ()),
+                    Entity(0, 17, "Disease", "Ketamine and BDNF", ("MESH:D1", "OMIM:2")),
                 ]
             ],
         )
@@ -372,8 +447,31 @@ def test_predictions_are_written_in_pubtator_format():
         "9\t0\t8\tKetamine\tChemical\tD007649",
         "9\t13\t17\tBDNF\tGene\t627",
         "9\t13\t17\tBDNF\tDisease\t-1",
+        "9\t0\t17\tKetamine and BDNF\tDisease\tD1|OMIM:2",
         "",
     ]
+
+
+def test_the_train_splits_give_composite_chemicals_and_diseases_but_no_composite_genes(tmp_path):
+    from training.build_vocabularies import corpus_entries
+    from training.make_corpus import TRAIN
+
+    rows = {
+        "BC5CDR": "1\t0\t20\themorrhagic cystitis\tDisease\tD006470|D003556\n1\t0\t20\tHemorrhagic cystitis\tDisease\tD006470\n",
+        "BioRED": "2\t0\t11\tcaspase-3/7\tGeneOrGeneProduct\t836,840\n2\t0\t4\tBDNF\tGeneOrGeneProduct\t627\n",
+        "NCBI-disease": "3\t0\t4\tfoo\tSpecificDisease\t-1\n",
+    }
+    for corpus, relative in TRAIN.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(rows[corpus], encoding="utf-8")
+    counts, texts = corpus_entries(tmp_path)
+    assert counts == {
+        ("Disease", "hemorrhagic cystitis", "MESH:D006470|MESH:D003556"): 1,
+        ("Disease", "Hemorrhagic cystitis", "MESH:D006470"): 1,
+        ("Gene/Protein", "BDNF", "NCBIGene:627"): 1,
+    }
+    # preferred names come from single-concept mentions only
+    assert set(texts) == {"MESH:D006470", "NCBIGene:627"}
 
 
 def test_inverted_mesh_headings_are_also_read_in_text_order():
@@ -396,3 +494,25 @@ def test_vocabulary_keeps_single_identifiers_compact_and_sums_weights():
     assert vocabulary.candidates("Chemical", "ketamines") == {"MESH:D007649": 1.0}
     assert vocabulary.candidates("Disease", "depression") == {"MESH:D003866": 5.0, "MESH:D003863": 1.0}
     assert vocabulary.identifiers() == {"MESH:D007649", "MESH:D003866", "MESH:D003863"}
+
+
+def test_a_coordinated_disease_entity_carries_each_identifier_into_the_evaluation():
+    import spacy
+    from spacy.language import Language
+
+    from pipeline.extraction.evaluation import predict
+
+    @Language.component("test_one_disease")
+    def one_disease(doc):
+        doc.ents = [doc.char_span(0, 28, label="Disease")]
+        return doc
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("test_one_disease")
+    nlp.add_pipe("linker")
+    [doc] = list(nlp.pipe(["ovarian and breast carcinoma were seen."]))
+    ent = doc.ents[0]
+    assert (ent._.identifier, ent._.vocabulary) == ("MESH:D010051|MESH:D001943", "MeSH")
+    assert ent._.canonical == "ovarian neoplasms | breast neoplasms"
+    [entities] = list(predict(nlp, [PubTatorDoc("1", "ovarian and breast carcinoma were seen.", "")]))
+    assert entities[0].identifiers == ("MESH:D010051", "MESH:D001943")
