@@ -125,3 +125,42 @@ def test_two_definitions_in_one_document(nlp):
 def test_long_form_outside_the_sentence_window_is_not_used(nlp):
     doc = nlp("Ketalar was given. (KT) was measured.")
     assert [e.text for e in doc.ents] == ["Ketalar"]
+
+
+@spacy.Language.component("test_model_guesses")
+def model_guesses(doc):
+    """Stands in for the trained model: CMAI and DBS genes, PANSS a disease, as it guessed on real abstracts."""
+    guesses = {"CMAI": "GENE", "PANSS": "DISEASE", "DBS": "GENE"}
+    doc.ents = [spacy.tokens.Span(doc, t.i, t.i + 1, label=guesses[t.text]) for t in doc if t.text in guesses]
+    return doc
+
+
+def with_model_guesses(lexicon=LEXICON):
+    nlp = customize_tokenizer(spacy.blank("en"))
+    nlp.add_pipe("test_model_guesses")
+    return add_review_components(nlp, lexicon)
+
+
+def test_a_short_form_defined_for_an_instrument_or_a_procedure_is_no_gene_or_disease():
+    nlp = with_model_guesses()
+    doc = nlp(
+        "Agitation fell on the Cohen-Mansfield Agitation Inventory (CMAI). CMAI scores and the "
+        "Positive and Negative Syndrome Scale (PANSS) total improved; PANSS fell by 10."
+    )
+    assert ents(doc) == []
+    # undefined in the document, the model's guess stands (nothing says what the letters name)
+    assert [e.label_ for e in nlp("CMAI scores fell.").ents] == ["GENE"]
+    # nor is a procedure's
+    assert ents(nlp("Deep brain stimulation (DBS) was safe; DBS helped.")) == []
+    # a long form that names no instrument changes nothing
+    assert [e.text for e in nlp("The CMA inhibitor (CMAI) bound. CMAI fell.").ents] == ["CMAI", "CMAI"]
+
+
+def test_an_instrument_the_lexicon_lists_propagates_as_an_outcome_scale():
+    nlp = with_model_guesses({"OUTCOME_SCALE": {"PANSS": ("Positive and Negative Syndrome Scale",)}})
+    doc = nlp("The Positive and Negative Syndrome Scale (PANSS) was used. PANSS fell.")
+    assert [(e.text, e.label_) for e in doc.ents] == [
+        ("Positive and Negative Syndrome Scale", "OUTCOME_SCALE"),
+        ("PANSS", "OUTCOME_SCALE"),
+        ("PANSS", "OUTCOME_SCALE"),
+    ]

@@ -158,6 +158,14 @@ def test_hyphen_and_space_variants_match_at_every_position(nlp):
         ("ISRCTN14688109", "", "registry-id"),
         ("ACTRN12618001234567", "", "registry-id"),
         ("CRD42020123456", "", "registry-id"),
+        ("DSM-IV", "", "classification"),
+        ("DSM-IV-TR", "", "classification"),
+        ("DSM-5", "", "classification"),
+        ("DSM-III-R", "", "classification"),
+        ("ICD-10", "", "classification"),
+        ("ICD-9-CM", "", "classification"),
+        ("DSM-IV bipolar I", "", ""),
+        ("ICDs", "", ""),
         ("10.1016/S0140-6736(20)30001-1", "", "registry-id"),
         ("HAM", "-D17 score", "scale-fragment"),
         ("Marine", "", "stop-word"),
@@ -187,7 +195,18 @@ JUNK_KINDS = {
     "unbalanced bracket": lambda m: any(m.text.count(a) != m.text.count(b) for a, b in ("()", "[]")),
     "stop word": lambda m: m.source != "lexicon" and m.text.lower() in STOP_WORDS,
     "scale fragment": lambda m: m.source != "lexicon" and m.text in {"HAM", "Columbia-Suicide"},
+    "classification": lambda m: bool(re.fullmatch(r"(DSM|ICD)-[\w-]+", m.text)),
 }
+
+
+# "(Cohen-Mansfield Agitation) Inventory (CMAI)", "(deep brain) stimulation (DBS)": the letters a
+# record defines for a measuring instrument or a procedure
+INSTRUMENT_DEFINED = re.compile(
+    r"(?:Scale|Inventory|Questionnaire|Test|Task|Index|Score|Checklist|Interview|Battery|Assessment"
+    r"|Examination|Survey|Rating|Tomography|Imaging|Resonance|Spectroscopy|Stimulation|Therapy)s?\s*"
+    r"\(([A-Za-z][\w-]{1,9})\)",
+    re.IGNORECASE,
+)
 
 
 @pytest.mark.slow
@@ -204,7 +223,16 @@ def test_no_junk_mentions_in_the_shared_pubmed_records(nlp):
     mentions = list(extract_mentions(nlp, records.values(), ENTITY_CLASSES))
     assert len(mentions) > 2000
     junk = {kind: [m.text for m in mentions if test(m)] for kind, test in JUNK_KINDS.items()}
-    assert junk == {kind: [] for kind in JUNK_KINDS}
+    instruments = {
+        r.record_id: set(INSTRUMENT_DEFINED.findall(" ".join(t for _, t in r.sections()))) for r in records.values()
+    }
+    assert sum(map(len, instruments.values())) > 0  # the records do define instruments
+    junk["instrument abbreviation"] = [
+        m.text
+        for m in mentions
+        if m.label in {"DRUG", "DISEASE", "GENE"} and m.source != "lexicon" and m.text in instruments[m.record_id]
+    ]
+    assert junk == {kind: [] for kind in [*JUNK_KINDS, "instrument abbreviation"]}
 
 
 def test_the_junk_rules_flag_no_gold_mention_of_the_dev_corpora():
@@ -227,3 +255,34 @@ def test_the_junk_rules_flag_no_gold_mention_of_the_dev_corpora():
                 if junk_reason(e.text, e.label, "model", doc.text[e.end : e.end + 8], link.identifier if link else ""):
                     flagged.append(e.text)
     assert flagged == []
+
+
+def test_no_gold_mention_of_the_corpora_is_a_short_form_defined_for_an_instrument_or_a_procedure():
+    import spacy
+
+    from pipeline.extraction.components.abbreviations import INSTRUMENT_OR_PROCEDURE, definitions
+    from pipeline.extraction.components.tokenizer import customize_tokenizer
+    from pipeline.extraction.evaluation import read_pubtator
+    from tests.support.paths import SHARED_NER
+
+    if not SHARED_NER.is_dir():
+        pytest.skip(f"{SHARED_NER} is absent: the check reads the shared NER corpora")
+    nlp = customize_tokenizer(spacy.blank("en"))
+    nlp.add_pipe("sentencizer")
+    dropped, defined = [], 0
+    for relative in (
+        "BC5CDR/CDR_TrainingSet.PubTator.txt",
+        "BC5CDR/CDR_DevelopmentSet.PubTator.txt",
+        "BioRED/Train.PubTator",
+        "BioRED/Dev.PubTator",
+        "NCBI-disease/NCBItrainset_corpus.txt",
+        "NCBI-disease/NCBIdevelopset_corpus.txt",
+    ):
+        for doc in read_pubtator(SHARED_NER / relative):
+            instruments = {
+                short.text for short, long in definitions(nlp(doc.text)) if INSTRUMENT_OR_PROCEDURE.search(long.text)
+            }
+            defined += len(instruments)
+            dropped += [e.text for e in doc.entities if e.text in instruments]
+    assert defined > 10  # the rule has instruments to act on
+    assert dropped == []

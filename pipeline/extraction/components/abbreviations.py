@@ -19,6 +19,13 @@ letters. Two exceptions keep the review's concepts: an occurrence inside a longe
 "N-methyl-D-aspartate receptor ...") becomes that term's entity and defines nothing, so NMDA does not
 become the chemical N-methylaspartate everywhere.
 
+A short form defined for a measuring instrument or a procedure that is no entity ("Cohen-Mansfield
+Agitation Inventory (CMAI)", "Positive and Negative Syndrome Scale (PANSS)", "deep brain stimulation
+(DBS)": the long form ends in Scale, Inventory, Questionnaire, Test, Task, Index, Assessment,
+Tomography, Imaging, Stimulation, Therapy, ... `INSTRUMENT_OR_PROCEDURE`) names that, so the model's
+mentions of it in the document are dropped (CMAI was a gene, PANSS a disease); one the lexicon lists
+is an entity (OUTCOME_SCALE, TREATMENT) and propagates as one.
+
 Limits: only the "long (short)" order is detected, not "short (long)"; definitions whose long form
 is not an entity are ignored; the scope is one Doc, so the caller should pass a whole record
 (title and abstract) as one Doc for definitions to reach later sections.
@@ -33,6 +40,14 @@ from pipeline.extraction.components.linker import register_extensions
 from pipeline.extraction.linking import name_key, vocabulary_of
 
 _PAREN = re.compile(r"\(([^()]{1,12})\)")
+# The last word of a measuring instrument's or a procedure's name ("... Rating Scale", "... Inventory",
+# "Forced Swim Test", "positron emission tomography", "deep brain stimulation", "enzyme replacement
+# therapy", "adjuvant chemotherapy"): what its short form names is no chemical, disease or gene.
+INSTRUMENT_OR_PROCEDURE = re.compile(
+    r"\b(scale|inventory|questionnaire|test|task|index|score|checklist|interview|battery|assessment"
+    r"|examination|survey|rating|tomography|imaging|resonance|spectroscopy|stimulation|\w*therapy)s?\W*$",
+    re.IGNORECASE,
+)
 MAX_COMPOUND_TAIL = 4  # words after "(short)" that may complete a lexicon term
 
 
@@ -139,6 +154,7 @@ class AbbreviationPropagator:
     def __call__(self, doc: Doc) -> Doc:
         ents = {(e.start_char, e.end_char): e for e in doc.ents}
         new_spans = []  # (span, label, canonical, identifier, source)
+        instruments = set()  # short forms that name a measuring instrument or a procedure
         for short, long in definitions(doc):
             compound = self._compound(doc, short, long)
             if compound is not None:
@@ -147,6 +163,8 @@ class AbbreviationPropagator:
                 continue  # the short form names part of the concept, not the long form alone
             entity = ents.get((long.start_char, long.end_char))
             if entity is None:
+                if INSTRUMENT_OR_PROCEDURE.search(long.text):
+                    instruments.add(short.text)
                 continue
             canonical = entity._.canonical or entity.text
             words = [t.text for t in short]
@@ -155,6 +173,8 @@ class AbbreviationPropagator:
                     new_spans.append(
                         (doc[i : i + len(words)], entity.label_, canonical, entity._.identifier, "abbreviation")
                     )
+        if instruments:
+            doc.ents = [e for e in doc.ents if e.text not in instruments or e._.source == "lexicon"]
         if not new_spans:
             return doc
         # A lexicon entity longer than an occurrence ("NMDA receptor" around "NMDA") keeps it: the

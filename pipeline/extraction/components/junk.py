@@ -8,6 +8,8 @@ Each rule names a class of mistake the model or the dictionaries make on abstrac
 - `bracket`: a span with an unbalanced bracket ("ketamine (KET", "depression)") is cut at the
   bracket, keeping the piece with more letters; dropped when nothing with letters is left on a
   token boundary;
+- `classification`: a diagnostic manual or classification named alone ("DSM-IV", "DSM-5", "ICD-10",
+  "ICD-9-CM"), which the model took for a disease or a gene; "DSM-IV bipolar I" is left whole;
 - `scale-fragment`: an upper-case model mention of letters only, followed by a hyphen, one capital
   and digits ("HAM" of "HAM-D17", "HAM-A"): the scale names themselves are OUTCOME_SCALE terms in
   the lexicon. Gene symbols with digits ("FOXP3-positive"), "MMP-2" and linked mentions ("GABA" of
@@ -31,6 +33,7 @@ REGISTRY = re.compile(
     r"|KCT\d{7}|TCTR\d{8,}|10\.\d{4,}/\S+|PMC\d+|GSE\d+|SRP\d+|PRJNA\d+)$",
     re.IGNORECASE,
 )
+CLASSIFICATION = re.compile(r"^(DSM|ICD)([-\s]?(5|[IVX]+|\d{1,2}))?([-\s]?(TR|R|CM|PCS))*$")
 # Letters+digits run on from a registry prefix also show up as fragments ("NCT0366", "ISRCTN")
 REGISTRY_PREFIX = re.compile(r"^(NCT|ISRCTN|ACTRN|ChiCTR|DRKS|UMIN|CRD|EudraCT|PROSPERO)\d*$", re.IGNORECASE)
 # Found as DRUG/DISEASE on ketamine abstracts (marine, guideline: issue 18) and on the 1,865 shared
@@ -42,8 +45,8 @@ _HYPHEN_ACRONYM_TAIL = re.compile(r"^-[A-Z]\d*\b")  # "-D17", "-A", "-D": a scal
 
 
 def junk_reason(text: str, label: str, source: str = "model", after: str = "", identifier: str = "") -> str:
-    """Why a mention is junk ("no-letters", "registry-id", "scale-fragment", "stop-word") or ""
-    when it is not. `after` is the document text that follows the mention; `identifier` the concept
+    """Why a mention is junk ("no-letters", "registry-id", "classification", "scale-fragment",
+    "stop-word") or "" when it is not. `after` is the document text that follows the mention; `identifier` the concept
     it was linked to (a linked mention is never a scale fragment: "GABA" of "GABA-A receptor").
     Brackets are repaired separately (`balanced_span`)."""
     stripped = text.strip()
@@ -51,6 +54,8 @@ def junk_reason(text: str, label: str, source: str = "model", after: str = "", i
         return "no-letters"
     if REGISTRY.match(stripped) or REGISTRY_PREFIX.match(stripped):
         return "registry-id"
+    if CLASSIFICATION.match(stripped):
+        return "classification"
     if (
         source != "lexicon"
         and not identifier
