@@ -109,6 +109,15 @@ def test_scale_names_are_outcome_scales_not_fragments(nlp):
 # --- common words, lexicon errors -----------------------------------------------------------------
 
 
+def test_hippocampal_fields_are_brain_regions_not_the_gene_ca1(nlp):
+    found = extract(nlp, "Ketamine enhanced LTP in hippocampal CA1 and CA3 pyramidal neurons and the dentate gyrus.")
+    assert [(text, label) for text, label, _, _ in found if label in ("GENE", "BRAIN_REGION")] == [
+        ("hippocampal CA1", "BRAIN_REGION"),
+        ("CA3", "BRAIN_REGION"),
+        ("dentate gyrus", "BRAIN_REGION"),
+    ]
+
+
 def test_common_words_the_dictionaries_carry_are_dropped(nlp):
     found = extract(
         nlp,
@@ -165,6 +174,12 @@ def test_hyphen_and_space_variants_match_at_every_position(nlp):
         ("ICD-10", "", "classification"),
         ("ICD-9-CM", "", "classification"),
         ("DSM-IV bipolar I", "", ""),
+        ("Fig", " 1. Considerable", "figure-reference"),
+        ("Figure 1", "", "figure-reference"),
+        ("Figure B", "", "figure-reference"),
+        ("Fig. 2A", "", "figure-reference"),
+        ("FIG", "", ""),
+        ("fig tree", "", ""),
         ("ICDs", "", ""),
         ("10.1016/S0140-6736(20)30001-1", "", "registry-id"),
         ("HAM", "-D17 score", "scale-fragment"),
@@ -196,6 +211,7 @@ JUNK_KINDS = {
     "stop word": lambda m: m.source != "lexicon" and m.text.lower() in STOP_WORDS,
     "scale fragment": lambda m: m.source != "lexicon" and m.text in {"HAM", "Columbia-Suicide"},
     "classification": lambda m: bool(re.fullmatch(r"(DSM|ICD)-[\w-]+", m.text)),
+    "figure reference": lambda m: m.text.rstrip(".") in {"Fig", "Figs", "Figure", "Figures"},
 }
 
 

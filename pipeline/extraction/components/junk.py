@@ -10,6 +10,8 @@ Each rule names a class of mistake the model or the dictionaries make on abstrac
   token boundary;
 - `classification`: a diagnostic manual or classification named alone ("DSM-IV", "DSM-5", "ICD-10",
   "ICD-9-CM"), which the model took for a disease or a gene; "DSM-IV bipolar I" is left whole;
+- `figure-reference`: "Fig", "Figure" or "Figure 1" ("Fig" of "Fig 1", "Figure B"), which the model
+  took for a gene or a drug in conference abstracts;
 - `scale-fragment`: an upper-case model mention of letters only, followed by a hyphen, one capital
   and digits ("HAM" of "HAM-D17", "HAM-A"): the scale names themselves are OUTCOME_SCALE terms in
   the lexicon. Gene symbols with digits ("FOXP3-positive"), "MMP-2" and linked mentions ("GABA" of
@@ -34,6 +36,7 @@ REGISTRY = re.compile(
     re.IGNORECASE,
 )
 CLASSIFICATION = re.compile(r"^(DSM|ICD)([-\s]?(5|[IVX]+|\d{1,2}))?([-\s]?(TR|R|CM|PCS))*$")
+FIGURE = re.compile(r"^(Fig|Figs|Figure|Figures)\.?(\s*\d+[a-zA-Z]?|\s+[A-Z])?$")  # not "FIG", a gene alias
 # Letters+digits run on from a registry prefix also show up as fragments ("NCT0366", "ISRCTN")
 REGISTRY_PREFIX = re.compile(r"^(NCT|ISRCTN|ACTRN|ChiCTR|DRKS|UMIN|CRD|EudraCT|PROSPERO)\d*$", re.IGNORECASE)
 # Found as DRUG/DISEASE on ketamine abstracts (marine, guideline: issue 18) and on the 1,865 shared
@@ -45,8 +48,8 @@ _HYPHEN_ACRONYM_TAIL = re.compile(r"^-[A-Z]\d*\b")  # "-D17", "-A", "-D": a scal
 
 
 def junk_reason(text: str, label: str, source: str = "model", after: str = "", identifier: str = "") -> str:
-    """Why a mention is junk ("no-letters", "registry-id", "classification", "scale-fragment",
-    "stop-word") or "" when it is not. `after` is the document text that follows the mention; `identifier` the concept
+    """Why a mention is junk ("no-letters", "registry-id", "classification", "figure-reference",
+    "scale-fragment", "stop-word") or "" when it is not. `after` is the document text that follows the mention; `identifier` the concept
     it was linked to (a linked mention is never a scale fragment: "GABA" of "GABA-A receptor").
     Brackets are repaired separately (`balanced_span`)."""
     stripped = text.strip()
@@ -56,6 +59,8 @@ def junk_reason(text: str, label: str, source: str = "model", after: str = "", i
         return "registry-id"
     if CLASSIFICATION.match(stripped):
         return "classification"
+    if FIGURE.match(stripped):
+        return "figure-reference"
     if (
         source != "lexicon"
         and not identifier
