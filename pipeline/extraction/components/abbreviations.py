@@ -26,8 +26,8 @@ Tomography, Imaging, Stimulation, Therapy, ... `INSTRUMENT_OR_PROCEDURE`) names 
 mentions of it in the document are dropped (CMAI was a gene, PANSS a disease); one the lexicon lists
 is an entity (OUTCOME_SCALE, TREATMENT) and propagates as one.
 
-Limits: only the "long (short)" order is detected, not "short (long)"; definitions whose long form
-is not an entity are ignored; the scope is one Doc, so the caller should pass a whole record
+Limits: only the "long (short)" order is detected, not "short (long)"; other definitions whose long
+form is not an entity are ignored; the scope is one Doc, so the caller should pass a whole record
 (title and abstract) as one Doc for definitions to reach later sections.
 """
 

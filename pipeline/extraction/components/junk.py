@@ -49,8 +49,9 @@ _HYPHEN_ACRONYM_TAIL = re.compile(r"^-[A-Z]\d*\b")  # "-D17", "-A", "-D": a scal
 
 def junk_reason(text: str, label: str, source: str = "model", after: str = "", identifier: str = "") -> str:
     """Why a mention is junk ("no-letters", "registry-id", "classification", "figure-reference",
-    "scale-fragment", "stop-word") or "" when it is not. `after` is the document text that follows the mention; `identifier` the concept
-    it was linked to (a linked mention is never a scale fragment: "GABA" of "GABA-A receptor").
+    "scale-fragment", "stop-word") or "" when it is not. `after` is the document text that follows
+    the mention; `identifier` the concept it was linked to (a linked mention is never a scale
+    fragment: "GABA" of "GABA-A receptor").
     Brackets are repaired separately (`balanced_span`)."""
     stripped = text.strip()
     if not _LETTER.search(stripped):
