@@ -106,6 +106,15 @@ def test_scale_names_are_outcome_scales_not_fragments(nlp):
     ]
 
 
+def test_the_panss_is_an_outcome_scale_defined_or_not(nlp):
+    # Psychotomimetic effects of ketamine are rated on the BPRS and the PANSS; the model took PANSS
+    # for a disease 176 times over the screening abstracts.
+    found = extract(nlp, "Symptoms were rated on the BPRS and the PANSS.")
+    assert [(text, label) for text, label, _, _ in found] == [("BPRS", "OUTCOME_SCALE"), ("PANSS", "OUTCOME_SCALE")]
+    found = extract(nlp, "The Positive and Negative Syndrome Scale (PANSS) total fell.")
+    assert {label for _, label, _, _ in found} == {"OUTCOME_SCALE"}
+
+
 # --- common words, lexicon errors -----------------------------------------------------------------
 
 
