@@ -277,7 +277,7 @@ class Mention:
     text: str
     label: str  # entity class, e.g. "DRUG", "DISEASE", "GENE"
     canonical: str  # normalised form: the concept's name (lexicon term or vocabulary's preferred name)
-    source: str = "lexicon"  # "model", "lexicon" or "abbreviation"
+    source: str = "lexicon"  # "model", "lexicon", "abbreviation" or "ligand-protein"
     identifier: str = ""  # concept id, e.g. "MESH:D007649", "NCBIGene:627"; "" when none applies
     vocabulary: str = ""  # the identifier's vocabulary: "MeSH", "NCBI Gene", "OMIM", "DrugBank"
 

@@ -196,8 +196,14 @@ def predict(nlp, docs: Iterable[PubTatorDoc], batch_size: int = 64) -> Iterator[
 
     Labels outside MODEL_TYPES (e.g. lexicon classes) are left out: they have no corpus type.
     """
+    from pipeline.extraction.components.ligand_proteins import entities_and_nested  # spaCy: only when predicting
+
     for doc in nlp.pipe((d.text for d in docs), batch_size=batch_size):
-        yield [Entity(e.start_char, e.end_char, e.label_, e.text, _ids(e)) for e in doc.ents if e.label_ in MODEL_TYPES]
+        yield [
+            Entity(e.start_char, e.end_char, e.label_, e.text, _ids(e))
+            for e in entities_and_nested(doc)
+            if e.label_ in MODEL_TYPES
+        ]
 
 
 def _ids(ent) -> tuple[str, ...]:

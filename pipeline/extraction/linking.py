@@ -79,7 +79,7 @@ AS_WRITTEN_ONLY = {("Disease", "mesh_descriptors")}
 # too, so "liver and skin" or "breast or ovarian cancer" would link "liver" or "breast" as diseases.
 NOT_FOR_CONJUNCTS = {("Disease", "mesh_descriptors")}
 # Bumped whenever extraction code changes what it finds, so stored mentions are recomputed.
-EXTRACTOR_VERSION = "11"
+EXTRACTOR_VERSION = "12"
 VOCABULARY_NAMES = {"MESH": "MeSH", "NCBIGene": "NCBI Gene", "OMIM": "OMIM", "DrugBank": "DrugBank"}
 
 GREEK = {

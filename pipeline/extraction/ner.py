@@ -43,9 +43,11 @@ from pipeline.extraction.components import (  # noqa: F401  (register the factor
     gazetteer,
     gene_names,
     junk,
+    ligand_proteins,
     linker,
     normaliser,
 )
+from pipeline.extraction.components.ligand_proteins import entities_and_nested
 from pipeline.extraction.components.lexicon import (
     identifier_table,
     lexicon_patterns,
@@ -85,6 +87,7 @@ def load_ner(path: Path | None = None) -> Language:
     nlp.add_pipe("linker").linker  # noqa: B018  (load the vocabularies now)
     nlp.add_pipe("abbreviations")
     nlp.add_pipe("junk_filter")
+    nlp.add_pipe("ligand_proteins")
     return nlp
 
 
@@ -128,6 +131,7 @@ def add_review_components(nlp: Language, lexicon: dict) -> Language:
     linking.linker  # load the vocabularies now, before any worker process forks  # noqa: B018
     nlp.add_pipe("abbreviations").set_lexicon(table, ids)
     nlp.add_pipe("junk_filter")
+    nlp.add_pipe("ligand_proteins")
     return nlp
 
 
@@ -277,7 +281,7 @@ def _checked_texts(nlp: Language, records: Iterable[Record]) -> Iterator[tuple[s
 def _doc_mentions(doc, context: tuple, wanted: frozenset) -> Iterator[Mention]:
     record_id, sections, starts = context
     sent_starts = [s.start_char for s in doc.sents]
-    for ent in doc.ents:
+    for ent in entities_and_nested(doc):
         if ent.label_ not in wanted:
             continue
         i = bisect.bisect_right(starts, ent.start_char) - 1

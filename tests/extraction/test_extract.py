@@ -94,6 +94,7 @@ def test_pipeline_components_in_order(nlp):
         "linker",
         "abbreviations",
         "junk_filter",
+        "ligand_proteins",
         "doc_cleaner",
     ]
 
@@ -238,7 +239,7 @@ def test_offsets_on_real_abstracts(nlp):
     assert count > 500
 
 
-def test_ner_for_eval_is_model_gene_names_sentences_linker_abbreviations_and_junk_filter(ner):
+def test_ner_for_eval_is_model_gene_names_sentences_linker_abbreviations_junk_filter_and_nested_proteins(ner):
     assert ner.pipe_names == [
         "gazetteer_features",
         "tok2vec",
@@ -248,6 +249,7 @@ def test_ner_for_eval_is_model_gene_names_sentences_linker_abbreviations_and_jun
         "linker",
         "abbreviations",
         "junk_filter",
+        "ligand_proteins",
     ]
 
 

@@ -1,0 +1,153 @@
+"""Proteins named after their ligand: "NMDA receptor", "NO synthase", "dopamine transporter".
+
+A receptor, enzyme or transporter named after what it binds is a gene product, and BioRED annotates
+the whole name as one Gene/Protein ("inducible NO synthase", "N-methyl-D-aspartate (NMDA)
+receptor"), while BC5CDR annotates the ligand inside it as a Chemical ("NO", "NMDA"). One model
+cannot follow both (issue 18), and the model follows BC5CDR: it finds the ligand. This component,
+after every other, keeps that Chemical and adds the protein as a second, nested Gene/Protein
+mention when the words after the chemical name a protein:
+
+    <chemical> [(<short form>)] [<subtype: A2A, D2, H(3), 1>] <head>
+
+with a head from `PROTEIN_HEADS` (receptor, synthase, transporter, kinase, dehydrogenase, ...;
+singular or plural). Channels are left out: BioRED itself annotates the ion of "Ca(2+) channel" or
+"sodium channel" alone. The nested mention is linked to an NCBI Gene identifier like any gene
+(`linking.Linker`), takes the source "ligand-protein", and lives in `doc.spans["nested"]`, which
+`ner._doc_mentions` and `evaluation.predict` read beside `doc.ents` (spaCy's entities cannot
+overlap). Nothing is added where another entity already covers the words after the chemical (a
+lexicon term "NMDA receptor" has already replaced the chemical: then there is no chemical left).
+"""
+
+import re
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span, SpanGroup
+
+from pipeline.extraction.components.linker import register_extensions
+from pipeline.extraction.components.normaliser import surface_canonical
+from pipeline.extraction.linking import Linker, default_linker, species_of, vocabulary_of
+
+NESTED = "nested"  # the doc.spans key of the nested mentions
+SOURCE = "ligand-protein"
+CHEMICAL_LABELS = {"Chemical": "Gene/Protein", "DRUG": "GENE"}  # the chemical's label -> the protein's
+# Heads of protein names: receptors and transporters, and enzymes by their class ("-kinase" also
+# finds "phosphokinase"). Channels are left out: BioRED annotates the ion of a channel alone.
+RECEPTORS = ("receptor", "transporter", "co-transporter", "cotransporter", "symporter", "binding protein")
+ENZYMES = (
+    "kinase", "synthase", "synthetase", "dehydrogenase", "hydroxylase", "oxidase", "oxygenase",
+    "reductase", "decarboxylase", "carboxylase", "peroxidase", "dismutase", "esterase", "lipase",
+    "phosphatase", "cyclase", "transaminase", "transferase", "deacetylase", "hydrolase", "isomerase",
+    "converting enzyme",
+)  # fmt: skip
+PROTEIN_HEADS = RECEPTORS + ENZYMES
+# Words before the chemical that name an isoform and belong to the protein's name ("inducible NO
+# synthase" is iNOS, a gene of its own).
+ISOFORM = re.compile(r"\b(?:inducible|neuronal|endothelial|constitutive)\s+$", re.IGNORECASE)
+_HEAD = "|".join(
+    [re.escape(h).replace(r"\-", "[-\\s]?").replace(r"\ ", "[-\\s]") for h in RECEPTORS]
+    + [r"[a-z]*" + re.escape(h).replace(r"\ ", "[-\\s]") for h in ENZYMES]
+)
+# What may follow the chemical, in this order: a partner after a slash, a short form in brackets,
+# a subtype, a participle, then one or more heads (+ plural "s") and an isoform number.
+PROTEIN_TAIL = re.compile(
+    r"(?:/[A-Za-z0-9()+]{1,12})?"  # "/iodide" (sodium/iodide symporter)
+    r"(?P<short>\s*\([A-Za-z0-9\-]{1,10}\))?"  # "(NMDA)"
+    r"(?:[\s-]*(?:[A-Z]{1,2}\d{0,2}[A-Za-z]?|[A-Z]\(\d{1,2}\)|\d{1,2}))?"  # "A2A", "D2", "H(3)", "5" (case as written)
+    r"(?:[\s-]+[a-z]{3,}ing)?"  # "-sensing" (calcium-sensing receptor)
+    rf"(?:[\s-]+(?i:{_HEAD})s?\b)+"  # "receptor"; "synthase kinase" (glycogen synthase kinase)
+    r"(?:-\d{1,2}[A-Za-z]?\b)?"  # "-3" (glycogen synthase kinase-3)
+)
+
+
+def protein_tail(text: str, chemical_end: int) -> re.Match | None:
+    """The words naming a protein after a chemical that ends at `chemical_end` in `text`, if any."""
+    return PROTEIN_TAIL.match(text, chemical_end)
+
+
+def protein_end(text: str, chemical_end: int) -> int | None:
+    """Where the protein name that a chemical ending at `chemical_end` starts ends in `text`, or None.
+
+    >>> text = "inducible NO synthase"
+    >>> text[: protein_end(text, 12)]
+    'inducible NO synthase'
+    >>> protein_end("NO donors", 2) is None
+    True
+    """
+    match = protein_tail(text, chemical_end)
+    return match.end() if match else None
+
+
+def entities_and_nested(doc: Doc) -> list[Span]:
+    """The document's entities and its nested mentions, by start, then end."""
+    nested = doc.spans[NESTED] if NESTED in doc.spans else ()
+    return sorted([*doc.ents, *nested], key=lambda span: (span.start_char, span.end_char))
+
+
+class LigandProteins:
+    """Adds the nested Gene/Protein mentions; see the module docstring."""
+
+    def __init__(self, nlp: Language, name: str = "ligand_proteins", linker: Linker | None = None):
+        self.name = name
+        self._linker = linker
+        register_extensions()
+
+    @property
+    def linker(self) -> Linker:
+        if self._linker is None:
+            self._linker = default_linker()
+        return self._linker
+
+    def __call__(self, doc: Doc) -> Doc:
+        nested = []
+        species = None
+        text = doc.text  # built from the tokens at each call: once per document
+        ents = list(doc.ents)
+        for position, ent in enumerate(ents):
+            label = CHEMICAL_LABELS.get(ent.label_)
+            tail = protein_tail(text, ent.end_char) if label else None
+            if tail is None or self._taken(ents[position + 1 :], tail):
+                continue
+            span = doc.char_span(self._start(text, ents, position), tail.end(), label=label)
+            if span is None:
+                continue  # the head ends inside a token ("receptor-mediated" is split; "receptors1" is not)
+            if species is None:
+                species = species_of(text)
+            link = self.linker.link("Gene/Protein", span.text, species=species)
+            span._.source = SOURCE
+            span._.identifier = link.identifier if link else ""
+            span._.vocabulary = vocabulary_of(link.identifier) if link else ""
+            span._.canonical = surface_canonical(link.name if link else span.text)
+            nested.append(span)
+        doc.spans[NESTED] = SpanGroup(doc, name=NESTED, spans=nested)
+        return doc
+
+    @staticmethod
+    def _taken(following: list[Span], tail: re.Match) -> bool:
+        """Whether another entity holds words of the protein's name after the chemical; the short
+        form in its brackets does not count (the text defined it: "N-methyl-D-aspartate (NMDA)")."""
+        short = tail.span("short")
+        for ent in following:
+            if ent.start_char >= tail.end():
+                return False
+            if not (short[0] <= ent.start_char and ent.end_char <= short[1]):
+                return True
+        return False
+
+    @staticmethod
+    def _start(text: str, ents: list[Span], position: int) -> int:
+        """Where the protein's name starts: at the chemical, or before it at an isoform's adjective or
+        at the partner chemical of a slash ("sodium/iodide symporter")."""
+        start = ents[position].start_char
+        previous = ents[position - 1] if position else None
+        if previous is not None and previous.label_ in CHEMICAL_LABELS and previous.end_char == start - 1:
+            if text[start - 1] == "/":
+                return previous.start_char
+        isoform = ISOFORM.search(text, max(0, start - 20), start)
+        if isoform and (previous is None or previous.end_char <= isoform.start()):
+            return isoform.start()
+        return start
+
+
+@Language.factory("ligand_proteins")
+def make_ligand_proteins(nlp: Language, name: str) -> LigandProteins:
+    return LigandProteins(nlp, name)
