@@ -18,6 +18,7 @@ from pipeline.extraction.components.gene_names import (
 )
 from pipeline.extraction.components.tokenizer import customize_tokenizer
 from pipeline.extraction.linking import VOCABULARY_DIR, name_key, read_tsv
+from tests.support.paths import SHARED_NER, needs_shared
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +128,49 @@ def test_a_doc_without_gene_names_is_returned_unchanged(blank, shipped):
     doc = labelled(blank, "Ketamine for depression.", [("Ketamine", "Chemical"), ("depression", "Disease")])
     before = list(doc.ents)
     assert list(GeneNames(blank, vocabulary=shipped)(doc).ents) == before
+
+
+def test_a_name_ending_in_a_protein_head_becomes_a_gene_unless_it_names_a_deficiency(blank, shipped):
+    text = (
+        "The 5-HT2A receptor, histone deacetylase and liver-type fatty acid binding protein rose; "
+        "deficiency of phenylalanine hydroxylase and creatine kinase did not."
+    )
+    entities = [
+        ("5-HT2A receptor", "Chemical"),
+        ("histone deacetylase", "Chemical"),
+        ("liver-type fatty acid binding protein", "Disease"),
+        ("deficiency of phenylalanine hydroxylase", "Disease"),
+        ("creatine kinase", "Chemical"),  # BioRED's train split annotates it as a Chemical
+    ]
+    assert "creatine kinase" in shipped.annotated["Chemical"]
+    assert relabel(blank, shipped, text, entities) == [
+        ("5-HT2A receptor", GENE),
+        ("histone deacetylase", GENE),
+        ("liver-type fatty acid binding protein", GENE),
+        ("deficiency of phenylalanine hydroxylase", "Disease"),
+        ("creatine kinase", "Chemical"),
+    ]
+
+
+@needs_shared
+def test_no_chemical_or_disease_of_bc5cdr_or_ncbi_disease_ends_in_a_protein_head():
+    from pipeline.extraction.components.ligand_proteins import names_a_protein
+    from pipeline.extraction.evaluation import read_pubtator
+
+    found = {}
+    for relative in (
+        "BC5CDR/CDR_TrainingSet.PubTator.txt",
+        "BC5CDR/CDR_DevelopmentSet.PubTator.txt",
+        "NCBI-disease/NCBItrainset_corpus.txt",
+        "NCBI-disease/NCBIdevelopset_corpus.txt",
+        "BioRED/Train.PubTator",
+    ):
+        for doc in read_pubtator(SHARED_NER / relative):
+            for e in doc.entities:
+                if names_a_protein(e.text):
+                    found.setdefault(relative.split("/")[0], set()).add((e.label, e.text))
+    assert set(found) == {"BioRED"}  # genes there, and a few enzymes it annotates as chemicals
+    assert {label for label, _ in found["BioRED"]} == {"Gene/Protein", "Chemical"}
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from pipeline.extraction.components.ligand_proteins import (
     SOURCE,
     LigandProteins,
     entities_and_nested,
+    names_a_protein,
     protein_end,
 )
 from pipeline.extraction.components.tokenizer import customize_tokenizer
@@ -88,6 +89,24 @@ def test_the_protein_name_ends_after_its_head(text, chemical, protein):
 def test_no_protein_without_a_head_right_after_the_chemical(text, chemical):
     start = text.index(chemical)
     assert protein_end(text, start + len(chemical)) is None
+
+
+@pytest.mark.parametrize(
+    "text, protein",
+    [
+        ("5-HT2A receptor", True),
+        ("alpha-adrenergic receptors", True),
+        ("type II MET kinase", True),
+        ("fatty acid binding protein", True),
+        ("deficiency of phenylalanine hydroxylase", False),
+        ("G6PD deficient glucose-6-phosphate dehydrogenase", False),
+        ("receptor antagonists", False),
+        ("dopamine release", False),
+        ("kinases inhibitor", False),
+    ],
+)
+def test_names_a_protein(text, protein):
+    assert names_a_protein(text) is protein
 
 
 def test_the_chemical_stays_and_the_protein_is_nested_beside_it(component, blank):

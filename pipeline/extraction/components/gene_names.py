@@ -8,7 +8,10 @@ Gene/Protein when both hold:
 
 1. its text is an HGNC approved symbol, case-sensitive, with 4 or more characters or a digit
    (`BDNF`, `IL6`; written with hyphens left out, so `IL-6` is `IL6`), or an HGNC approved name
-   (`interleukin-6`, `brain-derived neurotrophic factor`; compared in `linking.name_key` form);
+   (`interleukin-6`, `brain-derived neurotrophic factor`; compared in `linking.name_key` form),
+   or it ends in a protein head (`5-HT2A receptor`, `histone deacetylase`, `liver-type fatty acid
+   binding protein`: `ligand_proteins.names_a_protein`; no BC5CDR or NCBI-disease mention ends so,
+   except diseases naming a deficiency, which are left alone);
 2. the train splits of the corpora never annotate that text (in `name_key` form) as that type: a
    name the curators call a chemical (`insulin`, `angiotensin II`) or a disease stays one.
 
@@ -30,6 +33,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from pipeline.errors import ConfigError
+from pipeline.extraction.components.ligand_proteins import names_a_protein
 from pipeline.extraction.linking import VOCABULARY_DIR, name_key, read_tsv
 
 GENE = "Gene/Protein"
@@ -59,7 +63,9 @@ class GeneVocabulary:
         if not key or key in self.annotated.get(label, frozenset()):
             return False
         text = text.strip()
-        return text in self.symbols or text.replace("-", "") in self.symbols or key in self.names
+        if text in self.symbols or text.replace("-", "") in self.symbols or key in self.names:
+            return True
+        return names_a_protein(text)
 
 
 def load_gene_vocabulary(folder: Path = VOCABULARY_DIR) -> GeneVocabulary:
