@@ -5,16 +5,18 @@ the whole name as one Gene/Protein ("inducible NO synthase", "N-methyl-D-asparta
 receptor"), while BC5CDR annotates the ligand inside it as a Chemical ("NO", "NMDA"). One model
 cannot follow both (issue 18), and the model follows BC5CDR: it finds the ligand. This component,
 after every other, keeps that Chemical and adds the protein as a second, nested Gene/Protein
-mention when the words after the chemical name a protein:
+mention when the words after the chemical name a protein (`PROTEIN_TAIL`):
 
-    <chemical> [(<short form>)] [<subtype: A2A, D2, H(3), 1>] <head>
+    [isoform] <chemical>[/<partner>] [(<short form>)] [<subtype>] [<participle>] <head>
 
-with a head from `PROTEIN_HEADS` (receptor, synthase, transporter, kinase, dehydrogenase, ...;
-singular or plural). Channels are left out: BioRED itself annotates the ion of "Ca(2+) channel" or
-"sodium channel" alone. The nested mention is linked to an NCBI Gene identifier like any gene
-(`linking.Linker`), takes the source "ligand-protein", and lives in `doc.spans["nested"]`, which
-`ner._doc_mentions` and `evaluation.predict` read beside `doc.ents` (spaCy's entities cannot
-overlap). Nothing is added where another entity already covers the words after the chemical (a
+"inducible NO synthase", "sodium/iodide symporter", "N-methyl-D-aspartate (NMDA) receptor",
+"adenosine A2A receptor", "calcium-sensing receptor"; the heads are `RECEPTORS` and the enzyme
+classes of `ENZYMES` (kinase, synthase, dehydrogenase, ...; singular or plural). Channels are left
+out: BioRED itself annotates the ion of "Ca(2+) channel" or "sodium channel" alone.
+
+The nested mention is linked to an NCBI Gene identifier like any gene (`linking.Linker`), takes the
+source "ligand-protein", and lives in `doc.spans["nested"]`, which `ner._doc_mentions` and
+`evaluation.predict` read beside `doc.ents` (spaCy's entities cannot overlap). Nothing is added where another entity already covers the words after the chemical (a
 lexicon term "NMDA receptor" has already replaced the chemical: then there is no chemical left).
 """
 
@@ -39,7 +41,6 @@ ENZYMES = (
     "phosphatase", "cyclase", "transaminase", "transferase", "deacetylase", "hydrolase", "isomerase",
     "converting enzyme",
 )  # fmt: skip
-PROTEIN_HEADS = RECEPTORS + ENZYMES
 # Words before the chemical that name an isoform and belong to the protein's name ("inducible NO
 # synthase" is iNOS, a gene of its own).
 ISOFORM = re.compile(r"\b(?:inducible|neuronal|endothelial|constitutive)\s+$", re.IGNORECASE)
