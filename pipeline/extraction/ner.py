@@ -75,7 +75,8 @@ def load_model(path: Path | None = None) -> Language:
 
 
 def load_ner(path: Path | None = None) -> Language:
-    """The statistical part of the shipped pipeline: model, gene names, sentences and abbreviations.
+    """The statistical part of the shipped pipeline: model, gene names, sentences, linking,
+    abbreviations, the junk filter and the nested proteins named after a chemical.
 
     This is what `eval-ner` scores: it predicts the corpus types (Chemical, Disease, Gene/Protein)
     with no review lexicon, and links them to identifiers. Abbreviation propagation and the junk
@@ -111,8 +112,8 @@ def add_gene_names(nlp: Language) -> Language:
 
 def add_review_components(nlp: Language, lexicon: dict) -> Language:
     """Sentences, the lexicon ruler (its spans win over the model's), normalisation, linking,
-    abbreviation propagation and the junk filter, added to `nlp` in the order every run uses (tests
-    build rules-only pipelines with it)."""
+    abbreviation propagation, the junk filter and the nested proteins (`ligand_proteins`), added to
+    `nlp` in the order every run uses (tests build rules-only pipelines with it)."""
     nlp.add_pipe("sentencizer")
     ruler = nlp.add_pipe(
         "entity_ruler", name="lexicon_ruler", config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True}

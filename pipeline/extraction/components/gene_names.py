@@ -63,9 +63,9 @@ class GeneVocabulary:
         if not key or key in self.annotated.get(label, frozenset()):
             return False
         text = text.strip()
-        if text in self.symbols or text.replace("-", "") in self.symbols or key in self.names:
-            return True
-        return names_a_protein(text)
+        return (
+            text in self.symbols or text.replace("-", "") in self.symbols or key in self.names or names_a_protein(text)
+        )
 
 
 def load_gene_vocabulary(folder: Path = VOCABULARY_DIR) -> GeneVocabulary:
