@@ -266,3 +266,24 @@ def test_two_processes_give_the_same_mentions_in_the_same_order(nlp):
     two = list(extract_mentions(nlp, iter(records), ENTITY_CLASSES, batch_size=2, n_process=2))
     assert two == one
     assert [m.record_id for m in one] == sorted(m.record_id for m in one)
+
+
+def test_a_receptor_named_after_a_chemical_is_a_gene_beside_the_chemical_unless_the_lexicon_names_it(nlp):
+    records = [
+        Record(pmid="900002", title="Antipsychotics at the dopamine D2 receptor", abstract_sections=()),
+        Record(pmid="900003", title="Inducible NO synthase and the NMDA receptor rose.", abstract_sections=()),
+    ]
+    mentions = list(extract_mentions(nlp, records, ENTITY_CLASSES))
+    assert [(m.record_id, m.start, m.end, m.text, m.label, m.source, m.identifier) for m in mentions] == [
+        ("pmid:900002", 22, 30, "dopamine", "DRUG", "model", "MESH:D004298"),
+        ("pmid:900002", 22, 42, "dopamine D2 receptor", "GENE", "ligand-protein", "NCBIGene:1813"),
+        ("pmid:900003", 0, 21, "Inducible NO synthase", "GENE", "ligand-protein", ""),
+        ("pmid:900003", 10, 12, "NO", "DRUG", "model", "MESH:D009569"),
+        # the ketamine lexicon lists "NMDA receptor" as a GENE term: it replaces the chemical
+        ("pmid:900003", 30, 43, "NMDA receptor", "GENE", "lexicon", "NCBIGene:2902"),
+    ]
+
+
+def test_eval_ner_relabels_a_model_chemical_that_ends_in_a_protein_head(ner):
+    doc = ner("Clozapine binds the 5-HT2A receptor more than the D2 receptor.")
+    assert [(e.text, e.label_) for e in doc.ents if "5-HT2A" in e.text] == [("5-HT2A receptor", "Gene/Protein")]
