@@ -130,6 +130,17 @@ def test_a_doc_without_gene_names_is_returned_unchanged(blank, shipped):
     assert list(GeneNames(blank, vocabulary=shipped)(doc).ents) == before
 
 
+def test_a_symbol_the_train_splits_call_a_disease_is_a_gene_where_the_words_after_it_say_so(blank, shipped):
+    # NCBI-disease annotates MEN1 (multiple endocrine neoplasia type 1) as a disease.
+    assert "men1" in shipped.annotated["Disease"] and "MEN1" in shipped.symbols
+    text = "Somatic MEN1 gene alterations were rare; MEN1 patients had tumours."
+    doc = labelled(blank, text, [("MEN1", "Disease")])
+    second = doc.char_span(text.index("MEN1 patients"), text.index("MEN1 patients") + 4, label="Disease")
+    doc.ents = [*doc.ents, second]
+    found = [(e.text, e.start_char, e.label_) for e in GeneNames(blank, vocabulary=shipped)(doc).ents]
+    assert found == [("MEN1", 8, GENE), ("MEN1", 41, "Disease")]
+
+
 def test_a_name_ending_in_a_protein_head_becomes_a_gene_unless_it_names_a_deficiency(blank, shipped):
     text = (
         "The 5-HT2A receptor, histone deacetylase and liver-type fatty acid binding protein rose; "
@@ -173,6 +184,25 @@ def test_no_chemical_or_disease_of_bc5cdr_or_ncbi_disease_ends_in_a_protein_head
     assert {label for label, _ in found["BioRED"]} == {"Gene/Protein", "Chemical"}
 
 
+@needs_shared
+def test_in_the_train_splits_a_symbol_followed_by_a_gene_word_is_always_a_gene(shipped):
+    from pipeline.extraction.components.gene_names import GENE_CONTEXT
+    from pipeline.extraction.evaluation import read_pubtator
+
+    labels = {}
+    for relative in (
+        "BC5CDR/CDR_TrainingSet.PubTator.txt",
+        "NCBI-disease/NCBItrainset_corpus.txt",
+        "BioRED/Train.PubTator",
+    ):
+        for doc in read_pubtator(SHARED_NER / relative):
+            for e in doc.entities:
+                symbol = e.text in shipped.symbols or e.text.replace("-", "") in shipped.symbols
+                if symbol and GENE_CONTEXT.match(doc.text[e.end : e.end + 20]):
+                    labels[e.label] = labels.get(e.label, 0) + 1
+    assert labels == {"Gene/Protein": 246}
+
+
 @pytest.mark.parametrize(
     "symbol, allowed",
     [("BDNF", True), ("IL6", True), ("C3", True), ("HLA-A", True), ("ACE", False), ("TNF", False), ("CAT", False)],
@@ -192,6 +222,10 @@ def test_relabels_by_rule():
     assert vocabulary.relabels("Made-up factor", "Chemical")
     assert vocabulary.relabels("ABCD", "Disease")
     assert not vocabulary.relabels("ABCD", "Chemical")  # the train splits call "abcd" a Chemical
+    assert vocabulary.relabels("ABCD", "Chemical", " gene mutations")  # ... but not followed by "gene"
+    assert vocabulary.relabels("ABCD", "Chemical", "-deficient mice")
+    assert not vocabulary.relabels("ABCD", "Chemical", " carriers")
+    assert not vocabulary.relabels("ABCD", "Chemical", " genetics")
     assert not vocabulary.relabels("gene1", "Chemical")  # symbols are case-sensitive
     assert not vocabulary.relabels("GENE1", "Gene/Protein")
     assert not vocabulary.relabels("", "Chemical")
