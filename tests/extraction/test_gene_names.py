@@ -4,7 +4,6 @@ train splits annotate the name as that type; 3-letter symbols without a digit ar
 import gzip
 
 import pytest
-import spacy
 from spacy.tokens import Span
 
 from pipeline.errors import ConfigError
@@ -16,33 +15,19 @@ from pipeline.extraction.components.gene_names import (
     load_gene_vocabulary,
     symbol_allowed,
 )
-from pipeline.extraction.components.tokenizer import customize_tokenizer
+from tests.support.labelled_docs import blank_nlp, labelled
 from pipeline.extraction.linking import VOCABULARY_DIR, name_key, read_tsv
 from tests.support.paths import SHARED_NER, needs_shared
 
 
 @pytest.fixture(scope="module")
 def blank():
-    return customize_tokenizer(spacy.blank("en"))
+    return blank_nlp()
 
 
 @pytest.fixture(scope="module")
 def shipped():
     return default_gene_vocabulary()
-
-
-def labelled(nlp, text: str, entities: list[tuple[str, str]]):
-    """A doc of `text` whose entities are the first occurrence of each (text, label), as the model
-    would set them."""
-    doc = nlp.make_doc(text)
-    spans = []
-    for mention, label in entities:
-        start = text.index(mention)
-        span = doc.char_span(start, start + len(mention), label=label)
-        assert span is not None, mention
-        spans.append(span)
-    doc.ents = spans
-    return doc
 
 
 def relabel(nlp, vocabulary, text, entities):

@@ -2,7 +2,6 @@
 ("NMDA receptor", "inducible NO synthase") becomes a nested Gene/Protein mention beside that chemical."""
 
 import pytest
-import spacy
 
 from pipeline.extraction.components.ligand_proteins import (
     NESTED,
@@ -12,7 +11,7 @@ from pipeline.extraction.components.ligand_proteins import (
     names_a_protein,
     protein_end,
 )
-from pipeline.extraction.components.tokenizer import customize_tokenizer
+from tests.support.labelled_docs import blank_nlp, labelled
 from pipeline.extraction.evaluation import Entity, PubTatorDoc, evaluate_all
 from pipeline.extraction.ner import add_review_components, extract_mentions
 from pipeline.models import AbstractSection, Record
@@ -20,26 +19,12 @@ from pipeline.models import AbstractSection, Record
 
 @pytest.fixture(scope="module")
 def blank():
-    return customize_tokenizer(spacy.blank("en"))
+    return blank_nlp()
 
 
 @pytest.fixture(scope="module")
 def component(blank):
     return LigandProteins(blank)
-
-
-def labelled(nlp, text: str, entities: list[tuple[str, str]]):
-    """A doc of `text` whose entities are the first occurrence of each (text, label), as the model
-    would set them."""
-    doc = nlp.make_doc(text)
-    spans = []
-    for mention, label in entities:
-        start = text.index(mention)
-        span = doc.char_span(start, start + len(mention), label=label)
-        assert span is not None, mention
-        spans.append(span)
-    doc.ents = spans
-    return doc
 
 
 def nested(component, nlp, text, entities):
@@ -169,13 +154,13 @@ def test_the_nested_protein_is_linked_as_a_gene_of_the_documents_species(compone
 
 def test_a_lexicon_term_covering_the_protein_leaves_nothing_to_nest(blank):
     lexicon = {"DRUG": {"NMDA": ()}, "GENE": {"NMDA receptor": ()}}
-    nlp = add_review_components(customize_tokenizer(spacy.blank("en")), lexicon)
+    nlp = add_review_components(blank_nlp(), lexicon)
     doc = nlp("NMDA receptor blockade; NMDA itself.")
     assert [(e.text, e.label_) for e in entities_and_nested(doc)] == [("NMDA receptor", "GENE"), ("NMDA", "DRUG")]
 
 
 def test_extract_mentions_writes_the_nested_protein_in_order():
-    nlp = add_review_components(customize_tokenizer(spacy.blank("en")), {"DRUG": {"dopamine": ()}})
+    nlp = add_review_components(blank_nlp(), {"DRUG": {"dopamine": ()}})
     record = Record(
         pmid="1", title="Dopamine transporter binding", abstract_sections=(AbstractSection("", "Dopamine rose."),)
     )
@@ -191,7 +176,7 @@ def test_extract_mentions_writes_the_nested_protein_in_order():
 
 
 def test_eval_ner_scores_the_nested_protein():
-    nlp = customize_tokenizer(spacy.blank("en"))
+    nlp = blank_nlp()
     nlp.add_pipe("entity_ruler").add_patterns([{"label": "Chemical", "pattern": "NMDA"}])
     nlp.add_pipe("ligand_proteins")
     text = "NMDA receptor antagonists"
