@@ -126,6 +126,11 @@ def test_a_symbol_the_train_splits_call_a_disease_is_a_gene_where_the_words_afte
     assert found == [("MEN1", 8, GENE), ("MEN1", 41, "Disease")]
 
 
+def test_the_symbols_only_a_gene_word_makes_genes_are_the_six_the_docs_name(shipped):
+    annotated = shipped.annotated["Disease"] | shipped.annotated["Chemical"]
+    assert {s for s in shipped.symbols if name_key(s) in annotated} == {"CAMP", "CCL4", "HCCS", "MEN1", "OCRL", "RB1"}
+
+
 def test_a_name_ending_in_a_protein_head_becomes_a_gene_unless_it_names_a_deficiency(blank, shipped):
     text = (
         "The 5-HT2A receptor, histone deacetylase and liver-type fatty acid binding protein rose; "

@@ -16,7 +16,9 @@ Gene/Protein when both hold:
    name the curators call a chemical (`insulin`, `angiotensin II`) or a disease stays one.
 
 A symbol the train splits do annotate as that type is still a gene where the words after it say so
-(`GENE_CONTEXT`: "MEN1 gene", "APC mutations", "Nrf2-deficient"), as the corpora annotate it.
+(`GENE_CONTEXT`: "MEN1 gene", "RB1 mutations"), as the corpora annotate it. Six approved symbols
+are such names today: CAMP, CCL4, HCCS, MEN1, OCRL and RB1 (symbols are case-sensitive, so "cAMP"
+and "CCl4" are never among them).
 
 Three-letter symbols without a digit (`ACE`, `CAT`, `MAX`, `PAH`) are too often a chemical or an
 abbreviation of something else, and are never relabelled. Only whole entities are compared: no
@@ -43,7 +45,7 @@ from pipeline.extraction.linking import VOCABULARY_DIR, name_key, read_tsv
 GENE = "Gene/Protein"
 RELABELLED = ("Chemical", "Disease")  # the model's labels this component may change
 MIN_SYMBOL_LENGTH = 4  # shorter symbols only when they hold a digit ("IL6", "C3")
-# Words after a symbol that make it the gene ("MEN1 mutations", "APC gene"): BioRED's train split
+# Words after a symbol that make it the gene ("MEN1 mutations", "RB1 gene"): BioRED's train split
 # annotates an HGNC symbol followed by one as a gene 246 times out of 246, NCBI-disease never as a
 # disease ("OCRL carrier" is one, so "carrier" is not here).
 GENE_CONTEXT = re.compile(
