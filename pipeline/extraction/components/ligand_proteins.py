@@ -14,10 +14,12 @@ mention when the words after the chemical name a protein (`PROTEIN_TAIL`):
 classes of `ENZYMES` (kinase, synthase, dehydrogenase, ...; singular or plural). Channels are left
 out: BioRED itself annotates the ion of "Ca(2+) channel" or "sodium channel" alone.
 
-The nested mention is linked to an NCBI Gene identifier like any gene (`linking.Linker`), takes the
-source "ligand-protein", and lives in `doc.spans["nested"]`, which `ner._doc_mentions` and
-`evaluation.predict` read beside `doc.ents` (spaCy's entities cannot overlap). Nothing is added where another entity already covers the words after the chemical (a
-lexicon term "NMDA receptor" has already replaced the chemical: then there is no chemical left).
+The nested mention is linked to an NCBI Gene identifier like any gene, by the pipeline's `linker`
+component (`ConceptLinker.link_span`), takes the source "ligand-protein", and lives in
+`doc.spans["nested"]`, which `ner._doc_mentions` and `evaluation.predict` read beside `doc.ents`
+(spaCy's entities cannot overlap). Nothing is added where another entity already covers the words
+after the chemical (a lexicon term "NMDA receptor" has already replaced the chemical: then there is
+no chemical left).
 """
 
 import re
@@ -25,9 +27,8 @@ import re
 from spacy.language import Language
 from spacy.tokens import Doc, Span, SpanGroup
 
-from pipeline.extraction.components.linker import register_extensions
-from pipeline.extraction.components.normaliser import surface_canonical
-from pipeline.extraction.linking import Linker, default_linker, species_of, vocabulary_of
+from pipeline.extraction.components.linker import ConceptLinker
+from pipeline.extraction.linking import species_of
 
 NESTED = "nested"  # the doc.spans key of the nested mentions
 SOURCE = "ligand-protein"
@@ -103,16 +104,11 @@ def entities_and_nested(doc: Doc) -> list[Span]:
 class LigandProteins:
     """Adds the nested Gene/Protein mentions; see the module docstring."""
 
-    def __init__(self, nlp: Language, name: str = "ligand_proteins", linker: Linker | None = None):
+    def __init__(self, nlp: Language, name: str = "ligand_proteins"):
         self.name = name
-        self._linker = linker
-        register_extensions()
-
-    @property
-    def linker(self) -> Linker:
-        if self._linker is None:
-            self._linker = default_linker()
-        return self._linker
+        # The pipeline's own linker component (its lexicon's identifiers and terms included), or
+        # one of its own where there is none (a pipeline built for a test).
+        self.concepts = nlp.get_pipe("linker") if "linker" in nlp.pipe_names else ConceptLinker(nlp)
 
     def __call__(self, doc: Doc) -> Doc:
         nested = []
@@ -129,11 +125,8 @@ class LigandProteins:
                 continue  # the head ends inside a token ("receptor-mediated" is split; "receptors1" is not)
             if species is None:
                 species = species_of(text)
-            link = self.linker.link("Gene/Protein", span.text, species=species)
             span._.source = SOURCE
-            span._.identifier = link.identifier if link else ""
-            span._.vocabulary = vocabulary_of(link.identifier) if link else ""
-            span._.canonical = surface_canonical(link.name if link else span.text)
+            self.concepts.link_span(span, species)
             nested.append(span)
         doc.spans[NESTED] = SpanGroup(doc, name=NESTED, spans=nested)
         return doc

@@ -87,6 +87,16 @@ class ConceptLinker:
             ent._.vocabulary = vocabulary_of(identifier) if identifier else ""
         return doc
 
+    def link_span(self, span: Span, species: str) -> None:
+        """Identifier, vocabulary and canonical form of a span the pipeline adds after this
+        component (a nested protein: components/ligand_proteins.py), as for a model entity."""
+        link = self.linker.link(LINK_TYPES[span.label_], span.text, species=species)
+        span._.identifier = link.identifier if link else ""
+        span._.vocabulary = vocabulary_of(link.identifier) if link else ""
+        span._.canonical = (
+            self.id_terms.get(link.identifier) or surface_canonical(link.name) if link else surface_canonical(span.text)
+        )
+
 
 @Language.factory("linker")
 def make_linker(nlp: Language, name: str) -> ConceptLinker:
