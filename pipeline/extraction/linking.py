@@ -78,8 +78,12 @@ AS_WRITTEN_ONLY = {("Disease", "mesh_descriptors")}
 # Sources a conjunct of a coordinated name is not looked up in: MeSH's descriptor names hold organs
 # too, so "liver and skin" or "breast or ovarian cancer" would link "liver" or "breast" as diseases.
 NOT_FOR_CONJUNCTS = {("Disease", "mesh_descriptors")}
+# For the same reason a disease found among MeSH's headings links only to a heading that one of
+# these sources knows as a disease: "gastric mucosa", "optic nerve" or "hemostasis", tagged Disease
+# by the model's mistake, would link to an organ or a physiological process.
+KNOWN_AS = {("Disease", "mesh_descriptors"): ("corpus_train", "mesh_diseases")}
 # Bumped whenever extraction code changes what it finds, so stored mentions are recomputed.
-EXTRACTOR_VERSION = "12"
+EXTRACTOR_VERSION = "13"
 VOCABULARY_NAMES = {"MESH": "MeSH", "NCBIGene": "NCBI Gene", "OMIM": "OMIM", "DrugBank": "DrugBank"}
 
 GREEK = {
@@ -302,8 +306,15 @@ class Vocabulary:
             return {hit: 1.0}
         return hit or {}
 
-    def identifiers(self) -> set[str]:
-        return {i for held in self.entries.values() for i in ([held] if isinstance(held, str) else held)}
+    def identifiers(self, type_: str | None = None) -> set[str]:
+        """Every identifier, or those of names of `type_`."""
+        prefix = f"{type_}\t" if type_ else ""
+        return {
+            i
+            for slot, held in self.entries.items()
+            if slot.startswith(prefix)
+            for i in ([held] if isinstance(held, str) else held)
+        }
 
 
 def read_tsv(path: Path) -> Iterator[list[str]]:
@@ -335,6 +346,11 @@ class Linker:
                 self.vocabularies[name] = vocabulary
         human = self.vocabularies.get("hgnc_genes")
         self.human_genes = human.identifiers() if human else set()
+        self.known_as = {
+            (type_, source): set().union(*(self.vocabularies[k].identifiers(type_) for k in knowing))
+            for (type_, source), knowing in KNOWN_AS.items()
+            if source in self.vocabularies and all(k in self.vocabularies for k in knowing)
+        }
         log.info("linker: %s", ", ".join(f"{n} {len(v.entries)} names" for n, v in self.vocabularies.items()))
 
     def preferred_name(self, identifier: str) -> str:
@@ -401,11 +417,15 @@ class Linker:
     def _first_known(
         self, type_: str, form: str, sources: tuple[str, ...], as_written: bool
     ) -> tuple[dict[str, float], tuple[str, ...]]:
-        """The identifiers of `form` in the first source that knows it, and the sources after it."""
+        """The identifiers of `form` in the first source that knows it (among those `KNOWN_AS` allows),
+        and the sources after it."""
         for position, source in enumerate(sources):
             if not as_written and (type_, source) in AS_WRITTEN_ONLY:
                 continue
-            if found := self.vocabularies[source].exact(type_, form):
+            found = self.vocabularies[source].exact(type_, form)
+            if (known := self.known_as.get((type_, source))) is not None:
+                found = {i: w for i, w in found.items() if i in known}
+            if found:
                 return found, sources[position + 1 :]
         return {}, ()
 

@@ -205,7 +205,7 @@ def test_relabels_by_rule():
     vocabulary = GeneVocabulary(
         symbols=frozenset({"GENE1", "ABCD"}),
         names=frozenset({"made up factor"}),
-        annotated={"Chemical": frozenset({"abcd"}), "Disease": frozenset()},
+        annotated={"Chemical": frozenset({"abcd"}), "Disease": frozenset(), GENE: frozenset()},
     )
     assert vocabulary.relabels("GENE1", "Chemical")
     assert vocabulary.relabels("GENE-1", "Disease")  # hyphens left out
@@ -219,6 +219,53 @@ def test_relabels_by_rule():
     assert not vocabulary.relabels("gene1", "Chemical")  # symbols are case-sensitive
     assert not vocabulary.relabels("GENE1", "Gene/Protein")
     assert not vocabulary.relabels("", "Chemical")
+
+
+def test_is_chemical_by_rule():
+    vocabulary = GeneVocabulary(
+        symbols=frozenset(),
+        names=frozenset(),
+        annotated={
+            "Chemical": frozenset({"n methyl d aspartate", "angiotensin ii"}),
+            "Disease": frozenset(),
+            GENE: frozenset({"angiotensin ii"}),
+        },
+    )
+    assert vocabulary.is_chemical("N-methyl-D-aspartate", GENE)  # compared in name_key form
+    assert not vocabulary.is_chemical("angiotensin II", GENE)  # the train splits call it a gene too
+    assert not vocabulary.is_chemical("N-methyl-D-aspartate", "Chemical")
+    assert not vocabulary.is_chemical("N-methyl-D-aspartate", "Disease")
+    assert not vocabulary.is_chemical("", GENE)
+
+
+def test_a_gene_the_train_splits_only_ever_call_a_chemical_becomes_a_chemical(blank, shipped):
+    text = "Seizures induced by N-methyl-D-aspartate, 5-HIAA levels, BDNF and angiotensin II were measured."
+    found = relabel(
+        blank,
+        shipped,
+        text,
+        [("N-methyl-D-aspartate", GENE), ("5-HIAA", GENE), ("BDNF", GENE), ("angiotensin II", GENE)],
+    )
+    assert found == [
+        ("N-methyl-D-aspartate", "Chemical"),
+        ("5-HIAA", "Chemical"),
+        ("BDNF", GENE),
+        ("angiotensin II", GENE),  # BioRED's curators annotate it as a gene once
+    ]
+
+
+@needs_shared
+def test_in_the_dev_splits_names_the_train_splits_only_call_chemicals_are_chemicals(shipped):
+    from pipeline.extraction.evaluation import TYPE_MAP, read_pubtator
+
+    labels: dict[str, int] = {}
+    for relative in ("BC5CDR/CDR_DevelopmentSet.PubTator.txt", "BioRED/Dev.PubTator"):
+        for doc in read_pubtator(SHARED_NER / relative):
+            for e in doc.entities:
+                if shipped.is_chemical(e.text, GENE):
+                    label = TYPE_MAP.get(e.label, e.label)
+                    labels[label] = labels.get(label, 0) + 1
+    assert labels == {"Chemical": 4352, GENE: 10, "Disease": 6}
 
 
 def write_table(path, header, rows):
@@ -250,7 +297,11 @@ def test_load_gene_vocabulary_reads_the_two_tables(tmp_path):
     assert vocabulary == GeneVocabulary(
         symbols=frozenset({"BDNF", "IL6"}),
         names=frozenset({"brain derived neurotrophic factor"}),
-        annotated={"Chemical": frozenset({"insulin"}), "Disease": frozenset({"angioedema"})},
+        annotated={
+            "Chemical": frozenset({"insulin"}),
+            "Disease": frozenset({"angioedema"}),
+            GENE: frozenset({"bdnf"}),
+        },
     )
 
 

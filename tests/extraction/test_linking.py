@@ -156,6 +156,7 @@ def small(tmp_path):
             ("Disease", "hypothermia", "MESH:D007035", 1),
             ("Disease", "liver", "MESH:D008099", 1),
             ("Disease", "palate", "MESH:D010159", 1),
+            ("Disease", "seizures", "MESH:D012640", 1),
         ],
     )
     write_vocabulary(
@@ -179,6 +180,8 @@ def small(tmp_path):
             ("Disease", "glomerular injury", "MESH:D007674", 1),
             ("Disease", "tubular injury", "MESH:D007674", 1),
             ("Disease", "skin", "MESH:D012871", 1),
+            ("Disease", "muscle pain", "MESH:D063806", 1),
+            ("Disease", "convulsions", "MESH:D012640", 1),
         ],
     )
     write_vocabulary(
@@ -226,10 +229,18 @@ def test_singular_mentions_find_plural_headings_but_never_before_an_exact_name(s
     assert small.link("Chemical", "bromide").identifier == "DrugBank:DB11111"
     assert small.link("Gene/Protein", "bdnfs").identifier == "NCBIGene:627"
     assert small.link("Gene/Protein", "ca") is None  # gene symbols are not pluralised ("CAs")
-    # MeSH's descriptor names hold drug classes too: a disease finds them only as written
-    assert small.link("Disease", "hemostatics").identifier == "MESH:D006490"
-    assert small.link("Disease", "hemostatic") is None
+    # MeSH's descriptor names hold drug classes too: a disease finds a heading only as written
+    assert small.link("Disease", "seizures").identifier == "MESH:D012640"
+    assert small.link("Disease", "seizure") is None
     assert small.link("Chemical", "hemostatic").identifier == "MESH:D006490"
+
+
+def test_a_disease_links_only_to_a_heading_a_disease_vocabulary_knows(small):
+    # "Hemostatics" (a drug class) and "Liver" (an organ) are MeSH headings no disease source names
+    assert small.link("Disease", "hemostatics") is None
+    assert small.link("Disease", "liver") is None
+    assert small.link("Chemical", "hemostatics").identifier == "MESH:D006490"
+    assert small.link("Disease", "myalgia").identifier == "MESH:D063806"  # mesh_diseases knows it
 
 
 def test_a_letter_and_a_number_are_tried_joined_and_a_human_text_takes_a_human_gene(small):
@@ -353,6 +364,15 @@ def test_shipped_vocabularies_link_the_review_concepts():
     assert linker.link("Chemical", "midazolam").identifier == "MESH:D008874"
     assert linker.link("Disease", "treatment-resistant depression").identifier == "MESH:D061218"
     assert linker.link("Gene/Protein", "brain-derived neurotrophic factor").identifier == "NCBIGene:627"
+
+
+def test_shipped_vocabularies_leave_organs_tagged_as_diseases_unlinked_and_link_drugs_recorded_twice():
+    linker = default_linker()
+    assert linker.link("Disease", "gastric mucosa") is None  # MeSH heading D005753, an organ
+    assert linker.link("Disease", "optic nerve") is None
+    assert linker.link("Disease", "depression").identifier == "MESH:D003866"
+    # the drug dictionary holds "ethinylestradiol" as DB00977 and "ethinyl estradiol" as D004997
+    assert linker.link("Chemical", "ethinylestradiol").identifier == "MESH:D004997"
     assert linker.link("Gene/Protein", "GluN2B").identifier == "NCBIGene:2904"
 
 
@@ -472,6 +492,24 @@ def test_the_train_splits_give_composite_chemicals_and_diseases_but_no_composite
     }
     # preferred names come from single-concept mentions only
     assert set(texts) == {"MESH:D006470", "NCBIGene:627"}
+
+
+def test_a_drug_name_keyed_by_mesh_loses_the_drugbank_id_the_same_name_has_elsewhere():
+    from training.build_vocabularies import _mesh_over_drugbank
+
+    rows = [
+        ("Chemical", "Ethinyl estradiol", "MESH:D004997", 1),
+        ("Chemical", "ethinylestradiol", "DrugBank:DB00977", 1),
+        ("Chemical", "Ethinylestradiol", "MESH:D004997", 1),
+        ("Chemical", "Ethinylestradiol Valerate", "DrugBank:DB00977", 1),
+        ("Chemical", "quetiapine", "DrugBank:DB01224", 1),
+    ]
+    assert _mesh_over_drugbank(rows) == [
+        ("Chemical", "Ethinyl estradiol", "MESH:D004997", 1),
+        ("Chemical", "Ethinylestradiol", "MESH:D004997", 1),
+        ("Chemical", "Ethinylestradiol Valerate", "DrugBank:DB00977", 1),
+        ("Chemical", "quetiapine", "DrugBank:DB01224", 1),
+    ]
 
 
 def test_inverted_mesh_headings_are_also_read_in_text_order():
