@@ -151,10 +151,10 @@ def drug_entries(by_name: dict[str, str]) -> tuple[list[tuple], dict[str, str]]:
     for variant, canonicals in data["drug_variant_to_canonical"].items():
         if len(canonicals) == 1 and canonicals[0] in own:
             rows.append(("Chemical", variant, own[canonicals[0]], 1))
-    return _mesh_over_drugbank(rows), names
+    return mesh_over_drugbank(rows), names
 
 
-def _mesh_over_drugbank(rows: list[tuple]) -> list[tuple]:
+def mesh_over_drugbank(rows: list[tuple]) -> list[tuple]:
     """Rows without the DrugBank id of a name that a MeSH-keyed drug also has: the dictionary
     records some substances twice, once under a name MeSH writes differently ("ethinylestradiol",
     DB00977, beside "ethinyl estradiol", D004997), which made those names ambiguous."""

@@ -495,7 +495,7 @@ def test_the_train_splits_give_composite_chemicals_and_diseases_but_no_composite
 
 
 def test_a_drug_name_keyed_by_mesh_loses_the_drugbank_id_the_same_name_has_elsewhere():
-    from training.build_vocabularies import _mesh_over_drugbank
+    from training.build_vocabularies import mesh_over_drugbank
 
     rows = [
         ("Chemical", "Ethinyl estradiol", "MESH:D004997", 1),
@@ -504,7 +504,7 @@ def test_a_drug_name_keyed_by_mesh_loses_the_drugbank_id_the_same_name_has_elsew
         ("Chemical", "Ethinylestradiol Valerate", "DrugBank:DB00977", 1),
         ("Chemical", "quetiapine", "DrugBank:DB01224", 1),
     ]
-    assert _mesh_over_drugbank(rows) == [
+    assert mesh_over_drugbank(rows) == [
         ("Chemical", "Ethinyl estradiol", "MESH:D004997", 1),
         ("Chemical", "Ethinylestradiol", "MESH:D004997", 1),
         ("Chemical", "Ethinylestradiol Valerate", "DrugBank:DB00977", 1),
