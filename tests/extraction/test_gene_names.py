@@ -17,7 +17,7 @@ from pipeline.extraction.components.gene_names import (
 )
 from tests.support.labelled_docs import blank_nlp, labelled
 from pipeline.extraction.linking import VOCABULARY_DIR, name_key, read_tsv
-from tests.support.paths import SHARED_NER, needs_shared
+from tests.support.paths import corpus_entities, needs_shared
 
 
 @pytest.fixture(scope="module")
@@ -156,20 +156,17 @@ def test_a_name_ending_in_a_protein_head_becomes_a_gene_unless_it_names_a_defici
 @needs_shared
 def test_no_chemical_or_disease_of_bc5cdr_or_ncbi_disease_ends_in_a_protein_head():
     from pipeline.extraction.components.ligand_proteins import names_a_protein
-    from pipeline.extraction.evaluation import read_pubtator
 
     found = {}
-    for relative in (
+    for relative, _, e in corpus_entities(
         "BC5CDR/CDR_TrainingSet.PubTator.txt",
         "BC5CDR/CDR_DevelopmentSet.PubTator.txt",
         "NCBI-disease/NCBItrainset_corpus.txt",
         "NCBI-disease/NCBIdevelopset_corpus.txt",
         "BioRED/Train.PubTator",
     ):
-        for doc in read_pubtator(SHARED_NER / relative):
-            for e in doc.entities:
-                if names_a_protein(e.text):
-                    found.setdefault(relative.split("/")[0], set()).add((e.label, e.text))
+        if names_a_protein(e.text):
+            found.setdefault(relative.split("/")[0], set()).add((e.label, e.text))
     assert set(found) == {"BioRED"}  # genes there, and a few enzymes it annotates as chemicals
     assert {label for label, _ in found["BioRED"]} == {"Gene/Protein", "Chemical"}
 
@@ -177,19 +174,14 @@ def test_no_chemical_or_disease_of_bc5cdr_or_ncbi_disease_ends_in_a_protein_head
 @needs_shared
 def test_in_the_train_splits_a_symbol_followed_by_a_gene_word_is_always_a_gene(shipped):
     from pipeline.extraction.components.gene_names import GENE_CONTEXT
-    from pipeline.extraction.evaluation import read_pubtator
 
     labels = {}
-    for relative in (
-        "BC5CDR/CDR_TrainingSet.PubTator.txt",
-        "NCBI-disease/NCBItrainset_corpus.txt",
-        "BioRED/Train.PubTator",
+    for _, doc, e in corpus_entities(
+        "BC5CDR/CDR_TrainingSet.PubTator.txt", "NCBI-disease/NCBItrainset_corpus.txt", "BioRED/Train.PubTator"
     ):
-        for doc in read_pubtator(SHARED_NER / relative):
-            for e in doc.entities:
-                symbol = e.text in shipped.symbols or e.text.replace("-", "") in shipped.symbols
-                if symbol and GENE_CONTEXT.match(doc.text[e.end : e.end + 20]):
-                    labels[e.label] = labels.get(e.label, 0) + 1
+        symbol = e.text in shipped.symbols or e.text.replace("-", "") in shipped.symbols
+        if symbol and GENE_CONTEXT.match(doc.text[e.end : e.end + 20]):
+            labels[e.label] = labels.get(e.label, 0) + 1
     assert labels == {"Gene/Protein": 246}
 
 
@@ -256,15 +248,13 @@ def test_a_gene_the_train_splits_only_ever_call_a_chemical_becomes_a_chemical(bl
 
 @needs_shared
 def test_in_the_dev_splits_names_the_train_splits_only_call_chemicals_are_chemicals(shipped):
-    from pipeline.extraction.evaluation import TYPE_MAP, read_pubtator
+    from pipeline.extraction.evaluation import TYPE_MAP
 
     labels: dict[str, int] = {}
-    for relative in ("BC5CDR/CDR_DevelopmentSet.PubTator.txt", "BioRED/Dev.PubTator"):
-        for doc in read_pubtator(SHARED_NER / relative):
-            for e in doc.entities:
-                if shipped.is_chemical(e.text, GENE):
-                    label = TYPE_MAP.get(e.label, e.label)
-                    labels[label] = labels.get(label, 0) + 1
+    for _, _, e in corpus_entities("BC5CDR/CDR_DevelopmentSet.PubTator.txt", "BioRED/Dev.PubTator"):
+        if shipped.is_chemical(e.text, GENE):
+            label = TYPE_MAP.get(e.label, e.label)
+            labels[label] = labels.get(label, 0) + 1
     assert labels == {"Chemical": 4352, GENE: 10, "Disease": 6}
 
 

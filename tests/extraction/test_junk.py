@@ -261,24 +261,19 @@ def test_no_junk_mentions_in_the_shared_pubmed_records(nlp):
 
 
 def test_the_junk_rules_flag_no_gold_mention_of_the_dev_corpora():
-    from pipeline.extraction.evaluation import read_pubtator
     from pipeline.extraction.linking import default_linker
-    from tests.support.paths import SHARED_NER
+    from tests.support.paths import SHARED_NER, corpus_entities
 
     if not SHARED_NER.is_dir():
         pytest.skip(f"{SHARED_NER} is absent: the check reads the shared NER corpora")
     linker = default_linker()
     flagged = []
-    for relative in (
-        "BC5CDR/CDR_DevelopmentSet.PubTator.txt",
-        "BioRED/Dev.PubTator",
-        "NCBI-disease/NCBIdevelopset_corpus.txt",
+    for _, doc, e in corpus_entities(
+        "BC5CDR/CDR_DevelopmentSet.PubTator.txt", "BioRED/Dev.PubTator", "NCBI-disease/NCBIdevelopset_corpus.txt"
     ):
-        for doc in read_pubtator(SHARED_NER / relative):
-            for e in doc.entities:
-                link = linker.link(e.label, e.text, doc.text)
-                if junk_reason(e.text, e.label, "model", doc.text[e.end : e.end + 8], link.identifier if link else ""):
-                    flagged.append(e.text)
+        link = linker.link(e.label, e.text, doc.text)
+        if junk_reason(e.text, e.label, "model", doc.text[e.end : e.end + 8], link.identifier if link else ""):
+            flagged.append(e.text)
     assert flagged == []
 
 

@@ -9,7 +9,7 @@ from pipeline.extraction.components.ligand_proteins import (
     LigandProteins,
     entities_and_nested,
     names_a_protein,
-    protein_end,
+    protein_tail,
 )
 from tests.support.labelled_docs import blank_nlp, labelled
 from pipeline.extraction.evaluation import Entity, PubTatorDoc, evaluate_all
@@ -55,7 +55,7 @@ def nested(component, nlp, text, entities):
 )
 def test_the_protein_name_ends_after_its_head(text, chemical, protein):
     start = text.index(chemical)
-    assert text[start : protein_end(text, start + len(chemical))] == protein
+    assert text[start : protein_tail(text, start + len(chemical)).end()] == protein
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_the_protein_name_ends_after_its_head(text, chemical, protein):
 )
 def test_no_protein_without_a_head_right_after_the_chemical(text, chemical):
     start = text.index(chemical)
-    assert protein_end(text, start + len(chemical)) is None
+    assert protein_tail(text, start + len(chemical)) is None
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,17 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+def corpus_entities(*relatives: str):
+    """(relative path, document, gold entity) over the shared NER corpus files named relative to
+    ../shared/data/ner ("BC5CDR/CDR_TrainingSet.PubTator.txt"), in file order."""
+    from pipeline.extraction.evaluation import read_pubtator
+
+    for relative in relatives:
+        for doc in read_pubtator(SHARED_NER / relative):
+            for entity in doc.entities:
+                yield relative, doc, entity
+
+
 def subprocess_env(**extra: str) -> dict:
     """Environment for CLI subprocesses: the network guard is loaded through sitecustomize."""
     env = {k: v for k, v in os.environ.items() if k not in ("NCBI_API_KEY",)}

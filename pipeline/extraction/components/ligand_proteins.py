@@ -78,21 +78,15 @@ def names_a_protein(text: str) -> bool:
 
 
 def protein_tail(text: str, chemical_end: int) -> re.Match | None:
-    """The words naming a protein after a chemical that ends at `chemical_end` in `text`, if any."""
-    return PROTEIN_TAIL.match(text, chemical_end)
-
-
-def protein_end(text: str, chemical_end: int) -> int | None:
-    """Where the protein name that a chemical ending at `chemical_end` starts ends in `text`, or None.
+    """The words naming a protein after a chemical that ends at `chemical_end` in `text`, if any.
 
     >>> text = "inducible NO synthase"
-    >>> text[: protein_end(text, 12)]
+    >>> text[: protein_tail(text, 12).end()]
     'inducible NO synthase'
-    >>> protein_end("NO donors", 2) is None
+    >>> protein_tail("NO donors", 2) is None
     True
     """
-    match = protein_tail(text, chemical_end)
-    return match.end() if match else None
+    return PROTEIN_TAIL.match(text, chemical_end)
 
 
 def entities_and_nested(doc: Doc) -> list[Span]:
